@@ -1,0 +1,6 @@
+export * from './envelope.ts';
+export * from './error-envelope.ts';
+export * from './framing.ts';
+export * from './json.ts';
+export * from './queues.ts';
+export * from './runtime-response.ts';

@@ -1,0 +1,29 @@
+/** Queue naming shared by every transport, the sidecar, the gateway and the crew. */
+
+export const QUEUE_PREFIX = 'asya-';
+export const HAPPY_END = 'happy-end';
+export const ERROR_END = 'error-end';
+
+/** Actor names become queue names, DNS labels and metric labels, so they are kept to that alphabet. */
+const ACTOR_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isValidActorName(name: string): boolean {
+  return ACTOR_NAME.test(name);
+}
+
+export function queueName(actor: string): string {
+  return QUEUE_PREFIX + actor;
+}
+
+/** The routing key on the `asya` exchange is the bare actor name (the original's operator got this wrong). */
+export function actorFromQueue(queue: string): string {
+  return queue.startsWith(QUEUE_PREFIX) ? queue.slice(QUEUE_PREFIX.length) : queue;
+}
+
+export function isEndActor(actor: string, ends: { happyEnd?: string; errorEnd?: string } = {}): boolean {
+  return actor === (ends.happyEnd ?? HAPPY_END) || actor === (ends.errorEnd ?? ERROR_END);
+}
+
+export function dlqName(actor: string): string {
+  return `${queueName(actor)}-dlq`;
+}

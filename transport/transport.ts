@@ -1,0 +1,82 @@
+/**
+ * The one seam between Asya and a message broker. Every implementation (memory, rabbitmq, sqs) passes the
+ * same conformance suite in transport/conformance.case.ts.
+ *
+ * Semantics every implementation guarantees:
+ * - publish() resolves only after the broker has taken responsibility for the message (publisher confirm,
+ *   SQS 200, memory enqueue). A message that cannot be routed rejects; it is never dropped silently.
+ * - A delivery is handed to exactly one handler at a time and stays unacknowledged until ack() or nack().
+ * - nack(d, { requeue: true }) makes the message available again and increments its delivery count.
+ * - After `maxDeliveries` deliveries a queue created with a DLQ moves the message to `<queue>-dlq`.
+ * - Consumer.stop() stops taking new deliveries, waits for handlers in flight, and returns every delivery
+ *   that was received but not started to the queue.
+ */
+
+export interface Delivery {
+  /** Queue the message came from. */
+  readonly queue: string;
+  readonly body: Buffer;
+  /** 1 on first delivery; grows on every redelivery (nack, crash, visibility expiry). */
+  readonly deliveryCount: number;
+  /** Broker message id when the broker has one. */
+  readonly messageId?: string;
+}
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Deliveries handled at once; also the broker prefetch. Default 1. */
+  concurrency?: number;
+}
+
+export interface Consumer {
+  /** Stop receiving, wait for in-flight handlers, requeue what was received but not started. */
+  stop(): Promise<void>;
+}
+
+export interface QueueOptions {
+  /** Create `<queue>-dlq` and move messages there after this many deliveries. Default: no DLQ. */
+  maxDeliveries?: number;
+  /**
+   * How long a consumer may hold a delivery before the broker takes it back (RabbitMQ x-consumer-timeout,
+   * SQS visibility timeout). Must exceed the actor's runtime timeout.
+   */
+  processingTimeoutMs?: number;
+}
+
+export interface QueueDepth {
+  /** Waiting to be delivered. */
+  ready: number;
+  /** Delivered and not yet acknowledged. */
+  inFlight: number;
+  /** Published with a delay that has not yet passed (0 where the broker cannot tell). */
+  delayed: number;
+}
+
+export interface PublishOptions {
+  /** Deliver no earlier than this many milliseconds from now. */
+  delayMs?: number;
+}
+
+export interface Transport {
+  readonly kind: 'memory' | 'rabbitmq' | 'sqs';
+  ensureQueue(queue: string, options?: QueueOptions): Promise<void>;
+  deleteQueue(queue: string): Promise<void>;
+  queueDepth(queue: string): Promise<QueueDepth>;
+  publish(queue: string, body: Buffer, options?: PublishOptions): Promise<void>;
+  consume(queue: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Consumer>;
+  ack(delivery: Delivery): Promise<void>;
+  nack(delivery: Delivery, options?: { requeue?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    message: string,
+    readonly reason: 'unroutable' | 'not_found' | 'closed' | 'rejected' | 'too_large' | 'unavailable',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
