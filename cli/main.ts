@@ -1,0 +1,34 @@
+/** The `asya` command: one subcommand per component. */
+import { readFileSync } from 'node:fs';
+
+const USAGE = `Usage: asya <command> [options]
+
+Commands:
+  runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)
+  version          Print the version
+  help             Show this help
+
+Environment variables configure every component; see docs/ for the full list.`;
+
+type Command = (args: string[]) => Promise<void>;
+
+const commands: Record<string, Command> = {
+  runtime: async () => (await import('../runtime/node/main.ts')).runRuntime(),
+  version: async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`asya ${pkg.version}\n`);
+  },
+  help: async () => {
+    process.stdout.write(`${USAGE}\n`);
+  },
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [name = 'help', ...rest] = argv;
+  const command = commands[name === '--help' || name === '-h' ? 'help' : name];
+  if (!command) {
+    process.stderr.write(`asya: unknown command '${name}'\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  await command(rest);
+}

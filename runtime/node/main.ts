@@ -1,0 +1,27 @@
+/** `asya runtime`: load the handler, serve the socket, clean up on SIGTERM. */
+import { loadRuntimeConfig, parseLogLevel, RuntimeConfigError } from './config.ts';
+import { HandlerLoadError, loadHandler } from './load-handler.ts';
+import { createLogger } from './log.ts';
+import { startRuntimeServer } from './server.ts';
+
+export async function runRuntime(env: Record<string, string | undefined> = process.env): Promise<void> {
+  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL));
+  let server;
+  try {
+    const config = loadRuntimeConfig(env);
+    const handler = await loadHandler(config.handler);
+    server = await startRuntimeServer(config, handler, createLogger(config.logLevel));
+  } catch (err) {
+    if (err instanceof RuntimeConfigError || err instanceof HandlerLoadError) {
+      log.error(`FATAL: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const stop = (signal: string) => {
+    log.info(`Received ${signal}: finishing requests in flight`);
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,94 @@
+/**
+ * The Unix-socket server: one request per connection, as the original protocol requires, but connections
+ * are served concurrently so async handlers overlap.
+ */
+import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { encodeFrame, errorResponse, FrameError, readFrame, type RuntimeResult } from '../../protocol/index.ts';
+import type { RuntimeConfig } from './config.ts';
+import { handleRequest } from './handle-request.ts';
+import type { Handler } from './load-handler.ts';
+import { createLogger, type Logger } from './log.ts';
+
+export interface RuntimeServer {
+  readonly socketPath: string;
+  /** Stop accepting, finish requests in flight, remove the socket and ready file. */
+  close(): Promise<void>;
+}
+
+export async function startRuntimeServer(
+  config: RuntimeConfig,
+  handler: Handler,
+  log: Logger = createLogger(config.logLevel),
+): Promise<RuntimeServer> {
+  removeStaleSocket(config.socketPath);
+  const inFlight = new Set<Promise<void>>();
+  // Half-open: a client that ends its side early (truncated frame) still gets its error response.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const work = serveConnection(socket, config, handler, log).finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  });
+  await listen(server, config.socketPath);
+  if (config.socketMode !== undefined) chmodSync(config.socketPath, config.socketMode);
+  try {
+    mkdirSync(config.socketDir, { recursive: true });
+    writeFileSync(config.readyFile, 'ready');
+  } catch (err) {
+    log.error(`Could not write ready file ${config.readyFile}: ${(err as Error).message}`);
+  }
+  log.info(`Runtime ready on ${config.socketPath} (mode=${config.mode}, validation=${config.validate})`);
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath: config.socketPath,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.allSettled([...inFlight]);
+        rmSync(config.socketPath, { force: true });
+        rmSync(config.readyFile, { force: true });
+      })();
+      return closing;
+    },
+  };
+}
+
+async function serveConnection(socket: Socket, config: RuntimeConfig, handler: Handler, log: Logger): Promise<void> {
+  socket.on('error', () => {});
+  let responses: RuntimeResult[];
+  try {
+    const body = await readFrame(socket, config.maxFrameBytes);
+    log.debug(() => `Request ${body.length} bytes: ${body.toString('utf8')}`);
+    responses = await handleRequest(body, { handler, mode: config.mode, validate: config.validate });
+  } catch (err) {
+    responses = err instanceof FrameError && err.kind === 'too_large'
+      ? [{ error: 'msg_parsing_error', details: { message: err.message, type: 'FrameTooLarge', traceback: '' } }]
+      : errorResponse('connection_error', err);
+    log.warn(`Request not read: ${(err as Error).message}`);
+  }
+  if (socket.destroyed || !socket.writable) {
+    log.warn('Client disconnected before the response was sent');
+    return;
+  }
+  const data = JSON.stringify(responses);
+  log.debug(() => `Response: ${data}`);
+  await new Promise<void>((resolve) => socket.end(encodeFrame(data), () => resolve()));
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw new Error(`Socket path ${path} is a directory`);
+    rmSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path, backlog: 511 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
