@@ -1,0 +1,3 @@
+import { runtimeConformance } from './conformance.case.ts';
+
+runtimeConformance('python');

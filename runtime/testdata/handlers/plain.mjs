@@ -1,0 +1,4 @@
+export default function ignored() {}
+export async function shout(payload) {
+  return String(payload).toUpperCase();
+}

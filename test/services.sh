@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Makes sure the services the tests talk to are up: RabbitMQ on 5672 and PostgreSQL on 5432 (trust auth,
+# database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
+# is missing (apt-get, as root), and leaves running services alone.
+set -uo pipefail
+
+log() { printf '[services] %s\n' "$*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
+wait_port() {
+  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 1; done
+  return 1
+}
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then log "cannot install $* without root"; return 1; fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1; }
+}
+
+ensure_rabbitmq() {
+  port_open 5672 && return 0
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server || return 1
+  log "starting RabbitMQ"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  wait_port 5672 || { log "RabbitMQ did not come up on 5672"; return 1; }
+}
+
+ensure_postgres() {
+  if ! port_open 5432; then
+    ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql || return 1
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >/dev/null 2>&1 || true
+    wait_port 5432 || { log "PostgreSQL did not come up on 5432"; return 1; }
+  fi
+  # Tests connect as postgres without a password to database `test`.
+  if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+    local hba
+    hba=$(su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null)
+    if [ -n "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+      log "allowing trust auth on loopback in $hba"
+      sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+      su postgres -c "psql -tAc 'select pg_reload_conf()'" >/dev/null
+    fi
+    su postgres -c "createdb test" >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_python() {
+  command -v python3 >/dev/null || apt_install python3 || return 1
+  python3 -c 'import pytest' 2>/dev/null || apt_install python3-pytest || pip install -q pytest || return 1
+  command -v moto_server >/dev/null || pip install -q 'moto[server]' || apt_install python3-moto || return 1
+}
+
+status=0
+ensure_rabbitmq || status=1
+ensure_postgres || status=1
+ensure_python || status=1
+exit $status
