@@ -4,3 +4,5 @@ export * from './framing.ts';
 export * from './json.ts';
 export * from './queues.ts';
 export * from './runtime-response.ts';
+export * from './duration.ts';
+export * from './log.ts';

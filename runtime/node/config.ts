@@ -1,6 +1,6 @@
 /** Runtime settings, read from the same env vars as the original Python runtime (reference §2). */
 import { join } from 'node:path';
-import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/index.ts';
+import { DEFAULT_MAX_FRAME_BYTES, parseLogLevel, type LogLevel } from '../../protocol/index.ts';
 
 export type HandlerMode = 'payload' | 'envelope';
 
@@ -14,7 +14,7 @@ export interface RuntimeConfig {
   socketMode?: number;
   validate: boolean;
   maxFrameBytes: number;
-  logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  logLevel: LogLevel;
 }
 
 export class RuntimeConfigError extends Error {
@@ -60,9 +60,3 @@ export function parsePositiveInt(raw: string | undefined, fallback: number, name
   return value;
 }
 
-export function parseLogLevel(raw: string | undefined): RuntimeConfig['logLevel'] {
-  const level = (raw || 'INFO').toUpperCase();
-  if (level === 'WARN') return 'WARNING';
-  if (level === 'DEBUG' || level === 'INFO' || level === 'WARNING' || level === 'ERROR') return level;
-  return 'INFO';
-}

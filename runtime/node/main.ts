@@ -1,16 +1,16 @@
 /** `asya runtime`: load the handler, serve the socket, clean up on SIGTERM. */
-import { loadRuntimeConfig, parseLogLevel, RuntimeConfigError } from './config.ts';
+import { loadRuntimeConfig, RuntimeConfigError } from './config.ts';
 import { HandlerLoadError, loadHandler } from './load-handler.ts';
-import { createLogger } from './log.ts';
+import { createLogger, parseLogLevel } from '../../protocol/index.ts';
 import { startRuntimeServer } from './server.ts';
 
 export async function runRuntime(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL));
+  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.runtime');
   let server;
   try {
     const config = loadRuntimeConfig(env);
     const handler = await loadHandler(config.handler);
-    server = await startRuntimeServer(config, handler, createLogger(config.logLevel));
+    server = await startRuntimeServer(config, handler, createLogger(config.logLevel, 'asya.runtime'));
   } catch (err) {
     if (err instanceof RuntimeConfigError || err instanceof HandlerLoadError) {
       log.error(`FATAL: ${err.message}`);

@@ -8,7 +8,7 @@ import { encodeFrame, errorResponse, FrameError, readFrame, type RuntimeResult }
 import type { RuntimeConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
 import type { Handler } from './load-handler.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from '../../protocol/index.ts';
 
 export interface RuntimeServer {
   readonly socketPath: string;
@@ -19,7 +19,7 @@ export interface RuntimeServer {
 export async function startRuntimeServer(
   config: RuntimeConfig,
   handler: Handler,
-  log: Logger = createLogger(config.logLevel),
+  log: Logger = createLogger(config.logLevel, 'asya.runtime'),
 ): Promise<RuntimeServer> {
   removeStaleSocket(config.socketPath);
   const inFlight = new Set<Promise<void>>();

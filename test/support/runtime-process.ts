@@ -35,13 +35,15 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Run a different Python runtime file, e.g. the original's asya_runtime.py. */
   runtimeScript?: string;
+  /** Run this command instead of either runtime (benchmarks' baselines). */
+  command?: string[];
   dir?: string;
   waitReady?: boolean;
 }
 
 export async function startRuntime(kind: RuntimeKind, options: StartOptions): Promise<RuntimeProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `asya-rt-${kind}-`));
-  const [cmd, ...args] = runtimeCommand(kind, options.runtimeScript);
+  const [cmd, ...args] = options.command ?? runtimeCommand(kind, options.runtimeScript);
   const child = spawn(cmd!, args, {
     cwd: REPO_ROOT,
     env: {

@@ -7,8 +7,16 @@ export interface Logger {
 }
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 } as const;
+export type LogLevel = keyof typeof LEVELS;
 
-export function createLogger(level: keyof typeof LEVELS, name = 'asya.runtime'): Logger {
+/** Lenient like the original's getattr(logging, level, INFO): unknown levels mean INFO. */
+export function parseLogLevel(raw: string | undefined): LogLevel {
+  const level = (raw || 'INFO').toUpperCase();
+  if (level === 'WARN') return 'WARNING';
+  return level in LEVELS ? (level as LogLevel) : 'INFO';
+}
+
+export function createLogger(level: LogLevel, name: string): Logger {
   const min = LEVELS[level];
   const write = (lvl: keyof typeof LEVELS, message: string) => {
     if (LEVELS[lvl] >= min) process.stderr.write(`${new Date().toISOString()} ${lvl} ${name}: ${message}\n`);

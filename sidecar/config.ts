@@ -1,0 +1,124 @@
+/** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
+import { join } from 'node:path';
+import { DEFAULT_MAX_FRAME_BYTES, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, type LogLevel } from '../protocol/index.ts';
+
+export interface SidecarConfig {
+  actorName: string;
+  happyEnd: string;
+  errorEnd: string;
+  isEndActor: boolean;
+  socketDir: string;
+  socketPath: string;
+  readyFile: string;
+  /** Written when a hung runtime must be restarted; the runtime container's liveness probe fails on it. */
+  restartMarker: string;
+  runtimeTimeoutMs: number;
+  runtimeReadyTimeoutMs: number;
+  concurrency: number;
+  maxFrameBytes: number;
+  gatewayUrl?: string;
+  gatewayToken?: string;
+  metricsEnabled: boolean;
+  metricsAddr: { host?: string; port: number };
+  metricsNamespace: string;
+  customMetrics: CustomMetric[];
+  logLevel: LogLevel;
+  /** Failures of the runtime connection before a message is sent to error-end instead of requeued. */
+  maxRuntimeRetries: number;
+}
+
+export interface CustomMetric {
+  name: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  labels?: string[];
+  buckets?: number[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
+  const get = (key: string) => (env[key] === '' ? undefined : env[key]);
+  const actorName = get('ASYA_ACTOR_NAME');
+  if (!actorName) throw new ConfigError('ASYA_ACTOR_NAME is required: the actor whose queue (asya-<name>) this sidecar consumes');
+  if (!isValidActorName(actorName)) {
+    throw new ConfigError(`ASYA_ACTOR_NAME=${JSON.stringify(actorName)} is not a valid actor name (lowercase letters, digits and '-', at most 63)`);
+  }
+  const happyEnd = get('ASYA_ACTOR_HAPPY_END') ?? HAPPY_END;
+  const errorEnd = get('ASYA_ACTOR_ERROR_END') ?? ERROR_END;
+  const socketDir = get('ASYA_SOCKET_DIR') ?? '/var/run/asya';
+  const duration = (key: string, fallback: string) => {
+    try {
+      return parseDuration(get(key) ?? fallback, key);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  };
+  return {
+    actorName,
+    happyEnd,
+    errorEnd,
+    isEndActor: parseBool(get('ASYA_IS_END_ACTOR'), actorName === happyEnd || actorName === errorEnd, 'ASYA_IS_END_ACTOR'),
+    socketDir,
+    socketPath: join(socketDir, 'asya-runtime.sock'),
+    readyFile: join(socketDir, 'runtime-ready'),
+    restartMarker: join(socketDir, 'runtime-restart-requested'),
+    runtimeTimeoutMs: duration('ASYA_RUNTIME_TIMEOUT', '5m'),
+    runtimeReadyTimeoutMs: duration('ASYA_RUNTIME_READY_TIMEOUT', '5m'),
+    concurrency: parseInteger(get('ASYA_CONCURRENCY'), 1, 'ASYA_CONCURRENCY', 1),
+    maxFrameBytes: parseInteger(get('ASYA_MAX_FRAME_BYTES'), DEFAULT_MAX_FRAME_BYTES, 'ASYA_MAX_FRAME_BYTES', 1),
+    gatewayUrl: get('ASYA_GATEWAY_URL')?.replace(/\/+$/, ''),
+    gatewayToken: get('ASYA_GATEWAY_TOKEN'),
+    metricsEnabled: parseBool(get('ASYA_METRICS_ENABLED'), true, 'ASYA_METRICS_ENABLED'),
+    metricsAddr: parseAddr(get('ASYA_METRICS_ADDR') ?? ':8080'),
+    metricsNamespace: get('ASYA_METRICS_NAMESPACE') ?? 'asya_actor',
+    customMetrics: parseCustomMetrics(get('ASYA_CUSTOM_METRICS')),
+    logLevel: parseLogLevel(get('ASYA_LOG_LEVEL')),
+    maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 5, 'ASYA_RUNTIME_MAX_RETRIES', 0),
+  };
+}
+
+export function parseBool(raw: string | undefined, fallback: boolean, name: string): boolean {
+  if (raw === undefined) return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`Invalid ${name}=${JSON.stringify(raw)}: expected true/false, 1/0, yes/no or on/off`);
+}
+
+export function parseInteger(raw: string | undefined, fallback: number, name: string, min: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`Invalid ${name}=${JSON.stringify(raw)}: expected an integer >= ${min}`);
+  return value;
+}
+
+function parseAddr(raw: string): { host?: string; port: number } {
+  const match = /^(?<host>[^:]*):(?<port>\d+)$/.exec(raw.trim());
+  if (!match?.groups) throw new ConfigError(`Invalid ASYA_METRICS_ADDR=${JSON.stringify(raw)}: expected [host]:port, e.g. :8080`);
+  const port = Number(match.groups.port);
+  return match.groups.host ? { host: match.groups.host, port } : { port };
+}
+
+
+function parseCustomMetrics(raw: string | undefined): CustomMetric[] {
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`Invalid ASYA_CUSTOM_METRICS: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError('Invalid ASYA_CUSTOM_METRICS: expected a JSON array of {name, type, help, labels?, buckets?}');
+  return parsed.map((m, i) => {
+    const metric = m as Partial<CustomMetric>;
+    if (typeof metric.name !== 'string' || !['counter', 'gauge', 'histogram'].includes(String(metric.type))) {
+      throw new ConfigError(`Invalid ASYA_CUSTOM_METRICS[${i}]: needs a string name and type counter, gauge or histogram`);
+    }
+    return { name: metric.name, type: metric.type!, help: metric.help ?? metric.name, labels: metric.labels ?? [], buckets: metric.buckets };
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Prometheus metrics with the original's names (reference §3.8). Fixed on purpose: every queue label holds
+ * the queue name (`asya-<actor>`), where the original mixed `happy-end` and `asya-happy-end`;
+ * runtime_errors_total says what failed (timeout, unavailable, connection_lost, invalid_response).
+ * Custom metrics from ASYA_CUSTOM_METRICS are registered, unprefixed, as in the original.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { queueName } from '../protocol/index.ts';
+import type { SidecarConfig } from './config.ts';
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const SEND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+const SIZE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+export interface SidecarMetrics {
+  readonly registry: Registry;
+  received(bytes: number): void;
+  processed(ms: number): void;
+  processedEnd(): void;
+  failed(reason: string): void;
+  sent(queue: string, kind: string, bytes: number, ms: number): void;
+  runtimeDuration(ms: number): void;
+  runtimeError(kind: string): void;
+  active(delta: 1 | -1): void;
+}
+
+export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metricsNamespace' | 'customMetrics'>, transport: string): SidecarMetrics {
+  const registry = new Registry();
+  const ns = config.metricsNamespace ? `${config.metricsNamespace}_` : '';
+  const queue = queueName(config.actorName);
+  const make = <T>(ctor: new (o: never) => T, name: string, help: string, labelNames: string[], extra: object = {}) =>
+    new ctor({ name: `${ns}${name}`, help, labelNames, registers: [registry], ...extra } as never);
+  const receivedTotal = make(Counter, 'messages_received_total', 'Messages received', ['queue', 'transport']);
+  const processedTotal = make(Counter, 'messages_processed_total', 'Messages processed', ['queue', 'status']);
+  const sentTotal = make(Counter, 'messages_sent_total', 'Messages sent', ['destination_queue', 'message_type']);
+  const failedTotal = make(Counter, 'messages_failed_total', 'Messages failed', ['queue', 'reason']);
+  const processing = make(Histogram, 'processing_duration_seconds', 'Total processing time', ['queue'], { buckets: DURATION_BUCKETS });
+  const runtimeExec = make(Histogram, 'runtime_execution_duration_seconds', 'Runtime call time', ['queue'], { buckets: DURATION_BUCKETS });
+  const sendDuration = make(Histogram, 'queue_send_duration_seconds', 'Publish time until confirmed', ['destination_queue', 'transport'], { buckets: SEND_BUCKETS });
+  const size = make(Histogram, 'envelope_size_bytes', 'Envelope size', ['direction'], { buckets: SIZE_BUCKETS });
+  const active = make(Gauge, 'active_messages', 'Messages being processed', []);
+  const runtimeErrors = make(Counter, 'runtime_errors_total', 'Runtime call failures', ['queue', 'error_type']);
+  for (const m of config.customMetrics) {
+    const name = m.name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/^(\d)/, '_$1');
+    const options = { name, help: m.help, labelNames: m.labels ?? [], registers: [registry] };
+    if (m.type === 'counter') new Counter(options);
+    else if (m.type === 'gauge') new Gauge(options);
+    else new Histogram({ ...options, ...(m.buckets ? { buckets: m.buckets } : {}) });
+  }
+  return {
+    registry,
+    received(bytes) {
+      receivedTotal.inc({ queue, transport });
+      size.observe({ direction: 'received' }, bytes);
+    },
+    processed(ms) {
+      processedTotal.inc({ queue, status: 'success' });
+      processing.observe({ queue }, ms / 1000);
+    },
+    processedEnd() {
+      processedTotal.inc({ queue, status: 'end_consumed' });
+    },
+    failed(reason) {
+      failedTotal.inc({ queue, reason });
+    },
+    sent(destination, kind, bytes, ms) {
+      sentTotal.inc({ destination_queue: destination, message_type: kind });
+      sendDuration.observe({ destination_queue: destination, transport }, ms / 1000);
+      size.observe({ direction: 'sent' }, bytes);
+    },
+    runtimeDuration(ms) {
+      runtimeExec.observe({ queue }, ms / 1000);
+    },
+    runtimeError(kind) {
+      runtimeErrors.inc({ queue, error_type: kind });
+    },
+    active(delta) {
+      active.inc(delta);
+    },
+  };
+}

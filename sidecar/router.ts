@@ -1,0 +1,263 @@
+/**
+ * Consumes one delivery: checks it, calls the runtime, publishes every result, and only then acks.
+ * Nothing is acked before the broker confirmed every message it produced, and nothing is dropped: when a
+ * publish fails the input is requeued, so it is processed again (with the same derived ids).
+ */
+import {
+  currentActor,
+  dlqName,
+  formatDuration,
+  parseEnvelope,
+  queueName,
+  type Envelope,
+  type Logger,
+  type RuntimeResult,
+} from '../protocol/index.ts';
+import type { Delivery, Transport } from '../transport/index.ts';
+import type { SidecarConfig } from './config.ts';
+import { finalReport } from './end-actor.ts';
+import type { SidecarMetrics } from './metrics.ts';
+import { errorMessage, routeResults, type OutboundMessage } from './outcome.ts';
+import type { ProgressReporter } from './progress-reporter.ts';
+import { RuntimeCallError } from './runtime-client.ts';
+
+export interface RuntimeCaller {
+  call(body: Buffer, timeoutMs: number): Promise<RuntimeResult[]>;
+}
+
+export interface RuntimeSupervisor {
+  /** Make a hung runtime go away and come back; resolves once it is ready again (or gives up). */
+  restart(reason: string): Promise<void>;
+}
+
+export interface RouterDeps {
+  config: SidecarConfig;
+  transport: Transport;
+  runtime: RuntimeCaller;
+  supervisor: RuntimeSupervisor;
+  reporter: ProgressReporter;
+  metrics: SidecarMetrics;
+  log: Logger;
+  /** Aborted when the sidecar drains: waits are cut short and held deliveries are requeued. */
+  stopping: AbortSignal;
+  now?: () => number;
+}
+
+/** How long to hold a delivery between attempts while the runtime is unreachable. */
+const UNAVAILABLE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
+const CONNECTION_LOST_LIMIT = 3;
+
+type Decision = { publish: OutboundMessage[]; after?: () => Promise<void> } | { requeue: string };
+
+export class Router {
+  private readonly ends;
+  private readonly now: () => number;
+  private runtimeUnavailable = false;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.ends = { happyEnd: deps.config.happyEnd, errorEnd: deps.config.errorEnd };
+    this.now = deps.now ?? Date.now;
+  }
+
+  get runtimeReachable(): boolean {
+    return !this.runtimeUnavailable;
+  }
+
+  /** Handles a delivery to the end: acked after its results are confirmed, or requeued. Never throws. */
+  async handle(delivery: Delivery): Promise<void> {
+    const { metrics, transport, log } = this.deps;
+    const started = this.now();
+    metrics.received(delivery.body.length);
+    let decision: Decision;
+    try {
+      decision = await this.decide(delivery);
+    } catch (err) {
+      decision = { requeue: `unexpected error: ${(err as Error).stack ?? err}` };
+    }
+    if ('requeue' in decision) {
+      log.warn(`Requeueing message from ${delivery.queue}: ${decision.requeue}`);
+      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      return;
+    }
+    try {
+      await Promise.all(decision.publish.map((m) => this.publish(m)));
+    } catch (err) {
+      metrics.failed('routing_error');
+      log.error(`Publishing results failed, requeueing the input: ${(err as Error).message}`);
+      await sleep(1000, this.deps.stopping);
+      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      return;
+    }
+    await this.settle(() => transport.ack(delivery));
+    metrics.processed(this.now() - started);
+    await decision.after?.();
+  }
+
+  private async decide(delivery: Delivery): Promise<Decision> {
+    const { config, metrics } = this.deps;
+    const me = config.actorName;
+    const parsed = parseEnvelope(delivery.body);
+    if (!parsed.envelope) {
+      metrics.failed('parse_error');
+      return { publish: [this.rejectUnparseable(delivery, parsed.error!)] };
+    }
+    const input = parsed.envelope;
+    if (!input.id) {
+      metrics.failed('validation_error');
+      if (config.isEndActor && me === config.errorEnd) return { publish: [this.rejectUnparseable(delivery, "Envelope missing required 'id' field")] };
+      return { publish: [errorMessage(input, { message: "Envelope missing required 'id' field", code: 'validation_error', actor: me }, this.ends)] };
+    }
+    if (config.isEndActor) return this.decideEnd(delivery, input);
+    if (input.deadline && Date.parse(input.deadline) <= this.now()) {
+      metrics.failed('deadline_exceeded');
+      return { publish: [errorMessage(input, { message: `Deadline ${input.deadline} exceeded before ${me} started`, code: 'deadline_exceeded', actor: me }, this.ends)] };
+    }
+    const target = currentActor(input.route);
+    if (target !== me) {
+      metrics.failed('route_mismatch');
+      const message = `Route mismatch: message routed to wrong actor (expected: ${me}, actual: ${target})`;
+      return { publish: [errorMessage(input, { message, code: 'route_mismatch', actor: me }, this.ends)] };
+    }
+    this.report(input, 'received', `Received message (${(delivery.body.length / 1024).toFixed(2)} KB)`);
+    this.report(input, 'processing', `Processing in ${me}`);
+    const call = await this.callRuntime(delivery, input);
+    if ('requeue' in call || 'publish' in call) return call;
+    const { messages, children } = routeResults(input, call.results, me, this.ends);
+    for (const child of children) this.deps.reporter.child(child);
+    if (messages[0]?.kind !== 'error_end') this.report(input, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
+    else metrics.failed('runtime_error');
+    return { publish: messages };
+  }
+
+  private async decideEnd(delivery: Delivery, input: Envelope): Promise<Decision> {
+    const call = await this.callRuntime(delivery, input);
+    if ('requeue' in call) return call;
+    if ('publish' in call) {
+      // An end actor never routes onwards; a failed or timed-out end handler is retried, then dead-lettered.
+      return this.retryOrDeadLetter(delivery, 'end handler did not complete');
+    }
+    const failure = call.results.find((r) => 'error' in r && r.error);
+    if (failure) return this.retryOrDeadLetter(delivery, `end handler failed: ${JSON.stringify(failure).slice(0, 500)}`);
+    const { config, reporter } = this.deps;
+    const report = finalReport(input, call.results, config);
+    if (report) {
+      try {
+        await reporter.final(input.id, report);
+      } catch (err) {
+        return { requeue: `final status not accepted by the gateway: ${(err as Error).message}` };
+      }
+    }
+    this.deps.metrics.processedEnd();
+    return { publish: [] };
+  }
+
+  private retryOrDeadLetter(delivery: Delivery, reason: string): Decision {
+    if (delivery.deliveryCount < CONNECTION_LOST_LIMIT) return { requeue: reason };
+    return { publish: [{ queue: dlqName(this.deps.config.actorName), envelope: JSON.parse(delivery.body.toString('utf8')), kind: 'dlq' }] };
+  }
+
+  /** error-end must never send to itself: what it cannot read goes straight to its DLQ. */
+  private rejectUnparseable(delivery: Delivery, reason: string): OutboundMessage {
+    const { config } = this.deps;
+    if (config.isEndActor && config.actorName === config.errorEnd) {
+      return { queue: dlqName(config.actorName), envelope: { reason, body: delivery.body.toString('utf8') }, kind: 'dlq' };
+    }
+    let original: Partial<Envelope> | undefined;
+    try {
+      const value = JSON.parse(delivery.body.toString('utf8'));
+      if (value && typeof value === 'object' && !Array.isArray(value)) original = value;
+    } catch {
+      original = undefined;
+    }
+    const code = reason.startsWith('Failed to parse') ? 'parse_error' : 'validation_error';
+    return errorMessage(original, { message: reason, code, actor: config.actorName }, this.ends);
+  }
+
+  private async callRuntime(
+    delivery: Delivery,
+    input: Envelope,
+  ): Promise<{ results: RuntimeResult[]; ms: number } | { requeue: string } | { publish: OutboundMessage[]; after?: () => Promise<void> }> {
+    const { config, runtime, metrics, supervisor, log, stopping } = this.deps;
+    const me = config.actorName;
+    const deadlineMs = input.deadline ? Date.parse(input.deadline) - this.now() : Number.POSITIVE_INFINITY;
+    const byDeadline = deadlineMs < config.runtimeTimeoutMs;
+    const timeoutMs = Math.max(1, Math.min(config.runtimeTimeoutMs, deadlineMs));
+    for (let attempt = 0; ; attempt++) {
+      const started = this.now();
+      try {
+        const results = await runtime.call(delivery.body, timeoutMs);
+        this.runtimeUnavailable = false;
+        const ms = this.now() - started;
+        metrics.runtimeDuration(ms);
+        return { results, ms };
+      } catch (err) {
+        if (!(err instanceof RuntimeCallError)) throw err;
+        metrics.runtimeError(err.failure);
+        if (err.failure === 'unavailable') {
+          this.runtimeUnavailable = true;
+          if (stopping.aborted) return { requeue: 'sidecar is draining and the runtime is unavailable' };
+          const wait = UNAVAILABLE_BACKOFF_MS[Math.min(attempt, UNAVAILABLE_BACKOFF_MS.length - 1)]!;
+          if (attempt === 0 || attempt % 10 === 0) log.warn(`Runtime unavailable (${err.message}); holding the message and retrying in ${wait} ms`);
+          await sleep(wait, stopping);
+          continue;
+        }
+        if (err.failure === 'timeout') {
+          const message = byDeadline
+            ? `Deadline ${input.deadline} exceeded while ${me} was processing`
+            : `Runtime timeout exceeded after ${formatDuration(config.runtimeTimeoutMs)}`;
+          log.error(`${message}; restarting the runtime`);
+          return {
+            publish: [errorMessage(input, { message, code: byDeadline ? 'deadline_exceeded' : 'timeout', actor: me }, this.ends)],
+            after: () => supervisor.restart(message),
+          };
+        }
+        if (err.failure === 'connection_lost' && delivery.deliveryCount < CONNECTION_LOST_LIMIT) {
+          return { requeue: `${err.message} (delivery ${delivery.deliveryCount} of ${CONNECTION_LOST_LIMIT})` };
+        }
+        const code = err.failure === 'connection_lost' ? 'connection_error' : 'invalid_response';
+        return { publish: [errorMessage(input, { message: err.message, code, actor: me }, this.ends)] };
+      }
+    }
+  }
+
+  private async publish(message: OutboundMessage): Promise<void> {
+    const body = Buffer.from(JSON.stringify(message.envelope));
+    const started = this.now();
+    await this.deps.transport.publish(message.queue, body);
+    this.deps.metrics.sent(message.queue, message.kind, body.length, this.now() - started);
+  }
+
+  private report(input: Envelope, status: 'received' | 'processing' | 'completed', message: string, durationMs?: number): void {
+    // The completed report names the actor that finished (input index), not the next one: the original sent
+    // the advanced index and the gateway showed 100% after the first of two actors.
+    this.deps.reporter.progress(input.id, {
+      actors: input.route.actors,
+      current_actor_idx: input.route.current,
+      status,
+      message,
+      ...(durationMs === undefined ? {} : { duration_ms: durationMs }),
+    });
+  }
+
+  private async settle(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${(err as Error).message}`);
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+

@@ -1,0 +1,86 @@
+/**
+ * Calls the runtime: one connection per request, as the original protocol requires, so it works in front of
+ * either of our runtimes and the original Python one.
+ */
+import { connect } from 'node:net';
+import { encodeFrame, FrameError, readFrame, type RuntimeResult } from '../protocol/index.ts';
+
+export type RuntimeCallFailure =
+  /** No socket or nothing listening: the runtime is down or restarting. Safe to retry later. */
+  | 'unavailable'
+  /** The runtime did not answer in time; the handler may still be running. */
+  | 'timeout'
+  /** The connection broke after the request was sent (runtime crashed mid-request). */
+  | 'connection_lost'
+  /** The runtime answered something that is not a JSON array of results. */
+  | 'invalid_response';
+
+export class RuntimeCallError extends Error {
+  override readonly name = 'RuntimeCallError';
+  constructor(
+    readonly failure: RuntimeCallFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  maxFrameBytes: number;
+}
+
+export function callRuntime(socketPath: string, body: Buffer, options: CallOptions): Promise<RuntimeResult[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let connected = false;
+    let settled = false;
+    const settle = (err: RuntimeCallError | null, value?: RuntimeResult[]) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const timer = setTimeout(
+      () => settle(new RuntimeCallError('timeout', `Runtime timeout exceeded after ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (!connected || err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        settle(new RuntimeCallError('unavailable', `failed to connect to runtime socket ${socketPath}: ${err.code ?? err.message}`));
+      } else {
+        settle(new RuntimeCallError('connection_lost', `runtime connection failed: ${err.message}`));
+      }
+    });
+    socket.once('connect', () => {
+      connected = true;
+      readFrame(socket, options.maxFrameBytes)
+        .then((frame) => settle(null, parseResponse(frame)))
+        .catch((err: unknown) => {
+          if (err instanceof RuntimeCallError) settle(err);
+          else if (err instanceof FrameError && err.kind === 'too_large') settle(new RuntimeCallError('invalid_response', err.message));
+          else settle(new RuntimeCallError('connection_lost', `failed to read response from runtime: ${(err as Error).message}`));
+        });
+      socket.write(encodeFrame(body));
+    });
+  });
+}
+
+function parseResponse(frame: Buffer): RuntimeResult[] {
+  let parsed: unknown;
+  try {
+    // The original runtime may emit NaN/Infinity (Python's allow_nan); they are not JSON.
+    parsed = JSON.parse(frame.toString('utf8'));
+  } catch (err) {
+    throw new RuntimeCallError('invalid_response', `failed to parse runtime response: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new RuntimeCallError('invalid_response', 'failed to parse runtime response: expected a JSON array');
+  for (const [i, item] of parsed.entries()) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new RuntimeCallError('invalid_response', `failed to parse runtime response: element ${i} is not an object`);
+    }
+  }
+  return parsed as RuntimeResult[];
+}

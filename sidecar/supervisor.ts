@@ -1,0 +1,125 @@
+/**
+ * Waiting for the runtime, and restarting it when a handler hangs past its timeout.
+ *
+ * In Kubernetes the sidecar cannot kill another container, so it touches a marker file in the shared socket
+ * directory. The runtime container's liveness probe fails while the marker is newer than the ready file;
+ * kubelet restarts the runtime, the new runtime writes a fresh ready file, and the probe passes again. This
+ * works with the original Python runtime too, because every runtime writes the ready file on start.
+ * In dev mode the sidecar owns the runtime process and simply kills and respawns it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync, utimesSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Logger } from '../protocol/index.ts';
+import type { RuntimeSupervisor } from './router.ts';
+
+export const LIVENESS_PROBE_SCRIPT = (dir: string) =>
+  `test -S ${dir}/asya-runtime.sock && test -f ${dir}/runtime-ready && ! test ${dir}/runtime-restart-requested -nt ${dir}/runtime-ready`;
+
+export interface RuntimePaths {
+  socketPath: string;
+  readyFile: string;
+}
+
+function mtimeMs(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function canConnect(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * Resolves once the ready file exists (newer than `newerThanMs` if given) and the socket accepts a
+ * connection; rejects after timeoutMs. The probe connection sends nothing, which runtimes treat as a
+ * client that went away.
+ */
+export async function waitForRuntime(paths: RuntimePaths, timeoutMs: number, options: { newerThanMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (options.signal?.aborted) throw new Error('stopped while waiting for the runtime');
+    const ready = mtimeMs(paths.readyFile);
+    if (ready !== undefined && (options.newerThanMs === undefined || ready > options.newerThanMs) && (await canConnect(paths.socketPath))) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`Runtime not ready after ${timeoutMs} ms: expected ready file ${paths.readyFile} and a listening socket ${paths.socketPath}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function markerFileSupervisor(paths: RuntimePaths & { restartMarker: string }, readyTimeoutMs: number, log: Logger): RuntimeSupervisor {
+  return {
+    async restart(reason) {
+      writeFileSync(paths.restartMarker, `${new Date().toISOString()} ${reason}\n`);
+      const now = new Date();
+      utimesSync(paths.restartMarker, now, now);
+      const marked = mtimeMs(paths.restartMarker) ?? Date.now();
+      log.warn(`Requested a runtime restart through ${paths.restartMarker}; waiting for a fresh runtime`);
+      await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: marked }).catch((err: Error) => log.error(err.message));
+    },
+  };
+}
+
+export interface SpawnedRuntime extends RuntimeSupervisor {
+  readonly child: ChildProcess | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Dev mode: the sidecar runs the runtime as its own child process. */
+export function childProcessSupervisor(
+  command: string[],
+  env: Record<string, string | undefined>,
+  paths: RuntimePaths,
+  readyTimeoutMs: number,
+  log: Logger,
+): SpawnedRuntime {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  const spawnChild = async () => {
+    const started = Date.now();
+    const [cmd, ...args] = command;
+    const proc = spawn(cmd!, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child = proc;
+    proc.once('exit', (code, signal) => {
+      if (!stopping && child === proc) log.warn(`Runtime exited (code ${code}, signal ${signal}); it restarts on the next restart request`);
+    });
+    await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: started - 1 });
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+  return {
+    get child() {
+      return child;
+    },
+    start: spawnChild,
+    async restart(reason) {
+      log.warn(`Restarting the runtime: ${reason}`);
+      await kill('SIGKILL');
+      await spawnChild().catch((err: Error) => log.error(err.message));
+    },
+    async stop() {
+      stopping = true;
+      await kill('SIGTERM');
+    },
+  };
+}
