@@ -13,7 +13,7 @@ import {
   type Logger,
   type RuntimeResult,
 } from '../protocol/index.ts';
-import type { Delivery, Transport } from '../transport/index.ts';
+import type { Delivery, Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
 import type { SidecarMetrics } from './metrics.ts';

@@ -51,7 +51,7 @@ function canConnect(socketPath: string, timeoutMs = 2000): Promise<boolean> {
 export async function waitForRuntime(paths: RuntimePaths, timeoutMs: number, options: { newerThanMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (options.signal?.aborted) throw new Error('stopped while waiting for the runtime');
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('stopped while waiting for the runtime');
     const ready = mtimeMs(paths.readyFile);
     if (ready !== undefined && (options.newerThanMs === undefined || ready > options.newerThanMs) && (await canConnect(paths.socketPath))) return;
     if (Date.now() >= deadline) {
@@ -81,24 +81,29 @@ export interface SpawnedRuntime extends RuntimeSupervisor {
 }
 
 /** Dev mode: the sidecar runs the runtime as its own child process. */
-export function childProcessSupervisor(
-  command: string[],
-  env: Record<string, string | undefined>,
-  paths: RuntimePaths,
-  readyTimeoutMs: number,
-  log: Logger,
-): SpawnedRuntime {
+export interface ChildRuntimeOptions {
+  command: string[];
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  paths: RuntimePaths;
+  readyTimeoutMs: number;
+  log: Logger;
+}
+
+export function childProcessSupervisor({ command, env, cwd, paths, readyTimeoutMs, log }: ChildRuntimeOptions): SpawnedRuntime {
   let child: ChildProcess | undefined;
   let stopping = false;
   const spawnChild = async () => {
     const started = Date.now();
     const [cmd, ...args] = command;
-    const proc = spawn(cmd!, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const proc = spawn(cmd!, args, { env, cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     child = proc;
+    const gone = new AbortController();
     proc.once('exit', (code, signal) => {
-      if (!stopping && child === proc) log.warn(`Runtime exited (code ${code}, signal ${signal}); it restarts on the next restart request`);
+      gone.abort(new Error(`runtime exited (code ${code}, signal ${signal}) before it was ready`));
+      if (!stopping && child === proc) log.warn(`Runtime exited (code ${code}, signal ${signal})`);
     });
-    await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: started - 1 });
+    await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: started - 1, signal: gone.signal });
   };
   const kill = async (signal: NodeJS.Signals) => {
     const proc = child;

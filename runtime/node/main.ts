@@ -12,11 +12,9 @@ export async function runRuntime(env: Record<string, string | undefined> = proce
     const handler = await loadHandler(config.handler);
     server = await startRuntimeServer(config, handler, createLogger(config.logLevel, 'asya.runtime'));
   } catch (err) {
-    if (err instanceof RuntimeConfigError || err instanceof HandlerLoadError) {
-      log.error(`FATAL: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
+    const known = err instanceof RuntimeConfigError || err instanceof HandlerLoadError;
+    log.error(`FATAL: ${known ? (err as Error).message : `could not start the runtime: ${(err as Error).message}`}`);
+    process.exit(1);
   }
   const stop = (signal: string) => {
     log.info(`Received ${signal}: finishing requests in flight`);

@@ -21,6 +21,7 @@ export async function startRuntimeServer(
   handler: Handler,
   log: Logger = createLogger(config.logLevel, 'asya.runtime'),
 ): Promise<RuntimeServer> {
+  mkdirSync(config.socketDir, { recursive: true });
   removeStaleSocket(config.socketPath);
   const inFlight = new Set<Promise<void>>();
   // Half-open: a client that ends its side early (truncated frame) still gets its error response.
@@ -31,7 +32,6 @@ export async function startRuntimeServer(
   await listen(server, config.socketPath);
   if (config.socketMode !== undefined) chmodSync(config.socketPath, config.socketMode);
   try {
-    mkdirSync(config.socketDir, { recursive: true });
     writeFileSync(config.readyFile, 'ready');
   } catch (err) {
     log.error(`Could not write ready file ${config.readyFile}: ${(err as Error).message}`);
@@ -63,7 +63,9 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
     responses = err instanceof FrameError && err.kind === 'too_large'
       ? [{ error: 'msg_parsing_error', details: { message: err.message, type: 'FrameTooLarge', traceback: '' } }]
       : errorResponse('connection_error', err);
-    log.warn(`Request not read: ${(err as Error).message}`);
+    // A connection closed before its first byte is a readiness probe, not a failed request.
+    if (err instanceof FrameError && err.kind === 'closed_before_frame') log.debug('Probe connection closed');
+    else log.warn(`Request not read: ${(err as Error).message}`);
   }
   if (socket.destroyed || !socket.writable) {
     log.warn('Client disconnected before the response was sent');

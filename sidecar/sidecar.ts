@@ -1,0 +1,125 @@
+/**
+ * Wires one actor's sidecar: wait for the runtime, make sure its queue exists, consume with the configured
+ * concurrency, serve metrics and probes, and drain on stop.
+ */
+import { createServer, type Server } from 'node:http';
+import { createLogger, dlqName, queueName, type Logger } from '../protocol/index.ts';
+import type { Consumer, Transport } from '../transport/transport.ts';
+import type { SidecarConfig } from './config.ts';
+import { createMetrics, type SidecarMetrics } from './metrics.ts';
+import { httpReporter, noGateway, type ProgressReporter } from './progress-reporter.ts';
+import { Router, type RuntimeSupervisor } from './router.ts';
+import { callRuntime } from './runtime-client.ts';
+import { markerFileSupervisor, waitForRuntime } from './supervisor.ts';
+
+export interface SidecarOptions {
+  config: SidecarConfig;
+  transport: Transport;
+  supervisor?: RuntimeSupervisor;
+  reporter?: ProgressReporter;
+  log?: Logger;
+  /** Queue settings when the sidecar creates its own queue (ASYA_QUEUE_AUTO_CREATE). */
+  queue?: { autoCreate: boolean; maxDeliveries?: number };
+}
+
+export interface RunningSidecar {
+  readonly metrics: SidecarMetrics;
+  readonly router: Router;
+  readonly metricsPort?: number;
+  /** Drain: stop consuming, finish in-flight work, requeue what was not started, close. */
+  stop(): Promise<void>;
+}
+
+export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
+  const { config, transport } = options;
+  const log = options.log ?? createLogger(config.logLevel, `asya.sidecar.${config.actorName}`);
+  const metrics = createMetrics(config, transport.kind);
+  const stopping = new AbortController();
+  let consumer: Consumer | undefined;
+  let draining = false;
+
+  const reporter = options.reporter ?? (config.gatewayUrl ? httpReporter({ url: config.gatewayUrl, token: config.gatewayToken, log }) : noGateway);
+  const router = new Router({
+    config,
+    transport,
+    runtime: { call: (body, timeoutMs) => callRuntime(config.socketPath, body, { timeoutMs, maxFrameBytes: config.maxFrameBytes }) },
+    supervisor: options.supervisor ?? markerFileSupervisor(config, config.runtimeReadyTimeoutMs, log),
+    reporter,
+    metrics,
+    log,
+    stopping: stopping.signal,
+  });
+
+  const server = config.metricsEnabled ? await serveProbes(config, metrics, () => !!consumer && !draining && router.runtimeReachable) : undefined;
+  try {
+    log.info(`Waiting for the runtime at ${config.socketPath}`);
+    await waitForRuntime(config, config.runtimeReadyTimeoutMs, { signal: stopping.signal });
+    const own = queueName(config.actorName);
+    if (options.queue?.autoCreate ?? true) {
+      await transport.ensureQueue(own, {
+        maxDeliveries: options.queue?.maxDeliveries,
+        // The broker must not take a delivery back while the runtime may still legitimately be working on it.
+        processingTimeoutMs: config.runtimeTimeoutMs * 2,
+      });
+    }
+    consumer = await transport.consume(
+      own,
+      async (delivery) => {
+        metrics.active(1);
+        try {
+          await router.handle(delivery);
+        } finally {
+          metrics.active(-1);
+        }
+      },
+      { concurrency: config.concurrency },
+    );
+    log.info(`Consuming ${own} (concurrency ${config.concurrency}${config.isEndActor ? ', end actor' : ''}); dead letters go to ${dlqName(config.actorName)}`);
+  } catch (err) {
+    server?.close();
+    throw err;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    metrics,
+    router,
+    metricsPort: server ? (server.address() as { port: number }).port : undefined,
+    stop() {
+      stopped ??= (async () => {
+        draining = true;
+        log.info('Draining: no new messages; finishing those in flight');
+        stopping.abort();
+        await consumer?.stop();
+        await Promise.race([reporter.flush(), new Promise((r) => setTimeout(r, 2000))]);
+        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        log.info('Sidecar shutdown complete');
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function serveProbes(config: SidecarConfig, metrics: SidecarMetrics, isReady: () => boolean): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    } else if (path === '/health' || path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+    } else if (path === '/ready' || path === '/readyz') {
+      const ready = isReady();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready' : 'not ready');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.metricsAddr.port, config.metricsAddr.host, () => resolve());
+  });
+  return server;
+}
