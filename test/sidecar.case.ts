@@ -1,0 +1,184 @@
+/**
+ * The sidecar's end-to-end behaviour, run once per transport (test/sidecar-<transport>.test.ts) with real
+ * runtime processes. Each test uses its own actor names, so queues never collide.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { queueName } from '../protocol/index.ts';
+import type { Transport } from '../transport/transport.ts';
+import { collectEnds, envelopeBody, startActor, type Actor, type ActorOptions } from './support/pipeline.ts';
+import type { RuntimeKind } from './support/runtime-process.ts';
+
+export interface SidecarSuiteOptions {
+  /** A fresh transport per test file. */
+  makeTransport: () => Promise<Transport>;
+  runtimes: RuntimeKind[];
+  /** Largest body the transport takes (SQS: 256 KiB). */
+  maxBody?: number;
+}
+
+export function sidecarSuite(label: string, options: SidecarSuiteOptions): void {
+  for (const kind of options.runtimes) {
+    describe(`sidecar on ${label} with the ${kind} runtime`, () => {
+      let transport: Transport;
+      let ends: Awaited<ReturnType<typeof collectEnds>>;
+      const actors: Actor[] = [];
+      const unique = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
+      const actor = async (base: string, fixture: string, extra: Partial<ActorOptions> = {}) => {
+        const a = await startActor(transport, unique(base), { kind, fixture, ...extra });
+        actors.push(a);
+        return a;
+      };
+      const send = (actorsRoute: string[], payload: unknown, extra: Record<string, unknown> = {}) => {
+        const id = randomUUID();
+        return transport.publish(queueName(actorsRoute[0]!), envelopeBody(id, actorsRoute, payload, extra)).then(() => id);
+      };
+
+      beforeAll(async () => {
+        transport = await options.makeTransport();
+        ends = await collectEnds(transport);
+      });
+      afterEach(async () => {
+        await Promise.all(actors.splice(0).map((a) => a.stop()));
+      });
+      afterAll(async () => {
+        await ends?.stop();
+        await transport?.close();
+      });
+
+      test('three actors in a row reach happy-end, with headers carried through', async () => {
+        const [a, b, c] = await Promise.all([actor('one', 'echo'), actor('two', 'echo'), actor('three', 'echo')]);
+        const headers = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+        const id = await send([a!.name, b!.name, c!.name], { hello: 'world' }, { headers });
+        const [arrival] = await ends.waitForIds([id]);
+        expect(ends.byId(id)).toHaveLength(1);
+        expect(arrival!.queue).toBe('asya-happy-end');
+        expect(arrival!.envelope).toMatchObject({ id, headers, payload: { hello: 'world' }, route: { current: 3 } });
+      });
+
+      test('a handler error reaches error-end with details and the original payload', async () => {
+        const a = await actor('failing', 'fail');
+        const id = await send([a.name], { message: 'Intentional test failure' });
+        await ends.waitForIds([id]);
+        const [arrival] = ends.byId(id);
+        expect(arrival!.queue).toBe('asya-error-end');
+        expect(arrival!.envelope.payload).toMatchObject({
+          error: 'processing_error',
+          code: 'processing_error',
+          details: { message: 'Intentional test failure', type: 'ValueError' },
+          original_payload: { message: 'Intentional test failure' },
+          failed_actor: a.name,
+        });
+        expect(arrival!.envelope.route).toEqual({ actors: [a.name], current: 0 });
+      });
+
+      test('an empty result goes to happy-end, not to the next actor', async () => {
+        const a = await actor('empty', 'empty');
+        const id = await send([a.name, 'should-not-reach'], { keep: 'me' });
+        await ends.waitForIds([id]);
+        expect(ends.byId(id)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ id, payload: { keep: 'me' } }) }]);
+      });
+
+      test('fan-out of 3 then nested fan-out: unique ids, each with its parent_id', async () => {
+        const [a, b] = await Promise.all([actor('fan', 'fanout'), actor('fan2', 'fanout')]);
+        const id = await send([a!.name, b!.name], { count: 3 });
+        // b receives {index, of} payloads without `count`, so it fans out 3 again: 9 leaves.
+        const all = await ends.waitFor((arr) => arr.filter((x) => x.envelope.id.startsWith(id)).length >= 9);
+        const leaves = all.filter((x) => x.envelope.id.startsWith(id));
+        expect(leaves).toHaveLength(9);
+        expect(new Set(leaves.map((l) => l.envelope.id)).size).toBe(9);
+        for (const leaf of leaves) {
+          expect(leaf.queue).toBe('asya-happy-end');
+          expect(leaf.envelope.id).toMatch(new RegExp(`^${id}-[0-2]-[0-2]$`));
+          expect(leaf.envelope.parent_id).toBe(leaf.envelope.id.slice(0, -2));
+        }
+      });
+
+      test('a route mismatch, a malformed body and a missing id all reach error-end', async () => {
+        const a = await actor('strict', 'echo');
+        const mismatch = randomUUID();
+        await transport.publish(queueName(a.name), envelopeBody(mismatch, ['someone-else', a.name], {}));
+        await transport.publish(queueName(a.name), Buffer.from('{"id": "broken-json", '));
+        await transport.publish(queueName(a.name), Buffer.from(JSON.stringify({ route: { actors: [a.name], current: 0 }, payload: { no: 'id' } })));
+        const all = await ends.waitFor((arr) => arr.filter((x) => x.envelope.payload?.failed_actor === a.name).length >= 3);
+        const mine = all.filter((x) => x.envelope.payload?.failed_actor === a.name);
+        expect(mine.every((x) => x.queue === 'asya-error-end')).toBe(true);
+        expect(mine.map((x) => x.envelope.payload.code).sort()).toEqual(['parse_error', 'route_mismatch', 'validation_error']);
+        const routeError = mine.find((x) => x.envelope.payload.code === 'route_mismatch')!;
+        expect(routeError.envelope.payload.error).toBe(`Route mismatch: message routed to wrong actor (expected: ${a.name}, actual: someone-else)`);
+      });
+
+      test('while the runtime is down the message waits, and is processed once it is up', async () => {
+        const a = await actor('late', 'echo', { runtimeLater: true });
+        await transport.ensureQueue(queueName(a.name), { maxDeliveries: 10 });
+        const id = await send([a.name], { patient: true });
+        await new Promise((r) => setTimeout(r, 500));
+        expect(ends.byId(id)).toEqual([]);
+        await a.runtime.start();
+        await ends.waitForIds([id]);
+        expect(ends.byId(id)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { patient: true } }) }]);
+      });
+
+      test('the runtime dies after the sidecar started: the message is held, not lost, and done after a restart', async () => {
+        const a = await actor('crashy', 'echo');
+        await a.runtime.stop();
+        const id = await send([a.name], { survive: 1 });
+        await new Promise((r) => setTimeout(r, 400));
+        expect(ends.byId(id)).toEqual([]);
+        await a.runtime.start();
+        await ends.waitForIds([id]);
+        expect(ends.byId(id)[0]!.queue).toBe('asya-happy-end');
+      });
+
+      test('unicode and a large payload travel intact', async () => {
+        const a = await actor('big', 'echo');
+        const size = Math.min(options.maxBody ?? 10 * 1024 * 1024, 10 * 1024 * 1024) - 4096;
+        const payload = { text: 'Hello 世界 🌍 שלום', blob: 'z'.repeat(size) };
+        const id = await send([a.name], payload);
+        await ends.waitForIds([id], 60_000);
+        expect(ends.byId(id)[0]!.envelope.payload).toEqual(payload);
+      });
+
+      test('a handler that sleeps past the timeout: one timeout error, a restarted runtime, then the next message is fine', async () => {
+        const a = await actor('slow', 'sleep', { sidecarEnv: { ASYA_RUNTIME_TIMEOUT: '1s' } });
+        const firstPid = a.runtime.child?.pid;
+        const slow = await send([a.name], { seconds: 30 });
+        await ends.waitForIds([slow]);
+        const quick = await send([a.name], { seconds: 0 });
+        await ends.waitForIds([quick]);
+        expect(ends.byId(slow)).toHaveLength(1);
+        expect(ends.byId(slow)[0]!.queue).toBe('asya-error-end');
+        expect(ends.byId(slow)[0]!.envelope.payload).toMatchObject({ code: 'timeout', error: 'Runtime timeout exceeded after 1s' });
+        expect(ends.byId(quick)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { slept: 0 } }) }]);
+        expect(a.runtime.child?.pid).not.toBe(firstPid);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(ends.byId(slow)).toHaveLength(1);
+      });
+
+      test('a passed deadline goes to error-end without calling the runtime', async () => {
+        const a = await actor('deadline', 'echo');
+        const id = await send([a.name], {}, { deadline: new Date(Date.now() - 1000).toISOString() });
+        await ends.waitForIds([id]);
+        expect(ends.byId(id)[0]!.envelope.payload.code).toBe('deadline_exceeded');
+      });
+
+      test('drain: the message in flight finishes, the unstarted ones stay queued', async () => {
+        const a = await actor('drain', 'sleep');
+        const first = await send([a.name], { seconds: 1 });
+        await new Promise((r) => setTimeout(r, 300));
+        const rest = await Promise.all([1, 2, 3].map(() => send([a.name], { seconds: 0 })));
+        await a.sidecar.stop();
+        await ends.waitForIds([first]);
+        expect(ends.byId(first)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { slept: 1 } }) }]);
+        for (const id of rest) expect(ends.byId(id)).toEqual([]);
+        const depth = await transport.queueDepth(queueName(a.name));
+        expect(depth.ready + depth.inFlight).toBe(3);
+        // A new sidecar for the same actor picks the rest up.
+        const again = await startActor(transport, a.name, { kind, fixture: 'sleep' });
+        actors.push(again);
+        await ends.waitForIds(rest);
+        for (const id of rest) expect(ends.byId(id)).toHaveLength(1);
+      });
+    });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Test harness for sidecar pipelines: real runtime processes behind in-process sidecars on a given transport,
+ * plus a collector that reads what reaches happy-end and error-end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, ERROR_END, HAPPY_END, queueName } from '../../protocol/index.ts';
+import { loadSidecarConfig } from '../../sidecar/config.ts';
+import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
+import { childProcessSupervisor, type SpawnedRuntime } from '../../sidecar/supervisor.ts';
+import type { Consumer, Transport } from '../../transport/transport.ts';
+import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from './runtime-process.ts';
+
+export interface Actor {
+  readonly name: string;
+  readonly socketDir: string;
+  readonly runtime: SpawnedRuntime;
+  sidecar: RunningSidecar;
+  stop(): Promise<void>;
+}
+
+export interface ActorOptions {
+  kind: RuntimeKind;
+  fixture: string;
+  runtimeEnv?: Record<string, string>;
+  sidecarEnv?: Record<string, string>;
+  /** Start the sidecar before the runtime exists (it must wait). */
+  runtimeLater?: boolean;
+  /** Override the runtime command (e.g. a fake runtime with the original's exact wire bytes). */
+  command?: string[];
+}
+
+export async function startActor(transport: Transport, name: string, options: ActorOptions): Promise<Actor> {
+  const socketDir = mkdtempSync(join(tmpdir(), `asya-actor-${name}-`));
+  const config = loadSidecarConfig({
+    ASYA_ACTOR_NAME: name,
+    ASYA_SOCKET_DIR: socketDir,
+    ASYA_RUNTIME_TIMEOUT: '30s',
+    ASYA_RUNTIME_READY_TIMEOUT: '60s',
+    ASYA_METRICS_ENABLED: 'false',
+    ASYA_LOG_LEVEL: 'ERROR',
+    ...options.sidecarEnv,
+  });
+  const log = createLogger('ERROR', `test.${name}`);
+  const runtime = childProcessSupervisor({
+    command: options.command ?? runtimeCommand(options.kind),
+    env: {
+      ...process.env,
+      PYTHONPATH: join(REPO_ROOT, 'runtime/testdata/handlers'),
+      ASYA_SOCKET_DIR: socketDir,
+      ASYA_HANDLER: fixtureHandler(options.kind, options.fixture),
+      ASYA_LOG_LEVEL: 'ERROR',
+      ...options.runtimeEnv,
+    },
+    cwd: REPO_ROOT,
+    paths: config,
+    readyTimeoutMs: 30_000,
+    log,
+  });
+  if (!options.runtimeLater) await runtime.start();
+  const start = () => startSidecar({ config, transport, supervisor: runtime, log, queue: { autoCreate: true, maxDeliveries: 10 } });
+  const actor: Actor = {
+    name,
+    socketDir,
+    runtime,
+    sidecar: undefined as unknown as RunningSidecar,
+    async stop() {
+      await actor.sidecar?.stop();
+      await runtime.stop();
+      rmSync(socketDir, { recursive: true, force: true });
+    },
+  };
+  if (options.runtimeLater) {
+    // The sidecar waits for the runtime before it consumes; hand back control right away.
+    void start().then((s) => (actor.sidecar = s));
+  } else {
+    actor.sidecar = await start();
+  }
+  return actor;
+}
+
+export interface Arrival {
+  queue: string;
+  envelope: { id: string; parent_id?: string; route: { actors: string[]; current: number }; headers?: Record<string, unknown>; payload: any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test JSON
+}
+
+/** Collects everything that reaches the two end queues (and optionally other queues). */
+export async function collectEnds(transport: Transport, extraQueues: string[] = []) {
+  const arrivals: Arrival[] = [];
+  const consumers: Consumer[] = [];
+  const queues = [queueName(HAPPY_END), queueName(ERROR_END), ...extraQueues];
+  for (const queue of queues) {
+    await transport.ensureQueue(queue, { maxDeliveries: 10 });
+    consumers.push(
+      await transport.consume(queue, async (delivery) => {
+        arrivals.push({ queue, envelope: JSON.parse(delivery.body.toString('utf8')) });
+        await transport.ack(delivery);
+      }),
+    );
+  }
+  const waitFor = async (predicate: (all: Arrival[]) => boolean, timeoutMs = 30_000): Promise<Arrival[]> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(arrivals)) {
+      if (Date.now() > deadline) throw new Error(`timed out; arrived so far: ${JSON.stringify(arrivals.map((a) => [a.queue, a.envelope.id]))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return arrivals;
+  };
+  return {
+    arrivals,
+    waitFor,
+    waitForIds: (ids: string[], timeoutMs?: number) => waitFor((all) => ids.every((id) => all.some((a) => a.envelope.id === id)), timeoutMs),
+    byId: (id: string) => arrivals.filter((a) => a.envelope.id === id),
+    async stop() {
+      await Promise.all(consumers.map((c) => c.stop()));
+    },
+  };
+}
+
+export function envelopeBody(id: string, actors: string[], payload: unknown, extra: Record<string, unknown> = {}): Buffer {
+  return Buffer.from(JSON.stringify({ id, route: { actors, current: 0 }, payload, ...extra }));
+}
