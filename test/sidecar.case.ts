@@ -50,7 +50,8 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const [a, b, c] = await Promise.all([actor('one', 'echo'), actor('two', 'echo'), actor('three', 'echo')]);
         const headers = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
         const id = await send([a!.name, b!.name, c!.name], { hello: 'world' }, { headers });
-        const [arrival] = await ends.waitForIds([id]);
+        await ends.waitForIds([id]);
+        const [arrival] = ends.byId(id);
         expect(ends.byId(id)).toHaveLength(1);
         expect(arrival!.queue).toBe('asya-happy-end');
         expect(arrival!.envelope).toMatchObject({ id, headers, payload: { hello: 'world' }, route: { current: 3 } });

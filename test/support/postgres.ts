@@ -1,0 +1,131 @@
+/**
+ * PostgreSQL helpers for tests. Every test file gets its own schema on the shared server, so files running
+ * in parallel never see each other's rows or notifications; the schema is dropped when the file ends.
+ */
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+
+export const testDatabaseUrl =
+  process.env.ASYA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestSchema {
+  /** Lower-case, starts with the given prefix, unique per call. */
+  readonly name: string;
+  readonly url: string;
+  /** Drops the schema and everything in it. Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+export async function createTestSchema(prefix = 'asya_test', url = testDatabaseUrl): Promise<TestSchema> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`.toLowerCase();
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await admin`create schema ${admin(name)}`;
+  } finally {
+    await admin.end();
+  }
+  let dropped = false;
+  return {
+    name,
+    url,
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await sql`drop schema if exists ${sql(name)} cascade`;
+      } finally {
+        await sql.end();
+      }
+    },
+  };
+}
+
+/**
+ * Kills every server backend whose application_name matches, the way a failover or an admin's
+ * pg_terminate_backend does. Returns how many were terminated.
+ */
+export async function terminateBackends(applicationName: string, url = testDatabaseUrl): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ pid: number }[]>`
+      select pid from pg_stat_activity
+      where application_name = ${applicationName} and pid <> pg_backend_pid()`;
+    for (const { pid } of rows) await sql`select pg_terminate_backend(${pid})`;
+    return rows.length;
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * A TCP relay in front of the shared server that a test can take down and bring back. Going down closes
+ * the listening socket (new connections are refused, as with a stopped server) and resets every live
+ * connection; coming back listens on the same port. This stands in for stopping a private cluster: we run
+ * as root here, where initdb refuses to start, and a relay cannot disturb other test files.
+ */
+export interface PostgresOutage {
+  /** The target URL rewritten to go through the relay. */
+  readonly url: string;
+  readonly port: number;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startOutageRelay(targetUrl = testDatabaseUrl): Promise<PostgresOutage> {
+  const target = new URL(targetUrl);
+  const targetHost = target.hostname;
+  const targetPort = Number(target.port || 5432);
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.createServer((client) => {
+        const upstream = net.connect(targetPort, targetHost);
+        sockets.add(client);
+        sockets.add(upstream);
+        const drop = () => {
+          sockets.delete(client);
+          sockets.delete(upstream);
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', drop).on('close', drop);
+        upstream.on('error', drop).on('close', drop);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as net.AddressInfo).port;
+        server = s;
+        resolve();
+      });
+    });
+
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  };
+
+  await listen();
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    port,
+    down: stop,
+    async up() {
+      if (!server) await listen();
+    },
+    close: stop,
+  };
+}

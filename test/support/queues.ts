@@ -1,0 +1,34 @@
+/** Queue names that cannot collide between test files running in parallel, or with a previous run's leftovers. */
+import { randomBytes } from 'node:crypto';
+import type { Transport } from '../../transport/transport.ts';
+
+let counter = 0;
+const run = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+
+/**
+ * `asya-t<run>-<n>-<tag>`: a valid actor queue (lowercase, digits, hyphens; actor part under 63 chars), so
+ * RabbitMQ routing keys and SQS names are valid too.
+ */
+export function uniqueQueueName(tag = 'q'): string {
+  const clean = tag.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 24) || 'q';
+  return `asya-t${run}-${++counter}-${clean}`;
+}
+
+/** Hands out names and deletes every queue it named (and its `-dlq`) at the end of a test. */
+export class TestQueues {
+  private readonly names: string[] = [];
+
+  name(tag?: string): string {
+    const name = uniqueQueueName(tag);
+    this.names.push(name);
+    return name;
+  }
+
+  async cleanup(transport: Transport): Promise<void> {
+    for (const name of this.names.splice(0)) {
+      for (const queue of [name, `${name}-dlq`]) {
+        await transport.deleteQueue(queue).catch(() => {});
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/** The RabbitMQ broker the tests share, and ways to hurt its connections on purpose. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+export { TestQueues, uniqueQueueName } from './queues.ts';
+
+export const RABBITMQ_URL = process.env.ASYA_TEST_RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672';
+
+const run = promisify(execFile);
+
+/** True when rabbitmqctl can talk to the broker (root on the broker's machine). */
+export async function canUseRabbitmqctl(): Promise<boolean> {
+  try {
+    await run('rabbitmqctl', ['-q', 'list_connections', 'pid'], { timeout: 15_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Has the broker close the connections whose client-provided name is `connectionName`, the way an operator
+ * or a broker restart would (connection.close 320 CONNECTION_FORCED). Only that connection is touched, so
+ * test files running in parallel keep theirs. Returns how many connections were closed.
+ */
+export async function forceCloseConnection(connectionName: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_connections', 'pid', 'client_properties'], {
+    timeout: 15_000,
+  });
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line.includes(`"${connectionName}"`))
+    .map((line) => line.split('\t')[0]!.trim())
+    .filter(Boolean);
+  for (const pid of pids) {
+    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: forced close'], { timeout: 15_000 });
+  }
+  return pids.length;
+}
