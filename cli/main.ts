@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 const USAGE = `Usage: asya <command> [options]
 
 Commands:
+  dev <dir>        Run every AsyncActor under <dir> in one process (in-memory transport); --demo sends <dir>/demo.yaml
+  sidecar          Run the sidecar for ASYA_ACTOR_NAME in front of a runtime socket
   runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)
   version          Print the version
   help             Show this help
@@ -13,6 +15,8 @@ Environment variables configure every component; see docs/ for the full list.`;
 type Command = (args: string[]) => Promise<void>;
 
 const commands: Record<string, Command> = {
+  dev: async (args) => (await import('./dev.ts')).runDev(args),
+  sidecar: async () => (await import('./sidecar.ts')).runSidecar(),
   runtime: async () => (await import('../runtime/node/main.ts')).runRuntime(),
   version: async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,5 +34,11 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`asya: unknown command '${name}'\n\n${USAGE}\n`);
     process.exit(2);
   }
-  await command(rest);
+  try {
+    await command(rest);
+  } catch (err) {
+    process.stderr.write(`asya ${name}: ${(err as Error).message}\n`);
+    if (process.env.ASYA_LOG_LEVEL?.toUpperCase() === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  }
 }

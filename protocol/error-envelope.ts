@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'deadline_exceeded',
   'runtime_unavailable',
   'invalid_response',
+  'payload_too_large',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

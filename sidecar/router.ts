@@ -13,7 +13,7 @@ import {
   type Logger,
   type RuntimeResult,
 } from '../protocol/index.ts';
-import type { Delivery, Transport } from '../transport/transport.ts';
+import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
 import type { SidecarMetrics } from './metrics.ts';
@@ -82,6 +82,10 @@ export class Router {
     try {
       await Promise.all(decision.publish.map((m) => this.publish(m)));
     } catch (err) {
+      if (err instanceof TransportError && err.reason === 'too_large' && (await this.reportTooLarge(delivery, err))) {
+        await this.settle(() => transport.ack(delivery));
+        return;
+      }
       metrics.failed('routing_error');
       log.error(`Publishing results failed, requeueing the input: ${(err as Error).message}`);
       await sleep(1000, this.deps.stopping);
@@ -217,6 +221,25 @@ export class Router {
         const code = err.failure === 'connection_lost' ? 'connection_error' : 'invalid_response';
         return { publish: [errorMessage(input, { message: err.message, code, actor: me }, this.ends)] };
       }
+    }
+  }
+
+  /**
+   * A result the broker refuses for its size will never fit, so retrying is pointless: error-end gets the
+   * envelope without its payload. Returns false when even that could not be sent (the input is requeued).
+   */
+  private async reportTooLarge(delivery: Delivery, err: TransportError): Promise<boolean> {
+    const { envelope } = parseEnvelope(delivery.body);
+    if (!envelope) return false;
+    const { payload: _dropped, ...withoutPayload } = envelope;
+    const message = `A result of ${this.deps.config.actorName} is too large for the ${this.deps.transport.kind} transport: ${err.message}`;
+    try {
+      await this.publish(errorMessage(withoutPayload, { message, code: 'payload_too_large', actor: this.deps.config.actorName }, this.ends));
+      this.deps.metrics.failed('payload_too_large');
+      return true;
+    } catch (publishErr) {
+      this.deps.log.error(`Could not report an oversized result: ${(publishErr as Error).message}`);
+      return false;
     }
   }
 
