@@ -1,0 +1,336 @@
+/**
+ * The one suite every EnvelopeStore passes (postgres.test.ts, pglite.test.ts). Tests share one store per
+ * file and keep apart by unique ids and tool names, so the suite is as fast as one database boot.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonValue } from '../../protocol/json.ts';
+import {
+  DuplicateEnvelopeError,
+  InvalidEnvelopeInputError,
+  StoreUnavailableError,
+  type ActorState,
+  type EnvelopeEvent,
+  type EnvelopeStore,
+} from './store.ts';
+
+export interface ConformanceTarget {
+  /** A store on a fresh, empty database. Called once per file. */
+  open(): Promise<EnvelopeStore>;
+  /** Another instance on the same database, standing in for a second replica; absent for PGlite. */
+  openPeer?(): Promise<EnvelopeStore>;
+  /** A store of its own that the suite may close. */
+  openThrowaway(): Promise<EnvelopeStore>;
+}
+
+let counter = 0;
+export const uid = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Drives one envelope through a route the way sidecars report it. */
+export async function walkRoute(store: EnvelopeStore, id: string, actors: string[]): Promise<number[]> {
+  const seen: number[] = [];
+  for (let i = 0; i < actors.length; i++) {
+    for (const [state, idx] of [['received', i], ['processing', i], ['completed', i + 1]] as Array<[ActorState, number]>) {
+      const r = await store.appendProgress(id, { actorState: state, currentActorIdx: idx, message: `${state} ${i}` });
+      if (r.outcome !== 'applied') throw new Error(`progress was ${r.outcome}`);
+      seen.push(r.envelope.progressPercent);
+    }
+  }
+  return seen;
+}
+
+export function storeConformance(name: string, target: ConformanceTarget): void {
+  describe(`${name}: EnvelopeStore conformance`, () => {
+    let store: EnvelopeStore;
+    let peer: EnvelopeStore;
+    beforeAll(async () => {
+      store = await target.open();
+      peer = target.openPeer ? await target.openPeer() : store;
+    });
+    afterAll(async () => {
+      if (peer !== store) await peer?.close();
+      await store?.close();
+    });
+
+    it('creates and reads back an envelope with every field', async () => {
+      const id = uid('create');
+      const deadline = new Date(Date.now() + 60_000);
+      const created = await store.create({
+        id, actors: ['a', 'b'], payload: { q: 'hi', n: [1, 2.5, null] }, toolName: 'echo', routeMetadata: { job_id: id },
+        headers: { traceparent: '00-abc-def-01' }, timeoutSeconds: 60, deadline,
+      });
+      expect(created).toMatchObject({ id, status: 'pending', progressPercent: 0, totalActors: 2, currentActorName: 'a', version: 1 });
+      const got = await store.get(id);
+      expect(got).toEqual(created);
+      expect(got?.deadline?.getTime()).toBe(deadline.getTime());
+      expect(got?.headers).toEqual({ traceparent: '00-abc-def-01' });
+      const events = await store.eventsSince(id, 0);
+      expect(events.map((e) => e.status)).toEqual(['pending']);
+      await expect(store.create({ id, actors: ['a'], payload: null })).rejects.toBeInstanceOf(DuplicateEnvelopeError);
+    });
+
+    it('answers not_found for unknown ids without writing anything', async () => {
+      const id = uid('missing');
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.appendProgress(id, { actorState: 'received' })).toEqual({ outcome: 'not_found', id });
+      expect(await store.setFinal(id, { status: 'succeeded' })).toEqual({ outcome: 'not_found', id });
+      expect(await store.cancel(id)).toEqual({ outcome: 'not_found', id });
+      expect(await store.registerChild({ id: uid('c'), parentId: id, index: 0, actors: ['a'] })).toEqual({ outcome: 'not_found', id });
+      expect(await store.eventsSince(id, 0)).toEqual([]);
+    });
+
+    it('lists newest first with filters and cursor paging', async () => {
+      const tool = uid('tool');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        ids.push((await store.create({ id: uid('list'), actors: ['a'], payload: i, toolName: tool })).id);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      await store.setFinal(ids[1] as string, { status: 'succeeded' });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ toolName: tool, limit: 2, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([...ids].reverse());
+      expect((await store.list({ toolName: tool, status: 'succeeded' })).items.map((e) => e.id)).toEqual([ids[1]]);
+      expect((await store.list({ toolName: tool, status: ['pending', 'running'] })).items).toHaveLength(4);
+      const all = (await store.list({ toolName: tool })).items;
+      const middle = all[2]?.createdAt as Date;
+      const older = await store.list({ toolName: tool, createdTo: middle });
+      const newer = await store.list({ toolName: tool, createdFrom: middle });
+      expect(older.items.length + newer.items.length).toBe(5);
+      expect(newer.items.every((e) => e.createdAt >= middle)).toBe(true);
+      expect(await store.list({ toolName: uid('none') })).toEqual({ items: [] });
+      await expect(store.list({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+    });
+
+    it.each([
+      [1, [10, 50, 99]],
+      [2, [5, 25, 50, 55, 75, 99]],
+      [3, [3.33, 16.67, 33.33, 36.67, 50, 66.67, 70, 83.33, 99]],
+    ])('progress on a %i-actor route never overshoots and hits 100 only on success', async (n, expected) => {
+      const id = uid('progress');
+      const actors = Array.from({ length: n }, (_, i) => `actor${i}`);
+      await store.create({ id, actors, payload: null });
+      expect(await walkRoute(store, id, actors)).toEqual(expected);
+      const final = await store.setFinal(id, { status: 'succeeded', result: { ok: true } });
+      expect(final).toMatchObject({ outcome: 'applied', envelope: { status: 'succeeded', progressPercent: 100, result: { ok: true } } });
+    });
+
+    it('ignores late progress and a second final once final', async () => {
+      const id = uid('guard');
+      await store.create({ id, actors: ['a', 'b'], payload: null });
+      await store.appendProgress(id, { actorState: 'processing', currentActorIdx: 1 });
+      const failed = await store.setFinal(id, { status: 'failed', error: 'boom' });
+      expect(failed).toMatchObject({ outcome: 'applied', envelope: { status: 'failed', error: 'boom', progressPercent: 75, message: 'Envelope failed: boom' } });
+      const before = await store.get(id);
+      const eventsBefore = await store.eventsSince(id, 0);
+      expect(await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 2 })).toMatchObject({ outcome: 'ignored' });
+      expect(await store.setFinal(id, { status: 'succeeded', result: 'late' })).toMatchObject({ outcome: 'ignored', envelope: { status: 'failed' } });
+      expect(await store.cancel(id)).toMatchObject({ outcome: 'ignored' });
+      expect(await store.get(id)).toEqual(before);
+      expect(await store.eventsSince(id, 0)).toEqual(eventsBefore);
+    });
+
+    it('keeps progress monotonic under out-of-order reports and records each report', async () => {
+      const id = uid('mono');
+      await store.create({ id, actors: ['a', 'b'], payload: null });
+      await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 1 });
+      const late = await store.appendProgress(id, { actorState: 'received', currentActorIdx: 0 });
+      expect(late).toMatchObject({ outcome: 'applied', envelope: { progressPercent: 50, currentActorIdx: 1, currentActorName: 'b' } });
+      const past = await store.appendProgress(id, { actorState: 'received', currentActorIdx: 9 });
+      expect(past).toMatchObject({ envelope: { progressPercent: 99 } });
+      const extended = await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 2, actors: ['a', 'b', 'c', 'd'] });
+      expect(extended).toMatchObject({ envelope: { progressPercent: 99, totalActors: 4, routeActors: ['a', 'b', 'c', 'd'] } });
+      expect((await store.eventsSince(id, 0)).map((e) => e.envelopeState)).toEqual([null, 'completed', 'received', 'received', 'completed']);
+    });
+
+    it('replays events after a sequence number, per envelope and across envelopes', async () => {
+      const a = uid('replay');
+      const b = uid('replay');
+      await store.create({ id: a, actors: ['x'], payload: null });
+      await store.create({ id: b, actors: ['x'], payload: null });
+      await store.appendProgress(a, { actorState: 'received', currentActorIdx: 0, message: 'Received message (0.01 KB)' });
+      await store.appendProgress(b, { actorState: 'received', currentActorIdx: 0 });
+      await store.setFinal(a, { status: 'succeeded', result: 42 });
+      const all = await store.eventsSince(a, 0);
+      expect(all.map((e) => e.status)).toEqual(['pending', 'running', 'succeeded']);
+      expect(all[1]).toMatchObject({ actor: 'x', envelopeState: 'received', progressPercent: 10, message: 'Received message (0.01 KB)' });
+      expect(all[2]).toMatchObject({ result: 42, progressPercent: 100 });
+      const seqs = all.map((e) => e.seq);
+      expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+      expect(await store.eventsSince(a, seqs[0] as number)).toEqual(all.slice(1));
+      const global = await store.eventsSince(undefined, seqs[0] as number);
+      expect(global.map((e) => e.envelopeId)).toEqual(expect.arrayContaining([a, b]));
+      expect(await store.eventsSince(a, 0, 1)).toHaveLength(1);
+    });
+
+    it('delivers live updates in order, across instances, and replays from a sequence without gaps', async () => {
+      const id = uid('live');
+      await store.create({ id, actors: ['a', 'b'], payload: null });
+      const live: EnvelopeEvent[] = [];
+      const replayed: EnvelopeEvent[] = [];
+      const everything: EnvelopeEvent[] = [];
+      const subs = [
+        await peer.subscribe(id, (e) => live.push(e)),
+        await peer.subscribe(id, (e) => replayed.push(e), { afterSeq: 0 }),
+        await peer.subscribe(undefined, (e) => everything.push(e)),
+      ];
+      await walkRoute(store, id, ['a', 'b']);
+      await store.setFinal(id, { status: 'succeeded' });
+      const stored = await store.eventsSince(id, 0);
+      await waitFor(() => replayed.length === stored.length && live.length === stored.length - 1);
+      expect(replayed).toEqual(stored);
+      expect(live).toEqual(stored.slice(1));
+      await waitFor(() => everything.filter((e) => e.envelopeId === id).length === stored.length - 1);
+      for (const s of subs) await s.close();
+    });
+
+    it('finishes a fan-out parent only after all children, results in child order', async () => {
+      const parent = uid('fan');
+      await store.create({ id: parent, actors: ['split', 'work'], payload: null, headers: { traceparent: 't' } });
+      const kids = [0, 1, 2].map((i) => `${parent}/child-${i}`);
+      for (const [i, id] of kids.entries()) {
+        const r = await store.registerChild({ id, parentId: parent, index: i, fanoutSize: 3, actors: ['split', 'work'], routeCurrent: 1 });
+        expect(r).toMatchObject({ outcome: 'applied', envelope: { parentId: parent, fanoutIndex: i, headers: { traceparent: 't' } } });
+      }
+      await store.setFinal(kids[2] as string, { status: 'succeeded', result: 'two' });
+      await store.setFinal(kids[0] as string, { status: 'succeeded', result: 'zero' });
+      expect((await store.get(parent))?.status).toBe('pending');
+      await store.setFinal(kids[1] as string, { status: 'succeeded', result: 'one' });
+      expect(await store.get(parent)).toMatchObject({ status: 'succeeded', result: ['zero', 'one', 'two'], progressPercent: 100 });
+      expect((await store.list({ parentId: parent })).items).toHaveLength(3);
+    });
+
+    it("waits for the parent's own branch under the original id scheme and fails on a child failure", async () => {
+      const parent = uid('fanorig');
+      await store.create({ id: parent, actors: ['a'], payload: null });
+      for (const i of [1, 2]) await store.registerChild({ id: `${parent}-${i}`, parentId: parent, index: i, actors: ['a'], routeCurrent: 1 });
+      await store.setFinal(`${parent}-1`, { status: 'failed', error: 'bad input' });
+      const own = await store.setFinal(parent, { status: 'succeeded', result: 'own' });
+      expect(own).toMatchObject({ outcome: 'deferred', envelope: { status: 'pending' } });
+      expect(await store.appendProgress(parent, { actorState: 'received', currentActorIdx: 0 })).toMatchObject({ outcome: 'ignored' });
+      await store.setFinal(`${parent}-2`, { status: 'succeeded', result: 'two' });
+      expect(await store.get(parent)).toMatchObject({
+        status: 'failed',
+        error: `1 of 3 fan-out branches failed: ${parent}-1: bad input`,
+        result: [
+          { id: parent, status: 'succeeded', result: 'own' },
+          { id: `${parent}-1`, status: 'failed', error: 'bad input' },
+          { id: `${parent}-2`, status: 'succeeded', result: 'two' },
+        ],
+      });
+    });
+
+    it('settles nested fan-out upward', async () => {
+      const root = uid('nest');
+      await store.create({ id: root, actors: ['a'], payload: null });
+      await store.registerChild({ id: `${root}.0`, parentId: root, index: 0, fanoutSize: 1, actors: ['a'] });
+      await store.registerChild({ id: `${root}.0.0`, parentId: `${root}.0`, index: 0, fanoutSize: 2, actors: ['a'] });
+      await store.registerChild({ id: `${root}.0.1`, parentId: `${root}.0`, index: 1, fanoutSize: 2, actors: ['a'] });
+      await store.setFinal(`${root}.0.0`, { status: 'succeeded', result: 1 });
+      expect((await store.get(root))?.status).toBe('pending');
+      await store.setFinal(`${root}.0.1`, { status: 'succeeded', result: 2 });
+      expect(await store.get(root)).toMatchObject({ status: 'succeeded', result: [[1, 2]] });
+    });
+
+    it('cancels an envelope and its unfinished children', async () => {
+      const parent = uid('cancel');
+      await store.create({ id: parent, actors: ['a'], payload: null });
+      await store.registerChild({ id: `${parent}-0`, parentId: parent, index: 0, actors: ['a'] });
+      await store.registerChild({ id: `${parent}-1`, parentId: parent, index: 1, actors: ['a'] });
+      await store.setFinal(`${parent}-0`, { status: 'succeeded' });
+      expect(await store.cancel(parent, 'user asked')).toMatchObject({
+        outcome: 'applied', envelope: { status: 'failed', cancelled: true, error: 'envelope cancelled: user asked' },
+      });
+      expect(await store.get(`${parent}-1`)).toMatchObject({ status: 'failed', cancelled: true });
+      expect(await store.get(`${parent}-0`)).toMatchObject({ status: 'succeeded', cancelled: false });
+    });
+
+    it('fails overdue envelopes exactly once even when two instances sweep at once', async () => {
+      const past = new Date(Date.now() - 1000);
+      const ids = Array.from({ length: 12 }, () => uid('overdue'));
+      for (const id of ids) await store.create({ id, actors: ['a'], payload: null, deadline: past });
+      const future = uid('future');
+      await store.create({ id: future, actors: ['a'], payload: null, deadline: new Date(Date.now() + 3_600_000) });
+      const done = uid('done');
+      await store.create({ id: done, actors: ['a'], payload: null, deadline: past });
+      await store.setFinal(done, { status: 'succeeded' });
+      const [a, b] = await Promise.all([store.failOverdue(), peer.failOverdue()]);
+      expect([...(a ?? []), ...(b ?? [])].sort()).toEqual([...ids].sort());
+      expect(await store.failOverdue()).toEqual([]);
+      for (const id of ids) {
+        expect(await store.get(id)).toMatchObject({ status: 'failed', error: 'envelope timed out' });
+        expect((await store.eventsSince(id, 0)).filter((e) => e.error === 'envelope timed out')).toHaveLength(1);
+      }
+      expect((await store.get(future))?.status).toBe('pending');
+      expect((await store.get(done))?.status).toBe('succeeded');
+    });
+
+    it('deletes final envelopes and their events past retention, nothing else', async () => {
+      const old = uid('old');
+      const running = uid('running');
+      await store.create({ id: old, actors: ['a'], payload: null });
+      await store.create({ id: running, actors: ['a'], payload: null });
+      await store.setFinal(old, { status: 'succeeded' });
+      expect(await store.deleteOlderThan(new Date(Date.now() - 3_600_000))).toBe(0);
+      expect(await store.deleteOlderThan(new Date(Date.now() + 1000))).toBeGreaterThanOrEqual(1);
+      expect(await store.get(old)).toBeUndefined();
+      expect(await store.eventsSince(old, 0)).toEqual([]);
+      expect(await store.get(running)).toBeDefined();
+    });
+
+    it('stores a huge payload and odd ids intact', async () => {
+      const big: JsonValue = { text: 'x'.repeat(3_000_000), list: Array.from({ length: 20_000 }, (_, i) => ({ i, s: `é${i}` })) };
+      const id = uid('big');
+      await store.create({ id, actors: ['a'], payload: big });
+      expect((await store.get(id))?.payload).toEqual(big);
+      await store.setFinal(id, { status: 'succeeded', result: big });
+      expect((await store.get(id))?.result).toEqual(big);
+      const odd = [
+        "it's \"quoted\"", 'spaces and\ttabs', 'slash/and\\back', '💥 émoji ☃', "'; drop table envelopes; --", '%_like', 'a'.repeat(512),
+      ];
+      for (const id of odd) {
+        await store.create({ id, actors: ['a'], payload: id });
+        expect((await store.get(id))?.payload).toBe(id);
+        expect(await store.appendProgress(id, { actorState: 'received', currentActorIdx: 0 })).toMatchObject({ outcome: 'applied' });
+      }
+    });
+
+    it('rejects bad input with a clear error', async () => {
+      const bad = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+      await bad(store.create({ id: '', actors: ['a'], payload: null }));
+      await bad(store.create({ id: 'nul\u0000id', actors: ['a'], payload: null }));
+      await bad(store.create({ id: 'a'.repeat(513), actors: ['a'], payload: null }));
+      await bad(store.create({ id: uid('x'), actors: [''], payload: null }));
+      await bad(store.create({ id: uid('x'), actors: ['a'], payload: { s: 'nul\u0000' } }));
+      await bad(store.create({ id: uid('x'), actors: ['a'], payload: null, deadline: new Date('nope') }));
+      const id = uid('bad');
+      await store.create({ id, actors: ['a'], payload: { s: 'not a nul: \\u0000' } });
+      await bad(store.appendProgress(id, { actorState: 'done' as ActorState }));
+      await bad(store.appendProgress(id, { currentActorIdx: -1 }));
+      await bad(store.setFinal(id, { status: 'cancelled' as 'failed' }));
+      await bad(store.eventsSince(id, -1));
+      expect((await store.get(id))?.status).toBe('pending');
+    });
+
+    it('reports health and rejects clearly once closed', async () => {
+      const own = await target.openThrowaway();
+      expect(await own.ping()).toBe(true);
+      await own.close();
+      expect(await own.ping()).toBe(false);
+      await expect(own.get('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+}

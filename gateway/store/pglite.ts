@@ -1,0 +1,94 @@
+/**
+ * The embedded store for `asya dev`: PGlite (PostgreSQL compiled to wasm) in this process, running the same
+ * migrations and SQL as production. It uses PGlite's direct API; LISTEN/NOTIFY does not cross pglite-socket.
+ *
+ * One process owns a data directory, and PGlite runs one query at a time, so "several replicas" does not
+ * apply: transactions simply queue, and SKIP LOCKED never has anything to skip.
+ */
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
+import { migrate } from './migrate.ts';
+import { channelFor, SqlEnvelopeStore } from './sql-store.ts';
+import { StoreUnavailableError, type EnvelopeStore } from './store.ts';
+
+export interface PgliteStoreOptions {
+  /** Directory that keeps the database between runs. @default in memory, gone on close */
+  dataDir?: string;
+  /** Apply pending migrations on open. @default true */
+  migrate?: boolean;
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<EnvelopeStore> {
+  const db = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create();
+  const driver = new PgliteDriver(db);
+  try {
+    if (options.migrate ?? true) await migrate(driver);
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
+  return new SqlEnvelopeStore(driver, channelFor(), options.onBackgroundError);
+}
+
+function executor(db: PGlite | Transaction): SqlExecutor {
+  return {
+    async query(text, params = []) {
+      const result = await db.query<Row>(text, [...params]);
+      return result.rows;
+    },
+    async exec(script) {
+      await db.exec(script);
+    },
+  };
+}
+
+class PgliteDriver implements SqlDriver {
+  private readonly direct: SqlExecutor;
+  private readonly unlisteners: Array<() => Promise<void>> = [];
+
+  constructor(private readonly db: PGlite) {
+    this.direct = executor(db);
+  }
+
+  query(text: string, params?: readonly SqlParam[]): Promise<Row[]> {
+    this.assertOpen();
+    return this.direct.query(text, params);
+  }
+
+  exec(script: string): Promise<void> {
+    this.assertOpen();
+    return this.direct.exec(script);
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.db.transaction((tx) => fn(executor(tx)));
+  }
+
+  /** In-process notifications cannot be lost to a dropped connection, so onResumed never fires. */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<void> {
+    this.assertOpen();
+    this.unlisteners.push(await this.db.listen(channel, onNotify));
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.db.closed) return false;
+    try {
+      await this.db.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.closed) return;
+    for (const unlisten of this.unlisteners.splice(0)) await unlisten().catch(() => {});
+    await this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.db.closed) throw new StoreUnavailableError(new Error('the embedded database is closed'));
+  }
+}

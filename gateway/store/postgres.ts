@@ -1,0 +1,184 @@
+/**
+ * The production store: PostgreSQL through postgres.js. Replicas share state through the tables and see
+ * each other's updates through LISTEN/NOTIFY.
+ *
+ * When the database goes away, every call rejects with StoreUnavailableError (refused connections fail at
+ * once, unreachable hosts after connectTimeoutSeconds) and ping() answers false; the pool reconnects on the
+ * next call once the server is back. The listener runs on its own connection, which postgres.js re-opens
+ * and re-LISTENs after a drop; we then catch subscribers up from the table, because NOTIFYs sent while it
+ * was away are not queued for it.
+ */
+import postgres from 'postgres';
+import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
+import { migrate } from './migrate.ts';
+import { channelFor, SqlEnvelopeStore } from './sql-store.ts';
+import { StoreUnavailableError, type EnvelopeStore } from './store.ts';
+
+export interface PostgresStoreOptions {
+  /** A postgres:// URL, as in ASYA_DATABASE_URL. */
+  url: string;
+  /** Schema holding the tables; created if missing. @default the server's search_path (public) */
+  schema?: string;
+  /** Shows in pg_stat_activity. @default 'asya-gateway' */
+  applicationName?: string;
+  /** Pool size, as ASYA_DB_MAX_CONNS. @default 10 */
+  maxConnections?: number;
+  /** @default 5 */
+  connectTimeoutSeconds?: number;
+  /** @default 1800 (ASYA_DB_MAX_CONN_IDLE_TIME of the original) */
+  idleTimeoutSeconds?: number;
+  /** @default 3600 (ASYA_DB_MAX_CONN_LIFETIME of the original) */
+  maxLifetimeSeconds?: number;
+  /** Disable behind a transaction-mode pooler such as PgBouncer. @default true */
+  prepare?: boolean;
+  /** How long close() lets in-flight queries finish before dropping connections. @default 5 */
+  closeTimeoutSeconds?: number;
+  /** Apply pending migrations on open. @default true */
+  migrate?: boolean;
+  /** Errors from background work (subscription catch-up); the store retries regardless. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<EnvelopeStore> {
+  const driver = new PostgresDriver(options);
+  try {
+    if (options.schema) await driver.createSchema(options.schema);
+    if (options.migrate ?? true) await migrate(driver);
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
+  return new SqlEnvelopeStore(driver, channelFor(options.schema), options.onBackgroundError);
+}
+
+/** SQLSTATE classes and client codes that mean "the server is not reachable", not "the query is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '53300',
+]);
+
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
+}
+
+function guard(err: unknown): never {
+  throw isUnavailable(err) ? new StoreUnavailableError(err) : err;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+// postgres.js types parameters by a generic it cannot infer from our plain union; the values are plain
+// strings, numbers, booleans and nulls, which it serialises without help.
+type Params = Parameters<postgres.Sql['unsafe']>[1];
+const asParams = (params: readonly SqlParam[]) => params as unknown as Params;
+
+function executor(sql: postgres.Sql | postgres.TransactionSql): SqlExecutor {
+  return {
+    async query(text, params = []) {
+      const result = await sql.unsafe(text, asParams(params));
+      return result as unknown as Row[];
+    },
+    async exec(script) {
+      await sql.unsafe(script).simple();
+    },
+  };
+}
+
+class PostgresDriver implements SqlDriver {
+  private readonly sql: postgres.Sql;
+  private readonly pool: SqlExecutor;
+  private readonly listeners: postgres.Sql[] = [];
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.sql = postgres(options.url, this.clientOptions(options.maxConnections ?? 10));
+    this.pool = executor(this.sql);
+  }
+
+  query(text: string, params?: readonly SqlParam[]): Promise<Row[]> {
+    return this.pool.query(text, params).catch(guard);
+  }
+
+  exec(script: string): Promise<void> {
+    return this.pool.exec(script).catch(guard);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    try {
+      return (await this.sql.begin((tx) => fn(executor(tx)))) as T;
+    } catch (err) {
+      return guard(err);
+    }
+  }
+
+  async createSchema(schema: string): Promise<void> {
+    try {
+      await this.sql.unsafe(`create schema if not exists ${quoteIdent(schema)}`);
+    } catch (err) {
+      // Two replicas creating it at once: the loser sees a duplicate, which is what it wanted anyway.
+      const code = (err as { code?: unknown }).code;
+      if (code !== '23505' && code !== '42P06') guard(err);
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void, onResumed: () => void): Promise<void> {
+    // A client of its own: if the first LISTEN fails, postgres.js remembers the failed attempt for that
+    // channel, so we throw the client away and the next subscribe starts clean.
+    const client = postgres(this.options.url, this.clientOptions(1));
+    let resumed = false;
+    try {
+      await client.listen(channel, onNotify, () => {
+        if (resumed) onResumed();
+        resumed = true;
+      });
+    } catch (err) {
+      await client.end({ timeout: 0 }).catch(() => {});
+      guard(err);
+    }
+    this.listeners.push(client);
+  }
+
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const probe = this.sql.unsafe('select 1').then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    // postgres.js keeps a connection whose socket died mid-query "busy", so end() would wait for it
+    // forever; after the timeout it is destroyed instead.
+    const timeout = this.options.closeTimeoutSeconds ?? 5;
+    await Promise.all([this.sql, ...this.listeners].map((c) => c.end({ timeout })));
+  }
+
+  private clientOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+    const o = this.options;
+    return {
+      max,
+      connect_timeout: o.connectTimeoutSeconds ?? 5,
+      idle_timeout: o.idleTimeoutSeconds ?? 1800,
+      max_lifetime: o.maxLifetimeSeconds ?? 3600,
+      prepare: o.prepare ?? true,
+      // IF NOT EXISTS in migrations raises notices; they are expected, not news.
+      onnotice: () => {},
+      connection: {
+        application_name: o.applicationName ?? 'asya-gateway',
+        ...(o.schema ? { search_path: quoteIdent(o.schema) } : {}),
+      },
+    };
+  }
+}

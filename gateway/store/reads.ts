@@ -1,0 +1,96 @@
+/** The store's queries that change no envelope state: lookups, listing, event reads and retention. */
+import type { SqlExecutor, SqlParam } from './driver.ts';
+import * as rows from './rows.ts';
+import { ENVELOPE_COLUMNS, EVENT_COLUMNS } from './rows.ts';
+import { InvalidEnvelopeInputError, type EnvelopeEvent, type EnvelopePage, type EnvelopeRecord, type ListFilter } from './store.ts';
+
+const STATUSES = new Set(['pending', 'running', 'succeeded', 'failed']);
+
+export async function getEnvelope(db: SqlExecutor, id: string): Promise<EnvelopeRecord | undefined> {
+  const found = await db.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = $1`, [id]);
+  return found[0] ? rows.toRecord(rows.toEnvelopeRow(found[0])) : undefined;
+}
+
+/** Keyset paging on (created_at, id), newest first; the cursor keeps created_at to the microsecond. */
+export async function listEnvelopes(db: SqlExecutor, filter: ListFilter): Promise<EnvelopePage> {
+  const where: string[] = [];
+  const params: SqlParam[] = [];
+  const param = (value: SqlParam) => `$${params.push(value)}`;
+  const statuses = filter.status === undefined ? [] : [filter.status].flat();
+  if (statuses.some((s) => !STATUSES.has(s))) throw new InvalidEnvelopeInputError(`unknown status in ${statuses.join(',')}`);
+  if (statuses.length > 0) where.push(`status in (${statuses.map(param).join(', ')})`);
+  if (filter.toolName !== undefined) where.push(`tool_name = ${param(filter.toolName)}`);
+  if (filter.parentId !== undefined) where.push(`parent_id = ${param(filter.parentId)}`);
+  rows.checkDate(filter.createdFrom, 'createdFrom');
+  rows.checkDate(filter.createdTo, 'createdTo');
+  if (filter.createdFrom) where.push(`created_at >= ${param(rows.dateParam(filter.createdFrom))}::timestamptz`);
+  if (filter.createdTo) where.push(`created_at < ${param(rows.dateParam(filter.createdTo))}::timestamptz`);
+  if (filter.cursor !== undefined) {
+    const [at, id] = rows.decodeCursor(filter.cursor);
+    where.push(`(created_at, id) < (${param(at)}::timestamptz, ${param(id)})`);
+  }
+  const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), 500);
+  const found = await db.query(
+    `select ${ENVELOPE_COLUMNS} from envelopes ${where.length ? `where ${where.join(' and ')}` : ''}
+     order by created_at desc, id desc limit ${param(limit + 1)}`,
+    params,
+  );
+  const page = found.slice(0, limit).map(rows.toEnvelopeRow);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(rows.toRecord),
+    ...(found.length > limit && last ? { nextCursor: rows.encodeCursor(last) } : {}),
+  };
+}
+
+export async function eventsSince(
+  db: SqlExecutor,
+  envelopeId: string | undefined,
+  afterSeq: number,
+  limit: number,
+): Promise<EnvelopeEvent[]> {
+  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidEnvelopeInputError('afterSeq must be a non-negative integer');
+  const max = Math.min(Math.max(Math.trunc(limit), 1), 10_000);
+  const found =
+    envelopeId === undefined
+      ? await db.query(`select ${EVENT_COLUMNS} from envelope_updates where id > $1 order by id limit $2`, [afterSeq, max])
+      : await db.query(
+          `select ${EVENT_COLUMNS} from envelope_updates where envelope_id = $1 and id > $2 order by id limit $3`,
+          [envelopeId, afterSeq, max],
+        );
+  return found.map(rows.toEvent);
+}
+
+export async function eventsBySeq(db: SqlExecutor, seqs: number[]): Promise<EnvelopeEvent[]> {
+  const found = await db.query(
+    `select ${EVENT_COLUMNS} from envelope_updates where id in (select jsonb_array_elements_text($1::text::jsonb)::bigint)`,
+    [JSON.stringify(seqs)],
+  );
+  return found.map(rows.toEvent);
+}
+
+export async function maxSeq(db: SqlExecutor, envelopeId: string | undefined): Promise<number> {
+  const found =
+    envelopeId === undefined
+      ? await db.query(`select coalesce(max(id), 0) as seq from envelope_updates`)
+      : await db.query(`select coalesce(max(id), 0) as seq from envelope_updates where envelope_id = $1`, [envelopeId]);
+  return Number(found[0]?.seq ?? 0);
+}
+
+/** In batches, skipping rows another replica is deleting, so retention never holds long locks. */
+export async function deleteFinalOlderThan(db: SqlExecutor, cutoff: Date): Promise<number> {
+  rows.checkDate(cutoff, 'cutoff');
+  const batch = 1000;
+  let total = 0;
+  for (;;) {
+    const deleted = await db.query(
+      `with doomed as (
+         select id from envelopes where status in ('succeeded', 'failed') and updated_at < $1::timestamptz
+         order by updated_at limit $2 for update skip locked)
+       delete from envelopes e using doomed where e.id = doomed.id returning e.id`,
+      [cutoff.toISOString(), batch],
+    );
+    total += deleted.length;
+    if (deleted.length < batch) return total;
+  }
+}

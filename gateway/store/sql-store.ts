@@ -1,0 +1,390 @@
+/**
+ * EnvelopeStore on any SqlDriver. Every change locks the envelope's row (SELECT ... FOR UPDATE), asks the
+ * pure state machine what to do, writes the row and one event, and NOTIFYs in the same transaction, so
+ * the guards hold with any number of replicas and a subscriber is woken only for committed events.
+ *
+ * Locks are always taken child before parent (a finishing child settles its parent), and a cancel's
+ * cascade to descendants runs in separate transactions, so two writers never wait on each other in a cycle.
+ */
+import { createHash } from 'node:crypto';
+import type { JsonValue } from '../../protocol/json.ts';
+import type { SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
+import * as reads from './reads.ts';
+import * as rows from './rows.ts';
+import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
+import { decideFinal, decideProgress, isFinal, settleFanOut, type FanOutChild } from './state-machine.ts';
+import {
+  CANCELLED_ERROR,
+  DuplicateEnvelopeError,
+  InvalidEnvelopeInputError,
+  TIMEOUT_ERROR,
+  type CreateEnvelopeInput,
+  type EnvelopeEvent,
+  type EnvelopePage,
+  type EnvelopeRecord,
+  type EnvelopeStatus,
+  type EnvelopeStore,
+  type FinalInput,
+  type FinalStatus,
+  type ListFilter,
+  type ProgressInput,
+  type RegisterChildInput,
+  type SubscribeOptions,
+  type Subscription,
+  type UpdateResult,
+} from './store.ts';
+import { SubscriptionHub } from './subscriptions.ts';
+
+const ACTOR_STATES = new Set(['received', 'processing', 'completed']);
+const NOT_FINAL = `status in ('pending', 'running')`;
+
+/** NOTIFY channels are per database, not per schema: each schema gets its own, within 63 bytes. */
+export function channelFor(schema?: string): string {
+  if (!schema || schema === 'public') return 'asya_envelopes';
+  const plain = `asya_envelopes_${schema}`;
+  if (/^[a-z0-9_]+$/.test(plain) && plain.length <= 63) return plain;
+  return `asya_envelopes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+interface Finish {
+  status: FinalStatus;
+  result?: JsonValue;
+  error?: string | null;
+  message: string;
+  cancelled?: boolean;
+}
+
+export class SqlEnvelopeStore implements EnvelopeStore {
+  private readonly hub: SubscriptionHub;
+  private listening: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: SqlDriver,
+    private readonly channel: string,
+    onBackgroundError?: (error: unknown) => void,
+  ) {
+    this.hub = new SubscriptionHub(
+      {
+        eventsBySeq: (seqs) => reads.eventsBySeq(db, seqs),
+        eventsSince: (id, after, limit) => reads.eventsSince(db, id, after, limit),
+        maxSeq: (id) => reads.maxSeq(db, id),
+      },
+      onBackgroundError,
+    );
+  }
+
+  async create(input: CreateEnvelopeInput): Promise<EnvelopeRecord> {
+    const id = rows.checkId(input.id);
+    const actors = rows.checkActors(input.actors);
+    if (input.parentId !== undefined) rows.checkId(input.parentId, 'parentId');
+    rows.checkIndex(input.routeCurrent, 'routeCurrent');
+    rows.checkIndex(input.timeoutSeconds, 'timeoutSeconds');
+    rows.checkDate(input.deadline, 'deadline');
+    rows.checkText(input.toolName, 'toolName');
+    rows.checkJson(input.payload, 'payload');
+    rows.checkJson(input.routeMetadata, 'routeMetadata');
+    rows.checkJson(input.headers, 'headers');
+    return this.db.transaction(async (tx) => {
+      const row = await this.insert(tx, id, actors, input, null);
+      await this.appendEvent(tx, row, { message: 'Envelope created' });
+      return rows.toRecord(row);
+    });
+  }
+
+  get(id: string): Promise<EnvelopeRecord | undefined> {
+    return reads.getEnvelope(this.db, id);
+  }
+
+  list(filter: ListFilter = {}): Promise<EnvelopePage> {
+    return reads.listEnvelopes(this.db, filter);
+  }
+
+  eventsSince(envelopeId: string | undefined, afterSeq: number, limit = 1000): Promise<EnvelopeEvent[]> {
+    return reads.eventsSince(this.db, envelopeId, afterSeq, limit);
+  }
+
+  deleteOlderThan(cutoff: Date): Promise<number> {
+    return reads.deleteFinalOlderThan(this.db, cutoff);
+  }
+
+  async appendProgress(id: string, input: ProgressInput): Promise<UpdateResult> {
+    if (input.actorState !== undefined && !ACTOR_STATES.has(input.actorState)) {
+      throw new InvalidEnvelopeInputError(`actorState must be received, processing or completed`);
+    }
+    rows.checkIndex(input.currentActorIdx, 'currentActorIdx');
+    if (input.actors !== undefined) rows.checkActors(input.actors);
+    rows.checkText(input.message, 'message');
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      // The parent id's own branch ended; later reports for that id are stale retries.
+      if (row.branchStatus) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: 'own branch already finished' };
+      const decision = decideProgress(row, input);
+      if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
+      const next = decision.next;
+      const updated = await this.updateOne(
+        tx,
+        `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
+         message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
+        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, input.message ?? null,
+          JSON.stringify(next.routeActors), next.routeActors.length],
+      );
+      const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState });
+      return { outcome: 'applied', envelope: rows.toRecord(updated), event };
+    });
+  }
+
+  async setFinal(id: string, input: FinalInput): Promise<UpdateResult> {
+    if (input.status !== 'succeeded' && input.status !== 'failed') {
+      throw new InvalidEnvelopeInputError(`Invalid status: must be 'succeeded' or 'failed'`);
+    }
+    rows.checkText(input.error, 'error');
+    rows.checkText(input.message, 'message');
+    rows.checkJson(input.result, 'result');
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      if (isFinal(row.status)) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: `envelope is already ${row.status}` };
+      const children = await this.children(tx, id);
+      if (children.length === 0) {
+        return this.finishAndSettle(tx, row, { ...input, message: input.message ?? finalMessage(input.status, input.error) });
+      }
+      const ownBranch = { status: input.status, result: input.result ?? null, error: input.error ?? null };
+      const outcome = settleFanOut({ id, ownBranch, fanoutSize: row.fanoutSize }, children);
+      if (outcome) return this.finishAndSettle(tx, row, outcome);
+      const message = `Own branch ${input.status}; waiting for fan-out children`;
+      const updated = await this.updateOne(
+        tx,
+        `branch_status = $2, branch_result = $3::text::jsonb, branch_error = $4, message = $5`,
+        [id, input.status, rows.jsonParam(input.result), input.error ?? null, message],
+      );
+      const event = await this.appendEvent(tx, updated, { message });
+      return { outcome: 'deferred', envelope: rows.toRecord(updated), event };
+    });
+  }
+
+  async registerChild(input: RegisterChildInput): Promise<UpdateResult> {
+    const id = rows.checkId(input.id);
+    rows.checkId(input.parentId, 'parentId');
+    const actors = rows.checkActors(input.actors);
+    rows.checkIndex(input.index, 'index');
+    rows.checkIndex(input.fanoutSize, 'fanoutSize');
+    rows.checkIndex(input.routeCurrent, 'routeCurrent');
+    rows.checkDate(input.deadline, 'deadline');
+    rows.checkJson(input.payload, 'payload');
+    rows.checkJson(input.headers, 'headers');
+    return this.db.transaction(async (tx) => {
+      // Locking the parent orders this registration against a sibling settling it.
+      const parent = await this.lock(tx, input.parentId);
+      if (!parent) return { outcome: 'not_found', id: input.parentId };
+      if (input.fanoutSize !== undefined) {
+        await tx.query(`update envelopes set fanout_size = greatest(coalesce(fanout_size, 0), $2) where id = $1`, [
+          parent.id, input.fanoutSize]);
+      }
+      const child = await this.insert(
+        tx,
+        id,
+        actors,
+        {
+          payload: input.payload ?? null,
+          routeCurrent: input.routeCurrent,
+          headers: input.headers ?? parent.headers ?? undefined,
+          deadline: input.deadline ?? parent.deadline ?? undefined,
+          parentId: parent.id,
+        },
+        input.index,
+      );
+      const event = await this.appendEvent(tx, child, { message: `Fan-out child ${input.index} of ${parent.id}` });
+      return { outcome: 'applied', envelope: rows.toRecord(child), event };
+    });
+  }
+
+  async cancel(id: string, reason?: string): Promise<UpdateResult> {
+    rows.checkText(reason, 'reason');
+    const error = reason ? `${CANCELLED_ERROR}: ${reason}` : CANCELLED_ERROR;
+    const result = await this.finishById(id, { status: 'failed', error, message: 'Envelope cancelled', cancelled: true });
+    if (result.outcome !== 'applied') return result;
+    const descendants = await this.db.query(
+      `with recursive tree as (
+         select id from envelopes where parent_id = $1
+         union select e.id from envelopes e join tree on e.parent_id = tree.id)
+       select e.id from envelopes e join tree using (id) where e.status in ('pending', 'running')`,
+      [id],
+    );
+    const cascade = `${CANCELLED_ERROR}: ancestor ${id} was cancelled`;
+    for (const d of descendants) {
+      await this.finishById(String(d.id), { status: 'failed', error: cascade, message: 'Envelope cancelled', cancelled: true });
+    }
+    return result;
+  }
+
+  async failOverdue(now: Date = new Date(), limit = 100): Promise<string[]> {
+    rows.checkDate(now, 'now');
+    const failed: string[] = [];
+    while (failed.length < limit) {
+      // One envelope per transaction keeps locks short; SKIP LOCKED lets another replica take the next one.
+      const id = await this.db.transaction(async (tx) => {
+        const found = await tx.query(
+          `select ${ENVELOPE_COLUMNS} from envelopes
+           where deadline >= ${rows.NO_DEADLINE_BEFORE} and deadline <= $1::timestamptz and ${NOT_FINAL}
+           order by deadline, id limit 1 for update skip locked`,
+          [now.toISOString()],
+        );
+        if (!found[0]) return undefined;
+        const row = rows.toEnvelopeRow(found[0]);
+        await this.finishAndSettle(tx, row, { status: 'failed', error: TIMEOUT_ERROR, message: 'Envelope timed out' });
+        return row.id;
+      });
+      if (id === undefined) break;
+      failed.push(id);
+    }
+    return failed;
+  }
+
+  async subscribe(
+    envelopeId: string | undefined,
+    listener: (event: EnvelopeEvent) => void,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    this.listening ??= this.db
+      .listen(this.channel, (payload) => this.hub.notify(payload), () => this.hub.resume())
+      .catch((err: unknown) => {
+        this.listening = undefined;
+        throw err;
+      });
+    await this.listening;
+    return this.hub.add(envelopeId, listener, options);
+  }
+
+  ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+
+  async close(): Promise<void> {
+    this.hub.close();
+    await this.db.close();
+  }
+
+  private async insert(
+    tx: SqlExecutor,
+    id: string,
+    actors: string[],
+    input: Omit<CreateEnvelopeInput, 'id' | 'actors'>,
+    fanoutIndex: number | null,
+  ): Promise<EnvelopeRow> {
+    const current = input.routeCurrent ?? 0;
+    const inserted = await tx.query(
+      `insert into envelopes (id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers,
+         payload, timeout_sec, deadline, progress_percent, current_actor_idx, current_actor_name, total_actors,
+         actors_completed, fanout_index)
+       values ($1, $2, 'pending', $3, ${TEXT_ARRAY(4)}, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb, $9, $10::timestamptz, 0,
+         $11, $12, $13, 0, $14)
+       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS}`,
+      [id, input.parentId ?? null, input.toolName ?? null, JSON.stringify(actors), current,
+        rows.jsonParam(input.routeMetadata), rows.jsonParam(input.headers), JSON.stringify(input.payload ?? null),
+        input.timeoutSeconds ?? null, rows.dateParam(input.deadline), current, actors[current] ?? null, actors.length,
+        fanoutIndex],
+    );
+    if (!inserted[0]) throw new DuplicateEnvelopeError(id);
+    return rows.toEnvelopeRow(inserted[0]);
+  }
+
+  private async lock(tx: SqlExecutor, id: string): Promise<EnvelopeRow | undefined> {
+    const found = await tx.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = $1 for update`, [id]);
+    return found[0] ? rows.toEnvelopeRow(found[0]) : undefined;
+  }
+
+  private async updateOne(tx: SqlExecutor, assignments: string, params: SqlParam[]): Promise<EnvelopeRow> {
+    const updated = await tx.query(
+      `update envelopes set ${assignments}, version = version + 1 where id = $1 returning ${ENVELOPE_COLUMNS}`,
+      params,
+    );
+    if (!updated[0]) throw new Error(`envelope ${String(params[0])} vanished inside its own lock`);
+    return rows.toEnvelopeRow(updated[0]);
+  }
+
+  private async children(tx: SqlExecutor, parentId: string): Promise<FanOutChild[]> {
+    const found = await tx.query(
+      `select id, status, result, error, fanout_index from envelopes where parent_id = $1
+       order by fanout_index nulls last, created_at, id`,
+      [parentId],
+    );
+    return found.map((r, i) => ({
+      id: String(r.id),
+      status: String(r.status) as EnvelopeStatus,
+      result: (r.result ?? null) as JsonValue,
+      error: r.error === null || r.error === undefined || r.error === '' ? null : String(r.error),
+      index: r.fanout_index === null || r.fanout_index === undefined ? 1_000_000 + i : Number(r.fanout_index),
+    }));
+  }
+
+  private async finishById(id: string, finish: Finish): Promise<UpdateResult> {
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      if (isFinal(row.status)) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: `envelope is already ${row.status}` };
+      return this.finishAndSettle(tx, row, finish);
+    });
+  }
+
+  /** Finalises a locked row, then any ancestors this completes (locking upward: child before parent). */
+  private async finishAndSettle(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {
+    const done = await this.finish(tx, row, finish);
+    let parentId = row.parentId;
+    while (parentId) {
+      const parent = await this.lock(tx, parentId);
+      if (!parent || isFinal(parent.status)) break;
+      const ownBranch = parent.branchStatus
+        ? { status: parent.branchStatus, result: parent.branchResult, error: parent.branchError }
+        : null;
+      const outcome = settleFanOut({ id: parent.id, ownBranch, fanoutSize: parent.fanoutSize }, await this.children(tx, parent.id));
+      if (!outcome) break;
+      await this.finish(tx, parent, outcome);
+      parentId = parent.parentId;
+    }
+    return done;
+  }
+
+  private async finish(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {
+    const decision = decideFinal(row, finish.status);
+    if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
+    const updated = await this.updateOne(
+      tx,
+      `status = $2, progress_percent = $3, result = coalesce($4::text::jsonb, result), error = $5, message = $6,
+       cancelled_at = case when $7 then now() else cancelled_at end`,
+      [row.id, decision.next.status, decision.next.progressPercent, rows.jsonParam(finish.result), finish.error ?? null,
+        finish.message, finish.cancelled === true],
+    );
+    const event = await this.appendEvent(tx, updated, {
+      message: finish.message,
+      result: finish.result,
+      error: finish.error ?? undefined,
+    });
+    return { outcome: 'applied', envelope: rows.toRecord(updated), event };
+  }
+
+  private async appendEvent(
+    tx: SqlExecutor,
+    row: EnvelopeRow,
+    e: { message?: string; result?: JsonValue; error?: string; state?: string },
+  ): Promise<EnvelopeEvent> {
+    const inserted = await tx.query(
+      `with ins as (
+         insert into envelope_updates (envelope_id, status, message, result, error, progress_percent, actor,
+           envelope_state, current_actor_idx, actors)
+         values ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, ${TEXT_ARRAY(10)})
+         returning ${EVENT_COLUMNS})
+       select ins.*, pg_notify($11, ins.id::text || ':' || ins.envelope_id) as notified from ins`,
+      [row.id, row.status, e.message ?? null, rows.jsonParam(e.result), e.error ?? null, row.progressPercent,
+        row.routeActors[row.currentActorIdx] ?? null, e.state ?? null, row.currentActorIdx,
+        JSON.stringify(row.routeActors), this.channel],
+    );
+    if (!inserted[0]) throw new Error(`event for ${row.id} was not written`);
+    return rows.toEvent(inserted[0]);
+  }
+}
+
+function finalMessage(status: FinalStatus, error?: string): string {
+  if (status === 'succeeded') return 'Envelope completed successfully';
+  return error ? `Envelope failed: ${error}` : 'Envelope failed';
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canTransition,
+  decideFinal,
+  decideProgress,
+  progressFor,
+  settleFanOut,
+  type FanOutChild,
+  type LifecycleSnapshot,
+} from './state-machine.ts';
+import type { ActorState, EnvelopeStatus } from './store.ts';
+
+/** The reports the sidecar sends for a route, with `completed` carrying the advanced index. */
+function sidecarReports(total: number): Array<[ActorState, number]> {
+  const reports: Array<[ActorState, number]> = [];
+  for (let i = 0; i < total; i++) reports.push(['received', i], ['processing', i], ['completed', i + 1]);
+  return reports;
+}
+
+function run(total: number): number[] {
+  let state: LifecycleSnapshot = {
+    status: 'pending',
+    progressPercent: 0,
+    currentActorIdx: 0,
+    routeActors: Array.from({ length: total }, (_, i) => `a${i}`),
+  };
+  const seen: number[] = [];
+  for (const [actorState, idx] of sidecarReports(total)) {
+    const d = decideProgress(state, { actorState, currentActorIdx: idx });
+    if (d.kind !== 'apply') throw new Error('unexpected ignore');
+    state = { ...state, ...d.next };
+    seen.push(d.next.progressPercent);
+  }
+  const final = decideFinal(state, 'succeeded');
+  if (final.kind !== 'apply') throw new Error('unexpected ignore');
+  seen.push(final.next.progressPercent);
+  return seen;
+}
+
+describe('progress', () => {
+  it('1-actor route reaches 100 only on success', () => {
+    expect(run(1)).toEqual([10, 50, 99, 100]);
+  });
+
+  it('2-actor route shows 50 after the first actor, not 100 as the original did', () => {
+    expect(run(2)).toEqual([5, 25, 50, 55, 75, 99, 100]);
+  });
+
+  it('3-actor route goes 33/66/99 then 100', () => {
+    expect(run(3)).toEqual([3.33, 16.67, 33.33, 36.67, 50, 66.67, 70, 83.33, 99, 100]);
+  });
+
+  it('is monotonic and capped for out-of-range and out-of-order reports', () => {
+    expect(progressFor('received', 5, 2)).toBe(99);
+    expect(progressFor('completed', 0, 2)).toBe(0);
+    expect(progressFor('processing', 0, 0)).toBe(0);
+    const state: LifecycleSnapshot = { status: 'running', progressPercent: 50, currentActorIdx: 1, routeActors: ['a', 'b'] };
+    const late = decideProgress(state, { actorState: 'received', currentActorIdx: 0 });
+    expect(late).toMatchObject({ kind: 'apply', next: { progressPercent: 50, currentActorIdx: 1 } });
+  });
+
+  it('takes a longer route from the report and keeps the stored one otherwise', () => {
+    const state: LifecycleSnapshot = { status: 'running', progressPercent: 0, currentActorIdx: 0, routeActors: ['a', 'b'] };
+    const longer = decideProgress(state, { actorState: 'completed', currentActorIdx: 1, actors: ['a', 'b', 'c', 'd'] });
+    expect(longer).toMatchObject({ kind: 'apply', next: { routeActors: ['a', 'b', 'c', 'd'], progressPercent: 25 } });
+    const shorter = decideProgress(state, { actorState: 'completed', currentActorIdx: 1, actors: ['a'] });
+    expect(shorter).toMatchObject({ kind: 'apply', next: { routeActors: ['a', 'b'], progressPercent: 50 } });
+  });
+
+  it('a plain note marks running without moving progress', () => {
+    const state: LifecycleSnapshot = { status: 'pending', progressPercent: 0, currentActorIdx: 0, routeActors: ['a'] };
+    expect(decideProgress(state, { message: 'Sending envelope to first actor' })).toMatchObject({
+      kind: 'apply',
+      next: { status: 'running', progressPercent: 0, currentActorName: 'a' },
+    });
+  });
+});
+
+describe('transitions', () => {
+  const all: EnvelopeStatus[] = ['pending', 'running', 'succeeded', 'failed'];
+
+  it('never leaves a final state', () => {
+    for (const from of ['succeeded', 'failed'] as const) {
+      for (const to of all) expect(canTransition(from, to)).toBe(false);
+      const snapshot: LifecycleSnapshot = { status: from, progressPercent: 40, currentActorIdx: 0, routeActors: ['a'] };
+      expect(decideProgress(snapshot, { actorState: 'completed', currentActorIdx: 1 }).kind).toBe('ignore');
+      expect(decideFinal(snapshot, 'succeeded').kind).toBe('ignore');
+      expect(decideFinal(snapshot, 'failed').kind).toBe('ignore');
+    }
+  });
+
+  it('lets pending and running reach either final state', () => {
+    for (const from of ['pending', 'running'] as const) {
+      expect(canTransition(from, 'succeeded')).toBe(true);
+      expect(canTransition(from, 'failed')).toBe(true);
+    }
+    expect(canTransition('running', 'pending')).toBe(false);
+  });
+
+  it('keeps the reached progress on failure', () => {
+    const snapshot: LifecycleSnapshot = { status: 'running', progressPercent: 66.67, currentActorIdx: 2, routeActors: ['a', 'b', 'c'] };
+    expect(decideFinal(snapshot, 'failed')).toEqual({ kind: 'apply', next: { status: 'failed', progressPercent: 66.67 } });
+    expect(decideFinal(snapshot, 'succeeded')).toEqual({ kind: 'apply', next: { status: 'succeeded', progressPercent: 100 } });
+  });
+});
+
+describe('fan-out settlement', () => {
+  const child = (index: number, status: EnvelopeStatus, result: unknown = `r${index}`, error: string | null = null): FanOutChild => ({
+    id: `c${index}`,
+    index,
+    status,
+    result: result as FanOutChild['result'],
+    error,
+  });
+
+  it('waits while any branch is unfinished and gathers results in index order', () => {
+    const parent = { id: 'p', ownBranch: null, fanoutSize: 3 };
+    expect(settleFanOut(parent, [child(2, 'succeeded'), child(0, 'running'), child(1, 'succeeded')])).toBeUndefined();
+    expect(settleFanOut(parent, [child(2, 'succeeded'), child(0, 'succeeded'), child(1, 'succeeded')])).toEqual({
+      status: 'succeeded',
+      result: ['r0', 'r1', 'r2'],
+      error: null,
+      message: 'All 3 fan-out branches succeeded',
+    });
+  });
+
+  it('waits for the announced number of branches', () => {
+    expect(settleFanOut({ id: 'p', ownBranch: null, fanoutSize: 3 }, [child(0, 'succeeded'), child(1, 'succeeded')])).toBeUndefined();
+  });
+
+  it("counts the parent's own flow as branch 0 when children start at 1 (original id scheme)", () => {
+    const children = [child(1, 'succeeded'), child(2, 'succeeded')];
+    expect(settleFanOut({ id: 'p', ownBranch: null, fanoutSize: null }, children)).toBeUndefined();
+    const own = { status: 'succeeded' as const, result: 'own', error: null };
+    expect(settleFanOut({ id: 'p', ownBranch: own, fanoutSize: null }, children)?.result).toEqual(['own', 'r1', 'r2']);
+  });
+
+  it('fails the parent once all are final when any branch failed, with per-branch results', () => {
+    const parent = { id: 'p', ownBranch: null, fanoutSize: null };
+    expect(settleFanOut(parent, [child(0, 'failed', null, 'boom'), child(1, 'running')])).toBeUndefined();
+    expect(settleFanOut(parent, [child(0, 'failed', null, 'boom'), child(1, 'succeeded')])).toEqual({
+      status: 'failed',
+      result: [
+        { id: 'c0', status: 'failed', error: 'boom' },
+        { id: 'c1', status: 'succeeded', result: 'r1' },
+      ],
+      error: '1 of 2 fan-out branches failed: c0: boom',
+      message: 'Fan-out failed in 1 of 2 branches',
+    });
+  });
+
+  it('does nothing without children', () => {
+    expect(settleFanOut({ id: 'p', ownBranch: null, fanoutSize: null }, [])).toBeUndefined();
+  });
+});

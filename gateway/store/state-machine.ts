@@ -1,0 +1,179 @@
+/**
+ * The envelope's lifecycle rules, kept pure so both stores and the tests share one definition.
+ *
+ *   pending ──► running ──► succeeded
+ *      │           │   └──► failed      (error-end, publish error, deadline, cancel)
+ *      └───────────┴──────► succeeded | failed
+ *
+ * pending may go straight to a final state: a fast pipeline's final report can beat the gateway's own
+ * "running" note. A final state is never left: late progress or a second final is "ignored" (the original
+ * let a late progress flip a failed envelope back to running). Cancel is not a status of its own; it is
+ * `failed` with error "envelope cancelled", because the original's clients wait for succeeded|failed.
+ */
+import type { JsonValue } from '../../protocol/json.ts';
+import type { ActorState, EnvelopeStatus, FinalStatus, ProgressInput } from './store.ts';
+
+/** Progress short of success never shows 100: the last actor finishing is not the envelope finishing. */
+export const NON_FINAL_PROGRESS_CAP = 99;
+
+const TRANSITIONS: Record<EnvelopeStatus, readonly EnvelopeStatus[]> = {
+  pending: ['running', 'succeeded', 'failed'],
+  running: ['running', 'succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+};
+
+export function isFinal(status: EnvelopeStatus): status is FinalStatus {
+  return status === 'succeeded' || status === 'failed';
+}
+
+export function canTransition(from: EnvelopeStatus, to: EnvelopeStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/**
+ * Progress of a route of `total` actors after a sidecar report.
+ *
+ * The original computed (idx*100 + w)/total with w = received 10, processing 50, completed 100, but its
+ * sidecar sends `completed` with the index the actor already advanced, so actor 0 of 2 completing showed
+ * (1*100+100)/2 = 100%. We keep the wire as it is (old sidecars must keep working) and read it correctly:
+ * `completed` at index i means actor i-1 finished, i.e. i of total actors are done: i*100/total.
+ * received/processing at index i keep the original weights. Anything short of final success is capped at
+ * NON_FINAL_PROGRESS_CAP, so a 3-actor route reads 3.33, 16.67, 33.33, 36.67, 50, 66.67, 70, 83.33, 99,
+ * and 100 only when the envelope succeeds. Values are rounded to the column's two decimals.
+ */
+export function progressFor(state: ActorState, index: number, total: number): number {
+  if (total <= 0) return 0;
+  const i = Math.min(Math.max(Math.trunc(index), 0), total);
+  const raw = state === 'completed' ? (i * 100) / total : (i * 100 + (state === 'received' ? 10 : 50)) / total;
+  return round2(Math.min(raw, NON_FINAL_PROGRESS_CAP));
+}
+
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export interface LifecycleSnapshot {
+  status: EnvelopeStatus;
+  progressPercent: number;
+  currentActorIdx: number;
+  routeActors: string[];
+}
+
+export type Decision<T> = { kind: 'apply'; next: T } | { kind: 'ignore'; reason: string };
+
+export interface ProgressChange {
+  status: 'running';
+  progressPercent: number;
+  currentActorIdx: number;
+  routeActors: string[];
+  currentActorName: string | null;
+}
+
+/**
+ * Out-of-order reports (a retried `received` after `processing`) are still recorded as events, but neither
+ * the percentage nor the actor index moves backwards.
+ */
+export function decideProgress(current: LifecycleSnapshot, input: ProgressInput): Decision<ProgressChange> {
+  if (isFinal(current.status)) return { kind: 'ignore', reason: `envelope is already ${current.status}` };
+  const actors =
+    input.actors && input.actors.length > current.routeActors.length ? input.actors : current.routeActors;
+  const reported = input.currentActorIdx ?? current.currentActorIdx;
+  const currentActorIdx = Math.max(current.currentActorIdx, Math.min(reported, actors.length));
+  const reportedProgress = input.actorState ? progressFor(input.actorState, reported, actors.length) : 0;
+  return {
+    kind: 'apply',
+    next: {
+      status: 'running',
+      progressPercent: Math.max(current.progressPercent, reportedProgress),
+      currentActorIdx,
+      routeActors: actors,
+      currentActorName: actors[currentActorIdx] ?? null,
+    },
+  };
+}
+
+export interface FinalChange {
+  status: FinalStatus;
+  progressPercent: number;
+}
+
+/** A failure keeps the progress it reached: the work was not done, so it does not jump to 100. */
+export function decideFinal(current: LifecycleSnapshot, status: FinalStatus): Decision<FinalChange> {
+  if (isFinal(current.status)) return { kind: 'ignore', reason: `envelope is already ${current.status}` };
+  return {
+    kind: 'apply',
+    next: { status, progressPercent: status === 'succeeded' ? 100 : current.progressPercent },
+  };
+}
+
+export interface Branch {
+  id: string;
+  status: EnvelopeStatus;
+  result: JsonValue;
+  error: string | null;
+}
+
+export interface FanOutParent {
+  id: string;
+  /** Outcome of the parent's own flow when an old sidecar let branch 0 keep the parent id. */
+  ownBranch: Omit<Branch, 'id'> | null;
+  /** Branch count the fan-out announced, when the sidecar told us. */
+  fanoutSize: number | null;
+}
+
+export interface FanOutChild extends Branch {
+  index: number;
+}
+
+export interface FanOutOutcome {
+  status: FinalStatus;
+  result: JsonValue;
+  error: string | null;
+  message: string;
+}
+
+/**
+ * Decides whether a fan-out parent is finished.
+ *
+ * Branches, in order: the parent's own flow first when the children start at index 1 (the original's id
+ * scheme, where output 0 keeps the parent id), then the children by index. The parent finishes only when
+ * every branch is final and, if the sidecar announced a size, that many branches exist (a fast child must
+ * not finish the parent before its siblings are registered).
+ * - all succeeded: succeeded, result = the branch results in order;
+ * - any failed: failed once all are final, result = per-branch {id, status, result?, error?} in order,
+ *   error = "<k> of <n> fan-out branches failed: <first failure>".
+ * Returns undefined while the parent must keep waiting.
+ */
+export function settleFanOut(parent: FanOutParent, children: readonly FanOutChild[]): FanOutOutcome | undefined {
+  if (children.length === 0) return undefined;
+  const ordered = [...children].sort((a, b) => a.index - b.index);
+  const ownBranchExpected = parent.ownBranch !== null || !ordered.some((c) => c.index === 0);
+  if (ownBranchExpected && parent.ownBranch === null) return undefined;
+  const branches: Branch[] = [
+    ...(ownBranchExpected && parent.ownBranch ? [{ id: parent.id, ...parent.ownBranch }] : []),
+    ...ordered,
+  ];
+  if (parent.fanoutSize !== null && branches.length < parent.fanoutSize) return undefined;
+  if (!branches.every((b) => isFinal(b.status))) return undefined;
+  const failed = branches.filter((b) => b.status === 'failed');
+  if (failed.length === 0) {
+    return {
+      status: 'succeeded',
+      result: branches.map((b) => b.result),
+      error: null,
+      message: `All ${branches.length} fan-out branches succeeded`,
+    };
+  }
+  const first = failed[0] as Branch;
+  return {
+    status: 'failed',
+    result: branches.map((b) => ({
+      id: b.id,
+      status: b.status,
+      ...(b.status === 'succeeded' ? { result: b.result } : { error: b.error ?? '' }),
+    })),
+    error: `${failed.length} of ${branches.length} fan-out branches failed: ${first.id}: ${first.error ?? 'failed'}`,
+    message: `Fan-out failed in ${failed.length} of ${branches.length} branches`,
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The gateway's envelope store: the seam between the HTTP/MCP layer and the database. Two implementations
+ * (PostgreSQL via postgres.js, embedded PGlite) run the same SQL migrations and pass the same suite
+ * (conformance.case.ts).
+ *
+ * Guarantees every implementation gives:
+ * - State transitions follow state-machine.ts: a final envelope never changes again; progress never
+ *   goes backwards and reaches 100 only on success. Every accepted change appends one event.
+ * - Events carry a sequence number that only grows per envelope, so SSE can resume from Last-Event-ID.
+ * - A subscription sees every event written through any store instance on the same database, in order per
+ *   envelope, including the ones written while its connection was down (caught up on reconnect).
+ * - A method that cannot reach the database rejects with StoreUnavailableError; it never hangs forever.
+ */
+import type { JsonObject, JsonValue } from '../../protocol/json.ts';
+
+/** Cancel and timeout are `failed` with their own error text: the original's clients stop on succeeded|failed. */
+export type EnvelopeStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+export type FinalStatus = 'succeeded' | 'failed';
+/** The sidecar's per-actor report (the original's `status` field of POST /envelopes/{id}/progress). */
+export type ActorState = 'received' | 'processing' | 'completed';
+
+export interface EnvelopeRecord {
+  id: string;
+  parentId: string | null;
+  status: EnvelopeStatus;
+  toolName: string | null;
+  routeActors: string[];
+  routeCurrent: number;
+  routeMetadata: JsonObject | null;
+  headers: JsonObject | null;
+  payload: JsonValue;
+  /** null when none was stored (a JSON null result is indistinguishable, as in the original's column). */
+  result: JsonValue;
+  error: string | null;
+  timeoutSeconds: number | null;
+  deadline: Date | null;
+  progressPercent: number;
+  currentActorIdx: number;
+  currentActorName: string | null;
+  message: string | null;
+  totalActors: number;
+  /** Position among its siblings when created by a fan-out. */
+  fanoutIndex: number | null;
+  cancelled: boolean;
+  /** Grows by one with every accepted change. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EnvelopeEvent {
+  /** Unique, and increasing per envelope; use as the SSE event id. */
+  seq: number;
+  envelopeId: string;
+  status: EnvelopeStatus;
+  message: string | null;
+  result: JsonValue;
+  error: string | null;
+  progressPercent: number | null;
+  /** Actor named by currentActorIdx when the event was written. */
+  actor: string | null;
+  actors: string[] | null;
+  currentActorIdx: number | null;
+  envelopeState: ActorState | null;
+  timestamp: Date;
+}
+
+export interface CreateEnvelopeInput {
+  id: string;
+  actors: string[];
+  payload: JsonValue;
+  toolName?: string;
+  routeCurrent?: number;
+  routeMetadata?: JsonObject;
+  headers?: JsonObject;
+  /** Kept for the original's `timeout_seconds` field; the deadline is what is enforced. */
+  timeoutSeconds?: number;
+  deadline?: Date;
+  parentId?: string;
+}
+
+export interface RegisterChildInput {
+  id: string;
+  parentId: string;
+  /** Position in the fan-out; results are gathered in this order. 0 means the parent id is not reused. */
+  index: number;
+  /** How many branches the fan-out produced; the parent waits for that many. Unknown from old sidecars. */
+  fanoutSize?: number;
+  actors: string[];
+  routeCurrent?: number;
+  payload?: JsonValue;
+  headers?: JsonObject;
+  /** Defaults to the parent's deadline. */
+  deadline?: Date;
+}
+
+export interface ProgressInput {
+  /** Omitted for a plain status note (e.g. "Sending envelope to first actor"): marks running, keeps progress. */
+  actorState?: ActorState;
+  /** For `completed`, the route's index after the actor advanced it, as the sidecar sends it. */
+  currentActorIdx?: number;
+  /** Replaces the stored route only when longer (a handler extended the route). */
+  actors?: string[];
+  message?: string;
+}
+
+export interface FinalInput {
+  status: FinalStatus;
+  result?: JsonValue;
+  error?: string;
+  message?: string;
+}
+
+export interface ListFilter {
+  status?: EnvelopeStatus | EnvelopeStatus[];
+  toolName?: string;
+  parentId?: string;
+  createdFrom?: Date;
+  /** Exclusive. */
+  createdTo?: Date;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** From the previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface EnvelopePage {
+  /** Newest first. */
+  items: EnvelopeRecord[];
+  nextCursor?: string;
+}
+
+export type UpdateResult =
+  | { outcome: 'applied'; envelope: EnvelopeRecord; event: EnvelopeEvent }
+  /** A fan-out parent recorded its own branch and waits for its children. */
+  | { outcome: 'deferred'; envelope: EnvelopeRecord; event: EnvelopeEvent }
+  /** The envelope is final; nothing changed and no event was written. */
+  | { outcome: 'ignored'; envelope: EnvelopeRecord; reason: string }
+  | { outcome: 'not_found'; id: string };
+
+export interface SubscribeOptions {
+  /** Replay stored events with seq greater than this before live ones (SSE Last-Event-ID; 0 = all). */
+  afterSeq?: number;
+  /** A listener that throws does not stop delivery; its errors land here. */
+  onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface EnvelopeStore {
+  /** Rejects with DuplicateEnvelopeError or InvalidEnvelopeInputError. */
+  create(input: CreateEnvelopeInput): Promise<EnvelopeRecord>;
+  get(id: string): Promise<EnvelopeRecord | undefined>;
+  list(filter?: ListFilter): Promise<EnvelopePage>;
+  appendProgress(id: string, input: ProgressInput): Promise<UpdateResult>;
+  setFinal(id: string, input: FinalInput): Promise<UpdateResult>;
+  /** Ascending by seq. With no envelope id, every envelope's events. */
+  eventsSince(envelopeId: string | undefined, afterSeq: number, limit?: number): Promise<EnvelopeEvent[]>;
+  /** Resolves once live delivery is active, so nothing written after it resolves is missed. */
+  subscribe(
+    envelopeId: string | undefined,
+    listener: (event: EnvelopeEvent) => void,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+  /** Creates a fan-out child; not_found when the parent is unknown. */
+  registerChild(input: RegisterChildInput): Promise<UpdateResult>;
+  /** Fails the envelope with error "envelope cancelled", then its unfinished descendants. */
+  cancel(id: string, reason?: string): Promise<UpdateResult>;
+  /**
+   * Fails every unfinished envelope whose deadline is at or before `now`, each exactly once even when
+   * several replicas call this at the same time. Returns the ids this call failed.
+   */
+  failOverdue(now?: Date, limit?: number): Promise<string[]>;
+  /** Deletes final envelopes (and their events) last updated before `cutoff`. Returns how many. */
+  deleteOlderThan(cutoff: Date): Promise<number>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+}
+
+export class StoreUnavailableError extends StoreError {
+  override readonly name = 'StoreUnavailableError';
+  constructor(cause: unknown) {
+    super(`envelope store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export class DuplicateEnvelopeError extends StoreError {
+  override readonly name = 'DuplicateEnvelopeError';
+  constructor(readonly id: string) {
+    super(`envelope ${id} already exists`);
+  }
+}
+
+export class InvalidEnvelopeInputError extends StoreError {
+  override readonly name = 'InvalidEnvelopeInputError';
+}
+
+export const TIMEOUT_ERROR = 'envelope timed out';
+export const CANCELLED_ERROR = 'envelope cancelled';

@@ -1,0 +1,187 @@
+/**
+ * Turns NOTIFY wake-ups into ordered event deliveries. A notification carries only "<seq>:<envelope id>"
+ * (NOTIFY payloads are capped at 8000 bytes; results are not); the events themselves are read back.
+ *
+ * Everything that delivers (live batches, replays for new subscribers, catch-up after a reconnect) runs on
+ * one serial queue, so a subscriber sees its envelope's events once each and in seq order. Per envelope,
+ * seq order is commit order because every write holds the envelope's row lock.
+ */
+import type { EnvelopeEvent, SubscribeOptions, Subscription } from './store.ts';
+
+export interface EventSource {
+  eventsBySeq(seqs: number[]): Promise<EnvelopeEvent[]>;
+  eventsSince(envelopeId: string | undefined, afterSeq: number, limit: number): Promise<EnvelopeEvent[]>;
+  maxSeq(envelopeId: string | undefined): Promise<number>;
+}
+
+const PAGE = 1000;
+/** How many seqs an all-envelopes subscriber remembers to drop duplicates from an overlapping catch-up. */
+const SEEN_WINDOW = 10_000;
+const RETRY_MS = [250, 500, 1000, 2000, 5000];
+
+class Subscriber {
+  /** Highest seq delivered; where a catch-up resumes. */
+  lastSeq = 0;
+  private readonly seen = new Set<number>();
+  closed = false;
+
+  constructor(
+    readonly envelopeId: string | undefined,
+    private readonly listener: (event: EnvelopeEvent) => void,
+    private readonly onError: ((error: unknown) => void) | undefined,
+  ) {}
+
+  matches(envelopeId: string): boolean {
+    return this.envelopeId === undefined || this.envelopeId === envelopeId;
+  }
+
+  deliver(event: EnvelopeEvent): void {
+    if (this.closed || !this.matches(event.envelopeId) || this.isDuplicate(event.seq)) return;
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
+    try {
+      this.listener(event);
+    } catch (err) {
+      this.onError?.(err);
+    }
+  }
+
+  /**
+   * One envelope's seqs arrive in increasing order, so "not above the last" is a duplicate. Across
+   * envelopes commit order can differ from seq order, so the all-envelopes subscriber remembers seqs.
+   */
+  private isDuplicate(seq: number): boolean {
+    if (this.envelopeId !== undefined) return seq <= this.lastSeq;
+    if (this.seen.has(seq)) return true;
+    this.seen.add(seq);
+    if (this.seen.size > SEEN_WINDOW) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    return false;
+  }
+}
+
+export class SubscriptionHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private pending: number[] = [];
+  private drainQueued = false;
+  private queue: Promise<void> = Promise.resolve();
+  private retry = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly source: EventSource,
+    private readonly onBackgroundError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** Called with each NOTIFY payload. */
+  notify(payload: string): void {
+    const colon = payload.indexOf(':');
+    const seq = Number(colon < 0 ? payload : payload.slice(0, colon));
+    const envelopeId = colon < 0 ? undefined : payload.slice(colon + 1);
+    if (this.closed || !Number.isSafeInteger(seq)) return;
+    if (![...this.subscribers].some((s) => envelopeId === undefined || s.matches(envelopeId))) return;
+    this.pending.push(seq);
+    if (!this.drainQueued) {
+      this.drainQueued = true;
+      this.enqueue(() => this.drain());
+    }
+  }
+
+  /** Called when the listener reconnected: notifications sent while it was away are lost. */
+  resume(): void {
+    this.enqueue(() => this.catchUp());
+  }
+
+  async add(envelopeId: string | undefined, listener: (e: EnvelopeEvent) => void, options: SubscribeOptions): Promise<Subscription> {
+    const sub = new Subscriber(envelopeId, listener, options.onError);
+    await new Promise<void>((resolve, reject) => {
+      this.enqueue(async () => {
+        try {
+          if (options.afterSeq === undefined) sub.lastSeq = await this.source.maxSeq(envelopeId);
+          else {
+            sub.lastSeq = options.afterSeq;
+            await this.replay(sub, options.afterSeq);
+          }
+          this.subscribers.add(sub);
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    return {
+      close: async () => {
+        sub.closed = true;
+        this.subscribers.delete(sub);
+      },
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const sub of this.subscribers) sub.closed = true;
+    this.subscribers.clear();
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => this.onBackgroundError(err));
+  }
+
+  private async drain(): Promise<void> {
+    this.drainQueued = false;
+    while (this.pending.length > 0 && !this.closed) {
+      const batch = this.pending.splice(0, PAGE);
+      let events: EnvelopeEvent[];
+      try {
+        events = await this.source.eventsBySeq(batch);
+      } catch (err) {
+        // The rows are committed; a catch-up from each subscriber's last seq will find them.
+        this.pending = [];
+        this.scheduleCatchUp(err);
+        return;
+      }
+      const bySeq = new Map(events.map((e) => [e.seq, e]));
+      for (const seq of batch) {
+        const event = bySeq.get(seq);
+        if (event) for (const sub of this.subscribers) sub.deliver(event);
+      }
+    }
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      for (const sub of [...this.subscribers]) await this.replay(sub, sub.lastSeq);
+      this.retry = 0;
+    } catch (err) {
+      this.scheduleCatchUp(err);
+    }
+  }
+
+  private async replay(sub: Subscriber, afterSeq: number): Promise<void> {
+    let from = afterSeq;
+    for (;;) {
+      const events = await this.source.eventsSince(sub.envelopeId, from, PAGE);
+      for (const event of events) sub.deliver(event);
+      if (events.length < PAGE || sub.closed) return;
+      from = events[events.length - 1]?.seq ?? from;
+    }
+  }
+
+  private scheduleCatchUp(err: unknown): void {
+    this.onBackgroundError(err);
+    if (this.closed || this.retryTimer) return;
+    const delay = RETRY_MS[Math.min(this.retry++, RETRY_MS.length - 1)];
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.resume();
+    }, delay);
+    this.retryTimer.unref();
+  }
+}
