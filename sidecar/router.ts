@@ -128,8 +128,13 @@ export class Router {
     if ('requeue' in call || 'publish' in call) return call;
     const { messages, children } = routeResults(input, call.results, me, this.ends);
     for (const child of children) this.deps.reporter.child(child);
-    if (messages[0]?.kind !== 'error_end') this.report(input, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
-    else metrics.failed('runtime_error');
+    if (messages[0]?.kind === 'error_end') metrics.failed('runtime_error');
+    else if (messages[0]?.kind === 'routing' || messages[0]?.kind === 'happy_end') {
+      // As the original: `completed` carries the route the result continues on, so its index counts the
+      // actors done. The gateway turns that into honest progress (it never shows 100% before the end).
+      const next = (messages[0].envelope as Envelope).route;
+      this.report({ ...input, route: next }, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
+    }
     return { publish: messages };
   }
 
@@ -251,8 +256,6 @@ export class Router {
   }
 
   private report(input: Envelope, status: 'received' | 'processing' | 'completed', message: string, durationMs?: number): void {
-    // The completed report names the actor that finished (input index), not the next one: the original sent
-    // the advanced index and the gateway showed 100% after the first of two actors.
     this.deps.reporter.progress(input.id, {
       actors: input.route.actors,
       current_actor_idx: input.route.current,

@@ -15,6 +15,8 @@ export interface SidecarSuiteOptions {
   runtimes: RuntimeKind[];
   /** Largest body the transport takes (SQS: 256 KiB). */
   maxBody?: number;
+  /** The broker is shared with other test files: use end queues of our own and delete our queues after. */
+  shared?: boolean;
 }
 
 export function sidecarSuite(label: string, options: SidecarSuiteOptions): void {
@@ -25,7 +27,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       const actors: Actor[] = [];
       const unique = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
       const actor = async (base: string, fixture: string, extra: Partial<ActorOptions> = {}) => {
-        const a = await startActor(transport, unique(base), { kind, fixture, ...extra });
+        const a = await startActor(transport, unique(base), { kind, fixture, ...extra, sidecarEnv: { ...ends.sidecarEnv, ...extra.sidecarEnv } });
         actors.push(a);
         return a;
       };
@@ -36,10 +38,14 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
 
       beforeAll(async () => {
         transport = await options.makeTransport();
-        ends = await collectEnds(transport);
+        ends = await collectEnds(transport, [], options.shared ?? false);
       });
       afterEach(async () => {
-        await Promise.all(actors.splice(0).map((a) => a.stop()));
+        const done = actors.splice(0);
+        await Promise.all(done.map((a) => a.stop()));
+        if (options.shared) {
+          for (const a of done) for (const q of [queueName(a.name), `${queueName(a.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+        }
       });
       afterAll(async () => {
         await ends?.stop();
@@ -53,7 +59,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         await ends.waitForIds([id]);
         const [arrival] = ends.byId(id);
         expect(ends.byId(id)).toHaveLength(1);
-        expect(arrival!.queue).toBe('asya-happy-end');
+        expect(arrival!.queue).toBe(ends.happyQueue);
         expect(arrival!.envelope).toMatchObject({ id, headers, payload: { hello: 'world' }, route: { current: 3 } });
       });
 
@@ -62,7 +68,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const id = await send([a.name], { message: 'Intentional test failure' });
         await ends.waitForIds([id]);
         const [arrival] = ends.byId(id);
-        expect(arrival!.queue).toBe('asya-error-end');
+        expect(arrival!.queue).toBe(ends.errorQueue);
         expect(arrival!.envelope.payload).toMatchObject({
           error: 'processing_error',
           code: 'processing_error',
@@ -77,7 +83,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const a = await actor('empty', 'empty');
         const id = await send([a.name, 'should-not-reach'], { keep: 'me' });
         await ends.waitForIds([id]);
-        expect(ends.byId(id)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ id, payload: { keep: 'me' } }) }]);
+        expect(ends.byId(id)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ id, payload: { keep: 'me' } }) }]);
       });
 
       test('fan-out of 3 then nested fan-out: unique ids, each with its parent_id', async () => {
@@ -89,7 +95,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         expect(leaves).toHaveLength(9);
         expect(new Set(leaves.map((l) => l.envelope.id)).size).toBe(9);
         for (const leaf of leaves) {
-          expect(leaf.queue).toBe('asya-happy-end');
+          expect(leaf.queue).toBe(ends.happyQueue);
           expect(leaf.envelope.id).toMatch(new RegExp(`^${id}-[0-2]-[0-2]$`));
           expect(leaf.envelope.parent_id).toBe(leaf.envelope.id.slice(0, -2));
         }
@@ -103,7 +109,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         await transport.publish(queueName(a.name), Buffer.from(JSON.stringify({ route: { actors: [a.name], current: 0 }, payload: { no: 'id' } })));
         const all = await ends.waitFor((arr) => arr.filter((x) => x.envelope.payload?.failed_actor === a.name).length >= 3);
         const mine = all.filter((x) => x.envelope.payload?.failed_actor === a.name);
-        expect(mine.every((x) => x.queue === 'asya-error-end')).toBe(true);
+        expect(mine.every((x) => x.queue === ends.errorQueue)).toBe(true);
         expect(mine.map((x) => x.envelope.payload.code).sort()).toEqual(['parse_error', 'route_mismatch', 'validation_error']);
         const routeError = mine.find((x) => x.envelope.payload.code === 'route_mismatch')!;
         expect(routeError.envelope.payload.error).toBe(`Route mismatch: message routed to wrong actor (expected: ${a.name}, actual: someone-else)`);
@@ -117,7 +123,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         expect(ends.byId(id)).toEqual([]);
         await a.runtime.start();
         await ends.waitForIds([id]);
-        expect(ends.byId(id)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { patient: true } }) }]);
+        expect(ends.byId(id)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { patient: true } }) }]);
       });
 
       test('the runtime dies after the sidecar started: the message is held, not lost, and done after a restart', async () => {
@@ -128,7 +134,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         expect(ends.byId(id)).toEqual([]);
         await a.runtime.start();
         await ends.waitForIds([id]);
-        expect(ends.byId(id)[0]!.queue).toBe('asya-happy-end');
+        expect(ends.byId(id)[0]!.queue).toBe(ends.happyQueue);
       });
 
       test('unicode and a large payload travel intact', async () => {
@@ -148,9 +154,9 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const quick = await send([a.name], { seconds: 0 });
         await ends.waitForIds([quick]);
         expect(ends.byId(slow)).toHaveLength(1);
-        expect(ends.byId(slow)[0]!.queue).toBe('asya-error-end');
+        expect(ends.byId(slow)[0]!.queue).toBe(ends.errorQueue);
         expect(ends.byId(slow)[0]!.envelope.payload).toMatchObject({ code: 'timeout', error: 'Runtime timeout exceeded after 1s' });
-        expect(ends.byId(quick)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { slept: 0 } }) }]);
+        expect(ends.byId(quick)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { slept: 0 } }) }]);
         expect(a.runtime.child?.pid).not.toBe(firstPid);
         await new Promise((r) => setTimeout(r, 300));
         expect(ends.byId(slow)).toHaveLength(1);
@@ -170,12 +176,12 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const rest = await Promise.all([1, 2, 3].map(() => send([a.name], { seconds: 0 })));
         await a.sidecar.stop();
         await ends.waitForIds([first]);
-        expect(ends.byId(first)).toEqual([{ queue: 'asya-happy-end', envelope: expect.objectContaining({ payload: { slept: 1 } }) }]);
+        expect(ends.byId(first)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { slept: 1 } }) }]);
         for (const id of rest) expect(ends.byId(id)).toEqual([]);
         const depth = await transport.queueDepth(queueName(a.name));
         expect(depth.ready + depth.inFlight).toBe(3);
         // A new sidecar for the same actor picks the rest up.
-        const again = await startActor(transport, a.name, { kind, fixture: 'sleep' });
+        const again = await startActor(transport, a.name, { kind, fixture: 'sleep', sidecarEnv: ends.sidecarEnv });
         actors.push(again);
         await ends.waitForIds(rest);
         for (const id of rest) expect(ends.byId(id)).toHaveLength(1);

@@ -2,6 +2,7 @@
  * Test harness for sidecar pipelines: real runtime processes behind in-process sidecars on a given transport,
  * plus a collector that reads what reaches happy-end and error-end.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,11 +86,18 @@ export interface Arrival {
   envelope: { id: string; parent_id?: string; route: { actors: string[]; current: number }; headers?: Record<string, unknown>; payload: any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test JSON
 }
 
-/** Collects everything that reaches the two end queues (and optionally other queues). */
-export async function collectEnds(transport: Transport, extraQueues: string[] = []) {
+/**
+ * Collects everything that reaches the two end queues (and optionally other queues). On a shared broker,
+ * pass `unique` so this file's happy-end and error-end never receive another test file's messages; actors
+ * must then be started with `ends.sidecarEnv`.
+ */
+export async function collectEnds(transport: Transport, extraQueues: string[] = [], unique = false) {
   const arrivals: Arrival[] = [];
   const consumers: Consumer[] = [];
-  const queues = [queueName(HAPPY_END), queueName(ERROR_END), ...extraQueues];
+  const suffix = unique ? `-${randomUUID().slice(0, 8)}` : '';
+  const happyEnd = `${HAPPY_END}${suffix}`;
+  const errorEnd = `${ERROR_END}${suffix}`;
+  const queues = [queueName(happyEnd), queueName(errorEnd), ...extraQueues];
   for (const queue of queues) {
     await transport.ensureQueue(queue, { maxDeliveries: 10 });
     consumers.push(
@@ -109,11 +117,16 @@ export async function collectEnds(transport: Transport, extraQueues: string[] = 
   };
   return {
     arrivals,
+    happyQueue: queueName(happyEnd),
+    errorQueue: queueName(errorEnd),
+    sidecarEnv: { ASYA_ACTOR_HAPPY_END: happyEnd, ASYA_ACTOR_ERROR_END: errorEnd },
+    queues,
     waitFor,
     waitForIds: (ids: string[], timeoutMs?: number) => waitFor((all) => ids.every((id) => all.some((a) => a.envelope.id === id)), timeoutMs),
     byId: (id: string) => arrivals.filter((a) => a.envelope.id === id),
     async stop() {
       await Promise.all(consumers.map((c) => c.stop()));
+      if (unique) for (const queue of queues) await transport.deleteQueue(queue).catch(() => {});
     },
   };
 }

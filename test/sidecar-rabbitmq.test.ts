@@ -1,0 +1,9 @@
+import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { sidecarSuite } from './sidecar.case.ts';
+import { RABBITMQ_URL } from './support/rabbitmq.ts';
+
+sidecarSuite('RabbitMQ', {
+  makeTransport: async () => new RabbitMqTransport({ url: RABBITMQ_URL, connectionName: 'sidecar-suite' }),
+  runtimes: ['node', 'python'],
+  shared: true,
+});
