@@ -20,11 +20,11 @@ beforeAll(async () => {
 });
 afterAll(() => moto?.stop());
 
-const brokers: Array<[string, () => Transport, () => Record<string, string>]> = [
-  ['RabbitMQ', () => new RabbitMqTransport({ url: RABBITMQ_URL, connectionName: `crash-${randomUUID()}` }), () => ({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL })],
+const brokers: Array<[string, () => Promise<Transport>, () => Record<string, string>]> = [
+  ['RabbitMQ', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName: `crash-${randomUUID()}` }), () => ({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL })],
   [
     'SQS',
-    () => new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1 }),
+    async () => new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1 }),
     () => ({ ASYA_TRANSPORT: 'sqs', ASYA_SQS_ENDPOINT: moto.endpoint, ASYA_SQS_WAIT_TIME_SECONDS: '1', ASYA_SQS_VISIBILITY_TIMEOUT: '3', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' }),
   ],
 ];
@@ -34,7 +34,7 @@ describe.each(brokers)('sidecar killed with SIGKILL on %s', (_name, makeTranspor
   let runtime: RuntimeProcess;
   const sidecars: SidecarProcess[] = [];
   beforeAll(async () => {
-    transport = makeTransport();
+    transport = await makeTransport();
     runtime = await startRuntime('node', { handler: fixtureHandler('node', 'sleep') });
   });
   afterAll(async () => {
@@ -89,7 +89,7 @@ describe('RabbitMQ connection dropped mid-stream', () => {
 
   test('the sidecar reconnects and every message arrives, without acking the wrong delivery', async ({ skip }) => {
     if (!(await canUseRabbitmqctl())) skip('rabbitmqctl cannot reach the broker');
-    transport = new RabbitMqTransport({ url: RABBITMQ_URL, connectionName });
+    transport = await RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName });
     const ends = await collectEnds(transport, [], true);
     actor = await startActor(transport, `drop-${randomUUID().slice(0, 8)}`, { kind: 'node', fixture: 'sleep', sidecarEnv: ends.sidecarEnv });
     const ids = Array.from({ length: 40 }, () => randomUUID());

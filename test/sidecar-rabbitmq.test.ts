@@ -3,7 +3,7 @@ import { sidecarSuite } from './sidecar.case.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 sidecarSuite('RabbitMQ', {
-  makeTransport: async () => new RabbitMqTransport({ url: RABBITMQ_URL, connectionName: 'sidecar-suite' }),
+  makeTransport: () => RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName: 'sidecar-suite' }),
   runtimes: ['node', 'python'],
   shared: true,
 });
