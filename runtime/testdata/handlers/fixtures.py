@@ -1,0 +1,100 @@
+"""Test handlers for the runtime conformance suite: the Python twins of fixtures.ts, with the same names and
+the same answers. Use as ASYA_HANDLER=fixtures.<name> with this directory on PYTHONPATH.
+"""
+import time
+
+
+def _field(payload, key):
+    return payload.get(key) if isinstance(payload, dict) else None
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def echo(payload):
+    return payload
+
+
+def fanout(payload):
+    count = _field(payload, "count")
+    count = int(count) if _is_number(count) else 3
+    return [{"index": index, "of": count} for index in range(count)]
+
+
+def empty(payload):
+    return None
+
+
+def fail(payload):
+    message = _field(payload, "message")
+    raise ValueError(message if isinstance(message, str) else "Intentional test failure")
+
+
+def unserializable(payload):
+    if _field(payload, "kind") == "nan":
+        return {"value": float("nan")}
+    return {"value": object()}
+
+
+def sleep(payload):
+    seconds = _field(payload, "seconds")
+    if seconds is None:
+        seconds = 0
+    if not _is_number(seconds):
+        seconds = float(seconds)
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def big(payload):
+    size_mb = _field(payload, "size_mb")
+    if size_mb is None:
+        size_mb = 1
+    return {"data": "x" * int(float(size_mb) * 1024 * 1024)}
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.count = start
+
+    def process(self, payload):
+        self.count += 1
+        return {"count": self.count, "request_id": _field(payload, "request_id")}
+
+
+def passthrough(envelope):
+    return envelope
+
+
+def edit_route(envelope):
+    """Envelope mode: applies payload.set_route as the output route, else advances current;
+    payload.fanout gives that many copies."""
+    payload = envelope["payload"]
+    route = _field(payload, "set_route")
+    if route is None:
+        route = dict(envelope["route"], current=envelope["route"]["current"] + 1)
+
+    def make(new_payload):
+        output = dict(envelope)
+        output["route"] = route
+        output["payload"] = new_payload
+        return output
+
+    copies = _field(payload, "fanout")
+    if _is_number(copies):
+        return [make({"index": index}) for index in range(int(copies))]
+    return make(payload)
+
+
+class NeedsArg:
+    """Loader test: a class whose __init__ has a required parameter cannot be a handler."""
+
+    def __init__(self, required):
+        self.required = required
+
+    def process(self, payload):
+        return payload
+
+
+not_callable = 42
