@@ -245,6 +245,40 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       expect(await store.get(root)).toMatchObject({ status: 'succeeded', result: [[1, 2]] });
     });
 
+    it('links a child whose own progress arrived before its registration, and settles the parent then', async () => {
+      const parent = uid('late');
+      await store.create({ id: parent, actors: ['split', 'work'], payload: null, headers: { traceparent: 't' } });
+      const [early, fast] = [`${parent}-0`, `${parent}-1`];
+      // The children's first reports create them as top-level envelopes: the registrations are still queued.
+      for (const id of [early, fast]) {
+        await store.create({ id, actors: ['split', 'work'], payload: null, routeCurrent: 1 });
+        await store.appendProgress(id, { actorState: 'received', currentActorIdx: 1 });
+      }
+      await store.setFinal(fast, { status: 'succeeded', result: 'one' });
+      expect(await store.registerChild({ id: early, parentId: parent, index: 0, fanoutSize: 2, actors: ['split', 'work'] })).toMatchObject({
+        outcome: 'applied', envelope: { id: early, parentId: parent, fanoutIndex: 0, status: 'running', headers: { traceparent: 't' } },
+      });
+      expect((await store.get(parent))?.status).toBe('pending');
+      expect(await store.registerChild({ id: early, parentId: parent, index: 0, fanoutSize: 2, actors: ['split', 'work'] })).toMatchObject({
+        outcome: 'ignored',
+      });
+      await store.setFinal(early, { status: 'succeeded', result: 'zero' });
+      expect((await store.get(parent))?.status).toBe('pending');
+      // Linking a child that is already final is what completes the fan-out.
+      expect(await store.registerChild({ id: fast, parentId: parent, index: 1, fanoutSize: 2, actors: ['split', 'work'] })).toMatchObject({
+        outcome: 'applied', envelope: { status: 'succeeded' },
+      });
+      expect(await store.get(parent)).toMatchObject({ status: 'succeeded', result: ['zero', 'one'] });
+      expect((await store.list({ parentId: parent })).items).toHaveLength(2);
+      expect((await store.list({ rootsOnly: true, limit: 500 })).items.map((e) => e.id)).toContain(parent);
+      expect((await store.list({ rootsOnly: true, limit: 500 })).items.map((e) => e.id)).not.toContain(early);
+      const other = uid('other');
+      await store.create({ id: other, actors: ['a'], payload: null });
+      await expect(store.registerChild({ id: early, parentId: other, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+      await expect(store.registerChild({ id: parent, parentId: early, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+      await expect(store.registerChild({ id: other, parentId: other, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+    });
+
     it('cancels an envelope and its unfinished children', async () => {
       const parent = uid('cancel');
       await store.create({ id: parent, actors: ['a'], payload: null });

@@ -21,6 +21,7 @@ export async function listEnvelopes(db: SqlExecutor, filter: ListFilter): Promis
   if (statuses.length > 0) where.push(`status in (${statuses.map(param).join(', ')})`);
   if (filter.toolName !== undefined) where.push(`tool_name = ${param(filter.toolName)}`);
   if (filter.parentId !== undefined) where.push(`parent_id = ${param(filter.parentId)}`);
+  if (filter.rootsOnly) where.push(`(parent_id is null or parent_id = '')`);
   rows.checkDate(filter.createdFrom, 'createdFrom');
   rows.checkDate(filter.createdTo, 'createdTo');
   if (filter.createdFrom) where.push(`created_at >= ${param(rows.dateParam(filter.createdFrom))}::timestamptz`);

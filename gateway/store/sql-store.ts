@@ -12,7 +12,8 @@ import type { SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
-import { decideFinal, decideProgress, isFinal, settleFanOut, type FanOutChild } from './state-machine.ts';
+import { children, growFanout, isAncestor } from './fanout-sql.ts';
+import { decideFinal, decideProgress, isFinal, settleFanOut } from './state-machine.ts';
 import {
   CANCELLED_ERROR,
   DuplicateEnvelopeError,
@@ -22,7 +23,6 @@ import {
   type EnvelopeEvent,
   type EnvelopePage,
   type EnvelopeRecord,
-  type EnvelopeStatus,
   type EnvelopeStore,
   type FinalInput,
   type FinalStatus,
@@ -86,6 +86,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkJson(input.headers, 'headers');
     return this.db.transaction(async (tx) => {
       const row = await this.insert(tx, id, actors, input, null);
+      if (!row) throw new DuplicateEnvelopeError(id);
       await this.appendEvent(tx, row, { message: 'Envelope created' });
       return rows.toRecord(row);
     });
@@ -145,12 +146,12 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       const row = await this.lock(tx, id);
       if (!row) return { outcome: 'not_found', id };
       if (isFinal(row.status)) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: `envelope is already ${row.status}` };
-      const children = await this.children(tx, id);
-      if (children.length === 0) {
+      const kids = await children(tx, id);
+      if (kids.length === 0) {
         return this.finishAndSettle(tx, row, { ...input, message: input.message ?? finalMessage(input.status, input.error) });
       }
       const ownBranch = { status: input.status, result: input.result ?? null, error: input.error ?? null };
-      const outcome = settleFanOut({ id, ownBranch, fanoutSize: row.fanoutSize }, children);
+      const outcome = settleFanOut({ id, ownBranch, fanoutSize: row.fanoutSize }, kids);
       if (outcome) return this.finishAndSettle(tx, row, outcome);
       const message = `Own branch ${input.status}; waiting for fan-out children`;
       const updated = await this.updateOne(
@@ -173,30 +174,51 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkDate(input.deadline, 'deadline');
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.headers, 'headers');
-    return this.db.transaction(async (tx) => {
-      // Locking the parent orders this registration against a sibling settling it.
-      const parent = await this.lock(tx, input.parentId);
-      if (!parent) return { outcome: 'not_found', id: input.parentId };
-      if (input.fanoutSize !== undefined) {
-        await tx.query(`update envelopes set fanout_size = greatest(coalesce(fanout_size, 0), $2) where id = $1`, [
-          parent.id, input.fanoutSize]);
-      }
-      const child = await this.insert(
-        tx,
-        id,
-        actors,
-        {
-          payload: input.payload ?? null,
-          routeCurrent: input.routeCurrent,
-          headers: input.headers ?? parent.headers ?? undefined,
-          deadline: input.deadline ?? parent.deadline ?? undefined,
-          parentId: parent.id,
-        },
-        input.index,
-      );
-      const event = await this.appendEvent(tx, child, { message: `Fan-out child ${input.index} of ${parent.id}` });
-      return { outcome: 'applied', envelope: rows.toRecord(child), event };
-    });
+    for (;;) {
+      const result = await this.db.transaction(async (tx) => {
+        // Child before parent, as everywhere: a finishing child locks itself, then settles its parent.
+        const existing = await this.lock(tx, id);
+        const parent = await this.lock(tx, input.parentId);
+        if (!parent) return { outcome: 'not_found', id: input.parentId } as const;
+        if (existing && existing.parentId === null && (await isAncestor(tx, existing.id, parent.id))) {
+          throw new InvalidEnvelopeInputError(`envelope ${id} cannot be a fan-out child of its own descendant ${parent.id}`);
+        }
+        if (existing && existing.parentId !== null) {
+          if (existing.parentId !== parent.id) {
+            throw new InvalidEnvelopeInputError(`envelope ${id} is already a fan-out child of ${existing.parentId}`);
+          }
+          await growFanout(tx, parent.id, input.fanoutSize);
+          return { outcome: 'ignored', envelope: rows.toRecord(existing), reason: 'child already registered' } as const;
+        }
+        await growFanout(tx, parent.id, input.fanoutSize);
+        const child = existing
+          ? await this.link(tx, existing, parent, input)
+          : await this.insert(tx, id, actors, {
+              payload: input.payload ?? null,
+              routeCurrent: input.routeCurrent,
+              headers: input.headers ?? parent.headers ?? undefined,
+              deadline: input.deadline ?? parent.deadline ?? undefined,
+              parentId: parent.id,
+            }, input.index);
+        // Created meanwhile by the child's own first progress report: retry as a link, locking it first.
+        if (!child) return undefined;
+        const event = await this.appendEvent(tx, child, { message: `Fan-out child ${input.index} of ${parent.id}` });
+        if (isFinal(child.status)) await this.settleAncestors(tx, parent.id);
+        return { outcome: 'applied', envelope: rows.toRecord(child), event } as const;
+      });
+      if (result) return result;
+    }
+  }
+
+  /** Adopts an envelope that progress created before its registration; keeps what it already knows. */
+  private link(tx: SqlExecutor, child: EnvelopeRow, parent: EnvelopeRow, input: RegisterChildInput): Promise<EnvelopeRow> {
+    return this.updateOne(
+      tx,
+      `parent_id = $2, fanout_index = $3, headers = coalesce(headers, $4::text::jsonb),
+       deadline = case when deadline is null or deadline < ${rows.NO_DEADLINE_BEFORE} then $5::timestamptz else deadline end`,
+      [child.id, parent.id, input.index, rows.jsonParam(input.headers ?? parent.headers ?? undefined),
+        rows.dateParam(input.deadline ?? parent.deadline)],
+    );
   }
 
   async cancel(id: string, reason?: string): Promise<UpdateResult> {
@@ -271,7 +293,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     actors: string[],
     input: Omit<CreateEnvelopeInput, 'id' | 'actors'>,
     fanoutIndex: number | null,
-  ): Promise<EnvelopeRow> {
+  ): Promise<EnvelopeRow | undefined> {
     const current = input.routeCurrent ?? 0;
     const inserted = await tx.query(
       `insert into envelopes (id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers,
@@ -285,8 +307,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
         input.timeoutSeconds ?? null, rows.dateParam(input.deadline), current, actors[current] ?? null, actors.length,
         fanoutIndex],
     );
-    if (!inserted[0]) throw new DuplicateEnvelopeError(id);
-    return rows.toEnvelopeRow(inserted[0]);
+    // undefined: the id exists (create reports a duplicate, registerChild links it instead).
+    return inserted[0] ? rows.toEnvelopeRow(inserted[0]) : undefined;
   }
 
   private async lock(tx: SqlExecutor, id: string): Promise<EnvelopeRow | undefined> {
@@ -303,21 +325,6 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     return rows.toEnvelopeRow(updated[0]);
   }
 
-  private async children(tx: SqlExecutor, parentId: string): Promise<FanOutChild[]> {
-    const found = await tx.query(
-      `select id, status, result, error, fanout_index from envelopes where parent_id = $1
-       order by fanout_index nulls last, created_at, id`,
-      [parentId],
-    );
-    return found.map((r, i) => ({
-      id: String(r.id),
-      status: String(r.status) as EnvelopeStatus,
-      result: (r.result ?? null) as JsonValue,
-      error: r.error === null || r.error === undefined || r.error === '' ? null : String(r.error),
-      index: r.fanout_index === null || r.fanout_index === undefined ? 1_000_000 + i : Number(r.fanout_index),
-    }));
-  }
-
   private async finishById(id: string, finish: Finish): Promise<UpdateResult> {
     return this.db.transaction(async (tx) => {
       const row = await this.lock(tx, id);
@@ -330,19 +337,23 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   /** Finalises a locked row, then any ancestors this completes (locking upward: child before parent). */
   private async finishAndSettle(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {
     const done = await this.finish(tx, row, finish);
-    let parentId = row.parentId;
+    if (row.parentId) await this.settleAncestors(tx, row.parentId);
+    return done;
+  }
+
+  private async settleAncestors(tx: SqlExecutor, firstParentId: string): Promise<void> {
+    let parentId: string | null = firstParentId;
     while (parentId) {
       const parent = await this.lock(tx, parentId);
       if (!parent || isFinal(parent.status)) break;
       const ownBranch = parent.branchStatus
         ? { status: parent.branchStatus, result: parent.branchResult, error: parent.branchError }
         : null;
-      const outcome = settleFanOut({ id: parent.id, ownBranch, fanoutSize: parent.fanoutSize }, await this.children(tx, parent.id));
+      const outcome = settleFanOut({ id: parent.id, ownBranch, fanoutSize: parent.fanoutSize }, await children(tx, parent.id));
       if (!outcome) break;
       await this.finish(tx, parent, outcome);
       parentId = parent.parentId;
     }
-    return done;
   }
 
   private async finish(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {

@@ -118,6 +118,8 @@ export interface ListFilter {
   createdFrom?: Date;
   /** Exclusive. */
   createdTo?: Date;
+  /** Only envelopes without a parent (tool calls, not fan-out children). */
+  rootsOnly?: boolean;
   /** Default 50, at most 500. */
   limit?: number;
   /** From the previous page's nextCursor. */
@@ -164,7 +166,12 @@ export interface EnvelopeStore {
     listener: (event: EnvelopeEvent) => void,
     options?: SubscribeOptions,
   ): Promise<Subscription>;
-  /** Creates a fan-out child; not_found when the parent is unknown. */
+  /**
+   * Creates a fan-out child; not_found when the parent is unknown. The child's own progress may reach the
+   * gateway before its registration and create it as a top-level envelope: registration then links it
+   * (applied; the parent settles at once if that child is already final). Registering again under the same
+   * parent is ignored, under another parent rejects with InvalidEnvelopeInputError.
+   */
   registerChild(input: RegisterChildInput): Promise<UpdateResult>;
   /** Fails the envelope with error "envelope cancelled", then its unfinished descendants. */
   cancel(id: string, reason?: string): Promise<UpdateResult>;

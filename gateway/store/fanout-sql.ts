@@ -1,0 +1,38 @@
+/** Fan-out queries shared by registration and settling: a parent's branches, its size, its lineage. */
+import type { JsonValue } from '../../protocol/json.ts';
+import type { SqlExecutor } from './driver.ts';
+import type { FanOutChild } from './state-machine.ts';
+import type { EnvelopeStatus } from './store.ts';
+
+export async function children(tx: SqlExecutor, parentId: string): Promise<FanOutChild[]> {
+  const found = await tx.query(
+    `select id, status, result, error, fanout_index from envelopes where parent_id = $1
+     order by fanout_index nulls last, created_at, id`,
+    [parentId],
+  );
+  return found.map((r, i) => ({
+    id: String(r.id),
+    status: String(r.status) as EnvelopeStatus,
+    result: (r.result ?? null) as JsonValue,
+    error: r.error === null || r.error === undefined || r.error === '' ? null : String(r.error),
+    index: r.fanout_index === null || r.fanout_index === undefined ? 1_000_000 + i : Number(r.fanout_index),
+  }));
+}
+
+/** The announced size only grows: a retried registration from an older report must not shrink it. */
+export async function growFanout(tx: SqlExecutor, parentId: string, fanoutSize: number | undefined): Promise<void> {
+  if (fanoutSize === undefined) return;
+  await tx.query(`update envelopes set fanout_size = greatest(coalesce(fanout_size, 0), $2) where id = $1`, [parentId, fanoutSize]);
+}
+
+/** Linking an envelope under its own descendant would make settling walk a cycle forever. */
+export async function isAncestor(tx: SqlExecutor, ancestorId: string, id: string): Promise<boolean> {
+  const found = await tx.query(
+    `with recursive up as (
+       select id, parent_id from envelopes where id = $1
+       union select e.id, e.parent_id from envelopes e join up on e.id = up.parent_id)
+     select 1 from up where id = $2 limit 1`,
+    [id, ancestorId],
+  );
+  return found.length > 0;
+}
