@@ -7,8 +7,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json
 
+# Type-check, then bundle the CLI into dist/ (what container images run; no tsx at run time).
 build: install
 	npx tsc -p tsconfig.json
+	rm -rf dist
+	npx esbuild cli/bin.ts --bundle --splitting --platform=node --target=node20 --format=esm \
+	  --packages=external --outdir=dist --entry-names=asya --log-level=warning
 
 services:
 	./test/services.sh
@@ -19,5 +23,6 @@ test: install services
 demo: install
 	node bin/asya.js dev examples/hello
 
-bench: install services
-	node bin/asya.js bench
+bench: build services
+	npx tsx bench/runtime/run.ts
+	npx tsx bench/hop/run.ts

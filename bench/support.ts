@@ -24,3 +24,9 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(keys.map((k) => cell(r[k] ?? ''))));
 }
+
+/** User + system CPU time a process has used so far, in milliseconds (Linux /proc, 100 ticks/s). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

@@ -13,4 +13,5 @@ sidecarSuite('SQS (moto)', {
   makeTransport: async () => new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1 }),
   runtimes: ['node', 'python'],
   maxBody: 256 * 1024,
+  shared: true,
 });

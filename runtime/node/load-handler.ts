@@ -14,6 +14,17 @@ export class HandlerLoadError extends Error {
 
 const HANDLER_SPEC = /^(?<file>[^#]+)#(?<name>[A-Za-z_$][\w$]*)(?:\.(?<method>[A-Za-z_$][\w$]*))?$/;
 const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
+let typeScriptLoader: Promise<void> | undefined;
+
+/** The bundled CLI runs without tsx; it is registered only when a handler is TypeScript. */
+function ensureTypeScriptLoader(): Promise<void> {
+  typeScriptLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return typeScriptLoader;
+}
 
 export function parseHandlerSpec(spec: string): { file: string; name: string; method?: string } {
   const match = HANDLER_SPEC.exec(spec.trim());
@@ -35,6 +46,7 @@ export async function loadHandler(spec: string, cwd = process.cwd()): Promise<Ha
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new HandlerLoadError(`Handler file not found: ${path} (resolved from ${cwd})`);
   }
+  if (TYPESCRIPT_EXTENSIONS.has(extname(path))) await ensureTypeScriptLoader();
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;

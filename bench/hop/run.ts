@@ -1,0 +1,203 @@
+/**
+ * One hop on RabbitMQ (persistent messages, publisher confirms, 1 KiB payloads): raw amqplib consume →
+ * publish → ack as the baseline, against `asya sidecar` with the Node runtime and with the Python runtime,
+ * all in the same run. Reports throughput, latency at a steady 100 msg/s (and what the sidecar adds over
+ * the baseline), and the sidecar's RSS.
+ *
+ *   npx tsx bench/hop/run.ts [messages-for-throughput] [seconds-at-100-per-s]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
+import { cpuMs, percentile, printTable, rssMiB } from '../support.ts';
+
+const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const N = Number(process.argv[2] ?? 3000);
+const STEADY_SECONDS = Number(process.argv[3] ?? 10);
+const PAD = 'x'.repeat(1024);
+// The bundled build is what images run; fall back to the tsx entry when `make build` has not run.
+const ENTRY = existsSync(join(REPO_ROOT, 'dist/asya.js')) ? join(REPO_ROOT, 'dist/asya.js') : join(REPO_ROOT, 'bin/asya.js');
+
+interface Case {
+  name: string;
+  concurrency: number;
+  runtime?: { kind: 'node' | 'python'; workers?: number };
+}
+
+const allCases: Case[] = [
+  { name: 'raw amqplib', concurrency: 1 },
+  { name: 'sidecar + node runtime', concurrency: 1, runtime: { kind: 'node' } },
+  { name: 'sidecar + python runtime', concurrency: 1, runtime: { kind: 'python' } },
+  { name: 'raw amqplib', concurrency: 8 },
+  { name: 'sidecar + node runtime', concurrency: 8, runtime: { kind: 'node' } },
+  { name: 'sidecar + python runtime (4 workers)', concurrency: 8, runtime: { kind: 'python', workers: 4 } },
+];
+
+// Optional third argument: only run cases whose name contains it (the raw baselines always run).
+const only = process.argv[4];
+const cases = allCases.filter((c) => !only || !c.runtime || c.name.includes(only));
+
+const connection = await amqp.connect(URL);
+const channel = await connection.createConfirmChannel();
+await channel.assertExchange('asya', 'topic', { durable: true });
+
+async function freshQueue(actor: string): Promise<string> {
+  const queue = `asya-${actor}`;
+  await channel.assertQueue(queue, { durable: true });
+  await channel.bindQueue(queue, 'asya', actor);
+  await channel.purgeQueue(queue);
+  return queue;
+}
+
+function publish(actor: string, next: string, sentAt: number): Promise<void> {
+  const body = Buffer.from(JSON.stringify({ id: randomUUID(), route: { actors: [actor, next], current: 0 }, payload: { sent_at: sentAt, pad: PAD } }));
+  return new Promise((resolve, reject) =>
+    channel.publish('asya', actor, body, { persistent: true, contentType: 'application/json' }, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+/** Collects arrival times on the output queue; the payload carries its publish time. */
+async function collector(queue: string) {
+  const ch = await connection.createChannel();
+  await ch.prefetch(500);
+  const arrivals: Array<{ at: number; latency: number }> = [];
+  const { consumerTag } = await ch.consume(queue, (msg) => {
+    if (!msg) return;
+    const now = performance.timeOrigin + performance.now();
+    const envelope = JSON.parse(msg.content.toString('utf8'));
+    arrivals.push({ at: now, latency: now - envelope.payload.sent_at });
+    ch.ack(msg);
+  });
+  return {
+    arrivals,
+    async until(count: number, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (arrivals.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${arrivals.length} of ${count} arrived`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async close() {
+      await ch.cancel(consumerTag);
+      await ch.close();
+    },
+  };
+}
+
+function waitForLine(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      if (out.includes(text)) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${out}`)));
+  });
+}
+
+async function startHop(c: Case, actor: string, next: string): Promise<{ pid: number; pids: number[]; stop(): Promise<void> }> {
+  let runtime: RuntimeProcess | undefined;
+  let child: ChildProcess;
+  if (!c.runtime) {
+    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForLine(child, 'consuming');
+  } else {
+    const env: Record<string, string> = c.runtime.workers ? { ASYA_RUNTIME_WORKERS: String(c.runtime.workers) } : {};
+    runtime = await startRuntime(c.runtime.kind, { handler: fixtureHandler(c.runtime.kind, 'echo'), env: { ...env, ASYA_LOG_LEVEL: 'INFO' } });
+    // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
+    const nodeArgs = (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...nodeArgs, ENTRY, 'sidecar'], {
+      env: {
+        ...process.env,
+        ASYA_TRANSPORT: 'rabbitmq',
+        ASYA_RABBITMQ_URL: URL,
+        ASYA_ACTOR_NAME: actor,
+        ASYA_SOCKET_DIR: runtime.dir,
+        ASYA_CONCURRENCY: String(c.concurrency),
+        ASYA_METRICS_ENABLED: 'false',
+        ASYA_QUEUE_AUTO_CREATE: 'false',
+        ASYA_LOG_LEVEL: 'INFO',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await waitForLine(child, 'Consuming');
+  }
+  return {
+    pid: child.pid!,
+    pids: [child.pid!, ...(runtime?.child.pid ? [runtime.child.pid] : [])],
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await runtime?.stop();
+    },
+  };
+}
+
+async function runCase(c: Case) {
+  const actor = `benchhop-${randomUUID().slice(0, 6)}`;
+  const next = `${actor}-out`;
+  await freshQueue(actor);
+  const output = await freshQueue(next);
+  const sink = await collector(output);
+  const hop = await startHop(c, actor, next);
+  let rss = 0;
+  const sampler = setInterval(() => (rss = Math.max(rss, rssMiB(hop.pid))), 100);
+
+  // Throughput: a burst of N, measured at the output from first to last arrival.
+  const cpuBefore = hop.pids.map(cpuMs);
+  const burst = [];
+  for (let i = 0; i < N; i++) burst.push(publish(actor, next, 0));
+  await Promise.all(burst);
+  await sink.until(N);
+  const times = sink.arrivals.map((a) => a.at);
+  const throughput = (N - 1) / ((Math.max(...times) - Math.min(...times)) / 1000);
+  const cpuPerMessage = hop.pids.map((pid, i) => (cpuMs(pid) - cpuBefore[i]!) / N);
+
+  // Latency at a steady 100 msg/s.
+  sink.arrivals.length = 0;
+  const total = STEADY_SECONDS * 100;
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + i * 10;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await publish(actor, next, performance.timeOrigin + performance.now());
+  }
+  await sink.until(total);
+  const latencies = sink.arrivals.map((a) => a.latency).sort((a, b) => a - b);
+  clearInterval(sampler);
+  await hop.stop();
+  await sink.close();
+  await channel.deleteQueue(`asya-${actor}`);
+  await channel.deleteQueue(output);
+  return { throughput, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rss, cpuPerMessage };
+}
+
+const results: Array<{ c: Case; r: Awaited<ReturnType<typeof runCase>> }> = [];
+for (const c of cases) {
+  process.stderr.write(`${c.name}, concurrency ${c.concurrency} ...\n`);
+  results.push({ c, r: await runCase(c) });
+}
+const rows = results.map(({ c, r }) => {
+  const base = results.find((x) => !x.c.runtime && x.c.concurrency === c.concurrency)!.r;
+  return {
+    case: c.name,
+    concurrency: c.concurrency,
+    'msg/s': Math.round(r.throughput),
+    'vs raw': `${((r.throughput / base.throughput) * 100).toFixed(0)}%`,
+    'p50 ms': r.p50,
+    'p99 ms': r.p99,
+    'added p50 ms': c.runtime ? r.p50 - base.p50 : 0,
+    'added p99 ms': c.runtime ? r.p99 - base.p99 : 0,
+    'RSS MiB': r.rss,
+    'CPU ms/msg (hop, runtime)': r.cpuPerMessage.map((v) => v.toFixed(3)).join(', '),
+  };
+});
+printTable(`One RabbitMQ hop (sidecar from ${ENTRY.replace(REPO_ROOT + '/', '')}), 1 KiB persistent messages with confirms (${N} for throughput, ${STEADY_SECONDS}s at 100 msg/s for latency)`, rows);
+await channel.close();
+await connection.close();
