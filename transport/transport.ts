@@ -10,6 +10,17 @@
  * - After `maxDeliveries` deliveries a queue created with a DLQ moves the message to `<queue>-dlq`.
  * - Consumer.stop() stops taking new deliveries, waits for handlers in flight, and returns every delivery
  *   that was received but not started to the queue.
+ *
+ * The handler rule (a consumer never dies because of its handler):
+ * - A handler settles its delivery (ack or nack) before its promise resolves.
+ * - If the handler throws, or resolves without settling, the transport nacks the delivery with requeue and
+ *   logs a warning. That redelivery counts toward `maxDeliveries`, so a poison message ends in the DLQ
+ *   instead of looping forever. The consumer goes on with the next delivery.
+ * - ack/nack of an already settled delivery is a no-op. ack/nack of a delivery whose broker session is gone
+ *   (RabbitMQ channel lost, transport closed) is a no-op with a warning: the broker has already taken the
+ *   message back, and acting on it through a new session could settle a different message.
+ * - nack(d, { requeue: false }) gives the message up: it moves to `<queue>-dlq` when the queue was created
+ *   with `maxDeliveries`; otherwise it is discarded (memory and SQS log a warning, RabbitMQ drops it).
  */
 
 export interface Delivery {
@@ -68,6 +79,11 @@ export interface Transport {
   ack(delivery: Delivery): Promise<void>;
   nack(delivery: Delivery, options?: { requeue?: boolean }): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The dead-letter queue every transport pairs with `queue` when it is created with `maxDeliveries`. */
+export function deadLetterQueueOf(queue: string): string {
+  return `${queue}-dlq`;
 }
 
 export class TransportError extends Error {

@@ -1,6 +1,6 @@
 /** Queue names that cannot collide between test files running in parallel, or with a previous run's leftovers. */
 import { randomBytes } from 'node:crypto';
-import type { Transport } from '../../transport/transport.ts';
+import { deadLetterQueueOf, type Transport } from '../../transport/transport.ts';
 
 let counter = 0;
 const run = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
@@ -26,7 +26,7 @@ export class TestQueues {
 
   async cleanup(transport: Transport): Promise<void> {
     for (const name of this.names.splice(0)) {
-      for (const queue of [name, `${name}-dlq`]) {
+      for (const queue of [name, deadLetterQueueOf(name)]) {
         await transport.deleteQueue(queue).catch(() => {});
       }
     }

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
+import { createTransport, TransportConfigError, transportConfigFromEnv } from './factory.ts';
+import { MemoryTransport } from './memory.ts';
+
+describe('transportConfigFromEnv', () => {
+  it('defaults to RabbitMQ on localhost like the original sidecar', () => {
+    expect(transportConfigFromEnv({})).toEqual({ kind: 'rabbitmq', url: 'amqp://guest:guest@localhost:5672/', exchange: 'asya' });
+  });
+
+  it('builds the URL from parts, encoding credentials, unless ASYA_RABBITMQ_URL is set', () => {
+    const parts = {
+      ASYA_TRANSPORT: 'rabbitmq',
+      ASYA_RABBITMQ_HOST: 'mq.internal',
+      ASYA_RABBITMQ_PORT: '5673',
+      ASYA_RABBITMQ_USERNAME: 'asya',
+      ASYA_RABBITMQ_PASSWORD: 'p@ss:w/rd',
+      ASYA_RABBITMQ_EXCHANGE: 'pipelines',
+    };
+    expect(transportConfigFromEnv(parts)).toEqual({
+      kind: 'rabbitmq',
+      url: 'amqp://asya:p%40ss%3Aw%2Frd@mq.internal:5673/',
+      exchange: 'pipelines',
+    });
+    expect(transportConfigFromEnv({ ...parts, ASYA_RABBITMQ_URL: 'amqp://u:p@h:1/v' })).toMatchObject({ url: 'amqp://u:p@h:1/v' });
+  });
+
+  it('reads the SQS settings, treating empty as unset and 0 wait as the default 20 s', () => {
+    expect(
+      transportConfigFromEnv({
+        ASYA_TRANSPORT: 'sqs',
+        ASYA_SQS_ENDPOINT: 'http://127.0.0.1:5000',
+        ASYA_AWS_REGION: 'eu-west-1',
+        ASYA_SQS_WAIT_TIME_SECONDS: '0',
+        ASYA_SQS_VISIBILITY_TIMEOUT: '600',
+        AWS_ACCESS_KEY_ID: 'k',
+        AWS_SECRET_ACCESS_KEY: 's',
+      }),
+    ).toEqual({
+      kind: 'sqs',
+      endpoint: 'http://127.0.0.1:5000',
+      region: 'eu-west-1',
+      waitTimeSeconds: 20,
+      visibilityTimeoutSeconds: 600,
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    });
+    expect(
+      transportConfigFromEnv({ ASYA_TRANSPORT: 'SQS', ASYA_SQS_ENDPOINT: '', ASYA_SQS_WAIT_TIME_SECONDS: '1', ASYA_SQS_VISIBILITY_TIMEOUT: 'x' }),
+    ).toEqual({ kind: 'sqs', region: 'us-east-1', waitTimeSeconds: 1 });
+  });
+
+  it('names the allowed values when ASYA_TRANSPORT is unknown', () => {
+    expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(TransportConfigError);
+    expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(/memory, rabbitmq, sqs; got "kafka"/);
+  });
+});
+
+describe('createTransport', () => {
+  it('shares one memory broker when given one', async () => {
+    const shared = new MemoryTransport();
+    expect(await createTransport({ ASYA_TRANSPORT: 'memory' }, { memory: shared })).toBe(shared);
+    expect(await createTransport({ ASYA_TRANSPORT: 'memory' })).toBeInstanceOf(MemoryTransport);
+  });
+
+  it('connects to RabbitMQ', async () => {
+    const t = await createTransport({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL });
+    expect(t.kind).toBe('rabbitmq');
+    await t.close();
+  });
+
+  it('builds an SQS transport without contacting AWS', async () => {
+    const t = await createTransport({ ASYA_TRANSPORT: 'sqs', ASYA_SQS_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(t.kind).toBe('sqs');
+    await t.close();
+  });
+});
