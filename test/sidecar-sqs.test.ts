@@ -13,5 +13,4 @@ sidecarSuite('SQS (moto)', {
   makeTransport: async () => new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1 }),
   runtimes: ['node', 'python'],
   maxBody: 256 * 1024,
-  shared: true,
 });

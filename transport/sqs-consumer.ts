@@ -52,7 +52,12 @@ export class SqsConsumer implements Consumer {
   }
 
   async stop(): Promise<void> {
-    this.abandon();
+    // Unlike abandon(), the receive in flight is allowed to finish (at most waitTimeSeconds): SQS may already
+    // have handed it messages, and aborting would hide them until their visibility timeout. accept() gives
+    // whatever it brings straight back to the queue.
+    this.stopped = true;
+    this.stopping.abort();
+    this.pool.wakeAll();
     await this.loop;
     await Promise.allSettled([...this.chores]);
     await this.pool.drain();
