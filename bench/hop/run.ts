@@ -109,8 +109,9 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
   } else {
     const env: Record<string, string> = c.runtime.workers ? { ASYA_RUNTIME_WORKERS: String(c.runtime.workers) } : {};
     runtime = await startRuntime(c.runtime.kind, { handler: fixtureHandler(c.runtime.kind, 'echo'), env: { ...env, ASYA_LOG_LEVEL: 'INFO' } });
+    // The image runs node with a small young generation (see Dockerfile); the bench does the same.
     // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
-    const nodeArgs = (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const nodeArgs = (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
     child = spawn(process.execPath, [...nodeArgs, ENTRY, 'sidecar'], {
       env: {
         ...process.env,
