@@ -117,7 +117,7 @@ export async function runDev(argv: string[]): Promise<void> {
   const dir = resolve(positionals[0] ?? '.');
   if (!existsSync(dir)) throw new Error(`No such directory: ${dir}`);
   const log = createLogger('INFO', 'asya.dev');
-  const transport = new MemoryTransport();
+  const transport = new MemoryTransport({ logger: log });
   log.info(`starting the actors under ${dir}`);
   const pipeline = await startDevPipeline(dir, transport, log);
   const endings = watchEnds(transport);

@@ -1,9 +1,19 @@
 /** A minimal leveled logger; payloads are only ever rendered at DEBUG, lazily, so INFO stays cheap. */
+export type LogFields = Record<string, unknown>;
+
+/** Also satisfies the transports' logger, so one process logs in one format. */
 export interface Logger {
-  debug(message: string | (() => string)): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  debug(message: string | (() => string), fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+function renderFields(fields: LogFields | undefined): string {
+  if (!fields) return '';
+  return Object.entries(fields)
+    .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('');
 }
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 } as const;
@@ -18,15 +28,15 @@ export function parseLogLevel(raw: string | undefined): LogLevel {
 
 export function createLogger(level: LogLevel, name: string): Logger {
   const min = LEVELS[level];
-  const write = (lvl: keyof typeof LEVELS, message: string) => {
-    if (LEVELS[lvl] >= min) process.stderr.write(`${new Date().toISOString()} ${lvl} ${name}: ${message}\n`);
+  const write = (lvl: keyof typeof LEVELS, message: string, fields?: LogFields) => {
+    if (LEVELS[lvl] >= min) process.stderr.write(`${new Date().toISOString()} ${lvl} ${name}: ${message}${renderFields(fields)}\n`);
   };
   return {
-    debug: (m) => {
-      if (min <= LEVELS.DEBUG) write('DEBUG', typeof m === 'function' ? m() : m);
+    debug: (m, f) => {
+      if (min <= LEVELS.DEBUG) write('DEBUG', typeof m === 'function' ? m() : m, f);
     },
-    info: (m) => write('INFO', m),
-    warn: (m) => write('WARNING', m),
-    error: (m) => write('ERROR', m),
+    info: (m, f) => write('INFO', m, f),
+    warn: (m, f) => write('WARNING', m, f),
+    error: (m, f) => write('ERROR', m, f),
   };
 }
