@@ -1,0 +1,59 @@
+/**
+ * `asya gateway`: the MCP/REST gateway, configured from the environment (docs/gateway.md), with --port
+ * and --config as shortcuts for ASYA_GATEWAY_PORT and ASYA_CONFIG_PATH. Drains on SIGTERM/SIGINT.
+ * `asya gateway migrate`: applies the database migrations and exits, for a deploy step that runs before
+ * the gateways start with ASYA_GATEWAY_AUTO_MIGRATE=false.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, parseLogLevel } from '../protocol/log.ts';
+
+const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>]
+       asya gateway migrate
+
+Environment: ASYA_GATEWAY_PORT, ASYA_CONFIG_PATH, ASYA_DATABASE_URL, ASYA_TRANSPORT, ... (see docs/gateway.md)`;
+
+export async function runGateway(args: string[], env: Record<string, string | undefined> = process.env): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { port: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const [command] = positionals;
+  if (command === 'migrate') return migrate(env);
+  if (command !== undefined) throw new Error(`unknown gateway command '${command}'\n\n${USAGE}`);
+  const merged = {
+    ...env,
+    ...(values.port !== undefined ? { ASYA_GATEWAY_PORT: values.port } : {}),
+    ...(values.config !== undefined ? { ASYA_CONFIG_PATH: values.config } : {}),
+  };
+  const { startGateway } = await import('../gateway/server.ts');
+  const gateway = await startGateway({ env: merged });
+  const log = gateway.deps.log;
+  const stop = (signal: string) => {
+    log.info(`${signal}: shutting down`);
+    void gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error(`shutdown: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function migrate(env: Record<string, string | undefined>): Promise<void> {
+  const url = env.ASYA_DATABASE_URL?.trim();
+  if (!url) throw new Error('migrate needs ASYA_DATABASE_URL (the embedded store migrates itself when the gateway starts)');
+  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.gateway');
+  const { openPostgresStore } = await import('../gateway/store/index.ts');
+  const schema = env.ASYA_DATABASE_SCHEMA?.trim();
+  const store = await openPostgresStore({ url, ...(schema ? { schema } : {}), migrate: true, applicationName: 'asya-gateway-migrate' });
+  await store.close();
+  log.info(`migrations applied; the schema${schema ? ` ${schema}` : ''} is up to date`);
+}

@@ -1,0 +1,32 @@
+/** What the HTTP and MCP layers are built from; server.ts assembles it, tests build their own. */
+import type { Logger } from '../protocol/log.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { EnvelopeStore } from './store/index.ts';
+import type { ToolSet } from './tools/index.ts';
+
+export interface AppOptions {
+  apiToken?: string;
+  internalToken?: string;
+  /** @default 10 MiB */
+  maxBodyBytes?: number;
+  /** @default none: no CORS headers */
+  corsOrigins?: string[];
+  /** @default 15000 */
+  sseKeepAliveMs?: number;
+  /** Suggested to MCP task clients. @default 1000 */
+  taskPollIntervalMs?: number;
+  /** Reported as a task's ttl; 0 means kept forever. @default 0 */
+  retentionMs?: number;
+}
+
+export interface GatewayDeps {
+  store: EnvelopeStore;
+  transport: Transport;
+  tools: ToolSet;
+  log: Logger;
+  metrics: GatewayMetrics;
+  options: AppOptions;
+  /** Long-lived responses (SSE, waiting tool calls) register here so shutdown can end them. */
+  closers: Set<() => void>;
+}

@@ -1,0 +1,80 @@
+/** Reading envelopes and cancelling them: GET /envelopes, GET /envelopes/{id}, /active, /cancel. */
+import type { Hono, MiddlewareHandler } from 'hono';
+import type { GatewayDeps } from '../deps.ts';
+import type { EnvelopeStatus, ListFilter } from '../store/index.ts';
+import { isFinal } from '../store/state-machine.ts';
+import { envelopeJson } from './envelope-json.ts';
+import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
+import { checkPathId } from './ids.ts';
+
+function dateParam(raw: string | undefined, name: string): Date | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const date = new Date(raw);
+  if (Number.isNaN(date.getTime())) throw new HttpError(400, `Invalid ${name}: expected an RFC 3339 timestamp`);
+  return date;
+}
+
+function listFilter(query: (name: string) => string | undefined): ListFilter {
+  const filter: ListFilter = {};
+  const status = query('status');
+  if (status) filter.status = status.split(',').map((s) => s.trim()) as EnvelopeStatus[];
+  const tool = query('tool');
+  if (tool) filter.toolName = tool;
+  const parent = query('parent_id');
+  if (parent) filter.parentId = parent;
+  const roots = query('roots');
+  if (roots === 'true' || roots === '1') filter.rootsOnly = true;
+  const from = dateParam(query('created_from'), 'created_from');
+  const to = dateParam(query('created_to'), 'created_to');
+  if (from) filter.createdFrom = from;
+  if (to) filter.createdTo = to;
+  const limit = query('limit');
+  if (limit !== undefined) {
+    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 500) throw new HttpError(400, 'Invalid limit: expected 1 to 500');
+    filter.limit = Number(limit);
+  }
+  const cursor = query('cursor');
+  if (cursor) filter.cursor = cursor;
+  return filter;
+}
+
+export function envelopeRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler, anyone: MiddlewareHandler): void {
+  const { store } = deps;
+
+  app.get('/envelopes', client, async (c) => {
+    const page = await store.list(listFilter((name) => c.req.query(name)));
+    return c.json({ envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
+  });
+
+  app.get('/envelopes/:id', client, async (c) => {
+    const envelope = await store.get(checkPathId(c.req.param('id')));
+    if (!envelope) throw notFound();
+    return c.json(envelopeJson(envelope));
+  });
+
+  // The original answered 410 for an unknown id too; an id that never existed is a 404 here.
+  app.get('/envelopes/:id/active', anyone, async (c) => {
+    const envelope = await store.get(checkPathId(c.req.param('id')));
+    if (!envelope) return c.json(errorBody('Envelope not found', { active: false }), 404);
+    const active = !isFinal(envelope.status) && (!envelope.deadline || envelope.deadline.getTime() > Date.now());
+    return c.json({ active }, active ? 200 : 410);
+  });
+
+  app.post('/envelopes/:id/cancel', client, async (c) => {
+    const id = checkPathId(c.req.param('id'));
+    const text = await c.req.text();
+    let reason: string | undefined;
+    if (text.trim() !== '') {
+      const body = parseJsonBody(text);
+      const value = (body as { reason?: unknown } | null)?.reason;
+      if (value !== undefined && typeof value !== 'string') throw new HttpError(400, 'Invalid request body: reason must be a string');
+      reason = value || undefined;
+    }
+    const result = await store.cancel(id, reason);
+    if (result.outcome === 'not_found') throw notFound();
+    if (result.outcome === 'ignored') {
+      throw new HttpError(409, `Envelope is already ${result.envelope.status}`, { envelope: envelopeJson(result.envelope) });
+    }
+    return c.json(envelopeJson(result.envelope));
+  });
+}

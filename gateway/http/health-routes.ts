@@ -1,0 +1,21 @@
+/** Liveness, readiness and metrics; open without a token so probes and scrapers need no secret. */
+import type { Hono } from 'hono';
+import type { GatewayDeps } from '../deps.ts';
+
+export function healthRoutes(app: Hono, deps: GatewayDeps): void {
+  // The original's exact body; the process is alive even when the database is not.
+  app.on(['GET', 'HEAD'], '/health', (c) => c.text('OK\n'));
+
+  app.get('/ready', async (c) => {
+    const up = await deps.store.ping().catch(() => false);
+    deps.metrics.storeUp.set(up ? 1 : 0);
+    if (up) return c.json({ status: 'ready' });
+    c.header('Retry-After', '1');
+    return c.json({ status: 'not ready', error: 'envelope store unreachable' }, 503);
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+}

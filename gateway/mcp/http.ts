@@ -1,0 +1,140 @@
+/**
+ * /mcp over Streamable HTTP with the official SDK, one stateless SDK transport per request.
+ *
+ * Sessions: initialize mints `Mcp-Session-Id: mcp-session-<uuid>` (the original's format) and every later
+ * request must carry one. A session holds no state on the server (tools come from the config, tasks from
+ * the store), so any replica accepts any well-formed session id, as the original did. DELETE ends a session
+ * on the replica that receives it (later requests with that id get 404 there). GET is 405: the gateway
+ * sends nothing unprompted, and clients treat 405 as "no standalone stream".
+ *
+ * Responses are plain JSON, except for calls that wait (a progress tool with a progressToken, and
+ * tasks/result), which answer as an SSE stream so notifications and keep-alives can flow.
+ */
+import { randomUUID } from 'node:crypto';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { isPlainObject } from '../../protocol/json.ts';
+import type { GatewayDeps } from '../deps.ts';
+import { buildMcpServer, waitsForResult } from './server.ts';
+
+const SESSION_ID = /^mcp-session-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_TERMINATED = 10_000;
+
+type RpcId = string | number | null;
+
+function rpcError(c: Context, status: 400 | 404 | 405 | 406, id: RpcId, code: number, message: string) {
+  return c.json({ jsonrpc: '2.0', id, error: { code, message } }, status);
+}
+
+function idOf(message: unknown): RpcId {
+  const id = isPlainObject(message) ? message.id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Remembers ended sessions, oldest forgotten first, so memory stays bounded. */
+class EndedSessions {
+  private readonly ids = new Set<string>();
+  add(id: string): void {
+    this.ids.add(id);
+    if (this.ids.size > MAX_TERMINATED) this.ids.delete(this.ids.values().next().value as string);
+  }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+}
+
+export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
+  const ended = new EndedSessions();
+
+  const checkSession = (c: Context, id: RpcId): Response | undefined => {
+    const session = c.req.header('mcp-session-id');
+    if (!session) return rpcError(c, 400, id, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
+    if (!SESSION_ID.test(session) || ended.has(session)) return rpcError(c, 404, id, -32001, 'Session not found');
+    return undefined;
+  };
+
+  app.post('/mcp', client, async (c) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return rpcError(c, 400, null, -32700, 'Parse error: Invalid JSON');
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 0) return rpcError(c, 400, null, -32600, 'Invalid Request: empty batch');
+    for (const m of messages) {
+      if (!isPlainObject(m) || m.jsonrpc !== '2.0') return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: jsonrpc must be "2.0"');
+      if (typeof m.method !== 'string' && !('result' in m) && !('error' in m)) {
+        return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: method must be a string');
+      }
+    }
+    const initializing = messages.some((m) => (m as { method?: unknown }).method === 'initialize');
+    if (!initializing) {
+      const refusal = checkSession(c, idOf(messages[0]));
+      if (refusal) return refusal;
+    }
+    const session = initializing ? `mcp-session-${randomUUID()}` : (c.req.header('mcp-session-id') as string);
+
+    // Clients must accept both; the original's clients sent `*/*` or nothing, which we read as both too.
+    const accept = c.req.header('accept') ?? '*/*';
+    const acceptsJson = accept.includes('application/json') || accept.includes('*/*');
+    const acceptsSse = accept.includes('text/event-stream') || accept.includes('*/*');
+    if (!acceptsJson && !acceptsSse) return rpcError(c, 406, idOf(messages[0]), -32000, 'Not Acceptable: accept application/json or text/event-stream');
+    const streaming = acceptsSse && (!acceptsJson || (messages.length === 1 && waits(deps, messages[0])));
+
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    deps.closers.add(stop);
+    c.req.raw.signal.addEventListener('abort', stop, { once: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !streaming,
+      keepAliveMs: deps.options.sseKeepAliveMs ?? 15_000,
+    });
+    transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
+    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name));
+    const release = () => {
+      deps.closers.delete(stop);
+      void server.close().catch(() => {});
+    };
+    abort.signal.addEventListener('abort', release, { once: true });
+    await server.connect(transport);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set('accept', 'application/json, text/event-stream');
+    // A JSON answer that is still waiting when the caller leaves would otherwise never settle.
+    const gone = new Promise<Response>((resolve) => abort.signal.addEventListener('abort', () => resolve(new Response(null, { status: 499 })), { once: true }));
+    const response = await Promise.race([
+      transport.handleRequest(new Request(c.req.raw.url, { method: 'POST', headers }), { parsedBody: body }),
+      gone,
+    ]);
+    const out = new Headers(response.headers);
+    out.set('mcp-session-id', session);
+    if (!streaming || !response.body) {
+      release();
+      return new Response(response.body, { status: response.status, headers: out });
+    }
+    // The stream ends by itself after the answer; closing the server earlier would cut it.
+    const body$ = response.body.pipeThrough(new TransformStream({ flush: release }));
+    return new Response(body$, { status: response.status, headers: out });
+  });
+
+  app.delete('/mcp', client, (c) => {
+    const refusal = checkSession(c, null);
+    if (refusal) return refusal;
+    ended.add(c.req.header('mcp-session-id') as string);
+    return c.body(null, 200);
+  });
+
+  app.get('/mcp', client, (c) => {
+    c.header('Allow', 'POST, DELETE');
+    return rpcError(c, 405, null, -32000, 'Method not allowed: this server sends nothing unprompted, so there is no GET stream; use POST');
+  });
+}
+
+function waits(deps: GatewayDeps, message: unknown): boolean {
+  if (!isPlainObject(message)) return false;
+  if (message.method === 'tasks/result') return true;
+  if (message.method !== 'tools/call' || !isPlainObject(message.params)) return false;
+  const params = message.params as { name?: unknown; _meta?: { progressToken?: unknown }; task?: unknown };
+  return typeof params.name === 'string' && waitsForResult(deps.tools.get(params.name), params);
+}

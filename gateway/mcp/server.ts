@@ -1,0 +1,85 @@
+/**
+ * The MCP server for one HTTP request. Everything it knows lives in the tools config and the envelope
+ * store, so a fresh server per request costs little and lets any replica serve any session.
+ *
+ * tools/call answers like the original (envelope created, ids and URLs) unless the caller can wait: a tool
+ * configured with `progress: true`, called with a progressToken, streams notifications/progress on every
+ * actor transition and answers with the pipeline's result. With a `task` parameter it answers a task at
+ * once, which tasks/get, tasks/result, tasks/list and tasks/cancel then follow.
+ */
+import { readFileSync } from 'node:fs';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type Tool as McpTool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayDeps } from '../deps.ts';
+import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
+import { callTool, finalResult, outcomeResult, traceHeaders } from '../tool-call.ts';
+import type { Tool } from '../tools/index.ts';
+import { waitForFinal } from '../wait-final.ts';
+import { registerTaskHandlers, taskFor } from './tasks.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const SERVER_INFO = { name: 'asya-gateway', version: VERSION };
+
+function mcpTool(tool: Tool): McpTool {
+  return {
+    name: tool.name,
+    description: tool.description,
+    inputSchema: tool.inputSchema as McpTool['inputSchema'],
+    // The original's annotations: a call starts work in the outside world and is not repeatable safely.
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    execution: { taskSupport: 'optional' },
+  };
+}
+
+/** True when this call will wait for the pipeline, which needs an SSE response for the notifications. */
+export function waitsForResult(tool: Tool | undefined, params: { _meta?: { progressToken?: unknown }; task?: unknown }): boolean {
+  return tool?.progress === true && params._meta?.progressToken !== undefined && params.task === undefined;
+}
+
+export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: (name: string) => string | undefined): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: deps.tools.list().map(mcpTool) }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: args, task } = request.params;
+    const tool = deps.tools.get(name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const outcome = await callTool(deps, tool, args, traceHeaders(headers)).catch((err: unknown) => {
+      throw err instanceof InvalidEnvelopeInputError ? new McpError(ErrorCode.InvalidParams, err.message) : err;
+    });
+    deps.metrics.toolCalls.inc({ tool: tool.name, via: 'mcp', outcome: outcome.kind });
+    if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
+    if (task) {
+      // A task must be created or refused; a CallToolResult is not an answer to a task request.
+      if (outcome.kind === 'invalid') throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
+      if (outcome.kind === 'publish_failed') throw new McpError(ErrorCode.InternalError, outcome.error);
+      return { task: taskFor(outcome.envelope, deps) };
+    }
+    if (outcome.kind !== 'created' || !waitsForResult(tool, request.params)) return outcomeResult(tool, outcome) as CallToolResult;
+    const progressToken = request.params._meta?.progressToken as string | number;
+    let reported = -1;
+    let notifications = Promise.resolve();
+    const onEvent = (event: EnvelopeEvent) => {
+      if (event.progressPercent === null || event.progressPercent <= reported) return;
+      reported = event.progressPercent;
+      const params = { progressToken, progress: event.progressPercent, total: 100, ...(event.message ? { message: event.message } : {}) };
+      notifications = notifications.then(() => extra.sendNotification({ method: 'notifications/progress', params })).catch(() => {});
+    };
+    const envelope = await waitForFinal(deps.store, outcome.envelope.id, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
+    await notifications;
+    return finalResult(envelope) as CallToolResult;
+  });
+
+  registerTaskHandlers(server, deps, signal);
+  return server;
+}

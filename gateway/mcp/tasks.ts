@@ -1,0 +1,76 @@
+/**
+ * MCP tasks (protocol 2025-11-25) backed by the envelope store: a task is an envelope and its id is the
+ * envelope id, so any replica answers for any task, and a task outlives the session that started it.
+ * Listing shows tool-call envelopes (not fan-out children), newest first, with the store's cursor.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CancelTaskRequestSchema,
+  ErrorCode,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
+  ListTasksRequestSchema,
+  McpError,
+  RELATED_TASK_META_KEY,
+  type Task,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { GatewayDeps } from '../deps.ts';
+import { InvalidEnvelopeInputError, type EnvelopeRecord } from '../store/index.ts';
+import { finalResult } from '../tool-call.ts';
+import { waitForFinal } from '../wait-final.ts';
+
+export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
+  const status: Task['status'] =
+    e.status === 'succeeded' ? 'completed' : e.status === 'failed' ? (e.cancelled ? 'cancelled' : 'failed') : 'working';
+  const retention = deps.options.retentionMs ?? 0;
+  const statusMessage = e.status === 'failed' ? (e.error ?? e.message) : e.message;
+  return {
+    taskId: e.id,
+    status,
+    ttl: retention > 0 ? retention : null,
+    createdAt: e.createdAt.toISOString(),
+    lastUpdatedAt: e.updatedAt.toISOString(),
+    pollInterval: deps.options.taskPollIntervalMs ?? 1000,
+    ...(statusMessage ? { statusMessage } : {}),
+  };
+}
+
+async function envelopeOf(deps: GatewayDeps, taskId: string): Promise<EnvelopeRecord> {
+  const envelope = taskId && !taskId.includes('\u0000') && taskId.length <= 512 ? await deps.store.get(taskId) : undefined;
+  if (!envelope) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+  return envelope;
+}
+
+export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: AbortSignal): void {
+  server.setRequestHandler(GetTaskRequestSchema, async (request) => taskFor(await envelopeOf(deps, request.params.taskId), deps));
+
+  server.setRequestHandler(GetTaskPayloadRequestSchema, async (request, extra) => {
+    const { taskId } = request.params;
+    await envelopeOf(deps, taskId);
+    const envelope = await waitForFinal(deps.store, taskId, { signal: AbortSignal.any([signal, extra.signal]) });
+    const result = finalResult(envelope);
+    return { ...result, _meta: { [RELATED_TASK_META_KEY]: { taskId } } };
+  });
+
+  server.setRequestHandler(ListTasksRequestSchema, async (request) => {
+    try {
+      const cursor = request.params?.cursor;
+      const page = await deps.store.list({ rootsOnly: true, limit: 50, ...(cursor ? { cursor } : {}) });
+      return { tasks: page.items.map((e) => taskFor(e, deps)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+    } catch (err) {
+      if (err instanceof InvalidEnvelopeInputError) throw new McpError(ErrorCode.InvalidParams, `Invalid cursor: ${err.message}`);
+      throw err;
+    }
+  });
+
+  server.setRequestHandler(CancelTaskRequestSchema, async (request) => {
+    const { taskId } = request.params;
+    await envelopeOf(deps, taskId);
+    const result = await deps.store.cancel(taskId, 'cancelled by the MCP client');
+    if (result.outcome === 'not_found') throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+    if (result.outcome === 'ignored') {
+      throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${taskFor(result.envelope, deps).status}`);
+    }
+    return taskFor(result.envelope, deps);
+  });
+}

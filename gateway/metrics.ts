@@ -1,0 +1,57 @@
+/**
+ * Prometheus metrics on a registry of the gateway's own, so two gateways in one process (tests, `asya dev`)
+ * never collide on the global registry.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'asya_gateway_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'asya_gateway_http_request_duration_seconds',
+    help: 'Time to the response headers (for SSE, to the start of the stream).',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly toolCalls = new Counter({
+    name: 'asya_gateway_tool_calls_total',
+    help: 'Tool calls by tool, entry point (mcp or rest) and outcome.',
+    labelNames: ['tool', 'via', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly publishFailures = new Counter({
+    name: 'asya_gateway_publish_failures_total',
+    help: 'Envelopes the transport refused; each one was marked failed.',
+    registers: [this.registry],
+  });
+  readonly sseStreams = new Gauge({
+    name: 'asya_gateway_sse_streams',
+    help: 'Open SSE streams on this replica.',
+    registers: [this.registry],
+  });
+  readonly overdueFailed = new Counter({
+    name: 'asya_gateway_overdue_failed_total',
+    help: 'Envelopes this replica failed because their deadline passed.',
+    registers: [this.registry],
+  });
+  readonly retentionDeleted = new Counter({
+    name: 'asya_gateway_retention_deleted_total',
+    help: 'Final envelopes this replica deleted past retention.',
+    registers: [this.registry],
+  });
+  readonly storeUp = new Gauge({
+    name: 'asya_gateway_store_up',
+    help: '1 when the last readiness probe reached the envelope store.',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'asya_gateway_' });
+  }
+}

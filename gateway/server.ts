@@ -1,0 +1,134 @@
+/**
+ * Runs the gateway: tools from the config, the envelope store (PostgreSQL or embedded), the transport,
+ * the HTTP server and the background sweeper, and stops them in order. Tests and `asya dev` pass their
+ * own store, transport or tools; whatever is passed in is theirs to close.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createLogger, type Logger } from '../protocol/log.ts';
+import { createTransport } from '../transport/factory.ts';
+import type { Transport } from '../transport/transport.ts';
+import { createGatewayApp } from './app.ts';
+import { loadGatewayConfig, type Env, type GatewayConfig } from './config.ts';
+import type { GatewayDeps } from './deps.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { connectStore } from './store-connector.ts';
+import { openStore, type EnvelopeStore } from './store/index.ts';
+import { startSweeper, type Sweeper } from './sweeper.ts';
+import { loadTools, ToolSet } from './tools/index.ts';
+
+export interface StartGatewayOptions {
+  /** @default from process.env */
+  config?: Partial<GatewayConfig>;
+  env?: Env;
+  store?: EnvelopeStore;
+  transport?: Transport;
+  tools?: ToolSet;
+  log?: Logger;
+  metrics?: GatewayMetrics;
+  /** Run the deadline sweep and retention cleanup. @default true */
+  sweeper?: boolean;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly app: Hono;
+  readonly deps: GatewayDeps;
+  readonly sweeper: Sweeper | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const config: GatewayConfig = { ...loadGatewayConfig(env), ...options.config };
+  const log = options.log ?? createLogger(config.logLevel, 'asya.gateway');
+  const tools = options.tools ?? (config.configPath ? await loadTools(config.configPath) : new ToolSet());
+  if (tools.size === 0) log.warn('no tools configured (set ASYA_CONFIG_PATH); /mcp and /tools/call offer nothing');
+  const store =
+    options.store ??
+    connectStore(
+      () =>
+        openStore({
+          ...(config.databaseUrl ? { url: config.databaseUrl } : {}),
+          ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+          ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+          maxConnections: config.dbMaxConnections,
+          maxLifetimeSeconds: config.dbMaxLifetimeSeconds,
+          idleTimeoutSeconds: config.dbIdleTimeoutSeconds,
+          migrate: config.autoMigrate,
+          onBackgroundError: (err) => log.debug(`store background: ${(err as Error).message}`),
+        }),
+      { log },
+    );
+  const transport = options.transport ?? (await createTransport(env).catch(async (err: unknown) => {
+    if (!options.store) await store.close();
+    throw err;
+  }));
+  const metrics = options.metrics ?? new GatewayMetrics();
+  const deps: GatewayDeps = {
+    store,
+    transport,
+    tools,
+    log,
+    metrics,
+    closers: new Set(),
+    options: {
+      apiToken: config.apiToken,
+      internalToken: config.internalToken,
+      maxBodyBytes: config.maxBodyBytes,
+      corsOrigins: config.corsOrigins,
+      sseKeepAliveMs: config.sseKeepAliveMs,
+      taskPollIntervalMs: config.taskPollIntervalMs,
+      retentionMs: config.retentionMs,
+    },
+  };
+  const app = createGatewayApp(deps);
+  const sweeper =
+    options.sweeper === false
+      ? undefined
+      : startSweeper({
+          store, log, metrics,
+          sweepIntervalMs: config.sweepIntervalMs,
+          retentionMs: config.retentionMs,
+          cleanupIntervalMs: config.cleanupIntervalMs,
+        });
+  const server = await listen(app, config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  log.info(`gateway listening on ${config.host}:${port} (${tools.size} tools, transport ${transport.kind})`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await sweeper?.stop();
+      for (const close of [...deps.closers]) close();
+      await closeServer(server, config.shutdownTimeoutMs);
+      if (!options.transport) await transport.close().catch((e: unknown) => log.warn(`transport close: ${(e as Error).message}`));
+      if (!options.store) await store.close().catch((e: unknown) => log.warn(`store close: ${(e as Error).message}`));
+    })());
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, deps, sweeper, stop };
+}
+
+function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then cuts whatever is left after the timeout. */
+function closeServer(server: ServerType, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, timeoutMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
+}

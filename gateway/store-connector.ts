@@ -1,0 +1,85 @@
+/**
+ * An EnvelopeStore that exists before its database does. The gateway starts, serves /health, answers
+ * /ready with 503 and every store-backed request with a clear 503 while it keeps trying to open the real
+ * store in the background; once open, calls go straight through. Kubernetes then sees "not ready", not a
+ * crash loop, when PostgreSQL is late or down at startup.
+ */
+import type { Logger } from '../protocol/log.ts';
+import { StoreUnavailableError, type EnvelopeStore } from './store/index.ts';
+
+export interface ConnectingStore extends EnvelopeStore {
+  /** Resolves once the real store is open (never rejects; it keeps retrying until closed). */
+  readonly opened: Promise<void>;
+  readonly isOpen: boolean;
+}
+
+export function connectStore(
+  open: () => Promise<EnvelopeStore>,
+  options: { log: Logger; initialDelayMs?: number; maxDelayMs?: number },
+): ConnectingStore {
+  let inner: EnvelopeStore | undefined;
+  let lastError: unknown = new Error('connecting');
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wakeRetry: (() => void) | undefined;
+
+  const opened = (async () => {
+    let delay = options.initialDelayMs ?? 500;
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        const store = await open();
+        if (closed) {
+          await store.close();
+          return;
+        }
+        inner = store;
+        if (attempt > 1) options.log.info('envelope store is open');
+        return;
+      } catch (err) {
+        lastError = err;
+        options.log.warn(`cannot open the envelope store (attempt ${attempt}, retrying in ${delay} ms): ${(err as Error).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        wakeRetry = resolve;
+        timer = setTimeout(resolve, delay);
+      });
+      delay = Math.min(delay * 2, options.maxDelayMs ?? 10_000);
+    }
+  })();
+
+  const use = (): EnvelopeStore => {
+    if (inner) return inner;
+    throw new StoreUnavailableError(lastError);
+  };
+
+  return {
+    opened,
+    get isOpen() {
+      return inner !== undefined;
+    },
+    create: (input) => call(() => use().create(input)),
+    get: (id) => call(() => use().get(id)),
+    list: (filter) => call(() => use().list(filter)),
+    appendProgress: (id, input) => call(() => use().appendProgress(id, input)),
+    setFinal: (id, input) => call(() => use().setFinal(id, input)),
+    eventsSince: (id, after, limit) => call(() => use().eventsSince(id, after, limit)),
+    subscribe: (id, listener, opts) => call(() => use().subscribe(id, listener, opts)),
+    registerChild: (input) => call(() => use().registerChild(input)),
+    cancel: (id, reason) => call(() => use().cancel(id, reason)),
+    failOverdue: (now, limit) => call(() => use().failOverdue(now, limit)),
+    deleteOlderThan: (cutoff) => call(() => use().deleteOlderThan(cutoff)),
+    ping: async () => (inner ? inner.ping() : false),
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      wakeRetry?.();
+      await opened;
+      await inner?.close();
+    },
+  };
+}
+
+/** Turns a synchronous "not open yet" into a rejected promise, like every other store failure. */
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  return fn();
+}

@@ -1,0 +1,201 @@
+/**
+ * Test support for gateway suites: a gateway on a real PostgreSQL schema of its own, the envelope it
+ * published taken off the transport, sidecar-shaped reports, and an SSE reader. Not a test file itself.
+ */
+import type { Envelope } from '../protocol/envelope.ts';
+import type { JsonValue } from '../protocol/json.ts';
+import { createLogger } from '../protocol/log.ts';
+import { queueName } from '../protocol/queues.ts';
+import { createTestSchema, type TestSchema } from '../test/support/postgres.ts';
+import { MemoryTransport } from '../transport/memory.ts';
+import type { Consumer, Transport } from '../transport/transport.ts';
+import type { GatewayConfig } from './config.ts';
+import { startGateway, type RunningGateway } from './server.ts';
+import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from './store/index.ts';
+import { buildTools, parseToolsFile, ToolSet } from './tools/index.ts';
+
+export const quietLog = createLogger((process.env.ASYA_TEST_LOG_LEVEL as 'DEBUG' | undefined) ?? 'ERROR', 'test.gateway');
+
+export function toolsFrom(yaml: string): ToolSet {
+  return new ToolSet(buildTools([parseToolsFile('tools.yaml', yaml)]));
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly gateway: RunningGateway;
+  readonly store: EnvelopeStore;
+  readonly transport: Transport;
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  schema: TestSchema;
+  tools?: string | ToolSet;
+  transport?: Transport;
+  config?: Partial<GatewayConfig>;
+  sweeper?: boolean;
+  store?: Partial<PostgresStoreOptions>;
+}
+
+export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
+  const store = await openPostgresStore({ url: options.schema.url, schema: options.schema.name, closeTimeoutSeconds: 1, ...options.store });
+  const transport = options.transport ?? new MemoryTransport({ logger: { info() {}, warn() {}, error() {} } });
+  const tools = typeof options.tools === 'string' ? toolsFrom(options.tools) : (options.tools ?? new ToolSet());
+  const gateway = await startGateway({
+    store, transport, tools, log: quietLog, env: {},
+    sweeper: options.sweeper ?? false,
+    config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, ...options.config },
+  });
+  return {
+    url: gateway.url,
+    gateway,
+    store,
+    transport,
+    async stop() {
+      await gateway.stop();
+      await store.close();
+      if (!options.transport) await transport.close();
+    },
+  };
+}
+
+/** One schema per test file; dropped by the returned cleanup. */
+export async function testSchema(prefix: string): Promise<TestSchema> {
+  return createTestSchema(`asya_gw_${prefix}`);
+}
+
+/** Takes the next message published for `actor` off the transport, as the actor's sidecar would. */
+export async function takePublished(transport: Transport, actor: string, timeoutMs = 10_000): Promise<Envelope> {
+  const queue = queueName(actor);
+  let consumer: Consumer | undefined;
+  let taken = false;
+  try {
+    return await new Promise<Envelope>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nothing was published to ${queue}`)), timeoutMs);
+      transport
+        .consume(queue, async (delivery) => {
+          if (taken) return transport.nack(delivery, { requeue: true });
+          taken = true;
+          await transport.ack(delivery);
+          clearTimeout(timer);
+          resolve(JSON.parse(delivery.body.toString('utf8')) as Envelope);
+        })
+        .then((c) => (consumer = c), reject);
+    });
+  } finally {
+    await consumer?.stop();
+  }
+}
+
+/** Posts what sidecars and end actors post, with the token they would send. */
+export class Sidecar {
+  constructor(
+    private readonly url: string,
+    private readonly token?: string,
+  ) {}
+
+  async post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
+  }
+
+  progress(id: string, actors: string[], idx: number, status: 'received' | 'processing' | 'completed', message = `${status} ${idx}`) {
+    return this.post(`/envelopes/${encodeURIComponent(id)}/progress`, { actors, current_actor_idx: idx, status, message });
+  }
+
+  final(id: string, body: Record<string, unknown>) {
+    return this.post(`/envelopes/${encodeURIComponent(id)}/final`, { id, timestamp: new Date().toISOString(), ...body });
+  }
+
+  /** Every actor of the route reports, as the sidecar does (completed carries the advanced index), then happy-end. */
+  async walk(envelope: Pick<Envelope, 'id' | 'route'>, result: JsonValue): Promise<void> {
+    const { actors } = envelope.route;
+    for (let i = envelope.route.current; i < actors.length; i++) {
+      for (const [state, idx] of [['received', i], ['processing', i], ['completed', i + 1]] as const) {
+        const r = await this.progress(envelope.id, actors, idx, state);
+        if (r.status !== 200) throw new Error(`progress answered ${r.status}: ${JSON.stringify(r.body)}`);
+      }
+    }
+    const r = await this.final(envelope.id, { status: 'succeeded', progress: 1.0, result });
+    if (r.status !== 200) throw new Error(`final answered ${r.status}: ${JSON.stringify(r.body)}`);
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  id?: string;
+  data: string;
+}
+
+export interface SseRead {
+  status: number;
+  events: SseEvent[];
+  comments: string[];
+  /** True when the server ended the stream (rather than `until` stopping the read). */
+  closedByServer: boolean;
+}
+
+/** Reads an SSE response until the server closes it, `until` is satisfied, or the timeout passes. */
+export async function readSse(
+  url: string,
+  options: { headers?: Record<string, string>; until?: (read: SseRead) => boolean; timeoutMs?: number; onOpen?: () => void } = {},
+): Promise<SseRead> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), options.timeoutMs ?? 15_000);
+  const read: SseRead = { status: 0, events: [], comments: [], closedByServer: false };
+  try {
+    const res = await fetch(url, { headers: options.headers ?? {}, signal: abort.signal });
+    read.status = res.status;
+    if (!res.ok || !res.body) {
+      await res.text();
+      return read;
+    }
+    options.onOpen?.();
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        read.closedByServer = true;
+        return read;
+      }
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: SseEvent = { event: 'message', data: '' };
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) read.comments.push(line.slice(1).trim());
+          else if (line.startsWith('event:')) event.event = line.slice(6).trim();
+          else if (line.startsWith('id:')) event.id = line.slice(3).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        }
+        if (data.length > 0) read.events.push({ ...event, data: data.join('\n') });
+      }
+      if (options.until?.(read)) {
+        abort.abort();
+        return read;
+      }
+    }
+  } catch (err) {
+    if (abort.signal.aborted) return read;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

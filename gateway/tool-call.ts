@@ -1,0 +1,125 @@
+/**
+ * One tool call, the same for POST /tools/call and MCP tools/call (reference §4.5): check the arguments,
+ * record the envelope, publish it to the first actor, and answer in the original's shape.
+ *
+ * Unlike the original, the answer waits for the broker's confirmation: a client that got an envelope id
+ * knows the envelope is queued, and a refused publish marks the envelope failed and says so in the answer
+ * instead of failing later in a goroutine. The envelope stays `pending` until an actor reports it has it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '../protocol/envelope.ts';
+import type { JsonObject, JsonValue } from '../protocol/json.ts';
+import type { Logger } from '../protocol/log.ts';
+import { queueName } from '../protocol/queues.ts';
+import type { Transport } from '../transport/transport.ts';
+import { rfc3339 } from './http/envelope-json.ts';
+import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
+import { checkArguments, type Tool } from './tools/index.ts';
+
+/** The CallToolResult wire form, as both REST and MCP send it. */
+export interface ToolResult {
+  [key: string]: unknown;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: JsonObject;
+  isError?: boolean;
+}
+
+export type ToolCallOutcome =
+  | { kind: 'created'; envelope: EnvelopeRecord }
+  | { kind: 'invalid'; errors: string[] }
+  | { kind: 'publish_failed'; id: string; error: string };
+
+export interface ToolCallDeps {
+  store: EnvelopeStore;
+  transport: Transport;
+  log: Logger;
+  now?: () => Date;
+}
+
+/** Trace context travels in envelope headers (design §2.1), so a pipeline joins the caller's trace. */
+const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage'] as const;
+
+export function traceHeaders(get: (name: string) => string | undefined): JsonObject | undefined {
+  const headers: JsonObject = {};
+  for (const name of TRACE_HEADERS) {
+    const value = get(name);
+    if (value) headers[name] = value;
+  }
+  return Object.keys(headers).length > 0 ? headers : undefined;
+}
+
+export async function callTool(
+  deps: ToolCallDeps,
+  tool: Tool,
+  rawArguments: unknown,
+  headers?: JsonObject,
+): Promise<ToolCallOutcome> {
+  const checked = checkArguments(tool.parameters, rawArguments);
+  if (!checked.ok) return { kind: 'invalid', errors: checked.errors };
+  const id = randomUUID();
+  const now = deps.now?.() ?? new Date();
+  // Whole seconds, rounded up, as the original's RFC 3339 deadline: never earlier than promised.
+  const deadline = tool.timeoutSeconds > 0 ? new Date(Math.ceil(now.getTime() / 1000) * 1000 + tool.timeoutSeconds * 1000) : undefined;
+  const metadata: JsonObject = { job_id: id };
+  const envelope = await deps.store.create({
+    id,
+    actors: tool.actors,
+    payload: checked.value,
+    toolName: tool.name,
+    routeMetadata: metadata,
+    ...(headers ? { headers } : {}),
+    ...(tool.timeoutSeconds > 0 ? { timeoutSeconds: tool.timeoutSeconds, deadline } : {}),
+  });
+  const message: Envelope = {
+    id,
+    route: { actors: tool.actors, current: 0, metadata },
+    ...(headers ? { headers } : {}),
+    payload: checked.value,
+    ...(deadline ? { deadline: rfc3339(deadline) } : {}),
+  };
+  try {
+    await deps.transport.publish(queueName(tool.actors[0] as string), Buffer.from(JSON.stringify(message)));
+  } catch (err) {
+    const error = `failed to send envelope: ${(err as Error).message}`;
+    deps.log.error(`${id}: ${error}`);
+    await deps.store.setFinal(id, { status: 'failed', error }).catch((e: unknown) => {
+      // The deadline sweep fails it later if this could not be recorded now.
+      deps.log.error(`${id}: could not record the publish failure: ${(e as Error).message}`);
+    });
+    return { kind: 'publish_failed', id, error };
+  }
+  return { kind: 'created', envelope };
+}
+
+function text(value: JsonValue | string): ToolResult['content'] {
+  return [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }];
+}
+
+/** The original's answer: compact JSON, keys in Go's sorted order; stream_url only for progress tools. */
+export function createdResult(tool: Tool, id: string): ToolResult {
+  const body: JsonObject = {
+    envelope_id: id,
+    message: 'Envelope created successfully',
+    ...(tool.metadata ? { metadata: tool.metadata } : {}),
+    status_url: `/envelopes/${encodeURIComponent(id)}`,
+    ...(tool.progress ? { stream_url: `/envelopes/${encodeURIComponent(id)}/stream` } : {}),
+  };
+  return { content: text(body) };
+}
+
+export function outcomeResult(tool: Tool, outcome: ToolCallOutcome): ToolResult {
+  if (outcome.kind === 'created') return createdResult(tool, outcome.envelope.id);
+  if (outcome.kind === 'invalid') return { content: text(outcome.errors.join('; ')), isError: true };
+  return { content: text(`${outcome.error} (envelope ${outcome.id})`), isError: true };
+}
+
+/** What a caller that waited gets: the pipeline's result, or why it failed. */
+export function finalResult(envelope: EnvelopeRecord): ToolResult {
+  const body: JsonObject = {
+    envelope_id: envelope.id,
+    status: envelope.status,
+    ...(envelope.status === 'succeeded' ? { result: envelope.result } : { error: envelope.error ?? 'failed' }),
+    ...(envelope.status === 'failed' && envelope.result !== null ? { details: envelope.result } : {}),
+  };
+  return { content: text(body), structuredContent: body, ...(envelope.status === 'succeeded' ? {} : { isError: true }) };
+}
