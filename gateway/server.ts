@@ -121,14 +121,20 @@ function listen(app: Hono, port: number, hostname: string): Promise<ServerType> 
 /** Stops accepting, lets in-flight requests finish, then cuts whatever is left after the timeout. */
 function closeServer(server: ServerType, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
+    const closeIdle = () => {
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    };
+    // Connections go idle as their last response ends (SSE streams end on shutdown): close them as they do.
+    const idle = setInterval(closeIdle, 25);
     const force = setTimeout(() => {
       if ('closeAllConnections' in server) server.closeAllConnections();
     }, timeoutMs);
     force.unref();
     server.close(() => {
       clearTimeout(force);
+      clearInterval(idle);
       resolve();
     });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    closeIdle();
   });
 }

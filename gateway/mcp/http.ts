@@ -15,6 +15,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { INVALID_PARAMS, paramsProblem } from './params.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
 
 const SESSION_ID = /^mcp-session-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,6 +73,10 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     if (!initializing) {
       const refusal = checkSession(c, idOf(messages[0]));
       if (refusal) return refusal;
+    }
+    if (messages.length === 1) {
+      const problem = paramsProblem(messages[0] as { method?: unknown });
+      if (problem) return c.json({ jsonrpc: '2.0', id: idOf(messages[0]), error: { code: INVALID_PARAMS, message: problem } });
     }
     const session = initializing ? `mcp-session-${randomUUID()}` : (c.req.header('mcp-session-id') as string);
 

@@ -13,11 +13,11 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
   type CallToolResult,
   type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayDeps } from '../deps.ts';
+import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
 import { callTool, finalResult, outcomeResult, traceHeaders } from '../tool-call.ts';
 import type { Tool } from '../tools/index.ts';
@@ -53,16 +53,16 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args, task } = request.params;
     const tool = deps.tools.get(name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const outcome = await callTool(deps, tool, args, traceHeaders(headers)).catch((err: unknown) => {
-      throw err instanceof InvalidEnvelopeInputError ? new McpError(ErrorCode.InvalidParams, err.message) : err;
+      throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
     });
     deps.metrics.toolCalls.inc({ tool: tool.name, via: 'mcp', outcome: outcome.kind });
     if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
     if (task) {
       // A task must be created or refused; a CallToolResult is not an answer to a task request.
-      if (outcome.kind === 'invalid') throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
-      if (outcome.kind === 'publish_failed') throw new McpError(ErrorCode.InternalError, outcome.error);
+      if (outcome.kind === 'invalid') throw rpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
+      if (outcome.kind === 'publish_failed') throw rpcError(ErrorCode.InternalError, outcome.error);
       return { task: taskFor(outcome.envelope, deps) };
     }
     if (outcome.kind !== 'created' || !waitsForResult(tool, request.params)) return outcomeResult(tool, outcome) as CallToolResult;

@@ -10,11 +10,11 @@ import {
   GetTaskPayloadRequestSchema,
   GetTaskRequestSchema,
   ListTasksRequestSchema,
-  McpError,
   RELATED_TASK_META_KEY,
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayDeps } from '../deps.ts';
+import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeRecord } from '../store/index.ts';
 import { finalResult } from '../tool-call.ts';
 import { waitForFinal } from '../wait-final.ts';
@@ -37,7 +37,7 @@ export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
 
 async function envelopeOf(deps: GatewayDeps, taskId: string): Promise<EnvelopeRecord> {
   const envelope = taskId && !taskId.includes('\u0000') && taskId.length <= 512 ? await deps.store.get(taskId) : undefined;
-  if (!envelope) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+  if (!envelope) throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
   return envelope;
 }
 
@@ -58,7 +58,7 @@ export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: 
       const page = await deps.store.list({ rootsOnly: true, limit: 50, ...(cursor ? { cursor } : {}) });
       return { tasks: page.items.map((e) => taskFor(e, deps)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     } catch (err) {
-      if (err instanceof InvalidEnvelopeInputError) throw new McpError(ErrorCode.InvalidParams, `Invalid cursor: ${err.message}`);
+      if (err instanceof InvalidEnvelopeInputError) throw rpcError(ErrorCode.InvalidParams, `Invalid cursor: ${err.message}`);
       throw err;
     }
   });
@@ -67,9 +67,9 @@ export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: 
     const { taskId } = request.params;
     await envelopeOf(deps, taskId);
     const result = await deps.store.cancel(taskId, 'cancelled by the MCP client');
-    if (result.outcome === 'not_found') throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+    if (result.outcome === 'not_found') throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
     if (result.outcome === 'ignored') {
-      throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${taskFor(result.envelope, deps).status}`);
+      throw rpcError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${taskFor(result.envelope, deps).status}`);
     }
     return taskFor(result.envelope, deps);
   });
