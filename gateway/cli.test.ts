@@ -1,0 +1,108 @@
+/** `asya gateway` as a process: starts from the environment, serves, drains on SIGTERM; `migrate`; bad config. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestSchema } from '../test/support/postgres.ts';
+import { testSchema, waitUntil } from './test-harness.ts';
+
+const CLI = resolve(import.meta.dirname, '../cli/gateway.ts');
+let schema: TestSchema;
+let dir: string;
+
+beforeAll(async () => {
+  schema = await testSchema('cli');
+  dir = await mkdtemp(join(tmpdir(), 'asya-gw-cli-'));
+  await writeFile(join(dir, 'tools.yaml'), 'tools:\n- name: echo\n  route: [echo]\n');
+  await writeFile(join(dir, 'broken.yaml'), 'tools:\n- name: echo\n  route: [echo]\n  retries: 3\n');
+});
+
+afterAll(async () => {
+  await schema?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  stderr: () => string;
+  exited: Promise<number | null>;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+function run(args: string[], env: Record<string, string>): Run {
+  const script = `import(${JSON.stringify(CLI)}).then((m) => m.runGateway(${JSON.stringify(args)})).catch((e) => { process.stderr.write('asya gateway: ' + e.message + '\\n'); process.exit(1); });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    stderr: () => err,
+    exited: new Promise((r) => child.once('exit', (code) => r(code))),
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+const baseEnv = () => ({
+  ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'memory',
+  ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
+});
+
+describe('asya gateway', () => {
+  it('serves from its environment and drains on SIGTERM with exit code 0', async () => {
+    const gw = run(['--config', join(dir, 'tools.yaml')], baseEnv());
+    try {
+      await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr()), 30_000, 'gateway start');
+      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(gw.stderr())![1];
+      const url = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 'ready');
+      const res = await fetch(`${url}/mcp`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cli-test', version: '1' } } }),
+      });
+      expect(res.status).toBe(200);
+      expect(gw.stderr()).toContain('(1 tools, transport memory)');
+    } finally {
+      gw.kill('SIGTERM');
+    }
+    expect(await gw.exited).toBe(0);
+    expect(gw.stderr()).toContain('SIGTERM: shutting down');
+  });
+
+  it('refuses a broken tools file with its position and exit code 1', async () => {
+    const gw = run(['--config', join(dir, 'broken.yaml')], baseEnv());
+    expect(await gw.exited).toBe(1);
+    expect(gw.stderr()).toContain(`asya gateway: ${join(dir, 'broken.yaml')}:4:3: tools[echo]: unknown key "retries"`);
+  });
+
+  it('refuses a bad variable, naming it', async () => {
+    const gw = run([], { ...baseEnv(), ASYA_GATEWAY_MAX_BODY_BYTES: 'lots' });
+    expect(await gw.exited).toBe(1);
+    expect(gw.stderr()).toContain('asya gateway: ASYA_GATEWAY_MAX_BODY_BYTES="lots": expected a whole number >= 1');
+  });
+
+  it('migrate applies the schema and exits', async () => {
+    const fresh = await testSchema('cli_migrate');
+    try {
+      const gw = run(['migrate'], { ASYA_DATABASE_URL: fresh.url, ASYA_DATABASE_SCHEMA: fresh.name });
+      expect(await gw.exited).toBe(0);
+      expect(gw.stderr()).toContain(`migrations applied; the schema ${fresh.name} is up to date`);
+      const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql`select version from ${sql(fresh.name)}.schema_migrations order by version`;
+        expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+      } finally {
+        await sql.end();
+      }
+      const without = run(['migrate'], {});
+      expect(await without.exited).toBe(1);
+      expect(without.stderr()).toContain('migrate needs ASYA_DATABASE_URL');
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayConfigError, loadGatewayConfig } from './config.ts';
+
+describe('gateway configuration from the environment', () => {
+  it("uses the original's names and defaults", () => {
+    expect(loadGatewayConfig({})).toEqual({
+      port: 8080, host: '0.0.0.0', configPath: undefined, databaseUrl: undefined, databaseSchema: undefined,
+      dbMaxConnections: 10, dbMaxLifetimeSeconds: 3600, dbIdleTimeoutSeconds: 1800, dataDir: undefined, autoMigrate: true,
+      logLevel: 'INFO', apiToken: undefined, internalToken: undefined, maxBodyBytes: 10 * 1024 * 1024, corsOrigins: [],
+      sseKeepAliveMs: 15_000, sweepIntervalMs: 1000, retentionMs: 168 * 3_600_000, cleanupIntervalMs: 3_600_000,
+      taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadGatewayConfig({
+      ASYA_GATEWAY_PORT: '9090', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_CONFIG_PATH: '/etc/asya/tools', ASYA_DATABASE_URL: 'postgres://db/asya',
+      ASYA_DATABASE_SCHEMA: 'gw', ASYA_DB_MAX_CONNS: '20', ASYA_DB_MAX_CONN_LIFETIME: '2h', ASYA_DB_MAX_CONN_IDLE_TIME: '90s',
+      ASYA_GATEWAY_DATA_DIR: '/data', ASYA_GATEWAY_AUTO_MIGRATE: 'false', ASYA_LOG_LEVEL: 'warn', ASYA_GATEWAY_API_TOKEN: 'a',
+      ASYA_GATEWAY_TOKEN: 'b', ASYA_GATEWAY_MAX_BODY_BYTES: '1024', ASYA_GATEWAY_CORS_ORIGINS: 'https://a.example, https://b.example',
+      ASYA_GATEWAY_SSE_KEEPALIVE: '5s', ASYA_GATEWAY_SWEEP_INTERVAL: '250ms', ASYA_GATEWAY_RETENTION: '0',
+      ASYA_GATEWAY_CLEANUP_INTERVAL: '10m', ASYA_GATEWAY_TASK_POLL_INTERVAL: '2s', ASYA_GATEWAY_SHUTDOWN_TIMEOUT: '30',
+    });
+    expect(config).toEqual({
+      port: 9090, host: '127.0.0.1', configPath: '/etc/asya/tools', databaseUrl: 'postgres://db/asya', databaseSchema: 'gw',
+      dbMaxConnections: 20, dbMaxLifetimeSeconds: 7200, dbIdleTimeoutSeconds: 90, dataDir: '/data', autoMigrate: false,
+      logLevel: 'WARNING', apiToken: 'a', internalToken: 'b', maxBodyBytes: 1024, corsOrigins: ['https://a.example', 'https://b.example'],
+      sseKeepAliveMs: 5000, sweepIntervalMs: 250, retentionMs: 0, cleanupIntervalMs: 600_000, taskPollIntervalMs: 2000, shutdownTimeoutMs: 30_000,
+    });
+  });
+
+  it.each([
+    [{ ASYA_GATEWAY_PORT: 'eighty' }, 'ASYA_GATEWAY_PORT="eighty": expected a whole number >= 0'],
+    [{ ASYA_GATEWAY_PORT: '70000' }, 'ASYA_GATEWAY_PORT=70000: expected a port number up to 65535'],
+    [{ ASYA_DB_MAX_CONNS: '0' }, 'ASYA_DB_MAX_CONNS="0": expected a whole number >= 1'],
+    [{ ASYA_GATEWAY_RETENTION: '7d' }, 'Invalid ASYA_GATEWAY_RETENTION="7d"'],
+    [{ ASYA_GATEWAY_AUTO_MIGRATE: 'maybe' }, 'ASYA_GATEWAY_AUTO_MIGRATE="maybe": expected true or false'],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => loadGatewayConfig(env)).toThrow(GatewayConfigError);
+    expect(() => loadGatewayConfig(env)).toThrow(message);
+  });
+
+  it('treats empty values as unset, as the original did', () => {
+    expect(loadGatewayConfig({ ASYA_GATEWAY_PORT: '', ASYA_DATABASE_URL: '  ' })).toMatchObject({ port: 8080, databaseUrl: undefined });
+  });
+});
