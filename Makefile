@@ -21,7 +21,7 @@ test: install services
 	node test/run.mjs
 
 demo: install
-	node bin/asya.js dev examples/hello
+	node bin/asya.js dev examples/hello --demo
 
 bench: build services
 	npx tsx bench/runtime/run.ts
