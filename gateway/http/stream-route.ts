@@ -3,15 +3,32 @@
  * sequence number as its SSE id. A client that reconnects with Last-Event-ID gets only what it missed.
  * The stream closes after the final update, including when the envelope was final before the client came
  * (the original kept such a stream open forever). `: keepalive` comments keep proxies from timing out.
+ *
+ * Frames go straight into the response stream as the store delivers them, each event encoded once for all
+ * of its subscribers: with a thousand clients on one envelope the per-client cost is one enqueue. A client
+ * that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
  */
 import type { Hono, MiddlewareHandler } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { GatewayDeps } from '../deps.ts';
-import type { EnvelopeEvent } from '../store/index.ts';
+import type { EnvelopeEvent, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { updateJson } from './envelope-json.ts';
 import { HttpError, notFound } from './errors.ts';
 import { checkPathId } from './ids.ts';
+
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+const encoder = new TextEncoder();
+const frames = new WeakMap<EnvelopeEvent, Uint8Array>();
+const KEEPALIVE = encoder.encode(': keepalive\n\n');
+
+function frameFor(event: EnvelopeEvent): Uint8Array {
+  let frame = frames.get(event);
+  if (!frame) {
+    frame = encoder.encode(`event: update\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
+    frames.set(event, frame);
+  }
+  return frame;
+}
 
 function lastEventId(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 0;
@@ -20,75 +37,69 @@ function lastEventId(raw: string | undefined): number {
 }
 
 export function streamRoute(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
-  const { store, metrics } = deps;
+  const { store, metrics, log } = deps;
   const keepAliveMs = deps.options.sseKeepAliveMs ?? 15_000;
 
   app.get('/envelopes/:id/stream', client, async (c) => {
     const id = checkPathId(c.req.param('id'));
     const after = lastEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
     if (!(await store.get(id))) throw notFound();
-    const pending: EnvelopeEvent[] = [];
-    let wake: (() => void) | undefined;
-    const poke = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    // Subscribed before the response starts, so a database outage is still a clean 503.
-    const subscription = await store.subscribe(id, (e) => {
-      pending.push(e);
-      poke();
-    }, { afterSeq: after });
-    c.header('X-Accel-Buffering', 'no');
-    return streamSSE(c, async (stream) => {
-      let open = true;
-      let keepAliveDue = false;
-      const close = () => {
-        open = false;
-        poke();
-      };
-      deps.closers.add(close);
-      stream.onAbort(close);
-      metrics.sseStreams.inc();
-      const timer = setInterval(() => {
-        keepAliveDue = true;
-        poke();
-      }, keepAliveMs);
-      let lastSent = after;
-      const send = async (event: EnvelopeEvent) => {
-        if (event.seq <= lastSent) return;
-        await stream.writeSSE({ event: 'update', id: String(event.seq), data: JSON.stringify(updateJson(event)) });
-        lastSent = event.seq;
-        if (isFinal(event.status)) open = false;
-      };
+
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let lastSent = after;
+    let open = true;
+    let subscription: Subscription | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const close = () => {
+      if (!open) return;
+      open = false;
+      clearInterval(timer);
+      deps.closers.delete(close);
+      metrics.sseStreams.dec();
+      void subscription?.close();
       try {
-        // The final event may be older than Last-Event-ID, or land between the replay and this check:
-        // read what is left from the table, and stop once the envelope is final.
-        const now = await store.get(id);
-        if (!now || isFinal(now.status)) {
-          for (const e of await store.eventsSince(id, lastSent)) pending.push(e);
-          open = false;
-          while (pending.length > 0) await send(pending.shift() as EnvelopeEvent);
-          return;
-        }
-        while (open) {
-          while (open && pending.length > 0) await send(pending.shift() as EnvelopeEvent);
-          if (!open) break;
-          if (keepAliveDue) {
-            keepAliveDue = false;
-            await stream.write(': keepalive\n\n');
-          }
-          if (pending.length === 0 && !keepAliveDue) await new Promise<void>((resolve) => (wake = resolve));
-        }
-      } finally {
-        clearInterval(timer);
-        deps.closers.delete(close);
-        metrics.sseStreams.dec();
-        await subscription.close();
+        controller.close();
+      } catch {
+        // Already closed or cancelled by the client.
       }
-    }, async (err, stream) => {
-      deps.log.warn(`SSE stream for ${id} ended: ${err.message}`);
-      await stream.close();
+    };
+    const send = (event: EnvelopeEvent) => {
+      if (!open || event.seq <= lastSent) return;
+      if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) {
+        log.warn(`SSE client for ${id} is not reading; closing its stream (it can resume from event ${lastSent})`);
+        return close();
+      }
+      controller.enqueue(frameFor(event));
+      lastSent = event.seq;
+      if (isFinal(event.status)) close();
+    };
+    const body = new ReadableStream<Uint8Array>(
+      { start: (ctl) => void (controller = ctl), cancel: close },
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    );
+    metrics.sseStreams.inc();
+    deps.closers.add(close);
+    c.req.raw.signal.addEventListener('abort', close, { once: true });
+    try {
+      // Subscribed before the response starts, so a database outage is still a clean 503.
+      subscription = await store.subscribe(id, send, { afterSeq: after });
+      // The final event may be older than Last-Event-ID, or land between the replay and this check:
+      // read what is left from the table, and stop once the envelope is final.
+      const now = await store.get(id);
+      if (!now || isFinal(now.status)) {
+        for (const event of await store.eventsSince(id, lastSent)) send(event);
+        close();
+      }
+    } catch (err) {
+      close();
+      throw err;
+    }
+    if (open) {
+      timer = setInterval(() => open && controller.enqueue(KEEPALIVE), keepAliveMs);
+      timer.unref();
+    }
+    return new Response(body, {
+      headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
     });
   });
 }

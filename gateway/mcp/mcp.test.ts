@@ -163,6 +163,20 @@ describe('MCP over Streamable HTTP with the official client', () => {
     expect(JSON.parse(textOf(result))).toEqual({ envelope_id: envelope.id, status: 'failed', error: 'processing_error' });
   });
 
+  it('lets go of a waiting call when the client goes away', async () => {
+    const { client } = await connect();
+    const abort = new AbortController();
+    const calling = client
+      .callTool({ name: 'pipeline', arguments: { value: 3 } }, CallToolResultSchema, { onprogress: () => {}, signal: abort.signal })
+      .catch((e: unknown) => e);
+    await takePublished(transport, 'doubler');
+    await waitUntil(() => gw.gateway.deps.closers.size > 0);
+    abort.abort();
+    expect(await calling).toBeInstanceOf(Error);
+    await client.close();
+    await waitUntil(() => gw.gateway.deps.closers.size === 0, 5000, 'the waiting call to be released');
+  });
+
   it('does not wait without a progressToken: a progress tool then answers at once with a stream_url', async () => {
     const { client } = await connect();
     const result = await client.callTool({ name: 'pipeline', arguments: { value: 2 } });

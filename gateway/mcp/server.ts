@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -26,6 +27,8 @@ import { registerTaskHandlers, taskFor } from './tasks.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 export const SERVER_INFO = { name: 'asya-gateway', version: VERSION };
+// Building an Ajv instance costs more than the rest of a request; every per-request server shares one.
+const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 function mcpTool(tool: Tool): McpTool {
   return {
@@ -46,6 +49,7 @@ export function waitsForResult(tool: Tool | undefined, params: { _meta?: { progr
 export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: (name: string) => string | undefined): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+    jsonSchemaValidator: SCHEMA_VALIDATOR,
   });
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: deps.tools.list().map(mcpTool) }));

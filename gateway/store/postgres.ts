@@ -77,10 +77,15 @@ function quoteIdent(name: string): string {
 type Params = Parameters<postgres.Sql['unsafe']>[1];
 const asParams = (params: readonly SqlParam[]) => params as unknown as Params;
 
-function executor(sql: postgres.Sql | postgres.TransactionSql): SqlExecutor {
+/**
+ * `unsafe()` defaults to unprepared statements, which for a query with parameters costs an extra
+ * Parse/Describe round trip and a fresh plan every time; the store's SQL is a small fixed set, so it is
+ * prepared once per connection unless the caller turned `prepare` off (transaction-mode poolers).
+ */
+function executor(sql: postgres.Sql | postgres.TransactionSql, prepare: boolean): SqlExecutor {
   return {
     async query(text, params = []) {
-      const result = await sql.unsafe(text, asParams(params));
+      const result = await sql.unsafe(text, asParams(params), { prepare });
       return result as unknown as Row[];
     },
     async exec(script) {
@@ -96,7 +101,7 @@ class PostgresDriver implements SqlDriver {
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.sql = postgres(options.url, this.clientOptions(options.maxConnections ?? 10));
-    this.pool = executor(this.sql);
+    this.pool = executor(this.sql, options.prepare ?? true);
   }
 
   query(text: string, params?: readonly SqlParam[]): Promise<Row[]> {
@@ -109,7 +114,7 @@ class PostgresDriver implements SqlDriver {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     try {
-      return (await this.sql.begin((tx) => fn(executor(tx)))) as T;
+      return (await this.sql.begin((tx) => fn(executor(tx, this.options.prepare ?? true)))) as T;
     } catch (err) {
       return guard(err);
     }

@@ -13,6 +13,7 @@ import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import { children, growFanout, isAncestor } from './fanout-sql.ts';
+import { createWithEvent, insertEnvelope } from './insert-sql.ts';
 import { decideFinal, decideProgress, isFinal, settleFanOut } from './state-machine.ts';
 import {
   CANCELLED_ERROR,
@@ -84,12 +85,9 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
-    return this.db.transaction(async (tx) => {
-      const row = await this.insert(tx, id, actors, input, null);
-      if (!row) throw new DuplicateEnvelopeError(id);
-      await this.appendEvent(tx, row, { message: 'Envelope created' });
-      return rows.toRecord(row);
-    });
+    const row = await createWithEvent(this.db, this.channel, id, actors, input);
+    if (!row) throw new DuplicateEnvelopeError(id);
+    return rows.toRecord(row);
   }
 
   get(id: string): Promise<EnvelopeRecord | undefined> {
@@ -193,7 +191,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
         await growFanout(tx, parent.id, input.fanoutSize);
         const child = existing
           ? await this.link(tx, existing, parent, input)
-          : await this.insert(tx, id, actors, {
+          : await insertEnvelope(tx, id, actors, {
               payload: input.payload ?? null,
               routeCurrent: input.routeCurrent,
               headers: input.headers ?? parent.headers ?? undefined,
@@ -285,30 +283,6 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   async close(): Promise<void> {
     this.hub.close();
     await this.db.close();
-  }
-
-  private async insert(
-    tx: SqlExecutor,
-    id: string,
-    actors: string[],
-    input: Omit<CreateEnvelopeInput, 'id' | 'actors'>,
-    fanoutIndex: number | null,
-  ): Promise<EnvelopeRow | undefined> {
-    const current = input.routeCurrent ?? 0;
-    const inserted = await tx.query(
-      `insert into envelopes (id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers,
-         payload, timeout_sec, deadline, progress_percent, current_actor_idx, current_actor_name, total_actors,
-         actors_completed, fanout_index)
-       values ($1, $2, 'pending', $3, ${TEXT_ARRAY(4)}, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb, $9, $10::timestamptz, 0,
-         $11, $12, $13, 0, $14)
-       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS}`,
-      [id, input.parentId ?? null, input.toolName ?? null, JSON.stringify(actors), current,
-        rows.jsonParam(input.routeMetadata), rows.jsonParam(input.headers), JSON.stringify(input.payload ?? null),
-        input.timeoutSeconds ?? null, rows.dateParam(input.deadline), current, actors[current] ?? null, actors.length,
-        fanoutIndex],
-    );
-    // undefined: the id exists (create reports a duplicate, registerChild links it instead).
-    return inserted[0] ? rows.toEnvelopeRow(inserted[0]) : undefined;
   }
 
   private async lock(tx: SqlExecutor, id: string): Promise<EnvelopeRow | undefined> {

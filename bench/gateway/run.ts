@@ -1,0 +1,225 @@
+/**
+ * Gateway benchmark against real PostgreSQL and RabbitMQ, all in one run:
+ *  - tools/call throughput and latency (REST and MCP), closed loop at a fixed concurrency, beside a raw
+ *    baseline that does only what a call must do: one INSERT into the envelopes table and one confirmed
+ *    publish, from this process with the same concurrency;
+ *  - p50/p99 at a steady 200 calls/s (open loop: latency counts from the scheduled send time);
+ *  - SSE fan-out: N subscribers on one envelope, time from posting an update to the last subscriber
+ *    receiving it.
+ * The gateway runs as its own process (`asya gateway`), as it does in production.
+ *
+ *   npx tsx bench/gateway/run.ts [calls] [seconds-at-200/s] [subscribers] [concurrency]
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import postgres from 'postgres';
+import { queueName } from '../../protocol/queues.ts';
+import { createTestSchema } from '../../test/support/postgres.ts';
+import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
+import { RabbitMqTransport } from '../../transport/rabbitmq.ts';
+import { cpuMs, percentile, printTable, rssMiB } from '../support.ts';
+
+const CALLS = Number(process.argv[2] ?? 3000);
+const STEADY_SECONDS = Number(process.argv[3] ?? 10);
+const SUBSCRIBERS = Number(process.argv[4] ?? 1000);
+const CONCURRENCY = Number(process.argv[5] ?? 16);
+const RATE = 200;
+const ROOT = resolve(import.meta.dirname, '../..');
+
+const schema = await createTestSchema('asya_bench_gw');
+const actor = `bench-gw-${randomUUID().slice(0, 8)}`;
+const transport = await RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName: 'bench-gateway' });
+await transport.ensureQueue(queueName(actor));
+const dir = await mkdtemp(join(tmpdir(), 'asya-bench-gw-'));
+await writeFile(join(dir, 'tools.yaml'), `tools:\n- name: bench\n  parameters: {text: {type: string, required: true}, n: {type: integer}}\n  route: [${actor}]\n  timeout: 600\n`);
+
+// --- the gateway, as its own process ---
+const script = `import(${JSON.stringify(join(ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
+// e.g. ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
+const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const gateway = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
+  env: {
+    PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0',
+    ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
+    ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL,
+  },
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
+// Never leave the gateway behind, even when this run is interrupted.
+process.once('SIGINT', () => {
+  gateway.kill('SIGTERM');
+  process.exit(130);
+});
+
+async function cleanup(): Promise<void> {
+  if (gateway.exitCode === null) {
+    gateway.kill('SIGTERM');
+    await new Promise((r) => gateway.once('exit', r));
+  }
+  await transport.deleteQueue(queueName(actor)).catch(() => {});
+  await transport.close();
+  await schema.drop();
+  await rm(dir, { recursive: true, force: true });
+}
+
+try {
+  const url = await new Promise<string>((resolvePort, reject) => {
+    let err = '';
+    gateway.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1];
+      if (port) resolvePort(`http://127.0.0.1:${port}`);
+    });
+    gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
+  });
+  while ((await fetch(`${url}/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+
+  // --- what one call costs in each case ---
+  const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
+  const body = (i: number) => ({ text: `hello ${i}`, n: i });
+
+  async function rawCall(i: number): Promise<void> {
+    const id = randomUUID();
+    const payload = body(i);
+    await sql`insert into envelopes (id, status, route_actors, payload, tool_name, total_actors)
+              values (${id}, 'pending', array[${actor}]::text[], ${sql.json(payload)}, 'bench', 1)`;
+    await transport.publish(queueName(actor), Buffer.from(JSON.stringify({ id, route: { actors: [actor], current: 0 }, payload })));
+  }
+
+  async function restCall(i: number): Promise<void> {
+    const res = await fetch(`${url}/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', arguments: body(i) }) });
+    const text = await res.text();
+    if (res.status !== 200 || text.includes('"isError"')) throw new Error(`tools/call answered ${res.status}: ${text}`);
+  }
+
+  const init = await fetch(`${url}/mcp`, {
+    method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+  });
+  const session = init.headers.get('mcp-session-id') as string;
+  await init.text();
+  async function mcpCall(i: number): Promise<void> {
+    const res = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: 'bench', arguments: body(i) } }),
+    });
+    const text = await res.text();
+    if (res.status !== 200 || !text.includes('envelope_id')) throw new Error(`MCP tools/call answered ${res.status}: ${text}`);
+  }
+
+  async function closedLoop(call: (i: number) => Promise<void>, n: number, concurrency: number) {
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < n) {
+          const i = next++;
+          const t = performance.now();
+          await call(i);
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return { perSecond: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  }
+
+  async function openLoop(call: (i: number) => Promise<void>, rate: number, seconds: number) {
+    const n = rate * seconds;
+    const latencies: number[] = [];
+    const start = performance.now() + 50;
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const at = start + (i * 1000) / rate;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
+        await call(i);
+        latencies.push(performance.now() - at);
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  }
+
+  // Warm both paths (JIT, pools, prepared statements) before measuring.
+  await closedLoop(rawCall, 200, CONCURRENCY);
+  await closedLoop(restCall, 200, CONCURRENCY);
+  await closedLoop(mcpCall, 200, CONCURRENCY);
+
+  const raw = await closedLoop(rawCall, CALLS, CONCURRENCY);
+  const restCpuStart = cpuMs(gateway.pid as number);
+  const rest = await closedLoop(restCall, CALLS, CONCURRENCY);
+  const restCpu = (cpuMs(gateway.pid as number) - restCpuStart) / CALLS;
+  const mcp = await closedLoop(mcpCall, CALLS, CONCURRENCY);
+  const steadyRaw = await openLoop(rawCall, RATE, STEADY_SECONDS);
+  const steadyRest = await openLoop(restCall, RATE, STEADY_SECONDS);
+  const steadyMcp = await openLoop(mcpCall, RATE, STEADY_SECONDS);
+  const rssAfterCalls = rssMiB(gateway.pid as number);
+
+  printTable(`tools/call, ${CALLS} calls at concurrency ${CONCURRENCY}; then ${RATE}/s for ${STEADY_SECONDS} s`, [
+    { case: 'raw INSERT + publish (baseline)', 'calls/s': raw.perSecond, 'vs raw': '100%', p50_ms: raw.p50, p99_ms: raw.p99, [`p50 @${RATE}/s`]: steadyRaw.p50, [`p99 @${RATE}/s`]: steadyRaw.p99 },
+    { case: 'gateway REST /tools/call', 'calls/s': rest.perSecond, 'vs raw': `${Math.round((100 * rest.perSecond) / raw.perSecond)}%`, p50_ms: rest.p50, p99_ms: rest.p99, [`p50 @${RATE}/s`]: steadyRest.p50, [`p99 @${RATE}/s`]: steadyRest.p99 },
+    { case: 'gateway MCP tools/call', 'calls/s': mcp.perSecond, 'vs raw': `${Math.round((100 * mcp.perSecond) / raw.perSecond)}%`, p50_ms: mcp.p50, p99_ms: mcp.p99, [`p50 @${RATE}/s`]: steadyMcp.p50, [`p99 @${RATE}/s`]: steadyMcp.p99 },
+  ]);
+  console.log(`gateway CPU per REST call: ${restCpu.toFixed(2)} ms; gateway RSS after the calls: ${rssAfterCalls.toFixed(0)} MiB`);
+
+  // --- SSE fan-out ---
+  const envelopeId = `bench-sse-${randomUUID()}`;
+  await fetch(`${url}/envelopes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: envelopeId, actors: [actor] }) });
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const seen: Array<Map<string, number>> = [];
+  const requests: http.ClientRequest[] = [];
+  await Promise.all(
+    Array.from({ length: SUBSCRIBERS }, (_, s) =>
+      new Promise<void>((ready, fail) => {
+        const marks = new Map<string, number>();
+        seen.push(marks);
+        const req = http.get(`${url}/envelopes/${envelopeId}/stream`, { agent }, (res) => {
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            const now = performance.now();
+            buffer += chunk;
+            for (const m of buffer.matchAll(/"message":"(bench-\d+|Envelope created)"/g)) if (!marks.has(m[1]!)) marks.set(m[1]!, now);
+            buffer = buffer.slice(Math.max(0, buffer.length - 200));
+            if (marks.has('Envelope created')) ready();
+          });
+          res.on('error', () => {});
+        });
+        req.on('error', (err) => fail(new Error(`subscriber ${s}: ${err.message}`)));
+        requests.push(req);
+      }),
+    ),
+  );
+  const rounds: Array<{ accepted: number; first: number; last: number }> = [];
+  for (let k = 1; k <= 5; k++) {
+    const mark = `bench-${k}`;
+    const t0 = performance.now();
+    const res = await fetch(`${url}/envelopes/${envelopeId}/progress`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ actors: [actor], current_actor_idx: 0, status: 'processing', message: mark }),
+    });
+    await res.text();
+    const accepted = performance.now() - t0;
+    while (seen.some((m) => !m.has(mark))) await new Promise((r) => setTimeout(r, 1));
+    const times = seen.map((m) => (m.get(mark) as number) - t0).sort((a, b) => a - b);
+    rounds.push({ accepted, first: times[0]!, last: times[times.length - 1]! });
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const rssWithStreams = rssMiB(gateway.pid as number);
+  const lasts = rounds.map((r) => r.last).sort((a, b) => a - b);
+  printTable(`SSE fan-out: ${SUBSCRIBERS} subscribers on one envelope, 5 updates`, rounds.map((r, i) => ({ update: i + 1, 'POST answered ms': r.accepted, 'first ms': r.first, 'last ms': r.last })));
+  console.log(`median time to the last subscriber: ${percentile(lasts, 50).toFixed(1)} ms; gateway RSS with ${SUBSCRIBERS} streams: ${rssWithStreams.toFixed(0)} MiB`);
+
+  for (const req of requests) req.destroy();
+  agent.destroy();
+  await sql.end();
+} finally {
+  await cleanup();
+}
