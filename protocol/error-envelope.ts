@@ -1,7 +1,8 @@
 /**
  * The envelope error-end receives. Keys match the original (`error`, `details`, `original_payload`, the
  * original route with `current` at the failing actor); we add `code`, a stable machine-readable class that
- * error-end's retry policy reads, and we keep headers, which carry the trace and the retry count.
+ * error-end's retry policy reads, and we keep headers (the trace and the retry count), `route.metadata` and
+ * `deadline`, so that error-end can rebuild the envelope the failed actor received and retry it.
  */
 import type { Envelope } from './envelope.ts';
 import type { JsonObject, JsonValue } from './json.ts';
@@ -34,9 +35,10 @@ export interface ErrorPayload {
 export interface ErrorEnvelope {
   id: string;
   parent_id?: string;
-  route: { actors: string[]; current: number };
+  route: { actors: string[]; current: number; metadata?: JsonObject };
   headers?: JsonObject;
   payload: ErrorPayload;
+  deadline?: string;
 }
 
 export function buildErrorEnvelope(
@@ -45,7 +47,11 @@ export function buildErrorEnvelope(
   errorEndActor = 'error-end',
 ): ErrorEnvelope {
   const route = original?.route && Array.isArray(original.route.actors)
-    ? { actors: original.route.actors, current: original.route.current ?? 0 }
+    ? {
+        actors: original.route.actors,
+        current: original.route.current ?? 0,
+        ...(original.route.metadata ? { metadata: original.route.metadata } : {}),
+      }
     : { actors: [errorEndActor], current: 0 };
   const payload: ErrorPayload = { error: error.message, code: error.code };
   if (error.details) payload.details = error.details;
@@ -54,5 +60,6 @@ export function buildErrorEnvelope(
   const envelope: ErrorEnvelope = { id: original?.id ?? '', route, payload };
   if (original?.parent_id) envelope.parent_id = original.parent_id;
   if (original?.headers) envelope.headers = original.headers;
+  if (typeof original?.deadline === 'string') envelope.deadline = original.deadline;
   return envelope;
 }

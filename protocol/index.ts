@@ -6,3 +6,5 @@ export * from './queues.ts';
 export * from './runtime-response.ts';
 export * from './duration.ts';
 export * from './log.ts';
+export * from './crew.ts';
+export * from './final-report.ts';

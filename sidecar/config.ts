@@ -1,5 +1,6 @@
 /** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
+import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
 import { DEFAULT_MAX_FRAME_BYTES, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, type LogLevel } from '../protocol/index.ts';
 
 export interface SidecarConfig {
@@ -25,6 +26,11 @@ export interface SidecarConfig {
   logLevel: LogLevel;
   /** Failures of the runtime connection before a message is sent to error-end instead of requeued. */
   maxRuntimeRetries: number;
+  /**
+   * This actor's spec.retry (ASYA_RETRY_POLICY, JSON), attached to its error envelopes as the
+   * `x-asya-retry-policy` header so error-end retries by the failing actor's rules. Unset: error-end's defaults.
+   */
+  retryPolicy?: RetryPolicy;
 }
 
 export interface CustomMetric {
@@ -79,7 +85,24 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     customMetrics: parseCustomMetrics(get('ASYA_CUSTOM_METRICS')),
     logLevel: parseLogLevel(get('ASYA_LOG_LEVEL')),
     maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 5, 'ASYA_RUNTIME_MAX_RETRIES', 0),
+    ...optionalRetryPolicy(get('ASYA_RETRY_POLICY')),
   };
+}
+
+function optionalRetryPolicy(raw: string | undefined): { retryPolicy?: RetryPolicy } {
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`Invalid ASYA_RETRY_POLICY: not JSON (${(err as Error).message})`);
+  }
+  const result = retrySchema.safeParse(parsed);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid ASYA_RETRY_POLICY: ${problems} (expected spec.retry: {maxAttempts, initialDelaySeconds, multiplier, maxDelaySeconds, jitter, nonRetryableErrors})`);
+  }
+  return { retryPolicy: result.data };
 }
 
 export function parseBool(raw: string | undefined, fallback: boolean, name: string): boolean {

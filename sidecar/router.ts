@@ -5,10 +5,16 @@
  */
 import {
   currentActor,
+  DLQ_QUEUE,
   dlqName,
+  FINAL_REPORT_REFUSED,
   formatDuration,
+  isPlainObject,
+  isRuntimeError,
   parseEnvelope,
   queueName,
+  readEndActorResponse,
+  RETRY_POLICY_HEADER,
   type Envelope,
   type Logger,
   type RuntimeResult,
@@ -47,7 +53,9 @@ export interface RouterDeps {
 const UNAVAILABLE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
 const CONNECTION_LOST_LIMIT = 3;
 
-type Decision = { publish: OutboundMessage[]; after?: () => Promise<void> } | { requeue: string };
+/** A crew handler may ask for a delayed publish (error-end's backoff); nothing else delays. */
+type Outbound = OutboundMessage & { delayMs?: number };
+type Decision = { publish: Outbound[]; after?: () => Promise<void> } | { requeue: string };
 
 export class Router {
   private readonly ends;
@@ -138,26 +146,51 @@ export class Router {
     return { publish: messages };
   }
 
+  /**
+   * End-actor mode: no route checks, no progress, no routing of results. The crew handler's answer may ask
+   * for messages to be published (error-end's retries and DLQ records) and may say it reported the final
+   * status itself (protocol/crew.ts); otherwise the sidecar reports it, as the original did.
+   */
   private async decideEnd(delivery: Delivery, input: Envelope): Promise<Decision> {
-    const call = await this.callRuntime(delivery, input);
+    // A passed deadline is the reason the envelope is here; it must not cut the end handler short.
+    const call = await this.callRuntime(delivery, input, { ignoreDeadline: true });
     if ('requeue' in call) return call;
     if ('publish' in call) {
       // An end actor never routes onwards; a failed or timed-out end handler is retried, then dead-lettered.
       return this.retryOrDeadLetter(delivery, 'end handler did not complete');
     }
-    const failure = call.results.find((r) => 'error' in r && r.error);
-    if (failure) return this.retryOrDeadLetter(delivery, `end handler failed: ${JSON.stringify(failure).slice(0, 500)}`);
+    const failure = call.results.find(isRuntimeError);
+    if (failure) {
+      if (failure.details?.type === FINAL_REPORT_REFUSED) {
+        // The gateway is down or refusing: like our own final reports, wait for it rather than dead-letter.
+        await sleep(1000, this.deps.stopping);
+        return { requeue: `end handler could not report the final status: ${failure.details.message ?? ''}` };
+      }
+      return this.retryOrDeadLetter(delivery, `end handler failed: ${JSON.stringify(failure).slice(0, 500)}`);
+    }
     const { config, reporter } = this.deps;
-    const report = finalReport(input, call.results, config);
-    if (report) {
-      try {
-        await reporter.final(input.id, report);
-      } catch (err) {
-        return { requeue: `final status not accepted by the gateway: ${(err as Error).message}` };
+    const first = call.results[0];
+    const response = readEndActorResponse(first && isPlainObject(first) ? first.payload : undefined, queueName(config.actorName));
+    if ('error' in response) return this.retryOrDeadLetter(delivery, `end handler answer refused: ${response.error}`);
+    if (!response.finalReported) {
+      const report = finalReport(input, response.metadata, config);
+      if (report) {
+        try {
+          await reporter.final(input.id, report);
+        } catch (err) {
+          return { requeue: `final status not accepted by the gateway: ${(err as Error).message}` };
+        }
       }
     }
     this.deps.metrics.processedEnd();
-    return { publish: [] };
+    return {
+      publish: response.publish.map((p): Outbound => ({
+        queue: p.queue,
+        envelope: p.envelope,
+        kind: p.queue.startsWith(DLQ_QUEUE) || p.queue.endsWith('-dlq') ? 'dlq' : 'routing',
+        ...(p.delay_ms ? { delayMs: p.delay_ms } : {}),
+      })),
+    };
   }
 
   private retryOrDeadLetter(delivery: Delivery, reason: string): Decision {
@@ -185,10 +218,11 @@ export class Router {
   private async callRuntime(
     delivery: Delivery,
     input: Envelope,
+    options: { ignoreDeadline?: boolean } = {},
   ): Promise<{ results: RuntimeResult[]; ms: number } | { requeue: string } | { publish: OutboundMessage[]; after?: () => Promise<void> }> {
     const { config, runtime, metrics, supervisor, log, stopping } = this.deps;
     const me = config.actorName;
-    const deadlineMs = input.deadline ? Date.parse(input.deadline) - this.now() : Number.POSITIVE_INFINITY;
+    const deadlineMs = input.deadline && !options.ignoreDeadline ? Date.parse(input.deadline) - this.now() : Number.POSITIVE_INFINITY;
     const byDeadline = deadlineMs < config.runtimeTimeoutMs;
     const timeoutMs = Math.max(1, Math.min(config.runtimeTimeoutMs, deadlineMs));
     for (let attempt = 0; ; attempt++) {
@@ -248,11 +282,19 @@ export class Router {
     }
   }
 
-  private async publish(message: OutboundMessage): Promise<void> {
-    const body = Buffer.from(JSON.stringify(message.envelope));
+  private async publish(message: Outbound): Promise<void> {
+    const body = Buffer.from(JSON.stringify(this.withRetryPolicy(message)));
     const started = this.now();
-    await this.deps.transport.publish(message.queue, body);
+    await this.deps.transport.publish(message.queue, body, message.delayMs ? { delayMs: message.delayMs } : undefined);
     this.deps.metrics.sent(message.queue, message.kind, body.length, this.now() - started);
+  }
+
+  /** error-end retries by the failing actor's own spec.retry, which only this actor's sidecar knows. */
+  private withRetryPolicy(message: Outbound): object {
+    const policy = this.deps.config.retryPolicy;
+    if (message.kind !== 'error_end' || !policy || !isPlainObject(message.envelope)) return message.envelope;
+    const headers = isPlainObject(message.envelope.headers) ? message.envelope.headers : {};
+    return { ...message.envelope, headers: { ...headers, [RETRY_POLICY_HEADER]: policy } };
   }
 
   private report(input: Envelope, status: 'received' | 'processing' | 'completed', message: string, durationMs?: number): void {

@@ -1,6 +1,7 @@
 """Test handlers for the runtime conformance suite: the Python twins of fixtures.ts, with the same names and
 the same answers. Use as ASYA_HANDLER=fixtures.<name> with this directory on PYTHONPATH.
 """
+import os
 import time
 
 
@@ -52,6 +53,23 @@ def big(payload):
     if size_mb is None:
         size_mb = 1
     return {"data": "x" * int(float(size_mb) * 1024 * 1024)}
+
+
+def flaky(payload):
+    """Counts attempts as lines in the file payload["counter"] (each the attempt's time in ms) and fails while
+    the attempt is at most payload["failures"]; once the file payload["fixed"] exists it always succeeds.
+    payload["seconds"] (plus env FLAKY_EXTRA_SECONDS) makes each attempt take that long."""
+    counter = payload["counter"]
+    with open(counter, "a") as f:
+        f.write("%d\n" % int(time.time() * 1000))
+    with open(counter) as f:
+        attempt = len(f.read().strip().split("\n"))
+    time.sleep(float(payload.get("seconds", 0)) + float(os.environ.get("FLAKY_EXTRA_SECONDS", "0")))
+    fixed = payload.get("fixed")
+    fixed = isinstance(fixed, str) and os.path.exists(fixed)
+    if not fixed and attempt <= int(payload.get("failures", 0)):
+        raise ValueError("flaky failure on attempt %d" % attempt)
+    return dict(payload, attempts=attempt)
 
 
 class Counter:

@@ -2,6 +2,8 @@
  * Test handlers for the runtime conformance suite. runtime/testdata/handlers/fixtures.py defines the same
  * handlers in Python; the suite runs both and expects the same answers.
  */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+
 type Payload = Record<string, unknown>;
 type Envelope = { id?: string; route: { actors: string[]; current: number }; headers?: Record<string, unknown>; payload: Payload };
 
@@ -38,6 +40,23 @@ export async function sleep(payload: Payload): Promise<unknown> {
 
 export function big(payload: Payload): unknown {
   return { data: 'x'.repeat(Number(payload.size_mb ?? 1) * 1024 * 1024) };
+}
+
+/**
+ * Counts attempts as lines in the file `payload.counter` (each line the attempt's time in ms) and fails
+ * while the attempt is at most `payload.failures`; once the file `payload.fixed` exists it always succeeds.
+ * `payload.seconds` (plus env FLAKY_EXTRA_SECONDS, to slow one replica down) makes each attempt take that
+ * long. Retry tests use it: fail once then succeed, fail every time, and "fix" the handler before a replay.
+ */
+export async function flaky(payload: Payload): Promise<unknown> {
+  const counter = String(payload.counter);
+  appendFileSync(counter, `${Date.now()}\n`);
+  const attempt = readFileSync(counter, 'utf8').trim().split('\n').length;
+  const seconds = Number(payload.seconds ?? 0) + Number(process.env.FLAKY_EXTRA_SECONDS ?? 0);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const fixed = typeof payload.fixed === 'string' && existsSync(payload.fixed);
+  if (!fixed && attempt <= Number(payload.failures ?? 0)) throw new ValueError(`flaky failure on attempt ${attempt}`);
+  return { ...payload, attempts: attempt };
 }
 
 export class Counter {

@@ -1,0 +1,155 @@
+/**
+ * `asya crew happy-end|error-end`: one end actor in one command. It runs the Node runtime with the crew
+ * handler (`asya runtime`, envelope mode, validation off) as a child process and the sidecar in end-actor
+ * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
+import { ensureDlqQueue } from '../crew/dlq.ts';
+import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
+import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
+import { childProcessSupervisor, type SpawnedRuntime } from '../sidecar/supervisor.ts';
+import type { Transport } from '../transport/transport.ts';
+
+export type CrewRole = 'happy-end' | 'error-end';
+export const CREW_ROLES: readonly CrewRole[] = ['happy-end', 'error-end'];
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+/** Poison messages of an end actor land in `asya-<end>-dlq` after this many deliveries. */
+const END_QUEUE_MAX_DELIVERIES = 10;
+
+type Env = Record<string, string | undefined>;
+
+export interface CrewOptions {
+  /** @default process.env */
+  env?: Env;
+  /** Used instead of one built from env (tests, `asya dev`); not closed by stop(). */
+  transport?: Transport;
+  log?: Logger;
+  /** How to start `asya runtime`. @default this process's `asya` entry point */
+  runtimeCommand?: string[];
+}
+
+export interface RunningCrew {
+  readonly role: CrewRole;
+  /** The end actor's name (ASYA_ACTOR_HAPPY_END / ASYA_ACTOR_ERROR_END, or the default). */
+  readonly name: string;
+  readonly config: SidecarConfig;
+  readonly runtime: SpawnedRuntime;
+  readonly sidecar: RunningSidecar;
+  /** Drain the sidecar, stop the runtime, close the transport if we opened it. */
+  stop(): Promise<void>;
+}
+
+/** The crew handler file, next to this command in the source tree and in the image (/app/crew). */
+export function crewHandler(role: CrewRole): string {
+  return `${join(REPO_ROOT, 'crew', `${role}.ts`)}#handle`;
+}
+
+/** What the crew's runtime needs on top of the caller's env; the crew refuses to run without it. */
+export function crewRuntimeEnv(role: CrewRole, socketDir: string): Record<string, string> {
+  return { ASYA_HANDLER: crewHandler(role), ASYA_HANDLER_MODE: 'envelope', ASYA_ENABLE_VALIDATION: 'false', ASYA_SOCKET_DIR: socketDir };
+}
+
+function defaultRuntimeCommand(): string[] {
+  const entry = process.argv[1];
+  // `asya` itself (bin/asya.js, dist/asya.js in the image, or an npm bin link) can serve as the runtime.
+  const self = entry && /^asya(\.js)?$/.test(basename(entry)) ? entry : join(REPO_ROOT, 'bin/asya.js');
+  return [process.execPath, self, 'runtime'];
+}
+
+export async function startCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
+  const env = options.env ?? process.env;
+  const name = role === 'happy-end' ? env.ASYA_ACTOR_HAPPY_END || HAPPY_END : env.ASYA_ACTOR_ERROR_END || ERROR_END;
+  const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : mkdtempSync(join(tmpdir(), `asya-crew-${name}-`));
+  const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!;
+  const config = loadSidecarConfig({ ...env, ASYA_ACTOR_NAME: name, ASYA_IS_END_ACTOR: 'true', ASYA_SOCKET_DIR: socketDir });
+  const log = options.log ?? createLogger(config.logLevel, `asya.crew.${name}`);
+  let stopping = false;
+  const runtime = childProcessSupervisor({
+    command: options.runtimeCommand ?? defaultRuntimeCommand(),
+    env: { ...env, ...crewRuntimeEnv(role, socketDir) },
+    cwd: process.cwd(),
+    paths: config,
+    readyTimeoutMs: config.runtimeReadyTimeoutMs,
+    log,
+  });
+  // A crew runtime that dies on its own is started again; the sidecar holds messages meanwhile. A restart
+  // the sidecar asked for (timeout) spawns the successor itself, so only a child nobody replaced counts.
+  const watch = () => {
+    const child = runtime.child;
+    child?.once('exit', () => {
+      setTimeout(() => {
+        if (stopping || runtime.child !== child) return;
+        void runtime.restart('the crew runtime exited').then(watch);
+      }, 1000).unref();
+    });
+  };
+  let transport: Transport | undefined;
+  const cleanup = async () => {
+    stopping = true;
+    await runtime.stop();
+    if (!options.transport) await transport?.close();
+    if (ownSocketDir) rmSync(ownSocketDir, { recursive: true, force: true });
+  };
+  let sidecar: RunningSidecar;
+  try {
+    await runtime.start();
+    watch();
+    transport = options.transport ?? (await (await import('../transport/factory.ts')).createTransport(env, { logger: log }));
+    // error-end's dead letters must have somewhere to go before the first one is written.
+    if (role === 'error-end') await ensureDlqQueue(transport, env.ASYA_DLQ_QUEUE || DLQ_QUEUE);
+    sidecar = await startSidecar({
+      config,
+      transport,
+      supervisor: runtime,
+      log,
+      queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false', maxDeliveries: END_QUEUE_MAX_DELIVERIES },
+    });
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    role,
+    name,
+    config,
+    runtime,
+    sidecar,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        await sidecar.stop();
+        await cleanup();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The CLI entry: `asya crew happy-end|error-end`; runs until SIGTERM/SIGINT, then drains. */
+export async function runCrew(args: string[]): Promise<void> {
+  const [role, ...extra] = args;
+  if (!CREW_ROLES.includes(role as CrewRole) || extra.length > 0) {
+    process.stderr.write(`Usage: asya crew happy-end|error-end\n\nRuns the end actor: the crew handler in the Node runtime and the sidecar in end-actor mode.\nConfiguration: the sidecar's env (ASYA_TRANSPORT, ASYA_GATEWAY_URL, ...) and the crew's (ASYA_S3_BUCKET or ASYA_RESULTS_DIR, ASYA_RETRY_POLICY, ASYA_DLQ_QUEUE); see docs/crew.md.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let crew: RunningCrew;
+  try {
+    crew = await startCrew(role as CrewRole);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`FATAL: ${err.message}\n`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    process.stderr.write(`${signal}: draining ${crew.name}\n`);
+    void crew.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

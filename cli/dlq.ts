@@ -1,0 +1,140 @@
+/**
+ * `asya dlq list|show|replay`: what error-end gave up on, and sending it back once the cause is fixed.
+ * The transport comes from the same environment variables as the sidecar (ASYA_TRANSPORT, ...).
+ * Exit codes: 0 done, 1 an id is unknown or a replay failed, 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { DLQ_QUEUE } from '../protocol/index.ts';
+import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
+import type { Transport } from '../transport/transport.ts';
+
+const USAGE = `Usage:
+  asya dlq list [--queue asya-dlq] [--json]
+  asya dlq show <id> [--queue asya-dlq]
+  asya dlq replay <id> | --all [--queue asya-dlq]
+
+Reads the dead letters error-end wrote (on ASYA_TRANSPORT). replay sends an envelope back to the actor that
+failed, with that actor's attempt count reset, and removes it from the queue once the broker confirmed it.`;
+
+export interface DlqIo {
+  env?: Record<string, string | undefined>;
+  /** Used instead of one built from env (tests, asya dev); not closed here. */
+  transport?: Transport;
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+  /** Passed to the reader: how long to wait for more messages. */
+  idleMs?: number;
+}
+
+/** Runs the command and returns its exit code. */
+export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number> {
+  const out = io.out ?? ((t: string) => void process.stdout.write(t));
+  const err = io.err ?? ((t: string) => void process.stderr.write(t));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { queue: { type: 'string', default: io.env?.ASYA_DLQ_QUEUE || DLQ_QUEUE }, json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    });
+  } catch (e) {
+    err(`asya dlq: ${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [action, id, ...extra] = positionals;
+  if (values.help) {
+    out(`${USAGE}\n`);
+    return 0;
+  }
+  const usage = (problem: string) => {
+    err(`asya dlq: ${problem}\n\n${USAGE}\n`);
+    return 2;
+  };
+  if (extra.length > 0) return usage(`unexpected arguments: ${extra.join(' ')}`);
+  if (action === 'list' && id) return usage('list takes no id (use show <id>)');
+  if (action === 'show' && !id) return usage('show needs an id');
+  if (action === 'replay' && !id === !values.all) return usage('replay needs an id or --all (not both)');
+  if (action !== 'list' && action !== 'show' && action !== 'replay') return usage(action ? `unknown action '${action}'` : 'missing action');
+
+  const transport = io.transport ?? (await (await import('../transport/factory.ts')).createTransport(io.env ?? process.env));
+  const queue = values.queue;
+  const readOptions = io.idleMs !== undefined ? { idleMs: io.idleMs } : {};
+  try {
+    await ensureDlqQueue(transport, queue);
+    if (action === 'list') {
+      const letters = await withDeadLetters(transport, queue, async (all) => ({ ack: [], result: all }), readOptions);
+      out(values.json ? `${JSON.stringify(letters.map(asJson), null, 2)}\n` : table(letters, queue));
+      return 0;
+    }
+    if (action === 'show') {
+      const matches = await withDeadLetters(transport, queue, async (all) => ({ ack: [], result: all.filter((l) => l.record?.id === id) }), readOptions);
+      if (matches.length === 0) {
+        err(`asya dlq: no dead letter with id ${id} in ${queue}\n`);
+        return 1;
+      }
+      out(`${JSON.stringify(matches.length === 1 ? asJson(matches[0]!) : matches.map(asJson), null, 2)}\n`);
+      return 0;
+    }
+    return await withDeadLetters(
+      transport,
+      queue,
+      async (all) => {
+        const chosen = values.all ? all : all.filter((l) => l.record?.id === id);
+        if (chosen.length === 0) {
+          err(values.all ? `No dead letters in ${queue}.\n` : `asya dlq: no dead letter with id ${id} in ${queue}\n`);
+          return { ack: [], result: values.all ? 0 : 1 };
+        }
+        const done: DeadLetter[] = [];
+        let failed = 0;
+        for (const letter of chosen) {
+          if (!letter.record) {
+            failed++;
+            err(`skipped a message that is not a dead-letter record (left in ${queue}): ${letter.raw.slice(0, 120)}\n`);
+            continue;
+          }
+          try {
+            const target = await replay(transport, letter.record);
+            done.push(letter);
+            out(`replayed ${letter.record.id} → ${target}\n`);
+          } catch (e) {
+            failed++;
+            err(`could not replay ${letter.record.id} (left in ${queue}): ${(e as Error).message}\n`);
+          }
+        }
+        if (chosen.length > 1) out(`${done.length} replayed, ${failed} left in ${queue}\n`);
+        return { ack: done, result: failed > 0 ? 1 : 0 };
+      },
+      readOptions,
+    );
+  } finally {
+    if (!io.transport) await transport.close();
+  }
+}
+
+/** The CLI entry: `asya dlq ...`. */
+export async function runDlq(args: string[]): Promise<void> {
+  process.exitCode = await dlqCommand(args, { env: process.env });
+}
+
+function asJson(letter: DeadLetter): unknown {
+  return letter.record ?? { not_a_record: letter.raw };
+}
+
+function table(letters: DeadLetter[], queue: string): string {
+  if (letters.length === 0) return `No dead letters in ${queue}.\n`;
+  const rows = letters.map((l) =>
+    l.record
+      ? [l.record.id, l.record.failed_actor ?? '-', l.record.code, String(l.record.attempts), l.record.dead_lettered_at, oneLine(l.record.error)]
+      : ['?', '-', 'not a record', '-', '-', oneLine(l.raw)],
+  );
+  const header = ['ID', 'FAILED ACTOR', 'CODE', 'ATTEMPTS', 'DEAD-LETTERED AT', 'ERROR'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n${letters.length} dead letter(s) in ${queue}\n`;
+}
+
+function oneLine(text: string, max = 80): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,43 @@
+/**
+ * Where the crew stores envelopes: the original's key layout `{prefix}{timestamp}/{last_actor}/{id}.json`
+ * (reference §4.2), with its last-actor rule fixed, plus the once-only markers `{prefix}ids/{id}.json`.
+ */
+
+/**
+ * The actor the envelope is "at": `actors[current]` while current is in range (for an error envelope, the
+ * actor that failed), else the last actor (an envelope that finished its route). The original tested
+ * `0 < current`, so a failure at the first actor was filed under the last one.
+ */
+export function lastActor(route: unknown): string {
+  const { actors, current } = (route ?? {}) as { actors?: unknown; current?: unknown };
+  if (!Array.isArray(actors) || actors.length === 0) return 'unknown';
+  const at = Number.isInteger(current) && (current as number) >= 0 && (current as number) < actors.length ? (current as number) : actors.length - 1;
+  const name = actors[at];
+  return typeof name === 'string' && name !== '' ? name : 'unknown';
+}
+
+/** Python's `%Y-%m-%dT%H:%M:%S.%fZ` in UTC: six fractional digits, of which JavaScript knows three. */
+export function timestampSegment(date: Date): string {
+  return `${date.toISOString().slice(0, 23)}000Z`;
+}
+
+/**
+ * Ids and actor names come from messages, so a key segment must not be able to climb out of its folder
+ * (`..`, `/`) or carry characters that S3 consoles and shells mangle. Plain ids (UUIDs) are unchanged.
+ */
+export function keySegment(value: string): string {
+  const encoded = Array.from(value, (c) =>
+    /^[A-Za-z0-9._~-]$/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  ).join('');
+  if (encoded === '') return '%00';
+  return encoded === '.' || encoded === '..' ? encoded.replace(/\./g, '%2E') : encoded;
+}
+
+export function envelopeKey(prefix: string, envelope: { id: string; route?: unknown }, now: Date): string {
+  return `${prefix}${timestampSegment(now)}/${keySegment(lastActor(envelope.route))}/${keySegment(envelope.id)}.json`;
+}
+
+/** One marker per id, per replay generation (a replayed envelope may legitimately fail and be filed again). */
+export function markerKey(prefix: string, id: string, generation = 0): string {
+  return `${prefix}ids/${keySegment(id)}${generation > 0 ? `.replay-${generation}` : ''}.json`;
+}

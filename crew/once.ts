@@ -1,0 +1,58 @@
+/**
+ * Once-only storing and reporting. Brokers deliver at least once, so an end actor sees the same envelope again
+ * after a crash or a lost ack. A marker per id records where the envelope was stored and whether its final
+ * status was reported; a redelivery finds it and neither writes a second object nor reports twice.
+ *
+ * The marker is claimed (create-if-absent) before the object is written, so two racing copies agree on one
+ * key; a crash between the two leaves a marker without its object, which the redelivery then writes.
+ */
+import { isPlainObject } from '../protocol/index.ts';
+import type { Storage } from './storage.ts';
+
+export interface Marker {
+  uri: string;
+  key: string;
+  reported: boolean;
+  /** When the envelope was first stored (ISO 8601); stays the same on redelivery. */
+  at: string;
+}
+
+export async function readMarker(storage: Storage, key: string): Promise<Marker | undefined> {
+  const text = await storage.get(key);
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`marker ${key} is not JSON; delete it to store the envelope again`);
+  }
+  if (!isPlainObject(value) || typeof value.uri !== 'string' || typeof value.key !== 'string') {
+    throw new Error(`marker ${key} is not {uri, key, reported}; delete it to store the envelope again`);
+  }
+  return { uri: value.uri, key: value.key, reported: value.reported === true, at: typeof value.at === 'string' ? value.at : '' };
+}
+
+/** Stores `body` under `objectKey` unless this id was stored before; returns the marker either way. */
+export async function storeOnce(storage: Storage, markerKey: string, plan: { objectKey: string; body: string; at: Date }): Promise<Marker> {
+  let marker = await readMarker(storage, markerKey);
+  if (!marker) {
+    const claimed: Marker = { uri: storage.uri(plan.objectKey), key: plan.objectKey, reported: false, at: plan.at.toISOString() };
+    if (await storage.putIfAbsent(markerKey, JSON.stringify(claimed))) {
+      await storage.put(plan.objectKey, plan.body);
+      return claimed;
+    }
+    marker = await readMarker(storage, markerKey);
+    if (!marker) throw new Error(`marker ${markerKey} exists and does not: storage is inconsistent`);
+  }
+  if (!marker.reported && !(await storage.exists(marker.key))) await storage.put(marker.key, plan.body);
+  return marker;
+}
+
+export async function markReported(storage: Storage, markerKey: string, marker: Marker): Promise<void> {
+  await storage.put(markerKey, JSON.stringify({ ...marker, reported: true }));
+}
+
+/** The body the crew stores: the whole envelope as received, readable. */
+export function storedBody(envelope: unknown): string {
+  return `${JSON.stringify(envelope, null, 2)}\n`;
+}

@@ -1,0 +1,241 @@
+/**
+ * Where the crew keeps envelopes and its once-only markers: a directory in dev, S3 (or MinIO, moto) in
+ * production, with the original's environment variables (reference §4.2).
+ */
+import { randomUUID } from 'node:crypto';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
+
+export interface Storage {
+  /** A URI naming where `key` lives (file:///..., s3://bucket/key). */
+  uri(key: string): string;
+  /** Writes (or overwrites) `key`; returns its URI. */
+  put(key: string, body: string): Promise<string>;
+  /** Writes `key` only if nothing is there yet; false when something was. Atomic: concurrent writers get one winner. */
+  putIfAbsent(key: string, body: string): Promise<boolean>;
+  get(key: string): Promise<string | undefined>;
+  exists(key: string): Promise<boolean>;
+  /** Every key under `prefix`, sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** `ASYA_S3_BUCKET` set → S3; otherwise a directory (`ASYA_RESULTS_DIR`, default `.data/results`). */
+export function storageFromEnv(env: Env = process.env, cwd = process.cwd()): Storage {
+  const bucket = env.ASYA_S3_BUCKET?.trim();
+  if (bucket) return S3Storage.fromEnv(bucket, env);
+  return new FileStorage(resolve(cwd, env.ASYA_RESULTS_DIR?.trim() || '.data/results'));
+}
+
+export class FileStorage implements Storage {
+  constructor(readonly root: string) {}
+
+  uri(key: string): string {
+    return pathToFileURL(this.path(key)).href;
+  }
+
+  async put(key: string, body: string): Promise<string> {
+    const path = this.path(key);
+    const temp = this.temp(path, body);
+    // Rename is atomic: a reader (or a crash) never sees half an object.
+    renameSync(temp, path);
+    return this.uri(key);
+  }
+
+  async putIfAbsent(key: string, body: string): Promise<boolean> {
+    const path = this.path(key);
+    const temp = this.temp(path, body);
+    try {
+      // link() fails with EEXIST instead of replacing: create-if-absent with the full content at once.
+      linkSync(temp, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      return readFileSync(this.path(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return statSync(this.path(key)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const walk = (dir: string) => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (!entry.name.startsWith('.tmp-')) keys.push(relative(this.root, path).split(sep).join('/'));
+      }
+    };
+    walk(this.root);
+    return keys.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  private path(key: string): string {
+    const path = resolve(this.root, key);
+    if (!path.startsWith(this.root + sep)) throw new Error(`storage key ${JSON.stringify(key)} leaves ${this.root}`);
+    return path;
+  }
+
+  private temp(path: string, body: string): string {
+    mkdirSync(dirname(path), { recursive: true });
+    const temp = join(dirname(path), `.tmp-${randomUUID()}`);
+    writeFileSync(temp, body);
+    return temp;
+  }
+}
+
+export interface S3StorageOptions {
+  bucket: string;
+  region: string;
+  /** MinIO, moto: path-style addressing. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export class S3Storage implements Storage {
+  private ready: Promise<void> | undefined;
+  private clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
+
+  constructor(readonly options: S3StorageOptions) {}
+
+  static fromEnv(bucket: string, env: Env): S3Storage {
+    const endpoint = env.ASYA_S3_ENDPOINT?.trim() || undefined;
+    const accessKeyId = env.ASYA_S3_ACCESS_KEY?.trim();
+    const secretAccessKey = env.ASYA_S3_SECRET_KEY?.trim();
+    const region = env.AWS_REGION?.trim() || 'us-east-1';
+    // As the original: with an endpoint (MinIO) the keys default to MinIO's; on AWS the SDK's chain decides
+    // unless both keys are given.
+    const credentials = endpoint
+      ? { accessKeyId: accessKeyId || 'minioadmin', secretAccessKey: secretAccessKey || 'minioadmin' }
+      : accessKeyId && secretAccessKey
+        ? { accessKeyId, secretAccessKey }
+        : undefined;
+    return new S3Storage({ bucket, region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) });
+  }
+
+  uri(key: string): string {
+    return `s3://${this.options.bucket}/${key}`;
+  }
+
+  async put(key: string, body: string): Promise<string> {
+    const { client, sdk } = await this.open();
+    await client.send(new sdk.PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    return this.uri(key);
+  }
+
+  async putIfAbsent(key: string, body: string): Promise<boolean> {
+    const { client, sdk } = await this.open();
+    try {
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }));
+      return true;
+    } catch (err) {
+      // 412: the key exists. 409: another conditional write to the key is in progress; it wins.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) return false;
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const { client, sdk } = await this.open();
+    try {
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return await out.Body!.transformToString('utf8');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const { client, sdk } = await this.open();
+    try {
+      await client.send(new sdk.HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.open();
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of out.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  /** The SDK is loaded on first use: a crew on the filesystem never pays for it. */
+  private async open() {
+    this.clientPromise ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: this.options.region,
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint, forcePathStyle: true } : {}),
+        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+      }),
+    }));
+    const opened = await this.clientPromise;
+    this.ready ??= this.ensureBucket(opened).catch((err) => {
+      this.ready = undefined;
+      throw err;
+    });
+    await this.ready;
+    return opened;
+  }
+
+  private async ensureBucket({ client, sdk }: { client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }): Promise<void> {
+    const Bucket = this.options.bucket;
+    try {
+      await client.send(new sdk.HeadBucketCommand({ Bucket }));
+      return;
+    } catch (err) {
+      // 403 and friends: the bucket may exist without our ListBucket right; writes will tell.
+      if (!isNotFound(err)) return;
+    }
+    try {
+      const location = this.options.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: this.options.region as BucketLocationConstraint } };
+      await client.send(new sdk.CreateBucketCommand({ Bucket, ...location }));
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    }
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name;
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status === 404 || name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket';
+}

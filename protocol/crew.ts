@@ -1,0 +1,119 @@
+/**
+ * The contract between a crew handler (happy-end, error-end) and the sidecar in end-actor mode, and the
+ * headers and records error-end's retries travel with. Shared by sidecar/, crew/ and the `asya dlq` command.
+ *
+ * A crew handler runs in envelope mode; the first element of its answer may carry a payload with
+ * - `final_reported: true`: the handler took care of the final status (it reported it, or there is none yet
+ *   because a retry was scheduled); the sidecar must not report one;
+ * - `publish: [{queue, envelope, delay_ms?}]`: messages the sidecar publishes, broker-confirmed, before it
+ *   acks the input. Only `asya-` queues, and never the end actor's own queue.
+ * A handler that returns `{}` (the original Python crew) leaves the final report to the sidecar, as before.
+ */
+import { isPlainObject, type JsonObject, type JsonValue } from './json.ts';
+import { QUEUE_PREFIX } from './queues.ts';
+import type { ErrorDetails } from './runtime-response.ts';
+
+/** `{ "<actor>": <attempts so far> }`: per actor, so a later actor does not inherit an earlier one's count. */
+export const ATTEMPTS_HEADER = 'x-asya-attempts';
+/** The failing actor's spec.retry, attached by its sidecar to the error envelope (from ASYA_RETRY_POLICY). */
+export const RETRY_POLICY_HEADER = 'x-asya-retry-policy';
+/** How often `asya dlq replay` sent this envelope back; keeps error-end's once-only markers per generation. */
+export const REPLAYS_HEADER = 'x-asya-replays';
+/** Where error-end puts what it gives up on. */
+export const DLQ_QUEUE = 'asya-dlq';
+/**
+ * `details.type` of a crew handler error meaning "the gateway did not take the final status": the sidecar
+ * requeues such a message without counting it toward dead-lettering, as it does for its own final reports.
+ */
+export const FINAL_REPORT_REFUSED = 'FinalReportRefused';
+
+export interface EndActorPublish {
+  queue: string;
+  envelope: JsonObject;
+  delay_ms?: number;
+}
+
+export interface EndActorResponse {
+  finalReported: boolean;
+  publish: EndActorPublish[];
+  /** The rest of the handler's payload (e.g. `storage_uri`): reported as metadata when the sidecar reports. */
+  metadata?: JsonObject;
+}
+
+/**
+ * Reads what a crew handler answered. `ownQueue` is the end actor's queue, which it must never feed: an
+ * error-end that sends to itself is the loop the original had.
+ */
+export function readEndActorResponse(handlerPayload: unknown, ownQueue: string): EndActorResponse | { error: string } {
+  if (!isPlainObject(handlerPayload)) return { finalReported: false, publish: [] };
+  const { final_reported: finalReported, publish: rawPublish, ...rest } = handlerPayload;
+  if (finalReported !== undefined && typeof finalReported !== 'boolean') return { error: 'final_reported must be a boolean' };
+  if (rawPublish !== undefined && !Array.isArray(rawPublish)) return { error: 'publish must be a list of {queue, envelope, delay_ms?}' };
+  const publish: EndActorPublish[] = [];
+  for (const [i, item] of (rawPublish ?? []).entries()) {
+    if (!isPlainObject(item) || typeof item.queue !== 'string' || !isPlainObject(item.envelope)) {
+      return { error: `publish[${i}] must be {queue: string, envelope: object, delay_ms?: number}` };
+    }
+    if (!item.queue.startsWith(QUEUE_PREFIX)) return { error: `publish[${i}] targets ${item.queue}, which is not an ${QUEUE_PREFIX} queue` };
+    if (item.queue === ownQueue) return { error: `publish[${i}] targets ${ownQueue}, this end actor's own queue` };
+    const delay = item.delay_ms;
+    if (delay !== undefined && (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)) {
+      return { error: `publish[${i}].delay_ms must be a non-negative number` };
+    }
+    publish.push({ queue: item.queue, envelope: item.envelope as JsonObject, ...(delay ? { delay_ms: delay } : {}) });
+  }
+  const metadata = Object.keys(rest).length > 0 ? (rest as JsonObject) : undefined;
+  return { finalReported: finalReported === true, publish, ...(metadata ? { metadata } : {}) };
+}
+
+/** What error-end puts on the DLQ queue and `asya dlq` reads. */
+export interface DeadLetterRecord {
+  id: string;
+  /** null when the message was not an error envelope at all (code `invalid_error_envelope`). */
+  failed_actor: string | null;
+  error: string;
+  code: string;
+  details?: ErrorDetails | JsonValue;
+  attempts: number;
+  dead_lettered_at: string;
+  storage_uri?: string;
+  /** The envelope as the failed actor received it; `asya dlq replay` sends it back there. */
+  envelope: JsonObject;
+}
+
+export function isDeadLetterRecord(value: unknown): value is DeadLetterRecord {
+  return (
+    isPlainObject(value) &&
+    typeof value.id === 'string' &&
+    (typeof value.failed_actor === 'string' || value.failed_actor === null) &&
+    typeof value.code === 'string' &&
+    isPlainObject(value.envelope)
+  );
+}
+
+/** Header values may arrive as objects (ours) or as JSON text (other producers); both are accepted. */
+export function headerObject(headers: unknown, name: string): Record<string, unknown> | undefined {
+  if (!isPlainObject(headers)) return undefined;
+  let value = headers[name];
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return isPlainObject(value) ? value : undefined;
+}
+
+/** Attempts per actor from `x-asya-attempts`; entries that are not non-negative integers are ignored. */
+export function readAttempts(headers: unknown): Record<string, number> {
+  const raw = headerObject(headers, ATTEMPTS_HEADER) ?? {};
+  const attempts: Record<string, number> = {};
+  for (const [actor, n] of Object.entries(raw)) if (Number.isInteger(n) && (n as number) >= 0) attempts[actor] = n as number;
+  return attempts;
+}
+
+export function readReplays(headers: unknown): number {
+  const n = isPlainObject(headers) ? Number(headers[REPLAYS_HEADER]) : 0;
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}

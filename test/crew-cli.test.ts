@@ -1,0 +1,72 @@
+/** `asya crew happy-end` as one real process on RabbitMQ: configured by env only, drains on SIGTERM. */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { FileStorage } from '../crew/storage.ts';
+import { queueName } from '../protocol/index.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
+import { envelopeBody } from './support/pipeline.ts';
+import { RABBITMQ_URL } from './support/rabbitmq.ts';
+import { REPO_ROOT } from './support/runtime-process.ts';
+
+const ENTRY = join(REPO_ROOT, 'test/crew-cli-entry.mjs');
+let gateway: FakeGateway;
+let transport: RabbitMqTransport;
+let results: string;
+
+beforeAll(async () => {
+  gateway = await startFakeGateway();
+  transport = await RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName: `crew-cli-${randomUUID()}` });
+  results = mkdtempSync(join(tmpdir(), 'asya-crew-cli-'));
+});
+afterAll(async () => {
+  await transport?.close();
+  await gateway?.close();
+  rmSync(results, { recursive: true, force: true });
+});
+
+test('one command starts the runtime and the sidecar; an envelope is stored and reported; SIGTERM exits 0', async () => {
+  const name = `happy-end-${randomUUID().slice(0, 8)}`;
+  const child = spawn(process.execPath, [ENTRY, 'happy-end'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ASYA_TRANSPORT: 'rabbitmq',
+      ASYA_RABBITMQ_URL: RABBITMQ_URL,
+      ASYA_ACTOR_HAPPY_END: name,
+      ASYA_GATEWAY_URL: gateway.url,
+      ASYA_RESULTS_DIR: results,
+      ASYA_METRICS_ENABLED: 'false',
+      ASYA_LOG_LEVEL: 'INFO',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await expect.poll(() => output, { timeout: 30_000 }).toContain(`Consuming ${queueName(name)}`);
+    const id = randomUUID();
+    await transport.publish(queueName(name), envelopeBody(id, ['prep'], { done: true }, { route: { actors: ['prep'], current: 1 } }));
+    await expect.poll(() => gateway.requests.filter((r) => r.path === `/envelopes/${id}/final`).length, { timeout: 30_000 }).toBe(1);
+    const keys = await new FileStorage(results).list('happy-asya/');
+    expect(keys).toEqual([expect.stringMatching(new RegExp(`^happy-asya/\\d{4}-.*/prep/${id}\\.json$`)), `happy-asya/ids/${id}.json`]);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+    await transport.deleteQueue(queueName(name)).catch(() => {});
+    await transport.deleteQueue(`${queueName(name)}-dlq`).catch(() => {});
+  }
+});
+
+test('a wrong role is a usage error (exit 2)', () => {
+  const result = spawnSync(process.execPath, [ENTRY, 'middle-end'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain('Usage: asya crew happy-end|error-end');
+});
