@@ -229,5 +229,32 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
       expect(await dlqCommand(['replay'], io)).toBe(2);
       expect(await dlqCommand(['frobnicate'], io)).toBe(2);
     });
+
+    test('asya dlq list shows a table; replay --all sends back what it can and leaves the rest', async () => {
+      const a = await actor('again', 'echo');
+      const good = randomUUID();
+      const orphan = randomUUID();
+      const record = (id: string, failedActor: string | null) => ({
+        id, failed_actor: failedActor, error: 'processing_error', code: 'processing_error', attempts: 3, dead_lettered_at: new Date().toISOString(),
+        envelope: { id, route: { actors: [a.name], current: 0 }, headers: { 'x-asya-attempts': { [a.name]: 3 } }, payload: { back: true } },
+      });
+      await transport.publish(world.dlqQueue, Buffer.from(JSON.stringify(record(good, a.name))));
+      await transport.publish(world.dlqQueue, Buffer.from(JSON.stringify(record(orphan, null))));
+      let out = '';
+      let err = '';
+      const io = { transport, out: (t: string) => (out += t), err: (t: string) => (err += t), idleMs: 300 };
+      await expect.poll(async () => (await deadLetters(world)).filter((r) => r.id === good || r.id === orphan).length, { timeout: 30_000 }).toBe(2);
+      expect(await dlqCommand(['list', '--queue', world.dlqQueue], io)).toBe(0);
+      expect(out).toMatch(/^ID +FAILED ACTOR +CODE +ATTEMPTS +DEAD-LETTERED AT +ERROR\n/);
+      expect(out).toMatch(new RegExp(`${good} +${a.name} +processing_error +3 `));
+      out = '';
+      expect(await dlqCommand(['replay', '--all', '--queue', world.dlqQueue], io)).toBe(1);
+      expect(out).toContain(`replayed ${good} → ${queueName(a.name)}`);
+      expect(err).toContain(`could not replay ${orphan} (left in ${world.dlqQueue}): ${orphan} has no failed actor`);
+      await expect.poll(() => world.finals(good).map((f) => f.status), { timeout: 30_000 }).toEqual(['succeeded']);
+      const left = (await deadLetters(world)).map((r) => r.id);
+      expect(left).toContain(orphan);
+      expect(left).not.toContain(good);
+    });
   });
 }
