@@ -15,7 +15,7 @@ const SIZE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_00
 export interface SidecarMetrics {
   readonly registry: Registry;
   received(bytes: number): void;
-  processed(ms: number): void;
+  processed(status: 'success' | 'empty_response', ms: number): void;
   processedEnd(): void;
   failed(reason: string): void;
   sent(queue: string, kind: string, bytes: number, ms: number): void;
@@ -53,8 +53,8 @@ export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metrics
       receivedTotal.inc({ queue, transport });
       size.observe({ direction: 'received' }, bytes);
     },
-    processed(ms) {
-      processedTotal.inc({ queue, status: 'success' });
+    processed(status, ms) {
+      processedTotal.inc({ queue, status });
       processing.observe({ queue }, ms / 1000);
     },
     processedEnd() {

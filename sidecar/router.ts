@@ -55,7 +55,8 @@ const CONNECTION_LOST_LIMIT = 3;
 
 /** A crew handler may ask for a delayed publish (error-end's backoff); nothing else delays. */
 type Outbound = OutboundMessage & { delayMs?: number };
-type Decision = { publish: Outbound[]; after?: () => Promise<void> } | { requeue: string };
+/** `status` names the outcome for messages_processed_total; error outcomes are counted as failures instead. */
+type Decision = { publish: Outbound[]; after?: () => Promise<void>; status?: 'success' | 'empty_response' } | { requeue: string };
 
 export class Router {
   private readonly ends;
@@ -101,7 +102,7 @@ export class Router {
       return;
     }
     await this.settle(() => transport.ack(delivery));
-    metrics.processed(this.now() - started);
+    if (decision.status) metrics.processed(decision.status, this.now() - started);
     await decision.after?.();
   }
 
@@ -120,7 +121,7 @@ export class Router {
       return { publish: [errorMessage(input, { message: "Envelope missing required 'id' field", code: 'validation_error', actor: me }, this.ends)] };
     }
     if (config.isEndActor) return this.decideEnd(delivery, input);
-    if (input.deadline && Date.parse(input.deadline) <= this.now()) {
+    if (input.deadline && deadlineOf(input) <= this.now()) {
       metrics.failed('deadline_exceeded');
       return { publish: [errorMessage(input, { message: `Deadline ${input.deadline} exceeded before ${me} started`, code: 'deadline_exceeded', actor: me }, this.ends)] };
     }
@@ -136,14 +137,16 @@ export class Router {
     if ('requeue' in call || 'publish' in call) return call;
     const { messages, children } = routeResults(input, call.results, me, this.ends);
     for (const child of children) this.deps.reporter.child(child);
-    if (messages[0]?.kind === 'error_end') metrics.failed('runtime_error');
-    else if (messages[0]?.kind === 'routing' || messages[0]?.kind === 'happy_end') {
-      // As the original: `completed` carries the route the result continues on, so its index counts the
-      // actors done. The gateway turns that into honest progress (it never shows 100% before the end).
-      const next = (messages[0].envelope as Envelope).route;
-      this.report({ ...input, route: next }, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
+    if (messages[0]?.kind === 'error_end') {
+      metrics.failed('runtime_error');
+      return { publish: messages };
     }
-    return { publish: messages };
+    if (call.results.length === 0) return { publish: messages, status: 'empty_response' };
+    // As the original: `completed` carries the route the result continues on, so its index counts the
+    // actors done. The gateway turns that into honest progress (it never shows 100% before the end).
+    const next = (messages[0]!.envelope as Envelope).route;
+    this.report({ ...input, route: next }, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
+    return { publish: messages, status: 'success' };
   }
 
   /**
@@ -314,6 +317,12 @@ export class Router {
       this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${(err as Error).message}`);
     }
   }
+}
+
+/** An absent or unreadable deadline means none (a malformed one must not fail every message at once). */
+function deadlineOf(input: Envelope): number {
+  const at = input.deadline ? Date.parse(input.deadline) : Number.NaN;
+  return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
