@@ -169,6 +169,13 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         expect(ends.byId(id)[0]!.envelope.payload.code).toBe('deadline_exceeded');
       });
 
+      test('an unreadable deadline is ignored rather than failing the message', async () => {
+        const a = await actor('baddeadline', 'echo');
+        const id = await send([a.name], { ok: true }, { deadline: 'next tuesday' });
+        await ends.waitForIds([id]);
+        expect(ends.byId(id)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { ok: true } }) }]);
+      });
+
       test('drain: the message in flight finishes, the unstarted ones stay queued', async () => {
         const a = await actor('drain', 'sleep');
         const first = await send([a.name], { seconds: 1 });
