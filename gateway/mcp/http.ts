@@ -44,8 +44,20 @@ class EndedSessions {
   }
 }
 
+/** `notifications/cancelled` arrives in a request of its own; it finds the waiting call through this. */
+const waitingKey = (session: string, id: RpcId) => `${session}\u0000${typeof id}:${String(id)}`;
+
+function cancelledRequestIds(messages: unknown[]): RpcId[] {
+  return messages.flatMap((m) => {
+    if (!isPlainObject(m) || m.method !== 'notifications/cancelled' || !isPlainObject(m.params)) return [];
+    const id = m.params.requestId;
+    return typeof id === 'string' || typeof id === 'number' ? [id] : [];
+  });
+}
+
 export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
   const ended = new EndedSessions();
+  const waiting = new Map<string, () => void>();
 
   const checkSession = (c: Context, id: RpcId): Response | undefined => {
     const session = c.req.header('mcp-session-id');
@@ -79,6 +91,7 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
       if (problem) return c.json({ jsonrpc: '2.0', id: idOf(messages[0]), error: { code: INVALID_PARAMS, message: problem } });
     }
     const session = initializing ? `mcp-session-${randomUUID()}` : (c.req.header('mcp-session-id') as string);
+    for (const id of cancelledRequestIds(messages)) waiting.get(waitingKey(session, id))?.();
 
     // Clients must accept both; the original's clients sent `*/*` or nothing, which we read as both too.
     const accept = c.req.header('accept') ?? '*/*';
@@ -98,8 +111,11 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
     const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name));
+    const key = streaming ? waitingKey(session, idOf(messages[0])) : undefined;
+    if (key) waiting.set(key, stop);
     const release = () => {
       deps.closers.delete(stop);
+      if (key && waiting.get(key) === stop) waiting.delete(key);
       void server.close().catch(() => {});
     };
     abort.signal.addEventListener('abort', release, { once: true });
