@@ -225,7 +225,7 @@ export class Router {
   ): Promise<{ results: RuntimeResult[]; ms: number } | { requeue: string } | { publish: OutboundMessage[]; after?: () => Promise<void> }> {
     const { config, runtime, metrics, supervisor, log, stopping } = this.deps;
     const me = config.actorName;
-    const deadlineMs = input.deadline && !options.ignoreDeadline ? Date.parse(input.deadline) - this.now() : Number.POSITIVE_INFINITY;
+    const deadlineMs = options.ignoreDeadline ? Number.POSITIVE_INFINITY : deadlineOf(input) - this.now();
     const byDeadline = deadlineMs < config.runtimeTimeoutMs;
     const timeoutMs = Math.max(1, Math.min(config.runtimeTimeoutMs, deadlineMs));
     for (let attempt = 0; ; attempt++) {
