@@ -17,7 +17,10 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/runtime/python/asya_runtime.py ./runtime/python/asya_runtime.py
+# The crew handlers are TypeScript loaded by `asya runtime` (through tsx) and import these folders.
 COPY --from=build /src/crew ./crew
+COPY --from=build /src/protocol ./protocol
+COPY --from=build /src/api ./api
 # Non-root and read-only friendly: nothing is written under /app; sockets live in /var/run/asya (emptyDir).
 USER 1000:1000
 # A small young generation keeps the sidecar's RSS low with no measurable cost in bench/hop.

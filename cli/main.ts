@@ -7,6 +7,9 @@ Commands:
   dev <dir>        Run every AsyncActor under <dir> in one process (in-memory transport); --demo sends <dir>/demo.yaml
   sidecar          Run the sidecar for ASYA_ACTOR_NAME in front of a runtime socket
   runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)
+  gateway          Run the MCP/REST gateway; 'gateway migrate' applies the database migrations
+  crew <role>      Run an end actor: happy-end (store results, report success) or error-end (retries, DLQ)
+  dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'
   version          Print the version
   help             Show this help
 
@@ -17,6 +20,9 @@ type Command = (args: string[]) => Promise<void>;
 const commands: Record<string, Command> = {
   dev: async (args) => (await import('./dev.ts')).runDev(args),
   sidecar: async () => (await import('./sidecar.ts')).runSidecar(),
+  gateway: async (args) => (await import('./gateway.ts')).runGateway(args),
+  crew: async (args) => (await import('./crew.ts')).runCrew(args),
+  dlq: async (args) => (await import('./dlq.ts')).runDlq(args),
   runtime: async () => (await import('../runtime/node/main.ts')).runRuntime(),
   version: async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

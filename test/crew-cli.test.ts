@@ -13,7 +13,7 @@ import { envelopeBody } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
-const ENTRY = join(REPO_ROOT, 'test/crew-cli-entry.mjs');
+const ASYA = join(REPO_ROOT, 'bin/asya.js');
 let gateway: FakeGateway;
 let transport: RabbitMqTransport;
 let results: string;
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 test('one command starts the runtime and the sidecar; an envelope is stored and reported; SIGTERM exits 0', async () => {
   const name = `happy-end-${randomUUID().slice(0, 8)}`;
-  const child = spawn(process.execPath, [ENTRY, 'happy-end'], {
+  const child = spawn(process.execPath, [ASYA, 'crew', 'happy-end'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
@@ -66,7 +66,7 @@ test('one command starts the runtime and the sidecar; an envelope is stored and 
 });
 
 test('a wrong role is a usage error (exit 2)', () => {
-  const result = spawnSync(process.execPath, [ENTRY, 'middle-end'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [ASYA, 'crew', 'middle-end'], { cwd: REPO_ROOT, encoding: 'utf8' });
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('Usage: asya crew happy-end|error-end');
 });
