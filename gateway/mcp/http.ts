@@ -98,7 +98,8 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     const acceptsJson = accept.includes('application/json') || accept.includes('*/*');
     const acceptsSse = accept.includes('text/event-stream') || accept.includes('*/*');
     if (!acceptsJson && !acceptsSse) return rpcError(c, 406, idOf(messages[0]), -32000, 'Not Acceptable: accept application/json or text/event-stream');
-    const streaming = acceptsSse && (!acceptsJson || (messages.length === 1 && waits(deps, messages[0])));
+    const waitsLong = messages.length === 1 && waits(deps, messages[0]);
+    const streaming = acceptsSse && (!acceptsJson || waitsLong);
 
     const abort = new AbortController();
     const stop = () => abort.abort();
@@ -111,7 +112,7 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
     const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name));
-    const key = streaming ? waitingKey(session, idOf(messages[0])) : undefined;
+    const key = waitsLong ? waitingKey(session, idOf(messages[0])) : undefined;
     if (key) waiting.set(key, stop);
     const release = () => {
       deps.closers.delete(stop);
@@ -135,8 +136,8 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
       return new Response(response.body, { status: response.status, headers: out });
     }
     // The stream ends by itself after the answer; closing the server earlier would cut it.
-    const body$ = response.body.pipeThrough(new TransformStream({ flush: release }));
-    return new Response(body$, { status: response.status, headers: out });
+    const streamed = response.body.pipeThrough(new TransformStream({ flush: release }));
+    return new Response(streamed, { status: response.status, headers: out });
   });
 
   app.delete('/mcp', client, (c) => {
