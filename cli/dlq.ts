@@ -1,10 +1,12 @@
 /**
  * `asya dlq list|show|replay`: what error-end gave up on, and sending it back once the cause is fixed.
- * The transport comes from the same environment variables as the sidecar (ASYA_TRANSPORT, ...).
+ * The transport comes from the same environment variables as the sidecar (ASYA_TRANSPORT, ...). With
+ * ASYA_GATEWAY_URL set, a replay first reopens the envelope at the gateway (POST /envelopes/{id}/replay),
+ * so the final status the replayed envelope earns is the one clients see.
  * Exit codes: 0 done, 1 an id is unknown or a replay failed, 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { DLQ_QUEUE } from '../protocol/index.ts';
+import { DLQ_QUEUE, type DeadLetterRecord } from '../protocol/index.ts';
 import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
 import type { Transport } from '../transport/transport.ts';
 
@@ -14,7 +16,8 @@ const USAGE = `Usage:
   asya dlq replay <id> | --all [--queue asya-dlq]
 
 Reads the dead letters error-end wrote (on ASYA_TRANSPORT). replay sends an envelope back to the actor that
-failed, with that actor's attempt count reset, and removes it from the queue once the broker confirmed it.`;
+failed, with that actor's attempt count reset, and removes it from the queue once the broker confirmed it.
+With ASYA_GATEWAY_URL (and ASYA_GATEWAY_TOKEN) set, replay first reopens the envelope at the gateway.`;
 
 export interface DlqIo {
   env?: Record<string, string | undefined>;
@@ -24,6 +27,8 @@ export interface DlqIo {
   err?: (text: string) => void;
   /** Passed to the reader: how long to wait for more messages. */
   idleMs?: number;
+  /** How long a call to the gateway may take. @default 10000 */
+  gatewayTimeoutMs?: number;
 }
 
 /** Runs the command and returns its exit code. */
@@ -57,7 +62,9 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
   if (action === 'replay' && !id === !values.all) return usage('replay needs an id or --all (not both)');
   if (action !== 'list' && action !== 'show' && action !== 'replay') return usage(action ? `unknown action '${action}'` : 'missing action');
 
-  const transport = io.transport ?? (await (await import('../transport/factory.ts')).createTransport(io.env ?? process.env));
+  const env = io.env ?? process.env;
+  const gateway = env.ASYA_GATEWAY_URL ? new GatewayReopener(env.ASYA_GATEWAY_URL, env.ASYA_GATEWAY_TOKEN, io.gatewayTimeoutMs ?? 10_000) : undefined;
+  const transport = io.transport ?? (await (await import('../transport/factory.ts')).createTransport(env));
   const queue = values.queue;
   const readOptions = io.idleMs !== undefined ? { idleMs: io.idleMs } : {};
   try {
@@ -93,13 +100,19 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
             err(`skipped a message that is not a dead-letter record (left in ${queue}): ${letter.raw.slice(0, 120)}\n`);
             continue;
           }
+          const record = letter.record;
+          let reopened = false;
           try {
-            const target = await replay(transport, letter.record);
+            // Before the publish: a fast pipeline's final must find the envelope open, or it is ignored.
+            if (gateway) reopened = await gateway.reopen(record, queue, (warning) => err(`warning: ${warning}\n`));
+            const target = await replay(transport, record);
             done.push(letter);
-            out(`replayed ${letter.record.id} → ${target}\n`);
+            out(`replayed ${record.id} → ${target}${reopened ? ' (reopened at the gateway)' : ''}\n`);
           } catch (e) {
             failed++;
-            err(`could not replay ${letter.record.id} (left in ${queue}): ${(e as Error).message}\n`);
+            err(`could not replay ${record.id} (left in ${queue}): ${(e as Error).message}\n`);
+            // Reopened but not sent: nothing would ever finish it, so it goes back to failed.
+            if (reopened && gateway) await gateway.refail(record, (e as Error).message, (problem) => err(`warning: ${problem}\n`));
           }
         }
         if (chosen.length > 1) out(`${done.length} replayed, ${failed} left in ${queue}\n`);
@@ -109,6 +122,76 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
     );
   } finally {
     if (!io.transport) await transport.close();
+  }
+}
+
+/** POST /envelopes/{id}/replay on the gateway (internal token), and undoing it if the publish then fails. */
+class GatewayReopener {
+  private readonly url: string;
+
+  constructor(
+    url: string,
+    private readonly token: string | undefined,
+    private readonly timeoutMs: number,
+  ) {
+    this.url = url.replace(/\/+$/, '');
+  }
+
+  /**
+   * True when the gateway reopened the envelope; false (with a warning) when it refused because the
+   * envelope is not failed there, or does not know it: the replay goes ahead, but its final status will
+   * not change what the gateway shows. Throws when the gateway cannot be asked: then nothing is replayed.
+   */
+  async reopen(record: DeadLetterRecord, queue: string, warn: (text: string) => void): Promise<boolean> {
+    const { status, body } = await this.post(`/envelopes/${encodeURIComponent(record.id)}/replay`, { reason: `asya dlq replay from ${queue}` });
+    if (status === 200) return true;
+    const problem = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+    if (status === 409) {
+      warn(`the gateway did not reopen ${record.id} (${problem}); replaying anyway, but its status there will not change`);
+      return false;
+    }
+    if (status === 404) {
+      warn(`the gateway at ${this.url} does not know ${record.id}; replaying anyway`);
+      return false;
+    }
+    throw new Error(`the gateway at ${this.url} refused to reopen it: ${status} ${problem}`);
+  }
+
+  /** Best effort: the envelope was reopened but its replay was not sent. */
+  async refail(record: DeadLetterRecord, reason: string, warn: (text: string) => void): Promise<void> {
+    const error = `replay was not sent: ${reason}`;
+    try {
+      const { status } = await this.post(`/envelopes/${encodeURIComponent(record.id)}/final`, {
+        id: record.id, status: 'failed', timestamp: new Date().toISOString(), error,
+      });
+      if (status !== 200) throw new Error(`HTTP ${status}`);
+    } catch (e) {
+      warn(`${record.id} stays running at the gateway (marking it failed again did not work: ${(e as Error).message})`);
+    }
+  }
+
+  private async post(path: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+      throw new Error(`the gateway at ${this.url} is unreachable (${cause}); fix ASYA_GATEWAY_URL, or unset it to replay without the gateway`);
+    }
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = text ? JSON.parse(text) : {};
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+    } catch {
+      // Not JSON (a proxy's error page): the status says enough.
+    }
+    return { status: res.status, body };
   }
 }
 

@@ -28,6 +28,7 @@ const METHODS: Array<[string, string[]]> = [
   ['/envelopes/:id/progress', ['POST']],
   ['/envelopes/:id/final', ['POST']],
   ['/envelopes/:id/cancel', ['POST']],
+  ['/envelopes/:id/replay', ['POST']],
   ['/mcp', ['POST', 'DELETE', 'GET']],
   ['/ready', ['GET']],
   ['/metrics', ['GET']],

@@ -94,7 +94,7 @@ describe('asya gateway', () => {
       const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
       try {
         const rows = await sql`select version from ${sql(fresh.name)}.schema_migrations order by version`;
-        expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+        expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
       } finally {
         await sql.end();
       }

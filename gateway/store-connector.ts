@@ -65,6 +65,7 @@ export function connectStore(
     eventsSince: (id, after, limit) => call(() => use().eventsSince(id, after, limit)),
     subscribe: (id, listener, opts) => call(() => use().subscribe(id, listener, opts)),
     registerChild: (input) => call(() => use().registerChild(input)),
+    reopen: (id, input) => call(() => use().reopen(id, input)),
     cancel: (id, reason) => call(() => use().cancel(id, reason)),
     failOverdue: (now, limit) => call(() => use().failOverdue(now, limit)),
     deleteOlderThan: (cutoff) => call(() => use().deleteOlderThan(cutoff)),

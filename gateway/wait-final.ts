@@ -37,7 +37,11 @@ export function waitForFinal(
           onEvent?.(event);
           if (!isFinal(event.status)) return;
           store.get(id).then(
-            (record) => settle(() => (record ? resolve(record) : reject(new Error(`envelope ${id} disappeared`)))),
+            (record) => {
+              // A final event in the history that an operator's replay has reopened since: keep waiting.
+              if (record && !isFinal(record.status)) return;
+              settle(() => (record ? resolve(record) : reject(new Error(`envelope ${id} disappeared`))));
+            },
             (err: unknown) => settle(() => reject(err)),
           );
         },

@@ -3,7 +3,7 @@
  * with a 400 that names the field, and loosely enough that the original Go sidecar's reports still fit.
  */
 import { isPlainObject, type JsonObject, type JsonValue } from '../../protocol/json.ts';
-import type { ActorState, FinalInput, ProgressInput, RegisterChildInput } from '../store/index.ts';
+import type { ActorState, FinalInput, ProgressInput, RegisterChildInput, ReopenInput } from '../store/index.ts';
 import { HttpError } from './errors.ts';
 
 const STATES: readonly ActorState[] = ['received', 'processing', 'completed'];
@@ -142,4 +142,15 @@ export function registration(child: ChildBody & { parentId: string }): RegisterC
     ...(child.payload !== undefined ? { payload: child.payload } : {}),
     ...(child.headers ? { headers: child.headers } : {}),
   };
+}
+
+/** POST /envelopes/{id}/replay: `{"reason"?, "timeout_seconds"?}`, both optional (an empty body is fine). */
+export function replayBody(raw: unknown): ReopenInput {
+  const body = object(raw);
+  const input: ReopenInput = {};
+  const reason = optionalString(body, 'reason');
+  if (reason) input.reason = reason;
+  const timeout = optionalIndex(body, 'timeout_seconds');
+  if (timeout) input.timeoutSeconds = timeout;
+  return input;
 }

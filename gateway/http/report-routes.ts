@@ -4,14 +4,20 @@
  * A report for an envelope that is already final changes nothing and answers 200 "ignored": the sender
  * retries anything else, and a redelivered final must not loop. A child's progress can reach us before the
  * parent's sidecar registered it; the child is then recorded from the progress and linked when its
- * registration arrives (the store upserts), so neither report is lost.
+ * registration arrives (the store upserts), so neither report is lost. The same holds for a child's final
+ * status: end actors report it synchronously while sidecars send progress and registrations from a
+ * background queue, so on a busy fan-out happy-end's report can be the first the gateway hears of a child.
+ *
+ * POST /envelopes/{id}/replay is the operator's counterpart (`asya dlq replay` calls it before it sends a
+ * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { GatewayDeps } from '../deps.ts';
-import { DuplicateEnvelopeError, type ProgressInput, type UpdateResult } from '../store/index.ts';
-import { HttpError, notFound, readJson } from './errors.ts';
+import { DuplicateEnvelopeError, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
+import { envelopeJson } from './envelope-json.ts';
+import { HttpError, notFound, parseJsonBody, readJson } from './errors.ts';
 import { checkPathId } from './ids.ts';
-import { childBody, finalBody, progressBody, registration } from './report-bodies.ts';
+import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
 
 export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareHandler): void {
   const { store } = deps;
@@ -28,6 +34,38 @@ export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareH
     return store.appendProgress(id, input);
   };
 
+  /**
+   * The route an unknown id is recorded with when its final status comes first: that of its nearest known
+   * ancestor by the fan-out id scheme (`<parent>-<index>`, nested: `<parent>-<i>-<j>`). Any other unknown
+   * id stays unknown (404), as before.
+   */
+  const ancestorRoute = async (id: string): Promise<string[] | undefined> => {
+    let candidate = id;
+    for (let depth = 0; depth < 16; depth++) {
+      const match = /^(.+)-\d{1,9}$/.exec(candidate);
+      if (!match) return undefined;
+      candidate = match[1]!;
+      const ancestor = await store.get(candidate);
+      if (ancestor) return ancestor.routeActors;
+    }
+    return undefined;
+  };
+
+  const finalFor = async (id: string, input: FinalInput): Promise<UpdateResult> => {
+    const first = await store.setFinal(id, input);
+    if (first.outcome !== 'not_found') return first;
+    const actors = await ancestorRoute(id);
+    if (!actors) return first;
+    try {
+      // Recorded on its own, as from an early progress report; the registration links it and settles
+      // the parent, with the branch count it brings.
+      await store.create({ id, actors, payload: null });
+    } catch (err) {
+      if (!(err instanceof DuplicateEnvelopeError)) throw err;
+    }
+    return store.setFinal(id, input);
+  };
+
   app.post('/envelopes/:id/progress', internal, async (c) => {
     const id = checkPathId(c.req.param('id'));
     const result = await progressFor(id, progressBody(await readJson(c)));
@@ -40,11 +78,22 @@ export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareH
 
   app.post('/envelopes/:id/final', internal, async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const result = await store.setFinal(id, finalBody(await readJson(c)));
+    const result = await finalFor(id, finalBody(await readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
     if (result.outcome === 'ignored') return c.json({ status: 'ignored', reason: result.reason });
     // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
     return c.json({ status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true } : {}) });
+  });
+
+  app.post('/envelopes/:id/replay', internal, async (c) => {
+    const id = checkPathId(c.req.param('id'));
+    const text = await c.req.text();
+    const result = await store.reopen(id, replayBody(text.trim() === '' ? {} : parseJsonBody(text)));
+    if (result.outcome === 'not_found') throw notFound();
+    if (result.outcome === 'refused') {
+      throw new HttpError(409, `Envelope cannot be replayed: ${result.reason}`, { envelope: envelopeJson(result.envelope) });
+    }
+    return c.json(envelopeJson(result.envelope));
   });
 
   app.post('/envelopes', internal, async (c) => {

@@ -57,6 +57,22 @@ describe('fan-out', () => {
     });
   });
 
+  it("keeps a child's final that comes before anything else about it, nested too, and settles when registered", async () => {
+    const id = (await call('pipeline', { value: 4 })).parsed?.envelope_id as string;
+    const actors = (await takePublished(transport, 'doubler')).route.actors;
+    const [child, grandchild] = [`${id}-0`, `${id}-0-0`];
+    // happy-end reports the grandchild before either fan-out sidecar's registration reached us.
+    expect(await sidecar.final(grandchild, { status: 'succeeded', result: 'leaf' })).toEqual({ status: 200, body: { status: 'ok' } });
+    expect((await request('GET', `/envelopes/${grandchild}`)).json).toMatchObject({ status: 'succeeded', result: 'leaf', route: { actors } });
+    expect(await sidecar.post('/envelopes', { id: child, parent_id: id, actors, current: 1, index: 0, count: 1 })).toMatchObject({ status: 201 });
+    expect((await request('GET', `/envelopes/${id}`)).json.status).not.toBe('succeeded');
+    expect(await sidecar.post('/envelopes', { id: grandchild, parent_id: child, actors, current: 2, index: 0, count: 1 })).toMatchObject({ status: 201 });
+    expect((await request('GET', `/envelopes/${id}`)).json).toMatchObject({ status: 'succeeded', result: [['leaf']] });
+    // An id that names no known envelope, not even by the fan-out scheme, is still unknown.
+    expect((await sidecar.final('nobody-knows-7', { status: 'succeeded' })).status).toBe(404);
+    expect((await sidecar.final(`${id}x-1`, { status: 'succeeded' })).status).toBe(404);
+  });
+
   it("accepts the original sidecar's registration without index or count (index from the id)", async () => {
     const id = (await call('pipeline', { value: 3 })).parsed?.envelope_id as string;
     const actors = (await takePublished(transport, 'doubler')).route.actors;
@@ -196,6 +212,8 @@ describe('tokens', () => {
       expect((await get(`/envelopes/${id}/progress`, 'client-secret', { method: 'POST', body: progress })).status).toBe(401);
       expect((await get(`/envelopes/${id}/progress`, 'sidecar-secret', { method: 'POST', body: progress })).status).toBe(200);
       expect((await get(`/envelopes/${id}/active`, 'sidecar-secret')).status).toBe(200);
+      expect((await get(`/envelopes/${id}/replay`, 'client-secret', { method: 'POST' })).status).toBe(401);
+      expect((await get(`/envelopes/${id}/replay`, 'sidecar-secret', { method: 'POST' })).status).toBe(409);
       expect((await get('/mcp', undefined, { method: 'POST', body: '{}' })).status).toBe(401);
       expect((await get('/health')).status).toBe(200);
       expect((await get('/ready')).status).toBe(200);

@@ -178,6 +178,54 @@ describe('envelope lifecycle over REST', () => {
   });
 });
 
+describe('POST /envelopes/{id}/replay', () => {
+  it('reopens a failed envelope with an audited event; its next final applies', async () => {
+    const id = (await call('echo', { message: 'again' })).parsed?.envelope_id as string;
+    await takePublished(transport, 'echo');
+    await sidecar.progress(id, ['echo'], 0, 'processing');
+    await sidecar.final(id, { status: 'failed', error: 'processing_error', error_details: { message: 'boom' } });
+    const replayed = await request('POST', `/envelopes/${id}/replay`, { reason: 'asya dlq replay (1st)' });
+    expect(replayed).toMatchObject({
+      status: 200,
+      json: { id, status: 'running', progress_percent: 50, message: 'Envelope replayed: asya dlq replay (1st)', deadline: '0001-01-01T00:00:00Z' },
+    });
+    expect(replayed.json).not.toHaveProperty('error');
+    expect(replayed.json).not.toHaveProperty('result');
+    expect(await sidecar.final(id, { status: 'succeeded', result: { message: 'again' } })).toEqual({ status: 200, body: { status: 'ok' } });
+    expect((await request('GET', `/envelopes/${id}`)).json).toMatchObject({ status: 'succeeded', progress_percent: 100, result: { message: 'again' } });
+  });
+
+  it('refuses anything but a failed envelope with 409, unknown ids with 404, bad bodies with 400', async () => {
+    const id = (await call('echo', { message: 'r' })).parsed?.envelope_id as string;
+    await takePublished(transport, 'echo');
+    expect(await request('POST', `/envelopes/${id}/replay`)).toMatchObject({
+      status: 409, json: { error: 'Envelope cannot be replayed: envelope is pending, not failed', envelope: { id, status: 'pending' } },
+    });
+    await sidecar.progress(id, ['echo'], 0, 'received');
+    expect((await request('POST', `/envelopes/${id}/replay`)).json).toMatchObject({ error: 'Envelope cannot be replayed: envelope is running, not failed' });
+    await sidecar.final(id, { status: 'succeeded' });
+    expect(await request('POST', `/envelopes/${id}/replay`)).toMatchObject({ status: 409, json: { envelope: { status: 'succeeded' } } });
+    const cancelled = (await call('echo', { message: 'c' })).parsed?.envelope_id as string;
+    await takePublished(transport, 'echo');
+    await request('POST', `/envelopes/${cancelled}/cancel`);
+    expect(await request('POST', `/envelopes/${cancelled}/replay`)).toMatchObject({ status: 409, json: { error: 'Envelope cannot be replayed: envelope was cancelled' } });
+    expect(await request('POST', '/envelopes/never/replay')).toMatchObject({ status: 404, json: { error: 'Envelope not found' } });
+    expect((await request('POST', `/envelopes/${id}/replay`, { reason: 7 })).status).toBe(400);
+    expect((await request('POST', `/envelopes/${id}/replay`, { timeout_seconds: -1 })).status).toBe(400);
+    expect((await request('GET', `/envelopes/${id}/replay`)).status).toBe(405);
+  });
+
+  it('re-arms the deadline when asked', async () => {
+    const id = (await call('echo', { message: 't' })).parsed?.envelope_id as string;
+    await takePublished(transport, 'echo');
+    await sidecar.final(id, { status: 'failed', error: 'x' });
+    const before = Date.now();
+    const r = await request('POST', `/envelopes/${id}/replay`, { timeout_seconds: 120 });
+    expect(r).toMatchObject({ status: 200, json: { status: 'running', timeout_seconds: 120 } });
+    expect(Date.parse(r.json.deadline as string)).toBeGreaterThan(before + 100_000);
+  });
+});
+
 describe('listing', () => {
   it('filters by tool and status and pages with a cursor', async () => {
     const ids: string[] = [];

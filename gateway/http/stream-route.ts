@@ -2,7 +2,9 @@
  * GET /envelopes/{id}/stream: history first, then live updates, as `event: update` with the event's
  * sequence number as its SSE id. A client that reconnects with Last-Event-ID gets only what it missed.
  * The stream closes after the final update, including when the envelope was final before the client came
- * (the original kept such a stream open forever). `: keepalive` comments keep proxies from timing out.
+ * (the original kept such a stream open forever). A final update in the history that an operator's replay
+ * reopened (`envelope_state: replayed` follows it) is sent but does not close the stream. `: keepalive`
+ * comments keep proxies from timing out.
  *
  * Frames go straight into the response stream as the store delivers them, each event encoded once for all
  * of its subscribers: with a thousand clients on one envelope the per-client cost is one enqueue. A client
@@ -50,6 +52,9 @@ export function streamRoute(app: Hono, deps: GatewayDeps, client: MiddlewareHand
     let open = true;
     let subscription: Subscription | undefined;
     let timer: NodeJS.Timeout | undefined;
+    // History may hold a final event that an operator's replay reopened afterwards: while the stored events
+    // are replayed, a final one does not end the stream; the envelope's state read right after does.
+    let replaying = true;
     const close = () => {
       if (!open) return;
       open = false;
@@ -71,7 +76,7 @@ export function streamRoute(app: Hono, deps: GatewayDeps, client: MiddlewareHand
       }
       controller.enqueue(frameFor(event));
       lastSent = event.seq;
-      if (isFinal(event.status)) close();
+      if (!replaying && isFinal(event.status)) close();
     };
     const body = new ReadableStream<Uint8Array>(
       { start: (ctl) => void (controller = ctl), cancel: close },
@@ -86,6 +91,7 @@ export function streamRoute(app: Hono, deps: GatewayDeps, client: MiddlewareHand
       // The final event may be older than Last-Event-ID, or land between the replay and this check:
       // read what is left from the table, and stop once the envelope is final.
       const now = await store.get(id);
+      replaying = false;
       if (!now || isFinal(now.status)) {
         for (const event of await store.eventsSince(id, lastSent)) send(event);
         close();

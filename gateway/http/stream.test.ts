@@ -109,6 +109,23 @@ describe('GET /envelopes/{id}/stream', () => {
     expect(JSON.parse(read.events.at(-1)!.data)).toMatchObject({ status: 'succeeded', result: [0, 1] });
   });
 
+  it('after a replay, streams past the old failure and closes at the new final', async () => {
+    const id = await envelope();
+    await sidecar.progress(id, ACTORS, 0, 'received');
+    await sidecar.final(id, { status: 'failed', error: 'boom' });
+    expect((await sidecar.post(`/envelopes/${id}/replay`, { reason: 'fixed' })).status).toBe(200);
+    const read = await readSse(`${gw.url}/envelopes/${id}/stream`, {
+      onOpen: () => void sidecar.final(id, { status: 'succeeded', result: 'ok' }),
+    });
+    expect(read.closedByServer).toBe(true);
+    expect(statuses(read)).toEqual(['pending', 'running', 'failed', 'running', 'succeeded']);
+    expect(states(read)).toEqual(['-', 'received', '-', 'replayed', '-']);
+    expect(JSON.parse(read.events[3]!.data)).toMatchObject({ message: 'Envelope replayed: fixed' });
+    // A client that saw the failure resumes from it and gets the rest.
+    const resumed = await readSse(`${gw.url}/envelopes/${id}/stream`, { headers: { 'last-event-id': read.events[2]!.id! } });
+    expect(statuses(resumed)).toEqual(['running', 'succeeded']);
+  });
+
   it('sends keep-alive comments while nothing happens', async () => {
     const chatty = await startTestGateway({ schema, config: { sseKeepAliveMs: 50 } });
     try {

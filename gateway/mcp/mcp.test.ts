@@ -231,6 +231,29 @@ describe('MCP tasks backed by the envelope store', () => {
     expect(result._meta).toEqual({ 'io.modelcontextprotocol/related-task': { taskId } });
   });
 
+  it('after an operator replay, tasks/result waits past the old failure for the new outcome', async () => {
+    const { client } = await connect();
+    const created = await client.request(
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: 'twice' }, task: {} } },
+      (await import('@modelcontextprotocol/sdk/types.js')).CreateTaskResultSchema,
+    );
+    const taskId = created.task.taskId;
+    await takePublished(transport, 'echo');
+    await sidecar.final(taskId, { status: 'failed', error: 'processing_error' });
+    expect(await client.experimental.tasks.getTask(taskId)).toMatchObject({ status: 'failed' });
+    expect((await sidecar.post(`/envelopes/${taskId}/replay`, {})).status).toBe(200);
+    expect(await client.experimental.tasks.getTask(taskId)).toMatchObject({ status: 'working' });
+    let done = false;
+    const waiting = client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(done).toBe(false);
+    await sidecar.final(taskId, { status: 'succeeded', result: 'second time' });
+    expect(JSON.parse(textOf(await waiting))).toMatchObject({ status: 'succeeded', result: 'second time' });
+  });
+
   it('cancels a working task once; unknown tasks and bad arguments are -32602', async () => {
     const { client } = await connect();
     const created = await client.request(

@@ -115,6 +115,20 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       await expect(store.list({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
     });
 
+    it('pages through envelopes created at the same time without skipping or repeating one', async () => {
+      const tool = uid('burst');
+      const ids = Array.from({ length: 60 }, () => uid('burst'));
+      await Promise.all(ids.map((id) => store.create({ id, actors: ['a'], payload: null, toolName: tool })));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ toolName: tool, limit: 7, cursor });
+        seen.push(...page.items.map((e) => e.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect([...seen].sort()).toEqual([...ids].sort());
+    });
+
     it.each([
       [1, [10, 50, 99]],
       [2, [5, 25, 50, 55, 75, 99]],
@@ -277,6 +291,66 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       await expect(store.registerChild({ id: early, parentId: other, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
       await expect(store.registerChild({ id: parent, parentId: early, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
       await expect(store.registerChild({ id: other, parentId: other, index: 0, actors: ['a'] })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+    });
+
+    it('reopens a failed envelope for a replay, once, and refuses every other state', async () => {
+      const id = uid('reopen');
+      await store.create({ id, actors: ['a', 'b'], payload: null, deadline: new Date(Date.now() - 1000), timeoutSeconds: 5 });
+      await store.appendProgress(id, { actorState: 'processing', currentActorIdx: 1 });
+      await store.setFinal(id, { status: 'failed', error: 'boom', result: { error: 'boom' } });
+      const reopened = await store.reopen(id, { reason: 'asya dlq replay' });
+      expect(reopened).toMatchObject({
+        outcome: 'applied',
+        envelope: { status: 'running', progressPercent: 75, error: null, result: null, deadline: null, message: 'Envelope replayed: asya dlq replay' },
+        event: { status: 'running', envelopeState: 'replayed', message: 'Envelope replayed: asya dlq replay', progressPercent: 75 },
+      });
+      // The deadline was cleared: the sweep leaves it alone. Reports apply again, and only one final.
+      expect(await store.failOverdue(new Date(), 1000)).not.toContain(id);
+      expect(await store.reopen(id)).toMatchObject({ outcome: 'refused', reason: 'envelope is running, not failed', envelope: { status: 'running' } });
+      expect(await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 2 })).toMatchObject({ outcome: 'applied', envelope: { progressPercent: 99 } });
+      expect(await store.setFinal(id, { status: 'succeeded', result: 'fixed' })).toMatchObject({ outcome: 'applied', envelope: { status: 'succeeded', result: 'fixed', progressPercent: 100 } });
+      expect(await store.setFinal(id, { status: 'failed', error: 'late' })).toMatchObject({ outcome: 'ignored' });
+      expect(await store.reopen(id)).toMatchObject({ outcome: 'refused', reason: 'envelope is succeeded, not failed' });
+      const events = await store.eventsSince(id, 0);
+      expect(events.map((e) => [e.status, e.envelopeState])).toEqual([
+        ['pending', null], ['running', 'processing'], ['failed', null], ['running', 'replayed'], ['running', 'completed'], ['succeeded', null],
+      ]);
+
+      const fresh = uid('reopen');
+      await store.create({ id: fresh, actors: ['a'], payload: null });
+      expect(await store.reopen(fresh)).toMatchObject({ outcome: 'refused', reason: 'envelope is pending, not failed' });
+      await store.cancel(fresh);
+      expect(await store.reopen(fresh)).toMatchObject({ outcome: 'refused', reason: 'envelope was cancelled' });
+      expect(await store.reopen(uid('missing'))).toEqual({ outcome: 'not_found', id: expect.any(String) });
+
+      const rearmed = uid('reopen');
+      await store.create({ id: rearmed, actors: ['a'], payload: null });
+      await store.setFinal(rearmed, { status: 'failed', error: 'x' });
+      const before = Date.now();
+      const armed = await store.reopen(rearmed, { timeoutSeconds: 60 });
+      expect(armed).toMatchObject({ outcome: 'applied', envelope: { timeoutSeconds: 60, message: 'Envelope replayed' } });
+      const deadline = armed.outcome === 'applied' ? armed.envelope.deadline!.getTime() : 0;
+      expect(deadline).toBeGreaterThan(before + 50_000);
+      expect(deadline).toBeLessThan(before + 70_000);
+    });
+
+    it('reopens the failed fan-out ancestors of a replayed branch, which settle again when it finishes', async () => {
+      const root = uid('refan');
+      await store.create({ id: root, actors: ['a'], payload: null });
+      await store.registerChild({ id: `${root}-0`, parentId: root, index: 0, fanoutSize: 2, actors: ['a'] });
+      await store.registerChild({ id: `${root}-1`, parentId: root, index: 1, fanoutSize: 2, actors: ['a'] });
+      await store.registerChild({ id: `${root}-1-0`, parentId: `${root}-1`, index: 0, fanoutSize: 1, actors: ['a'] });
+      await store.setFinal(`${root}-0`, { status: 'succeeded', result: 'zero' });
+      await store.setFinal(`${root}-1-0`, { status: 'failed', error: 'bad' });
+      expect(await store.get(root)).toMatchObject({ status: 'failed' });
+      expect(await store.reopen(`${root}-1-0`)).toMatchObject({ outcome: 'applied' });
+      for (const id of [root, `${root}-1`]) {
+        expect(await store.get(id)).toMatchObject({ status: 'running', error: null, result: null });
+        expect((await store.eventsSince(id, 0)).at(-1)).toMatchObject({ envelopeState: 'replayed', message: `Envelope replayed: fan-out branch ${root}-1-0 was replayed` });
+      }
+      expect(await store.get(`${root}-0`)).toMatchObject({ status: 'succeeded' });
+      await store.setFinal(`${root}-1-0`, { status: 'succeeded', result: 'one' });
+      expect(await store.get(root)).toMatchObject({ status: 'succeeded', result: ['zero', ['one']] });
     });
 
     it('cancels an envelope and its unfinished children', async () => {

@@ -28,7 +28,9 @@ export async function listEnvelopes(db: SqlExecutor, filter: ListFilter): Promis
   if (filter.createdTo) where.push(`created_at < ${param(rows.dateParam(filter.createdTo))}::timestamptz`);
   if (filter.cursor !== undefined) {
     const [at, id] = rows.decodeCursor(filter.cursor);
-    where.push(`(created_at, id) < (${param(at)}::timestamptz, ${param(id)})`);
+    // As text: a parameter the server types as timestamptz goes through a JS Date in postgres.js, which
+    // keeps milliseconds only, and rows created within that millisecond after the cursor were skipped.
+    where.push(`(created_at, id) < (${param(at)}::text::timestamptz, ${param(id)})`);
   }
   const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 50), 1), 500);
   const found = await db.query(

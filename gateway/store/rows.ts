@@ -6,7 +6,7 @@ import { isPlainObject, type JsonObject, type JsonValue } from '../../protocol/j
 import type { Row, SqlParam } from './driver.ts';
 import {
   InvalidEnvelopeInputError,
-  type ActorState,
+  type EventState,
   type EnvelopeEvent,
   type EnvelopeRecord,
   type EnvelopeStatus,
@@ -92,7 +92,7 @@ export function toEvent(r: Row): EnvelopeEvent {
     actor: toText(r.actor),
     actors: toStringArray(r.actors),
     currentActorIdx: toInt(r.current_actor_idx),
-    envelopeState: toText(r.envelope_state) as ActorState | null,
+    envelopeState: toText(r.envelope_state) as EventState | null,
     timestamp: toDate(r.timestamp) ?? new Date(0),
   };
 }

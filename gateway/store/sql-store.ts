@@ -14,7 +14,7 @@ import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import { children, growFanout, isAncestor } from './fanout-sql.ts';
 import { createWithEvent, insertEnvelope } from './insert-sql.ts';
-import { decideFinal, decideProgress, isFinal, settleFanOut } from './state-machine.ts';
+import { decideFinal, decideProgress, decideReopen, isFinal, settleFanOut } from './state-machine.ts';
 import {
   CANCELLED_ERROR,
   DuplicateEnvelopeError,
@@ -25,11 +25,14 @@ import {
   type EnvelopePage,
   type EnvelopeRecord,
   type EnvelopeStore,
+  type EventState,
   type FinalInput,
   type FinalStatus,
   type ListFilter,
   type ProgressInput,
   type RegisterChildInput,
+  type ReopenInput,
+  type ReopenResult,
   type SubscribeOptions,
   type Subscription,
   type UpdateResult,
@@ -219,6 +222,43 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     );
   }
 
+  async reopen(id: string, input: ReopenInput = {}): Promise<ReopenResult> {
+    rows.checkText(input.reason, 'reason');
+    rows.checkIndex(input.timeoutSeconds, 'timeoutSeconds');
+    const message = input.reason ? `Envelope replayed: ${input.reason}` : 'Envelope replayed';
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      const decision = decideReopen(row);
+      if (decision.kind === 'ignore') return { outcome: 'refused', envelope: rows.toRecord(row), reason: decision.reason };
+      const updated = await this.reopenRow(tx, row, message, input.timeoutSeconds);
+      const event = await this.appendEvent(tx, updated, { message, state: 'replayed' });
+      // A failed fan-out parent failed because of its branches (or its deadline): it must wait for the
+      // replayed branch again. Locked upward, child before parent, as everywhere.
+      let parentId = row.parentId;
+      while (parentId) {
+        const parent = await this.lock(tx, parentId);
+        if (!parent || decideReopen(parent).kind === 'ignore') break;
+        const note = `Envelope replayed: fan-out branch ${id} was replayed`;
+        await this.appendEvent(tx, await this.reopenRow(tx, parent, note, input.timeoutSeconds), { message: note, state: 'replayed' });
+        parentId = parent.parentId;
+      }
+      return { outcome: 'applied', envelope: rows.toRecord(updated), event };
+    });
+  }
+
+  /** running again, progress kept, the failure forgotten; the old deadline has passed, so clear or re-arm it. */
+  private reopenRow(tx: SqlExecutor, row: EnvelopeRow, message: string, timeoutSeconds: number | undefined): Promise<EnvelopeRow> {
+    const timeout = timeoutSeconds && timeoutSeconds > 0 ? timeoutSeconds : null;
+    return this.updateOne(
+      tx,
+      `status = 'running', result = null, error = null, message = $2,
+       deadline = case when $3::integer is null then null else now() + make_interval(secs => $3::integer) end,
+       timeout_sec = coalesce($3::integer, timeout_sec)`,
+      [row.id, message, timeout],
+    );
+  }
+
   async cancel(id: string, reason?: string): Promise<UpdateResult> {
     rows.checkText(reason, 'reason');
     const error = reason ? `${CANCELLED_ERROR}: ${reason}` : CANCELLED_ERROR;
@@ -351,7 +391,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   private async appendEvent(
     tx: SqlExecutor,
     row: EnvelopeRow,
-    e: { message?: string; result?: JsonValue; error?: string; state?: string },
+    e: { message?: string; result?: JsonValue; error?: string; state?: EventState },
   ): Promise<EnvelopeEvent> {
     const inserted = await tx.query(
       `with ins as (

@@ -3,6 +3,7 @@ import {
   canTransition,
   decideFinal,
   decideProgress,
+  decideReopen,
   progressFor,
   settleFanOut,
   type FanOutChild,
@@ -95,6 +96,14 @@ describe('transitions', () => {
       expect(canTransition(from, 'failed')).toBe(true);
     }
     expect(canTransition('running', 'pending')).toBe(false);
+  });
+
+  it('leaves failed for running only by an explicit replay, never a cancelled or any other envelope', () => {
+    expect(decideReopen({ status: 'failed', cancelled: false })).toEqual({ kind: 'apply', next: { status: 'running' } });
+    expect(decideReopen({ status: 'failed', cancelled: true })).toEqual({ kind: 'ignore', reason: 'envelope was cancelled' });
+    for (const status of ['pending', 'running', 'succeeded'] as const) {
+      expect(decideReopen({ status, cancelled: false })).toEqual({ kind: 'ignore', reason: `envelope is ${status}, not failed` });
+    }
   });
 
   it('keeps the reached progress on failure', () => {

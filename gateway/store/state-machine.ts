@@ -6,9 +6,12 @@
  *      └───────────┴──────► succeeded | failed
  *
  * pending may go straight to a final state: a fast pipeline's final report can beat the gateway's own
- * "running" note. A final state is never left: late progress or a second final is "ignored" (the original
- * let a late progress flip a failed envelope back to running). Cancel is not a status of its own; it is
- * `failed` with error "envelope cancelled", because the original's clients wait for succeeded|failed.
+ * "running" note. Reports never leave a final state: late progress or a second final is "ignored" (the
+ * original let a late progress flip a failed envelope back to running). Cancel is not a status of its own;
+ * it is `failed` with error "envelope cancelled", because the original's clients wait for succeeded|failed.
+ *
+ * The one way out of a final state is an operator's explicit replay (decideReopen): failed ──► running,
+ * for an envelope `asya dlq replay` sends through its pipeline again. It is recorded as an event of its own.
  */
 import type { JsonValue } from '../../protocol/json.ts';
 import type { ActorState, EnvelopeStatus, FinalStatus, ProgressInput } from './store.ts';
@@ -105,6 +108,16 @@ export function decideFinal(current: LifecycleSnapshot, status: FinalStatus): De
     kind: 'apply',
     next: { status, progressPercent: status === 'succeeded' ? 100 : current.progressPercent },
   };
+}
+
+/**
+ * Only a failure can be replayed: a success is done, an unfinished envelope is still on its way, and a
+ * cancel was the client's decision, which an operator's replay must not silently undo.
+ */
+export function decideReopen(current: { status: EnvelopeStatus; cancelled: boolean }): Decision<{ status: 'running' }> {
+  if (current.status !== 'failed') return { kind: 'ignore', reason: `envelope is ${current.status}, not failed` };
+  if (current.cancelled) return { kind: 'ignore', reason: 'envelope was cancelled' };
+  return { kind: 'apply', next: { status: 'running' } };
 }
 
 export interface Branch {

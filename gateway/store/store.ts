@@ -18,6 +18,8 @@ export type EnvelopeStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 export type FinalStatus = 'succeeded' | 'failed';
 /** The sidecar's per-actor report (the original's `status` field of POST /envelopes/{id}/progress). */
 export type ActorState = 'received' | 'processing' | 'completed';
+/** What an event records beyond its status: an actor's report, or an operator's replay (reopen). */
+export type EventState = ActorState | 'replayed';
 
 export interface EnvelopeRecord {
   id: string;
@@ -61,7 +63,7 @@ export interface EnvelopeEvent {
   actor: string | null;
   actors: string[] | null;
   currentActorIdx: number | null;
-  envelopeState: ActorState | null;
+  envelopeState: EventState | null;
   timestamp: Date;
 }
 
@@ -110,6 +112,19 @@ export interface FinalInput {
   error?: string;
   message?: string;
 }
+
+export interface ReopenInput {
+  /** Recorded in the event's message: `Envelope replayed: <reason>`. */
+  reason?: string;
+  /** Re-arms the deadline to now + this many seconds; absent or 0 clears it (the old one has passed). */
+  timeoutSeconds?: number;
+}
+
+export type ReopenResult =
+  | { outcome: 'applied'; envelope: EnvelopeRecord; event: EnvelopeEvent }
+  /** Not failed (or cancelled): nothing changed. */
+  | { outcome: 'refused'; envelope: EnvelopeRecord; reason: string }
+  | { outcome: 'not_found'; id: string };
 
 export interface ListFilter {
   status?: EnvelopeStatus | EnvelopeStatus[];
@@ -173,6 +188,14 @@ export interface EnvelopeStore {
    * parent is ignored, under another parent rejects with InvalidEnvelopeInputError.
    */
   registerChild(input: RegisterChildInput): Promise<UpdateResult>;
+  /**
+   * The operator's replay: a failed envelope goes back to running, keeping its progress, with its failure
+   * (error, result) cleared, its deadline cleared or re-armed, and one `replayed` event. Its failed (not
+   * cancelled) fan-out ancestors are reopened too, so they settle again when it finishes. Afterwards
+   * progress and finals apply as for any running envelope. Refused unless the envelope is failed and was
+   * not cancelled.
+   */
+  reopen(id: string, input?: ReopenInput): Promise<ReopenResult>;
   /** Fails the envelope with error "envelope cancelled", then its unfinished descendants. */
   cancel(id: string, reason?: string): Promise<UpdateResult>;
   /**
