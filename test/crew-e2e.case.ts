@@ -16,6 +16,7 @@ import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
+import { waitDrained } from './support/queues.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
 
 export interface CrewSuiteOptions {
@@ -111,18 +112,7 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
       return world.finals(id)[0]!;
     };
     /** Everything this world's queues hold has been handled (acked), including delayed retries. */
-    const drained = async (queues: string[]) => {
-      await expect
-        .poll(async () => {
-          let total = 0;
-          for (const q of queues) {
-            const d = await transport.queueDepth(q);
-            total += d.ready + d.inFlight + d.delayed;
-          }
-          return total;
-        }, { timeout: 30_000 })
-        .toBe(0);
-    };
+    const drained = (queues: string[]) => waitDrained(transport, queues, 30_000);
     const stored = async (prefix: string, id: string) => (await world.storage.list(prefix)).filter((k) => !k.includes('/ids/') && k.endsWith(`/${id}.json`));
 
     beforeAll(async () => {

@@ -15,6 +15,7 @@ import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startActor, type Actor } from './support/pipeline.ts';
+import { waitDrained } from './support/queues.ts';
 import type { TestSchema } from './support/postgres.ts';
 
 export const CLIENT_TOKEN = 'e2e-client-secret';
@@ -198,17 +199,8 @@ export async function startE2eWorld(options: {
       }
       return client;
     },
-    async drained(queues, timeoutMs = 60_000) {
-      await expect
-        .poll(async () => {
-          let total = 0;
-          for (const q of queues) {
-            const d = await transport.queueDepth(q);
-            total += d.ready + d.inFlight + d.delayed;
-          }
-          return total;
-        }, { timeout: timeoutMs, interval: 200 })
-        .toBe(0);
+    drained(queues, timeoutMs = 60_000) {
+      return waitDrained(transport, queues, timeoutMs);
     },
     async stop() {
       await client?.close().catch(() => {});

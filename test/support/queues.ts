@@ -32,3 +32,20 @@ export class TestQueues {
     }
   }
 }
+
+/** Waits until the queues hold nothing: no ready, in-flight or delayed message (delayed retries included). */
+export async function waitDrained(transport: Transport, queues: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    let total = 0;
+    for (const q of queues) {
+      const d = await transport.queueDepth(q);
+      total += d.ready + d.inFlight + d.delayed;
+    }
+    if (total === 0) return;
+    if (Date.now() > deadline) throw new Error(`${queues.join(', ')} still hold ${total} message(s) after ${timeoutMs} ms (before: ${last})`);
+    last = total;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
