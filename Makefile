@@ -26,3 +26,4 @@ demo: install
 bench: build services
 	npx tsx bench/runtime/run.ts
 	npx tsx bench/hop/run.ts
+	npx tsx bench/gateway/run.ts
