@@ -1,6 +1,6 @@
 /** Crew settings from the environment: the original's S3 variables, the gateway, and error-end's retries. */
 import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, parseLogLevel, type Logger } from '../protocol/index.ts';
-import { gatewayClient, type GatewayClient } from './gateway-client.ts';
+import { gatewayClient, type GatewayClient } from '../protocol/gateway-client.ts';
 import { DEFAULT_RETRY_POLICY, parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import { storageFromEnv, type Storage } from './storage.ts';
 

@@ -7,7 +7,7 @@ import { ATTEMPTS_HEADER, createLogger, FINAL_REPORT_REFUSED, REPLAYS_HEADER, RE
 import { startFakeGateway, type FakeGateway } from '../test/support/fake-gateway.ts';
 import { assertEndHandlerEnv, type CrewConfig } from './config.ts';
 import { createErrorEnd } from './error-end.ts';
-import { gatewayClient } from './gateway-client.ts';
+import { gatewayClient } from '../protocol/gateway-client.ts';
 import { createHappyEnd } from './happy-end.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 import { FileStorage } from './storage.ts';

@@ -8,3 +8,4 @@ export * from './duration.ts';
 export * from './log.ts';
 export * from './crew.ts';
 export * from './final-report.ts';
+export * from './gateway-client.ts';

@@ -4,7 +4,7 @@
  * dropped (counted and logged); fan-out registrations are kept ahead of plain progress. Final reports from end
  * actors are the exception: they are awaited, because the end actor's ack depends on them.
  */
-import type { Logger } from '../protocol/index.ts';
+import { gatewayClient, postToGateway, type Logger } from '../protocol/index.ts';
 import type { FinalReport } from './end-actor.ts';
 import type { FanoutChild } from './outcome.ts';
 
@@ -19,6 +19,10 @@ export interface ProgressBody {
 export interface ProgressReporter {
   progress(id: string, body: ProgressBody): void;
   child(child: FanoutChild): void;
+  /**
+   * Resolves once the gateway took the final status, or answered that it never heard of the id; rejects
+   * with FinalReportRefusedError while it is unreachable, and with a plain Error if it refuses the body.
+   */
   final(id: string, report: FinalReport): Promise<void>;
   /** Resolves when everything queued so far was sent or given up on. */
   flush(): Promise<void>;
@@ -62,12 +66,11 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter {
   let lastWarning = 0;
 
   const post = async (path: string, body: unknown): Promise<void> => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    if (res.status < 200 || res.status >= 300) throw new Error(`POST ${path} answered ${res.status}`);
+    const { status } = await postToGateway(url, path, body, { token, timeoutMs });
+    if (status < 200 || status >= 300) throw new Error(`POST ${path} answered ${status}`);
   };
+  // Finals follow the same rules as the crew's: retried with backoff, 404 = the gateway never knew the id.
+  const finals = gatewayClient({ url, token, log, timeoutMs, attempts: Math.max(attempts, 5), retryDelayMs });
 
   const withRetries = async (path: string, body: unknown, tries: number): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
@@ -120,7 +123,7 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter {
     async final(id, report) {
       // Progress queued before the final must not arrive after it.
       await (running ?? Promise.resolve());
-      await withRetries(`/envelopes/${encodeURIComponent(id)}/final`, report, Math.max(attempts, 5));
+      await finals.final(id, report);
     },
     async flush() {
       while (running) await running;

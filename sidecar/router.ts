@@ -8,6 +8,7 @@ import {
   DLQ_QUEUE,
   dlqName,
   FINAL_REPORT_REFUSED,
+  FinalReportRefusedError,
   formatDuration,
   isPlainObject,
   isRuntimeError,
@@ -181,7 +182,9 @@ export class Router {
         try {
           await reporter.final(input.id, report);
         } catch (err) {
-          return { requeue: `final status not accepted by the gateway: ${(err as Error).message}` };
+          // Unreachable gateway: keep the message for when it is back. A body it refuses will never pass.
+          if (err instanceof FinalReportRefusedError) return { requeue: `final status not accepted by the gateway: ${err.message}` };
+          return this.retryOrDeadLetter(delivery, `final status refused by the gateway: ${(err as Error).message}`);
         }
       }
     }

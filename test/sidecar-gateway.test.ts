@@ -106,6 +106,21 @@ describe('sidecar and gateway', () => {
     });
   });
 
+  test('an end actor reporting an id the gateway never heard of (404) finishes the message instead of looping', async () => {
+    gateway.status = 404;
+    const happy = await start('happy-end', 'passthrough', { ASYA_IS_END_ACTOR: 'true' }, 'envelope');
+    const id = randomUUID();
+    await transport.publish(queueName(happy.name), Buffer.from(JSON.stringify({ id, route: { actors: ['a'], current: 1 }, payload: 1 })));
+    const depth = async () => {
+      const d = await transport.queueDepth(queueName(happy.name));
+      return d.ready + d.inFlight;
+    };
+    await expect.poll(() => sent(id).length).toBe(1);
+    await expect.poll(depth).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sent(id)).toHaveLength(1);
+  });
+
   test('an end actor whose final report is refused keeps the message and reports again', async () => {
     gateway.status = 503;
     const happy = await start('happy-end', 'passthrough', { ASYA_IS_END_ACTOR: 'true' }, 'envelope');

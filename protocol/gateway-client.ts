@@ -1,9 +1,12 @@
 /**
- * The crew's calls to the gateway's internal endpoints. A final status is retried with backoff and, if the
- * gateway still does not take it, fails with FINAL_REPORT_REFUSED so the sidecar keeps the message and
- * tries again later. Progress is best effort.
+ * Calls to the gateway's internal endpoints, shared by the sidecar and the crew. A final status is retried
+ * with backoff and, if the gateway still does not take it, fails with FINAL_REPORT_REFUSED so the message is
+ * kept and tried again later; an id the gateway never heard of (404) is answered 'unknown', and a body it
+ * refuses for good throws a plain Error. Progress is best effort.
  */
-import { FINAL_REPORT_REFUSED, type FinalReport, type Logger } from '../protocol/index.ts';
+import { FINAL_REPORT_REFUSED } from './crew.ts';
+import type { FinalReport } from './final-report.ts';
+import type { Logger } from './log.ts';
 
 export interface ProgressReport {
   actors: string[];
@@ -38,18 +41,29 @@ export interface GatewayClientOptions {
 /** 4xx answers that say "this request is wrong" rather than "not now": retrying the same body cannot help. */
 const PERMANENT = new Set([400, 405, 409, 413, 415, 422]);
 
+/** One JSON POST to the gateway with the internal bearer token; answers the status and the start of the body. */
+export async function postToGateway(
+  url: string,
+  path: string,
+  body: unknown,
+  options: { token?: string; timeoutMs: number },
+): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const res = await fetch(`${url.replace(/\/+$/, '')}${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(options.timeoutMs),
+  });
+  return { status: res.status, text: (await res.text()).slice(0, 300) };
+}
+
 export function gatewayClient(options: GatewayClientOptions): GatewayClient {
-  const url = options.url.replace(/\/+$/, '');
   const attempts = options.attempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 200;
   const timeoutMs = options.timeoutMs ?? 5000;
-
-  const post = async (path: string, body: unknown): Promise<{ status: number; text: string }> => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, text: (await res.text()).slice(0, 300) };
-  };
+  const post = (path: string, body: unknown) => postToGateway(options.url, path, body, { token: options.token, timeoutMs });
 
   return {
     async final(id, report) {
