@@ -9,3 +9,4 @@ export * from './log.ts';
 export * from './crew.ts';
 export * from './final-report.ts';
 export * from './gateway-client.ts';
+export * from './sleep.ts';

@@ -15,6 +15,7 @@ import {
   parseEnvelope,
   queueName,
   readEndActorResponse,
+  sleep,
   RETRY_POLICY_HEADER,
   type Envelope,
   type Logger,
@@ -326,18 +327,5 @@ export class Router {
 function deadlineOf(input: Envelope): number {
   const at = input.deadline ? Date.parse(input.deadline) : Number.NaN;
   return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 

@@ -100,18 +100,7 @@ export async function runHandler(
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '../protocol/sleep.ts';
 
 /** Exponential backoff with ±20% jitter so many sidecars losing one broker do not reconnect in lockstep. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
