@@ -26,6 +26,19 @@ export class EnvelopeValidationError extends Error {
 
 /** Validates an input envelope and returns the stripped copy the original runtime hands to handlers. */
 export function validateEnvelope(value: unknown): Record<string, unknown> {
+  const stripped = validateShape(value);
+  checkId(stripped);
+  return stripped;
+}
+
+/** The original checks `id` last, after an output's route edits, so it is kept apart from the shape. */
+function checkId(envelope: Record<string, unknown>): void {
+  if ('id' in envelope && typeof envelope.id !== 'string') {
+    throw new EnvelopeValidationError("Field 'id' must be a string");
+  }
+}
+
+function validateShape(value: unknown): Record<string, unknown> {
   if (!isPlainObject(value)) {
     throw new EnvelopeValidationError(`Envelope must be a JSON object, got ${jsonTypeName(value)}`);
   }
@@ -52,9 +65,6 @@ export function validateEnvelope(value: unknown): Record<string, unknown> {
   if ('headers' in value && !isPlainObject(value.headers)) {
     throw new EnvelopeValidationError("Field 'headers' must be a dict");
   }
-  if ('id' in value && typeof value.id !== 'string') {
-    throw new EnvelopeValidationError("Field 'id' must be a string");
-  }
   const stripped: Record<string, unknown> = { payload: value.payload, route };
   for (const key of ['id', 'parent_id', 'headers'] as const) if (key in value) stripped[key] = value[key];
   return stripped;
@@ -65,7 +75,7 @@ export function validateEnvelope(value: unknown): Record<string, unknown> {
  * may be added or replaced, processed ones (0..current) may not be touched.
  */
 export function validateOutputEnvelope(output: unknown, input: { route: { actors: unknown[]; current: unknown } }) {
-  const stripped = validateEnvelope(output);
+  const stripped = validateShape(output);
   const inActors = input.route.actors;
   const inCurrent = Number(input.route.current);
   const outActors = (stripped.route as { actors: unknown[] }).actors;
@@ -78,6 +88,7 @@ export function validateOutputEnvelope(output: unknown, input: { route: { actors
         'Runtimes can add future actors but must preserve all actors up to current.',
     );
   }
+  checkId(stripped);
   return stripped;
 }
 
