@@ -130,11 +130,17 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
   };
 }
 
+const CREW_USAGE = `Usage: asya crew happy-end|error-end\n\nRuns the end actor: the crew handler in the Node runtime and the sidecar in end-actor mode.\nConfiguration: the sidecar's env (ASYA_TRANSPORT, ASYA_GATEWAY_URL, ...) and the crew's (ASYA_S3_BUCKET or ASYA_RESULTS_DIR, ASYA_RETRY_POLICY, ASYA_DLQ_QUEUE); see docs/crew.md.\n`;
+
 /** The CLI entry: `asya crew happy-end|error-end`; runs until SIGTERM/SIGINT, then drains. */
 export async function runCrew(args: string[]): Promise<void> {
   const [role, ...extra] = args;
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(CREW_USAGE);
+    return;
+  }
   if (!CREW_ROLES.includes(role as CrewRole) || extra.length > 0) {
-    process.stderr.write(`Usage: asya crew happy-end|error-end\n\nRuns the end actor: the crew handler in the Node runtime and the sidecar in end-actor mode.\nConfiguration: the sidecar's env (ASYA_TRANSPORT, ASYA_GATEWAY_URL, ...) and the crew's (ASYA_S3_BUCKET or ASYA_RESULTS_DIR, ASYA_RETRY_POLICY, ASYA_DLQ_QUEUE); see docs/crew.md.\n`);
+    process.stderr.write(CREW_USAGE);
     process.exitCode = 2;
     return;
   }

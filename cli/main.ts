@@ -1,50 +1,100 @@
 /** The `asya` command: one subcommand per component. */
 import { readFileSync } from 'node:fs';
+import { CliError } from './client/exit-codes.ts';
 
-const USAGE = `Usage: asya <command> [options]
+/** A command answers an exit code when it is done, or nothing when it keeps running (services, dev). */
+type Run = (args: string[]) => Promise<number | void>;
 
-Commands:
-  dev <dir>        Run every AsyncActor under <dir> in one process (in-memory transport); --demo sends <dir>/demo.yaml
-  sidecar          Run the sidecar for ASYA_ACTOR_NAME in front of a runtime socket
-  runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)
-  gateway          Run the MCP/REST gateway; 'gateway migrate' applies the database migrations
-  crew <role>      Run an end actor: happy-end (store results, report success) or error-end (retries, DLQ)
-  dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'
-  version          Print the version
-  help             Show this help
-
-Environment variables configure every component; see docs/ for the full list.`;
-
-type Command = (args: string[]) => Promise<void>;
+interface Command {
+  /** The line in `asya help`. */
+  synopsis: string;
+  run: Run;
+  /** For commands that parse no options themselves: what `asya <command> --help` prints. */
+  help?: string;
+}
 
 const commands: Record<string, Command> = {
-  dev: async (args) => (await import('./dev.ts')).runDev(args),
-  sidecar: async () => (await import('./sidecar.ts')).runSidecar(),
-  gateway: async (args) => (await import('./gateway.ts')).runGateway(args),
-  crew: async (args) => (await import('./crew.ts')).runCrew(args),
-  dlq: async (args) => (await import('./dlq.ts')).runDlq(args),
-  runtime: async () => (await import('../runtime/node/main.ts')).runRuntime(),
-  version: async () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`asya ${pkg.version}\n`);
+  dev: {
+    synopsis: 'dev <dir>        Run every AsyncActor under <dir>, the gateway and the crew on one machine; --demo runs <dir>/demo.yaml',
+    run: async (args) => (await import('./dev.ts')).runDev(args),
   },
-  help: async () => {
-    process.stdout.write(`${USAGE}\n`);
+  call: {
+    synopsis: 'call <tool> ...  Call a tool through the gateway, show its progress, print the result',
+    run: async (args) => (await import('./call.ts')).runCall(args),
+  },
+  status: {
+    synopsis: 'status <id>      Show an envelope (--wait: until it is final)',
+    run: async (args) => (await import('./status.ts')).runStatus(args),
+  },
+  tools: {
+    synopsis: 'tools            List the gateway\'s tools and their arguments',
+    run: async (args) => (await import('./tools.ts')).runTools(args),
+  },
+  sidecar: {
+    synopsis: 'sidecar          Run the sidecar for ASYA_ACTOR_NAME in front of a runtime socket',
+    run: async () => (await import('./sidecar.ts')).runSidecar(),
+    help: 'Usage: asya sidecar\n\nConsumes asya-<ASYA_ACTOR_NAME>, calls the runtime on ASYA_SOCKET_DIR, routes the results; drains on SIGTERM.\nConfigured by environment variables only: see docs/sidecar.md.',
+  },
+  runtime: {
+    synopsis: 'runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)',
+    run: async () => (await import('../runtime/node/main.ts')).runRuntime(),
+    help: 'Usage: asya runtime\n\nServes ASYA_HANDLER=<file>#<export> on ASYA_SOCKET_DIR/asya-runtime.sock for the sidecar.\nConfigured by environment variables only: see docs/runtimes.md.',
+  },
+  gateway: {
+    synopsis: "gateway          Run the MCP/REST gateway; 'gateway migrate' applies the database migrations",
+    run: async (args) => (await import('./gateway.ts')).runGateway(args),
+  },
+  crew: {
+    synopsis: 'crew <role>      Run an end actor: happy-end (store results, report success) or error-end (retries, DLQ)',
+    run: async (args) => (await import('./crew.ts')).runCrew(args),
+  },
+  dlq: {
+    synopsis: "dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'",
+    run: async (args) => (await import('./dlq.ts')).runDlq(args),
+  },
+  version: {
+    synopsis: 'version          Print the version',
+    run: async () => {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`asya ${pkg.version}\n`);
+    },
+    help: 'Usage: asya version',
+  },
+  help: {
+    synopsis: 'help             Show this help',
+    run: async () => void process.stdout.write(`${usage()}\n`),
+    help: 'Usage: asya help',
   },
 };
+
+export function usage(): string {
+  return `Usage: asya <command> [options]
+
+Commands:
+${Object.values(commands)
+  .map((c) => `  ${c.synopsis}`)
+  .join('\n')}
+
+'asya <command> --help' describes a command. Environment variables configure every component; see docs/.`;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const [name = 'help', ...rest] = argv;
   const command = commands[name === '--help' || name === '-h' ? 'help' : name];
   if (!command) {
-    process.stderr.write(`asya: unknown command '${name}'\n\n${USAGE}\n`);
+    process.stderr.write(`asya: unknown command '${name}'\n\n${usage()}\n`);
     process.exit(2);
   }
+  if (command.help && (rest[0] === '--help' || rest[0] === '-h')) {
+    process.stdout.write(`${command.help}\n`);
+    process.exit(0);
+  }
   try {
-    await command(rest);
+    const code = await command.run(rest);
+    if (typeof code === 'number') process.exit(code);
   } catch (err) {
     process.stderr.write(`asya ${name}: ${(err as Error).message}\n`);
     if (process.env.ASYA_LOG_LEVEL?.toUpperCase() === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
-    process.exit(1);
+    process.exit(err instanceof CliError ? err.exitCode : 1);
   }
 }

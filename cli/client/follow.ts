@@ -1,0 +1,36 @@
+/**
+ * Waits for an envelope's final status over SSE, feeding a progress view. Ctrl-C or --timeout stop the
+ * waiting, not the envelope: the error says how to look it up later.
+ */
+import { CliError, EXIT } from './exit-codes.ts';
+import { FINAL_STATUSES, type EnvelopeUpdate, type GatewayClient } from './gateway-client.ts';
+import type { ProgressView } from './progress.ts';
+
+export async function followToFinal(gateway: GatewayClient, id: string, view: ProgressView, options: { timeoutSeconds?: number } = {}): Promise<EnvelopeUpdate> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new CliError(EXIT.interrupted, `stopped waiting; envelope ${id} goes on (asya status ${id})`));
+  process.once('SIGINT', onSignal);
+  const timer =
+    options.timeoutSeconds && options.timeoutSeconds > 0
+      ? setTimeout(() => stop.abort(new CliError(EXIT.timedOut, `envelope ${id} is not final after ${options.timeoutSeconds} s; it goes on (asya status ${id})`)), options.timeoutSeconds * 1000)
+      : undefined;
+  try {
+    let last: EnvelopeUpdate | undefined;
+    const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason as Error), { once: true }));
+    const consume = (async () => {
+      for await (const update of gateway.updates(id, stop.signal)) {
+        last = update;
+        view.update(update);
+      }
+    })();
+    consume.catch(() => {});
+    await Promise.race([consume, stopped]);
+    if (!last || !FINAL_STATUSES.has(last.status)) return await gateway.envelope(id);
+    return last;
+  } finally {
+    view.finish();
+    clearTimeout(timer);
+    process.removeListener('SIGINT', onSignal);
+    stop.abort();
+  }
+}
