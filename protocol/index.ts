@@ -10,3 +10,4 @@ export * from './crew.ts';
 export * from './final-report.ts';
 export * from './gateway-client.ts';
 export * from './sleep.ts';
+export * from './socket-dir.ts';

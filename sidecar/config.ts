@@ -1,7 +1,7 @@
 /** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
-import { DEFAULT_MAX_FRAME_BYTES, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, type LogLevel } from '../protocol/index.ts';
+import { DEFAULT_MAX_FRAME_BYTES, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
 
 export interface SidecarConfig {
   actorName: string;
@@ -70,9 +70,9 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     errorEnd,
     isEndActor: parseBool(get('ASYA_IS_END_ACTOR'), actorName === happyEnd || actorName === errorEnd, 'ASYA_IS_END_ACTOR'),
     socketDir,
-    socketPath: join(socketDir, 'asya-runtime.sock'),
-    readyFile: join(socketDir, 'runtime-ready'),
-    restartMarker: join(socketDir, 'runtime-restart-requested'),
+    socketPath: join(socketDir, SOCKET_NAME),
+    readyFile: join(socketDir, READY_FILE),
+    restartMarker: join(socketDir, RESTART_MARKER),
     runtimeTimeoutMs: duration('ASYA_RUNTIME_TIMEOUT', '5m'),
     runtimeReadyTimeoutMs: duration('ASYA_RUNTIME_READY_TIMEOUT', '5m'),
     concurrency: parseInteger(get('ASYA_CONCURRENCY'), 1, 'ASYA_CONCURRENCY', 1),

@@ -13,8 +13,7 @@ import { connect } from 'node:net';
 import type { Logger } from '../protocol/index.ts';
 import type { RuntimeSupervisor } from './router.ts';
 
-export const LIVENESS_PROBE_SCRIPT = (dir: string) =>
-  `test -S ${dir}/asya-runtime.sock && test -f ${dir}/runtime-ready && ! test ${dir}/runtime-restart-requested -nt ${dir}/runtime-ready`;
+export { LIVENESS_PROBE_SCRIPT } from '../protocol/index.ts';
 
 export interface RuntimePaths {
   socketPath: string;

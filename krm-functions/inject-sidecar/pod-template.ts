@@ -1,0 +1,149 @@
+/**
+ * The injected pod: the original's shape (reference §2.5.2: containers asya-runtime + asya-sidecar, socket
+ * dir /var/run/asya, ConfigMap asya-runtime mounted at /opt/asya/asya_runtime.py) with our fixes: a
+ * liveness probe that restarts a hung runtime when the sidecar asks (sidecar/supervisor.ts), the actor's
+ * retry policy for error-end, selector labels that cannot be overridden, and a non-root read-only sidecar.
+ * For the Job kind the runtime becomes a native sidecar (an init container that keeps running) and the
+ * sidecar the main container, which exits when its queue stays empty so the Job can complete.
+ */
+import { handlerLanguage, RUNTIME_CONTAINER, SIDECAR_CONTAINER, transportOf, type AsyncActor } from '../../api/index.ts';
+import { ERROR_END, HAPPY_END, isEndActor, LIVENESS_PROBE_SCRIPT, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
+import type { PlatformConfig } from '../platform-config.ts';
+import { transportEnv, type EnvVar } from '../transport-env.ts';
+
+export const SOCKET_DIR = '/var/run/asya';
+export const RUNTIME_SCRIPT_PATH = '/opt/asya/asya_runtime.py';
+export const RUNTIME_CONFIGMAP = 'asya-runtime';
+export const RUNTIME_SCRIPT_KEY = 'asya_runtime.py';
+/** Where the image built from our Dockerfile keeps the CLI; TypeScript handler images build FROM it. */
+export const NODE_RUNTIME_COMMAND = ['node', '/app/dist/asya.js', 'runtime'];
+export const METRICS_PORT = 8080;
+/** How long a Job's sidecar waits on an empty queue before it finishes (ASYA_EXIT_WHEN_IDLE). */
+export const JOB_IDLE_EXIT = '30s';
+
+type Container = Record<string, unknown> & { name: string; env?: EnvVar[]; volumeMounts?: unknown[] };
+export type PodTemplate = { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+
+export function selectorLabels(actor: AsyncActor): Record<string, string> {
+  return { app: actor.metadata.name, 'asya.sh/asya': actor.metadata.name, 'asya.sh/workload': actor.spec.workload.kind.toLowerCase() };
+}
+
+const execProbe = (script: string, timing: Record<string, number>) => ({ exec: { command: ['sh', '-c', script] }, ...timing });
+
+function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boolean): Container {
+  const end = isEndActor(actor.metadata.name);
+  const command = handlerLanguage(actor) === 'node' ? NODE_RUNTIME_COMMAND : [actor.spec.workload.pythonExecutable, RUNTIME_SCRIPT_PATH];
+  const mounts = [
+    { name: 'socket-dir', mountPath: SOCKET_DIR },
+    { name: 'tmp', mountPath: '/tmp' },
+    ...(handlerLanguage(actor) === 'python' ? [{ name: 'asya-runtime', mountPath: RUNTIME_SCRIPT_PATH, subPath: RUNTIME_SCRIPT_KEY, readOnly: true }] : []),
+  ];
+  return {
+    ...user,
+    command,
+    env: [...(user.env ?? []), { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR }, ...(end ? [{ name: 'ASYA_ENABLE_VALIDATION', value: 'false' }] : [])],
+    volumeMounts: [...(user.volumeMounts ?? []), ...mounts],
+    ...(nativeSidecar ? { restartPolicy: 'Always' } : {}),
+    startupProbe: user.startupProbe ?? execProbe(READINESS_PROBE_SCRIPT(SOCKET_DIR), { initialDelaySeconds: 3, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 150 }),
+    livenessProbe: user.livenessProbe ?? execProbe(LIVENESS_PROBE_SCRIPT(SOCKET_DIR), { periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 }),
+    readinessProbe: user.readinessProbe ?? execProbe(READINESS_PROBE_SCRIPT(SOCKET_DIR), { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
+  };
+}
+
+function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): EnvVar[] {
+  const spec = actor.spec;
+  const name = actor.metadata.name;
+  const env: EnvVar[] = [
+    { name: 'ASYA_LOG_LEVEL', value: platform.sidecar.logLevel },
+    { name: 'ASYA_GATEWAY_URL', value: gatewayUrl },
+    ...(platform.gatewayTokenSecretRef ? [{ name: 'ASYA_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { ...platform.gatewayTokenSecretRef } } }] : []),
+    { name: 'ASYA_ACTOR_NAME', value: name },
+    { name: 'ASYA_ACTOR_HAPPY_END', value: HAPPY_END },
+    { name: 'ASYA_ACTOR_ERROR_END', value: ERROR_END },
+    ...(isEndActor(name) ? [{ name: 'ASYA_IS_END_ACTOR', value: 'true' }] : []),
+    ...(spec.timeout && spec.timeout.processing > 0 ? [{ name: 'ASYA_RUNTIME_TIMEOUT', value: `${spec.timeout.processing}s` }] : []),
+    ...transportEnv(transportOf(actor), platform),
+    { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR },
+    { name: 'ASYA_METRICS_ADDR', value: `:${METRICS_PORT}` },
+    ...(spec.retry ? [{ name: 'ASYA_RETRY_POLICY', value: JSON.stringify(spec.retry) }] : []),
+    ...(spec.workload.kind === 'Job' ? [{ name: 'ASYA_EXIT_WHEN_IDLE', value: JOB_IDLE_EXIT }] : []),
+  ];
+  return [...env, ...(spec.sidecar?.env ?? [])];
+}
+
+function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): Container {
+  const resources = actor.spec.sidecar?.resources ?? platform.sidecar.resources;
+  const httpProbe = (path: string, timing: Record<string, number>) => ({ httpGet: { path, port: 'metrics' }, ...timing });
+  return {
+    name: SIDECAR_CONTAINER,
+    image: actor.spec.sidecar?.image ?? platform.sidecar.image,
+    imagePullPolicy: actor.spec.sidecar?.imagePullPolicy ?? platform.sidecar.imagePullPolicy,
+    args: ['sidecar'],
+    env: sidecarEnv(actor, platform, gatewayUrl),
+    ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+    ...(resources ? { resources } : {}),
+    livenessProbe: httpProbe('/healthz', { periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 }),
+    readinessProbe: httpProbe('/readyz', { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: 'socket-dir', mountPath: SOCKET_DIR },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
+}
+
+export interface InjectedPod {
+  template: PodTemplate;
+  /** Problems that still allow output (the user's labels were overridden, …). */
+  warnings: { message: string; path: string }[];
+}
+
+/** The pod template for an actor, given the ServiceAccount it must use (IRSA) if any. */
+export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, serviceAccountName?: string): InjectedPod {
+  const warnings: InjectedPod['warnings'] = [];
+  const { metadata = {}, spec } = actor.spec.workload.template;
+  const userLabels = (metadata.labels ?? {}) as Record<string, string>;
+  const selector = selectorLabels(actor);
+  for (const [key, value] of Object.entries(selector)) {
+    if (userLabels[key] !== undefined && userLabels[key] !== value) {
+      warnings.push({ message: `pod label ${key}=${userLabels[key]} replaced by ${value}: the workload selector needs it`, path: `spec.workload.template.metadata.labels.${key}` });
+    }
+  }
+  const containers = spec.containers as Container[];
+  const runtimeUser = containers.find((c) => c.name === RUNTIME_CONTAINER)!;
+  const others = containers.filter((c) => c.name !== RUNTIME_CONTAINER);
+  const userEnv = Object.fromEntries((runtimeUser.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const gatewayUrl = platform.gatewayUrl || userEnv.ASYA_GATEWAY_URL || '';
+  const isJob = actor.spec.workload.kind === 'Job';
+  const runtime = runtimeContainer(actor, runtimeUser, isJob);
+  const sidecar = sidecarContainer(actor, platform, gatewayUrl);
+  const volumes = [
+    ...((spec.volumes as unknown[] | undefined) ?? []),
+    { name: 'socket-dir', emptyDir: {} },
+    { name: 'tmp', emptyDir: {} },
+    ...(handlerLanguage(actor) === 'python' ? [{ name: 'asya-runtime', configMap: { name: RUNTIME_CONFIGMAP, defaultMode: 0o755 } }] : []),
+  ];
+  const grace = actor.spec.timeout?.gracefulShutdown;
+  const podSpec: Record<string, unknown> = {
+    ...spec,
+    ...(isJob
+      ? { initContainers: [...((spec.initContainers as unknown[] | undefined) ?? []), runtime], containers: [sidecar, ...others], restartPolicy: spec.restartPolicy ?? 'Never' }
+      : { containers: [...containers.map((c) => (c.name === RUNTIME_CONTAINER ? runtime : c)), sidecar] }),
+    volumes,
+    terminationGracePeriodSeconds: grace && grace > 0 ? grace : 30,
+    ...(serviceAccountName ? { serviceAccountName } : {}),
+  };
+  const annotations = metadata.annotations as Record<string, string> | undefined;
+  return {
+    template: { metadata: { ...metadata, labels: { ...userLabels, ...selector }, ...(annotations ? { annotations } : {}) }, spec: podSpec },
+    warnings,
+  };
+}

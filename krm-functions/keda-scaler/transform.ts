@@ -1,0 +1,170 @@
+/**
+ * keda-scaler: AsyncActors with `spec.scaling.enabled` in, KEDA objects out: a ScaledObject (or, for the
+ * Job kind, a ScaledJob whose job template is inject-sidecar's pod) and the TriggerAuthentication its
+ * trigger needs. Our fixes over the original (reference §2.8): in-flight work is counted (RabbitMQ through
+ * the management API, SQS scaleOnInFlight/scaleOnDelayed), the trigger is named so scalingModifiers
+ * formulas can refer to it, StatefulSets are real targets, and the HPA behaviour is the seed's policy.
+ * Actors with scaling off produce nothing, and what an earlier run produced for them is removed.
+ */
+import { SIDECAR_CONTAINER, transportOf, type AsyncActor } from '../../api/index.ts';
+import { collectActors, generated, markActorsLocal, replaceGenerated, resultFor } from '../actors.ts';
+import { serviceAccountFor } from '../inject-sidecar/transform.ts';
+import { injectPodTemplate } from '../inject-sidecar/pod-template.ts';
+import { readPlatformConfig, type PlatformConfig } from '../platform-config.ts';
+import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
+import { physicalQueueName, RABBITMQ_PASSWORD_ENV, RABBITMQ_USERNAME_ENV } from '../transport-env.ts';
+
+export const FUNCTION_NAME = 'keda-scaler';
+export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
+/** The trigger's name, for `scaling.advanced.formula` (e.g. "queue * 2"). */
+export const TRIGGER_NAME = 'queue';
+
+/** Seed policy: up by 100% or 4 pods every 15 s (whichever is more), down by 50% every 15 s. */
+export const DEFAULT_BEHAVIOR = {
+  scaleUp: {
+    stabilizationWindowSeconds: 0,
+    selectPolicy: 'Max',
+    policies: [
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+      { type: 'Pods', value: 4, periodSeconds: 15 },
+    ],
+  },
+  scaleDown: { stabilizationWindowSeconds: 60, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 50, periodSeconds: 15 }] },
+};
+
+type Scaling = NonNullable<AsyncActor['spec']['scaling']>;
+interface Trigger {
+  trigger: Record<string, unknown>;
+  auth?: Record<string, unknown>;
+}
+
+const authName = (actor: AsyncActor) => `${actor.metadata.name}-trigger-auth`;
+const secretTarget = (parameter: string, ref: { name: string; key: string }) => ({ parameter, name: ref.name, key: ref.key });
+
+function rabbitmqTrigger(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger {
+  const r = platform.transports.rabbitmq;
+  const vhost = encodeURIComponent(r.vhost);
+  // Management API mode sees unacknowledged messages; AMQP mode only sees the ready ones.
+  const http = r.managementUrl !== undefined;
+  const base = http ? r.managementUrl!.replace(/\/+$/, '') : `amqp://${r.host}:${r.port}`;
+  const withSecret = r.passwordSecretRef !== undefined;
+  // Without a password secret the broker uses its default credentials, so they may sit in the URL.
+  const host = withSecret ? `${base}/${vhost}` : `${base.replace('://', `://${encodeURIComponent(r.username)}:guest@`)}/${vhost}`;
+  const metadata: Record<string, string> = {
+    protocol: http ? 'http' : 'amqp',
+    host,
+    queueName: physicalQueueName(actor.metadata.name, platform),
+    mode: 'QueueLength',
+    value: String(scaling.queueLength),
+    ...(scaling.activationQueueLength !== undefined ? { activationValue: String(scaling.activationQueueLength) } : {}),
+    ...(http ? { excludeUnacknowledged: String(!scaling.countInFlight) } : {}),
+    // The sidecar's own env carries the username whether literal or from a secret; KEDA reads it there.
+    ...(withSecret && !r.usernameSecretRef ? { usernameFromEnv: RABBITMQ_USERNAME_ENV } : {}),
+  };
+  const trigger = { type: 'rabbitmq', name: TRIGGER_NAME, metadata, ...(withSecret ? { authenticationRef: { name: authName(actor) } } : {}) };
+  if (!withSecret) return { trigger };
+  const secretTargetRef = [
+    ...(r.usernameSecretRef ? [secretTarget('username', r.usernameSecretRef)] : []),
+    secretTarget('password', r.passwordSecretRef!),
+  ];
+  return { trigger, auth: { secretTargetRef } };
+}
+
+function sqsTrigger(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger | { error: string } {
+  const s = platform.transports.sqs;
+  if (!s.accountId) return { error: 'transports.sqs.accountId is required to build the queue URL KEDA watches' };
+  const queue = physicalQueueName(actor.metadata.name, platform);
+  const queueURL = s.endpoint ? `${s.endpoint.replace(/\/+$/, '')}/${s.accountId}/${queue}` : `https://sqs.${s.region}.amazonaws.com/${s.accountId}/${queue}`;
+  const metadata: Record<string, string> = {
+    queueURL,
+    queueLength: String(scaling.queueLength),
+    awsRegion: s.region,
+    ...(s.endpoint ? { awsEndpoint: s.endpoint } : {}),
+    ...(scaling.activationQueueLength !== undefined ? { activationQueueLength: String(scaling.activationQueueLength) } : {}),
+    scaleOnInFlight: String(scaling.countInFlight),
+    scaleOnDelayed: String(scaling.countDelayed),
+  };
+  let auth: Record<string, unknown> | undefined;
+  if (s.credentials) {
+    auth = { secretTargetRef: [secretTarget('awsAccessKeyID', s.credentials.accessKeyIdSecretRef), secretTarget('awsSecretAccessKey', s.credentials.secretAccessKeySecretRef)] };
+  } else if (s.actorRoleArn) {
+    // The workload's IRSA role (ServiceAccount asya-<actor>) also reads its queue's attributes.
+    auth = { podIdentity: { provider: 'aws', identityOwner: 'workload' } };
+  }
+  return { trigger: { type: 'aws-sqs-queue', name: TRIGGER_NAME, metadata, ...(auth ? { authenticationRef: { name: authName(actor) } } : {}) }, ...(auth ? { auth } : {}) };
+}
+
+function advanced(scaling: Scaling): Record<string, unknown> {
+  const a = scaling.advanced;
+  const modifiers = a && (a.formula || a.target || a.activationTarget || a.metricType)
+    ? { scalingModifiers: Object.fromEntries(Object.entries({ formula: a.formula, target: a.target, activationTarget: a.activationTarget, metricType: a.metricType }).filter(([, v]) => v !== undefined)) }
+    : {};
+  return {
+    horizontalPodAutoscalerConfig: { behavior: { ...DEFAULT_BEHAVIOR, ...scaling.behavior } },
+    ...(a?.restoreToOriginalReplicaCount !== undefined ? { restoreToOriginalReplicaCount: a.restoreToOriginalReplicaCount } : {}),
+    ...modifiers,
+  };
+}
+
+function meta(actor: AsyncActor, name: string): KubeObject['metadata'] {
+  return {
+    name,
+    ...(actor.metadata.namespace ? { namespace: actor.metadata.namespace } : {}),
+    labels: { 'app.kubernetes.io/name': actor.metadata.name, 'app.kubernetes.io/part-of': 'asya', 'app.kubernetes.io/managed-by': 'asya' },
+  };
+}
+
+function scalerFor(actor: AsyncActor, scaling: Scaling, trigger: Trigger, platform: PlatformConfig): KubeObject {
+  // `*FromEnv` trigger settings are read from the sidecar's env, not the first (runtime) container's.
+  const envSource = JSON.stringify(trigger.trigger).includes('FromEnv') ? { envSourceContainerName: SIDECAR_CONTAINER } : {};
+  const common = { pollingInterval: scaling.pollingInterval, minReplicaCount: scaling.minReplicas, maxReplicaCount: scaling.maxReplicas, triggers: [trigger.trigger] };
+  const kind = actor.spec.workload.kind;
+  if (kind === 'Job') {
+    const account = serviceAccountFor(actor, platform);
+    const { template } = injectPodTemplate(actor, platform, account.name);
+    return {
+      apiVersion: KEDA_API_VERSION,
+      kind: 'ScaledJob',
+      metadata: meta(actor, actor.metadata.name),
+      spec: { jobTargetRef: { backoffLimit: 6, template }, ...envSource, ...common, successfulJobsHistoryLimit: 5, failedJobsHistoryLimit: 5 },
+    };
+  }
+  return {
+    apiVersion: KEDA_API_VERSION,
+    kind: 'ScaledObject',
+    metadata: meta(actor, actor.metadata.name),
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name: actor.metadata.name, ...envSource }, ...common, cooldownPeriod: scaling.cooldownPeriod, advanced: advanced(scaling) },
+  };
+}
+
+export function kedaScaler(items: KubeObject[], functionConfig: unknown): FunctionOutput {
+  const platform = readPlatformConfig(functionConfig);
+  if (!platform.ok) return { items, results: platform.results };
+  const { actors, results } = collectActors(items);
+  const fresh: { object: KubeObject; from?: KubeObject }[] = [];
+  let amqpOnly = false;
+  for (const { actor, item } of actors) {
+    const scaling = actor.spec.scaling;
+    if (!scaling?.enabled) continue;
+    const accountError = actor.spec.workload.kind === 'Job' ? serviceAccountFor(actor, platform.config).error : undefined;
+    if (accountError) {
+      results.push(resultFor(item, 'error', accountError.message, accountError.path));
+      continue;
+    }
+    const trigger = transportOf(actor) === 'rabbitmq' ? rabbitmqTrigger(actor, scaling, platform.config) : sqsTrigger(actor, scaling, platform.config);
+    if ('error' in trigger) {
+      results.push(resultFor(item, 'error', trigger.error, 'spec.transport'));
+      continue;
+    }
+    if (transportOf(actor) === 'rabbitmq' && scaling.countInFlight && !platform.config.transports.rabbitmq.managementUrl) amqpOnly = true;
+    fresh.push({ object: generated(FUNCTION_NAME, actor, scalerFor(actor, scaling, trigger, platform.config)), from: item });
+    if (trigger.auth) {
+      const auth = { apiVersion: KEDA_API_VERSION, kind: 'TriggerAuthentication', metadata: meta(actor, authName(actor)), spec: trigger.auth };
+      fresh.push({ object: generated(FUNCTION_NAME, actor, auth), from: item });
+    }
+  }
+  const notes: Result[] = amqpOnly
+    ? [{ severity: 'warning', message: 'transports.rabbitmq.managementUrl is not set: KEDA counts only ready messages, so busy replicas can be scaled down; set it to count unacknowledged ones too' }]
+    : [];
+  return { items: markActorsLocal(replaceGenerated(items, FUNCTION_NAME, fresh), platform.config.keepAsyncActors), results: [...results, ...notes] };
+}

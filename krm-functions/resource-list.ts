@@ -1,0 +1,145 @@
+/**
+ * The KRM function wire formats, on plain objects (reference: ecosystem-notes.md §1):
+ * - KRM mode (kpt `--exec`, kpt render, standalone kustomize `--enable-exec`): a ResourceList on stdin and
+ *   on stdout, with `results`.
+ * - kustomize's legacy exec-plugin mode (`kubectl kustomize --enable-alpha-plugins`): argv[2] is a file
+ *   holding the plugin's config resource, stdin and stdout are multi-document YAML streams, errors go to
+ *   stderr with a non-zero exit.
+ * Either way a function is one pure `transform(items, functionConfig)`; this module only moves bytes.
+ */
+import YAML from 'yaml';
+
+/** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
+export const stringify = (value: unknown) => YAML.stringify(value, { aliasDuplicateObjects: false, lineWidth: 0 });
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface ResourceRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface Result {
+  message: string;
+  severity: 'error' | 'warning' | 'info';
+  resourceRef?: ResourceRef;
+  field?: { path: string };
+  file?: { path: string; index?: number };
+}
+
+export interface FunctionOutput {
+  items: KubeObject[];
+  results: Result[];
+}
+
+export type KrmTransform = (items: KubeObject[], functionConfig: unknown) => FunctionOutput;
+
+export interface FunctionInput {
+  mode: 'krm' | 'legacy';
+  items: KubeObject[];
+  functionConfig: unknown;
+}
+
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseDocuments(text: string, source: string): unknown[] {
+  const docs = YAML.parseAllDocuments(text);
+  const out: unknown[] = [];
+  for (const doc of docs) {
+    if ('errors' in doc && doc.errors.length > 0) throw new InputError(`${source} is not valid YAML: ${doc.errors[0]!.message}`);
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
+function asItems(values: unknown[], source: string): KubeObject[] {
+  return values.map((value, i) => {
+    if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string' || !isObject(value.metadata)) {
+      throw new InputError(`${source}: item ${i} is not a Kubernetes object (apiVersion, kind and metadata are required)`);
+    }
+    return value as KubeObject;
+  });
+}
+
+/** Reads a function's input. `legacyConfig` is the text of the file kustomize names in argv[2]. */
+export function parseInput(stdin: string, legacyConfig?: string): FunctionInput {
+  if (legacyConfig !== undefined) {
+    const [config] = parseDocuments(legacyConfig, 'the plugin config file');
+    return { mode: 'legacy', items: asItems(parseDocuments(stdin, 'stdin'), 'stdin'), functionConfig: config };
+  }
+  const docs = parseDocuments(stdin, 'stdin');
+  const list = docs[0];
+  if (docs.length !== 1 || !isObject(list) || list.kind !== 'ResourceList') {
+    throw new InputError('expected a ResourceList on stdin (kpt fn eval/render, kustomize --enable-exec), or a plugin config file as the first argument (kubectl kustomize --enable-alpha-plugins)');
+  }
+  const items = list.items ?? [];
+  if (!Array.isArray(items)) throw new InputError('ResourceList.items must be a list');
+  return { mode: 'krm', items: asItems(items, 'ResourceList.items'), functionConfig: list.functionConfig };
+}
+
+export const hasErrors = (results: Result[]) => results.some((r) => r.severity === 'error');
+
+export function formatResult(r: Result): string {
+  const ref = r.resourceRef ? `${r.resourceRef.kind}/${r.resourceRef.namespace ? `${r.resourceRef.namespace}/` : ''}${r.resourceRef.name}: ` : '';
+  return `[${r.severity}] ${ref}${r.message}${r.field ? ` (${r.field.path})` : ''}`;
+}
+
+export interface FunctionRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/**
+ * Runs a transform over serialized input. In legacy mode results only reach stderr (kustomize has no
+ * results channel); in KRM mode they travel in the ResourceList and kpt prints them. Any error result
+ * exits 1 because kpt decides PASS/FAIL by exit code alone.
+ */
+export function runFunction(transform: KrmTransform, stdin: string, legacyConfig?: string): FunctionRun {
+  let input: FunctionInput;
+  try {
+    input = parseInput(stdin, legacyConfig);
+  } catch (err) {
+    return { stdout: '', stderr: `${(err as Error).message}\n`, exitCode: 1 };
+  }
+  const output = transform(input.items, input.functionConfig);
+  const failed = hasErrors(output.results);
+  if (input.mode === 'legacy') {
+    const stderr = output.results.filter((r) => r.severity !== 'info').map((r) => `${formatResult(r)}\n`).join('');
+    if (failed) return { stdout: '', stderr, exitCode: 1 };
+    return { stdout: output.items.map((item) => stringify(item)).join('---\n'), stderr, exitCode: 0 };
+  }
+  const list = { apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: output.items, ...(output.results.length ? { results: output.results } : {}) };
+  return { stdout: stringify(list), stderr: failed ? output.results.filter((r) => r.severity === 'error').map((r) => `${formatResult(r)}\n`).join('') : '', exitCode: failed ? 1 : 0 };
+}
+
+export function refOf(item: KubeObject): ResourceRef {
+  return {
+    apiVersion: item.apiVersion,
+    kind: item.kind,
+    name: item.metadata.name,
+    ...(item.metadata.namespace ? { namespace: item.metadata.namespace } : {}),
+  };
+}
