@@ -4,10 +4,10 @@
  * internal ones; bodies are capped; every error is JSON; no CORS unless origins are configured.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { GatewayDeps } from './deps.ts';
 import { requireToken } from './http/auth.ts';
+import { limitBody } from './http/body-limit.ts';
 import { envelopeRoutes } from './http/envelope-routes.ts';
 import { errorBody, errorResponse } from './http/errors.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -49,7 +49,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     app.use('*', cors({ origin: options.corsOrigins, exposeHeaders: ['Mcp-Session-Id'], allowHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'] }));
   }
   const maxSize = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  app.use('*', bodyLimit({ maxSize, onError: (c) => c.json(errorBody(`Request body too large: the limit is ${maxSize} bytes`), 413) }));
+  app.use('*', limitBody(maxSize, (c) => c.json(errorBody(`Request body too large: the limit is ${maxSize} bytes`), 413)));
 
   const client = requireToken('asya-gateway', options.apiToken);
   const internal = requireToken('asya-gateway-internal', options.internalToken);

@@ -5,6 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { errorBody } from './errors.ts';
+import { requestHeader } from './request-headers.ts';
 
 function digest(value: string): Buffer {
   // Hashing first makes the comparison constant-time regardless of the presented token's length.
@@ -25,7 +26,7 @@ export function requireToken(realm: string, ...tokens: Array<string | undefined>
   const expected = tokens.filter((t): t is string => typeof t === 'string' && t.length > 0);
   return async (c, next) => {
     if (expected.length === 0) return next();
-    const presented = bearerToken(c.req.header('authorization'));
+    const presented = bearerToken(requestHeader(c, 'authorization'));
     if (expected.some((t) => tokenMatches(presented, t))) return next();
     c.header('WWW-Authenticate', `Bearer realm="${realm}"`);
     return c.json(errorBody(presented ? 'Invalid bearer token' : 'Missing bearer token (Authorization: Bearer <token>)'), 401);

@@ -121,6 +121,16 @@ describe('bad input', () => {
       expect(await res.json()).toEqual({ error: 'Request body too large: the limit is 1024 bytes' });
       const mcp = await fetch(`${small.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
       expect(mcp.status).toBe(413);
+      // Without a Content-Length the size is known only by reading: a chunked body is counted as it arrives.
+      const chunked = (text: string) =>
+        fetch(`${small.url}/tools/call`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, duplex: 'half',
+          body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(text)); c.close(); } }),
+        } as RequestInit);
+      expect((await chunked(big)).status).toBe(413);
+      const fits = await chunked(JSON.stringify({ name: 'echo', arguments: { message: 'small' } }));
+      expect(fits.status).toBe(200);
+      expect(await fits.text()).toContain('envelope_id');
     } finally {
       await small.stop();
     }

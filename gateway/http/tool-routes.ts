@@ -4,6 +4,7 @@ import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { callTool, outcomeResult, traceHeaders } from '../tool-call.ts';
 import { HttpError, readJson } from './errors.ts';
+import { requestHeader } from './request-headers.ts';
 
 export function toolRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
   app.post('/tools/call', client, async (c) => {
@@ -14,7 +15,7 @@ export function toolRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandl
     if (!name) throw new HttpError(400, 'Tool name is required');
     const tool = deps.tools.get(name);
     if (!tool) throw new HttpError(404, `Tool "${name}" not found`);
-    const outcome = await callTool(deps, tool, body.arguments, traceHeaders((h) => c.req.header(h)));
+    const outcome = await callTool(deps, tool, body.arguments, traceHeaders((h) => requestHeader(c, h)));
     deps.metrics.toolCalls.inc({ tool: tool.name, via: 'rest', outcome: outcome.kind });
     if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
     return c.json(outcomeResult(tool, outcome));
