@@ -115,6 +115,25 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       await expect(store.list({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
     });
 
+    it('answers creates that arrive together one by one: a refused or repeated one fails only itself', async () => {
+      const [a, b, c] = [uid('together'), uid('together'), uid('together')];
+      const settled = await Promise.allSettled([
+        store.create({ id: a, actors: ['x', 'y'], payload: { n: 1 }, toolName: 'together' }),
+        // Passes the store's own checks; the database refuses the year.
+        store.create({ id: uid('together'), actors: ['x'], payload: null, deadline: new Date(-8.64e15) }),
+        store.create({ id: b, actors: ['x'], payload: null, headers: { traceparent: 't' } }),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.get(a)).toMatchObject({ id: a, routeActors: ['x', 'y'], payload: { n: 1 }, toolName: 'together', headers: null });
+      expect(await store.get(b)).toMatchObject({ id: b, payload: null, toolName: null, headers: { traceparent: 't' } });
+      for (const id of [a, b]) expect((await store.eventsSince(id, 0)).map((e) => e.message)).toEqual(['Envelope created']);
+
+      const twice = await Promise.allSettled([a, c, c].map((id) => store.create({ id, actors: ['x'], payload: null })));
+      expect(twice.map((s) => s.status).sort()).toEqual(['fulfilled', 'rejected', 'rejected']);
+      for (const s of twice) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(DuplicateEnvelopeError);
+      expect(await store.eventsSince(c, 0)).toHaveLength(1);
+    });
+
     it('pages through envelopes created at the same time without skipping or repeating one', async () => {
       const tool = uid('burst');
       const ids = Array.from({ length: 60 }, () => uid('burst'));

@@ -1,7 +1,6 @@
 /**
- * Inserting an envelope. A plain create is one statement: the row, its first event and the NOTIFY in a
- * data-modifying CTE, which is as atomic as a transaction and costs one round trip instead of four
- * (BEGIN, insert, event, COMMIT). That round trip count is what bounds tool calls per second.
+ * Inserting envelopes: one inside a caller's transaction (fan-out children), or a batch of plain creates
+ * in one statement (see group-commit.ts for why they are batched).
  */
 import type { SqlExecutor } from './driver.ts';
 import * as rows from './rows.ts';
@@ -35,23 +34,63 @@ export async function insertEnvelope(
   return inserted[0] ? rows.toEnvelopeRow(inserted[0]) : undefined;
 }
 
-/** The envelope and its "Envelope created" event in one statement. undefined when the id exists. */
-export async function createWithEvent(
-  db: SqlExecutor,
-  channel: string,
-  id: string,
-  actors: string[],
-  input: Omit<CreateEnvelopeInput, 'id' | 'actors'>,
-): Promise<EnvelopeRow | undefined> {
+/** One envelope of a batched create, already checked; `element` is its JSON for the batch statement. */
+export interface NewEnvelope {
+  id: string;
+  element: string;
+}
+
+/** The JSON object a batch carries for one envelope; absent keys read as SQL NULL, a JSON null stays JSON. */
+export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnvelopeInput, 'id' | 'actors'>): NewEnvelope {
+  const current = input.routeCurrent ?? 0;
+  const element = JSON.stringify({
+    id,
+    parent_id: input.parentId,
+    tool_name: input.toolName,
+    actors,
+    route_current: current,
+    route_metadata: input.routeMetadata,
+    headers: input.headers,
+    payload: input.payload ?? null,
+    timeout_sec: input.timeoutSeconds,
+    deadline: rows.dateParam(input.deadline) ?? undefined,
+    current_actor_name: actors[current],
+    total_actors: actors.length,
+  });
+  return { id, element };
+}
+
+/**
+ * Envelopes and their "Envelope created" events in one statement: the rows, the events and the NOTIFYs in
+ * a data-modifying CTE, as atomic as a transaction and one round trip however many envelopes it carries.
+ * The batch travels as one JSON array parameter, so the statement text (and its prepared plan) is the same
+ * for any batch size. Answers a row per input, in order; undefined where the id existed already. Ids must be
+ * distinct within a batch: a repeated one would be skipped by ON CONFLICT and both callers would see the
+ * first one's row.
+ */
+export async function createWithEvents(db: SqlExecutor, channel: string, batch: NewEnvelope[]): Promise<Array<EnvelopeRow | undefined>> {
   const inserted = await db.query(
-    `with ins as (
-       insert into envelopes (${COLUMNS}) values (${VALUES}) on conflict (id) do nothing returning ${ENVELOPE_COLUMNS}),
+    `with input as (
+       select e, ord from jsonb_array_elements($1::text::jsonb) with ordinality as t(e, ord)),
+     ins as (
+       insert into envelopes (${COLUMNS})
+       select e->>'id', e->>'parent_id', 'pending', e->>'tool_name', array(select jsonb_array_elements_text(e->'actors')),
+         (e->>'route_current')::integer, e->'route_metadata', e->'headers', e->'payload', (e->>'timeout_sec')::integer,
+         (e->>'deadline')::timestamptz, 0, (e->>'route_current')::integer, e->>'current_actor_name',
+         (e->>'total_actors')::integer, 0, null
+       from input order by ord
+       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS}),
      ev as (
        insert into envelope_updates (envelope_id, status, message, progress_percent, actor, current_actor_idx, actors)
        select id, status, 'Envelope created', progress_percent, current_actor_name, current_actor_idx, route_actors from ins
        returning id, envelope_id)
-     select ins.*, (select pg_notify($15, ev.id::text || ':' || ev.envelope_id) from ev) as notified from ins`,
-    [...params(id, actors, input, null), channel],
+     select ins.*, pg_notify($2, ev.id::text || ':' || ev.envelope_id) as notified from ins join ev on ev.envelope_id = ins.id`,
+    [`[${batch.map((b) => b.element).join(',')}]`, channel],
   );
-  return inserted[0] ? rows.toEnvelopeRow(inserted[0]) : undefined;
+  const byId = new Map<string, EnvelopeRow>();
+  for (const r of inserted) {
+    const row = rows.toEnvelopeRow(r);
+    byId.set(row.id, row);
+  }
+  return batch.map((b) => byId.get(b.id));
 }

@@ -13,7 +13,8 @@ import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import { children, growFanout, isAncestor } from './fanout-sql.ts';
-import { createWithEvent, insertEnvelope } from './insert-sql.ts';
+import { createBatcher, type CreateBatcher } from './batched-creates.ts';
+import { insertEnvelope, newEnvelope } from './insert-sql.ts';
 import { decideFinal, decideProgress, decideReopen, isFinal, settleFanOut } from './state-machine.ts';
 import {
   CANCELLED_ERROR,
@@ -60,6 +61,7 @@ interface Finish {
 
 export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
+  private readonly creates: CreateBatcher;
   private listening: Promise<void> | undefined;
 
   constructor(
@@ -75,6 +77,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       },
       onBackgroundError,
     );
+    this.creates = createBatcher(db, channel);
   }
 
   async create(input: CreateEnvelopeInput): Promise<EnvelopeRecord> {
@@ -88,7 +91,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
-    const row = await createWithEvent(this.db, this.channel, id, actors, input);
+    const envelope = newEnvelope(id, actors, input);
+    const row = await this.creates.submit(envelope, envelope.element.length);
     if (!row) throw new DuplicateEnvelopeError(id);
     return rows.toRecord(row);
   }
