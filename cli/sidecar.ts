@@ -23,6 +23,7 @@ export async function runSidecar(env: Record<string, string | undefined> = proce
       .then(() => transport.close())
       .then(() => process.exit(0));
   };
+  void sidecar.finished.then(() => stop('idle'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -31,6 +31,11 @@ export interface SidecarConfig {
    * `x-asya-retry-policy` header so error-end retries by the failing actor's rules. Unset: error-end's defaults.
    */
   retryPolicy?: RetryPolicy;
+  /**
+   * ASYA_EXIT_WHEN_IDLE: finish (drain and exit 0) once no message has arrived for this long and none is in
+   * flight. For the Job workload kind, whose pods must end for the Job to complete. Unset: run until stopped.
+   */
+  exitWhenIdleMs?: number;
 }
 
 export interface CustomMetric {
@@ -84,6 +89,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     metricsNamespace: get('ASYA_METRICS_NAMESPACE') ?? 'asya_actor',
     customMetrics: parseCustomMetrics(get('ASYA_CUSTOM_METRICS')),
     logLevel: parseLogLevel(get('ASYA_LOG_LEVEL')),
+    ...(get('ASYA_EXIT_WHEN_IDLE') !== undefined ? { exitWhenIdleMs: duration('ASYA_EXIT_WHEN_IDLE', '0') } : {}),
     maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 5, 'ASYA_RUNTIME_MAX_RETRIES', 0),
     ...optionalRetryPolicy(get('ASYA_RETRY_POLICY')),
   };

@@ -28,6 +28,8 @@ export interface RunningSidecar {
   readonly metricsPort?: number;
   /** Drain: stop consuming, finish in-flight work, requeue what was not started, close. */
   stop(): Promise<void>;
+  /** Resolves when the sidecar has stopped by itself (ASYA_EXIT_WHEN_IDLE); never otherwise. */
+  readonly finished: Promise<void>;
 }
 
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
@@ -50,6 +52,13 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     stopping: stopping.signal,
   });
 
+  let finish = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const idle = idleWatch(config.exitWhenIdleMs, () => {
+    log.info(`No message for ${config.exitWhenIdleMs} ms: finishing (ASYA_EXIT_WHEN_IDLE)`);
+    void running.stop().then(finish);
+  });
+
   const server = config.metricsEnabled ? await serveProbes(config, metrics, () => !!consumer && !draining && router.runtimeReachable) : undefined;
   try {
     log.info(`Waiting for the runtime at ${config.socketPath}`);
@@ -66,10 +75,12 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       own,
       async (delivery) => {
         metrics.active(1);
+        idle.busy(1);
         try {
           await router.handle(delivery);
         } finally {
           metrics.active(-1);
+          idle.busy(-1);
         }
       },
       { concurrency: config.concurrency },
@@ -80,14 +91,17 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     throw err;
   }
 
+  idle.busy(0);
   let stopped: Promise<void> | undefined;
-  return {
+  const running: RunningSidecar = {
+    finished,
     metrics,
     router,
     metricsPort: server ? (server.address() as { port: number }).port : undefined,
     stop() {
       stopped ??= (async () => {
         draining = true;
+        idle.cancel();
         log.info('Draining: no new messages; finishing those in flight');
         stopping.abort();
         await consumer?.stop();
@@ -96,6 +110,25 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         log.info('Sidecar shutdown complete');
       })();
       return stopped;
+    },
+  };
+  return running;
+}
+
+/** Calls onIdle once nothing has been in flight for `ms`; every delivery restarts the clock. */
+function idleWatch(ms: number | undefined, onIdle: () => void): { busy(delta: number): void; cancel(): void } {
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = ms === undefined;
+  return {
+    busy(delta) {
+      inFlight += delta;
+      clearTimeout(timer);
+      if (!cancelled && inFlight === 0) timer = setTimeout(onIdle, ms);
+    },
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
 import { createTransport, TransportConfigError, transportConfigFromEnv } from './factory.ts';
 import { MemoryTransport } from './memory.ts';
@@ -49,6 +49,11 @@ describe('transportConfigFromEnv', () => {
     ).toEqual({ kind: 'sqs', region: 'us-east-1', waitTimeSeconds: 1 });
   });
 
+  it('puts ASYA_RABBITMQ_VHOST in the URL path, encoded; "/" is the default vhost', () => {
+    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: 'pipelines/prod' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/pipelines%2Fprod' });
+    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: '/' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/' });
+  });
+
   it('names the allowed values when ASYA_TRANSPORT is unknown', () => {
     expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(TransportConfigError);
     expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(/memory, rabbitmq, sqs; got "kafka"/);
@@ -60,6 +65,38 @@ describe('createTransport', () => {
     const shared = new MemoryTransport();
     expect(await createTransport({ ASYA_TRANSPORT: 'memory' }, { memory: shared })).toBe(shared);
     expect(await createTransport({ ASYA_TRANSPORT: 'memory' })).toBeInstanceOf(MemoryTransport);
+  });
+
+  it('ASYA_QUEUE_PREFIX puts every queue under the prefix on the broker, and refuses a malformed prefix', async () => {
+    const broker = new MemoryTransport();
+    const t = await createTransport({ ASYA_TRANSPORT: 'memory', ASYA_QUEUE_PREFIX: 'team-a-' }, { memory: broker });
+    await t.ensureQueue('asya-x');
+    await t.publish('asya-x', Buffer.from('{}'));
+    expect(await broker.queueDepth('team-a-asya-x')).toMatchObject({ ready: 1 });
+    expect(await t.queueDepth('asya-x')).toMatchObject({ ready: 1 });
+    const got: string[] = [];
+    const consumer = await t.consume('asya-x', async (d) => {
+      got.push(d.body.toString());
+      await t.ack(d);
+    });
+    await vi.waitFor(() => expect(got).toEqual(['{}']));
+    await consumer.stop();
+    expect(await broker.queueDepth('team-a-asya-x')).toMatchObject({ ready: 0, inFlight: 0 });
+    await expect(createTransport({ ASYA_TRANSPORT: 'memory', ASYA_QUEUE_PREFIX: 'Team_A' })).rejects.toThrow(/ASYA_QUEUE_PREFIX/);
+  });
+
+  it('ASYA_QUEUE_PREFIX on a real RabbitMQ: the prefixed queue is what the broker holds', async () => {
+    const queue = `asya-prefix-test-${process.pid}`;
+    const t = await createTransport({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL, ASYA_QUEUE_PREFIX: 'tp-' });
+    const raw = await createTransport({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL });
+    try {
+      await t.ensureQueue(queue);
+      await t.publish(queue, Buffer.from('hello'));
+      await vi.waitFor(async () => expect(await raw.queueDepth(`tp-${queue}`)).toMatchObject({ ready: 1 }));
+    } finally {
+      await t.deleteQueue(queue);
+      await Promise.all([t.close(), raw.close()]);
+    }
   });
 
   it('connects to RabbitMQ', async () => {

@@ -7,6 +7,7 @@ import type { TransportLogger } from './log.ts';
 import { MemoryTransport } from './memory.ts';
 import type { RabbitMqTransportOptions } from './rabbitmq.ts';
 import type { SqsTransportOptions } from './sqs.ts';
+import { withQueuePrefix } from './prefixed.ts';
 import type { Transport } from './transport.ts';
 
 export type TransportEnv = Record<string, string | undefined>;
@@ -34,6 +35,8 @@ function positiveInt(env: TransportEnv, name: string): number | undefined {
   return n > 0 ? n : undefined;
 }
 
+const vhostPath = (vhost: string | undefined) => (vhost && vhost !== '/' ? encodeURIComponent(vhost) : '');
+
 export function transportConfigFromEnv(env: TransportEnv): TransportConfig {
   // The original's default; `asya dev` sets memory explicitly.
   const kind = (read(env, 'ASYA_TRANSPORT') ?? 'rabbitmq').toLowerCase();
@@ -45,7 +48,9 @@ export function transportConfigFromEnv(env: TransportEnv): TransportConfig {
         read(env, 'ASYA_RABBITMQ_URL') ??
         `amqp://${encodeURIComponent(read(env, 'ASYA_RABBITMQ_USERNAME') ?? 'guest')}:` +
           `${encodeURIComponent(read(env, 'ASYA_RABBITMQ_PASSWORD') ?? 'guest')}@` +
-          `${read(env, 'ASYA_RABBITMQ_HOST') ?? 'localhost'}:${positiveInt(env, 'ASYA_RABBITMQ_PORT') ?? 5672}/`;
+          `${read(env, 'ASYA_RABBITMQ_HOST') ?? 'localhost'}:${positiveInt(env, 'ASYA_RABBITMQ_PORT') ?? 5672}/` +
+          // amqplib reads the vhost from the URL path; an empty path is the default vhost "/".
+          vhostPath(read(env, 'ASYA_RABBITMQ_VHOST'));
       return { kind, url, exchange: read(env, 'ASYA_RABBITMQ_EXCHANGE') ?? 'asya' };
     }
     case 'sqs': {
@@ -78,7 +83,16 @@ export interface CreateTransportExtras {
   memory?: MemoryTransport;
 }
 
+const QUEUE_PREFIX = /^[a-z0-9-]*$/;
+
 export async function createTransport(env: TransportEnv, extras: CreateTransportExtras = {}): Promise<Transport> {
+  const prefix = read(env, 'ASYA_QUEUE_PREFIX') ?? '';
+  // Unlike the lenient settings above, a wrong prefix would silently split producers and consumers.
+  if (!QUEUE_PREFIX.test(prefix)) throw new TransportConfigError(`ASYA_QUEUE_PREFIX must use lowercase letters, digits and - only; got "${prefix}"`);
+  return withQueuePrefix(await createUnprefixedTransport(env, extras), prefix);
+}
+
+async function createUnprefixedTransport(env: TransportEnv, extras: CreateTransportExtras): Promise<Transport> {
   const config = transportConfigFromEnv(env);
   const logger = extras.logger ? { logger: extras.logger } : {};
   switch (config.kind) {
