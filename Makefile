@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build test demo bench services
+.PHONY: install build krm crd test demo bench services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -13,6 +13,15 @@ build: install
 	rm -rf dist
 	npx esbuild cli/bin.ts --bundle --splitting --platform=node --target=node20 --format=esm \
 	  --packages=external --outdir=dist --entry-names=asya --log-level=warning
+
+# The KRM functions as self-contained executables (dist/krm/*.cjs) and kustomize legacy plugins
+# (dist/krm/kustomize-plugins); see krm-functions/README.md.
+krm: install
+	npx tsx krm-functions/build.ts dist/krm
+
+# Regenerate the AsyncActor CRD from api/ (a test fails when the committed file is stale).
+crd: install
+	npx tsx api/crd/generate.ts
 
 services:
 	./test/services.sh

@@ -5,7 +5,7 @@
  *   <out>/kustomize-plugins/fn.asya.sh/v1alpha1/<lowercase kind>/<Kind>
  * Usage: npx tsx krm-functions/build.ts [out-dir]   (default dist/krm; `make krm`)
  */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -35,6 +35,9 @@ export async function buildKrmFunctions(outDir: string): Promise<Record<keyof ty
     chmodSync(join(pluginDir, kind), 0o755);
     out[name] = file;
   }
+  // The plugin files have no extension, so Node takes their module type from the nearest package.json;
+  // inside this repository (or any ESM project) that would make the CommonJS bundle fail to load.
+  writeFileSync(join(outDir, 'kustomize-plugins', 'package.json'), '{ "type": "commonjs" }\n');
   return out;
 }
 

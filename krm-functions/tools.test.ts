@@ -1,0 +1,160 @@
+/**
+ * The bundled functions under the real tools: `kpt fn eval --exec`, `kpt fn render --allow-exec` on the
+ * Kptfile pipeline in examples/hello, and `kubectl kustomize --enable-alpha-plugins` through the legacy
+ * exec-plugin layout. Every run happens twice to show the output on disk does not change.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import YAML from 'yaml';
+import { validateKubeObject } from '../test/support/kube-schemas.ts';
+import { buildKrmFunctions } from './build.ts';
+
+const REPO = join(import.meta.dirname, '..');
+let work: string;
+let fns: Awaited<ReturnType<typeof buildKrmFunctions>>;
+
+function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
+  const result = spawnSync(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, input: options.input, encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Every file under dir with its content, for before/after comparisons. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+const objects = (text: string) =>
+  YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: unknown } | null)
+    .filter((o) => o !== null);
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'asya-krm-tools-'));
+  // The same layout as the repository, so the Kptfile's relative exec paths resolve as they do for users.
+  fns = await buildKrmFunctions(join(work, 'dist/krm'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function copyHello(): string {
+  const dir = join(work, `examples-${Math.random().toString(36).slice(2)}`, 'hello');
+  cpSync(join(REPO, 'examples/hello'), dir, { recursive: true });
+  // Kptfile exec paths are relative to the package: ../../dist/krm from <work>/examples-x/hello.
+  return dir;
+}
+
+describe('kpt', () => {
+  test('kpt fn eval --exec with key=value config injects sidecars, and a second run changes nothing', () => {
+    const pkg = join(copyHello(), 'actors');
+    const args = ['fn', 'eval', pkg, '--exec', fns['inject-sidecar'], '--', 'gatewayUrl=http://gw:8080', 'transports.rabbitmq.host=mq'];
+    const first = run('kpt', args);
+    expect(first.code, first.stderr).toBe(0);
+    const after = snapshot(pkg);
+    expect(Object.keys(after).sort()).toEqual(
+      ['generated/configmap_asya-runtime.yaml', 'generated/deployment_normalize.yaml', 'generated/deployment_report.yaml', 'generated/deployment_sentiment.yaml', 'kustomization.yaml', 'normalize.yaml', 'report.yaml', 'sentiment.yaml'],
+    );
+    const deployment = objects(after['generated/deployment_normalize.yaml']!)[0] as unknown as { spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } } };
+    const sidecar = deployment.spec.template.spec.containers.find((c) => c.name === 'asya-sidecar')!;
+    expect(sidecar.env).toEqual(expect.arrayContaining([{ name: 'ASYA_GATEWAY_URL', value: 'http://gw:8080' }, { name: 'ASYA_RABBITMQ_HOST', value: 'mq' }]));
+    expect(after['normalize.yaml']).toContain('config.kubernetes.io/local-config: "true"');
+
+    const second = run('kpt', args);
+    expect(second.code, second.stderr).toBe(0);
+    expect(snapshot(pkg)).toEqual(after);
+  });
+
+  test('kpt fn render --allow-exec runs the Kptfile pipeline; rendering again changes nothing', async () => {
+    const pkg = copyHello();
+    const first = run('kpt', ['fn', 'render', '.', '--allow-exec'], { cwd: pkg });
+    expect(first.code, first.stderr).toBe(0);
+    const after = snapshot(pkg);
+    const generated = Object.keys(after).filter((f) => f.startsWith('actors/generated/')).sort();
+    expect(generated).toEqual([
+      'actors/generated/configmap_asya-runtime.yaml',
+      'actors/generated/deployment_normalize.yaml',
+      'actors/generated/deployment_report.yaml',
+      'actors/generated/deployment_sentiment.yaml',
+      'actors/generated/scaledobject_normalize.yaml',
+      'actors/generated/scaledobject_report.yaml',
+      'actors/generated/scaledobject_sentiment.yaml',
+      'actors/generated/triggerauthentication_normalize-trigger-auth.yaml',
+      'actors/generated/triggerauthentication_report-trigger-auth.yaml',
+      'actors/generated/triggerauthentication_sentiment-trigger-auth.yaml',
+    ]);
+    for (const file of generated) for (const object of objects(after[file]!)) await validateKubeObject(object);
+    const second = run('kpt', ['fn', 'render', '.', '--allow-exec'], { cwd: pkg });
+    expect(second.code, second.stderr).toBe(0);
+    expect(snapshot(pkg)).toEqual(after);
+  });
+
+  test('an invalid AsyncActor fails the pipeline with the field path, and the package is left as it was', () => {
+    const pkg = copyHello();
+    const file = join(pkg, 'actors/normalize.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: asya-runtime', 'name: asya-sidecar'));
+    const before = snapshot(pkg);
+    const result = run('kpt', ['fn', 'render', '.', '--allow-exec'], { cwd: pkg });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('container name "asya-sidecar" is reserved');
+    expect(result.stderr).toContain('spec.workload.template.spec.containers[0].name');
+    expect(snapshot(pkg)).toEqual(before);
+  });
+
+  test('kpt fn source | function | stdout works as a plain pipe (the ResourceList protocol end to end)', () => {
+    const source = run('kpt', ['fn', 'source', join(REPO, 'examples/hello/actors')]);
+    expect(source.code, source.stderr).toBe(0);
+    const out = run(fns['keda-scaler'], [], { input: source.stdout });
+    expect(out.code, out.stderr).toBe(0);
+    const list = YAML.parse(out.stdout) as { kind: string; items: { kind: string }[]; results: { severity: string; message: string }[] };
+    expect(list.kind).toBe('ResourceList');
+    expect(list.items.filter((i) => i.kind === 'ScaledObject')).toHaveLength(3);
+    expect(list.results).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('managementUrl') })]);
+  });
+});
+
+describe('kubectl kustomize (legacy exec plugins)', () => {
+  const kustomize = (dir: string) =>
+    run('kubectl', ['kustomize', '--enable-alpha-plugins', dir], { env: { KUSTOMIZE_PLUGIN_HOME: join(work, 'dist/krm/kustomize-plugins') } });
+
+  test('the example overlay renders workloads and KEDA objects, drops the AsyncActors, and keeps the namespace', async () => {
+    const result = kustomize(join(copyHello(), 'kustomize'));
+    expect(result.code, result.stderr).toBe(0);
+    const out = objects(result.stdout);
+    expect(out.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/asya-runtime',
+      'Deployment/normalize',
+      'Deployment/report',
+      'Deployment/sentiment',
+      'ScaledObject/normalize',
+      'ScaledObject/report',
+      'ScaledObject/sentiment',
+      'TriggerAuthentication/normalize-trigger-auth',
+      'TriggerAuthentication/report-trigger-auth',
+      'TriggerAuthentication/sentiment-trigger-auth',
+    ]);
+    for (const object of out) {
+      expect((object.metadata as { namespace?: string }).namespace).toBe('hello');
+      await validateKubeObject(object);
+    }
+    expect(kustomize(join(copyHello(), 'kustomize')).stdout).toBe(result.stdout);
+  });
+
+  test('an invalid actor makes kubectl kustomize fail with the message', () => {
+    const dir = copyHello();
+    const file = join(dir, 'actors/report.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('transport: rabbitmq', 'transport: kafka'));
+    const result = kustomize(join(dir, 'kustomize'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('unknown transport "kafka"');
+  });
+});
