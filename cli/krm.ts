@@ -10,13 +10,13 @@ Reads a ResourceList (kpt, kustomize --enable-exec) or, with a config file argum
   kpt fn eval pkg/ --exec "asya krm inject-sidecar" -- gatewayUrl=http://asya-gateway:8080
   kpt fn source pkg/ | asya krm keda-scaler`;
 
-export async function runKrm(args: string[]): Promise<void> {
+export async function runKrm(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(`${USAGE}\n`);
-    return;
+    return 0;
   }
   const transform = FUNCTIONS[name];
   if (!transform) throw new Error(`unknown function '${name}' (known: ${Object.keys(FUNCTIONS).join(', ')})`);
-  process.exitCode = await runExecutable(name, transform, rest);
+  return runExecutable(name, transform, rest);
 }

@@ -52,6 +52,15 @@ const commands: Record<string, Command> = {
     synopsis: "dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'",
     run: async (args) => (await import('./dlq.ts')).runDlq(args),
   },
+  krm: {
+    synopsis: 'krm <function>   Run a KRM function (inject-sidecar, keda-scaler) for kpt, kustomize or a pipe',
+    run: async (args) => (await import('./krm.ts')).runKrm(args),
+  },
+  crd: {
+    synopsis: 'crd              Print the AsyncActor CustomResourceDefinition (asya crd | kubectl apply -f -)',
+    run: async () => void process.stdout.write((await import('../api/crd.ts')).crdYaml()),
+    help: 'Usage: asya crd\n\nPrints the asyncactors.asya.sh CRD generated from api/ (the same as api/crd/asyncactors.asya.sh.yaml).',
+  },
   version: {
     synopsis: 'version          Print the version',
     run: async () => {

@@ -122,6 +122,21 @@ describe('kpt', () => {
   });
 });
 
+describe('asya krm and asya crd', () => {
+  test('kpt runs `asya krm keda-scaler` as an exec function (the CLI speaks the same protocol as the bundles)', () => {
+    const pkg = join(copyHello(), 'actors');
+    const result = run('kpt', ['fn', 'eval', pkg, '--exec', `${process.execPath} ${join(REPO, 'bin/asya.js')} krm keda-scaler`]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readdirSync(join(pkg, 'generated')).sort()).toEqual(['scaledobject_normalize.yaml', 'scaledobject_report.yaml', 'scaledobject_sentiment.yaml']);
+  });
+
+  test('asya crd prints the committed CRD', () => {
+    const result = run(process.execPath, [join(REPO, 'bin/asya.js'), 'crd']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(readFileSync(join(REPO, 'api/crd/asyncactors.asya.sh.yaml'), 'utf8'));
+  });
+});
+
 describe('kubectl kustomize (legacy exec plugins)', () => {
   const kustomize = (dir: string) =>
     run('kubectl', ['kustomize', '--enable-alpha-plugins', dir], { env: { KUSTOMIZE_PLUGIN_HOME: join(work, 'dist/krm/kustomize-plugins') } });
