@@ -130,7 +130,8 @@ describe('bad input', () => {
       expect((await chunked(big)).status).toBe(413);
       const fits = await chunked(JSON.stringify({ name: 'echo', arguments: { message: 'small' } }));
       expect(fits.status).toBe(200);
-      expect(await fits.text()).toContain('envelope_id');
+      const id = (JSON.parse(await fits.text()) as { content: Array<{ text: string }> }).content[0]?.text;
+      expect((await takePublished(transport, 'echo')).id).toBe((JSON.parse(id as string) as { envelope_id: string }).envelope_id);
     } finally {
       await small.stop();
     }
