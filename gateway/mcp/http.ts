@@ -132,8 +132,11 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     const out = new Headers(response.headers);
     out.set('mcp-session-id', session);
     if (!streaming || !response.body) {
+      // The SDK answers through a stream even when the JSON is complete; passed on as a stream it would cost
+      // a chunked response (headers, body and terminator written apart) instead of one write.
+      const text = response.body ? await response.text() : null;
       release();
-      return new Response(response.body, { status: response.status, headers: out });
+      return new Response(text, { status: response.status, headers: out });
     }
     // The stream ends by itself after the answer; closing the server earlier would cut it.
     const streamed = response.body.pipeThrough(new TransformStream({ flush: release }));
