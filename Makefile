@@ -30,7 +30,7 @@ test: install services
 	node test/run.mjs
 
 demo: install
-	node bin/asya.js dev examples/hello --demo
+	node bin/asya.js dev examples/pipeline --demo
 
 bench: build services
 	npx tsx bench/runtime/run.ts
