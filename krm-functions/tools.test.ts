@@ -67,7 +67,7 @@ describe('kpt', () => {
     const deployment = objects(after['generated/deployment_normalize.yaml']!)[0] as unknown as { spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } } };
     const sidecar = deployment.spec.template.spec.containers.find((c) => c.name === 'asya-sidecar')!;
     expect(sidecar.env).toEqual(expect.arrayContaining([{ name: 'ASYA_GATEWAY_URL', value: 'http://gw:8080' }, { name: 'ASYA_RABBITMQ_HOST', value: 'mq' }]));
-    expect(after['normalize.yaml']).toContain('config.kubernetes.io/local-config: "true"');
+    expect(objects(after['normalize.yaml']!)[0]!.metadata.annotations).toEqual({ 'config.kubernetes.io/local-config': 'true' });
 
     const second = run('kpt', args);
     expect(second.code, second.stderr).toBe(0);
@@ -88,9 +88,7 @@ describe('kpt', () => {
       'actors/generated/scaledobject_normalize.yaml',
       'actors/generated/scaledobject_report.yaml',
       'actors/generated/scaledobject_sentiment.yaml',
-      'actors/generated/triggerauthentication_normalize-trigger-auth.yaml',
-      'actors/generated/triggerauthentication_report-trigger-auth.yaml',
-      'actors/generated/triggerauthentication_sentiment-trigger-auth.yaml',
+      'actors/generated/triggerauthentication_asya-rabbitmq-trigger-auth.yaml',
     ]);
     for (const file of generated) for (const object of objects(after[file]!)) await validateKubeObject(object);
     const second = run('kpt', ['fn', 'render', '.', '--allow-exec'], { cwd: pkg });
@@ -110,14 +108,20 @@ describe('kpt', () => {
     expect(snapshot(pkg)).toEqual(before);
   });
 
-  test('kpt fn source | function | stdout works as a plain pipe (the ResourceList protocol end to end)', () => {
-    const source = run('kpt', ['fn', 'source', join(REPO, 'examples/hello/actors')]);
+  test('kpt fn source --fn-config | inject-sidecar | keda-scaler: a plain pipe, the settings reach both functions', () => {
+    const config = join(work, 'prefix-config.yaml');
+    writeFileSync(config, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec: {queuePrefix: team-a-}\n');
+    const source = run('kpt', ['fn', 'source', join(REPO, 'examples/hello/actors'), '--fn-config', config]);
     expect(source.code, source.stderr).toBe(0);
-    const out = run(fns['keda-scaler'], [], { input: source.stdout });
+    const injected = run(fns['inject-sidecar'], [], { input: source.stdout });
+    expect(injected.code, injected.stderr).toBe(0);
+    const out = run(fns['keda-scaler'], [], { input: injected.stdout });
     expect(out.code, out.stderr).toBe(0);
-    const list = YAML.parse(out.stdout) as { kind: string; items: { kind: string }[]; results: { severity: string; message: string }[] };
+    const list = YAML.parse(out.stdout) as { kind: string; items: { kind: string; spec: Record<string, unknown> }[]; results: { severity: string; message: string }[] };
     expect(list.kind).toBe('ResourceList');
-    expect(list.items.filter((i) => i.kind === 'ScaledObject')).toHaveLength(3);
+    const scaled = list.items.filter((i) => i.kind === 'ScaledObject');
+    expect(scaled.map((o) => (o.spec.triggers as { metadata: { queueName: string } }[])[0]!.metadata.queueName).sort()).toEqual(['team-a-asya-normalize', 'team-a-asya-report', 'team-a-asya-sentiment']);
+    expect(JSON.stringify(list.items.filter((i) => i.kind === 'Deployment'))).toContain('"name":"ASYA_QUEUE_PREFIX","value":"team-a-"');
     expect(list.results).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('managementUrl') })]);
   });
 });
@@ -153,9 +157,7 @@ describe('kubectl kustomize (legacy exec plugins)', () => {
       'ScaledObject/normalize',
       'ScaledObject/report',
       'ScaledObject/sentiment',
-      'TriggerAuthentication/normalize-trigger-auth',
-      'TriggerAuthentication/report-trigger-auth',
-      'TriggerAuthentication/sentiment-trigger-auth',
+      'TriggerAuthentication/asya-rabbitmq-trigger-auth',
     ]);
     for (const object of out) {
       expect((object.metadata as { namespace?: string }).namespace).toBe('hello');

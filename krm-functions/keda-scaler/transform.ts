@@ -38,7 +38,11 @@ interface Trigger {
   auth?: Record<string, unknown>;
 }
 
-const authName = (actor: AsyncActor) => `${actor.metadata.name}-trigger-auth`;
+/**
+ * One TriggerAuthentication per namespace and transport: every actor there uses the same broker secret, so
+ * a thousand actors need one object, not a thousand (the original made one per actor).
+ */
+const authName = (actor: AsyncActor) => `asya-${transportOf(actor)}-trigger-auth`;
 const secretTarget = (parameter: string, ref: { name: string; key: string }) => ({ parameter, name: ref.name, key: ref.key });
 
 function rabbitmqTrigger(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger {
@@ -106,11 +110,11 @@ function advanced(scaling: Scaling): Record<string, unknown> {
   };
 }
 
-function meta(actor: AsyncActor, name: string): KubeObject['metadata'] {
+function meta(actor: AsyncActor, name: string, shared = false): KubeObject['metadata'] {
   return {
     name,
     ...(actor.metadata.namespace ? { namespace: actor.metadata.namespace } : {}),
-    labels: { 'app.kubernetes.io/name': actor.metadata.name, 'app.kubernetes.io/part-of': 'asya', 'app.kubernetes.io/managed-by': 'asya' },
+    labels: { ...(shared ? {} : { 'app.kubernetes.io/name': actor.metadata.name }), 'app.kubernetes.io/part-of': 'asya', 'app.kubernetes.io/managed-by': 'asya' },
   };
 }
 
@@ -142,6 +146,7 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
   if (!platform.ok) return { items, results: platform.results };
   const { actors, results } = collectActors(items);
   const fresh: { object: KubeObject; from?: KubeObject }[] = [];
+  const auths = new Map<string, { object: KubeObject; from: KubeObject }>();
   let amqpOnly = false;
   for (const { actor, item } of actors) {
     const scaling = actor.spec.scaling;
@@ -158,11 +163,13 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
     }
     if (transportOf(actor) === 'rabbitmq' && scaling.countInFlight && !platform.config.transports.rabbitmq.managementUrl) amqpOnly = true;
     fresh.push({ object: generated(FUNCTION_NAME, actor, scalerFor(actor, scaling, trigger, platform.config)), from: item });
-    if (trigger.auth) {
-      const auth = { apiVersion: KEDA_API_VERSION, kind: 'TriggerAuthentication', metadata: meta(actor, authName(actor)), spec: trigger.auth };
-      fresh.push({ object: generated(FUNCTION_NAME, actor, auth), from: item });
+    const key = `${actor.metadata.namespace ?? ''}/${authName(actor)}`;
+    if (trigger.auth && !auths.has(key)) {
+      const auth = { apiVersion: KEDA_API_VERSION, kind: 'TriggerAuthentication', metadata: meta(actor, authName(actor), true), spec: trigger.auth };
+      auths.set(key, { object: generated(FUNCTION_NAME, undefined, auth), from: item });
     }
   }
+  fresh.push(...auths.values());
   const notes: Result[] = amqpOnly
     ? [{ severity: 'warning', message: 'transports.rabbitmq.managementUrl is not set: KEDA counts only ready messages, so busy replicas can be scaled down; set it to count unacknowledged ones too' }]
     : [];
