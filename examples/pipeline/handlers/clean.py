@@ -21,7 +21,8 @@ def process(payload):
         # A TypeError, not a ValueError: both are listed as non-retryable in actors/clean.yaml, but the type
         # tells the caller which of their mistakes it was.
         raise TypeError("document %r: text must be a string, got %s" % (title, type(raw).__name__))
-    text = html.unescape(_TAG.sub(" ", _BLOCK_TAG.sub("\n", raw)))
+    # Inline tags (b, a, span) vanish without a trace, so "<b>word</b>." stays "word.".
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", raw)))
     text = _CONTROL.sub(" ", text).translate(_QUOTES)
     # One line per block, single spaces inside it; chunk.ts treats a line end like a sentence end.
     lines = (_SPACE.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n"))

@@ -21,7 +21,8 @@ export interface RefinePayload {
 }
 
 const DEFAULT_VOCABULARY = fileURLToPath(new URL('./vocabulary.json', import.meta.url));
-const WORD = /[A-Za-z][A-Za-z'/]*/g;
+// A word and the comma right after it: a dropped filler word takes its comma along ("Basically, it" → "it").
+const WORD = /([A-Za-z][A-Za-z'/]*)(,?)/g;
 
 export class Refiner {
   private readonly filler: Set<string>;
@@ -40,7 +41,7 @@ export class Refiner {
   /** The rewritten text and a description of each edit; pure, so tests can call it directly. */
   rewrite(text: string): { text: string; edits: string[] } {
     const edits: string[] = [];
-    const rewritten = text.replace(WORD, (word) => {
+    const rewritten = text.replace(WORD, (_, word: string, comma: string) => {
       const lower = word.toLowerCase();
       if (this.filler.has(lower)) {
         edits.push(`removed "${word}"`);
@@ -49,17 +50,16 @@ export class Refiner {
       const expansion = this.informal.get(lower);
       if (expansion !== undefined) {
         edits.push(`"${word}" → "${expansion}"`);
-        return expansion;
+        return expansion + comma;
       }
       if (word.length >= 3 && word === word.toUpperCase() && !this.acronyms.has(word)) {
         edits.push(`"${word}" → "${lower}"`);
-        return lower;
+        return lower + comma;
       }
-      return word;
+      return word + comma;
     });
     const tidy = rewritten
       .replace(/\s+([,.;:!?])/g, '$1')
-      .replace(/,(?=[,.;:!?])/g, '')
       .replace(/\s{2,}/g, ' ')
       .trim()
       // A removed first word leaves a sentence starting in lower case.
