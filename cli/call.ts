@@ -5,7 +5,8 @@
  */
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
-import { gatewayFrom, type EnvelopeUpdate } from './client/gateway-client.ts';
+import { failureText } from './client/failure-text.ts';
+import { gatewayFrom } from './client/gateway-client.ts';
 import { progressView } from './client/progress.ts';
 import { applyFlags, parseArgumentsJson, type FlagArgument } from './client/tool-arguments.ts';
 
@@ -139,12 +140,4 @@ export async function runCall(argv: string[], env: Record<string, string | undef
   process.stderr.write(`✗ ${tool} failed: ${failureText(line.jsonOutput ? envelope : await gateway.envelope(id))}\n`);
   if (line.jsonOutput) process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
   return EXIT.failed;
-}
-
-/** error-end stores the handler's exception under result.details; that says more than the error code. */
-export function failureText(envelope: EnvelopeUpdate): string {
-  const result = (envelope.result ?? {}) as { failed_actor?: string; details?: { type?: string; message?: string } };
-  const where = result.failed_actor ? ` at ${result.failed_actor}` : '';
-  const what = result.details?.message ? `${result.details.type ? `${result.details.type}: ` : ''}${result.details.message}` : envelope.message;
-  return `${envelope.error ?? 'failed'}${where}${what ? ` — ${what}` : ''}`;
 }

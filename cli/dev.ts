@@ -1,231 +1,179 @@
 /**
- * `asya dev <dir>`: the whole pipeline in one process. Reads the AsyncActor manifests under <dir>, runs each
- * actor's runtime as a child process (python3 or node, chosen by the handler spec) behind an in-process
- * sidecar, the crew (happy-end, error-end) and the gateway (MCP, REST, SSE) with its embedded store, all on
- * the in-memory transport. With --demo it makes the tool calls listed in <dir>/demo.yaml through the
- * gateway, waits for each envelope's final status, prints it, and exits.
+ * `asya dev <dir>`: the whole pipeline on one machine (cli/dev/stack.ts), a live table of the actors, handler
+ * edits picked up, and a drain on Ctrl-C. With --demo it makes the calls in <dir>/demo.yaml through MCP and
+ * exits 0 when each ended as the file expects.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
-import { parseAsyncActor, runtimeEnv, type AsyncActor } from '../api/index.ts';
-import { startGateway } from '../gateway/server.ts';
-import { createLogger, parseLogLevel, type Logger } from '../protocol/index.ts';
-import { loadSidecarConfig } from '../sidecar/config.ts';
-import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
-import { childProcessSupervisor, type SpawnedRuntime } from '../sidecar/supervisor.ts';
-import { MemoryTransport } from '../transport/memory.ts';
-import { CREW_ROLES, startCrew } from './crew.ts';
-import type { Transport } from '../transport/transport.ts';
+import { parseLogLevel } from '../protocol/index.ts';
+import { CliError, EXIT } from './client/exit-codes.ts';
+import { readDemoFile } from './dev/demo-file.ts';
+import { runDemo } from './dev/demo.ts';
+import { startDevStack, TRANSPORT_KINDS, type DevStack, type TransportKind } from './dev/stack.ts';
+import { boardLogger, statusBoard, type StatusBoard } from './dev/status-board.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..');
+export const DEV_USAGE = `Usage: asya dev <dir> [options]
 
-export function findActors(dir: string): AsyncActor[] {
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) {
-        if (entry !== 'node_modules' && !entry.startsWith('.')) walk(path);
-      } else if (/\.ya?ml$/.test(entry)) files.push(path);
-    }
-  };
-  walk(dir);
-  const actors: AsyncActor[] = [];
-  for (const file of files.sort()) {
-    for (const doc of YAML.parseAllDocuments(readFileSync(file, 'utf8'))) {
-      const value = doc.toJS() as { kind?: string } | null;
-      if (value?.kind === 'AsyncActor') actors.push(parseAsyncActor(value, file));
-    }
-  }
-  return actors;
+Runs every AsyncActor manifest under <dir> (runtimes as child processes, python3 or node), the gateway
+(MCP, REST, SSE; tools from <dir>/tools.yaml; embedded store) and the crew, in one process.
+While it runs: a saved handler file restarts that actor's runtime; a table shows each actor's queue,
+in-flight, processed, errors and median time (on a terminal); Ctrl-C drains (twice: stops at once).
+
+Options:
+  --port <port>          Gateway port (default 8089; --demo: any free port)
+  --transport <kind>     memory (default), rabbitmq or sqs; brokers are configured by the usual ASYA_* variables
+  --data-dir <dir>       Where the embedded store keeps envelopes (default .asya/gateway; --demo: in memory)
+  --demo                 Make the calls in <dir>/demo.yaml through MCP, print their progress and results, exit
+  --no-table             No live table, even on a terminal
+  -h, --help             Show this help
+
+Exit codes: 0 stopped cleanly (--demo: every call ended as demo.yaml expects), 1 a demo call did not,
+2 usage, 130 stopped by a second Ctrl-C before the drain ended.`;
+
+const DRAIN_REPORT_EVERY_MS = 2000;
+const TABLE_REFRESH_MS = 1000;
+
+interface DevOptions {
+  dir: string;
+  transport: TransportKind;
+  port: number;
+  dataDir: string | undefined;
+  demo: boolean;
+  table: boolean;
 }
 
-/** How dev mode starts an actor's runtime: `file#export` handlers are Node, `module.fn` handlers Python. */
-export function runtimeCommandFor(actor: AsyncActor): string[] {
-  const handler = runtimeEnv(actor).ASYA_HANDLER ?? '';
-  if (handler.includes('#')) return [process.execPath, join(REPO_ROOT, 'bin/asya.js'), 'runtime'];
-  return [actor.spec.workload.pythonExecutable, join(REPO_ROOT, 'runtime/python/asya_runtime.py')];
-}
-
-export interface DevPipeline {
-  readonly transport: Transport;
-  readonly actors: AsyncActor[];
-  stop(): Promise<void>;
-}
-
-export async function startDevPipeline(dir: string, transport: Transport, log: Logger, options: { gatewayUrl?: string } = {}): Promise<DevPipeline> {
-  const actors = findActors(dir);
-  if (actors.length === 0) throw new Error(`No AsyncActor manifests found under ${dir}`);
-  const workdir = mkdtempSync(join(tmpdir(), 'asya-dev-'));
-  const runtimes: SpawnedRuntime[] = [];
-  const sidecars: RunningSidecar[] = [];
-  const stop = async () => {
-    await Promise.all(sidecars.map((s) => s.stop()));
-    await Promise.all(runtimes.map((r) => r.stop()));
-    rmSync(workdir, { recursive: true, force: true });
-  };
+function parseDevArgs(argv: string[]): DevOptions | undefined {
+  let parsed;
   try {
-    await Promise.all(
-      actors.map(async (actor) => {
-        const name = actor.metadata.name;
-        const socketDir = join(workdir, name);
-        const processingSeconds = actor.spec.timeout?.processing ?? 300;
-        const config = loadSidecarConfig({
-          ASYA_ACTOR_NAME: name,
-          ASYA_SOCKET_DIR: socketDir,
-          ASYA_RUNTIME_TIMEOUT: `${processingSeconds}s`,
-          ASYA_RUNTIME_READY_TIMEOUT: '60s',
-          ASYA_METRICS_ENABLED: 'false',
-          ASYA_LOG_LEVEL: process.env.ASYA_LOG_LEVEL ?? 'WARNING',
-          ...(options.gatewayUrl ? { ASYA_GATEWAY_URL: options.gatewayUrl } : {}),
-          ...(actor.spec.retry ? { ASYA_RETRY_POLICY: JSON.stringify(actor.spec.retry) } : {}),
-        });
-        const runtime = childProcessSupervisor({
-          command: runtimeCommandFor(actor),
-          env: {
-            ...process.env,
-            ASYA_LOG_LEVEL: 'WARNING',
-            ...runtimeEnv(actor),
-            ASYA_SOCKET_DIR: socketDir,
-            PYTHONPATH: [join(dir, 'handlers'), dir, process.env.PYTHONPATH].filter(Boolean).join(':'),
-          },
-          cwd: dir,
-          paths: config,
-          readyTimeoutMs: 60_000,
-          log,
-        });
-        runtimes.push(runtime);
-        await runtime.start();
-        sidecars.push(await startSidecar({ config, transport, supervisor: runtime, log, queue: { autoCreate: true, maxDeliveries: 5 } }));
-        log.info(`actor ${name} is up (${runtimeCommandFor(actor)[0]?.includes('python') ? 'python' : 'node'} runtime)`);
-      }),
-    );
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        demo: { type: 'boolean', default: false },
+        port: { type: 'string' },
+        transport: { type: 'string', default: 'memory' },
+        'data-dir': { type: 'string' },
+        'no-table': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
   } catch (err) {
-    await stop();
-    throw err;
+    throw new CliError(EXIT.usage, `${(err as Error).message}\n\n${DEV_USAGE}`);
   }
-  return { transport, actors, stop };
-}
-
-interface DemoCall {
-  tool: string;
-  arguments?: Record<string, unknown>;
-}
-
-interface EnvelopeView {
-  status: string;
-  result?: unknown;
-  error?: string;
-  progress_percent?: number;
-  message?: string;
-}
-
-export async function runDev(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      demo: { type: 'boolean', default: false },
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-    },
-  });
+  const { values, positionals } = parsed;
+  if (values.help) return undefined;
+  if (positionals.length > 1) throw new CliError(EXIT.usage, `one directory, got ${positionals.join(' ')}\n\n${DEV_USAGE}`);
   const dir = resolve(positionals[0] ?? '.');
-  if (!existsSync(dir)) throw new Error(`No such directory: ${dir}`);
-  const log = createLogger('INFO', 'asya.dev');
-  const quiet = createLogger(parseLogLevel(process.env.ASYA_LOG_LEVEL ?? 'WARNING'), 'asya.dev');
-  const transport = new MemoryTransport({ logger: quiet });
-  const toolsFile = join(dir, 'tools.yaml');
-  // The demo keeps its state in memory; a dev session keeps it under .asya/ so it survives a restart.
-  const dataDir = values['data-dir'] ?? (values.demo ? undefined : join(process.cwd(), '.asya', 'gateway'));
-  const resultsDir = join(values.demo ? mkdtempSync(join(tmpdir(), 'asya-results-')) : join(process.cwd(), '.asya'), 'results');
-  log.info(`starting the gateway${existsSync(toolsFile) ? ` with ${toolsFile}` : ''} (embedded store${dataDir ? ` in ${dataDir}` : ', in memory'})`);
-  const gateway = await startGateway({
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(EXIT.usage, `no such directory: ${dir}`);
+  const transport = values.transport as TransportKind;
+  if (!TRANSPORT_KINDS.includes(transport)) throw new CliError(EXIT.usage, `--transport must be one of ${TRANSPORT_KINDS.join(', ')}; got ${JSON.stringify(values.transport)}`);
+  const port = values.port === undefined ? (values.demo ? 0 : 8089) : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(EXIT.usage, `--port expects a port number (0-65535), got ${JSON.stringify(values.port)}`);
+  if (values.demo && !existsSync(join(dir, 'demo.yaml'))) throw new CliError(EXIT.usage, `--demo needs ${join(dir, 'demo.yaml')}`);
+  return {
+    dir,
     transport,
-    log: quiet,
-    env: { ...process.env, ASYA_TRANSPORT: 'memory' },
-    config: {
-      host: '127.0.0.1',
-      port: values.port ? Number(values.port) : values.demo ? 0 : 8089,
-      ...(existsSync(toolsFile) ? { configPath: toolsFile } : {}),
-      ...(dataDir ? { dataDir } : {}),
-    },
-  });
-  const crewEnv = {
-    ...process.env,
-    ASYA_GATEWAY_URL: gateway.url,
-    ASYA_RESULTS_DIR: resultsDir,
-    ASYA_METRICS_ENABLED: 'false',
-    ASYA_LOG_LEVEL: process.env.ASYA_LOG_LEVEL ?? 'WARNING',
+    port,
+    // The demo keeps its state in memory; a dev session keeps it under .asya/ so history survives a restart.
+    dataDir: values['data-dir'] ?? (values.demo ? undefined : join(process.cwd(), '.asya', 'gateway')),
+    demo: values.demo,
+    table: !values['no-table'],
   };
-  log.info(`starting the actors under ${dir}`);
-  const pipeline = await startDevPipeline(dir, transport, quiet, { gatewayUrl: gateway.url });
-  const crews = await Promise.all(CREW_ROLES.map((role) => startCrew(role, { transport, env: crewEnv, log: quiet })));
-  const shutdown = async () => {
-    await pipeline.stop();
-    await Promise.all(crews.map((c) => c.stop()));
-    await gateway.stop();
-    await transport.close();
-  };
-  log.info(`gateway on ${gateway.url} (MCP at ${gateway.url}/mcp); results stored in ${resultsDir}`);
-  if (!values.demo) {
-    log.info('pipeline running on the in-memory transport; Ctrl-C to stop');
-    process.once('SIGINT', () => void shutdown().then(() => process.exit(0)));
-    process.once('SIGTERM', () => void shutdown().then(() => process.exit(0)));
-    return;
-  }
-  await waitForReady(gateway.url, 60_000);
-  const calls = YAML.parse(readFileSync(join(dir, 'demo.yaml'), 'utf8')) as DemoCall[];
-  const ids: string[] = [];
-  for (const call of calls) {
-    const id = await callTool(gateway.url, call);
-    ids.push(id);
-    process.stdout.write(`→ ${call.tool}(${JSON.stringify(call.arguments ?? {})}) → envelope ${id}\n`);
-  }
-  let allFinal = true;
-  for (const id of ids) {
-    const view = await waitForFinal(gateway.url, id, 60_000);
-    if (view.status === 'succeeded') process.stdout.write(`✓ ${id} succeeded:\n${JSON.stringify(view.result, null, 2)}\n`);
-    else if (view.status === 'failed') process.stdout.write(`✗ ${id} failed: ${view.message ?? view.error}\n`);
-    else {
-      allFinal = false;
-      process.stdout.write(`… ${id} still ${view.status} after 60 s (${view.progress_percent ?? 0}%: ${view.message ?? ''})\n`);
-    }
-  }
-  process.stdout.write(`stored results and errors: ${resultsDir}\n`);
-  await shutdown();
-  process.exit(allFinal ? 0 : 1);
 }
 
-async function callTool(gatewayUrl: string, call: DemoCall): Promise<string> {
-  const res = await fetch(`${gatewayUrl}/tools/call`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: call.tool, arguments: call.arguments ?? {} }),
+export async function runDev(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number | void> {
+  const options = parseDevArgs(argv);
+  if (!options) {
+    process.stdout.write(`${DEV_USAGE}\n`);
+    return EXIT.ok;
+  }
+  const calls = options.demo ? readDemoFile(join(options.dir, 'demo.yaml')) : [];
+  const board = statusBoard(options.table && process.stdout.isTTY === true);
+  const level = parseLogLevel(env.ASYA_LOG_LEVEL ?? 'WARNING');
+  const say = (line: string) => board.log(line);
+  const toolsFile = existsSync(join(options.dir, 'tools.yaml')) ? join(options.dir, 'tools.yaml') : undefined;
+  const resultsDir = join(options.demo ? mkdtempSync(join(tmpdir(), 'asya-results-')) : join(process.cwd(), '.asya'), 'results');
+  say(`starting ${options.dir} on the ${options.transport} transport${toolsFile ? `, tools from ${toolsFile}` : ''} (store ${options.dataDir ?? 'in memory'})`);
+  const stack = await startDevStack({
+    dir: options.dir,
+    transport: options.transport,
+    port: options.port,
+    dataDir: options.dataDir,
+    resultsDir,
+    toolsFile,
+    env,
+    logger: (name) => boardLogger(board, level, name),
+    say,
   });
-  const body = (await res.json()) as { content?: Array<{ text?: string }>; isError?: boolean; error?: string };
-  const text = body.content?.[0]?.text ?? '';
-  if (!res.ok || body.isError) throw new Error(`tool ${call.tool} was refused (${res.status}): ${text || body.error || JSON.stringify(body)}`);
-  return (JSON.parse(text) as { envelope_id: string }).envelope_id;
+  const refresh = async () => board.update(await stack.rows().catch(() => []));
+  const ticker = setInterval(() => void refresh(), TABLE_REFRESH_MS);
+  await waitForReady(stack.gateway.url, 60_000);
+  say(`gateway ${stack.gateway.url} (MCP ${stack.gateway.url}/mcp); results stored in ${resultsDir}`);
+
+  if (options.demo) {
+    const ok = await runDemo(stack.gateway.url, calls, (line) => board.print(line), env.ASYA_GATEWAY_API_TOKEN);
+    say(`stored results and errors: ${resultsDir}`);
+    clearInterval(ticker);
+    await refresh();
+    await stack.stop();
+    board.close();
+    return ok ? EXIT.ok : EXIT.failed;
+  }
+  say(`ready: try 'asya tools' and 'asya call <tool> --<arg> <value>'${stack.gateway.port === 8089 ? '' : ` with --gateway ${stack.gateway.url}`}; Ctrl-C to stop`);
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      say(`${signal} again: stopping now; work still queued in memory is lost`);
+      process.exit(EXIT.interrupted);
+    }
+    draining = true;
+    void drainAndExit(stack, board, options.transport, say, signal, ticker, refresh);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/**
+ * In memory, stopping would lose whatever is still queued, so the drain first lets the pipeline run dry:
+ * every accepted call reaches its final status. On a broker, queued messages are safe where they are, so
+ * the actors stop taking new ones at once and only finish those in flight.
+ */
+async function drainAndExit(stack: DevStack, board: StatusBoard, transport: TransportKind, say: (line: string) => void, signal: string, ticker: NodeJS.Timeout, refresh: () => Promise<void>): Promise<never> {
+  if (transport === 'memory') {
+    say(`${signal}: draining: letting every queued call finish (Ctrl-C again to stop at once)`);
+    let lastReport = Date.now();
+    for (;;) {
+      const { total, stranded } = await stack.pending();
+      if (total === 0) {
+        for (const s of stranded) say(`${s.messages} message(s) for ${s.actor} cannot run (its handler does not load) and are dropped with the in-memory queue`);
+        break;
+      }
+      if (Date.now() - lastReport >= DRAIN_REPORT_EVERY_MS) {
+        say(`draining: ${total} message(s) still in the pipeline`);
+        lastReport = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } else {
+    say(`${signal}: draining: the actors finish the messages in flight; queued ones stay on ${transport}`);
+  }
+  clearInterval(ticker);
+  await refresh();
+  const left = await stack.stop();
+  board.close();
+  say(transport === 'memory' ? 'drained: every accepted call finished; stopped' : `drained: ${left} message(s) stay queued on ${transport} for the next run; stopped`);
+  process.exit(EXIT.ok);
 }
 
 /** The embedded database takes a few seconds to boot; /ready says when the gateway can take calls. */
 async function waitForReady(gatewayUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await fetch(`${gatewayUrl}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`the gateway at ${gatewayUrl} was not ready after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function waitForFinal(gatewayUrl: string, id: string, timeoutMs: number): Promise<EnvelopeView> {
-  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const view = (await (await fetch(`${gatewayUrl}/envelopes/${encodeURIComponent(id)}`)).json()) as EnvelopeView;
-    if (view.status === 'succeeded' || view.status === 'failed' || Date.now() > deadline) return view;
+    const status = await fetch(`${gatewayUrl}/ready`).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`the gateway at ${gatewayUrl} was not ready after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

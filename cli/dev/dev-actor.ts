@@ -1,0 +1,172 @@
+/**
+ * One actor in dev mode: its runtime (a child process) and its in-process sidecar. An actor whose handler
+ * does not load reports one error and waits for the handler file to change; the other actors never notice.
+ * Its queue exists all the same, so calls routed to it wait there instead of failing.
+ */
+import { join } from 'node:path';
+import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
+import type { Logger } from '../../protocol/index.ts';
+import { queueName } from '../../protocol/index.ts';
+import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.ts';
+import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
+import type { QueueOptions, Transport } from '../../transport/transport.ts';
+import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
+import { handlerSpec, isNodeHandler, pythonPath, runtimeCommandFor } from './actors.ts';
+import { devRuntime, type DevRuntime } from './runtime-process.ts';
+import type { ActorRow } from './status-board.ts';
+
+/** Deliveries before a poison message goes to the actor's DLQ (the sidecar makes the queue the same way). */
+const MAX_DELIVERIES = 5;
+const RESTART_PAUSE_MS = 1000;
+
+export interface DevActorContext {
+  dir: string;
+  workdir: string;
+  transport: Transport;
+  env: Record<string, string | undefined>;
+  gatewayUrl: string;
+  /** A component's logger by name (warnings and errors by default). */
+  logger: (name: string) => Logger;
+  /** dev mode's own one-line messages. */
+  say: (line: string) => void;
+}
+
+export type DevActorState = 'starting' | 'up' | 'reloading' | 'failed' | 'stopped';
+
+export class DevActor {
+  readonly name: string;
+  readonly counters = new ActorCounters();
+  readonly config: SidecarConfig;
+  state: DevActorState = 'starting';
+  private readonly runtime: DevRuntime;
+  private sidecar: RunningSidecar | undefined;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly actor: AsyncActor,
+    private readonly ctx: DevActorContext,
+  ) {
+    this.name = actor.metadata.name;
+    const socketDir = join(ctx.workdir, this.name);
+    this.config = loadSidecarConfig({
+      ...ctx.env,
+      ASYA_ACTOR_NAME: this.name,
+      ASYA_SOCKET_DIR: socketDir,
+      ASYA_RUNTIME_TIMEOUT: `${actor.spec.timeout?.processing ?? 300}s`,
+      ASYA_RUNTIME_READY_TIMEOUT: '60s',
+      ASYA_METRICS_ENABLED: 'false',
+      ASYA_GATEWAY_URL: ctx.gatewayUrl,
+      ...(actor.spec.retry ? { ASYA_RETRY_POLICY: JSON.stringify(actor.spec.retry) } : {}),
+    });
+    this.runtime = devRuntime({
+      command: runtimeCommandFor(actor),
+      env: {
+        ...ctx.env,
+        ASYA_LOG_LEVEL: 'WARNING',
+        ...runtimeEnv(actor),
+        ASYA_SOCKET_DIR: socketDir,
+        PYTHONPATH: [...pythonPath(ctx.dir), ctx.env.PYTHONPATH].filter(Boolean).join(':'),
+        PYTHONUNBUFFERED: '1',
+      },
+      cwd: ctx.dir,
+      paths: this.config,
+      readyTimeoutMs: 60_000,
+      output: (line) => ctx.say(`[${this.name}] ${line}`),
+      onUnexpectedExit: (code, signal) => {
+        if (this.state !== 'up') return;
+        ctx.say(`actor ${this.name}: the runtime exited (${signal ?? `code ${code}`}); starting it again`);
+        this.state = 'starting';
+        setTimeout(() => void this.serialized(() => this.bringUp()), RESTART_PAUSE_MS).unref();
+      },
+    });
+  }
+
+  /** What the sidecar passes to ensureQueue; dev mode creates every queue with it before any call. */
+  queueOptions(): QueueOptions {
+    return { maxDeliveries: MAX_DELIVERIES, processingTimeoutMs: this.config.runtimeTimeoutMs * 2 };
+  }
+
+  get queue(): string {
+    return queueName(this.name);
+  }
+
+  /** One lifecycle step at a time: an edit during a start waits for the start to end. */
+  private serialized(step: () => Promise<void>): Promise<void> {
+    this.busy = this.busy.then(step, step);
+    return this.busy;
+  }
+
+  start(): Promise<void> {
+    return this.serialized(() => this.bringUp());
+  }
+
+  /** After an edit: a running handler finishes, then the new code serves; a failed actor tries again. */
+  reload(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.state === 'stopped') return;
+      if (this.state === 'failed' || !this.runtime.running) return this.bringUp();
+      this.state = 'reloading';
+      try {
+        await this.runtime.reload();
+        this.state = 'up';
+        this.ctx.say(`actor ${this.name}: handler changed; runtime restarted`);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+  }
+
+  private async bringUp(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'starting';
+    try {
+      await this.runtime.start();
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (!this.sidecar) {
+      this.sidecar = await startSidecar({
+        config: this.config,
+        transport: countingTransport(this.ctx.transport, this.counters),
+        supervisor: this.runtime,
+        log: this.ctx.logger(`asya.sidecar.${this.name}`),
+        queue: { autoCreate: true, maxDeliveries: MAX_DELIVERIES },
+      });
+    }
+    this.state = 'up';
+    this.ctx.say(`actor ${this.name}: up (${isNodeHandler(this.actor) ? 'node' : 'python'} runtime, handler ${handlerSpec(this.actor)})`);
+  }
+
+  private fail(err: unknown): void {
+    this.state = 'failed';
+    const reason = (err as Error).message.replace(/[.\s]+$/, '');
+    this.ctx.say(`✗ actor ${this.name}: its handler failed to load: ${reason}. Its messages wait in ${this.queue}; the other actors keep running. Fix the handler and save it to retry.`);
+  }
+
+  /** Drain: the sidecar stops taking messages and finishes those in flight, then the runtime stops. */
+  stop(): Promise<void> {
+    const previous = this.state;
+    this.state = 'stopped';
+    return (async () => {
+      await this.busy.catch(() => {});
+      if (previous === 'stopped') return;
+      await this.sidecar?.stop();
+      await this.runtime.stop();
+    })();
+  }
+
+  async row(): Promise<ActorRow> {
+    const depth = await this.ctx.transport.queueDepth(this.queue).catch(() => undefined);
+    const registry = this.sidecar?.metrics.registry;
+    const ns = this.config.metricsNamespace ? `${this.config.metricsNamespace}_` : '';
+    return {
+      name: this.name,
+      state: this.state,
+      queued: depth ? depth.ready + depth.delayed : undefined,
+      inFlight: this.counters.inFlight,
+      processed: registry ? await counterTotal(registry, `${ns}messages_processed_total`) : 0,
+      errors: registry ? await counterTotal(registry, `${ns}messages_failed_total`) : 0,
+      p50Ms: this.counters.p50(),
+    };
+  }
+}

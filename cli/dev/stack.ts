@@ -1,0 +1,167 @@
+/**
+ * The whole system in one process: a transport (in-memory, or a real broker), every queue created before
+ * the first call, the gateway with its embedded store, the crew, and a DevActor per AsyncActor manifest.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGateway, type RunningGateway } from '../../gateway/server.ts';
+import { queueName, type Logger } from '../../protocol/index.ts';
+import { createTransport } from '../../transport/factory.ts';
+import { MemoryTransport } from '../../transport/memory.ts';
+import type { Transport } from '../../transport/transport.ts';
+import { CREW_ROLES, startCrew, type RunningCrew } from '../crew.ts';
+import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
+import { findActors, handlerFile } from './actors.ts';
+import { DevActor } from './dev-actor.ts';
+import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
+import type { ActorRow } from './status-board.ts';
+
+export type TransportKind = 'memory' | 'rabbitmq' | 'sqs';
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['memory', 'rabbitmq', 'sqs'];
+
+export interface DevStackOptions {
+  dir: string;
+  transport: TransportKind;
+  port: number;
+  /** Where the embedded store keeps its data; in memory when undefined. */
+  dataDir: string | undefined;
+  resultsDir: string;
+  toolsFile: string | undefined;
+  env: Record<string, string | undefined>;
+  /** A component's logger by name (sidecars, gateway, crew, transport). */
+  logger: (name: string) => Logger;
+  /** dev mode's own one-line messages. */
+  say: (line: string) => void;
+}
+
+interface CrewMember {
+  crew: RunningCrew;
+  counters: ActorCounters;
+}
+
+export interface DevStack {
+  readonly gateway: RunningGateway;
+  readonly transport: Transport;
+  readonly actors: DevActor[];
+  rows(): Promise<ActorRow[]>;
+  /** Messages waiting or in flight in the queues of the actors that run, and of the crew. */
+  pending(): Promise<{ total: number; stranded: Array<{ actor: string; messages: number }> }>;
+  /**
+   * Drains every component (in-flight work finishes), then closes the gateway and the transport. Answers
+   * how many messages the queues still held once the actors had stopped (they stay on a real broker).
+   */
+  stop(): Promise<number>;
+}
+
+async function openTransport(options: DevStackOptions): Promise<Transport> {
+  const log = options.logger('asya.transport');
+  const logger = { info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+  if (options.transport === 'memory') return new MemoryTransport({ logger });
+  return createTransport({ ...options.env, ASYA_TRANSPORT: options.transport }, { logger });
+}
+
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const manifests = findActors(options.dir);
+  if (manifests.length === 0) throw new Error(`no AsyncActor manifests found under ${options.dir}`);
+  const workdir = mkdtempSync(join(tmpdir(), 'asya-dev-'));
+  const transport = await openTransport(options);
+  const cleanups: Array<() => Promise<void> | void> = [() => transport.close(), () => rmSync(workdir, { recursive: true, force: true })];
+  const undo = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  };
+  try {
+    const gateway = await startGateway({
+      transport,
+      log: options.logger('asya.gateway'),
+      env: { ...options.env, ASYA_TRANSPORT: options.transport },
+      config: {
+        host: '127.0.0.1',
+        port: options.port,
+        ...(options.toolsFile ? { configPath: options.toolsFile } : {}),
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      },
+    });
+    cleanups.push(() => gateway.stop());
+    const ctx = { dir: options.dir, workdir, transport, env: options.env, gatewayUrl: gateway.url, logger: options.logger, say: options.say };
+    const actors = manifests.map((actor) => new DevActor(actor, ctx));
+    // Before any call can be routed: a queue that exists holds messages even for an actor that is down.
+    for (const actor of actors) await transport.ensureQueue(actor.queue, actor.queueOptions());
+
+    const crewEnv = {
+      ...options.env,
+      ASYA_GATEWAY_URL: gateway.url,
+      ASYA_RESULTS_DIR: options.resultsDir,
+      ASYA_METRICS_ENABLED: 'false',
+      ASYA_LOG_LEVEL: options.env.ASYA_LOG_LEVEL ?? 'WARNING',
+    };
+    const crew: CrewMember[] = await Promise.all(
+      CREW_ROLES.map(async (role) => {
+        const counters = new ActorCounters();
+        return { crew: await startCrew(role, { transport: countingTransport(transport, counters), env: crewEnv, log: options.logger(`asya.crew.${role}`) }), counters };
+      }),
+    );
+    cleanups.push(() => Promise.all(crew.map((c) => c.crew.stop())).then(() => {}));
+    await Promise.all(actors.map((a) => a.start()));
+    const watch: HandlerWatch = watchHandlerFiles(
+      actors.map((a) => handlerFile(a.actor, options.dir)).filter((f): f is string => f !== undefined),
+      (file) => {
+        for (const actor of actors) if (handlerFile(actor.actor, options.dir) === file) void actor.reload();
+      },
+    );
+    cleanups.push(() => watch.close());
+
+    const crewRow = async ({ crew: c, counters }: CrewMember): Promise<ActorRow> => {
+      const depth = await transport.queueDepth(queueName(c.name)).catch(() => undefined);
+      const ns = c.config.metricsNamespace ? `${c.config.metricsNamespace}_` : '';
+      return {
+        name: c.name,
+        state: 'crew',
+        queued: depth ? depth.ready + depth.delayed : undefined,
+        inFlight: counters.inFlight,
+        processed: await counterTotal(c.sidecar.metrics.registry, `${ns}messages_processed_total`),
+        errors: await counterTotal(c.sidecar.metrics.registry, `${ns}messages_failed_total`),
+        p50Ms: counters.p50(),
+      };
+    };
+    const depthOf = async (queue: string) => {
+      const d = await transport.queueDepth(queue).catch(() => ({ ready: 0, inFlight: 0, delayed: 0 }));
+      return d.ready + d.inFlight + d.delayed;
+    };
+    let stopped: Promise<number> | undefined;
+    return {
+      gateway,
+      transport,
+      actors,
+      async rows() {
+        return [...(await Promise.all(actors.map((a) => a.row()))), ...(await Promise.all(crew.map(crewRow)))];
+      },
+      async pending() {
+        let total = 0;
+        const stranded: Array<{ actor: string; messages: number }> = [];
+        for (const actor of actors) {
+          const messages = await depthOf(actor.queue);
+          if (actor.state === 'failed') {
+            if (messages > 0) stranded.push({ actor: actor.name, messages });
+          } else total += messages;
+        }
+        for (const c of crew) total += await depthOf(queueName(c.crew.name));
+        return { total, stranded };
+      },
+      stop() {
+        stopped ??= (async () => {
+          watch.close();
+          await Promise.all(actors.map((a) => a.stop()));
+          let left = 0;
+          for (const queue of [...actors.map((a) => a.queue), ...crew.map((c) => queueName(c.crew.name))]) left += await depthOf(queue);
+          await undo();
+          return left;
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
