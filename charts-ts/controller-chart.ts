@@ -1,0 +1,119 @@
+/**
+ * The live controller: its ServiceAccount, least-privilege RBAC (rbac.ts), the platform settings it hands
+ * the KRM functions, and a Deployment of two replicas that elect a leader on a Lease, so a rollout or a
+ * lost node never leaves actors unreconciled for long.
+ */
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-33';
+import type { Construct } from 'constructs';
+import YAML from 'yaml';
+import { transportEnv } from '../krm-functions/transport-env.ts';
+import {
+  CONTROLLER_ENV as ENV,
+  CONTROLLER_HEALTH_PORT,
+  CONTROLLER_LIVENESS_PATH,
+  CONTROLLER_METRICS_PORT,
+  CONTROLLER_READINESS_PATH,
+  PLATFORM_CONFIG_DIR,
+  PLATFORM_CONFIG_FILE,
+} from './controller-contract.ts';
+import { platformLabels, selectorFor } from './labels.ts';
+import { asFunctionConfig, CONTROLLER_NAME, type ResolvedOptions } from './options.ts';
+import { CONTROLLER_RULES, leaderElectionRules } from './rbac.ts';
+import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
+
+const PLATFORM_CONFIGMAP = 'asya-platform';
+
+export class ControllerChart extends Chart {
+  constructor(scope: Construct, id: string, options: ResolvedOptions) {
+    super(scope, id);
+    const name = CONTROLLER_NAME;
+    const namespace = options.namespace;
+    const labels = platformLabels(name, 'controller');
+    const meta = (n: string, ns = namespace) => ({ name: n, namespace: ns, labels });
+    const clusterMeta = (n: string) => ({ name: n, labels });
+    const subject = { kind: 'ServiceAccount', name, namespace };
+
+    // The token is needed: talking to the API server is this pod's whole job.
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(name), automountServiceAccountToken: true });
+    new k8s.KubeClusterRole(this, 'cluster-role', { metadata: clusterMeta(name), rules: CONTROLLER_RULES });
+    const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
+    if (options.watchNamespaces.length === 0) {
+      new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', { metadata: clusterMeta(name), roleRef, subjects: [subject] });
+    } else {
+      // Watching a list of namespaces: the same rules, granted only there.
+      for (const ns of options.watchNamespaces) {
+        new k8s.KubeRoleBinding(this, `role-binding-${ns}`, { metadata: meta(name, ns), roleRef, subjects: [subject] });
+      }
+    }
+    const leaseRole = `${name}-leader-election`;
+    new k8s.KubeRole(this, 'leader-election-role', { metadata: meta(leaseRole), rules: leaderElectionRules(name) });
+    new k8s.KubeRoleBinding(this, 'leader-election-binding', {
+      metadata: meta(leaseRole),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaseRole },
+      subjects: [subject],
+    });
+
+    new k8s.KubeConfigMap(this, 'platform', {
+      metadata: meta(PLATFORM_CONFIGMAP),
+      data: { [PLATFORM_CONFIG_FILE]: YAML.stringify(asFunctionConfig(options.platform)) },
+    });
+
+    const env: k8s.EnvVar[] = [
+      { name: ENV.platformConfig, value: `${PLATFORM_CONFIG_DIR}/${PLATFORM_CONFIG_FILE}` },
+      ...(options.watchNamespaces.length ? [{ name: ENV.watchNamespaces, value: options.watchNamespaces.join(',') }] : []),
+      { name: ENV.leaderElect, value: 'true' },
+      { name: ENV.leaseName, value: name },
+      { name: ENV.leaseNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: ENV.metricsAddr, value: `:${CONTROLLER_METRICS_PORT}` },
+      { name: ENV.healthAddr, value: `:${CONTROLLER_HEALTH_PORT}` },
+      ...(options.sharedQueues ? [{ name: ENV.queueDeletion, value: 'false' }] : []),
+      // Queue provisioning goes through transport/, which reads the sidecar's variable names.
+      ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
+    ];
+    const httpProbe = (path: string, port: string, timing: Partial<k8s.Probe>): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString(port) },
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+      ...timing,
+    });
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: meta(name),
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: selectorFor(name) },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            securityContext: podSecurity(),
+            containers: [
+              {
+                name: 'controller',
+                image: options.image,
+                imagePullPolicy: options.imagePullPolicy,
+                args: ['controller'],
+                env,
+                ports: [
+                  { name: 'metrics', containerPort: CONTROLLER_METRICS_PORT },
+                  { name: 'health', containerPort: CONTROLLER_HEALTH_PORT },
+                ],
+                resources: resources({ cpu: ['100m', '1'], memory: ['128Mi', '512Mi'] }),
+                livenessProbe: httpProbe(CONTROLLER_LIVENESS_PATH, 'health', { initialDelaySeconds: 15, periodSeconds: 20 }),
+                readinessProbe: httpProbe(CONTROLLER_READINESS_PATH, 'health', { initialDelaySeconds: 5, periodSeconds: 10 }),
+                securityContext: containerSecurity(),
+                volumeMounts: [{ name: 'platform', mountPath: PLATFORM_CONFIG_DIR, readOnly: true }, tmpMount],
+              },
+            ],
+            volumes: [{ name: 'platform', configMap: { name: PLATFORM_CONFIGMAP } }, tmpVolume],
+          },
+        },
+      },
+    });
+    new k8s.KubeService(this, 'metrics-service', {
+      metadata: meta(`${name}-metrics`),
+      spec: { selector: selectorFor(name), ports: [{ name: 'metrics', port: CONTROLLER_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The crew: happy-end and error-end as AsyncActors whose runtime is the Node runtime serving the crew
+ * handlers from the asya image (docs/crew.md). By default they are AsyncActor objects for the controller;
+ * with `crew.expand` they go through the AsyncActor construct and come out as plain workloads, for a
+ * cluster that runs no controller.
+ */
+import { ApiObject, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
+import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
+import { platformLabels } from './labels.ts';
+import type { ResolvedOptions } from './options.ts';
+import { plainContainerSecurity, plainPodSecurity, plainResources } from './security.ts';
+
+export type CrewRole = typeof HAPPY_END | typeof ERROR_END;
+export const CREW_ROLES: readonly CrewRole[] = [HAPPY_END, ERROR_END];
+/** Where the crew keeps results without S3: the pod's /tmp emptyDir (lost when the pod goes). */
+const EPHEMERAL_RESULTS_DIR = '/tmp/asya-results';
+
+type Env = { name: string; value?: string; valueFrom?: Record<string, unknown> };
+
+function storageEnv(options: ResolvedOptions): Env[] {
+  const s3 = options.crew.s3;
+  if (!s3) return [{ name: 'ASYA_RESULTS_DIR', value: EPHEMERAL_RESULTS_DIR }];
+  const fromSecret = (name: string, key: string): Env => ({ name, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
+  return [
+    { name: 'ASYA_S3_BUCKET', value: s3.bucket },
+    ...(s3.endpoint ? [{ name: 'ASYA_S3_ENDPOINT', value: s3.endpoint }] : []),
+    ...(s3.region ? [{ name: 'AWS_REGION', value: s3.region }] : []),
+    ...(s3.credentialsSecret ? [fromSecret('ASYA_S3_ACCESS_KEY', 'access-key'), fromSecret('ASYA_S3_SECRET_KEY', 'secret-key')] : []),
+  ];
+}
+
+/** The crew actor's props, shared by the AsyncActor object and the construct. */
+export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncActorProps {
+  const { gatewayUrl, gatewayTokenSecretRef } = options.platform;
+  const env: Env[] = [
+    { name: 'ASYA_HANDLER', value: `/app/crew/${role}.ts#handle` },
+    // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
+    { name: 'ASYA_HANDLER_MODE', value: 'envelope' },
+    // The crew handlers report finals themselves, so the runtime needs the gateway as much as the sidecar.
+    ...(gatewayUrl ? [{ name: 'ASYA_GATEWAY_URL', value: gatewayUrl }] : []),
+    ...(gatewayTokenSecretRef ? [{ name: 'ASYA_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { ...gatewayTokenSecretRef } } }] : []),
+    ...storageEnv(options),
+  ];
+  return {
+    metadata: { name: role, namespace: options.namespace, labels: platformLabels(role, 'crew') },
+    platform: options.platform,
+    spec: {
+      transport: options.transport,
+      sidecar: { resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }) },
+      // One replica always listens, so finals are stored and reported without a cold start (the original crew chart's minimum).
+      scaling: { enabled: true, minReplicas: 1, maxReplicas: 10, queueLength: 5 },
+      workload: {
+        kind: 'Deployment',
+        template: {
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: plainPodSecurity(),
+            containers: [
+              {
+                name: 'asya-runtime',
+                image: options.image,
+                imagePullPolicy: options.imagePullPolicy,
+                env,
+                resources: plainResources({ cpu: ['50m', '500m'], memory: ['128Mi', '512Mi'] }),
+                securityContext: plainContainerSecurity(),
+              },
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+export function crewActor(role: CrewRole, options: ResolvedOptions): KubeObject {
+  return asyncActorResource(crewActorProps(role, options));
+}
+
+export class CrewChart extends Chart {
+  constructor(scope: Construct, id: string, options: ResolvedOptions) {
+    super(scope, id);
+    for (const role of CREW_ROLES) {
+      if (options.crew.expand) new AsyncActor(this, role, crewActorProps(role, options));
+      else new ApiObject(this, role, crewActor(role, options));
+    }
+  }
+}

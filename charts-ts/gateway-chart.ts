@@ -1,0 +1,131 @@
+/**
+ * The MCP/REST gateway: a Deployment behind a Service, its tools file as a ConfigMap, the database URL and
+ * tokens by Secret reference only (the charts never hold them), and a Job that runs the migrations once
+ * per version so replicas start with ASYA_GATEWAY_AUTO_MIGRATE=false and never race each other.
+ */
+import { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-33';
+import type { Construct } from 'constructs';
+import pkg from '../package.json' with { type: 'json' };
+import { transportEnv } from '../krm-functions/transport-env.ts';
+import { platformLabels, selectorFor } from './labels.ts';
+import { GATEWAY_NAME, type ResolvedOptions } from './options.ts';
+import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
+
+export const GATEWAY_PORT = 8080;
+export const TOOLS_CONFIGMAP = `${GATEWAY_NAME}-tools`;
+const TOOLS_DIR = '/etc/asya/tools';
+const TOOLS_FILE = 'tools.yaml';
+/** A Job's pod template is immutable, so each version gets a Job of its own name. */
+export const MIGRATION_JOB = `${GATEWAY_NAME}-migrate-${pkg.version.replace(/[^a-z0-9]+/gi, '-')}`;
+
+export class GatewayChart extends Chart {
+  constructor(scope: Construct, id: string, options: ResolvedOptions) {
+    super(scope, id);
+    const gateway = options.gateway;
+    if (!gateway) throw new Error('GatewayChart needs gateway options');
+    const name = GATEWAY_NAME;
+    const namespace = options.namespace;
+    const labels = platformLabels(name, 'gateway');
+    const meta = (n: string) => ({ name: n, namespace, labels });
+
+    // The gateway never calls the Kubernetes API: no token in its pods.
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(name), automountServiceAccountToken: false });
+
+    const secretEnv = (envName: string, secret: string, key: string, optional = false): k8s.EnvVar => ({
+      name: envName,
+      valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional: true } : {}) } },
+    });
+    const database = secretEnv('ASYA_DATABASE_URL', gateway.databaseSecret.name, gateway.databaseSecret.key);
+    const commonEnv: k8s.EnvVar[] = [database, { name: 'ASYA_LOG_LEVEL', value: 'INFO' }];
+
+    const env: k8s.EnvVar[] = [
+      { name: 'ASYA_GATEWAY_PORT', value: String(GATEWAY_PORT) },
+      ...commonEnv,
+      { name: 'ASYA_GATEWAY_AUTO_MIGRATE', value: 'false' },
+      ...(gateway.tools !== undefined ? [{ name: 'ASYA_CONFIG_PATH', value: `${TOOLS_DIR}/${TOOLS_FILE}` }] : []),
+      // Either token may be absent from the Secret: that endpoint class is then open (docs/gateway.md, Security).
+      ...(gateway.tokenSecret
+        ? [secretEnv('ASYA_GATEWAY_API_TOKEN', gateway.tokenSecret, 'api-token', true), secretEnv('ASYA_GATEWAY_TOKEN', gateway.tokenSecret, 'internal-token', true)]
+        : []),
+      ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
+    ];
+    const mounts: k8s.VolumeMount[] = [tmpMount, ...(gateway.tools !== undefined ? [{ name: 'tools', mountPath: TOOLS_DIR, readOnly: true }] : [])];
+    const volumes: k8s.Volume[] = [tmpVolume, ...(gateway.tools !== undefined ? [{ name: 'tools', configMap: { name: TOOLS_CONFIGMAP } }] : [])];
+
+    if (gateway.tools !== undefined) {
+      new k8s.KubeConfigMap(this, 'tools', { metadata: meta(TOOLS_CONFIGMAP), data: { [TOOLS_FILE]: gateway.tools } });
+    }
+
+    const httpGet = (path: string) => ({ path, port: k8s.IntOrString.fromString('http') });
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: meta(name),
+      spec: {
+        replicas: gateway.replicas,
+        selector: { matchLabels: selectorFor(name) },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(),
+            // SSE streams and in-flight calls finish within ASYA_GATEWAY_SHUTDOWN_TIMEOUT (10 s) after SIGTERM.
+            terminationGracePeriodSeconds: 30,
+            containers: [
+              {
+                name: 'gateway',
+                image: options.image,
+                imagePullPolicy: options.imagePullPolicy,
+                args: ['gateway'],
+                env,
+                ports: [{ name: 'http', containerPort: GATEWAY_PORT }],
+                resources: resources({ cpu: ['100m', '1'], memory: ['128Mi', '512Mi'] }),
+                // /health: the process lives; /ready: the envelope store answers (503 while PostgreSQL is away).
+                livenessProbe: { httpGet: httpGet('/health'), initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 3, failureThreshold: 3 },
+                readinessProbe: { httpGet: httpGet('/ready'), initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                securityContext: containerSecurity(),
+                volumeMounts: mounts,
+              },
+            ],
+            volumes,
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: meta(name),
+      spec: { selector: selectorFor(name), ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') }] },
+    });
+
+    new k8s.KubeJob(this, 'migrate', {
+      metadata: meta(MIGRATION_JOB),
+      spec: {
+        // The database may still be starting: retry for a while rather than fail the rollout.
+        backoffLimit: 10,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'OnFailure',
+            serviceAccountName: name,
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(),
+            containers: [
+              {
+                name: 'migrate',
+                image: options.image,
+                imagePullPolicy: options.imagePullPolicy,
+                args: ['gateway', 'migrate'],
+                env: commonEnv,
+                resources: resources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }),
+                securityContext: containerSecurity(),
+                volumeMounts: [tmpMount],
+              },
+            ],
+            volumes: [tmpVolume],
+          },
+        },
+      },
+    });
+  }
+}

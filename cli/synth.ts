@@ -1,0 +1,174 @@
+/**
+ * `asya synth`: writes the platform manifests (charts-ts/) for a deployment pattern, one file per chart,
+ * to `dist/` or `--out`; multi-cluster writes one folder per cluster.
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { readPlatformConfig } from '../krm-functions/platform-config.ts';
+import { PATTERNS, PlatformOptionsError, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
+import { platformApps } from '../charts-ts/platform.ts';
+import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
+import { TRANSPORTS, type TransportName } from '../api/index.ts';
+
+export const SYNTH_SYNOPSIS = 'synth            Write the platform manifests (CRD, controller, gateway, crew, monitoring) for a deployment pattern';
+
+const USAGE = `Usage: asya synth [--out <dir>] [--pattern minimal|standard|full|multi-cluster] [options]
+
+Writes one YAML file per chart (apply them in name order: kubectl apply -f <dir>).
+
+Patterns:
+  minimal        CRD, namespace, controller, crew actors (the queue: --trial or your broker)
+  standard       minimal + gateway (Deployment, Service, tools ConfigMap, migration Job) + PostgreSQL
+  full           standard + Prometheus ServiceMonitors/PodMonitor and a Grafana dashboard
+  multi-cluster  minimal for every --clusters name on one shared broker, in <out>/<cluster>/;
+                 the first cluster also runs the gateway when --gateway-url is given
+
+Options:
+  -o, --out <dir>              output directory (default: dist); its *.k8s.yaml files are replaced
+  -p, --pattern <name>         deployment pattern (default: minimal)
+  -n, --namespace <ns>         platform namespace (default: asya-system)
+      --image <image>          the asya image for controller, gateway, crew and sidecars (default: asya:<version>)
+      --platform <file>        platform settings: an AsyaPlatform or ConfigMap functionConfig, as for the KRM functions
+      --transport <name>       rabbitmq or sqs, for the gateway and the crew (default: rabbitmq)
+      --trial                  add a single-replica RabbitMQ and PostgreSQL with fixed passwords (NOT for production)
+      --tools <file>           the gateway's tools YAML (docs/gateway.md)
+      --gateway-url <url>      where sidecars reach the gateway (default: its in-cluster Service)
+      --gateway-token-secret <name>  Secret with keys api-token and/or internal-token
+      --database-secret <name>[:<key>]  Secret with the PostgreSQL URL (default: asya-gateway-db:database-url)
+      --watch-namespaces <a,b> namespaces the controller manages (default: all)
+      --clusters <a,b,...>     cluster names for multi-cluster
+      --crew-s3-bucket <name>  store crew results in S3 (--crew-s3-endpoint, --crew-s3-secret with access-key/secret-key)
+      --expand-crew            render the crew as plain workloads (no controller needed for them)
+      --no-namespace           do not emit the Namespace object
+  -h, --help                   show this help`;
+
+const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+function readPlatformFile(path: string): PlatformSettings {
+  const documents = YAML.parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS() as unknown).filter((d) => d != null);
+  if (documents.length !== 1) throw new PlatformOptionsError(`${path}: expected one AsyaPlatform or ConfigMap document, found ${documents.length}`);
+  const read = readPlatformConfig(documents[0]);
+  if (!read.ok) throw new PlatformOptionsError(`${path}: ${read.results.map((r) => r.message).join('; ')}`);
+  return read.config;
+}
+
+function secretKey(value: string, defaultKey: string): { name: string; key: string } {
+  const [name = '', key = defaultKey] = value.split(':');
+  if (!name) throw new PlatformOptionsError(`expected <secret>[:<key>], got "${value}"`);
+  return { name, key };
+}
+
+export function parseSynthArgs(args: string[]): { out: string; options: PlatformOptions } | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string', short: 'o' },
+      pattern: { type: 'string', short: 'p' },
+      namespace: { type: 'string', short: 'n' },
+      image: { type: 'string' },
+      platform: { type: 'string' },
+      transport: { type: 'string' },
+      trial: { type: 'boolean' },
+      tools: { type: 'string' },
+      'gateway-url': { type: 'string' },
+      'gateway-token-secret': { type: 'string' },
+      'database-secret': { type: 'string' },
+      'watch-namespaces': { type: 'string' },
+      clusters: { type: 'string' },
+      'crew-s3-bucket': { type: 'string' },
+      'crew-s3-endpoint': { type: 'string' },
+      'crew-s3-secret': { type: 'string' },
+      'expand-crew': { type: 'boolean' },
+      'no-namespace': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const pattern = (values.pattern ?? 'minimal') as Pattern;
+  if (!(PATTERNS as readonly string[]).includes(pattern)) throw new PlatformOptionsError(`--pattern must be one of ${PATTERNS.join(', ')}; got "${pattern}"`);
+  const transport = (values.transport ?? 'rabbitmq') as TransportName;
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new PlatformOptionsError(`--transport must be one of ${TRANSPORTS.join(', ')}; got "${transport}"`);
+  const options: PlatformOptions = {
+    pattern,
+    transport,
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    ...(values.image ? { image: values.image } : {}),
+    ...(values.platform ? { platform: readPlatformFile(values.platform) } : {}),
+    ...(values.trial ? { trial: true } : {}),
+    ...(values['no-namespace'] ? { createNamespace: false } : {}),
+    ...(values['watch-namespaces'] ? { watchNamespaces: list(values['watch-namespaces']) } : {}),
+    ...(values.clusters ? { clusters: list(values.clusters) } : {}),
+    gateway: {
+      ...(values.tools ? { tools: readFileSync(values.tools, 'utf8') } : {}),
+      ...(values['gateway-url'] ? { url: values['gateway-url'] } : {}),
+      ...(values['gateway-token-secret'] ? { tokenSecret: values['gateway-token-secret'] } : {}),
+      ...(values['database-secret'] ? { databaseSecret: secretKey(values['database-secret'], 'database-url') } : {}),
+    },
+    crew: {
+      ...(values['expand-crew'] ? { expand: true } : {}),
+      ...(values['crew-s3-bucket']
+        ? {
+            s3: {
+              bucket: values['crew-s3-bucket'],
+              ...(values['crew-s3-endpoint'] ? { endpoint: values['crew-s3-endpoint'] } : {}),
+              ...(values['crew-s3-secret'] ? { credentialsSecret: values['crew-s3-secret'] } : {}),
+            },
+          }
+        : {}),
+    },
+  };
+  return { out: values.out ?? 'dist', options };
+}
+
+/** Runs `asya synth`; answers the exit code (0 written, 1 bad settings, 2 usage). */
+export async function runSynth(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseSynthArgs>;
+  try {
+    parsed = parseSynthArgs(args);
+  } catch (err) {
+    const usageError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`asya synth: ${(err as Error).message}\n${usageError ? `\n${USAGE}\n` : ''}`);
+    return usageError ? 2 : 1;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const apps = platformApps(parsed.options, parsed.out);
+    for (const { app } of apps) {
+      // Files of charts a previous run emitted but this pattern does not would otherwise be applied too.
+      removeOldManifests(app.outdir);
+      app.synth();
+      for (const chart of app.charts) process.stdout.write(`${shortPath(join(app.outdir, `${chart.node.id}.k8s.yaml`))}\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof PlatformOptionsError || err instanceof AsyncActorSynthError) {
+      process.stderr.write(`asya synth: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+const shortPath = (path: string) => {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? resolve(path) : rel;
+};
+
+function removeOldManifests(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // nothing written there yet
+  }
+  for (const name of names) if (name.endsWith('.k8s.yaml')) rmSync(join(dir, name));
+}
+
+// Run as a file (`node --import tsx cli/synth.ts ...`) until `asya synth` is wired into cli/main.ts.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await runSynth(process.argv.slice(2));
