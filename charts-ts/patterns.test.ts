@@ -1,0 +1,211 @@
+/** Each deployment pattern contains what it should and nothing more; the CRD is api/'s. */
+import { describe, expect, test } from 'vitest';
+import YAML from 'yaml';
+import { asyncActorCrd } from '../api/crd.ts';
+import { readPlatformConfig } from '../krm-functions/platform-config.ts';
+import { MIGRATION_JOB } from './gateway-chart.ts';
+import { PlatformOptionsError, resolveOptions } from './options.ts';
+import { appObjects, platformApps } from './platform.ts';
+import { at, kindsAndNames, only, synthObjects } from './test-support.ts';
+
+const CORE = [
+  'CustomResourceDefinition/asyncactors.asya.sh',
+  'Namespace/asya-system',
+  'ServiceAccount/asya-controller',
+  'ClusterRole/asya-controller',
+  'ClusterRoleBinding/asya-controller',
+  'Role/asya-controller-leader-election',
+  'RoleBinding/asya-controller-leader-election',
+  'ConfigMap/asya-platform',
+  'Deployment/asya-controller',
+  'Service/asya-controller-metrics',
+  'AsyncActor/happy-end',
+  'AsyncActor/error-end',
+];
+const TRIAL_RABBITMQ = ['Secret/asya-rabbitmq', 'Service/rabbitmq', 'StatefulSet/rabbitmq'];
+const GATEWAY = ['ServiceAccount/asya-gateway', 'Deployment/asya-gateway', 'Service/asya-gateway', `Job/${MIGRATION_JOB}`];
+const TRIAL_POSTGRES = ['Secret/asya-postgresql', 'Secret/asya-gateway-db', 'Service/asya-postgresql', 'StatefulSet/asya-postgresql'];
+const MONITORING = ['ServiceMonitor/asya-gateway', 'ServiceMonitor/asya-controller', 'PodMonitor/asya-actors', 'ConfigMap/asya-dashboard'];
+const sorted = (names: string[]) => [...names].sort();
+
+/** The platform settings the controller will hand the KRM functions. */
+function controllerPlatform(objects: ReturnType<typeof synthObjects>) {
+  const data = (only(objects, 'ConfigMap', 'asya-platform') as unknown as { data: Record<string, string> }).data;
+  const read = readPlatformConfig(YAML.parse(data['platform.yaml']!));
+  if (!read.ok) throw new Error(JSON.stringify(read.results));
+  return read.config;
+}
+const controllerEnv = (objects: ReturnType<typeof synthObjects>) =>
+  Object.fromEntries((at(only(objects, 'Deployment', 'asya-controller'), 'spec', 'template', 'spec', 'containers') as { env: { name: string; value?: string }[] }[])[0]!.env.map((e) => [e.name, e.value]));
+
+describe('the CRD', () => {
+  test('is exactly api/’s asyncActorCrd()', () => {
+    expect(only(synthObjects(), 'CustomResourceDefinition', 'asyncactors.asya.sh')).toEqual(asyncActorCrd());
+  });
+});
+
+describe('minimal: CRD + queue', () => {
+  test('CRD, namespace, controller and crew; the queue is the user’s broker', () => {
+    expect(kindsAndNames(synthObjects({ pattern: 'minimal' }))).toEqual(sorted(CORE));
+  });
+
+  test('--trial adds a RabbitMQ, and the platform settings point at it', () => {
+    const objects = synthObjects({ pattern: 'minimal', trial: true });
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...TRIAL_RABBITMQ]));
+    const rabbitmq = controllerPlatform(objects).transports.rabbitmq;
+    expect(rabbitmq).toMatchObject({
+      host: 'rabbitmq.asya-system.svc.cluster.local',
+      username: 'asya',
+      passwordSecretRef: { name: 'asya-rabbitmq', key: 'password' },
+      managementUrl: 'http://rabbitmq.asya-system.svc.cluster.local:15672',
+    });
+    expect(only(objects, 'StatefulSet', 'rabbitmq').metadata.annotations?.['asya.sh/trial-only']).toMatch(/not for production/);
+  });
+
+  test('no gateway: sidecars and crew report progress nowhere', () => {
+    const objects = synthObjects({ pattern: 'minimal' });
+    expect(controllerPlatform(objects).gatewayUrl).toBe('');
+    expect(JSON.stringify(only(objects, 'AsyncActor', 'happy-end'))).not.toContain('ASYA_GATEWAY_URL');
+  });
+
+  test('a user-set broker is kept as given, and the controller gets its env', () => {
+    const objects = synthObjects({ platform: { transports: { rabbitmq: { host: 'mq.example.com', passwordSecretRef: { name: 'mq', key: 'pw' } } } } });
+    expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
+    expect(controllerEnv(objects)).toMatchObject({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_HOST: 'mq.example.com' });
+    expect(JSON.stringify(only(objects, 'Deployment', 'asya-controller'))).toContain('{"name":"ASYA_RABBITMQ_PASSWORD","valueFrom":{"secretKeyRef":{"key":"pw","name":"mq"}}}');
+  });
+});
+
+describe('standard: + gateway and PostgreSQL', () => {
+  test('gateway objects; PostgreSQL is the user’s, referenced by Secret', () => {
+    const objects = synthObjects({ pattern: 'standard' });
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY]));
+    const gateway = JSON.stringify(only(objects, 'Deployment', 'asya-gateway'));
+    expect(gateway).toContain('{"name":"ASYA_DATABASE_URL","valueFrom":{"secretKeyRef":{"key":"database-url","name":"asya-gateway-db"}}}');
+    expect(gateway).toContain('{"name":"ASYA_GATEWAY_AUTO_MIGRATE","value":"false"}');
+    expect(gateway).not.toContain('ASYA_CONFIG_PATH');
+  });
+
+  test('--trial adds RabbitMQ and PostgreSQL with the gateway’s database Secret', () => {
+    const objects = synthObjects({ pattern: 'standard', trial: true });
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...TRIAL_RABBITMQ, ...GATEWAY, ...TRIAL_POSTGRES]));
+    const url = at(only(objects, 'Secret', 'asya-gateway-db'), 'stringData', 'database-url');
+    expect(url).toBe('postgres://asya:asya-trial-only@asya-postgresql.asya-system.svc.cluster.local:5432/asya?sslmode=disable');
+  });
+
+  test('the migration Job runs `asya gateway migrate` against the same database', () => {
+    const job = only(synthObjects({ pattern: 'standard' }), 'Job', MIGRATION_JOB);
+    const container = (at(job, 'spec', 'template', 'spec', 'containers') as Record<string, unknown>[])[0]!;
+    expect(container.args).toEqual(['gateway', 'migrate']);
+    expect(JSON.stringify(container.env)).toContain('asya-gateway-db');
+  });
+
+  test('a tools file becomes a mounted ConfigMap and ASYA_CONFIG_PATH', () => {
+    const tools = 'tools:\n- name: echo\n  route: [echo]\n';
+    const objects = synthObjects({ pattern: 'standard', gateway: { tools } });
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY, 'ConfigMap/asya-gateway-tools']));
+    expect(at(only(objects, 'ConfigMap', 'asya-gateway-tools'), 'data', 'tools.yaml')).toBe(tools);
+    expect(JSON.stringify(only(objects, 'Deployment', 'asya-gateway'))).toContain('{"name":"ASYA_CONFIG_PATH","value":"/etc/asya/tools/tools.yaml"}');
+  });
+
+  test('sidecars and crew report to the gateway’s Service; tokens come from the token Secret', () => {
+    const objects = synthObjects({ pattern: 'standard', gateway: { tokenSecret: 'asya-tokens' } });
+    const platform = controllerPlatform(objects);
+    expect(platform.gatewayUrl).toBe('http://asya-gateway.asya-system.svc.cluster.local');
+    expect(platform.gatewayTokenSecretRef).toEqual({ name: 'asya-tokens', key: 'internal-token' });
+    const crew = JSON.stringify(only(objects, 'AsyncActor', 'happy-end'));
+    expect(crew).toContain('"value":"http://asya-gateway.asya-system.svc.cluster.local"');
+    expect(crew).toContain('{"name":"ASYA_GATEWAY_TOKEN","valueFrom":{"secretKeyRef":{"key":"internal-token","name":"asya-tokens"}}}');
+    const gateway = JSON.stringify(only(objects, 'Deployment', 'asya-gateway'));
+    expect(gateway).toContain('{"name":"ASYA_GATEWAY_API_TOKEN","valueFrom":{"secretKeyRef":{"key":"api-token","name":"asya-tokens","optional":true}}}');
+  });
+});
+
+describe('full: + Prometheus and Grafana', () => {
+  test('ServiceMonitors, a PodMonitor for the sidecars and the dashboard', () => {
+    expect(kindsAndNames(synthObjects({ pattern: 'full' }))).toEqual(sorted([...CORE, ...GATEWAY, ...MONITORING]));
+  });
+
+  test('the monitors select what the charts and the KRM functions label', () => {
+    const objects = synthObjects({ pattern: 'full', monitoring: { labels: { release: 'prometheus' } } });
+    const gatewayService = only(objects, 'Service', 'asya-gateway');
+    const monitor = only(objects, 'ServiceMonitor', 'asya-gateway');
+    expect(monitor.metadata.labels).toMatchObject({ release: 'prometheus' });
+    const selector = at(monitor, 'spec', 'selector', 'matchLabels') as Record<string, string>;
+    expect(gatewayService.metadata.labels).toMatchObject(selector);
+    expect(at(gatewayService, 'spec', 'ports')).toEqual([expect.objectContaining({ name: at(monitor, 'spec', 'endpoints', '0', 'port') })]);
+    const controllerService = only(objects, 'Service', 'asya-controller-metrics');
+    expect(controllerService.metadata.labels).toMatchObject(at(only(objects, 'ServiceMonitor', 'asya-controller'), 'spec', 'selector', 'matchLabels') as Record<string, string>);
+    const pods = only(objects, 'PodMonitor', 'asya-actors');
+    expect(at(pods, 'spec', 'selector', 'matchExpressions')).toEqual([{ key: 'asya.sh/asya', operator: 'Exists' }]);
+    expect(at(pods, 'spec', 'podMetricsEndpoints', '0', 'port')).toBe('metrics');
+  });
+
+  test('the dashboard ConfigMap is labelled for the Grafana sidecar and holds valid JSON', () => {
+    const dashboard = only(synthObjects({ pattern: 'full' }), 'ConfigMap', 'asya-dashboard');
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
+    const json = JSON.parse(at(dashboard, 'data', 'asya.json') as string) as { panels: unknown[]; uid: string };
+    expect(json.uid).toBe('asya-overview');
+    expect(json.panels.length).toBeGreaterThan(10);
+  });
+});
+
+describe('multi-cluster: actors in several clusters on shared queues', () => {
+  const shared = { transports: { rabbitmq: { host: 'mq.example.com', passwordSecretRef: { name: 'mq', key: 'password' } } } };
+
+  test('each cluster gets the minimal platform on the shared broker; the first also the gateway', () => {
+    const apps = platformApps({ pattern: 'multi-cluster', clusters: ['us-east', 'eu-west'], platform: shared, gateway: { url: 'https://asya.example.com' } }, '/out');
+    expect(apps.map((a) => [a.cluster, a.app.outdir])).toEqual([
+      ['us-east', '/out/us-east'],
+      ['eu-west', '/out/eu-west'],
+    ]);
+    const [east, west] = apps.map((a) => appObjects(a.app));
+    expect(kindsAndNames(east!)).toEqual(sorted([...CORE, ...GATEWAY]));
+    expect(kindsAndNames(west!)).toEqual(sorted(CORE));
+    for (const objects of [east!, west!]) {
+      expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
+      expect(controllerPlatform(objects).gatewayUrl).toBe('https://asya.example.com');
+      // Deleting an actor in one cluster must not delete a queue the other clusters consume.
+      expect(controllerEnv(objects).ASYA_QUEUE_DELETION).toBe('false');
+    }
+  });
+
+  test('without a gateway URL no cluster runs a gateway', () => {
+    const apps = platformApps({ pattern: 'multi-cluster', clusters: ['a', 'b', 'c'], platform: shared });
+    expect(apps.map((a) => kindsAndNames(appObjects(a.app)))).toEqual([sorted(CORE), sorted(CORE), sorted(CORE)]);
+  });
+
+  test('SQS is shared by nature', () => {
+    expect(() => resolveOptions({ pattern: 'multi-cluster', clusters: ['a', 'b'], transport: 'sqs' })).not.toThrow();
+  });
+
+  test.each([
+    [{ clusters: ['a'] }, 'at least two cluster names'],
+    [{ clusters: ['a', 'a'], platform: shared }, 'unique'],
+    [{ clusters: ['A_b', 'c'], platform: shared }, 'DNS label'],
+    [{ clusters: ['a', 'b'], platform: shared, trial: true }, 'cannot use --trial'],
+    [{ clusters: ['a', 'b'] }, 'broker every cluster reaches'],
+    [{ clusters: ['a', 'b'], platform: { transports: { rabbitmq: { host: 'rabbitmq' } } } }, 'full DNS name'],
+  ])('refuses %j', (options, message) => {
+    expect(() => resolveOptions({ pattern: 'multi-cluster', ...options })).toThrow(PlatformOptionsError);
+    expect(() => resolveOptions({ pattern: 'multi-cluster', ...options })).toThrow(message);
+  });
+});
+
+describe('options', () => {
+  test('namespace and image reach every object and the sidecars', () => {
+    const objects = synthObjects({ pattern: 'standard', namespace: 'platform', image: 'registry.example.com/asya:1.2.3' });
+    const namespaced = objects.filter((o) => !['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind));
+    expect(namespaced.every((o) => o.metadata.namespace === 'platform')).toBe(true);
+    expect(JSON.stringify(objects)).not.toContain('asya:0.1.0');
+    expect(controllerPlatform(objects).sidecar.image).toBe('registry.example.com/asya:1.2.3');
+  });
+
+  test('--no-namespace leaves the Namespace out', () => {
+    expect(kindsAndNames(synthObjects({ createNamespace: false }))).not.toContain('Namespace/asya-system');
+  });
+
+  test('invalid platform settings name the field', () => {
+    expect(() => resolveOptions({ platform: { transports: { rabbitmq: { port: 0 } } } })).toThrow(/transports\.rabbitmq\.port/);
+  });
+});
