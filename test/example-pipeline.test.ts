@@ -4,13 +4,13 @@
  * call of demo.yaml is made and its `expect` checked, then the results are examined in detail: the
  * fan-out, the judge's refine loop and its bound, the order of the gathered results, and the failure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ASYA_BIN, startDev, type DevProcess } from './support/dev-process.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
 const EXAMPLE = join(REPO_ROOT, 'examples/pipeline');
@@ -43,17 +43,6 @@ interface ChunkRecord {
 
 const demo = YAML.parse(readFileSync(join(EXAMPLE, 'demo.yaml'), 'utf8')) as DemoCall[];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -65,8 +54,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 describe('examples/pipeline under asya dev', () => {
-  let dev: ChildProcess;
-  let output = '';
+  let dev: DevProcess;
   let gateway = '';
   let workdir = '';
   const finals = new Map<number, EnvelopeView>();
@@ -98,33 +86,16 @@ describe('examples/pipeline under asya dev', () => {
 
   beforeAll(async () => {
     workdir = mkdtempSync(join(tmpdir(), 'asya-example-pipeline-'));
-    const port = await freePort();
-    gateway = `http://127.0.0.1:${port}`;
-    // The working directory is a scratch one: dev mode keeps results and state under ./.asya.
-    dev = spawn(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), 'dev', EXAMPLE, '--port', String(port), '--data-dir', join(workdir, 'store')], {
-      cwd: workdir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    dev.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    dev.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    // The gateway answers before the actors are up; dev mode prints its URL once everything runs.
-    await until('asya dev to start', async () => {
-      if (dev.exitCode !== null) throw new Error(`asya dev exited ${dev.exitCode}:\n${output}`);
-      return output.includes(gateway) && (await fetch(`${gateway}/ready`)).ok ? true : undefined;
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output}`);
-    });
+    // A scratch working directory and store: dev mode keeps results and state under ./.asya otherwise.
+    dev = await startDev(EXAMPLE, ['--data-dir', join(workdir, 'store')], {}, workdir);
+    gateway = dev.url;
     const ids = await Promise.all(demo.map((call) => callTool(call.tool, call.arguments)));
     const views = await Promise.all(ids.map(waitFinal));
     views.forEach((view, i) => finals.set(i, view));
   }, 150_000);
 
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((r) => dev.once('exit', r));
-      dev.kill('SIGINT');
-      await exited;
-    }
+    await dev?.stop();
     rmSync(workdir, { recursive: true, force: true });
   });
 
@@ -206,16 +177,14 @@ describe('examples/pipeline under asya dev', () => {
   });
 
   test('Ctrl-C stops asya dev cleanly', async () => {
-    const exited = new Promise<number | null>((r) => dev.once('exit', (code) => r(code)));
-    dev.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await dev.stop('SIGINT')).toBe(0);
   });
 });
 
 test('asya dev examples/pipeline --demo (make demo) exits 0', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'asya-example-demo-'));
   try {
-    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), 'dev', EXAMPLE, '--demo'], { cwd: workdir, encoding: 'utf8', timeout: 150_000 });
+    const run = spawnSync(process.execPath, [ASYA_BIN, 'dev', EXAMPLE, '--demo'], { cwd: workdir, encoding: 'utf8', timeout: 150_000 });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     // Exit 0 means every call ended as demo.yaml expects; the output shows the results and the error.
     expect(run.stdout).toContain('Thanks, team.');
