@@ -66,6 +66,7 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
           { expr: 'sum(increase(asya_gateway_overdue_failed_total[$__rate_interval]))', legend: 'deadline passed' },
         ],
       },
+      { title: 'Envelopes deleted by retention', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_retention_deleted_total[$__rate_interval]))', legend: 'deleted' }] },
       { title: 'Envelope store up', unit: 'short', exprs: [{ expr: 'min(asya_gateway_store_up)', legend: 'store up' }] },
     ],
   },

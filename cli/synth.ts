@@ -45,6 +45,9 @@ Options:
       --no-namespace           do not emit the Namespace object
   -h, --help                   show this help`;
 
+/** A command line that cannot be understood: exit 2 with the usage. */
+class SynthUsageError extends Error {}
+
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 function readPlatformFile(path: string): PlatformSettings {
@@ -57,7 +60,7 @@ function readPlatformFile(path: string): PlatformSettings {
 
 function secretKey(value: string, defaultKey: string): { name: string; key: string } {
   const [name = '', key = defaultKey] = value.split(':');
-  if (!name) throw new PlatformOptionsError(`expected <secret>[:<key>], got "${value}"`);
+  if (!name) throw new SynthUsageError(`expected <secret>[:<key>], got "${value}"`);
   return { name, key };
 }
 
@@ -88,9 +91,9 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
   });
   if (values.help) return 'help';
   const pattern = (values.pattern ?? 'minimal') as Pattern;
-  if (!(PATTERNS as readonly string[]).includes(pattern)) throw new PlatformOptionsError(`--pattern must be one of ${PATTERNS.join(', ')}; got "${pattern}"`);
+  if (!(PATTERNS as readonly string[]).includes(pattern)) throw new SynthUsageError(`--pattern must be one of ${PATTERNS.join(', ')}; got "${pattern}"`);
   const transport = (values.transport ?? 'rabbitmq') as TransportName;
-  if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new PlatformOptionsError(`--transport must be one of ${TRANSPORTS.join(', ')}; got "${transport}"`);
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new SynthUsageError(`--transport must be one of ${TRANSPORTS.join(', ')}; got "${transport}"`);
   const options: PlatformOptions = {
     pattern,
     transport,
@@ -129,7 +132,7 @@ export async function runSynth(args: string[]): Promise<number> {
   try {
     parsed = parseSynthArgs(args);
   } catch (err) {
-    const usageError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usageError = err instanceof SynthUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
     process.stderr.write(`asya synth: ${(err as Error).message}\n${usageError ? `\n${USAGE}\n` : ''}`);
     return usageError ? 2 : 1;
   }

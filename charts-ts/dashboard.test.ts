@@ -1,0 +1,75 @@
+/**
+ * The dashboard's queries name real metrics: every series it reads is registered by the sidecar (with its
+ * default prefix, from the sidecar's own config loader) or the gateway, with the labels it groups by.
+ */
+import { describe, expect, test } from 'vitest';
+import { GatewayMetrics } from '../gateway/metrics.ts';
+import { loadSidecarConfig } from '../sidecar/config.ts';
+import { createMetrics } from '../sidecar/metrics.ts';
+import { ACTOR_LABEL, dashboardExpressions, grafanaDashboard, SIDECAR_PREFIX } from './dashboard.ts';
+
+interface MetricInfo {
+  name: string;
+  type: string;
+  labels: Set<string>;
+}
+
+async function registered(): Promise<Map<string, MetricInfo>> {
+  const config = loadSidecarConfig({ ASYA_ACTOR_NAME: 'probe', ASYA_SOCKET_DIR: '/tmp' });
+  expect(config.metricsNamespace).toBe(SIDECAR_PREFIX);
+  const registries = [createMetrics(config, 'rabbitmq').registry, new GatewayMetrics({ defaultMetrics: false }).registry];
+  const map = new Map<string, MetricInfo>();
+  for (const registry of registries) {
+    for (const metric of registry.getMetricsAsArray()) {
+      const m = metric as unknown as { name: string; type: string; labelNames?: string[] };
+      map.set(m.name, { name: m.name, type: String(m.type), labels: new Set(m.labelNames ?? []) });
+    }
+  }
+  return map;
+}
+
+/** Metric names in an expression, with the histogram suffixes mapped back to the histogram. */
+function metricsIn(expr: string): string[] {
+  return [...expr.matchAll(/\basya_[a-z_]+\b/g)].map((m) => m[0]).filter((n) => n !== ACTOR_LABEL);
+}
+
+describe('Grafana dashboard', () => {
+  test('every queried metric exists, histograms through their _bucket series', async () => {
+    const metrics = await registered();
+    const used = new Set<string>();
+    for (const expr of dashboardExpressions()) {
+      for (const name of metricsIn(expr)) {
+        const base = name.replace(/_bucket$/, '');
+        const info = metrics.get(base);
+        expect(info, `${name} in ${expr}`).toBeDefined();
+        if (name.endsWith('_bucket')) expect(info!.type, name).toBe('histogram');
+        used.add(base);
+      }
+    }
+    // Every metric the sidecar and gateway export has a panel.
+    expect([...metrics.keys()].filter((n) => !used.has(n))).toEqual([]);
+  });
+
+  test('grouping labels are labels the metric has (or the PodMonitor adds)', async () => {
+    const metrics = await registered();
+    for (const expr of dashboardExpressions()) {
+      const groups = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()));
+      const names = metricsIn(expr).map((n) => n.replace(/_bucket$/, ''));
+      for (const label of groups.filter((l) => l !== 'le' && l !== ACTOR_LABEL)) {
+        expect(names.some((n) => metrics.get(n)?.labels.has(label)), `${label} in ${expr}`).toBe(true);
+      }
+    }
+  });
+
+  test('panels have unique ids, a Prometheus data source and queries', () => {
+    const dashboard = grafanaDashboard() as { panels: { id: number; type: string; targets?: { expr: string; refId: string }[]; datasource?: { type: string } }[] };
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const graphs = dashboard.panels.filter((p) => p.type !== 'row');
+    expect(graphs.length).toBe(dashboardExpressions().length - 1); // one panel has two queries
+    for (const p of graphs) {
+      expect(p.datasource?.type).toBe('prometheus');
+      expect(p.targets!.length).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * `asya synth` end to end: as a separate process (cli/synth.ts run as a file, the way `asya synth` will
+ * run it), then `runSynth` in-process for the error paths. The written files are read back as YAML.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import YAML from 'yaml';
+import { runSynth } from '../cli/synth.ts';
+import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { asyncActorCrd } from '../api/crd.ts';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'asya-synth-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const readObjects = (file: string) => YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
+const names = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+
+/** Runs runSynth in-process, capturing what it prints. */
+async function synth(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await runSynth(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('asya synth as a process', () => {
+  test('writes one file per chart of the pattern, in apply order', async () => {
+    const out = join(work, 'standard');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/synth.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
+    const files = readdirSync(out).sort();
+    expect(files).toEqual([
+      '00-asya-crd.k8s.yaml',
+      '01-asya-namespace.k8s.yaml',
+      '10-asya-trial-rabbitmq.k8s.yaml',
+      '11-asya-trial-postgresql.k8s.yaml',
+      '20-asya-controller.k8s.yaml',
+      '30-asya-gateway.k8s.yaml',
+      '40-asya-crew.k8s.yaml',
+    ]);
+    expect(stdout.trim().split('\n')).toEqual(files.map((f) => join(out, f)));
+    expect(readObjects(join(out, '00-asya-crd.k8s.yaml'))).toEqual([asyncActorCrd()]);
+    const gateway = readObjects(join(out, '30-asya-gateway.k8s.yaml'));
+    expect(names(gateway)).toContain('ConfigMap/asya-gateway-tools');
+    const tools = gateway.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    expect(tools.data['tools.yaml']).toBe(readFileSync(join(root, 'examples/hello/tools.yaml'), 'utf8'));
+    expect(names(readObjects(join(out, '40-asya-crew.k8s.yaml')))).toEqual(['AsyncActor/happy-end', 'AsyncActor/error-end']);
+  });
+
+  test('--help prints the usage and exits 0', async () => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/synth.ts', '--help'], { cwd: root });
+    expect(stdout).toMatch(/^Usage: asya synth \[--out <dir>\] \[--pattern minimal\|standard\|full\|multi-cluster\]/);
+    for (const option of ['--platform', '--trial', '--tools', '--clusters', '--gateway-url', '--watch-namespaces']) expect(stdout).toContain(option);
+  });
+});
+
+describe('runSynth', () => {
+  test('defaults to the minimal pattern in dist/ under the working directory', async () => {
+    const cwd = process.cwd();
+    const dir = mkdtempSync(join(work, 'cwd-'));
+    process.chdir(dir);
+    try {
+      const { code, stdout } = await synth([]);
+      expect(code).toBe(0);
+      expect(stdout).toContain('dist/00-asya-crd.k8s.yaml');
+      expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml']);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('a later run for a smaller pattern removes the charts it no longer has', async () => {
+    const out = join(work, 'shrink');
+    expect((await synth(['--out', out, '--pattern', 'full'])).code).toBe(0);
+    expect(readdirSync(out)).toContain('50-asya-monitoring.k8s.yaml');
+    writeFileSync(join(out, 'kustomization.yaml'), 'resources: []\n');
+    expect((await synth(['--out', out, '--pattern', 'minimal'])).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml', 'kustomization.yaml']);
+  });
+
+  test('multi-cluster writes a folder per cluster', async () => {
+    const out = join(work, 'multi');
+    const platform = join(work, 'shared.yaml');
+    writeFileSync(platform, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: shared}\nspec:\n  transports:\n    rabbitmq: {host: mq.example.com}\n');
+    const { code } = await synth(['--out', out, '--pattern', 'multi-cluster', '--clusters', 'east,west', '--platform', platform, '--gateway-url', 'https://asya.example.com']);
+    expect(code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['east', 'west']);
+    expect(readdirSync(join(out, 'east'))).toContain('30-asya-gateway.k8s.yaml');
+    expect(readdirSync(join(out, 'west'))).not.toContain('30-asya-gateway.k8s.yaml');
+  });
+
+  test('a platform settings file in the KRM functions’ ConfigMap form works too', async () => {
+    const out = join(work, 'configmap');
+    const platform = join(work, 'configmap.yaml');
+    writeFileSync(platform, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p}\ndata:\n  transports.rabbitmq.host: mq.internal\n  queuePrefix: team-a-\n');
+    expect((await synth(['--out', out, '--platform', platform])).code).toBe(0);
+    const controller = readFileSync(join(out, '20-asya-controller.k8s.yaml'), 'utf8');
+    expect(controller).toContain('host: mq.internal');
+    expect(controller).toContain('value: team-a-');
+  });
+
+  test.each([
+    [['--pattern', 'huge'], 2, '--pattern must be one of minimal, standard, full, multi-cluster; got "huge"'],
+    [['--bogus'], 2, "Unknown option '--bogus'"],
+    [['--transport', 'kafka'], 2, '--transport must be one of rabbitmq, sqs'],
+    [['--pattern', 'multi-cluster', '--clusters', 'a'], 1, 'at least two cluster names'],
+    [['--platform', '/nonexistent/platform.yaml'], 1, 'ENOENT'],
+    [['--tools', '/nonexistent/tools.yaml', '--pattern', 'standard'], 1, 'ENOENT'],
+  ])('%j exits %i with a clear message', async (args, exitCode, message) => {
+    const { code, stderr } = await synth(['--out', join(work, 'never'), ...args]);
+    expect(code).toBe(exitCode);
+    expect(stderr).toContain(message);
+    if (exitCode === 2) expect(stderr).toContain('Usage: asya synth');
+  });
+
+  test('invalid platform settings name the file and the field', async () => {
+    const platform = join(work, 'bad.yaml');
+    writeFileSync(platform, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: bad}\nspec:\n  transports:\n    rabbitmq: {port: 0}\n');
+    const { code, stderr } = await synth(['--out', join(work, 'never'), '--platform', platform]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${platform}: functionConfig spec.transports.rabbitmq.port`);
+  });
+});
