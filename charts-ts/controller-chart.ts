@@ -7,22 +7,27 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
 import YAML from 'yaml';
+import { TRANSPORTS } from '../api/index.ts';
 import { transportEnv } from '../krm-functions/transport-env.ts';
-import {
-  CONTROLLER_ENV as ENV,
-  CONTROLLER_HEALTH_PORT,
-  CONTROLLER_LIVENESS_PATH,
-  CONTROLLER_METRICS_PORT,
-  CONTROLLER_READINESS_PATH,
-  PLATFORM_CONFIG_DIR,
-  PLATFORM_CONFIG_FILE,
-} from './controller-contract.ts';
+import { CONTROLLER_ENV as ENV, CONTROLLER_LIVENESS_PATH, CONTROLLER_PORT, CONTROLLER_READINESS_PATH, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { asFunctionConfig, CONTROLLER_NAME, type ResolvedOptions } from './options.ts';
 import { CONTROLLER_RULES, leaderElectionRules } from './rbac.ts';
 import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
 
 const PLATFORM_CONFIGMAP = 'asya-platform';
+
+/**
+ * Queue provisioning goes through transport/, which reads the sidecar's variable names. Actors may use
+ * either transport, so both are configured; ASYA_TRANSPORT names the platform's default.
+ */
+function brokerEnv(options: ResolvedOptions): k8s.EnvVar[] {
+  const env = new Map<string, k8s.EnvVar>();
+  for (const transport of [options.transport, ...TRANSPORTS]) {
+    for (const e of transportEnv(transport, options.platform)) if (!env.has(e.name)) env.set(e.name, e as k8s.EnvVar);
+  }
+  return [...env.values()];
+}
 
 export class ControllerChart extends Chart {
   constructor(scope: Construct, id: string, options: ResolvedOptions) {
@@ -62,15 +67,14 @@ export class ControllerChart extends Chart {
     const env: k8s.EnvVar[] = [
       { name: ENV.platformConfig, value: `${PLATFORM_CONFIG_DIR}/${PLATFORM_CONFIG_FILE}` },
       ...(options.watchNamespaces.length ? [{ name: ENV.watchNamespaces, value: options.watchNamespaces.join(',') }] : []),
-      { name: ENV.leaderElect, value: 'true' },
+      { name: ENV.leaderElection, value: 'true' },
       { name: ENV.leaseName, value: name },
-      { name: ENV.leaseNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: ENV.metricsAddr, value: `:${CONTROLLER_METRICS_PORT}` },
-      { name: ENV.healthAddr, value: `:${CONTROLLER_HEALTH_PORT}` },
-      ...(options.sharedQueues ? [{ name: ENV.queueDeletion, value: 'false' }] : []),
-      // Queue provisioning goes through transport/, which reads the sidecar's variable names.
-      ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
+      { name: ENV.metricsAddr, value: `:${CONTROLLER_PORT}` },
+      // Shared queues have one owner: only the first cluster creates and deletes them (see options.ts).
+      ...(options.manageQueues ? [] : [{ name: ENV.disableQueueManagement, value: 'true' }]),
+      ...brokerEnv(options),
     ];
     const httpProbe = (path: string, port: string, timing: Partial<k8s.Probe>): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString(port) },
@@ -95,13 +99,10 @@ export class ControllerChart extends Chart {
                 imagePullPolicy: options.imagePullPolicy,
                 args: ['controller'],
                 env,
-                ports: [
-                  { name: 'metrics', containerPort: CONTROLLER_METRICS_PORT },
-                  { name: 'health', containerPort: CONTROLLER_HEALTH_PORT },
-                ],
+                ports: [{ name: 'metrics', containerPort: CONTROLLER_PORT }],
                 resources: resources({ cpu: ['100m', '1'], memory: ['128Mi', '512Mi'] }),
-                livenessProbe: httpProbe(CONTROLLER_LIVENESS_PATH, 'health', { initialDelaySeconds: 15, periodSeconds: 20 }),
-                readinessProbe: httpProbe(CONTROLLER_READINESS_PATH, 'health', { initialDelaySeconds: 5, periodSeconds: 10 }),
+                livenessProbe: httpProbe(CONTROLLER_LIVENESS_PATH, 'metrics', { initialDelaySeconds: 15, periodSeconds: 20 }),
+                readinessProbe: httpProbe(CONTROLLER_READINESS_PATH, 'metrics', { initialDelaySeconds: 5, periodSeconds: 10 }),
                 securityContext: containerSecurity(),
                 volumeMounts: [{ name: 'platform', mountPath: PLATFORM_CONFIG_DIR, readOnly: true }, tmpMount],
               },
@@ -113,7 +114,7 @@ export class ControllerChart extends Chart {
     });
     new k8s.KubeService(this, 'metrics-service', {
       metadata: meta(`${name}-metrics`),
-      spec: { selector: selectorFor(name), ports: [{ name: 'metrics', port: CONTROLLER_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
+      spec: { selector: selectorFor(name), ports: [{ name: 'metrics', port: CONTROLLER_PORT, targetPort: k8s.IntOrString.fromString('metrics') }] },
     });
   }
 }

@@ -87,8 +87,11 @@ export interface ResolvedOptions {
   crew: NonNullable<PlatformOptions['crew']>;
   monitoring: boolean;
   monitoringLabels: Record<string, string>;
-  /** Several clusters share the queues: no cluster may delete one when its own actor goes. */
-  sharedQueues: boolean;
+  /**
+   * This cluster's controller creates and deletes queues. Across clusters only the first does: the others
+   * consume the same queues and must not delete one when their copy of an actor goes.
+   */
+  manageQueues: boolean;
 }
 
 export class PlatformOptionsError extends Error {
@@ -152,10 +155,10 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
     crew: options.crew ?? {},
     monitoring: pattern === 'full',
     monitoringLabels: options.monitoring?.labels ?? {},
-    sharedQueues: multi,
+    manageQueues: true,
   } satisfies Omit<ResolvedOptions, 'gateway'>;
   if (!multi) return [{ ...base, ...(gatewayHere ? { gateway } : {}) }];
-  return options.clusters!.map((cluster, i) => ({ ...base, cluster, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
+  return options.clusters!.map((cluster, i) => ({ ...base, cluster, manageQueues: i === 0, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
 }
 
 function checkMultiCluster(options: PlatformOptions, settings: PlatformSettings, transport: TransportName): void {

@@ -71,7 +71,7 @@ describe('minimal: CRD + queue', () => {
   test('a user-set broker is kept as given, and the controller gets its env', () => {
     const objects = synthObjects({ platform: { transports: { rabbitmq: { host: 'mq.example.com', passwordSecretRef: { name: 'mq', key: 'pw' } } } } });
     expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
-    expect(controllerEnv(objects)).toMatchObject({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_HOST: 'mq.example.com' });
+    expect(controllerEnv(objects)).toMatchObject({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_HOST: 'mq.example.com', ASYA_AWS_REGION: 'us-east-1' });
     expect(JSON.stringify(only(objects, 'Deployment', 'asya-controller'))).toContain('{"name":"ASYA_RABBITMQ_PASSWORD","valueFrom":{"secretKeyRef":{"key":"pw","name":"mq"}}}');
   });
 });
@@ -165,9 +165,10 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
     for (const objects of [east!, west!]) {
       expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
       expect(controllerPlatform(objects).gatewayUrl).toBe('https://asya.example.com');
-      // Deleting an actor in one cluster must not delete a queue the other clusters consume.
-      expect(controllerEnv(objects).ASYA_QUEUE_DELETION).toBe('false');
     }
+    // The first cluster owns the shared queues; deleting an actor elsewhere must not delete one.
+    expect(controllerEnv(east!).ASYA_DISABLE_QUEUE_MANAGEMENT).toBeUndefined();
+    expect(controllerEnv(west!).ASYA_DISABLE_QUEUE_MANAGEMENT).toBe('true');
   });
 
   test('without a gateway URL no cluster runs a gateway', () => {

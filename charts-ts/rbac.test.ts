@@ -59,7 +59,6 @@ describe('controller RBAC', () => {
       'core/configmaps': manage,
       'core/serviceaccounts': manage,
       'core/services': manage,
-      'core/pods': ['get', 'list', 'watch'],
       'core/events': ['create'],
     });
   });
@@ -72,7 +71,7 @@ describe('controller RBAC', () => {
 
   test('no access to Secrets at all, nor to RBAC, nodes or namespaces', () => {
     const resources = allRules.flatMap((r) => r.resources);
-    for (const forbidden of ['secrets', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes', 'namespaces', 'pods/exec']) {
+    for (const forbidden of ['secrets', 'pods', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes', 'namespaces', 'pods/exec']) {
       expect(resources).not.toContain(forbidden);
     }
   });

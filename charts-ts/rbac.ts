@@ -27,9 +27,8 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   // The per-namespace asya-runtime ConfigMap (Python actors), the IRSA ServiceAccount asya-<actor> (SQS),
   // and the headless Service of a StatefulSet actor.
   { apiGroups: [''], resources: ['configmaps', 'serviceaccounts', 'services'], verbs: MANAGE },
-  // Pod health for WorkloadReady and the failing/pending counts in status (read only).
-  { apiGroups: [''], resources: ['pods'], verbs: READ },
-  // Events on AsyncActors explain reconcile failures in `kubectl describe`.
+  // Events on AsyncActors explain reconcile failures in `kubectl describe`. (No pods rule: status comes from
+  // the workloads' own status, which the controller watches.)
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
