@@ -7,7 +7,6 @@
  * actor transition and answers with the pipeline's result. With a `task` parameter it answers a task at
  * once, which tasks/get, tasks/result, tasks/list and tasks/cancel then follow.
  */
-import { readFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import {
@@ -17,6 +16,7 @@ import {
   type CallToolResult,
   type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
+import pkg from '../../package.json' with { type: 'json' };
 import type { GatewayDeps } from '../deps.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
@@ -25,8 +25,8 @@ import type { Tool } from '../tools/index.ts';
 import { waitForFinal } from '../wait-final.ts';
 import { registerTaskHandlers, taskFor } from './tasks.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-export const SERVER_INFO = { name: 'asya-gateway', version: VERSION };
+// Imported, not read from a path relative to this file: in the bundled CLI this file is dist/chunk-*.js.
+export const SERVER_INFO = { name: 'asya-gateway', version: pkg.version };
 // Building an Ajv instance costs more than the rest of a request; every per-request server shares one.
 const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 

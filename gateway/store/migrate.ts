@@ -1,10 +1,10 @@
 /**
- * Versioned migrations from ./migrations/NNN_name.sql. All pending versions run in one transaction under
- * an advisory lock, so replicas starting together apply each version once, and a failed version leaves
- * nothing half-applied. Already-applied versions are skipped: running twice is a no-op.
+ * Versioned migrations from ./migrations/ (NNN_name.ts, one SQL script each). All pending versions run in
+ * one transaction under an advisory lock, so replicas starting together apply each version once, and a
+ * failed version leaves nothing half-applied. Already-applied versions are skipped: running twice is a no-op.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import type { SqlDriver } from './driver.ts';
+import { MIGRATIONS } from './migrations/index.ts';
 
 export interface Migration {
   version: number;
@@ -12,25 +12,8 @@ export interface Migration {
   sql: string;
 }
 
-const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
-
-export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migration[]> {
-  const migrations: Migration[] = [];
-  for (const file of await readdir(dir)) {
-    const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
-    if (!match) continue;
-    migrations.push({ version: Number(match[1]), name: match[2] ?? file, sql: await readFile(new URL(file, dir), 'utf8') });
-  }
-  migrations.sort((a, b) => a.version - b.version);
-  migrations.forEach((m, i) => {
-    if (i > 0 && migrations[i - 1]?.version === m.version) throw new Error(`duplicate migration version ${m.version}`);
-  });
-  return migrations;
-}
-
 /** Returns the versions this call applied. */
-export async function migrate(driver: SqlDriver, migrations?: Migration[]): Promise<number[]> {
-  const all = migrations ?? (await loadMigrations());
+export async function migrate(driver: SqlDriver, all: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   return driver.transaction(async (tx) => {
     // Keyed by schema so separate schemas (tests, tenants) never wait on each other.
     await tx.query(`select pg_advisory_xact_lock(hashtext('asya-gateway-migrations:' || current_schema()))`);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +8,7 @@ import {
   type TestSchema,
 } from '../../test/support/postgres.ts';
 import { storeConformance, uid, waitFor } from './conformance.case.ts';
+import originalSchema from './migrations/001_initial.ts';
 import { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 import { StoreUnavailableError, type EnvelopeEvent, type EnvelopeStore } from './store.ts';
 
@@ -59,7 +59,7 @@ describe('postgres: migrations', () => {
     const schema = await freshSchema();
     const sql = postgres(schema.url, { max: 1, onnotice: () => {}, connection: { search_path: schema.name } });
     try {
-      await sql.unsafe(await readFile(new URL('./migrations/001_initial.sql', import.meta.url), 'utf8')).simple();
+      await sql.unsafe(originalSchema).simple();
       // As the Go gateway wrote it: '' for no error, Go's zero time for no deadline, no result.
       await sql`insert into envelopes (id, status, route_actors, payload, error, deadline, total_actors)
                 values ('legacy', 'running', ${sql.array(['a', 'b'])}, '{"k":1}', '', '0001-01-01T00:00:00Z', 2)`;

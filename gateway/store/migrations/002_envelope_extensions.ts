@@ -1,4 +1,4 @@
--- What the original did not store: the tool, route metadata and headers (trace context) of a call; a
+export default `-- What the original did not store: the tool, route metadata and headers (trace context) of a call; a
 -- version per envelope for optimistic readers; cancellation; fan-out bookkeeping (a child's position, the
 -- announced branch count, and the parent's own branch outcome while it waits for its children). Events gain
 -- the route position so a replayed SSE event carries the same fields as a live one.
@@ -17,3 +17,4 @@ ALTER TABLE envelopes
 ALTER TABLE envelope_updates
   ADD COLUMN IF NOT EXISTS current_actor_idx INTEGER,
   ADD COLUMN IF NOT EXISTS actors TEXT[];
+`;

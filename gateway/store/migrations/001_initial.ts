@@ -1,4 +1,4 @@
--- The original gateway's schema (its Sqitch changes 001-004 folded together), column for column, so a team
+export default `-- The original gateway's schema (its Sqitch changes 001-004 folded together), column for column, so a team
 -- can point this gateway at the database its Go gateway used. IF NOT EXISTS lets us adopt such a database:
 -- this version then records itself without touching the existing tables.
 CREATE TABLE IF NOT EXISTS envelopes (
@@ -56,3 +56,4 @@ $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS update_envelopes_updated_at ON envelopes;
 CREATE TRIGGER update_envelopes_updated_at BEFORE UPDATE ON envelopes
   FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+`;

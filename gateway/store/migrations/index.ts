@@ -1,0 +1,17 @@
+/**
+ * The migrations, in version order. They are SQL kept in modules rather than .sql files so that the bundled
+ * CLI (dist/asya.js, which is all a container image has of the gateway) carries them; a directory read at
+ * run time found nothing there.
+ */
+import type { Migration } from '../migrate.ts';
+import v001 from './001_initial.ts';
+import v002 from './002_envelope_extensions.ts';
+import v003 from './003_indexes.ts';
+import v004 from './004_replay_events.ts';
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: v001 },
+  { version: 2, name: 'envelope_extensions', sql: v002 },
+  { version: 3, name: 'indexes', sql: v003 },
+  { version: 4, name: 'replay_events', sql: v004 },
+];
