@@ -1,1 +1,2 @@
 export * from './asyncactor.ts';
+export * from './status.ts';

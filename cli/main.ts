@@ -52,6 +52,14 @@ const commands: Record<string, Command> = {
     synopsis: "dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'",
     run: async (args) => (await import('./dlq.ts')).runDlq(args),
   },
+  controller: {
+    synopsis: 'controller       Run the live AsyncActor controller (watch, apply, queues, status)',
+    run: async () => (await import('./controller.ts')).runController(),
+    help:
+      'Usage: asya controller\n\nWatches AsyncActors and applies what inject-sidecar and keda-scaler compute (server-side apply, field manager\n' +
+      'asya-controller), provisions queues, keeps status, prunes what is no longer desired. /metrics, /healthz and /readyz on\n' +
+      'ASYA_METRICS_ADDR (:8080). Configured by environment variables: see docs/controller.md.',
+  },
   krm: {
     synopsis: 'krm <function>   Run a KRM function (inject-sidecar, keda-scaler) for kpt, kustomize or a pipe',
     run: async (args) => (await import('./krm.ts')).runKrm(args),

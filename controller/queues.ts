@@ -1,0 +1,59 @@
+/**
+ * Queue provisioning for the controller: one admin connection per transport the actors use, opened on
+ * first need from the same ASYA_* settings the sidecars read. ASYA_DISABLE_QUEUE_MANAGEMENT=true (the
+ * original's switch) leaves queues to the sidecars, which create their own on start.
+ */
+import { transportOf, type AsyncActor, type TransportName } from '../api/index.ts';
+import { queueName } from '../protocol/index.ts';
+import { createTransport, type TransportEnv } from '../transport/factory.ts';
+import type { QueueDepth, Transport } from '../transport/transport.ts';
+
+export interface QueueAdmin {
+  ensure(actor: AsyncActor): Promise<void>;
+  remove(actor: AsyncActor): Promise<void>;
+  depth(actor: AsyncActor): Promise<QueueDepth | undefined>;
+  close(): Promise<void>;
+}
+
+export const noQueueManagement: QueueAdmin = {
+  ensure: async () => {},
+  remove: async () => {},
+  depth: async () => undefined,
+  close: async () => {},
+};
+
+/** The queue options a sidecar would pass, so that both declare the queue identically. */
+function queueOptions(actor: AsyncActor) {
+  const processingSeconds = actor.spec.timeout?.processing || 300;
+  return { processingTimeoutMs: processingSeconds * 1000 * 2 };
+}
+
+export function transportQueueAdmin(env: TransportEnv): QueueAdmin {
+  const open = new Map<TransportName, Promise<Transport>>();
+  const transportFor = (actor: AsyncActor) => {
+    const kind = transportOf(actor);
+    let t = open.get(kind);
+    if (!t) {
+      t = createTransport({ ...env, ASYA_TRANSPORT: kind });
+      // A failed connection is retried on the next reconcile, not cached.
+      t.catch(() => open.delete(kind));
+      open.set(kind, t);
+    }
+    return t;
+  };
+  return {
+    async ensure(actor) {
+      await (await transportFor(actor)).ensureQueue(queueName(actor.metadata.name), queueOptions(actor));
+    },
+    async remove(actor) {
+      await (await transportFor(actor)).deleteQueue(queueName(actor.metadata.name));
+    },
+    async depth(actor) {
+      return (await transportFor(actor)).queueDepth(queueName(actor.metadata.name));
+    },
+    async close() {
+      const all = await Promise.allSettled(open.values());
+      await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close()] : [])));
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * List, then watch from the list's resourceVersion, forever: the shape of every Kubernetes informer, kept
+ * small so its failure modes are ours to test. A watch that ends is resumed from the last resourceVersion
+ * seen; a 410 Gone (the server compacted that history) or any error is answered by a fresh list after a
+ * backoff, and the fresh list is reported whole so the controller can catch up on what it missed.
+ */
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from '../protocol/index.ts';
+import { sleep } from '../protocol/index.ts';
+
+export interface WatchedObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface WatchHandlers {
+  /** Every object from a (re)list. */
+  onList(objects: WatchedObject[]): void;
+  onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: WatchedObject): void;
+}
+
+export interface Watching {
+  /** Resolves once the first list has been delivered. */
+  readonly synced: Promise<void>;
+  /** How many times the watcher has listed (1 + relists). */
+  readonly lists: () => number;
+  stop(): void;
+}
+
+export interface WatchTarget {
+  apiVersion: string;
+  kind: string;
+  /** The resource's plural, for the watch path. */
+  plural: string;
+  /** Undefined: all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handlers: WatchHandlers, log: Logger, backoffMs = 1000): Watching {
+  const watch = new k8s.Watch(config);
+  const objects = k8s.KubernetesObjectApi.makeApiClient(config);
+  const { apiVersion, kind, namespace, labelSelector } = target;
+  const path = `/${apiVersion.includes('/') ? 'apis' : 'api'}/${apiVersion}${namespace ? `/namespaces/${namespace}` : ''}/${target.plural}`;
+  let stopped = false;
+  let lists = 0;
+  let current: AbortController | undefined;
+  let markSynced = () => {};
+  const synced = new Promise<void>((resolve) => (markSynced = resolve));
+  async function list(): Promise<string> {
+    const body = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector).catch((err: Error) => {
+      throw new Error(`list ${path}: ${err.message}`);
+    });
+    lists++;
+    handlers.onList(body.items as WatchedObject[]);
+    markSynced();
+    return body.metadata?.resourceVersion ?? '';
+  }
+
+  /** Watches from resourceVersion until the stream ends; resolves with the resourceVersion to resume from, or undefined to relist. */
+  function watchFrom(resourceVersion: string): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      let latest: string | undefined = resourceVersion;
+      const query: Record<string, string | boolean> = { resourceVersion, allowWatchBookmarks: true, ...(labelSelector ? { labelSelector } : {}) };
+      watch
+        .watch(
+          path,
+          query,
+          (type: string, object: WatchedObject) => {
+            if (type === 'ERROR') {
+              const code = (object as { code?: number }).code;
+              log.info(`watch ${path}: ${code === 410 ? 'history expired (410 Gone); relisting' : `error ${JSON.stringify(object)}`}`);
+              latest = undefined;
+              return;
+            }
+            if (object.metadata?.resourceVersion) latest = object.metadata.resourceVersion;
+            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') handlers.onEvent(type, object);
+          },
+          (err: unknown) => {
+            if (err && !stopped) {
+              log.warn(`watch ${path} ended: ${(err as Error).message ?? String(err)}`);
+              latest = undefined;
+            }
+            resolve(latest);
+          },
+        )
+        .then(
+          (controller) => (current = controller),
+          (err: Error) => {
+            log.warn(`watch ${path} failed: ${err.message}`);
+            resolve(undefined);
+          },
+        );
+    });
+  }
+
+  void (async () => {
+    let resourceVersion: string | undefined;
+    while (!stopped) {
+      try {
+        resourceVersion ??= await list();
+        resourceVersion = await watchFrom(resourceVersion);
+        if (resourceVersion === undefined && !stopped) await sleep(backoffMs);
+      } catch (err) {
+        log.warn(`${(err as Error).message}; retrying in ${backoffMs} ms`);
+        resourceVersion = undefined;
+        await sleep(backoffMs);
+      }
+    }
+  })();
+
+  return {
+    synced,
+    lists: () => lists,
+    stop() {
+      stopped = true;
+      current?.abort();
+    },
+  };
+}

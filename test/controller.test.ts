@@ -1,0 +1,262 @@
+/**
+ * The live controller against the in-process fake API server (test/support/fake-kube-api.ts, which lists
+ * what it does not model), with queues provisioned on the real RabbitMQ.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { loadControllerConfig, type ControllerConfig } from '../controller/config.ts';
+import { startController, type RunningController } from '../controller/controller.ts';
+import { FINALIZER } from '../controller/reconciler.ts';
+import { transportQueueAdmin } from '../controller/queues.ts';
+import { createLogger } from '../protocol/index.ts';
+import { createTransport } from '../transport/factory.ts';
+import type { Transport } from '../transport/transport.ts';
+import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { RABBITMQ_URL } from './support/rabbitmq.ts';
+
+const NS = 'ml';
+const prefix = `ctl${process.pid}`;
+let api: FakeKubeApi;
+let url: string;
+let broker: Transport;
+const running: RunningController[] = [];
+
+beforeAll(async () => {
+  broker = await createTransport({ ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL });
+});
+afterAll(async () => {
+  await broker.close();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop()));
+  await api?.stop();
+});
+
+function config(extra: Record<string, string> = {}): ControllerConfig {
+  return loadControllerConfig({
+    ASYA_KUBE_API_URL: url,
+    ASYA_METRICS_ADDR: '127.0.0.1:0',
+    ASYA_RESYNC_INTERVAL: '300ms',
+    ASYA_RETRY_BASE_DELAY: '50ms',
+    ASYA_RETRY_MAX_DELAY: '500ms',
+    ASYA_LEASE_RETRY_PERIOD: '100ms',
+    ASYA_LEASE_DURATION_SECONDS: '1',
+    ASYA_LEADER_ELECTION_NAMESPACE: 'asya',
+    ASYA_LOG_LEVEL: 'ERROR',
+    ...extra,
+  });
+}
+
+async function start(extra: Record<string, string> = {}): Promise<RunningController> {
+  const c = await startController({ config: config(extra), queues: transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL }), log: createLogger('ERROR', 'test.controller') });
+  running.push(c);
+  return c;
+}
+
+async function kube(method: string, path: string, body?: unknown, contentType = 'application/json') {
+  const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': contentType }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const actorPath = (name = '') => `/apis/asya.sh/v1alpha1/namespaces/${NS}/asyncactors${name ? `/${name}` : ''}`;
+
+function actor(name: string, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'asya.sh/v1alpha1',
+    kind: 'AsyncActor',
+    metadata: { name, namespace: NS },
+    spec: {
+      transport: 'rabbitmq',
+      workload: { template: { spec: { containers: [{ name: 'asya-runtime', image: 'scorer:1', env: [{ name: 'ASYA_HANDLER', value: 'scorer.process' }] }] } } },
+      ...spec,
+    },
+  };
+}
+
+type Status = { status?: string; conditions?: { type: string; status: string; reason: string; message: string }[]; [k: string]: unknown };
+const statusOf = (name: string) => api.get('AsyncActor', NS, name)?.status as Status | undefined;
+const condition = (name: string, type: string) => statusOf(name)?.conditions?.find((c) => c.type === type);
+const queueExists = async (name: string) =>
+  broker.queueDepth(`asya-${name}`).then(
+    () => true,
+    () => false,
+  );
+
+describe('asya controller', () => {
+  beforeAll(() => {});
+
+  test('create: the Deployment, the ScaledObject and a real RabbitMQ queue appear; status and finalizer are set', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const name = `${prefix}-create`;
+    const c = await start();
+    await c.ready;
+    expect((await kube('POST', actorPath(), actor(name, { scaling: { enabled: true, maxReplicas: 7 } }))).status).toBe(201);
+
+    await vi.waitFor(() => expect(statusOf(name)?.status).toBe('Napping'), { timeout: 15_000 });
+    const deployment = api.get('Deployment', NS, name)!;
+    const owner = (deployment.metadata.ownerReferences as { kind: string; controller: boolean; uid: string }[])[0]!;
+    expect(owner).toMatchObject({ kind: 'AsyncActor', controller: true, uid: api.get('AsyncActor', NS, name)!.metadata.uid });
+    const containers = (deployment.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers.map((x) => x.name);
+    expect(containers).toEqual(['asya-runtime', 'asya-sidecar']);
+    expect(api.get('ScaledObject', NS, name)?.spec).toMatchObject({ maxReplicaCount: 7 });
+    expect(api.get('ConfigMap', NS, 'asya-runtime')).toBeDefined();
+    expect(await queueExists(name)).toBe(true);
+    expect(api.get('AsyncActor', NS, name)!.metadata.finalizers).toEqual([FINALIZER]);
+    expect(condition(name, 'TransportReady')).toMatchObject({ status: 'True' });
+    expect(condition(name, 'ScalingReady')).toMatchObject({ status: 'True' });
+    expect(statusOf(name)).toMatchObject({ scalingMode: 'KEDA', transportStatus: 'Ready', workloadRef: { kind: 'Deployment', name } });
+    // SSA with our field manager, as the issue asks.
+    expect(api.requests.some((r) => r.method === 'PATCH' && r.path.includes('fieldManager=asya-controller') && r.contentType?.startsWith('application/apply-patch'))).toBe(true);
+
+    // The Deployment controller (not modelled by the fake) reports ready pods: the actor follows.
+    await kube('PATCH', actorPath(name), { spec: { scaling: { enabled: false } } }, 'application/merge-patch+json');
+    await vi.waitFor(() => expect(api.get('ScaledObject', NS, name)).toBeUndefined(), { timeout: 15_000 });
+    api.setStatus('Deployment', NS, name, { replicas: 1, readyReplicas: 1 });
+    await vi.waitFor(() => expect(statusOf(name)).toMatchObject({ status: 'Running', replicas: 1, desiredReplicas: 1, scalingMode: 'Manual' }), { timeout: 15_000 });
+    expect(condition(name, 'WorkloadReady')).toMatchObject({ status: 'True' });
+    expect(condition(name, 'ScalingReady')).toBeUndefined();
+    await broker.deleteQueue(`asya-${name}`);
+  });
+
+  test('update propagates; delete removes children and the queue, then releases the finalizer', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const name = `${prefix}-lifecycle`;
+    const c = await start();
+    await c.ready;
+    await kube('POST', actorPath(), actor(name, { timeout: { processing: 30 } }));
+    await vi.waitFor(() => expect(api.get('Deployment', NS, name)).toBeDefined(), { timeout: 15_000 });
+    const env = () => JSON.stringify(api.get('Deployment', NS, name)?.spec);
+    expect(env()).toContain('"name":"ASYA_RUNTIME_TIMEOUT","value":"30s"');
+
+    await kube('PATCH', actorPath(name), { spec: { timeout: { processing: 90 } } }, 'application/merge-patch+json');
+    await vi.waitFor(() => expect(env()).toContain('"name":"ASYA_RUNTIME_TIMEOUT","value":"90s"'), { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await queueExists(name)).toBe(true), { timeout: 15_000 });
+
+    await kube('DELETE', actorPath(name));
+    await vi.waitFor(() => expect(api.get('AsyncActor', NS, name)).toBeUndefined(), { timeout: 15_000 });
+    expect(api.get('Deployment', NS, name)).toBeUndefined();
+    expect(await queueExists(name)).toBe(false);
+  });
+
+  test('an invalid spec gives a False condition with a clear message and no workload', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const name = `${prefix}-invalid`;
+    const c = await start();
+    await c.ready;
+    const bad = actor(name, { scaling: { enabled: true, minReplicas: 9, maxReplicas: 2 } });
+    await kube('POST', actorPath(), bad);
+    await vi.waitFor(() => expect(statusOf(name)?.status).toBe('ConfigError'), { timeout: 15_000 });
+    expect(condition(name, 'WorkloadReady')).toMatchObject({
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'spec.scaling.minReplicas: minReplicas (9) must not exceed maxReplicas (2)',
+    });
+    expect(api.get('Deployment', NS, name)).toBeUndefined();
+    expect(await queueExists(name)).toBe(false);
+
+    // Fixing the spec brings the workload.
+    await kube('PATCH', actorPath(name), { spec: { scaling: { minReplicas: 1 } } }, 'application/merge-patch+json');
+    await vi.waitFor(() => expect(api.get('Deployment', NS, name)).toBeDefined(), { timeout: 15_000 });
+    await vi.waitFor(() => expect(condition(name, 'WorkloadReady')?.reason).not.toBe('InvalidSpec'), { timeout: 15_000 });
+    await broker.deleteQueue(`asya-${name}`);
+  });
+
+  test('50 actors reconcile, and a restarted controller makes no writes when nothing changed', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    // A resync longer than a pass over 50 actors, so the work queue can be seen idle between passes.
+    const slow = { ASYA_RESYNC_INTERVAL: '3s' };
+    const c = await start(slow);
+    await c.ready;
+    const names = Array.from({ length: 50 }, (_, i) => `${prefix}-many-${i}`);
+    for (const name of names) await kube('POST', actorPath(), actor(name, { scaling: { enabled: i(name) % 2 === 0 } }));
+    await vi.waitFor(() => expect(names.filter((n) => statusOf(n)?.status !== undefined)).toHaveLength(50), { timeout: 60_000, interval: 200 });
+    expect(api.list('Deployment').filter((d) => names.includes(d.metadata.name))).toHaveLength(50);
+    expect(api.list('ScaledObject').filter((d) => names.includes(d.metadata.name))).toHaveLength(25);
+    await c.idle();
+    await c.stop();
+    running.splice(running.indexOf(c), 1);
+
+    const before = api.requests.length;
+    const again = await start(slow);
+    await again.ready;
+    await again.idle();
+    // And one periodic resync over every actor.
+    await new Promise((r) => setTimeout(r, 3500));
+    await again.idle();
+    const writes = api.writes(before).filter((w) => !w.path.includes('/leases'));
+    expect(writes).toEqual([]);
+    expect(api.requests.length - before).toBeGreaterThan(50);
+    await Promise.all(names.map((n) => broker.deleteQueue(`asya-${n}`)));
+  }, 120_000);
+
+  test('after a 410 Gone the controller relists and still sees new actors', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const c = await start();
+    await c.ready;
+    const first = `${prefix}-before-gone`;
+    await kube('POST', actorPath(), actor(first));
+    await vi.waitFor(() => expect(api.get('Deployment', NS, first)).toBeDefined(), { timeout: 15_000 });
+    const watches = () => api.requests.filter((r) => r.path.startsWith('/apis/asya.sh/v1alpha1/asyncactors?') && r.path.includes('watch=true')).length;
+    const lists = () => api.requests.filter((r) => r.method === 'GET' && /^\/apis\/asya\.sh\/v1alpha1\/asyncactors(\?|$)/.test(r.path) && !r.path.includes('watch=true')).length;
+    const listsBefore = lists();
+    const watchesBefore = watches();
+    api.compact(); // closes open watches; resuming from the old resourceVersion now answers 410
+    const second = `${prefix}-after-gone`;
+    await kube('POST', actorPath(), actor(second));
+    await vi.waitFor(() => expect(api.get('Deployment', NS, second)).toBeDefined(), { timeout: 15_000 });
+    expect(watches()).toBeGreaterThan(watchesBefore);
+    expect(lists()).toBeGreaterThan(listsBefore);
+    await Promise.all([first, second].map((n) => broker.deleteQueue(`asya-${n}`)));
+  });
+
+  test('leader election: only the Lease holder writes; a standby takes over when the leader stops', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const a = await start({ POD_NAME: 'replica-a' });
+    await a.ready;
+    const b = await start({ POD_NAME: 'replica-b' });
+    const name = `${prefix}-leader`;
+    await kube('POST', actorPath(), actor(name));
+    await vi.waitFor(() => expect(api.get('Deployment', NS, name)).toBeDefined(), { timeout: 15_000 });
+    expect((api.get('Lease', 'asya', 'asya-controller')!.spec as { holderIdentity: string }).holderIdentity).toBe('replica-a');
+    let bLeads = false;
+    void b.ready.then(() => (bLeads = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bLeads).toBe(false);
+
+    await a.stop();
+    running.splice(running.indexOf(a), 1);
+    await b.ready;
+    expect((api.get('Lease', 'asya', 'asya-controller')!.spec as { holderIdentity: string }).holderIdentity).toBe('replica-b');
+    // The new leader reconciles: a change made now is applied by replica b.
+    await kube('PATCH', actorPath(name), { spec: { timeout: { processing: 45 } } }, 'application/merge-patch+json');
+    await vi.waitFor(() => expect(JSON.stringify(api.get('Deployment', NS, name)?.spec)).toContain('"value":"45s"'), { timeout: 15_000 });
+    await broker.deleteQueue(`asya-${name}`);
+  });
+
+  test('metrics and health endpoints', async () => {
+    api = new FakeKubeApi();
+    url = await api.start();
+    const c = await start();
+    await c.ready;
+    const name = `${prefix}-metrics`;
+    await kube('POST', actorPath(), actor(name));
+    await vi.waitFor(() => expect(statusOf(name)).toBeDefined(), { timeout: 15_000 });
+    const base = `http://127.0.0.1:${c.metricsPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/asya_controller_reconcile_total\{result="ok"\} [1-9]/);
+    expect(text).toMatch(/asya_controller_writes_total\{kind="apply"\} [1-9]/);
+    expect(text).toContain('asya_controller_leader 1');
+    await broker.deleteQueue(`asya-${name}`);
+  });
+});
+
+function i(name: string): number {
+  return Number(name.split('-').at(-1));
+}
