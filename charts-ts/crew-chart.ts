@@ -45,7 +45,13 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
     ...storageEnv(options),
   ];
   return {
-    metadata: { name: role, namespace: options.namespace, labels: platformLabels(role, 'crew') },
+    metadata: {
+      name: role,
+      namespace: options.namespace,
+      labels: platformLabels(role, 'crew'),
+      // ArgoCD dry-runs a whole sync first; without this the first sync fails before the CRD exists.
+      annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
+    },
     platform: options.platform,
     spec: {
       transport: options.transport,

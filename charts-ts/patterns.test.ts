@@ -62,6 +62,11 @@ describe('minimal: CRD + queue', () => {
     expect(only(objects, 'StatefulSet', 'rabbitmq').metadata.annotations?.['asya.sh/trial-only']).toMatch(/not for production/);
   });
 
+  test('the crew AsyncActors survive ArgoCD’s dry run before the CRD exists', () => {
+    const actor = only(synthObjects(), 'AsyncActor', 'happy-end');
+    expect(actor.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
+  });
+
   test('no gateway: sidecars and crew report progress nowhere', () => {
     const objects = synthObjects({ pattern: 'minimal' });
     expect(controllerPlatform(objects).gatewayUrl).toBe('');

@@ -100,6 +100,14 @@ describe('runSynth', () => {
     expect(readdirSync(join(out, 'west'))).not.toContain('30-asya-gateway.k8s.yaml');
   });
 
+  test('--monitoring-label labels the monitors', async () => {
+    const out = join(work, 'labels');
+    expect((await synth(['--out', out, '--pattern', 'full', '--monitoring-label', 'release=prometheus', '--monitoring-label', 'team=ml'])).code).toBe(0);
+    const monitors = readObjects(join(out, '50-asya-monitoring.k8s.yaml')).filter((o) => o.kind.endsWith('Monitor'));
+    expect(monitors).toHaveLength(3);
+    for (const m of monitors) expect(m.metadata.labels).toMatchObject({ release: 'prometheus', team: 'ml' });
+  });
+
   test('a platform settings file in the KRM functions’ ConfigMap form works too', async () => {
     const out = join(work, 'configmap');
     const platform = join(work, 'configmap.yaml');
@@ -114,6 +122,7 @@ describe('runSynth', () => {
     [['--pattern', 'huge'], 2, '--pattern must be one of minimal, standard, full, multi-cluster; got "huge"'],
     [['--bogus'], 2, "Unknown option '--bogus'"],
     [['--transport', 'kafka'], 2, '--transport must be one of rabbitmq, sqs'],
+    [['--monitoring-label', 'release'], 2, '--monitoring-label expects key=value'],
     [['--pattern', 'multi-cluster', '--clusters', 'a'], 1, 'at least two cluster names'],
     [['--platform', '/nonexistent/platform.yaml'], 1, 'ENOENT'],
     [['--tools', '/nonexistent/tools.yaml', '--pattern', 'standard'], 1, 'ENOENT'],

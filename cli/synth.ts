@@ -17,7 +17,9 @@ export const SYNTH_SYNOPSIS = 'synth            Write the platform manifests (CR
 
 const USAGE = `Usage: asya synth [--out <dir>] [--pattern minimal|standard|full|multi-cluster] [options]
 
-Writes one YAML file per chart (apply them in name order: kubectl apply -f <dir>).
+Writes one YAML file per chart, named in apply order. Apply the CRD first (kubectl maps every kind
+before it applies anything), then the directory:
+  kubectl apply -f <dir>/00-asya-crd.k8s.yaml && kubectl apply -f <dir>
 
 Patterns:
   minimal        CRD, namespace, controller, crew actors (the queue: --trial or your broker)
@@ -42,6 +44,7 @@ Options:
       --clusters <a,b,...>     cluster names for multi-cluster
       --crew-s3-bucket <name>  store crew results in S3 (--crew-s3-endpoint, --crew-s3-secret with access-key/secret-key)
       --expand-crew            render the crew as plain workloads (no controller needed for them)
+      --monitoring-label <k=v> label the ServiceMonitors/PodMonitor for your Prometheus (e.g. release=prometheus); repeatable
       --no-namespace           do not emit the Namespace object
   -h, --help                   show this help`;
 
@@ -85,6 +88,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
       'crew-s3-endpoint': { type: 'string' },
       'crew-s3-secret': { type: 'string' },
       'expand-crew': { type: 'boolean' },
+      'monitoring-label': { type: 'string', multiple: true },
       'no-namespace': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -123,6 +127,12 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
         : {}),
     },
   };
+  const labels = (values['monitoring-label'] ?? []).map((pair) => {
+    const [key = '', ...rest] = pair.split('=');
+    if (!key || rest.length === 0) throw new SynthUsageError(`--monitoring-label expects key=value, got "${pair}"`);
+    return [key, rest.join('=')] as const;
+  });
+  if (labels.length) options.monitoring = { labels: Object.fromEntries(labels) };
   return { out: values.out ?? 'dist', options };
 }
 
