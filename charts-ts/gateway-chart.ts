@@ -98,13 +98,15 @@ export class GatewayChart extends Chart {
       spec: { selector: selectorFor(name), ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') }] },
     });
 
+    // Labels of its own: with the gateway's, the Service would send requests to the migration pod.
+    const migrationLabels = platformLabels(`${name}-migrate`, 'gateway');
     new k8s.KubeJob(this, 'migrate', {
-      metadata: meta(MIGRATION_JOB),
+      metadata: { name: MIGRATION_JOB, namespace, labels: migrationLabels },
       spec: {
         // The database may still be starting: retry for a while rather than fail the rollout.
         backoffLimit: 10,
         template: {
-          metadata: { labels },
+          metadata: { labels: migrationLabels },
           spec: {
             restartPolicy: 'OnFailure',
             serviceAccountName: name,

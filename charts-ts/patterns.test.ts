@@ -198,6 +198,21 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
   });
 });
 
+describe('Services', () => {
+  test.each(['minimal', 'standard', 'full'] as const)('%s --trial: each Service selects the pods of exactly one workload', (pattern) => {
+    const objects = synthObjects({ pattern, trial: true });
+    const workloads = objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind));
+    for (const service of objects.filter((o) => o.kind === 'Service')) {
+      const selector = at(service, 'spec', 'selector') as Record<string, string>;
+      const matching = workloads.filter((w) => {
+        const labels = at(w, 'spec', 'template', 'metadata', 'labels') as Record<string, string>;
+        return Object.entries(selector).every(([k, v]) => labels[k] === v);
+      });
+      expect(matching.map((w) => `${w.kind}/${w.metadata.name}`), `Service/${service.metadata.name}`).toHaveLength(1);
+    }
+  });
+});
+
 describe('options', () => {
   test('namespace and image reach every object and the sidecars', () => {
     const objects = synthObjects({ pattern: 'standard', namespace: 'platform', image: 'registry.example.com/asya:1.2.3' });
