@@ -132,7 +132,9 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
     rabbitmq.managementUrl ??= `http://${TRIAL_RABBITMQ_NAME}.${namespace}.svc.cluster.local:15672`;
   }
   const gatewayHere = hasGateway(pattern) || (multi && options.gateway?.url !== undefined);
-  if (gatewayHere) settings.gatewayUrl ??= options.gateway?.url ?? `http://${GATEWAY_NAME}.${namespace}.svc.cluster.local`;
+  // An explicit URL wins (a gateway elsewhere, or reached through an ingress); else the in-cluster Service.
+  if (options.gateway?.url) settings.gatewayUrl = options.gateway.url;
+  else if (gatewayHere) settings.gatewayUrl ??= `http://${GATEWAY_NAME}.${namespace}.svc.cluster.local`;
   if (options.gateway?.tokenSecret) settings.gatewayTokenSecretRef ??= { name: options.gateway.tokenSecret, key: 'internal-token' };
   if (options.image) ((settings.sidecar ??= {}).image ??= options.image);
   const platform = parsePlatform(settings);

@@ -62,6 +62,12 @@ describe('minimal: CRD + queue', () => {
     expect(only(objects, 'StatefulSet', 'rabbitmq').metadata.annotations?.['asya.sh/trial-only']).toMatch(/not for production/);
   });
 
+  test('--gateway-url points sidecars and crew at a gateway elsewhere, over the platform file’s', () => {
+    const objects = synthObjects({ platform: { gatewayUrl: 'http://old' }, gateway: { url: 'https://gateway.example.com' } });
+    expect(controllerPlatform(objects).gatewayUrl).toBe('https://gateway.example.com');
+    expect(kindsAndNames(objects)).toEqual(sorted(CORE));
+  });
+
   test('the crew AsyncActors survive ArgoCD’s dry run before the CRD exists', () => {
     const actor = only(synthObjects(), 'AsyncActor', 'happy-end');
     expect(actor.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('SkipDryRunOnMissingResource=true');
