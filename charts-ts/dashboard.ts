@@ -1,7 +1,7 @@
 /**
  * The Grafana dashboard: actors (sidecar metrics, prefix asya_actor_ by default), autoscaling (replicas
- * counted from the sidecars' own series) and the gateway. Every expression names metrics the sidecar and
- * the gateway really export; dashboard.test.ts checks them against their registries.
+ * counted from the sidecars' own series), the controller and the gateway. Every expression names metrics
+ * the code really exports; dashboard.test.ts checks them against the registries.
  */
 
 /** ASYA_METRICS_NAMESPACE's default: the sidecar's metric prefix. */
@@ -48,6 +48,23 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
         title: 'In-flight messages per actor',
         unit: 'short',
         exprs: [{ expr: `sum by (${ACTOR_LABEL}) (${actor('active_messages')})`, legend: `{{${ACTOR_LABEL}}}` }],
+      },
+    ],
+  },
+  {
+    title: 'Controller',
+    panels: [
+      { title: 'Reconciles', unit: 'reqps', exprs: [{ expr: rate('asya_controller_reconcile_total', 'result'), legend: '{{result}}' }] },
+      { title: 'Reconcile time p95', unit: 's', exprs: [{ expr: 'histogram_quantile(0.95, sum by (le) (rate(asya_controller_reconcile_duration_seconds_bucket[$__rate_interval])))', legend: 'p95' }] },
+      { title: 'Writes to the API server', unit: 'reqps', exprs: [{ expr: rate('asya_controller_writes_total', 'kind'), legend: '{{kind}}' }] },
+      {
+        title: 'Work queue and leader',
+        unit: 'short',
+        description: 'A steady non-zero queue means reconciles fall behind; exactly one replica should lead.',
+        exprs: [
+          { expr: 'max(asya_controller_work_queue_depth)', legend: 'queued actors' },
+          { expr: 'sum(asya_controller_leader)', legend: 'leaders' },
+        ],
       },
     ],
   },
