@@ -1,6 +1,6 @@
 /**
- * `asya synth` end to end: as a separate process (cli/synth.ts run as a file, the way `asya synth` will
- * run it), then `runSynth` in-process for the error paths. The written files are read back as YAML.
+ * `asya synth` end to end: as a separate process (charts-ts/synth-entry.ts, the same runSynth that
+ * `asya synth` runs), then `runSynth` in-process for the error paths. The written files are read back as YAML.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ async function synth(args: string[]): Promise<{ code: number; stdout: string; st
 describe('asya synth as a process', () => {
   test('writes one file per chart of the pattern, in apply order', async () => {
     const out = join(work, 'standard');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/synth.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
     const files = readdirSync(out).sort();
     expect(files).toEqual([
       '00-asya-crd.k8s.yaml',
@@ -59,10 +59,18 @@ describe('asya synth as a process', () => {
   });
 
   test('--help prints the usage and exits 0', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/synth.ts', '--help'], { cwd: root });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--help'], { cwd: root });
     expect(stdout).toMatch(/^Usage: asya synth \[--out <dir>\] \[--pattern minimal\|standard\|full\|multi-cluster\]/);
     for (const option of ['--platform', '--trial', '--tools', '--clusters', '--gateway-url', '--watch-namespaces']) expect(stdout).toContain(option);
   });
+});
+
+const wired = readFileSync(join(root, 'cli/main.ts'), 'utf8').includes("import('./synth.ts')");
+
+test.skipIf(!wired)('`asya synth` through bin/asya.js writes the same files', async () => {
+  const out = join(work, 'through-asya');
+  await run(process.execPath, ['bin/asya.js', 'synth', '--out', out], { cwd: root });
+  expect(readdirSync(out).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml']);
 });
 
 describe('runSynth', () => {

@@ -3,7 +3,6 @@
  * to `dist/` or `--out`; multi-cluster writes one folder per cluster.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
@@ -182,6 +181,3 @@ function removeOldManifests(dir: string): void {
   }
   for (const name of names) if (name.endsWith('.k8s.yaml')) rmSync(join(dir, name));
 }
-
-// Run as a file (`node --import tsx cli/synth.ts ...`) until `asya synth` is wired into cli/main.ts.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await runSynth(process.argv.slice(2));
