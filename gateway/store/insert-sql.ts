@@ -4,7 +4,8 @@
  */
 import type { SqlExecutor } from './driver.ts';
 import * as rows from './rows.ts';
-import { ENVELOPE_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
+import type { JsonValue } from '../../protocol/json.ts';
+import { ENVELOPE_COLUMNS, ENVELOPE_COLUMNS_BUT_PAYLOAD, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import type { CreateEnvelopeInput } from './store.ts';
 
 const COLUMNS = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers, payload, timeout_sec,
@@ -37,12 +38,14 @@ export async function insertEnvelope(
 /** One envelope of a batched create, already checked; `element` is its JSON for the batch statement. */
 export interface NewEnvelope {
   id: string;
+  payload: JsonValue;
   element: string;
 }
 
 /** The JSON object a batch carries for one envelope; absent keys read as SQL NULL, a JSON null stays JSON. */
 export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnvelopeInput, 'id' | 'actors'>): NewEnvelope {
   const current = input.routeCurrent ?? 0;
+  const payload = input.payload ?? null;
   const element = JSON.stringify({
     id,
     parent_id: input.parentId,
@@ -51,22 +54,23 @@ export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnve
     route_current: current,
     route_metadata: input.routeMetadata,
     headers: input.headers,
-    payload: input.payload ?? null,
+    payload,
     timeout_sec: input.timeoutSeconds,
     deadline: rows.dateParam(input.deadline) ?? undefined,
     current_actor_name: actors[current],
     total_actors: actors.length,
   });
-  return { id, element };
+  return { id, payload, element };
 }
 
 /**
  * Envelopes and their "Envelope created" events in one statement: the rows, the events and the NOTIFYs in
  * a data-modifying CTE, as atomic as a transaction and one round trip however many envelopes it carries.
  * The batch travels as one JSON array parameter, so the statement text (and its prepared plan) is the same
- * for any batch size. Answers a row per input, in order; undefined where the id existed already. Ids must be
- * distinct within a batch: a repeated one would be skipped by ON CONFLICT and both callers would see the
- * first one's row.
+ * for any batch size. The payload is not read back: the row carries the caller's own value, which the
+ * stored jsonb equals up to key order. Answers a row per input, in order; undefined where the id existed
+ * already. Ids must be distinct within a batch: a repeated one would be skipped by ON CONFLICT and both
+ * callers would see the first one's row.
  */
 export async function createWithEvents(db: SqlExecutor, channel: string, batch: NewEnvelope[]): Promise<Array<EnvelopeRow | undefined>> {
   const inserted = await db.query(
@@ -79,7 +83,7 @@ export async function createWithEvents(db: SqlExecutor, channel: string, batch: 
          (e->>'deadline')::timestamptz, 0, (e->>'route_current')::integer, e->>'current_actor_name',
          (e->>'total_actors')::integer, 0, null
        from input order by ord
-       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS}),
+       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS_BUT_PAYLOAD}),
      ev as (
        insert into envelope_updates (envelope_id, status, message, progress_percent, actor, current_actor_idx, actors)
        select id, status, 'Envelope created', progress_percent, current_actor_name, current_actor_idx, route_actors from ins
@@ -87,10 +91,9 @@ export async function createWithEvents(db: SqlExecutor, channel: string, batch: 
      select ins.*, pg_notify($2, ev.id::text || ':' || ev.envelope_id) as notified from ins join ev on ev.envelope_id = ins.id`,
     [`[${batch.map((b) => b.element).join(',')}]`, channel],
   );
-  const byId = new Map<string, EnvelopeRow>();
-  for (const r of inserted) {
-    const row = rows.toEnvelopeRow(r);
-    byId.set(row.id, row);
-  }
-  return batch.map((b) => byId.get(b.id));
+  const byId = new Map(inserted.map((r) => [String(r.id), r]));
+  return batch.map((b) => {
+    const r = byId.get(b.id);
+    return r && rows.toEnvelopeRow({ ...r, payload: b.payload });
+  });
 }

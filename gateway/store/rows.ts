@@ -15,12 +15,15 @@ import {
 /** The original wrote Go's zero time (year 1) for "no deadline"; anything before this means none. */
 export const NO_DEADLINE_BEFORE = `'0002-01-01T00:00:00Z'::timestamptz`;
 
-export const ENVELOPE_COLUMNS = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata,
-  headers, payload, result, error, timeout_sec,
+/** Every column but the payload, for a write whose caller holds the payload already (it can be megabytes). */
+export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata,
+  headers, result, error, timeout_sec,
   case when deadline < ${NO_DEADLINE_BEFORE} then null else deadline end as deadline, progress_percent, current_actor_idx,
   current_actor_name, message, total_actors, fanout_index, fanout_size, branch_status, branch_result,
   branch_error, cancelled_at, version, created_at, updated_at,
   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_cursor`;
+
+export const ENVELOPE_COLUMNS = `${ENVELOPE_COLUMNS_BUT_PAYLOAD}, payload`;
 
 export const EVENT_COLUMNS = `id, envelope_id, status, message, result, error, progress_percent, actor, actors,
   current_actor_idx, envelope_state, timestamp`;
