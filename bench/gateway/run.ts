@@ -47,7 +47,10 @@ await writeFile(join(dir, 'tools.yaml'), `tools:\n- name: bench\n  parameters: {
 const script = `import(${JSON.stringify(join(ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
 // e.g. ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
 const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const gateway = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
+// ASYA_BENCH_GATEWAY_BUNDLE=dist/asya.js runs the bundled CLI (`make build`), as container images do.
+const bundle = process.env.ASYA_BENCH_GATEWAY_BUNDLE;
+const entry = bundle ? [resolve(bundle), 'gateway'] : ['--import', 'tsx', '--input-type=module', '-e', script];
+const gateway = spawn(process.execPath, [...nodeArgs, ...entry], {
   env: {
     PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0',
     ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
