@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
+import { createLogger, DLQ_QUEUE, END_QUEUE_MAX_DELIVERIES, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -17,8 +17,6 @@ export type CrewRole = 'happy-end' | 'error-end';
 export const CREW_ROLES: readonly CrewRole[] = ['happy-end', 'error-end'];
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
-/** Poison messages of an end actor land in `asya-<end>-dlq` after this many deliveries. */
-const END_QUEUE_MAX_DELIVERIES = 10;
 
 type Env = Record<string, string | undefined>;
 

@@ -60,6 +60,10 @@ const commands: Record<string, Command> = {
       'asya-controller), provisions queues, keeps status, prunes what is no longer desired. /metrics, /healthz and /readyz on\n' +
       'ASYA_METRICS_ADDR (:8080). Configured by environment variables: see docs/controller.md.',
   },
+  synth: {
+    synopsis: 'synth            Write the platform manifests (CRD, controller, gateway, crew, monitoring) for a deployment pattern',
+    run: async (args) => (await import('./synth.ts')).runSynth(args),
+  },
   krm: {
     synopsis: 'krm <function>   Run a KRM function (inject-sidecar, keda-scaler) for kpt, kustomize or a pipe',
     run: async (args) => (await import('./krm.ts')).runKrm(args),

@@ -4,7 +4,7 @@
  * original's switch) leaves queues to the sidecars, which create their own on start.
  */
 import { transportOf, type AsyncActor, type TransportName } from '../api/index.ts';
-import { queueName } from '../protocol/index.ts';
+import { actorQueueOptions, DLQ_QUEUE, ERROR_END, queueName } from '../protocol/index.ts';
 import { createTransport, type TransportEnv } from '../transport/factory.ts';
 import type { QueueDepth, Transport } from '../transport/transport.ts';
 
@@ -22,10 +22,10 @@ export const noQueueManagement: QueueAdmin = {
   close: async () => {},
 };
 
-/** The queue options a sidecar would pass, so that both declare the queue identically. */
+/** The queue options the actor's sidecar will pass, so that both declare the queue identically. */
 function queueOptions(actor: AsyncActor) {
-  const processingSeconds = actor.spec.timeout?.processing || 300;
-  return { processingTimeoutMs: processingSeconds * 1000 * 2 };
+  // ASYA_RUNTIME_TIMEOUT is set from timeout.processing when positive; the sidecar's default is 5m.
+  return actorQueueOptions(actor.metadata.name, (actor.spec.timeout?.processing || 300) * 1000);
 }
 
 export function transportQueueAdmin(env: TransportEnv): QueueAdmin {
@@ -43,7 +43,10 @@ export function transportQueueAdmin(env: TransportEnv): QueueAdmin {
   };
   return {
     async ensure(actor) {
-      await (await transportFor(actor)).ensureQueue(queueName(actor.metadata.name), queueOptions(actor));
+      const transport = await transportFor(actor);
+      await transport.ensureQueue(queueName(actor.metadata.name), queueOptions(actor));
+      // Where error-end puts dead letters (the sidecar creates it too; the controller makes it exist first).
+      if (actor.metadata.name === ERROR_END) await transport.ensureQueue(DLQ_QUEUE);
     },
     async remove(actor) {
       await (await transportFor(actor)).deleteQueue(queueName(actor.metadata.name));

@@ -27,3 +27,15 @@ export function isEndActor(actor: string, ends: { happyEnd?: string; errorEnd?: 
 export function dlqName(actor: string): string {
   return `${queueName(actor)}-dlq`;
 }
+
+/** Poison messages of an end actor land in `asya-<end>-dlq` after this many deliveries. */
+export const END_QUEUE_MAX_DELIVERIES = 10;
+
+/**
+ * How an actor's own queue is declared. The sidecar, `asya crew` and the controller all declare it, and a
+ * broker refuses (or, with us, merely warns about) a second declaration with other arguments, so they must
+ * agree: the processing timeout doubled, and a delivery limit for the end actors.
+ */
+export function actorQueueOptions(actor: string, runtimeTimeoutMs: number, ends: { happyEnd?: string; errorEnd?: string } = {}): { processingTimeoutMs: number; maxDeliveries?: number } {
+  return { processingTimeoutMs: runtimeTimeoutMs * 2, ...(isEndActor(actor, ends) ? { maxDeliveries: END_QUEUE_MAX_DELIVERIES } : {}) };
+}

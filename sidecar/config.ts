@@ -1,7 +1,7 @@
 /** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
-import { DEFAULT_MAX_FRAME_BYTES, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
+import { DEFAULT_MAX_FRAME_BYTES, DLQ_QUEUE, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
 
 export interface SidecarConfig {
   actorName: string;
@@ -36,6 +36,8 @@ export interface SidecarConfig {
    * flight. For the Job workload kind, whose pods must end for the Job to complete. Unset: run until stopped.
    */
   exitWhenIdleMs?: number;
+  /** ASYA_DLQ_QUEUE (default asya-dlq): the error-end sidecar creates it for the crew's dead letters. */
+  dlqQueue: string;
 }
 
 export interface CustomMetric {
@@ -90,6 +92,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     customMetrics: parseCustomMetrics(get('ASYA_CUSTOM_METRICS')),
     logLevel: parseLogLevel(get('ASYA_LOG_LEVEL')),
     ...(get('ASYA_EXIT_WHEN_IDLE') !== undefined ? { exitWhenIdleMs: duration('ASYA_EXIT_WHEN_IDLE', '0') } : {}),
+    dlqQueue: get('ASYA_DLQ_QUEUE') ?? DLQ_QUEUE,
     maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 5, 'ASYA_RUNTIME_MAX_RETRIES', 0),
     ...optionalRetryPolicy(get('ASYA_RETRY_POLICY')),
   };

@@ -3,7 +3,7 @@
  * concurrency, serve metrics and probes, and drain on stop.
  */
 import { createServer, type Server } from 'node:http';
-import { createLogger, dlqName, queueName, type Logger } from '../protocol/index.ts';
+import { actorQueueOptions, createLogger, dlqName, queueName, type Logger } from '../protocol/index.ts';
 import type { Consumer, Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { createMetrics, type SidecarMetrics } from './metrics.ts';
@@ -18,7 +18,7 @@ export interface SidecarOptions {
   supervisor?: RuntimeSupervisor;
   reporter?: ProgressReporter;
   log?: Logger;
-  /** Queue settings when the sidecar creates its own queue (ASYA_QUEUE_AUTO_CREATE). */
+  /** Queue settings when the sidecar creates its own queue (ASYA_QUEUE_AUTO_CREATE); default actorQueueOptions. */
   queue?: { autoCreate: boolean; maxDeliveries?: number };
 }
 
@@ -65,11 +65,12 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     await waitForRuntime(config, config.runtimeReadyTimeoutMs, { signal: stopping.signal });
     const own = queueName(config.actorName);
     if (options.queue?.autoCreate ?? true) {
-      await transport.ensureQueue(own, {
-        maxDeliveries: options.queue?.maxDeliveries,
-        // The broker must not take a delivery back while the runtime may still legitimately be working on it.
-        processingTimeoutMs: config.runtimeTimeoutMs * 2,
-      });
+      // The broker must not take a delivery back while the runtime may still legitimately be working on it.
+      const declared = actorQueueOptions(config.actorName, config.runtimeTimeoutMs, config);
+      const override = options.queue && 'maxDeliveries' in options.queue ? { maxDeliveries: options.queue.maxDeliveries } : {};
+      await transport.ensureQueue(own, { ...declared, ...override });
+      // error-end's dead letters must have somewhere to go before the first one is written.
+      if (config.isEndActor && config.actorName === config.errorEnd) await transport.ensureQueue(config.dlqQueue);
     }
     consumer = await transport.consume(
       own,

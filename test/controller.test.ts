@@ -2,6 +2,9 @@
  * The live controller against the in-process fake API server (test/support/fake-kube-api.ts, which lists
  * what it does not model), with queues provisioned on the real RabbitMQ.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { loadControllerConfig, type ControllerConfig } from '../controller/config.ts';
 import { startController, type RunningController } from '../controller/controller.ts';
@@ -11,6 +14,7 @@ import { createLogger } from '../protocol/index.ts';
 import { createTransport } from '../transport/factory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { startMoto } from './support/moto.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const NS = 'ml';
@@ -236,6 +240,41 @@ describe('asya controller', () => {
     await kube('PATCH', actorPath(name), { spec: { timeout: { processing: 45 } } }, 'application/merge-patch+json');
     await vi.waitFor(() => expect(JSON.stringify(api.get('Deployment', NS, name)?.spec)).toContain('"value":"45s"'), { timeout: 15_000 });
     await broker.deleteQueue(`asya-${name}`);
+  });
+
+  test('SQS actors get their queue on SQS (moto); only the configured namespaces are watched', async () => {
+    const moto = await startMoto();
+    try {
+      api = new FakeKubeApi();
+      url = await api.start();
+      const env = { ASYA_SQS_ENDPOINT: moto.endpoint, ASYA_AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+      const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
+      writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}\n`);
+      const c = await startController({
+        config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
+        queues: transportQueueAdmin(env),
+        log: createLogger('ERROR', 'test.controller'),
+      });
+      running.push(c);
+      await c.ready;
+      const name = `${prefix}-sqs`;
+      await kube('POST', actorPath(), actor(name, { transport: 'sqs', scaling: { enabled: true } }));
+      await kube('POST', '/apis/asya.sh/v1alpha1/namespaces/elsewhere/asyncactors', { ...actor(`${prefix}-ignored`), metadata: { name: `${prefix}-ignored`, namespace: 'elsewhere' } });
+      await vi.waitFor(() => expect(statusOf(name)?.transportStatus).toBe('Ready'), { timeout: 20_000 });
+      const sqs = await createTransport({ ASYA_TRANSPORT: 'sqs', ...env });
+      expect(await sqs.queueDepth(`asya-${name}`)).toMatchObject({ ready: 0 });
+      const trigger = (api.get('ScaledObject', NS, name)!.spec as { triggers: { metadata: Record<string, string> }[] }).triggers[0]!;
+      expect(trigger.metadata).toMatchObject({ queueURL: `${moto.endpoint}/123456789012/asya-${name}`, scaleOnInFlight: 'true' });
+      expect(api.get('AsyncActor', 'elsewhere', `${prefix}-ignored`)?.status).toBeUndefined();
+      expect(api.get('Deployment', 'elsewhere', `${prefix}-ignored`)).toBeUndefined();
+
+      await kube('DELETE', actorPath(name));
+      await vi.waitFor(() => expect(api.get('AsyncActor', NS, name)).toBeUndefined(), { timeout: 20_000 });
+      await expect(sqs.queueDepth(`asya-${name}`)).rejects.toThrow();
+      await sqs.close();
+    } finally {
+      await moto.stop();
+    }
   });
 
   test('metrics and health endpoints', async () => {
