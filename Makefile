@@ -36,3 +36,4 @@ bench: build services
 	npx tsx bench/runtime/run.ts
 	npx tsx bench/hop/run.ts
 	npx tsx bench/gateway/run.ts
+	npx tsx bench/krm/run.ts
