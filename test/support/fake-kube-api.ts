@@ -9,7 +9,8 @@
  * - watch: ?watch=true from a resourceVersion, newline-delimited events over chunked HTTP, and an ERROR event
  *   with a 410 Status when the requested resourceVersion has been compacted away (`compact()`);
  * - metadata.generation bumps on spec changes, uid and creationTimestamp on create.
- * It does not model: field ownership and apply conflicts (every apply wins, lists are replaced whole rather
+ * It does not model: resourceVersion preconditions in patches (PUT checks them), field ownership and apply
+ * conflicts (every apply wins, lists are replaced whole rather
  * than merged by key), strategic merge patch, garbage collection through ownerReferences, admission
  * (defaulting, validation, CRD schemas), RBAC and authentication, field selectors, pagination, and real
  * controllers (a Deployment's status only changes when a test sets it).
