@@ -96,6 +96,15 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
   const toolsFile = existsSync(join(options.dir, 'tools.yaml')) ? join(options.dir, 'tools.yaml') : undefined;
   const resultsDir = join(options.demo ? mkdtempSync(join(tmpdir(), 'asya-results-')) : join(process.cwd(), '.asya'), 'results');
   say(`starting ${options.dir} on the ${options.transport} transport${toolsFile ? `, tools from ${toolsFile}` : ''} (store ${options.dataDir ?? 'in memory'})`);
+  // Until the drain can take over, a signal ends dev mode once what has started is stopped again.
+  let interrupted: NodeJS.Signals | undefined;
+  const early = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = signal;
+    say(`${signal}: stopping as soon as the start is over (again to stop at once)`);
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
   const stack = await startDevStack({
     dir: options.dir,
     transport: options.transport,
@@ -109,10 +118,27 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
   });
   const refresh = async () => board.update(await stack.rows().catch(() => []));
   const ticker = setInterval(() => void refresh(), TABLE_REFRESH_MS);
-  await waitForReady(stack.gateway.url, 60_000);
+  try {
+    await waitForReady(stack.gateway.url, 60_000);
+  } catch (err) {
+    clearInterval(ticker);
+    await stack.stop();
+    throw err;
+  }
   say(`gateway ${stack.gateway.url} (MCP ${stack.gateway.url}/mcp); results stored in ${resultsDir}`);
+  process.removeListener('SIGINT', early);
+  process.removeListener('SIGTERM', early);
+  if (interrupted) {
+    clearInterval(ticker);
+    await stack.stop();
+    return EXIT.interrupted;
+  }
 
   if (options.demo) {
+    // The demo's calls end by themselves; a signal stops them and everything else without waiting.
+    const stopNow = () => void stack.stop().finally(() => process.exit(EXIT.interrupted));
+    process.once('SIGINT', stopNow);
+    process.once('SIGTERM', stopNow);
     const ok = await runDemo(stack.gateway.url, calls, (line) => board.print(line), env.ASYA_GATEWAY_API_TOKEN);
     say(`stored results and errors: ${resultsDir}`);
     clearInterval(ticker);
@@ -171,7 +197,14 @@ async function drainAndExit(stack: DevStack, board: StatusBoard, transport: Tran
 async function waitForReady(gatewayUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await fetch(`${gatewayUrl}/ready`).then((r) => r.status, () => 0);
+    const status = await fetch(`${gatewayUrl}/ready`).then(
+      (r) => r.status,
+      (err: Error) => {
+        // fetch refuses some ports outright (22, 25, 6000, ...): waiting would not help.
+        if ((err.cause as Error | undefined)?.message === 'bad port') throw new CliError(EXIT.usage, `fetch clients refuse to talk to ${gatewayUrl}; pick another --port`);
+        return 0;
+      },
+    );
     if (status === 200) return;
     if (Date.now() > deadline) throw new Error(`the gateway at ${gatewayUrl} was not ready after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));

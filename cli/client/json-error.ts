@@ -101,7 +101,7 @@ export function parseJsonOrExplain(text: string, what: string): unknown {
     const lineText = text.split('\n')[line - 1] ?? '';
     const found = offset >= text.length ? 'the text ends too early' : `unexpected ${JSON.stringify(text[offset])}`;
     throw new Error(
-      `${what} is not valid JSON: ${found} at line ${line}, column ${column} (${(err as Error).message})\n  ${lineText}\n  ${' '.repeat(column - 1)}^`,
+      `${what}: not valid JSON: ${found} at line ${line}, column ${column} (${(err as Error).message})\n  ${lineText}\n  ${' '.repeat(column - 1)}^`,
     );
   }
 }

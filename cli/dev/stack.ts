@@ -81,6 +81,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         ...(options.toolsFile ? { configPath: options.toolsFile } : {}),
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       },
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EADDRINUSE' ? new Error(`port ${options.port} is in use (another asya dev?); pick another with --port`) : err;
     });
     cleanups.push(() => gateway.stop());
     const ctx = { dir: options.dir, workdir, transport, env: options.env, gatewayUrl: gateway.url, logger: options.logger, say: options.say };
@@ -102,6 +104,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       }),
     );
     cleanups.push(() => Promise.all(crew.map((c) => c.crew.stop())).then(() => {}));
+    // The crew's runtimes are plain children: if dev mode exits without its drain (a second Ctrl-C, a crash),
+    // they must not outlive it.
+    const killCrewRuntimes = () => {
+      for (const c of crew) c.crew.runtime.child?.kill('SIGKILL');
+    };
+    process.once('exit', killCrewRuntimes);
+    cleanups.push(() => void process.removeListener('exit', killCrewRuntimes));
     await Promise.all(actors.map((a) => a.start()));
     const watch: HandlerWatch = watchHandlerFiles(
       actors.map((a) => handlerFile(a.actor, options.dir)).filter((f): f is string => f !== undefined),

@@ -67,7 +67,7 @@ export function statusBoard(live: boolean): StatusBoard {
   const draw = () => {
     if (closed || rows.length === 0) return;
     // A line wider than the terminal would wrap and throw off the count of lines to erase.
-    const width = (out.columns ?? 120) - 1;
+    const width = (out.columns > 0 ? out.columns : 120) - 1;
     const lines = formatTable(rows).map((l) => l.slice(0, width));
     out.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
@@ -86,7 +86,9 @@ export function statusBoard(live: boolean): StatusBoard {
       draw();
     },
     close() {
+      // The last table stays where it is; later lines go below it.
       closed = true;
+      drawn = 0;
     },
   };
 }
