@@ -155,7 +155,10 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
       process.exit(EXIT.interrupted);
     }
     draining = true;
-    void drainAndExit(stack, board, options.transport, say, signal, ticker, refresh);
+    drainAndExit(stack, board, options.transport, say, signal, ticker, refresh).catch((err: Error) => {
+      say(`the drain failed: ${err.message}`);
+      process.exit(EXIT.failed);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -167,6 +170,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
  * the actors stop taking new ones at once and only finish those in flight.
  */
 async function drainAndExit(stack: DevStack, board: StatusBoard, transport: TransportKind, say: (line: string) => void, signal: string, ticker: NodeJS.Timeout, refresh: () => Promise<void>): Promise<never> {
+  let dropped = 0;
   if (transport === 'memory') {
     say(`${signal}: draining: letting every queued call finish (Ctrl-C again to stop at once)`);
     let lastReport = Date.now();
@@ -174,6 +178,7 @@ async function drainAndExit(stack: DevStack, board: StatusBoard, transport: Tran
       const { total, stranded } = await stack.pending();
       if (total === 0) {
         for (const s of stranded) say(`${s.messages} message(s) for ${s.actor} cannot run (its handler does not load) and are dropped with the in-memory queue`);
+        dropped = stranded.reduce((sum, s) => sum + s.messages, 0);
         break;
       }
       if (Date.now() - lastReport >= DRAIN_REPORT_EVERY_MS) {
@@ -189,7 +194,9 @@ async function drainAndExit(stack: DevStack, board: StatusBoard, transport: Tran
   await refresh();
   const left = await stack.stop();
   board.close();
-  say(transport === 'memory' ? 'drained: every accepted call finished; stopped' : `drained: ${left} message(s) stay queued on ${transport} for the next run; stopped`);
+  if (transport !== 'memory') say(`drained: ${left} message(s) stay queued on ${transport} for the next run; stopped`);
+  else if (dropped > 0) say(`drained: every call that could run finished; ${dropped} message(s) for actors that do not load were dropped; stopped`);
+  else say('drained: every accepted call finished; stopped');
   process.exit(EXIT.ok);
 }
 
