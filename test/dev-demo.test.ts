@@ -24,7 +24,7 @@ test('asya dev examples/hello --demo: two calls succeed, the blank text fails at
   expect(run.stdout).toContain('3 of 3 demo calls ended as expected');
   // Not a terminal: no live table while it runs, one summary at the end.
   expect(run.stderr.match(/^ACTOR +STATE/gm)).toHaveLength(1);
-});
+}, 240_000);
 
 test('a demo call that does not end as demo.yaml expects makes the demo exit 1', () => {
   const example = copyExample('hello');
@@ -49,4 +49,4 @@ test('a demo call that does not end as demo.yaml expects makes the demo exit 1',
   } finally {
     example.cleanup();
   }
-});
+}, 240_000);

@@ -42,4 +42,4 @@ test('SIGINT drains: calls in flight and queued all reach a final status, nothin
   } finally {
     expect(await again.stop()).toBe(0);
   }
-});
+}, 240_000);

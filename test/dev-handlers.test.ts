@@ -16,7 +16,7 @@ afterEach(async () => {
   example?.cleanup();
   dev = undefined;
   example = undefined;
-});
+}, 240_000);
 
 async function report(url: string, text: string): Promise<{ title: string; reports_so_far: number }> {
   const run = await asya(['call', 'analyze_text', '--text', text, '--gateway', url]);
@@ -36,7 +36,7 @@ test('an edited handler file restarts that actor\'s runtime, and the next call r
   expect(await report(dev.url, 'good news again')).toMatchObject({ title: 'Edited report', reports_so_far: 1 });
   expect(dev.output()).not.toMatch(/actor (normalize|sentiment): handler changed/);
   expect(dev.output().match(/handler changed; runtime restarted/g)).toHaveLength(1);
-});
+}, 240_000);
 
 test('a handler that fails to import is one clear error; the other actors keep running; fixing it lets its calls finish', async () => {
   example = copyExample('hello');
@@ -79,4 +79,4 @@ test('a handler that fails to import is one clear error; the other actors keep r
   const finished = await asya(['status', id, '--wait'], env);
   expect(finished.status, finished.stderr).toBe(0);
   expect(JSON.parse(finished.stdout)).toMatchObject({ status: 'succeeded', result: { verdict: 'positive (score +1 over 2 words)' } });
-});
+}, 240_000);

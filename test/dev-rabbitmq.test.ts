@@ -45,7 +45,7 @@ afterAll(async () => {
   }
   await transport.close();
   for (const e of examples) e.cleanup();
-});
+}, 240_000);
 
 test('--transport rabbitmq --demo: every queue is created up front, even for an actor that never starts', async () => {
   const dir = example();
@@ -66,7 +66,7 @@ test('--transport rabbitmq --demo: every queue is created up front, even for an 
   } finally {
     await transport.close();
   }
-});
+}, 240_000);
 
 test('Ctrl-C on rabbitmq finishes what is in flight, leaves the rest queued, and the next run finishes it', async () => {
   const dir = example();
@@ -97,4 +97,4 @@ test('Ctrl-C on rabbitmq finishes what is in flight, leaves the rest queued, and
   } finally {
     expect(await again.stop()).toBe(0);
   }
-});
+}, 240_000);

@@ -8,11 +8,11 @@ let moto: MotoServer;
 const example = copyExample('hello');
 beforeAll(async () => {
   moto = await startMoto();
-});
+}, 240_000);
 afterAll(async () => {
   await moto?.stop();
   example.cleanup();
-});
+}, 240_000);
 
 test('--transport sqs --demo ends as demo.yaml expects', () => {
   const run = spawnSync(process.execPath, [ASYA_BIN, 'dev', example.dir, '--transport', 'sqs', '--demo'], {
@@ -32,4 +32,4 @@ test('--transport sqs --demo ends as demo.yaml expects', () => {
   expect(run.stderr).toContain('on the sqs transport');
   expect(run.stdout).toContain('3 of 3 demo calls ended as expected');
   expect(run.stdout).toContain('"verdict": "negative (score -2 over 6 words)"');
-});
+}, 240_000);

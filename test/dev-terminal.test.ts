@@ -54,4 +54,4 @@ test('asya dev on a terminal keeps one table, redrawn in place, and asya call dr
   for (const segment of run.output.split(new RegExp(REDRAW))) expect((segment.match(/ACTOR +STATE +QUEUED/g) ?? []).length).toBeLessThanOrEqual(1);
   expect(run.output).toMatch(/^normalize +up /m);
   expect(run.output).toContain('drained: every accepted call finished; stopped');
-});
+}, 240_000);

@@ -64,7 +64,7 @@ export async function startDev(dir: string, args: string[] = [], env: Record<str
       child.once('exit', gone);
       check();
     });
-  const ready = await waitFor(/ready: try 'asya tools'/).then(() => output.match(/gateway (http:\/\/127\.0\.0\.1:\d+)/));
+  const ready = await waitFor(/ready: try 'asya tools'/, 120_000).then(() => output.match(/gateway (http:\/\/127\.0\.0\.1:\d+)/));
   if (!ready) throw new Error(`no gateway URL in:\n${output}`);
   return {
     child,
