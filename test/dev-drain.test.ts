@@ -1,6 +1,7 @@
 /**
  * Ctrl-C in asya dev on the in-memory transport: the drain lets every accepted call finish before the
- * process exits 0, because whatever stayed queued in memory would be lost. Checked after the fact by
+ * process exits 0, because whatever stayed queued in memory would be lost. The SIGINT goes to the whole
+ * process group, as Ctrl-C in a terminal does. Checked after the fact by
  * starting dev again on the same store: every envelope is final (succeeded).
  */
 import { writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ afterAll(() => example.cleanup());
 test('SIGINT drains: calls in flight and queued all reach a final status, nothing is lost, exit 0', async () => {
   const gate = gateHandler(example.dir, 'normalize');
   const store = ['--data-dir', join(example.dir, '.store')];
-  const dev = await startDev(example.dir, store);
+  const dev = await startDev(example.dir, store, {}, { processGroup: true });
   const env = { ASYA_GATEWAY_URL: dev.url };
   const ids: string[] = [];
   for (const text of ['one good thing', 'two bad things', 'three nice things']) {
@@ -26,11 +27,14 @@ test('SIGINT drains: calls in flight and queued all reach a final status, nothin
   // normalize holds the first call and the other two wait in its queue: none can be final yet.
   for (const id of ids) expect(JSON.parse((await asya(['status', id], env)).stdout).status).not.toMatch(/succeeded|failed/);
 
-  dev.child.kill('SIGINT');
+  // Ctrl-C as a terminal sends it: to the whole process group, the crew's runtimes included.
+  dev.interruptGroup();
   await dev.waitFor(/draining: letting every queued call finish/);
   writeFileSync(gate, 'open');
   expect(await dev.exited).toBe(0);
   expect(dev.output()).toContain('drained: every accepted call finished; stopped');
+  // The crew worked through the drain without losing its runtimes to the SIGINT.
+  expect(dev.output()).not.toMatch(/Runtime exited|Restarting the runtime/);
 
   const again = await startDev(example.dir, store);
   try {

@@ -17,6 +17,8 @@ import { DevActor } from './dev-actor.ts';
 import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
 import type { ActorRow } from './status-board.ts';
 
+const CREW_RUNTIME = join(import.meta.dirname, 'crew-runtime.mjs');
+
 export type TransportKind = 'memory' | 'rabbitmq' | 'sqs';
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['memory', 'rabbitmq', 'sqs'];
 
@@ -100,7 +102,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const crew: CrewMember[] = await Promise.all(
       CREW_ROLES.map(async (role) => {
         const counters = new ActorCounters();
-        return { crew: await startCrew(role, { transport: countingTransport(transport, counters), env: crewEnv, log: options.logger(`asya.crew.${role}`) }), counters };
+        const crew = await startCrew(role, {
+          transport: countingTransport(transport, counters),
+          env: crewEnv,
+          log: options.logger(`asya.crew.${role}`),
+          runtimeCommand: [process.execPath, CREW_RUNTIME],
+        });
+        return { crew, counters };
       }),
     );
     cleanups.push(() => Promise.all(crew.map((c) => c.crew.stop())).then(() => {}));

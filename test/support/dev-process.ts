@@ -19,15 +19,29 @@ export interface DevProcess {
   /** Resolves with the first match once the output shows `pattern`; rejects after timeoutMs. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   readonly exited: Promise<number | null>;
-  /** Sends the signal (default SIGINT, as Ctrl-C) and waits for the exit code. */
+  /** Sends the signal (default SIGINT) and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGINT to dev mode's whole process group, as Ctrl-C in its terminal (needs `processGroup`). */
+  interruptGroup(): void;
 }
 
-export async function startDev(dir: string, args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<DevProcess> {
+/**
+ * With `processGroup`, dev mode leads a process group of its own, and `interruptGroup()` signals all of it,
+ * as Ctrl-C in a terminal does (the runtimes and the crew get the SIGINT too, not only asya dev).
+ */
+export async function startDev(
+  dir: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  cwdOrOptions: string | { cwd?: string; processGroup?: boolean } = {},
+): Promise<DevProcess> {
+  // A plain string is the working directory (.asya/ lands there); the default is the example's directory.
+  const options = typeof cwdOrOptions === 'string' ? { cwd: cwdOrOptions } : cwdOrOptions;
   const child = spawn(process.execPath, [ASYA_BIN, 'dev', dir, '--port', '0', ...args], {
-    cwd: cwd ?? dir,
+    cwd: options.cwd ?? dir,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   let output = '';
   const waiters = new Set<() => void>();
@@ -72,6 +86,9 @@ export async function startDev(dir: string, args: string[] = [], env: Record<str
     output: () => output,
     waitFor,
     exited,
+    interruptGroup() {
+      process.kill(-child.pid!, 'SIGINT');
+    },
     async stop(signal = 'SIGINT') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
