@@ -95,18 +95,23 @@ export class GatewayClient {
     }
   }
 
-  private async refusal(res: Response, what: string): Promise<CliError> {
+  /** The gateway's `{"error": ...}` message, or the start of whatever else answered. */
+  private async errorMessage(res: Response): Promise<string> {
     const text = await res.text().catch(() => '');
-    let message = text.slice(0, 500);
     try {
-      message = (JSON.parse(text) as { error?: string }).error ?? message;
+      return (JSON.parse(text) as { error?: string }).error ?? text.slice(0, 500);
     } catch {
       // Not JSON (a proxy's page): the text itself is the best explanation.
+      return text.slice(0, 500);
     }
+  }
+
+  private async refusal(res: Response, what: string, message?: string): Promise<CliError> {
+    const detail = message ?? (await this.errorMessage(res));
     if (res.status === 401 || res.status === 403) {
-      return new CliError(EXIT.gatewayError, `the gateway at ${this.url} refused ${what}: ${message} (set ASYA_GATEWAY_TOKEN or --token)`);
+      return new CliError(EXIT.gatewayError, `the gateway at ${this.url} refused ${what}: ${detail} (pass --token, or set ASYA_GATEWAY_API_TOKEN)`);
     }
-    return new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered ${res.status} to ${what}: ${message}`);
+    return new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered ${res.status} to ${what}: ${detail}`);
   }
 
   /** POST /tools/call; the id of the envelope the gateway queued. */
@@ -116,7 +121,12 @@ export class GatewayClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name, arguments: args }),
     });
-    if (res.status === 404) throw new CliError(EXIT.notFound, `the gateway at ${this.url} has no tool "${name}" (asya tools lists them)`);
+    if (res.status === 404) {
+      // Only the gateway's own 404 means "no such tool"; any other is a URL that is not a gateway.
+      const message = await this.errorMessage(res);
+      if (/^Tool ".*" not found$/.test(message)) throw new CliError(EXIT.notFound, `the gateway at ${this.url} has no tool "${name}" (asya tools lists them)`);
+      throw await this.refusal(res, 'POST /tools/call (is this an Asya gateway?)', message);
+    }
     if (!res.ok) throw await this.refusal(res, `the call to ${name}`);
     const body = (await res.json()) as { content?: Array<{ text?: string }>; isError?: boolean };
     const text = body.content?.map((c) => c.text ?? '').join('\n') ?? '';
@@ -170,6 +180,8 @@ export class GatewayClient {
       }
       const now = await this.envelope(id);
       if (FINAL_STATUSES.has(now.status)) return yield now;
+      // A stream that keeps ending early must not turn into a busy loop of reconnects.
+      await new Promise((r) => setTimeout(r, Math.min(200 * (attempt + 1), 2000)));
     }
   }
 
@@ -191,7 +203,7 @@ export class GatewayClient {
       const unreachable = this.unreachable(err);
       if (unreachable) throw unreachable;
       if (err instanceof StreamableHTTPError && (err.code === 401 || err.code === 403)) {
-        throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} refused the tool list: ${err.message} (set ASYA_GATEWAY_TOKEN or --token)`);
+        throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} refused the tool list: ${err.message} (pass --token, or set ASYA_GATEWAY_API_TOKEN)`);
       }
       if (err instanceof StreamableHTTPError) throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} refused the tool list: ${err.message}`);
       throw err;
