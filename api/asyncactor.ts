@@ -39,7 +39,7 @@ export const retrySchema = z
     initialDelaySeconds: z.number().min(0).default(1).describe('Delay before the first retry.'),
     multiplier: z.number().min(1).default(2).describe('Each further retry waits this many times longer.'),
     maxDelaySeconds: z.number().min(0).default(300).describe('Upper bound of one delay.'),
-    jitter: z.boolean().default(true).describe('Spread delays randomly by up to ±50% so retries do not arrive together.'),
+    jitter: z.boolean().default(true).describe('Spread delays randomly by up to ±20% so retries do not arrive together.'),
     nonRetryableErrors: z
       .array(z.string())
       .default(['msg_parsing_error', 'parse_error', 'validation_error', 'route_mismatch'])

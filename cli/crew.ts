@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createLogger, DLQ_QUEUE, END_QUEUE_MAX_DELIVERIES, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
+import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -104,7 +104,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
       transport,
       supervisor: runtime,
       log,
-      queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false', maxDeliveries: END_QUEUE_MAX_DELIVERIES },
+      queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false' },
     });
   } catch (err) {
     await cleanup();

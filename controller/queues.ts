@@ -25,7 +25,7 @@ export const noQueueManagement: QueueAdmin = {
 /** The queue options the actor's sidecar will pass, so that both declare the queue identically. */
 function queueOptions(actor: AsyncActor) {
   // ASYA_RUNTIME_TIMEOUT is set from timeout.processing when positive; the sidecar's default is 5m.
-  return actorQueueOptions(actor.metadata.name, (actor.spec.timeout?.processing || 300) * 1000);
+  return actorQueueOptions((actor.spec.timeout?.processing || 300) * 1000);
 }
 
 export function transportQueueAdmin(env: TransportEnv): QueueAdmin {

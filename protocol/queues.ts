@@ -28,14 +28,17 @@ export function dlqName(actor: string): string {
   return `${queueName(actor)}-dlq`;
 }
 
-/** Poison messages of an end actor land in `asya-<end>-dlq` after this many deliveries. */
-export const END_QUEUE_MAX_DELIVERIES = 10;
+/**
+ * A message delivered this many times (each crash of a sidecar mid-message, each requeue counts) moves to
+ * `asya-<actor>-dlq` instead of being redelivered forever. Drains requeue too, so this leaves room for them.
+ */
+export const QUEUE_MAX_DELIVERIES = 10;
 
 /**
  * How an actor's own queue is declared. The sidecar, `asya crew` and the controller all declare it, and a
  * broker refuses (or, with us, merely warns about) a second declaration with other arguments, so they must
- * agree: the processing timeout doubled, and a delivery limit for the end actors.
+ * agree: the processing timeout doubled, and the delivery limit.
  */
-export function actorQueueOptions(actor: string, runtimeTimeoutMs: number, ends: { happyEnd?: string; errorEnd?: string } = {}): { processingTimeoutMs: number; maxDeliveries?: number } {
-  return { processingTimeoutMs: runtimeTimeoutMs * 2, ...(isEndActor(actor, ends) ? { maxDeliveries: END_QUEUE_MAX_DELIVERIES } : {}) };
+export function actorQueueOptions(runtimeTimeoutMs: number): { processingTimeoutMs: number; maxDeliveries: number } {
+  return { processingTimeoutMs: runtimeTimeoutMs * 2, maxDeliveries: QUEUE_MAX_DELIVERIES };
 }

@@ -93,7 +93,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     logLevel: parseLogLevel(get('ASYA_LOG_LEVEL')),
     ...(get('ASYA_EXIT_WHEN_IDLE') !== undefined ? { exitWhenIdleMs: duration('ASYA_EXIT_WHEN_IDLE', '0') } : {}),
     dlqQueue: get('ASYA_DLQ_QUEUE') ?? DLQ_QUEUE,
-    maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 5, 'ASYA_RUNTIME_MAX_RETRIES', 0),
+    maxRuntimeRetries: parseInteger(get('ASYA_RUNTIME_MAX_RETRIES'), 3, 'ASYA_RUNTIME_MAX_RETRIES', 1),
     ...optionalRetryPolicy(get('ASYA_RETRY_POLICY')),
   };
 }

@@ -53,7 +53,6 @@ export interface RouterDeps {
 
 /** How long to hold a delivery between attempts while the runtime is unreachable. */
 const UNAVAILABLE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
-const CONNECTION_LOST_LIMIT = 3;
 
 /** A crew handler may ask for a delayed publish (error-end's backoff); nothing else delays. */
 type Outbound = OutboundMessage & { delayMs?: number };
@@ -201,7 +200,7 @@ export class Router {
   }
 
   private retryOrDeadLetter(delivery: Delivery, reason: string): Decision {
-    if (delivery.deliveryCount < CONNECTION_LOST_LIMIT) return { requeue: reason };
+    if (delivery.deliveryCount < this.deps.config.maxRuntimeRetries) return { requeue: reason };
     return { publish: [{ queue: dlqName(this.deps.config.actorName), envelope: JSON.parse(delivery.body.toString('utf8')), kind: 'dlq' }] };
   }
 
@@ -261,8 +260,8 @@ export class Router {
             after: () => supervisor.restart(message),
           };
         }
-        if (err.failure === 'connection_lost' && delivery.deliveryCount < CONNECTION_LOST_LIMIT) {
-          return { requeue: `${err.message} (delivery ${delivery.deliveryCount} of ${CONNECTION_LOST_LIMIT})` };
+        if (err.failure === 'connection_lost' && delivery.deliveryCount < this.deps.config.maxRuntimeRetries) {
+          return { requeue: `${err.message} (delivery ${delivery.deliveryCount} of ${this.deps.config.maxRuntimeRetries})` };
         }
         const code = err.failure === 'connection_lost' ? 'connection_error' : 'invalid_response';
         return { publish: [errorMessage(input, { message: err.message, code, actor: me }, this.ends)] };

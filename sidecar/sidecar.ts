@@ -66,7 +66,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     const own = queueName(config.actorName);
     if (options.queue?.autoCreate ?? true) {
       // The broker must not take a delivery back while the runtime may still legitimately be working on it.
-      const declared = actorQueueOptions(config.actorName, config.runtimeTimeoutMs, config);
+      const declared = actorQueueOptions(config.runtimeTimeoutMs);
       const override = options.queue && 'maxDeliveries' in options.queue ? { maxDeliveries: options.queue.maxDeliveries } : {};
       await transport.ensureQueue(own, { ...declared, ...override });
       // error-end's dead letters must have somewhere to go before the first one is written.

@@ -18,6 +18,8 @@ export const RUNTIME_SCRIPT_KEY = 'asya_runtime.py';
 /** Where the image built from our Dockerfile keeps the CLI; TypeScript handler images build FROM it. */
 export const NODE_RUNTIME_COMMAND = ['node', '/app/dist/asya.js', 'runtime'];
 export const METRICS_PORT = 8080;
+/** The sidecar's user and group (the image's USER 1000:1000). */
+const SIDECAR_GID = 1000;
 /** How long a Job's sidecar waits on an empty queue before it finishes (ASYA_EXIT_WHEN_IDLE). */
 export const JOB_IDLE_EXIT = '30s';
 
@@ -86,8 +88,8 @@ function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUr
     readinessProbe: httpProbe('/readyz', { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: 1000,
-      runAsGroup: 1000,
+      runAsUser: SIDECAR_GID,
+      runAsGroup: SIDECAR_GID,
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
@@ -138,6 +140,9 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
       ? { initContainers: [...((spec.initContainers as unknown[] | undefined) ?? []), runtime], containers: [sidecar, ...others], restartPolicy: spec.restartPolicy ?? 'Never' }
       : { containers: [...containers.map((c) => (c.name === RUNTIME_CONTAINER ? runtime : c)), sidecar] }),
     volumes,
+    // The socket is 0660: with fsGroup the socket dir is group-owned and setgid, so a runtime running as
+    // root (most stock images) still creates a socket the non-root sidecar (group 1000) can open.
+    securityContext: { fsGroup: SIDECAR_GID, ...((spec.securityContext as Record<string, unknown> | undefined) ?? {}) },
     terminationGracePeriodSeconds: grace && grace > 0 ? grace : 30,
     ...(serviceAccountName ? { serviceAccountName } : {}),
   };
