@@ -18,13 +18,13 @@ afterEach(async () => {
   example = undefined;
 }, 240_000);
 
-async function report(url: string, text: string): Promise<{ title: string; reports_so_far: number }> {
+async function report(url: string, text: string): Promise<{ title: string; reports_so_far: number; verdict: string }> {
   const run = await asya(['call', 'analyze_text', '--text', text, '--gateway', url]);
   expect(run.status, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as { title: string; reports_so_far: number };
+  return JSON.parse(run.stdout) as { title: string; reports_so_far: number; verdict: string };
 }
 
-test('an edited handler file restarts that actor\'s runtime, and the next call runs the new code', async () => {
+test('an edited handler file (Python, then TypeScript) restarts that actor\'s runtime, and the next call runs the new code', async () => {
   example = copyExample('hello');
   dev = await startDev(example.dir, ['--data-dir', join(example.dir, '.store')]);
   expect(await report(dev.url, 'good news')).toMatchObject({ title: 'Sentiment report', reports_so_far: 1 });
@@ -36,6 +36,12 @@ test('an edited handler file restarts that actor\'s runtime, and the next call r
   expect(await report(dev.url, 'good news again')).toMatchObject({ title: 'Edited report', reports_so_far: 1 });
   expect(dev.output()).not.toMatch(/actor (normalize|sentiment): handler changed/);
   expect(dev.output().match(/handler changed; runtime restarted/g)).toHaveLength(1);
+
+  // The TypeScript actor too: 'work' becomes a positive word.
+  expect(await report(dev.url, 'good work')).toMatchObject({ verdict: 'positive (score +1 over 2 words)' });
+  editFile(join(example.dir, 'handlers/sentiment.ts'), (text) => text.replace("'nice']", "'nice', 'work']"));
+  await dev.waitFor(/actor sentiment: handler changed; runtime restarted/);
+  expect(await report(dev.url, 'good work')).toMatchObject({ verdict: 'positive (score +2 over 2 words)' });
 }, 240_000);
 
 test('a handler that fails to import is one clear error; the other actors keep running; fixing it lets its calls finish', async () => {
