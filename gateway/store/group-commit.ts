@@ -2,7 +2,7 @@
  * Group commit: concurrent writes of one kind are gathered and written by one statement in one transaction.
  *
  * Every envelope insert NOTIFYs, and PostgreSQL serialises committing transactions that NOTIFY (each holds
- * a database-wide lock through its commit, WAL flush included), so one insert per transaction caps tool
+ * a cluster-wide lock through its commit, WAL flush included), so one insert per transaction caps tool
  * calls at one WAL flush each, whatever the pool size. A batch pays that flush once for all of its rows,
  * and one round trip instead of one per row.
  *
