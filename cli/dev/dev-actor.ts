@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
 import type { Logger } from '../../protocol/index.ts';
-import { queueName } from '../../protocol/index.ts';
+import { actorQueueOptions, queueName } from '../../protocol/index.ts';
 import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import type { QueueOptions, Transport } from '../../transport/transport.ts';
@@ -15,8 +15,6 @@ import { handlerSpec, isNodeHandler, pythonPath, runtimeCommandFor } from './act
 import { devRuntime, type DevRuntime } from './runtime-process.ts';
 import type { ActorRow } from './status-board.ts';
 
-/** Deliveries before a poison message goes to the actor's DLQ (the sidecar makes the queue the same way). */
-const MAX_DELIVERIES = 5;
 const RESTART_PAUSE_MS = 1000;
 
 export interface DevActorContext {
@@ -81,9 +79,9 @@ export class DevActor {
     });
   }
 
-  /** What the sidecar passes to ensureQueue; dev mode creates every queue with it before any call. */
+  /** What the sidecar passes to ensureQueue (one rule for sidecar, crew and controller); created before any call. */
   queueOptions(): QueueOptions {
-    return { maxDeliveries: MAX_DELIVERIES, processingTimeoutMs: this.config.runtimeTimeoutMs * 2 };
+    return actorQueueOptions(this.config.runtimeTimeoutMs);
   }
 
   get queue(): string {
@@ -130,7 +128,7 @@ export class DevActor {
         transport: countingTransport(this.ctx.transport, this.counters),
         supervisor: this.runtime,
         log: this.ctx.logger(`asya.sidecar.${this.name}`),
-        queue: { autoCreate: true, maxDeliveries: MAX_DELIVERIES },
+        queue: { autoCreate: true },
       });
     }
     this.state = 'up';

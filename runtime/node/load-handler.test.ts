@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../../test/support/runtime-process.ts';
@@ -26,6 +28,23 @@ describe('loading', () => {
   test('a TypeScript function and an .mjs function, resolved from the working directory', async () => {
     expect(await (await load(`${dir}/fixtures.ts#echo`))({ a: 1 })).toEqual({ a: 1 });
     expect(await (await load(`${dir}/plain.mjs#shout`))('hey')).toBe('HEY');
+  });
+
+  test('asya runtime loads a TypeScript handler from a folder with no package.json (not taken for CommonJS)', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'asya-ts-handler-'));
+    writeFileSync(join(outside, 'greet.ts'), 'export function greet(p: { name: string }): string {\n  return `hi ${p.name}`;\n}\n');
+    const socketDir = join(outside, 'sock');
+    mkdirSync(socketDir);
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), 'runtime'], {
+      cwd: outside,
+      env: { ...process.env, ASYA_HANDLER: 'greet.ts#greet', ASYA_SOCKET_DIR: socketDir },
+      encoding: 'utf8',
+      timeout: 4000,
+      killSignal: 'SIGTERM',
+    });
+    expect(r.stderr).toContain('Runtime ready');
+    expect(r.stderr).not.toContain('FATAL');
+    rmSync(outside, { recursive: true, force: true });
   });
 
   test('a class with defaulted constructor parameters is instantiated once', async () => {

@@ -16,14 +16,14 @@ const HANDLER_SPEC = /^(?<file>[^#]+)#(?<name>[A-Za-z_$][\w$]*)(?:\.(?<method>[A
 const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
-let typeScriptLoader: Promise<void> | undefined;
-
-/** The bundled CLI runs without tsx; it is registered only when a handler is TypeScript. */
-function ensureTypeScriptLoader(): Promise<void> {
-  typeScriptLoader ??= import('tsx/esm/api').then(({ register }) => {
-    register();
-  });
-  return typeScriptLoader;
+/**
+ * TypeScript handlers load through tsx's tsImport, which compiles the file as an ES module whatever the
+ * nearest package.json says: a handler copied into a folder without `"type": "module"` would otherwise be
+ * taken for CommonJS and fail to load. The bundled CLI loads tsx only when a handler is TypeScript.
+ */
+async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 
 export function parseHandlerSpec(spec: string): { file: string; name: string; method?: string } {
@@ -46,10 +46,10 @@ export async function loadHandler(spec: string, cwd = process.cwd()): Promise<Ha
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new HandlerLoadError(`Handler file not found: ${path} (resolved from ${cwd})`);
   }
-  if (TYPESCRIPT_EXTENSIONS.has(extname(path))) await ensureTypeScriptLoader();
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    const url = pathToFileURL(path).href;
+    module = TYPESCRIPT_EXTENSIONS.has(extname(path)) ? await importTypeScript(url) : ((await import(url)) as Record<string, unknown>);
   } catch (err) {
     throw new HandlerLoadError(`Failed to import ${file}: ${(err as Error).message}`, { cause: err });
   }
