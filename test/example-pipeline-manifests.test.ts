@@ -14,7 +14,8 @@ import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
 const EXAMPLE = join(REPO_ROOT, 'examples/pipeline');
-const files = readdirSync(join(EXAMPLE, 'actors')).filter((f) => f.endsWith('.yaml')).sort();
+// Every YAML file in actors/ is an AsyncActor, except the kustomization that lists them for kustomize.
+const files = readdirSync(join(EXAMPLE, 'actors')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
 const raw = files.map((f) => YAML.parse(readFileSync(join(EXAMPLE, 'actors', f), 'utf8')) as KubeObject);
 const actors: AsyncActor[] = raw.map((doc, i) => parseAsyncActor(doc, files[i]));
 
