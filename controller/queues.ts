@@ -28,13 +28,14 @@ function queueOptions(actor: AsyncActor) {
   return actorQueueOptions((actor.spec.timeout?.processing || 300) * 1000);
 }
 
-export function transportQueueAdmin(env: TransportEnv): QueueAdmin {
+/** `connect` opens the admin connection for a transport (default: from env); tests may give any Transport. */
+export function transportQueueAdmin(env: TransportEnv, connect: (kind: TransportName) => Promise<Transport> = (kind) => createTransport({ ...env, ASYA_TRANSPORT: kind })): QueueAdmin {
   const open = new Map<TransportName, Promise<Transport>>();
   const transportFor = (actor: AsyncActor) => {
     const kind = transportOf(actor);
     let t = open.get(kind);
     if (!t) {
-      t = createTransport({ ...env, ASYA_TRANSPORT: kind });
+      t = connect(kind);
       // A failed connection is retried on the next reconcile, not cached.
       t.catch(() => open.delete(kind));
       open.set(kind, t);

@@ -12,6 +12,7 @@ import { FINALIZER } from '../controller/reconciler.ts';
 import { transportQueueAdmin } from '../controller/queues.ts';
 import { createLogger } from '../protocol/index.ts';
 import { createTransport } from '../transport/factory.ts';
+import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startMoto } from './support/moto.ts';
@@ -30,9 +31,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.close();
 });
+/** Actors whose queues a test made on the shared broker; dropped once the controllers stop re-creating them. */
+const made: string[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
   await api?.stop();
+  await Promise.all(made.splice(0).flatMap((n) => [broker.deleteQueue(`asya-${n}`), broker.deleteQueue(`asya-${n}-dlq`)]));
 });
 
 function config(extra: Record<string, string> = {}): ControllerConfig {
@@ -50,13 +54,14 @@ function config(extra: Record<string, string> = {}): ControllerConfig {
   });
 }
 
-async function start(extra: Record<string, string> = {}): Promise<RunningController> {
-  const c = await startController({ config: config(extra), queues: transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL }), log: createLogger('ERROR', 'test.controller') });
+async function start(extra: Record<string, string> = {}, queues = transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL })): Promise<RunningController> {
+  const c = await startController({ config: config(extra), queues, log: createLogger('ERROR', 'test.controller') });
   running.push(c);
   return c;
 }
 
 async function kube(method: string, path: string, body?: unknown, contentType = 'application/json') {
+  if (method === 'POST' && path.endsWith('/asyncactors')) made.push((body as { metadata: { name: string } }).metadata.name);
   const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': contentType }, ...(body ? { body: JSON.stringify(body) } : {}) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -119,7 +124,6 @@ describe('asya controller', () => {
     await vi.waitFor(() => expect(statusOf(name)).toMatchObject({ status: 'Running', replicas: 1, desiredReplicas: 1, scalingMode: 'Manual' }), { timeout: 15_000 });
     expect(condition(name, 'WorkloadReady')).toMatchObject({ status: 'True' });
     expect(condition(name, 'ScalingReady')).toBeUndefined();
-    await broker.deleteQueue(`asya-${name}`);
   });
 
   test('update propagates; delete removes children and the queue, then releases the finalizer', async () => {
@@ -164,7 +168,6 @@ describe('asya controller', () => {
     await kube('PATCH', actorPath(name), { spec: { scaling: { minReplicas: 1 } } }, 'application/merge-patch+json');
     await vi.waitFor(() => expect(api.get('Deployment', NS, name)).toBeDefined(), { timeout: 15_000 });
     await vi.waitFor(() => expect(condition(name, 'WorkloadReady')?.reason).not.toBe('InvalidSpec'), { timeout: 15_000 });
-    await broker.deleteQueue(`asya-${name}`);
   });
 
   test('50 actors reconcile, and a restarted controller makes no writes when nothing changed', async () => {
@@ -172,19 +175,25 @@ describe('asya controller', () => {
     url = await api.start();
     // A resync longer than a pass over 50 actors, so the work queue can be seen idle between passes.
     const slow = { ASYA_RESYNC_INTERVAL: '3s' };
-    const c = await start(slow);
+    // The queues go to an in-memory broker here: a burst of 100 quorum queues is the broker's load test,
+    // not the controller's (queue provisioning on RabbitMQ and SQS is proven by the other tests).
+    const memory = new MemoryTransport();
+    // Stopping a controller closes its admin connections, so each controller gets its own broker.
+    const memoryQueues = (broker: MemoryTransport) => transportQueueAdmin({}, async () => broker);
+    const c = await start(slow, memoryQueues(memory));
     await c.ready;
     const names = Array.from({ length: 50 }, (_, i) => `${prefix}-many-${i}`);
     for (const name of names) await kube('POST', actorPath(), actor(name, { scaling: { enabled: i(name) % 2 === 0 } }));
     await vi.waitFor(() => expect(names.filter((n) => statusOf(n)?.status !== undefined)).toHaveLength(50), { timeout: 60_000, interval: 200 });
     expect(api.list('Deployment').filter((d) => names.includes(d.metadata.name))).toHaveLength(50);
     expect(api.list('ScaledObject').filter((d) => names.includes(d.metadata.name))).toHaveLength(25);
+    for (const name of names) await expect(memory.queueDepth(`asya-${name}`)).resolves.toMatchObject({ ready: 0 });
     await c.idle();
     await c.stop();
     running.splice(running.indexOf(c), 1);
 
     const before = api.requests.length;
-    const again = await start(slow);
+    const again = await start(slow, memoryQueues(new MemoryTransport()));
     await again.ready;
     await again.idle();
     // And one periodic resync over every actor.
@@ -193,7 +202,6 @@ describe('asya controller', () => {
     const writes = api.writes(before).filter((w) => !w.path.includes('/leases'));
     expect(writes).toEqual([]);
     expect(api.requests.length - before).toBeGreaterThan(50);
-    await Promise.all(names.map((n) => broker.deleteQueue(`asya-${n}`)));
   }, 120_000);
 
   test('after a 410 Gone the controller relists and still sees new actors', async () => {
@@ -214,7 +222,6 @@ describe('asya controller', () => {
     await vi.waitFor(() => expect(api.get('Deployment', NS, second)).toBeDefined(), { timeout: 15_000 });
     expect(watches()).toBeGreaterThan(watchesBefore);
     expect(lists()).toBeGreaterThan(listsBefore);
-    await Promise.all([first, second].map((n) => broker.deleteQueue(`asya-${n}`)));
   });
 
   test('leader election: only the Lease holder writes; a standby takes over when the leader stops', async () => {
@@ -239,7 +246,6 @@ describe('asya controller', () => {
     // The new leader reconciles: a change made now is applied by replica b.
     await kube('PATCH', actorPath(name), { spec: { timeout: { processing: 45 } } }, 'application/merge-patch+json');
     await vi.waitFor(() => expect(JSON.stringify(api.get('Deployment', NS, name)?.spec)).toContain('"value":"45s"'), { timeout: 15_000 });
-    await broker.deleteQueue(`asya-${name}`);
   });
 
   test('SQS actors get their queue on SQS (moto); only the configured namespaces are watched', async () => {
@@ -292,7 +298,6 @@ describe('asya controller', () => {
     expect(text).toMatch(/asya_controller_reconcile_total\{result="ok"\} [1-9]/);
     expect(text).toMatch(/asya_controller_writes_total\{kind="apply"\} [1-9]/);
     expect(text).toContain('asya_controller_leader 1');
-    await broker.deleteQueue(`asya-${name}`);
   });
 });
 
