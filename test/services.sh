@@ -17,12 +17,32 @@ apt_install() {
     { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1; }
 }
 
+# True when the broker starts an AMQP handshake (sends its Connection.Start frame) within 15 s. A RabbitMQ
+# that accepts TCP connections but never answers has been seen here; an open port alone is not enough.
+amqp_answers() {
+  timeout 15 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\0\0\t\1" >&3; head -c 4 <&3' 2>/dev/null | grep -q .
+}
+
+stop_rabbitmq() {
+  timeout 30 rabbitmqctl stop >/dev/null 2>&1 || pkill -f 'beam.smp.*rabbit' || true
+  for _ in $(seq 1 30); do pgrep -f 'beam.smp.*rabbit' >/dev/null || return 0; sleep 1; done
+  pkill -9 -f 'beam.smp.*rabbit' || true
+}
+
 ensure_rabbitmq() {
-  port_open 5672 && return 0
+  if port_open 5672; then
+    amqp_answers && return 0
+    log "RabbitMQ accepts connections on 5672 but does not answer: restarting it"
+    stop_rabbitmq
+  fi
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server || return 1
   log "starting RabbitMQ"
   rabbitmq-server -detached >/dev/null 2>&1 || true
   wait_port 5672 || { log "RabbitMQ did not come up on 5672"; return 1; }
+  # Quorum queues are recovered before the broker answers: give a broker with many of them time.
+  for _ in $(seq 1 12); do amqp_answers && return 0; done
+  log "RabbitMQ listens on 5672 but does not answer AMQP"
+  return 1
 }
 
 ensure_postgres() {
