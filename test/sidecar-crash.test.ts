@@ -73,7 +73,7 @@ describe.each(brokers)('sidecar killed with SIGKILL on %s', (_name, makeTranspor
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     await ends.stop();
-    await transport.deleteQueue(queueName(actor));
+    for (const q of [queueName(actor), `${queueName(actor)}-dlq`]) await transport.deleteQueue(q);
   });
 });
 
@@ -83,7 +83,7 @@ describe('RabbitMQ connection dropped mid-stream', () => {
   const connectionName = `drop-${randomUUID()}`;
   afterEach(async () => {
     await actor?.stop();
-    await transport?.deleteQueue(queueName(actor.name)).catch(() => {});
+    for (const q of [queueName(actor.name), `${queueName(actor.name)}-dlq`]) await transport?.deleteQueue(q).catch(() => {});
     await transport?.close();
   });
 

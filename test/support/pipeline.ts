@@ -126,7 +126,8 @@ export async function collectEnds(transport: Transport, extraQueues: string[] = 
     byId: (id: string) => arrivals.filter((a) => a.envelope.id === id),
     async stop() {
       await Promise.all(consumers.map((c) => c.stop()));
-      if (unique) for (const queue of queues) await transport.deleteQueue(queue).catch(() => {});
+      // The end actors' sidecars give their queues a DLQ too: leave neither behind on a shared broker.
+      if (unique) for (const queue of queues.flatMap((q) => [q, `${q}-dlq`])) await transport.deleteQueue(queue).catch(() => {});
     },
   };
 }
