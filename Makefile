@@ -29,7 +29,7 @@ services:
 test: install services
 	node test/run.mjs
 
-demo: install
+demo: build
 	node bin/asya.js dev examples/pipeline --demo
 
 bench: build services
