@@ -85,6 +85,31 @@ describe('asya gateway', () => {
     expect(gw.stderr()).toContain('asya gateway: ASYA_GATEWAY_MAX_BODY_BYTES="lots": expected a whole number >= 1');
   });
 
+  it('with auto-migrate off on an empty schema it runs but is not ready until `migrate` has run', async () => {
+    const fresh = await testSchema('cli_unmigrated');
+    const env = { ...baseEnv(), ASYA_DATABASE_URL: fresh.url, ASYA_DATABASE_SCHEMA: fresh.name, ASYA_GATEWAY_AUTO_MIGRATE: 'false' };
+    const gw = run(['--config', join(dir, 'tools.yaml')], env);
+    try {
+      await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr()), 30_000, 'gateway start');
+      const url = `http://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)/.exec(gw.stderr())![1]}`;
+      // The store connects in the background: until it has, /ready says the store is unreachable.
+      let body: unknown;
+      await waitUntil(async () => {
+        const res = await fetch(`${url}/ready`);
+        body = { code: res.status, ...((await res.json()) as object) };
+        return (body as { error?: string }).error !== 'envelope store unreachable';
+      }, 10_000, 'store connected');
+      expect(body).toEqual({ code: 503, status: 'not ready', error: 'database schema is behind: migration(s) 1, 2, 3, 4 not applied (asya gateway migrate)' });
+      const migrate = run(['migrate'], { ASYA_DATABASE_URL: fresh.url, ASYA_DATABASE_SCHEMA: fresh.name });
+      expect(await migrate.exited).toBe(0);
+      await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 'ready after migrate');
+    } finally {
+      gw.kill('SIGTERM');
+      await gw.exited;
+      await fresh.drop();
+    }
+  });
+
   it('migrate applies the schema and exits', async () => {
     const fresh = await testSchema('cli_migrate');
     try {

@@ -70,6 +70,7 @@ export function connectStore(
     failOverdue: (now, limit) => call(() => use().failOverdue(now, limit)),
     deleteOlderThan: (cutoff) => call(() => use().deleteOlderThan(cutoff)),
     ping: async () => (inner ? inner.ping() : false),
+    pendingMigrations: () => call(() => use().pendingMigrations()),
     async close() {
       closed = true;
       clearTimeout(timer);

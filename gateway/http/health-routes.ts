@@ -9,9 +9,11 @@ export function healthRoutes(app: Hono, deps: GatewayDeps): void {
   app.get('/ready', async (c) => {
     const up = await deps.store.ping().catch(() => false);
     deps.metrics.storeUp.set(up ? 1 : 0);
-    if (up) return c.json({ status: 'ready' });
+    const pending = up ? await deps.store.pendingMigrations().catch(() => undefined) : undefined;
+    if (pending?.length === 0) return c.json({ status: 'ready' });
     c.header('Retry-After', '1');
-    return c.json({ status: 'not ready', error: 'envelope store unreachable' }, 503);
+    const error = pending ? `database schema is behind: migration(s) ${pending.join(', ')} not applied (asya gateway migrate)` : 'envelope store unreachable';
+    return c.json({ status: 'not ready', error }, 503);
   });
 
   app.get('/metrics', async (c) => {

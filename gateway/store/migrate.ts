@@ -33,3 +33,14 @@ export async function migrate(driver: SqlDriver, all: readonly Migration[] = MIG
     return done;
   });
 }
+
+/**
+ * The versions not yet applied in this schema (all of them before the first migration). A gateway whose
+ * schema is behind is not ready: in a cluster it may start before the migration Job has finished.
+ */
+export async function pendingMigrations(driver: SqlDriver, all: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const exists = await driver.query(`select 1 from information_schema.tables where table_schema = current_schema() and table_name = 'schema_migrations'`);
+  if (exists.length === 0) return all.map((m) => m.version);
+  const applied = new Set((await driver.query('select version from schema_migrations')).map((r) => Number(r.version)));
+  return all.filter((m) => !applied.has(m.version)).map((m) => m.version);
+}

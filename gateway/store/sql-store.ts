@@ -15,6 +15,7 @@ import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from '.
 import { children, growFanout, isAncestor } from './fanout-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
 import { insertEnvelope, newEnvelope } from './insert-sql.ts';
+import { pendingMigrations } from './migrate.ts';
 import { decideFinal, decideProgress, decideReopen, isFinal, settleFanOut } from './state-machine.ts';
 import {
   CANCELLED_ERROR,
@@ -63,6 +64,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
   private readonly creates: CreateBatcher;
   private listening: Promise<void> | undefined;
+  private schemaCurrent = false;
 
   constructor(
     private readonly db: SqlDriver,
@@ -322,6 +324,14 @@ export class SqlEnvelopeStore implements EnvelopeStore {
 
   ping(): Promise<boolean> {
     return this.db.ping();
+  }
+
+  /** Once the schema is current it stays so (migrations only add), so readiness stops asking. */
+  async pendingMigrations(): Promise<number[]> {
+    if (this.schemaCurrent) return [];
+    const pending = await pendingMigrations(this.db);
+    this.schemaCurrent = pending.length === 0;
+    return pending;
   }
 
   async close(): Promise<void> {

@@ -206,6 +206,8 @@ export interface EnvelopeStore {
   /** Deletes final envelopes (and their events) last updated before `cutoff`. Returns how many. */
   deleteOlderThan(cutoff: Date): Promise<number>;
   ping(): Promise<boolean>;
+  /** Migration versions this store's schema still lacks ([] when it is current). */
+  pendingMigrations(): Promise<number[]>;
   close(): Promise<void>;
 }
 
