@@ -9,8 +9,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { API_GROUP, API_VERSION, asyncActorSpecSchema, KIND } from '../api/index.ts';
-import { injectSidecar } from '../krm-functions/inject-sidecar/transform.ts';
-import { kedaScaler } from '../krm-functions/keda-scaler/transform.ts';
+import { renderPipeline } from '../krm-functions/pipeline.ts';
 import type { KubeObject, Result } from '../krm-functions/resource-list.ts';
 import { asFunctionConfig, type PlatformSettings } from './options.ts';
 
@@ -41,17 +40,14 @@ export function asyncActorResource(props: AsyncActorProps): KubeObject {
  * thrown error listing every message with its field; warnings are returned.
  */
 export function renderAsyncActor(actor: KubeObject, platform: PlatformSettings = {}): { objects: KubeObject[]; results: Result[] } {
-  const functionConfig = asFunctionConfig(platform);
-  const injected = injectSidecar([actor], functionConfig);
-  const scaled = kedaScaler(injected.items, functionConfig);
-  const results = [...injected.results, ...scaled.results];
+  const { items, results } = renderPipeline([actor], asFunctionConfig(platform));
   const errors = results.filter((r) => r.severity === 'error');
   if (errors.length > 0) {
     const lines = errors.map((r) => `${r.field ? `${r.field.path}: ` : ''}${r.message}`);
     throw new AsyncActorSynthError(`AsyncActor ${actor.metadata.name}: ${lines.join('; ')}`);
   }
   // The functions keep the AsyncActor in their output, marked local-config unless keepAsyncActors is set.
-  const objects = scaled.items.filter((o) => o.metadata.annotations?.[LOCAL_CONFIG] !== 'true');
+  const objects = items.filter((o) => o.metadata.annotations?.[LOCAL_CONFIG] !== 'true');
   return { objects, results };
 }
 

@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GENERATED_BY, GENERATED_FROM } from '../krm-functions/actors.ts';
-import { injectSidecar } from '../krm-functions/inject-sidecar/transform.ts';
-import { kedaScaler } from '../krm-functions/keda-scaler/transform.ts';
+import { renderPipeline } from '../krm-functions/pipeline.ts';
 import type { KubeObject, Result } from '../krm-functions/resource-list.ts';
 
 export const DESIRED_HASH = 'asya.sh/desired-hash';
@@ -48,15 +47,8 @@ function asInput(actor: LiveActor): KubeObject {
 }
 
 export function desiredState(actor: LiveActor, functionConfig: unknown): DesiredState {
-  const injected = injectSidecar([asInput(actor)], functionConfig);
-  const scaled = kedaScaler(injected.items, functionConfig);
-  // Both functions validate the actor, so an invalid spec is reported twice: keep one of each.
-  const seen = new Set<string>();
-  const results = [...injected.results, ...scaled.results].filter((r) => {
-    const key = `${r.severity}|${r.field?.path}|${r.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
-  const generated = scaled.items.filter((o) => o.metadata.annotations?.[GENERATED_BY] !== undefined);
+  const { items, results } = renderPipeline([asInput(actor)], functionConfig);
+  const generated = items.filter((o) => o.metadata.annotations?.[GENERATED_BY] !== undefined);
   const namespace = actor.metadata.namespace ?? 'default';
   const owner = {
     apiVersion: actor.apiVersion,
