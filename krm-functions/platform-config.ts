@@ -7,6 +7,7 @@
  * run produces working manifests for an in-cluster RabbitMQ at rabbitmq:5672.
  */
 import { z } from 'zod';
+import { isPlainObject } from '../protocol/json.ts';
 import pkg from '../package.json' with { type: 'json' };
 import type { Result } from './resource-list.ts';
 
@@ -71,9 +72,6 @@ export const platformSpecSchema = z.strictObject({
 
 export type PlatformConfig = z.infer<typeof platformSpecSchema>;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A ConfigMap's flat `data` becomes a nested spec; a value written as a JSON object or list is parsed. */
 function specFromConfigMapData(data: Record<string, unknown>): Record<string, unknown> {
@@ -81,7 +79,7 @@ function specFromConfigMapData(data: Record<string, unknown>): Record<string, un
   for (const [key, raw] of Object.entries(data)) {
     const path = key.split('.');
     let node = spec;
-    for (const part of path.slice(0, -1)) node = (node[part] = isObject(node[part]) ? node[part] : {}) as Record<string, unknown>;
+    for (const part of path.slice(0, -1)) node = (node[part] = isPlainObject(node[part]) ? node[part] : {}) as Record<string, unknown>;
     node[path.at(-1)!] = typeof raw === 'string' && /^[[{]/.test(raw.trim()) ? parseJson(raw) : raw;
   }
   return spec;
@@ -107,9 +105,9 @@ export type PlatformConfigResult = { ok: true; config: PlatformConfig } | { ok: 
 
 export function readPlatformConfig(functionConfig: unknown): PlatformConfigResult {
   let spec: unknown = {};
-  if (isObject(functionConfig)) {
+  if (isPlainObject(functionConfig)) {
     const { apiVersion, kind } = functionConfig;
-    if (kind === 'ConfigMap') spec = specFromConfigMapData(isObject(functionConfig.data) ? functionConfig.data : {});
+    if (kind === 'ConfigMap') spec = specFromConfigMapData(isPlainObject(functionConfig.data) ? functionConfig.data : {});
     else if (apiVersion === FN_API_VERSION && (CONFIG_KINDS as readonly unknown[]).includes(kind)) spec = functionConfig.spec ?? {};
     else {
       const message = `functionConfig must be a ConfigMap or a ${FN_API_VERSION} ${CONFIG_KINDS.join('/')}; got ${String(apiVersion)} ${String(kind)}`;

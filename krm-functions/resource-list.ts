@@ -12,6 +12,7 @@
  * YAML: kpt keeps the style it is given, so JSON output would land in users' files as flow style.
  */
 import jsyaml from 'js-yaml';
+import { isPlainObject } from '../protocol/json.ts';
 
 /** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
 export const stringify = (value: unknown) => jsyaml.dump(value, { noRefs: true, lineWidth: -1 });
@@ -63,9 +64,6 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseDocuments(text: string, source: string): unknown[] {
   try {
@@ -77,7 +75,7 @@ function parseDocuments(text: string, source: string): unknown[] {
 
 function asItems(values: unknown[], source: string): KubeObject[] {
   return values.map((value, i) => {
-    if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string' || !isObject(value.metadata)) {
+    if (!isPlainObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string' || !isPlainObject(value.metadata)) {
       throw new InputError(`${source}: item ${i} is not a Kubernetes object (apiVersion, kind and metadata are required)`);
     }
     return value as KubeObject;
@@ -92,7 +90,7 @@ export function parseInput(stdin: string, legacyConfig?: string): FunctionInput 
   }
   const docs = parseDocuments(stdin, 'stdin');
   const list = docs[0];
-  if (docs.length !== 1 || !isObject(list) || list.kind !== 'ResourceList') {
+  if (docs.length !== 1 || !isPlainObject(list) || list.kind !== 'ResourceList') {
     throw new InputError('expected a ResourceList on stdin (kpt fn eval/render, kustomize --enable-exec), or a plugin config file as the first argument (kubectl kustomize --enable-alpha-plugins)');
   }
   const items = list.items ?? [];

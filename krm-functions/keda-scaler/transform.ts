@@ -118,14 +118,14 @@ function meta(actor: AsyncActor, name: string, shared = false): KubeObject['meta
   };
 }
 
-function scalerFor(actor: AsyncActor, scaling: Scaling, trigger: Trigger, platform: PlatformConfig): KubeObject {
+/** `serviceAccountName`: the IRSA account a ScaledJob's pods run as, if any. */
+function scalerFor(actor: AsyncActor, scaling: Scaling, trigger: Trigger, platform: PlatformConfig, serviceAccountName?: string): KubeObject {
   // `*FromEnv` trigger settings are read from the sidecar's env, not the first (runtime) container's.
   const envSource = JSON.stringify(trigger.trigger).includes('FromEnv') ? { envSourceContainerName: SIDECAR_CONTAINER } : {};
   const common = { pollingInterval: scaling.pollingInterval, minReplicaCount: scaling.minReplicas, maxReplicaCount: scaling.maxReplicas, triggers: [trigger.trigger] };
   const kind = actor.spec.workload.kind;
   if (kind === 'Job') {
-    const account = serviceAccountFor(actor, platform);
-    const { template } = injectPodTemplate(actor, platform, account.name);
+    const { template } = injectPodTemplate(actor, platform, serviceAccountName);
     return {
       apiVersion: KEDA_API_VERSION,
       kind: 'ScaledJob',
@@ -151,9 +151,10 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
   for (const { actor, item } of actors) {
     const scaling = actor.spec.scaling;
     if (!scaling?.enabled) continue;
-    const accountError = actor.spec.workload.kind === 'Job' ? serviceAccountFor(actor, platform.config).error : undefined;
-    if (accountError) {
-      results.push(resultFor(item, 'error', accountError.message, accountError.path));
+    // Only a ScaledJob carries a pod template, so only the Job kind needs the actor's ServiceAccount here.
+    const account = actor.spec.workload.kind === 'Job' ? serviceAccountFor(actor, platform.config) : {};
+    if (account.error) {
+      results.push(resultFor(item, 'error', account.error.message, account.error.path));
       continue;
     }
     const trigger = transportOf(actor) === 'rabbitmq' ? rabbitmqTrigger(actor, scaling, platform.config) : sqsTrigger(actor, scaling, platform.config);
@@ -162,7 +163,7 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
       continue;
     }
     if (transportOf(actor) === 'rabbitmq' && scaling.countInFlight && !platform.config.transports.rabbitmq.managementUrl) amqpOnly = true;
-    fresh.push({ object: generated(FUNCTION_NAME, actor, scalerFor(actor, scaling, trigger, platform.config)), from: item });
+    fresh.push({ object: generated(FUNCTION_NAME, actor, scalerFor(actor, scaling, trigger, platform.config, account.name)), from: item });
     const key = `${actor.metadata.namespace ?? ''}/${authName(actor)}`;
     if (trigger.auth && !auths.has(key)) {
       const auth = { apiVersion: KEDA_API_VERSION, kind: 'TriggerAuthentication', metadata: meta(actor, authName(actor), true), spec: trigger.auth };

@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalJson } from '../../controller/desired.ts';
+import { isPlainObject } from '../../protocol/json.ts';
 
 export interface Resource {
   group: string;
@@ -61,12 +62,11 @@ export interface RequestRecord {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return clone(patch);
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  if (!isPlainObject(patch)) return clone(patch);
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
