@@ -4,24 +4,16 @@
  * paths are emptyDir volumes the charts mount explicitly.
  */
 import { k8s } from 'cdk8s-plus-33';
+import { ASYA_UID, restrictedContainerSecurity } from '../krm-functions/security.ts';
 
-/** The uid and gid of the `node` user in the asya image (Dockerfile `USER 1000:1000`). */
-export const ASYA_UID = 1000;
+export { ASYA_UID };
 
 export function podSecurity(uid = ASYA_UID): k8s.PodSecurityContext {
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } };
 }
 
 export function containerSecurity(uid = ASYA_UID): k8s.SecurityContext {
-  return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
+  return restrictedContainerSecurity(uid);
 }
 
 /** Plain-object forms, for pod templates that are not L1 classes (the crew's AsyncActor spec). */

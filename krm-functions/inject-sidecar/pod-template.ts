@@ -9,6 +9,7 @@
 import { handlerLanguage, RUNTIME_CONTAINER, SIDECAR_CONTAINER, transportOf, type AsyncActor } from '../../api/index.ts';
 import { ERROR_END, HAPPY_END, isEndActor, LIVENESS_PROBE_SCRIPT, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
 import type { PlatformConfig } from '../platform-config.ts';
+import { ASYA_UID, restrictedContainerSecurity } from '../security.ts';
 import { transportEnv, type EnvVar } from '../transport-env.ts';
 
 export const SOCKET_DIR = '/var/run/asya';
@@ -18,8 +19,6 @@ export const RUNTIME_SCRIPT_KEY = 'asya_runtime.py';
 /** Where the image built from our Dockerfile keeps the CLI; TypeScript handler images build FROM it. */
 export const NODE_RUNTIME_COMMAND = ['node', '/app/dist/asya.js', 'runtime'];
 export const METRICS_PORT = 8080;
-/** The sidecar's user and group (the image's USER 1000:1000). */
-const SIDECAR_GID = 1000;
 /** How long a Job's sidecar waits on an empty queue before it finishes (ASYA_EXIT_WHEN_IDLE). */
 export const JOB_IDLE_EXIT = '30s';
 
@@ -86,15 +85,7 @@ function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUr
     ...(resources ? { resources } : {}),
     livenessProbe: httpProbe('/healthz', { periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 }),
     readinessProbe: httpProbe('/readyz', { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: SIDECAR_GID,
-      runAsGroup: SIDECAR_GID,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restrictedContainerSecurity(),
     volumeMounts: [
       { name: 'socket-dir', mountPath: SOCKET_DIR },
       { name: 'tmp', mountPath: '/tmp' },
@@ -142,7 +133,7 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
     volumes,
     // The socket is 0660: with fsGroup the socket dir is group-owned and setgid, so a runtime running as
     // root (most stock images) still creates a socket the non-root sidecar (group 1000) can open.
-    securityContext: { fsGroup: SIDECAR_GID, ...((spec.securityContext as Record<string, unknown> | undefined) ?? {}) },
+    securityContext: { fsGroup: ASYA_UID, ...((spec.securityContext as Record<string, unknown> | undefined) ?? {}) },
     terminationGracePeriodSeconds: grace && grace > 0 ? grace : 30,
     ...(serviceAccountName ? { serviceAccountName } : {}),
   };
