@@ -27,7 +27,7 @@ let scratch = '';
 let tarball = '';
 let toolbox = '';
 const ran: string[] = [];
-const skipped: string[] = [];
+const skipped = PAGES.flatMap((page) => page.blocks.flatMap((b) => (b.mark?.kind === 'skip' ? [`${b.where} (${b.mark.reason})`] : [])));
 
 /** The files a fresh clone would have (tracked and new, not ignored), copied: a checkout without its state. */
 function copyRepository(into: string): void {
@@ -139,10 +139,7 @@ for (const page of PAGES.filter((p) => p.blocks.some((b) => b.mark && b.mark.kin
     for (const block of page.blocks) {
       const mark = block.mark;
       if (!mark) continue;
-      if (mark.kind === 'skip') {
-        skipped.push(`${block.where} (${mark.reason})`);
-        continue;
-      }
+      if (mark.kind === 'skip') continue;
       test(`${block.where} ${mark.kind}${mark.kind === 'file' ? ` ${mark.path}` : ''}`, async () => {
         const env = userEnv({ ASYA_SRC: workdirOfRepository(page, workdir) });
         if (mark.kind === 'file') {
