@@ -1,14 +1,13 @@
 /** `asya gateway` as a process: starts from the environment, serves, drains on SIGTERM; `migrate`; bad config. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../test/support/postgres.ts';
-import { testSchema, waitUntil } from './test-harness.ts';
+import { MIGRATIONS } from './store/migrations/index.ts';
+import { runGatewayProcess, testSchema, waitUntil } from './test-harness.ts';
 
-const CLI = resolve(import.meta.dirname, '../cli/gateway.ts');
 let schema: TestSchema;
 let dir: string;
 
@@ -24,26 +23,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  stderr: () => string;
-  exited: Promise<number | null>;
-  kill: (signal: NodeJS.Signals) => void;
-}
-
-function run(args: string[], env: Record<string, string>): Run {
-  const script = `import(${JSON.stringify(CLI)}).then((m) => m.runGateway(${JSON.stringify(args)})).catch((e) => { process.stderr.write('asya gateway: ' + e.message + '\\n'); process.exit(1); });`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (err += d.toString()));
-  return {
-    stderr: () => err,
-    exited: new Promise((r) => child.once('exit', (code) => r(code))),
-    kill: (signal) => child.kill(signal),
-  };
+function run(args: string[], env: Record<string, string>) {
+  const gw = runGatewayProcess(args, env);
+  return { ...gw, stderr: gw.output };
 }
 
 const baseEnv = () => ({
@@ -99,7 +81,7 @@ describe('asya gateway', () => {
         body = { code: res.status, ...((await res.json()) as object) };
         return (body as { error?: string }).error !== 'envelope store unreachable';
       }, 10_000, 'store connected');
-      expect(body).toEqual({ code: 503, status: 'not ready', error: 'database schema is behind: migration(s) 1, 2, 3, 4 not applied (asya gateway migrate)' });
+      expect(body).toEqual({ code: 503, status: 'not ready', error: `database schema is behind: migration(s) ${MIGRATIONS.map((m) => m.version).join(', ')} not applied (asya gateway migrate)` });
       const migrate = run(['migrate'], { ASYA_DATABASE_URL: fresh.url, ASYA_DATABASE_SCHEMA: fresh.name });
       expect(await migrate.exited).toBe(0);
       await waitUntil(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 'ready after migrate');
@@ -119,7 +101,7 @@ describe('asya gateway', () => {
       const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
       try {
         const rows = await sql`select version from ${sql(fresh.name)}.schema_migrations order by version`;
-        expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+        expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       } finally {
         await sql.end();
       }

@@ -8,7 +8,7 @@ describe('gateway configuration from the environment', () => {
       dbMaxConnections: 10, dbMaxLifetimeSeconds: 3600, dbIdleTimeoutSeconds: 1800, dataDir: undefined, autoMigrate: true,
       logLevel: 'INFO', apiToken: undefined, internalToken: undefined, maxBodyBytes: 10 * 1024 * 1024, corsOrigins: [],
       sseKeepAliveMs: 15_000, sweepIntervalMs: 1000, retentionMs: 168 * 3_600_000, cleanupIntervalMs: 3_600_000,
-      taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000,
+      taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000, outboxIntervalMs: 1000, outboxLeaseMs: 30_000,
     });
   });
 
@@ -20,12 +20,14 @@ describe('gateway configuration from the environment', () => {
       ASYA_GATEWAY_TOKEN: 'b', ASYA_GATEWAY_MAX_BODY_BYTES: '1024', ASYA_GATEWAY_CORS_ORIGINS: 'https://a.example, https://b.example',
       ASYA_GATEWAY_SSE_KEEPALIVE: '5s', ASYA_GATEWAY_SWEEP_INTERVAL: '250ms', ASYA_GATEWAY_RETENTION: '0',
       ASYA_GATEWAY_CLEANUP_INTERVAL: '10m', ASYA_GATEWAY_TASK_POLL_INTERVAL: '2s', ASYA_GATEWAY_SHUTDOWN_TIMEOUT: '30',
+      ASYA_GATEWAY_OUTBOX_INTERVAL: '500ms', ASYA_GATEWAY_OUTBOX_LEASE: '2m',
     });
     expect(config).toEqual({
       port: 9090, host: '127.0.0.1', configPath: '/etc/asya/tools', databaseUrl: 'postgres://db/asya', databaseSchema: 'gw',
       dbMaxConnections: 20, dbMaxLifetimeSeconds: 7200, dbIdleTimeoutSeconds: 90, dataDir: '/data', autoMigrate: false,
       logLevel: 'WARNING', apiToken: 'a', internalToken: 'b', maxBodyBytes: 1024, corsOrigins: ['https://a.example', 'https://b.example'],
       sseKeepAliveMs: 5000, sweepIntervalMs: 250, retentionMs: 0, cleanupIntervalMs: 600_000, taskPollIntervalMs: 2000, shutdownTimeoutMs: 30_000,
+      outboxIntervalMs: 500, outboxLeaseMs: 120_000,
     });
   });
 
@@ -35,6 +37,8 @@ describe('gateway configuration from the environment', () => {
     [{ ASYA_DB_MAX_CONNS: '0' }, 'ASYA_DB_MAX_CONNS="0": expected a whole number >= 1'],
     [{ ASYA_GATEWAY_RETENTION: '7d' }, 'Invalid ASYA_GATEWAY_RETENTION="7d"'],
     [{ ASYA_GATEWAY_AUTO_MIGRATE: 'maybe' }, 'ASYA_GATEWAY_AUTO_MIGRATE="maybe": expected true or false'],
+    [{ ASYA_GATEWAY_OUTBOX_LEASE: '0s' }, 'ASYA_GATEWAY_OUTBOX_LEASE="0s": expected a duration above 0'],
+    [{ ASYA_GATEWAY_OUTBOX_INTERVAL: '0' }, 'ASYA_GATEWAY_OUTBOX_INTERVAL="0": expected a duration above 0'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(GatewayConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);

@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../protocol/duration.ts';
 import { parseLogLevel, type LogLevel } from '../protocol/log.ts';
+import { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS } from './outbox.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -36,6 +37,10 @@ export interface GatewayConfig {
   cleanupIntervalMs: number;
   taskPollIntervalMs: number;
   shutdownTimeoutMs: number;
+  /** How often the outbox relay looks for saved envelopes that were not published. */
+  outboxIntervalMs: number;
+  /** How long a publisher owns an outbox entry; after it, a relay on any replica publishes the envelope. */
+  outboxLeaseMs: number;
 }
 
 export class GatewayConfigError extends Error {
@@ -62,6 +67,12 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     } catch (err) {
       throw new GatewayConfigError((err as Error).message);
     }
+  };
+  // A zero lease would hand every call's envelope to the relay while the call still publishes it.
+  const positiveMs = (name: string, fallback: string) => {
+    const value = ms(name, fallback);
+    if (value <= 0) throw new GatewayConfigError(`${name}=${JSON.stringify(text(name))}: expected a duration above 0`);
+    return value;
   };
   const bool = (name: string, fallback: boolean) => {
     const raw = text(name)?.toLowerCase();
@@ -94,5 +105,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     cleanupIntervalMs: ms('ASYA_GATEWAY_CLEANUP_INTERVAL', '1h'),
     taskPollIntervalMs: ms('ASYA_GATEWAY_TASK_POLL_INTERVAL', '1s'),
     shutdownTimeoutMs: ms('ASYA_GATEWAY_SHUTDOWN_TIMEOUT', '10s'),
+    outboxIntervalMs: positiveMs('ASYA_GATEWAY_OUTBOX_INTERVAL', `${DEFAULT_OUTBOX_INTERVAL_MS}ms`),
+    outboxLeaseMs: positiveMs('ASYA_GATEWAY_OUTBOX_LEASE', `${DEFAULT_OUTBOX_LEASE_MS}ms`),
   };
 }

@@ -18,6 +18,8 @@ export interface AppOptions {
   taskPollIntervalMs?: number;
   /** Reported as a task's ttl; 0 means kept forever. @default 0 */
   retentionMs?: number;
+  /** How long a tool call owns its envelope's outbox entry before a relay may publish it. @default 30000 */
+  outboxLeaseMs?: number;
 }
 
 export interface GatewayDeps {

@@ -30,6 +30,11 @@ export class GatewayMetrics {
     help: 'Envelopes the transport refused; each one was marked failed.',
     registers: [this.registry],
   });
+  readonly outboxPublished = new Counter({
+    name: 'asya_gateway_outbox_published_total',
+    help: 'Envelopes this replica published from the outbox: their first publish was not confirmed in time (crash, broker away).',
+    registers: [this.registry],
+  });
   readonly sseStreams = new Gauge({
     name: 'asya_gateway_sse_streams',
     help: 'Open SSE streams on this replica.',

@@ -13,6 +13,7 @@ import { createGatewayApp } from './app.ts';
 import { loadGatewayConfig, type Env, type GatewayConfig } from './config.ts';
 import type { GatewayDeps } from './deps.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
 import { connectStore } from './store-connector.ts';
 import { openStore, type EnvelopeStore } from './store/index.ts';
 import { startSweeper, type Sweeper } from './sweeper.ts';
@@ -29,6 +30,8 @@ export interface StartGatewayOptions {
   metrics?: GatewayMetrics;
   /** Run the deadline sweep and retention cleanup. @default true */
   sweeper?: boolean;
+  /** Run the outbox relay (publishes saved envelopes whose publish was not confirmed). @default true */
+  outboxRelay?: boolean;
 }
 
 export interface RunningGateway {
@@ -37,6 +40,7 @@ export interface RunningGateway {
   readonly app: Hono;
   readonly deps: GatewayDeps;
   readonly sweeper: Sweeper | undefined;
+  readonly outboxRelay: OutboxRelay | undefined;
   stop(): Promise<void>;
 }
 
@@ -82,6 +86,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       sseKeepAliveMs: config.sseKeepAliveMs,
       taskPollIntervalMs: config.taskPollIntervalMs,
       retentionMs: config.retentionMs,
+      outboxLeaseMs: config.outboxLeaseMs,
     },
   };
   const app = createGatewayApp(deps);
@@ -94,6 +99,10 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
           retentionMs: config.retentionMs,
           cleanupIntervalMs: config.cleanupIntervalMs,
         });
+  const outboxRelay =
+    options.outboxRelay === false
+      ? undefined
+      : startOutboxRelay({ store, transport, log, metrics, intervalMs: config.outboxIntervalMs, leaseMs: config.outboxLeaseMs });
   const server = await listen(app, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -103,12 +112,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const stop = () =>
     (stopping ??= (async () => {
       await sweeper?.stop();
+      await outboxRelay?.stop();
       for (const close of [...deps.closers]) close();
       await closeServer(server, config.shutdownTimeoutMs);
       if (!options.transport) await transport.close().catch((e: unknown) => log.warn(`transport close: ${(e as Error).message}`));
       if (!options.store) await store.close().catch((e: unknown) => log.warn(`store close: ${(e as Error).message}`));
     })());
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, deps, sweeper, stop };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, deps, sweeper, outboxRelay, stop };
 }
 
 function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {

@@ -68,6 +68,8 @@ export function connectStore(
     reopen: (id, input) => call(() => use().reopen(id, input)),
     cancel: (id, reason) => call(() => use().cancel(id, reason)),
     failOverdue: (now, limit) => call(() => use().failOverdue(now, limit)),
+    claimOutbox: (leaseMs, limit) => call(() => use().claimOutbox(leaseMs, limit)),
+    markPublished: (id) => call(() => use().markPublished(id)),
     deleteOlderThan: (cutoff) => call(() => use().deleteOlderThan(cutoff)),
     ping: async () => (inner ? inner.ping() : false),
     pendingMigrations: () => call(() => use().pendingMigrations()),

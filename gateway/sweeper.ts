@@ -6,7 +6,8 @@
  */
 import type { Logger } from '../protocol/log.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { StoreUnavailableError, type EnvelopeStore } from './store/index.ts';
+import { backgroundLoops } from './background.ts';
+import type { EnvelopeStore } from './store/index.ts';
 
 export interface SweeperOptions {
   store: EnvelopeStore;
@@ -33,21 +34,14 @@ export function startSweeper(options: SweeperOptions): Sweeper {
   const sweepMs = options.sweepIntervalMs ?? 1000;
   const retentionMs = options.retentionMs ?? 0;
   const cleanupMs = options.cleanupIntervalMs ?? 3_600_000;
-  let stopped = false;
-  const loops: Array<{ timer?: NodeJS.Timeout; running: Promise<unknown> }> = [];
-
-  const quietly = (what: string) => (err: unknown) => {
-    // An unreachable database is already visible on /ready; repeating it every second is noise.
-    if (err instanceof StoreUnavailableError) log.debug(`${what} skipped: ${err.message}`);
-    else log.error(`${what} failed: ${(err as Error)?.message ?? String(err)}`);
-  };
+  const loops = backgroundLoops(log);
 
   const sweepOnce = async (): Promise<string[]> => {
     const failed: string[] = [];
     for (;;) {
       const ids = await store.failOverdue(new Date(), BATCH);
       failed.push(...ids);
-      if (ids.length < BATCH || stopped) break;
+      if (ids.length < BATCH || loops.stopped) break;
     }
     if (failed.length > 0) {
       metrics.overdueFailed.inc(failed.length);
@@ -64,29 +58,11 @@ export function startSweeper(options: SweeperOptions): Sweeper {
     }
   };
 
-  // A chain of timeouts, not an interval: a slow pass never overlaps the next one.
-  const every = (ms: number, work: () => Promise<unknown>, what: string) => {
-    const loop: { timer?: NodeJS.Timeout; running: Promise<unknown> } = { running: Promise.resolve() };
-    const schedule = () => {
-      if (stopped) return;
-      loop.timer = setTimeout(() => {
-        loop.running = work().catch(quietly(what)).finally(schedule);
-      }, ms);
-      loop.timer.unref();
-    };
-    loops.push(loop);
-    schedule();
-  };
-
-  every(sweepMs, sweepOnce, 'deadline sweep');
-  if (retentionMs > 0) every(cleanupMs, cleanup, 'retention cleanup');
+  loops.every(sweepMs, sweepOnce, 'deadline sweep');
+  if (retentionMs > 0) loops.every(cleanupMs, cleanup, 'retention cleanup');
 
   return {
     sweepOnce,
-    async stop() {
-      stopped = true;
-      for (const loop of loops) clearTimeout(loop.timer);
-      await Promise.all(loops.map((l) => l.running.catch(() => {})));
-    },
+    stop: () => loops.stop(),
   };
 }

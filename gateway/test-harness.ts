@@ -2,6 +2,8 @@
  * Test support for gateway suites: a gateway on a real PostgreSQL schema of its own, the envelope it
  * published taken off the transport, sidecar-shaped reports, and an SSE reader. Not a test file itself.
  */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import type { Envelope } from '../protocol/envelope.ts';
 import type { JsonValue } from '../protocol/json.ts';
 import { createLogger } from '../protocol/log.ts';
@@ -198,4 +200,40 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** `asya gateway` as its own process, as production runs it: its output, its exit, signals. */
+export interface GatewayProcess {
+  /** Everything it wrote to stderr and stdout so far. */
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with its base URL once it logged that it listens. */
+  listening(timeoutMs?: number): Promise<string>;
+}
+
+const GATEWAY_CLI = resolve(import.meta.dirname, '../cli/gateway.ts');
+
+export function runGatewayProcess(args: string[], env: Record<string, string>): GatewayProcess {
+  const script = `import(${JSON.stringify(GATEWAY_CLI)}).then((m) => m.runGateway(${JSON.stringify(args)})).catch((e) => { process.stderr.write('asya gateway: ' + e.message + '\\n'); process.exit(1); });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const listeningOn = /listening on 127\.0\.0\.1:(\d+)/;
+  return {
+    output: () => out,
+    exited,
+    kill: (signal) => child.kill(signal),
+    async listening(timeoutMs = 30_000) {
+      await waitUntil(() => listeningOn.test(out) || child.exitCode !== null, timeoutMs, 'gateway start');
+      const port = listeningOn.exec(out)?.[1];
+      if (!port) throw new Error(`the gateway exited before listening:\n${out}`);
+      return `http://127.0.0.1:${port}`;
+    },
+  };
 }

@@ -1,18 +1,21 @@
 /**
  * One tool call, the same for POST /tools/call and MCP tools/call (reference §4.5): check the arguments,
- * record the envelope, publish it to the first actor, and answer in the original's shape.
+ * record the envelope with its outbox entry, publish it to the first actor, and answer in the original's
+ * shape.
  *
  * Unlike the original, the answer waits for the broker's confirmation: a client that got an envelope id
  * knows the envelope is queued, and a refused publish marks the envelope failed and says so in the answer
- * instead of failing later in a goroutine. The envelope stays `pending` until an actor reports it has it.
+ * instead of failing later in a goroutine. A publish the broker did not confirm (unreachable, blocked past
+ * the transport's timeout, gateway shutting down) is not a refusal: the envelope is saved, the outbox
+ * publishes it later (outbox.ts), and the call is answered as created. The envelope stays `pending` until
+ * an actor reports it has it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Envelope } from '../protocol/envelope.ts';
 import type { JsonObject, JsonValue } from '../protocol/json.ts';
 import type { Logger } from '../protocol/log.ts';
-import { queueName } from '../protocol/queues.ts';
 import type { Transport } from '../transport/transport.ts';
-import { rfc3339 } from './http/envelope-json.ts';
+import type { AppOptions } from './deps.ts';
+import { DEFAULT_OUTBOX_LEASE_MS, publishSaved } from './outbox.ts';
 import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
 import { checkArguments, type Tool } from './tools/index.ts';
 
@@ -34,6 +37,7 @@ export interface ToolCallDeps {
   transport: Transport;
   log: Logger;
   now?: () => Date;
+  options?: Pick<AppOptions, 'outboxLeaseMs'>;
 }
 
 /** Trace context travels in envelope headers (design §2.1), so a pipeline joins the caller's trace. */
@@ -60,34 +64,18 @@ export async function callTool(
   const now = deps.now?.() ?? new Date();
   // Whole seconds, rounded up, as the original's RFC 3339 deadline: never earlier than promised.
   const deadline = tool.timeoutSeconds > 0 ? new Date(Math.ceil(now.getTime() / 1000) * 1000 + tool.timeoutSeconds * 1000) : undefined;
-  const metadata: JsonObject = { job_id: id };
   const envelope = await deps.store.create({
     id,
     actors: tool.actors,
     payload: checked.value,
     toolName: tool.name,
-    routeMetadata: metadata,
+    routeMetadata: { job_id: id },
     ...(headers ? { headers } : {}),
     ...(tool.timeoutSeconds > 0 ? { timeoutSeconds: tool.timeoutSeconds, deadline } : {}),
+    outbox: { leaseMs: deps.options?.outboxLeaseMs ?? DEFAULT_OUTBOX_LEASE_MS },
   });
-  const message: Envelope = {
-    id,
-    route: { actors: tool.actors, current: 0, metadata },
-    ...(headers ? { headers } : {}),
-    payload: checked.value,
-    ...(deadline ? { deadline: rfc3339(deadline) } : {}),
-  };
-  try {
-    await deps.transport.publish(queueName(tool.actors[0] as string), Buffer.from(JSON.stringify(message)));
-  } catch (err) {
-    const error = `failed to send envelope: ${(err as Error).message}`;
-    deps.log.error(`${id}: ${error}`);
-    await deps.store.setFinal(id, { status: 'failed', error }).catch((e: unknown) => {
-      // The deadline sweep fails it later if this could not be recorded now.
-      deps.log.error(`${id}: could not record the publish failure: ${(e as Error).message}`);
-    });
-    return { kind: 'publish_failed', id, error };
-  }
+  const published = await publishSaved(deps, envelope);
+  if (published.kind === 'refused') return { kind: 'publish_failed', id, error: published.error };
   return { kind: 'created', envelope };
 }
 

@@ -12,6 +12,7 @@ import {
   type EnvelopeEvent,
   type EnvelopeStore,
 } from './store.ts';
+import { outboxConformance } from './outbox.case.ts';
 
 export interface ConformanceTarget {
   /** A store on a fresh, empty database. Called once per file. */
@@ -451,6 +452,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       await bad(store.eventsSince(id, -1));
       expect((await store.get(id))?.status).toBe('pending');
     });
+
+    outboxConformance(() => ({ store, peer }));
 
     it('reports health and rejects clearly once closed', async () => {
       const own = await target.openThrowaway();

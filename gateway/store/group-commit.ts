@@ -31,6 +31,7 @@ export class GroupCommit<I, O> {
   private queue: Array<Waiting<I, O>> = [];
   private inFlight = 0;
   private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
 
   /** write settles each item, in the items' order, or throws for the whole batch. */
   constructor(
@@ -43,6 +44,13 @@ export class GroupCommit<I, O> {
       this.queue.push({ item, size, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Resolves once everything submitted so far is written (or has failed). */
+  async idle(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
   }
 
   private schedule(): void {
@@ -73,6 +81,7 @@ export class GroupCommit<I, O> {
         this.inFlight--;
         // Whatever queued meanwhile has waited a whole batch already: send it now, not a turn later.
         this.flush();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
     }
   }

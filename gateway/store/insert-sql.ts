@@ -59,13 +59,14 @@ export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnve
     deadline: rows.dateParam(input.deadline) ?? undefined,
     current_actor_name: actors[current],
     total_actors: actors.length,
+    outbox_lease_ms: input.outbox?.leaseMs,
   });
   return { id, payload, element };
 }
 
 /**
- * Envelopes and their "Envelope created" events in one statement: the rows, the events and the NOTIFYs in
- * a data-modifying CTE, as atomic as a transaction and one round trip however many envelopes it carries.
+ * Envelopes and their "Envelope created" events in one statement: the rows, the events, the outbox entries
+ * of those that asked for one, and the NOTIFYs in a data-modifying CTE, as atomic as a transaction and one round trip however many envelopes it carries.
  * The batch travels as one JSON array parameter, so the statement text (and its prepared plan) is the same
  * for any batch size. The payload is not read back: the row carries the caller's own value, which the
  * stored jsonb equals up to key order. Answers a row per input, in order; undefined where the id existed
@@ -87,7 +88,11 @@ export async function createWithEvents(db: SqlExecutor, channel: string, batch: 
      ev as (
        insert into envelope_updates (envelope_id, status, message, progress_percent, actor, current_actor_idx, actors)
        select id, status, 'Envelope created', progress_percent, current_actor_name, current_actor_idx, route_actors from ins
-       returning id, envelope_id)
+       returning id, envelope_id),
+     outbox as (
+       insert into envelope_outbox (envelope_id, claimed_until)
+       select ins.id, now() + ((input.e->>'outbox_lease_ms')::bigint * interval '1 millisecond')
+       from ins join input on input.e->>'id' = ins.id where input.e ? 'outbox_lease_ms')
      select ins.*, pg_notify($2, ev.id::text || ':' || ev.envelope_id) as notified from ins join ev on ev.envelope_id = ins.id`,
     [`[${batch.map((b) => b.element).join(',')}]`, channel],
   );

@@ -15,6 +15,8 @@ import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from '.
 import { children, growFanout, isAncestor } from './fanout-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
 import { insertEnvelope, newEnvelope } from './insert-sql.ts';
+import { claimDue, publishedBatcher } from './outbox-sql.ts';
+import type { GroupCommit } from './group-commit.ts';
 import { pendingMigrations } from './migrate.ts';
 import { decideFinal, decideProgress, decideReopen, isFinal, settleFanOut } from './state-machine.ts';
 import {
@@ -63,6 +65,7 @@ interface Finish {
 export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
   private readonly creates: CreateBatcher;
+  private readonly published: GroupCommit<string, void>;
   private listening: Promise<void> | undefined;
   private schemaCurrent = false;
 
@@ -80,6 +83,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       onBackgroundError,
     );
     this.creates = createBatcher(db, channel);
+    this.published = publishedBatcher(db);
   }
 
   async create(input: CreateEnvelopeInput): Promise<EnvelopeRecord> {
@@ -93,6 +97,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
+    rows.checkIndex(input.outbox?.leaseMs, 'outbox.leaseMs');
     const envelope = newEnvelope(id, actors, input);
     const row = await this.creates.submit(envelope, envelope.element.length);
     if (!row) throw new DuplicateEnvelopeError(id);
@@ -109,6 +114,14 @@ export class SqlEnvelopeStore implements EnvelopeStore {
 
   eventsSince(envelopeId: string | undefined, afterSeq: number, limit = 1000): Promise<EnvelopeEvent[]> {
     return reads.eventsSince(this.db, envelopeId, afterSeq, limit);
+  }
+
+  claimOutbox(leaseMs: number, limit = 100): Promise<EnvelopeRecord[]> {
+    return claimDue(this.db, leaseMs, limit);
+  }
+
+  markPublished(id: string): Promise<void> {
+    return this.published.submit(rows.checkId(id), 1);
   }
 
   deleteOlderThan(cutoff: Date): Promise<number> {
@@ -335,6 +348,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   }
 
   async close(): Promise<void> {
+    // A publish confirmed just before shutdown must not be published again by the next relay pass.
+    await this.published.idle();
     this.hub.close();
     await this.db.close();
   }

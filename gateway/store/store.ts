@@ -79,6 +79,12 @@ export interface CreateEnvelopeInput {
   timeoutSeconds?: number;
   deadline?: Date;
   parentId?: string;
+  /**
+   * Also writes the envelope's outbox entry, in the same statement: the envelope is then published to its
+   * first actor at least once, by the caller or, when the caller does not call markPublished within this
+   * lease, by a relay pass (claimOutbox) on any replica.
+   */
+  outbox?: { leaseMs: number };
 }
 
 export interface RegisterChildInput {
@@ -203,6 +209,15 @@ export interface EnvelopeStore {
    * several replicas call this at the same time. Returns the ids this call failed.
    */
   failOverdue(now?: Date, limit?: number): Promise<string[]>;
+  /**
+   * Leases up to `limit` outbox entries whose lease has run out, for `leaseMs`, and answers their envelopes
+   * to publish. Entries whose envelope is no longer pending (an actor has it, or it is final) are deleted
+   * instead; envelopes past their deadline are left to failOverdue. Safe on several replicas at once: an
+   * entry goes to one caller per lease (SKIP LOCKED). Leases follow the database's clock.
+   */
+  claimOutbox(leaseMs: number, limit?: number): Promise<EnvelopeRecord[]>;
+  /** The broker confirmed the envelope: its outbox entry is deleted. Concurrent calls share one statement. */
+  markPublished(id: string): Promise<void>;
   /** Deletes final envelopes (and their events) last updated before `cutoff`. Returns how many. */
   deleteOlderThan(cutoff: Date): Promise<number>;
   ping(): Promise<boolean>;

@@ -2,9 +2,9 @@
  * PostgreSQL helpers for tests. Every test file gets its own schema on the shared server, so files running
  * in parallel never see each other's rows or notifications; the schema is dropped when the file ends.
  */
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { startTcpRelay, type TcpRelay } from './tcp-relay.ts';
 
 export const testDatabaseUrl =
   process.env.ASYA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -60,72 +60,12 @@ export async function terminateBackends(applicationName: string, url = testDatab
 }
 
 /**
- * A TCP relay in front of the shared server that a test can take down and bring back. Going down closes
- * the listening socket (new connections are refused, as with a stopped server) and resets every live
- * connection; coming back listens on the same port. This stands in for stopping a private cluster: we run
- * as root here, where initdb refuses to start, and a relay cannot disturb other test files.
+ * A relay in front of the shared server that a test can take down and bring back (tcp-relay.ts). This
+ * stands in for stopping a private cluster: we run as root here, where initdb refuses to start, and a relay
+ * cannot disturb other test files.
  */
-export interface PostgresOutage {
-  /** The target URL rewritten to go through the relay. */
-  readonly url: string;
-  readonly port: number;
-  down(): Promise<void>;
-  up(): Promise<void>;
-  close(): Promise<void>;
-}
+export type PostgresOutage = TcpRelay;
 
-export async function startOutageRelay(targetUrl = testDatabaseUrl): Promise<PostgresOutage> {
-  const target = new URL(targetUrl);
-  const targetHost = target.hostname;
-  const targetPort = Number(target.port || 5432);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let port = 0;
-
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = net.createServer((client) => {
-        const upstream = net.connect(targetPort, targetHost);
-        sockets.add(client);
-        sockets.add(upstream);
-        const drop = () => {
-          sockets.delete(client);
-          sockets.delete(upstream);
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', drop).on('close', drop);
-        upstream.on('error', drop).on('close', drop);
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        port = (s.address() as net.AddressInfo).port;
-        server = s;
-        resolve();
-      });
-    });
-
-  const stop = async () => {
-    const s = server;
-    server = undefined;
-    for (const socket of sockets) socket.resetAndDestroy();
-    sockets.clear();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-  };
-
-  await listen();
-  const url = new URL(targetUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    port,
-    down: stop,
-    async up() {
-      if (!server) await listen();
-    },
-    close: stop,
-  };
+export function startOutageRelay(targetUrl = testDatabaseUrl): Promise<PostgresOutage> {
+  return startTcpRelay(targetUrl, 5432);
 }

@@ -1,0 +1,49 @@
+/**
+ * The outbox's reads and writes (migration 006). Entries are written with their envelope (insert-sql.ts);
+ * here they are leased to a relay pass and deleted once published. The database's clock decides leases,
+ * so replicas whose clocks disagree still hand each entry to one publisher at a time.
+ */
+import type { SqlExecutor } from './driver.ts';
+import { GroupCommit } from './group-commit.ts';
+import * as rows from './rows.ts';
+import { ENVELOPE_COLUMNS, NO_DEADLINE_BEFORE } from './rows.ts';
+import type { EnvelopeRecord } from './store.ts';
+
+/**
+ * One statement: lock the due entries (SKIP LOCKED: another replica's pass takes the next ones), delete
+ * those whose envelope an actor already has or that are final, re-lease the rest, and answer the pending
+ * envelopes still within their deadline (the overdue ones are failOverdue's; their entries go once final).
+ */
+export async function claimDue(db: SqlExecutor, leaseMs: number, limit: number): Promise<EnvelopeRecord[]> {
+  rows.checkIndex(leaseMs, 'leaseMs');
+  rows.checkIndex(limit, 'limit');
+  const claimed = await db.query(
+    `with due as (
+       select o.envelope_id, e.status,
+         coalesce(e.deadline >= ${NO_DEADLINE_BEFORE} and e.deadline <= now(), false) as overdue
+       from envelope_outbox o join envelopes e on e.id = o.envelope_id
+       where o.claimed_until <= now()
+       order by o.claimed_until, o.envelope_id limit $2
+       for update of o skip locked),
+     settled as (
+       delete from envelope_outbox o using due where o.envelope_id = due.envelope_id and due.status <> 'pending'),
+     leased as (
+       update envelope_outbox o set claimed_until = now() + ($1::bigint * interval '1 millisecond'), attempts = o.attempts + 1
+       from due where o.envelope_id = due.envelope_id and due.status = 'pending'
+       returning o.envelope_id, due.overdue)
+     select ${ENVELOPE_COLUMNS} from envelopes e join leased on leased.envelope_id = e.id
+     where not leased.overdue order by e.created_at, e.id`,
+    [leaseMs, limit],
+  );
+  return claimed.map((r) => rows.toRecord(rows.toEnvelopeRow(r)));
+}
+
+/** Deletes for published envelopes, group-committed: the fast path adds one per tool call. */
+export function publishedBatcher(db: SqlExecutor): GroupCommit<string, void> {
+  return new GroupCommit(async (ids: string[]) => {
+    await db.query(`delete from envelope_outbox where envelope_id in (select jsonb_array_elements_text($1::text::jsonb))`, [
+      JSON.stringify(ids),
+    ]);
+    return ids.map(() => ({ status: 'fulfilled', value: undefined }) as const);
+  }, { maxInFlight: 1, maxItems: 1000, maxBytes: Number.MAX_SAFE_INTEGER });
+}
