@@ -115,9 +115,9 @@ async function crashAndRestart(storeEnv: Record<string, string>): Promise<void> 
 describe('a gateway killed before its publishes were confirmed', () => {
   it('on PostgreSQL: the next gateway publishes every saved call, none times out', async () => {
     await crashAndRestart({ ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name });
-  });
+  }, 180_000);
 
   it('on the embedded store with a data directory: the same', async () => {
     await crashAndRestart({ ASYA_GATEWAY_DATA_DIR: join(dir, 'pglite') });
-  });
+  }, 180_000);
 });
