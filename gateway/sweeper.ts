@@ -3,6 +3,8 @@
  * past retention. Both are safe to run on every replica at once: the store takes each row with
  * SKIP LOCKED, so an overdue envelope is failed exactly once and no two replicas delete the same rows.
  * Deadlines therefore survive a gateway restart (the original's timers lived in process memory).
+ * Only the deadline counts: an envelope that is saved but not yet published (its gateway died, the broker
+ * was away) is not overdue for that; the outbox relay publishes it (outbox.ts) while its deadline lasts.
  */
 import type { Logger } from '../protocol/log.ts';
 import type { GatewayMetrics } from './metrics.ts';
