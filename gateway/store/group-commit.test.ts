@@ -56,4 +56,26 @@ describe('GroupCommit', () => {
     for (const open of w.gates) open();
     expect(await done).toEqual([10, 20, 30, 40, 50]);
   });
+
+  it('idle() waits for every submitted item, including the ones queued behind a running batch', async () => {
+    const w = gatedWriter();
+    const group = new GroupCommit(w.write, { maxInFlight: 1, maxItems: 100, maxBytes: 1000 });
+    await group.idle();
+    const written: number[] = [];
+    const submit = (n: number) => void group.submit(n, 1).then((v) => written.push(v));
+    submit(1);
+    await w.nextTurn();
+    submit(2);
+    submit(3);
+    let idle = false;
+    const waiting = group.idle().then(() => (idle = true));
+    w.gates.shift()?.();
+    await w.nextTurn();
+    // The first batch is written; the second is running: not idle yet.
+    expect(w.batches).toEqual([[1], [2, 3]]);
+    expect(idle).toBe(false);
+    w.gates.shift()?.();
+    await waiting;
+    expect(written).toEqual([10, 20, 30]);
+  });
 });
