@@ -4,7 +4,7 @@
  * were finished twice, and the longest wait between acceptance and the final state.
  */
 import { readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join } from 'node:path';
 import type postgres from 'postgres';
 import type { CallRecord } from './load.ts';
 
@@ -69,13 +69,13 @@ function storedResultCounts(resultsDir: string, resultsPrefix: string): Map<stri
   const root = join(resultsDir, resultsPrefix);
   let files: string[];
   try {
-    files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+    files = readdirSync(root, { recursive: true, encoding: 'utf8' });
   } catch {
     return counts;
   }
   for (const file of files) {
     // `ids/<id>.json` are the crew's once-only markers, not results.
-    if (relative(root, file).split('/')[0] === 'ids' || !file.endsWith('.json')) continue;
+    if (file.split('/')[0] === 'ids' || !file.endsWith('.json')) continue;
     const id = basename(file, '.json');
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
