@@ -4,8 +4,9 @@
  * loses what it had not yet put on the wire when it crashed; on thaw, held bytes are delivered in order.
  *
  * This is how the chaos suite catches the gateway between saving an envelope and publishing it. A broker
- * memory alarm does not: RabbitMQ stops reading the socket, but the publish is already in the broker's
- * receive buffer, and the broker routes it once the alarm clears, after the gateway is dead.
+ * memory alarm (`set_vm_memory_high_watermark 0`) did not: RabbitMQ stops reading the blocked connection,
+ * but the publish has already reached the broker's host, and in our runs the broker routed it once the
+ * alarm cleared, after the gateway was dead, so nothing was ever caught between save and publish.
  */
 import net from 'node:net';
 
