@@ -13,14 +13,18 @@ import { steadyLoad, type Load } from './load.ts';
 import { chaosTable, isFinal, mustFinish, storedEnvelopes, tally, unfinishedAccepted, type ScenarioRow } from './tally.ts';
 import { startChaosWorld, type ChaosWorld } from './world.ts';
 
-const seconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 1000;
+function seconds(name: string, fallback: number): number {
+  const value = Number(process.env[name] || fallback);
+  if (!(value > 0)) throw new Error(`${name}="${process.env[name]}": expected a number of seconds > 0`);
+  return value * 1000;
+}
 /** How long the database stays down in the outage scenario. */
 const DB_OUTAGE_MS = seconds('ASYA_CHAOS_DB_OUTAGE_SECONDS', 60);
 /** How long, after the stream stops, every envelope has to reach its final state before it counts as lost. */
 const SETTLE_MS = seconds('ASYA_CHAOS_SETTLE_SECONDS', 120);
-/** Four calls a second; the Python step takes 0.15 s of them, so it is mostly busy when a fault strikes. */
+/** Four calls a second, 0.15 s each in the Python handler: it is busy 60% of the time when a fault strikes. */
 const LOAD = { intervalMs: 250, handlerSeconds: 0.15 };
-/** The handler time of the one envelope a sidecar or runtime kill interrupts. */
+/** The handler time of the one envelope a fault must catch in progress. */
 const SLOW_SECONDS = 3;
 /** Finals to see before the fault (the pipeline works) and after the recovery (it works again). */
 const MARKER_FINALS = 8;
