@@ -215,10 +215,6 @@ export async function startE2eWorld(options: {
   return world;
 }
 
-/** Seconds between consecutive dates. */
-export function gaps(times: Date[]): number[] {
-  return times.slice(1).map((t, i) => (t.getTime() - times[i]!.getTime()) / 1000);
-}
 
 /** The `data` of each SSE update, parsed. */
 export function updates(read: SseRead): Array<{ status: string; envelope_state?: string; message?: string; result?: unknown }> {
