@@ -1,7 +1,9 @@
 /**
  * The crew end to end, once per transport (test/crew-<transport>.test.ts): real actors (runtime processes
  * behind sidecars), happy-end and error-end started by `startCrew` exactly as `asya crew` starts them (the
- * Node runtime running crew/*.ts, sidecars in end-actor mode), and a real HTTP server as the gateway.
+ * Node runtime running crew/*.ts, sidecars in end-actor mode). The gateway is a recording stand-in
+ * (test/support/fake-gateway.ts) that answers 200 and keeps every report, so these tests count what the crew
+ * sends; the same scenarios against the real gateway and its PostgreSQL store are in test/e2e.case.ts.
  * End actors, the DLQ queue and actors get names of their own, so files may share a broker.
  */
 import { randomUUID } from 'node:crypto';
