@@ -24,7 +24,7 @@ import { lazyHandler, type CrewConfig } from './config.ts';
 import { requireEnvelope, storageMetadata, type CrewAnswer } from './happy-end.ts';
 import { envelopeKey, markerKey } from './keys.ts';
 import { markReported, storedBody, storeOnce } from './once.ts';
-import { decideRetry, parseRetryPolicy, retryHeaders } from './retry-policy.ts';
+import { decideRetry, parseRetryPolicy, retryHeaders, retryMessage } from './retry-policy.ts';
 
 /** An error envelope as the sidecar builds it (protocol/error-envelope.ts), or as the original Go one did. */
 interface Failure {
@@ -128,7 +128,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
         now,
       );
     }
-    const message = `retry ${attempt}/${activePolicy.maxAttempts} in ${(decision.delayMs / 1000).toFixed(1)} s`;
+    const message = retryMessage(attempt, activePolicy.maxAttempts, decision.delayMs);
     config.log.info(`Envelope ${envelope.id} failed at ${failure.actor} (${failure.code}); ${message}`);
     await config.gateway?.progress(envelope.id, { actors: envelope.route.actors, current_actor_idx: envelope.route.current, status: 'processing', message });
     // No final status yet: the envelope is still on its way. `final_reported` tells the sidecar not to send one.

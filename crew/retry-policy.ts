@@ -40,6 +40,11 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random: () => nu
   return Math.max(0, Math.round(seconds * 1000 * factor));
 }
 
+/** What error-end reports at the gateway when it schedules a retry, e.g. "retry 1/3 in 0.3 s". */
+export function retryMessage(attempt: number, maxAttempts: number, delayMs: number): string {
+  return `retry ${attempt}/${maxAttempts} in ${(delayMs / 1000).toFixed(1)} s`;
+}
+
 export function isNonRetryable(policy: RetryPolicy, code: string | undefined, detailsType: string | undefined): boolean {
   return (code !== undefined && policy.nonRetryableErrors.includes(code)) || (detailsType !== undefined && policy.nonRetryableErrors.includes(detailsType));
 }

@@ -106,7 +106,8 @@ describe('two replicas on one database', () => {
     await takePublished(transport, 'worker');
     await waitUntil(async () => (await getJson(`${a.url}/envelopes/${id}`)).json.status === 'failed', 10_000, 'timeout');
     expect((await getJson(`${a.url}/envelopes/${id}`)).json).toMatchObject({ status: 'failed', error: 'envelope timed out' });
-    await new Promise((r) => setTimeout(r, 300));
+    // Both replicas sweep again after the failure: neither finds anything left to fail.
+    for (const gw of running.slice(-2)) expect(await gw.gateway.sweeper!.sweepOnce()).not.toContain(id);
     const stream = await readSse(`${a.url}/envelopes/${id}/stream`);
     expect(stream.events.map((e) => (JSON.parse(e.data) as { status: string }).status)).toEqual(['pending', 'failed']);
   });
@@ -118,9 +119,12 @@ describe('restarts', () => {
     const id = await callTool(first, 'quick');
     await takePublished(transport, 'worker');
     await new Sidecar(first.url).progress(id, ['worker'], 0, 'received');
+    const deadline = Date.parse(String((await getJson(`${first.url}/envelopes/${id}`)).json.deadline));
+    expect(Number.isFinite(deadline)).toBe(true);
     await first.stop();
     running.splice(running.indexOf(first), 1);
-    await new Promise((r) => setTimeout(r, 1200));
+    // The deadline passes while no gateway runs.
+    await waitUntil(() => Date.now() > deadline, 10_000, 'the deadline to pass');
     const second = await replica({ sweeper: true });
     await waitUntil(async () => (await getJson(`${second.url}/envelopes/${id}`)).json.status === 'failed', 10_000, 'timeout after restart');
     const read = await readSse(`${second.url}/envelopes/${id}/stream`);
@@ -140,8 +144,16 @@ describe('losing PostgreSQL', () => {
     const envelope = await takePublished(transport, 'worker');
     const sidecar = new Sidecar(viaRelay.url);
     expect((await sidecar.progress(id, envelope.route.actors, 0, 'received')).status).toBe(200);
-    const reading = readSse(`${viaRelay.url}/envelopes/${id}/stream`, { until: (r) => r.events.some((e) => e.data.includes('"processing"')), timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    let streamed = 0;
+    const reading = readSse(`${viaRelay.url}/envelopes/${id}/stream`, {
+      until: (r) => {
+        streamed = r.events.length;
+        return r.events.some((e) => e.data.includes('"processing"'));
+      },
+      timeoutMs: 30_000,
+    });
+    // The stream is live: it has delivered the history (pending, received) before the database goes.
+    await waitUntil(() => streamed >= 2, 10_000, 'the stream delivering the history');
 
     await relay.down();
     expect((await getJson(`${viaRelay.url}/ready`))).toEqual({ status: 503, json: { status: 'not ready', error: 'envelope store unreachable' } });

@@ -48,7 +48,11 @@ describe('sweeper', () => {
     await waitUntil(() => logged >= 3, 5000, 'repeated passes');
     await sweeper.stop();
     const after = logged;
-    await new Promise((r) => setTimeout(r, 50));
+    // A second sweeper on the same schedule shows time for several more passes went by: the stopped one made none.
+    let control = 0;
+    const running = startSweeper({ store: broken, log: { ...quietLog, error: () => void control++ }, metrics: new GatewayMetrics({ defaultMetrics: false }), sweepIntervalMs: 10 });
+    await waitUntil(() => control >= 3, 5000, 'the control sweeper passing three times');
+    await running.stop();
     expect(logged).toBe(after);
   });
 });

@@ -61,9 +61,9 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   };
 }
 
-/** One schema per test file; dropped by the returned cleanup. */
-export async function testSchema(prefix: string): Promise<TestSchema> {
-  return createTestSchema(`asya_gw_${prefix}`);
+/** One schema per test file (on the shared test database unless `url` names another); dropped by the returned cleanup. */
+export async function testSchema(prefix: string, url?: string): Promise<TestSchema> {
+  return createTestSchema(`asya_gw_${prefix}`, url);
 }
 
 /** Takes the next message published for `actor` off the transport, as the actor's sidecar would. */

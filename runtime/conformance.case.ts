@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeFrame } from '../protocol/index.ts';
 import { fixtureHandler, startRuntime, type RuntimeKind, type RuntimeProcess } from '../test/support/runtime-process.ts';
-import { call, sendRaw } from '../test/support/socket-client.ts';
+import { fixtureGate, type FixtureGate } from '../test/support/gated-handler.ts';
+import { accepts, call, sendRaw } from '../test/support/socket-client.ts';
 
 type Response = Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- wire JSON under test
 
@@ -228,15 +229,21 @@ export function runtimeConformance(kind: RuntimeKind): void {
 
     describe('lifecycle', () => {
       let rt: RuntimeProcess;
+      let gate: FixtureGate;
       beforeAll(async () => {
-        rt = await startRuntime(kind, { handler: fixtureHandler(kind, 'sleep') });
+        gate = fixtureGate();
+        rt = await startRuntime(kind, { handler: fixtureHandler(kind, 'gated') });
       });
+      afterAll(() => gate.dispose());
 
       test('SIGTERM finishes the request in flight, then removes socket and ready file and exits 0', async () => {
-        const inFlight = call(rt.socketPath, env({ seconds: 0.5 }));
-        await new Promise((r) => setTimeout(r, 150));
+        const inFlight = call(rt.socketPath, env({ ...gate.payload, n: 1 }));
+        await expect.poll(() => gate.started(), { timeout: 20_000 }).toBe(1);
         rt.child.kill('SIGTERM');
-        expect(((await inFlight) as Response)[0]!.payload).toEqual({ slept: 0.5 });
+        // The runtime has taken the signal (it no longer accepts) while the handler is still held.
+        await expect.poll(() => accepts(rt.socketPath), { timeout: 20_000 }).toBe(false);
+        gate.open();
+        expect(((await inFlight) as Response)[0]!.payload).toEqual({ ...gate.payload, n: 1 });
         expect(await rt.exited).toBe(0);
         expect(existsSync(rt.socketPath)).toBe(false);
         expect(existsSync(rt.readyFile)).toBe(false);

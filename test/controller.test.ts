@@ -196,13 +196,15 @@ describe('asya controller', () => {
     const again = await start(slow, memoryQueues(new MemoryTransport()));
     await again.ready;
     await again.idle();
-    // And one periodic resync over every actor.
-    await new Promise((r) => setTimeout(r, 3500));
+    // And one periodic resync over every actor: at least 50 more reconciles than the start-up pass made.
+    const afterStart = await reconciles(again);
+    expect(afterStart).toBeGreaterThanOrEqual(50);
+    await vi.waitFor(async () => expect(await reconciles(again)).toBeGreaterThanOrEqual(afterStart + 50), { timeout: 30_000, interval: 200 });
     await again.idle();
     const writes = api.writes(before).filter((w) => !w.path.includes('/leases'));
     expect(writes).toEqual([]);
     expect(api.requests.length - before).toBeGreaterThan(50);
-  }, 120_000);
+  }, 240_000);
 
   test('after a 410 Gone the controller relists and still sees new actors', async () => {
     api = new FakeKubeApi();
@@ -236,7 +238,11 @@ describe('asya controller', () => {
     expect((api.get('Lease', 'asya', 'asya-controller')!.spec as { holderIdentity: string }).holderIdentity).toBe('replica-a');
     let bLeads = false;
     void b.ready.then(() => (bLeads = true));
-    await new Promise((r) => setTimeout(r, 500));
+    // Replica b has asked for the Lease several times and stayed a standby. The leader reads and then
+    // renews, so reads beyond the renewals are the standby's attempts.
+    const leaseSince = api.requests.length;
+    const leaseRequests = (method: string) => api.requests.slice(leaseSince).filter((r) => r.method === method && r.path.includes('/leases/asya-controller')).length;
+    await vi.waitFor(() => expect(leaseRequests('GET') - leaseRequests('PUT')).toBeGreaterThanOrEqual(3), { timeout: 15_000 });
     expect(bLeads).toBe(false);
 
     await a.stop();
@@ -300,6 +306,15 @@ describe('asya controller', () => {
     expect(text).toContain('asya_controller_leader 1');
   });
 });
+
+/** asya_controller_reconcile_total over every result, from the controller's /metrics. */
+async function reconciles(c: RunningController): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('asya_controller_reconcile_total{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
 
 function i(name: string): number {
   return Number(name.split('-').at(-1));

@@ -1,8 +1,13 @@
 /**
  * 200 envelopes through an actor with two replicas on RabbitMQ, one of them an `asya sidecar` process killed
  * with SIGKILL mid-stream. Redeliveries then duplicate work downstream; the crew's markers must turn that
- * into exactly one final status per envelope at the gateway. Some envelopes fail once (retried by
- * error-end), some always (dead-lettered), the rest succeed at once.
+ * into exactly one final report per envelope. Some envelopes fail once (retried by error-end), some always
+ * (dead-lettered), the rest succeed at once.
+ *
+ * The reports are counted at the recording stand-in gateway (test/support/fake-gateway.ts), which accepts
+ * every report, so a duplicate the crew sends shows here even if a real gateway would ignore it. The same
+ * crash against the real gateway on PostgreSQL, counted in its store and API, is the last case of
+ * test/e2e.case.ts (run on RabbitMQ and SQS).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,7 +45,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test(`${COUNT} envelopes, one of two sidecars killed with SIGKILL: each reaches exactly one final state`, async () => {
+test(`${COUNT} envelopes, one of two sidecars killed with SIGKILL: the crew sends exactly one final report each (counted at a recording stand-in gateway)`, async () => {
   const actor = `work-${randomUUID().slice(0, 8)}`;
   const env = {
     ...world.endEnv,

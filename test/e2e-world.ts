@@ -97,8 +97,8 @@ export interface E2eWorld {
   readonly sidecarEnv: Record<string, string>;
   /** What `asya dlq` needs to reach the gateway. */
   readonly gatewayEnv: Record<string, string>;
-  /** Starts an actor of this world (stopped by stop()). */
-  actor(name: string, fixture: string, extra?: Record<string, string>): Promise<Actor>;
+  /** Starts an actor of this world (stopped by stop()); `extra` is for its sidecar, `runtimeEnv` for its runtime. */
+  actor(name: string, fixture: string, extra?: Record<string, string>, runtimeEnv?: Record<string, string>): Promise<Actor>;
   /** GET with the client token; parsed JSON. */
   get<T = EnvelopeJson>(path: string): Promise<{ status: number; body: T }>;
   /** POST /tools/call; the envelope id from the answer. */
@@ -120,13 +120,17 @@ export async function startE2eWorld(options: {
   schemaPrefix: string;
   storageEnv: Record<string, string>;
   retry: RetryShape;
+  /** A PostgreSQL server of the test's own (e.g. one it takes down); default: the shared test database. */
+  databaseUrl?: string;
 }): Promise<E2eWorld> {
   const { transport } = options;
   const suffix = randomUUID().slice(0, 8);
   const names = actorNames(suffix);
-  const schema: TestSchema = await testSchema(options.schemaPrefix);
+  const schema: TestSchema = await testSchema(options.schemaPrefix, options.databaseUrl);
   const gw = await startTestGateway({
     schema,
+    // Short connect attempts, so a gateway whose database went away answers 503 at once.
+    ...(options.databaseUrl ? { store: { connectTimeoutSeconds: 2 } } : {}),
     tools: toolsYaml(names),
     transport,
     sweeper: true,
@@ -168,8 +172,8 @@ export async function startE2eWorld(options: {
     dlqQueue,
     sidecarEnv,
     gatewayEnv,
-    async actor(name, fixture, extra = {}) {
-      const a = await startActor(transport, name, { kind: 'node', fixture, sidecarEnv: { ...sidecarEnv, ...extra } });
+    async actor(name, fixture, extra = {}, runtimeEnv = {}) {
+      const a = await startActor(transport, name, { kind: 'node', fixture, sidecarEnv: { ...sidecarEnv, ...extra }, runtimeEnv });
       actors.push(a);
       return a;
     },
@@ -215,10 +219,6 @@ export async function startE2eWorld(options: {
   return world;
 }
 
-/** Seconds between consecutive dates. */
-export function gaps(times: Date[]): number[] {
-  return times.slice(1).map((t, i) => (t.getTime() - times[i]!.getTime()) / 1000);
-}
 
 /** The `data` of each SSE update, parsed. */
 export function updates(read: SseRead): Array<{ status: string; envelope_state?: string; message?: string; result?: unknown }> {

@@ -9,10 +9,12 @@ import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import { SqsTransport } from '../transport/sqs.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startMoto, type MotoServer } from './support/moto.ts';
+import { fixtureGate } from './support/gated-handler.ts';
 import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
 import { RABBITMQ_URL, canUseRabbitmqctl, forceCloseConnection } from './support/rabbitmq.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
+import { waitDrained } from './support/queues.ts';
 
 let moto: MotoServer;
 beforeAll(async () => {
@@ -32,14 +34,17 @@ const brokers: Array<[string, () => Promise<Transport>, () => Record<string, str
 describe.each(brokers)('sidecar killed with SIGKILL on %s', (_name, makeTransport, brokerEnv) => {
   let transport: Transport;
   let runtime: RuntimeProcess;
+  const gate = fixtureGate();
   const sidecars: SidecarProcess[] = [];
   beforeAll(async () => {
     transport = await makeTransport();
-    runtime = await startRuntime('node', { handler: fixtureHandler('node', 'sleep') });
+    runtime = await startRuntime('node', { handler: fixtureHandler('node', 'gated') });
   });
   afterAll(async () => {
     for (const s of sidecars) s.child.kill('SIGKILL');
+    gate.open(); // a failed test may have left a call held, which the runtime would wait for on SIGTERM
     await runtime.stop();
+    gate.dispose();
     await transport.close();
   });
 
@@ -58,18 +63,23 @@ describe.each(brokers)('sidecar killed with SIGKILL on %s', (_name, makeTranspor
     sidecars.push(first);
     await first.consuming;
     const id = randomUUID();
-    await transport.publish(queueName(actor), envelopeBody(id, [actor], { seconds: 0.8 }));
-    await new Promise((r) => setTimeout(r, 400));
+    await transport.publish(queueName(actor), envelopeBody(id, [actor], gate.payload));
+    // Killed while the handler certainly has the message: it is held in the gated fixture until we open it.
+    await expect.poll(() => gate.started(), { timeout: 30_000 }).toBe(1);
+    expect((await transport.queueDepth(queueName(actor))).ready).toBe(0);
     first.child.kill('SIGKILL');
     await first.exited;
+    gate.open();
     expect(ends.byId(id)).toEqual([]);
     const second = spawnSidecar(env);
     sidecars.push(second);
     await ends.waitForIds([id], 30_000).catch((err: Error) => {
       throw new Error(`${err.message}\nfirst sidecar:\n${first.output()}\nsecond sidecar:\n${second.output()}`);
     });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(ends.byId(id)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { slept: 0.8 } }) }]);
+    // Nothing more can arrive once the actor's queue is empty and every end-queue message was collected.
+    await waitDrained(transport, [queueName(actor), ends.happyQueue, ends.errorQueue], 60_000);
+    expect(gate.started()).toBe(2);
+    expect(ends.byId(id)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: gate.payload }) }]);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     await ends.stop();

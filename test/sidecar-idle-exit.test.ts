@@ -39,7 +39,12 @@ describe('sidecar exit when idle', () => {
     const transport = new MemoryTransport();
     const actor = await startActor(transport, 'daemon', { kind: 'node', fixture: 'echo' });
     actors.push(actor);
-    const outcome = await Promise.race([actor.sidecar.finished.then(() => 'finished'), new Promise((r) => setTimeout(() => r('running'), 600))]);
-    expect(outcome).toBe('running');
+    let finished = false;
+    void actor.sidecar.finished.then(() => (finished = true));
+    // A second sidecar, started later with ASYA_EXIT_WHEN_IDLE, finishes: the first has been idle longer.
+    const control = await startActor(transport, 'control', { kind: 'node', fixture: 'echo', sidecarEnv: { ASYA_EXIT_WHEN_IDLE: '300ms' } });
+    actors.push(control);
+    await control.sidecar.finished;
+    expect(finished).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queueName } from '../protocol/index.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
+import { waitDrained } from './support/queues.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
 describe('sidecar with the original runtime wire format', () => {
@@ -91,7 +92,9 @@ describe('sidecar with the original runtime wire format', () => {
     const arrival = ends.byId(id)[0]!;
     expect(arrival.queue).toBe('asya-error-end');
     expect(arrival.envelope.payload.code).toBe('connection_error');
-    await new Promise((r) => setTimeout(r, 300));
+    // A second error would have been published before the input was acked: once the actor's queue and the
+    // end queues are empty, everything that was sent has been collected.
+    await waitDrained(transport, [queueName(actor.name), ...ends.queues], 30_000);
     expect(ends.byId(id)).toHaveLength(1);
   });
 });

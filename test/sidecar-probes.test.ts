@@ -6,9 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createLogger, queueName } from '../protocol/index.ts';
+import { queueName } from '../protocol/index.ts';
 import { LIVENESS_PROBE_SCRIPT, markerFileSupervisor } from '../sidecar/supervisor.ts';
 import { MemoryTransport } from '../transport/memory.ts';
+import { capturingLogger } from './support/capture-logger.ts';
 import { collectEnds, envelopeBody, startActor } from './support/pipeline.ts';
 
 describe('metrics and probes', () => {
@@ -74,15 +75,17 @@ describe('runtime restart through the liveness probe (Kubernetes)', () => {
     await new Promise<void>((r) => server.listen(socketPath, r));
     writeFileSync(readyFile, 'ready');
     expect(probe()).toBe('pass');
-    const supervisor = markerFileSupervisor({ socketPath, readyFile, restartMarker }, 10_000, createLogger('ERROR', 'test'));
-    let restarted = false;
-    const restart = supervisor.restart('handler hung').then(() => (restarted = true));
+    const log = capturingLogger();
+    const supervisor = markerFileSupervisor({ socketPath, readyFile, restartMarker }, 10_000, log);
+    let freshReadyFile = false;
+    // Whether the fresh ready file existed when restart() returned: it must not return before.
+    const restart = supervisor.restart('handler hung').then(() => freshReadyFile);
     await expect.poll(probe).toBe('fail');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(restarted).toBe(false);
+    await expect.poll(() => log.matching('warn', 'Requested a runtime restart').length).toBe(1);
     // What kubelet does after the failed probe: a new runtime container starts and writes its ready file.
+    freshReadyFile = true;
     writeFileSync(readyFile, 'ready');
-    await restart;
+    expect(await restart).toBe(true);
     expect(probe()).toBe('pass');
   });
 });

@@ -8,6 +8,9 @@ import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { collectEnds, envelopeBody, startActor, type Actor, type ActorOptions } from './support/pipeline.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
+import { capturingLogger } from './support/capture-logger.ts';
+import { fixtureGate, type FixtureGate } from './support/gated-handler.ts';
+import { waitDrained } from './support/queues.ts';
 
 export interface SidecarSuiteOptions {
   /** A fresh transport per test file. */
@@ -25,6 +28,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       let transport: Transport;
       let ends: Awaited<ReturnType<typeof collectEnds>>;
       const actors: Actor[] = [];
+      const gates: FixtureGate[] = [];
       const unique = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
       const actor = async (base: string, fixture: string, extra: Partial<ActorOptions> = {}) => {
         const a = await startActor(transport, unique(base), { kind, fixture, ...extra, sidecarEnv: { ...ends.sidecarEnv, ...extra.sidecarEnv } });
@@ -41,8 +45,12 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         ends = await collectEnds(transport, [], options.shared ?? false);
       });
       afterEach(async () => {
+        // A failed test may have left a call held in the gated fixture, which a stopping runtime would wait for.
+        const opened = gates.splice(0);
+        for (const gate of opened) gate.open();
         const done = actors.splice(0);
         await Promise.all(done.map((a) => a.stop()));
+        for (const gate of opened) gate.dispose();
         if (options.shared) {
           for (const a of done) for (const q of [queueName(a.name), `${queueName(a.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
         }
@@ -116,10 +124,13 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       });
 
       test('while the runtime is down the message waits, and is processed once it is up', async () => {
-        const a = await actor('late', 'echo', { runtimeLater: true });
+        const log = capturingLogger();
+        const a = await actor('late', 'echo', { runtimeLater: true, log });
         await transport.ensureQueue(queueName(a.name), { maxDeliveries: 10 });
         const id = await send([a.name], { patient: true });
-        await new Promise((r) => setTimeout(r, 500));
+        // The sidecar is up and waiting for its runtime, and the message waits untouched in the queue.
+        await expect.poll(() => log.matching('info', 'Waiting for the runtime').length, { timeout: 30_000 }).toBe(1);
+        await expect.poll(async () => (await transport.queueDepth(queueName(a.name))).ready, { timeout: 30_000 }).toBe(1);
         expect(ends.byId(id)).toEqual([]);
         await a.runtime.start();
         await ends.waitForIds([id]);
@@ -130,8 +141,10 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const a = await actor('crashy', 'echo');
         await a.runtime.stop();
         const id = await send([a.name], { survive: 1 });
-        await new Promise((r) => setTimeout(r, 400));
+        // The sidecar took the message and found the runtime gone: it holds the message instead of failing it.
+        await expect.poll(() => a.sidecar.router.runtimeReachable, { timeout: 30_000 }).toBe(false);
         expect(ends.byId(id)).toEqual([]);
+        expect((await transport.queueDepth(queueName(a.name))).ready).toBe(0);
         await a.runtime.start();
         await ends.waitForIds([id]);
         expect(ends.byId(id)[0]!.queue).toBe(ends.happyQueue);
@@ -158,7 +171,9 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         expect(ends.byId(slow)[0]!.envelope.payload).toMatchObject({ code: 'timeout', error: 'Runtime timeout exceeded after 1s' });
         expect(ends.byId(quick)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { slept: 0 } }) }]);
         expect(a.runtime.child?.pid).not.toBe(firstPid);
-        await new Promise((r) => setTimeout(r, 300));
+        // A second timeout error would have been published before the input was acked: once the actor's queue
+        // and the end queues are empty, everything that was sent has been collected.
+        await waitDrained(transport, [queueName(a.name), ends.errorQueue, ends.happyQueue], 30_000);
         expect(ends.byId(slow)).toHaveLength(1);
       });
 
@@ -177,18 +192,23 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       });
 
       test('drain: the message in flight finishes, the unstarted ones stay queued', async () => {
-        const a = await actor('drain', 'sleep');
-        const first = await send([a.name], { seconds: 1 });
-        await new Promise((r) => setTimeout(r, 300));
-        const rest = await Promise.all([1, 2, 3].map(() => send([a.name], { seconds: 0 })));
-        await a.sidecar.stop();
+        const gate = fixtureGate();
+        gates.push(gate);
+        const a = await actor('drain', 'gated');
+        const first = await send([a.name], { ...gate.payload, n: 0 });
+        await expect.poll(() => gate.started(), { timeout: 30_000 }).toBe(1);
+        const rest = await Promise.all([1, 2, 3].map((n) => send([a.name], { ...gate.payload, n })));
+        const stopping = a.sidecar.stop();
+        gate.open();
+        await stopping;
         await ends.waitForIds([first]);
-        expect(ends.byId(first)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { slept: 1 } }) }]);
+        expect(gate.started()).toBe(1);
+        expect(ends.byId(first)).toEqual([{ queue: ends.happyQueue, envelope: expect.objectContaining({ payload: { ...gate.payload, n: 0 } }) }]);
         for (const id of rest) expect(ends.byId(id)).toEqual([]);
         const depth = await transport.queueDepth(queueName(a.name));
         expect(depth.ready + depth.inFlight).toBe(3);
         // A new sidecar for the same actor picks the rest up.
-        const again = await startActor(transport, a.name, { kind, fixture: 'sleep', sidecarEnv: ends.sidecarEnv });
+        const again = await startActor(transport, a.name, { kind, fixture: 'gated', sidecarEnv: ends.sidecarEnv });
         actors.push(again);
         await ends.waitForIds(rest);
         for (const id of rest) expect(ends.byId(id)).toHaveLength(1);

@@ -100,7 +100,7 @@ describe('SqsTransport against moto', () => {
     let aDone = false;
     const consumerA = await a.consume(queue, async (d) => {
       seenByA.push(d.deliveryCount);
-      await pause(4000); // four visibility timeouts
+      await pause(4000); // slow work on purpose: it spans four visibility timeouts, which the heartbeats must cover
       await a.ack(d);
       aDone = true;
     });
@@ -111,7 +111,8 @@ describe('SqsTransport against moto', () => {
       await b.ack(d);
     });
     await waitFor(() => aDone, 'consumer A to finish');
-    await pause(1500); // a redelivery would reach B within this window
+    // Gone from the queue (neither visible nor held by anyone): no redelivery can reach B any more.
+    await waitForDepth(a, queue, { ready: 0, inFlight: 0 });
     await consumerB.stop();
     await consumerA.stop();
     expect(seenByA).toEqual([1]);
@@ -132,7 +133,8 @@ describe('SqsTransport against moto', () => {
       await t.ack(d);
     });
     await waitFor(() => arrivals.length === 1, 'the chained message');
-    await pause(1500);
+    // No hop is left ready, held or delayed: a duplicate delivery cannot come any more.
+    await waitForDepth(t, queue, { ready: 0, inFlight: 0, delayed: 0 });
     await consumer.stop();
     expect(arrivals).toHaveLength(1);
     expect(arrivals[0]!.at - publishedAt).toBeGreaterThanOrEqual(delayMs);

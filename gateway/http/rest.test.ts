@@ -20,7 +20,9 @@ afterAll(async () => {
 
 describe('POST /tools/call', () => {
   it("answers the original's CallToolResult and publishes the envelope to the first actor", async () => {
+    const before = Date.now();
     const res = await call('echo', { message: 'hi' }, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const after = Date.now();
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ content: [{ type: 'text', text: expect.any(String) }] });
     const id = res.parsed?.envelope_id as string;
@@ -36,9 +38,11 @@ describe('POST /tools/call', () => {
       payload: { message: 'hi' },
       deadline: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
     });
+    // The tool's 60 s from the moment of the call, rounded up to whole seconds: bracketed by the clock
+    // before and after the call, not by a margin.
     const deadline = Date.parse(published.deadline as string);
-    expect(deadline - Date.now()).toBeGreaterThan(55_000);
-    expect(deadline - Date.now()).toBeLessThanOrEqual(61_000);
+    expect(deadline).toBeGreaterThanOrEqual(before + 60_000);
+    expect(deadline).toBeLessThanOrEqual(Math.ceil(after / 1000) * 1000 + 60_000);
   });
 
   it('gives progress tools a stream_url, fills defaults, and omits the deadline when the timeout is 0', async () => {
@@ -221,8 +225,11 @@ describe('POST /envelopes/{id}/replay', () => {
     await sidecar.final(id, { status: 'failed', error: 'x' });
     const before = Date.now();
     const r = await request('POST', `/envelopes/${id}/replay`, { timeout_seconds: 120 });
+    const after = Date.now();
     expect(r).toMatchObject({ status: 200, json: { status: 'running', timeout_seconds: 120 } });
-    expect(Date.parse(r.json.deadline as string)).toBeGreaterThan(before + 100_000);
+    // 120 s from the replay, which happened between `before` and `after`.
+    expect(Date.parse(r.json.deadline as string)).toBeGreaterThanOrEqual(before + 120_000);
+    expect(Date.parse(r.json.deadline as string)).toBeLessThanOrEqual(after + 120_000);
   });
 });
 

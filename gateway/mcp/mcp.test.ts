@@ -1,7 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, LATEST_PROTOCOL_VERSION, McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import type { EnvelopeStore } from '../store/index.ts';
 import type { TestSchema } from '../../test/support/postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
 import { Sidecar, startTestGateway, takePublished, testSchema, waitUntil, type TestGateway } from '../test-harness.ts';
@@ -54,6 +55,32 @@ async function connect(): Promise<{ client: Client; http: StreamableHTTPClientTr
   await client.connect(http);
   clients.push(client);
   return { client, http };
+}
+
+/**
+ * Watches the gateway's store for the calls a waiting tasks/result makes; `gatewayIsWaiting` resolves once
+ * the wait has subscribed to the envelope and been handed its history, the moment from which an early
+ * answer would be a bug.
+ */
+let storeCalls: { subscribe: MockInstance<EnvelopeStore['subscribe']>; get: MockInstance<EnvelopeStore['get']> } | undefined;
+beforeEach(() => {
+  storeCalls = { subscribe: vi.spyOn(gw.store, 'subscribe'), get: vi.spyOn(gw.store, 'get') };
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  storeCalls = undefined;
+});
+
+async function gatewayIsWaiting(id: string, options: { lookedUpAfterReplay?: boolean } = {}): Promise<void> {
+  const { subscribe, get } = storeCalls!;
+  await waitUntil(() => subscribe.mock.calls.some(([envelopeId]) => envelopeId === id), 10_000, `the gateway subscribing to ${id}`);
+  const index = subscribe.mock.calls.findIndex(([envelopeId]) => envelopeId === id);
+  await subscribe.mock.results[index]!.value;
+  if (!options.lookedUpAfterReplay) return;
+  const subscribedAt = subscribe.mock.invocationCallOrder[index]!;
+  const lookup = () => get.mock.calls.findIndex(([envelopeId], i) => envelopeId === id && get.mock.invocationCallOrder[i]! > subscribedAt);
+  await waitUntil(() => lookup() >= 0, 10_000, `the gateway looking up ${id} after the replayed failure`);
+  await get.mock.results[lookup()]!.value;
 }
 
 const textOf = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]?.text ?? '');
@@ -223,7 +250,7 @@ describe('MCP tasks backed by the envelope store', () => {
       done = true;
       return r;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await gatewayIsWaiting(taskId);
     expect(done).toBe(false);
     await sidecar.final(taskId, { status: 'succeeded', result: 'late' });
     const result = await waiting;
@@ -248,7 +275,8 @@ describe('MCP tasks backed by the envelope store', () => {
       done = true;
       return r;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The old failure is in the history the wait replays: the gateway looked it up and went on waiting.
+    await gatewayIsWaiting(taskId, { lookedUpAfterReplay: true });
     expect(done).toBe(false);
     await sidecar.final(taskId, { status: 'succeeded', result: 'second time' });
     expect(JSON.parse(textOf(await waiting))).toMatchObject({ status: 'succeeded', result: 'second time' });

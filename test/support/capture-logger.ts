@@ -1,4 +1,9 @@
-/** A TransportLogger that keeps what it is told, so tests can count recoveries (stale acks, reconnects). */
+/**
+ * A logger that keeps what it is told, so tests can count recoveries (stale acks, reconnects) and see that a
+ * component reached a state it only logs (a sidecar waiting for its runtime). It serves as a transport's
+ * TransportLogger and as a component's Logger.
+ */
+import type { Logger } from '../../protocol/index.ts';
 import type { TransportLogger } from '../../transport/log.ts';
 
 export interface LogLine {
@@ -7,7 +12,7 @@ export interface LogLine {
   fields: Record<string, unknown>;
 }
 
-export interface CapturingLogger extends TransportLogger {
+export interface CapturingLogger extends TransportLogger, Logger {
   readonly lines: LogLine[];
   matching(level: LogLine['level'], prefix: string): LogLine[];
 }
@@ -22,6 +27,8 @@ export function capturingLogger(options: { echo?: boolean } = {}): CapturingLogg
     };
   return {
     lines,
+    // Debug lines are not kept: tests look for what a component reports at INFO and above.
+    debug: () => {},
     info: keep('info'),
     warn: keep('warn'),
     error: keep('error'),

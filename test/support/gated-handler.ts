@@ -1,7 +1,9 @@
 /**
- * Makes an example's Python handler wait for a gate file before it works, so a test can hold calls in
- * flight and in the queue for as long as it needs, without timing assumptions.
+ * Gates that hold handler calls in flight for as long as a test needs, without timing assumptions: the
+ * `gated` fixture of runtime/testdata/handlers, and an example's Python handler edited to wait.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { editFile } from './dev-process.ts';
 
@@ -15,4 +17,29 @@ export function gateHandler(dir: string, module: string): string {
     ),
   );
   return gate;
+}
+
+/** The directory of the `gated` fixture: calls report in `started` and wait until `open` exists. */
+export interface FixtureGate {
+  readonly dir: string;
+  /** `{gate_dir}` for a payload, or `{FIXTURE_GATE_DIR}` for a runtime's environment. */
+  readonly payload: { gate_dir: string };
+  readonly env: { FIXTURE_GATE_DIR: string };
+  /** How many calls have started (each is held until open()). */
+  started(): number;
+  open(): void;
+  dispose(): void;
+}
+
+export function fixtureGate(): FixtureGate {
+  const dir = mkdtempSync(join(tmpdir(), 'asya-gate-'));
+  const startedFile = join(dir, 'started');
+  return {
+    dir,
+    payload: { gate_dir: dir },
+    env: { FIXTURE_GATE_DIR: dir },
+    started: () => (existsSync(startedFile) ? readFileSync(startedFile, 'utf8').trim().split('\n').filter(Boolean).length : 0),
+    open: () => writeFileSync(join(dir, 'open'), ''),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, ERROR_END, HAPPY_END, queueName } from '../../protocol/index.ts';
+import { createLogger, ERROR_END, HAPPY_END, queueName, type Logger } from '../../protocol/index.ts';
 import { loadSidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../../sidecar/supervisor.ts';
@@ -30,6 +30,8 @@ export interface ActorOptions {
   runtimeLater?: boolean;
   /** Override the runtime command (e.g. a fake runtime with the original's exact wire bytes). */
   command?: string[];
+  /** Where the sidecar and the runtime supervisor log (default: stderr at ERROR). */
+  log?: Logger;
 }
 
 export async function startActor(transport: Transport, name: string, options: ActorOptions): Promise<Actor> {
@@ -43,7 +45,7 @@ export async function startActor(transport: Transport, name: string, options: Ac
     ASYA_LOG_LEVEL: 'ERROR',
     ...options.sidecarEnv,
   });
-  const log = createLogger('ERROR', `test.${name}`);
+  const log = options.log ?? createLogger('ERROR', `test.${name}`);
   const runtime = childProcessSupervisor({
     command: options.command ?? runtimeCommand(options.kind),
     env: {

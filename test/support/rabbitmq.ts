@@ -37,3 +37,14 @@ export async function forceCloseConnection(connectionName: string): Promise<numb
   }
   return pids.length;
 }
+
+/**
+ * The broker's own count of `queue`'s messages delivered and not yet acked, across every connection: what a
+ * test waits on to know the acks it sent have reached the broker (amqplib's acks are never confirmed).
+ */
+export async function unackedOnBroker(queue: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_queues', 'name', 'messages_unacknowledged'], { timeout: 15_000 });
+  const line = stdout.split('\n').find((l) => l.split('\t')[0] === queue);
+  if (!line) throw new Error(`rabbitmqctl does not list queue ${queue}`);
+  return Number(line.split('\t')[1]);
+}

@@ -22,3 +22,15 @@ export function call(socketPath: string, request: unknown): Promise<unknown> {
   const body = typeof request === 'string' ? request : JSON.stringify(request);
   return sendRaw(socketPath, encodeFrame(body), false);
 }
+
+/** True when something accepts a connection on the socket path (a runtime that still listens). */
+export function accepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -136,16 +136,47 @@ def test_logs_payloads_at_debug(short_dir, runtimes):
     assert code == 0 and "hunter2" in stderr
 
 
-def test_in_flight_request_finishes_after_sigterm(short_dir, runtimes):
-    runtime = runtimes(short_dir, "fixtures.sleep").wait_ready()
+def accepts(socket_path):
+    """True while something listens on the socket path."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(socket_path)
+            return True
+        except OSError:
+            return False
+
+
+def wait_for(condition, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("{} not seen within {}s".format(what, timeout))
+        time.sleep(0.02)
+
+
+def started_calls(gate_dir):
+    try:
+        with open(os.path.join(gate_dir, "started")) as handle:
+            return handle.read().split()
+    except FileNotFoundError:
+        return []
+
+
+def test_in_flight_request_finishes_after_sigterm(short_dir, tmp_path, runtimes):
+    runtime = runtimes(short_dir, "fixtures.gated").wait_ready()
+    gate = {"gate_dir": str(tmp_path)}
     result = {}
-    caller = threading.Thread(target=lambda: result.update(response=runtime.call({"seconds": 0.6})))
+    caller = threading.Thread(target=lambda: result.update(response=runtime.call(gate)))
     caller.start()
-    time.sleep(0.2)
-    code, stderr = runtime.stop()
-    caller.join(10)
-    assert result["response"][0]["payload"] == {"slept": 0.6}
-    assert code == 0, stderr
+    wait_for(lambda: len(started_calls(str(tmp_path))) == 1, "the call held in the handler")
+    runtime.proc.send_signal(signal.SIGTERM)
+    # The runtime has taken the signal (it no longer accepts) while the handler is still held.
+    wait_for(lambda: not accepts(runtime.socket_path), "the runtime to stop accepting")
+    (tmp_path / "open").touch()
+    caller.join(20)
+    assert result["response"][0]["payload"] == gate
+    _, stderr = runtime.proc.communicate(timeout=20)
+    assert runtime.proc.returncode == 0, stderr.decode()
     assert os.listdir(short_dir) == []
 
 
@@ -156,16 +187,23 @@ def test_class_handler_state_persists_across_connections(short_dir, runtimes):
     assert runtime.stop()[0] == 0
 
 
-def test_workers_serve_concurrently_and_stop_cleanly(short_dir, runtimes):
-    runtime = runtimes(short_dir, "fixtures.sleep", ASYA_RUNTIME_WORKERS="2").wait_ready()
-    started = time.monotonic()
-    responses = in_threads(4, lambda i: runtime.call({"seconds": 0.5}))
-    elapsed = time.monotonic() - started
-    assert [r[0]["payload"] for r in responses] == [{"slept": 0.5}] * 4
-    assert elapsed < 1.9, "4 x 0.5 s on 2 workers took {:.2f}s".format(elapsed)
+def test_workers_serve_concurrently_and_stop_cleanly(short_dir, tmp_path, runtimes):
+    runtime = runtimes(short_dir, "fixtures.gated", ASYA_RUNTIME_WORKERS="2").wait_ready()
+    gate = {"gate_dir": str(tmp_path)}
+    held = {}
+    callers = [threading.Thread(target=lambda i=i: held.update({i: runtime.call(gate)})) for i in range(2)]
+    for caller in callers:
+        caller.start()
+    # Both calls are inside the handler at once, each in its own worker process.
+    wait_for(lambda: len(started_calls(str(tmp_path))) == 2, "two calls held at the same time")
+    assert len(set(started_calls(str(tmp_path)))) == 2
+    (tmp_path / "open").touch()
+    for caller in callers:
+        caller.join(20)
+    assert [held[i][0]["payload"] for i in range(2)] == [gate, gate]
 
-    many = in_threads(40, lambda i: runtime.call({"seconds": 0}))
-    assert all(r == [{"payload": {"slept": 0}, "route": {"actors": ["a"], "current": 1}}] for r in many)
+    many = in_threads(40, lambda i: runtime.call(dict(gate, i=i)))
+    assert [r for r in many] == [[{"payload": dict(gate, i=i), "route": {"actors": ["a"], "current": 1}}] for i in range(40)]
 
     code, stderr = runtime.stop()
     assert code == 0, stderr

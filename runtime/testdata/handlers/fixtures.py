@@ -55,6 +55,17 @@ def big(payload):
     return {"data": "x" * int(float(size_mb) * 1024 * 1024)}
 
 
+def gated(payload):
+    """Holds the call until the test lets it go: appends a line to <dir>/started, then waits for the file
+    <dir>/open, and answers its payload. The directory is payload["gate_dir"] or env FIXTURE_GATE_DIR."""
+    directory = _field(payload, "gate_dir") or os.environ["FIXTURE_GATE_DIR"]
+    with open(os.path.join(directory, "started"), "a") as f:
+        f.write("%d\n" % os.getpid())
+    while not os.path.exists(os.path.join(directory, "open")):
+        time.sleep(0.02)  # a poll: the test decides when the file appears
+    return payload
+
+
 def flaky(payload):
     """Counts attempts as lines in the file payload["counter"] (each the attempt's time in ms) and fails while
     the attempt is at most payload["failures"]; once the file payload["fixed"] exists it always succeeds.

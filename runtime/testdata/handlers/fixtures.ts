@@ -3,6 +3,7 @@
  * handlers in Python; the suite runs both and expects the same answers.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 type Payload = Record<string, unknown>;
 type Envelope = { id?: string; route: { actors: string[]; current: number }; headers?: Record<string, unknown>; payload: Payload };
@@ -40,6 +41,19 @@ export async function sleep(payload: Payload): Promise<unknown> {
 
 export function big(payload: Payload): unknown {
   return { data: 'x'.repeat(Number(payload.size_mb ?? 1) * 1024 * 1024) };
+}
+
+/**
+ * Holds the call until the test lets it go, so a test can act while a call is certainly in flight without
+ * guessing how long that takes. The directory is `payload.gate_dir` or env FIXTURE_GATE_DIR: the call
+ * appends a line to `<dir>/started`, then waits for the file `<dir>/open`; it answers its payload.
+ */
+export async function gated(payload: Payload): Promise<unknown> {
+  const dir = String(payload.gate_dir ?? process.env.FIXTURE_GATE_DIR);
+  appendFileSync(join(dir, 'started'), `${process.pid}\n`);
+  // A poll, not a timing assumption: the test decides when the file appears.
+  while (!existsSync(join(dir, 'open'))) await new Promise((resolve) => setTimeout(resolve, 20));
+  return payload;
 }
 
 /**
