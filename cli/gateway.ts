@@ -31,6 +31,9 @@ export async function runGateway(args: string[], env: Record<string, string | un
     ...(values.config !== undefined ? { ASYA_CONFIG_PATH: values.config } : {}),
   };
   const { startGateway } = await import('../gateway/server.ts');
+  const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
+  const early = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.gateway');
+  surviveClosedSocketWriteBug((message) => early.warn(message));
   const gateway = await startGateway({ env: merged });
   const log = gateway.deps.log;
   const stop = (signal: string) => {
