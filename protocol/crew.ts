@@ -22,10 +22,11 @@ export const REPLAYS_HEADER = 'x-asya-replays';
 /** Where error-end puts what it gives up on. */
 export const DLQ_QUEUE = 'asya-dlq';
 /**
- * `details.type` of a crew handler error meaning "the gateway did not take the final status": the sidecar
- * requeues such a message without counting it toward dead-lettering, as it does for its own final reports.
+ * `details.type` of a crew handler error meaning "the gateway is not available (unreachable, 5xx, 408, 429),
+ * try later": the sidecar holds such a message and never counts the wait toward dead-lettering, as it does
+ * when its own final report meets an unavailable gateway (sidecar/gateway-hold.ts).
  */
-export const FINAL_REPORT_REFUSED = 'FinalReportRefused';
+export const GATEWAY_UNAVAILABLE = 'GatewayUnavailable';
 
 export interface EndActorPublish {
   queue: string;

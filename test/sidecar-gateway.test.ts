@@ -134,4 +134,25 @@ describe('sidecar and gateway', () => {
     const depth = async () => (await transport.queueDepth(queueName(happy.name)));
     await expect.poll(async () => { const d = await depth(); return d.ready + d.inFlight; }, { timeout: 15_000 }).toBe(0);
   });
+
+  test('a drain while the gateway is away gives the held message back as a fresh delivery, not a counted requeue', async () => {
+    gateway.status = 503;
+    const happy = await start('happy-end', 'passthrough', { ASYA_IS_END_ACTOR: 'true' }, 'envelope');
+    const id = randomUUID();
+    const queue = queueName(happy.name);
+    await transport.publish(queue, Buffer.from(JSON.stringify({ id, route: { actors: ['a'], current: 1 }, payload: 1 })));
+    await expect.poll(() => sent(id).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    // Held, not requeued: the one delivery is still in flight and nothing waits in the queue.
+    expect(await transport.queueDepth(queue)).toMatchObject({ ready: 0, inFlight: 1 });
+    await happy.sidecar.stop();
+    const given = (await happy.sidecar.metrics.registry.getSingleMetric('asya_actor_messages_given_back_total')?.get())?.values ?? [];
+    expect(given.map((v) => v.value)).toEqual([1]);
+    const counts: number[] = [];
+    const reader = await transport.consume(queue, async (d) => {
+      counts.push(d.deliveryCount);
+      await transport.ack(d);
+    });
+    await expect.poll(() => counts).toEqual([1]);
+    await reader.stop();
+  });
 });
