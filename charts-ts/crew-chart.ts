@@ -6,6 +6,7 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
@@ -60,9 +61,13 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
     platform: options.platform,
     spec: {
       transport: options.transport,
-      sidecar: { resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }) },
-      // One replica always listens, so finals are stored and reported without a cold start (the original crew chart's minimum).
-      scaling: { enabled: true, minReplicas: 1, maxReplicas: 10, queueLength: 5 },
+      sidecar: {
+        resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }),
+        env: [{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }],
+      },
+      // One replica always listens, so finals are stored and reported without a cold start (the original
+      // crew chart's minimum); another joins per CREW_CONCURRENCY messages waiting or in flight.
+      scaling: { enabled: true, minReplicas: 1, maxReplicas: 10, queueLength: CREW_CONCURRENCY },
       workload: {
         kind: 'Deployment',
         template: {

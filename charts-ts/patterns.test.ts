@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { asyncActorCrd } from '../api/crd.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
+import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { MIGRATION_JOB } from './gateway-chart.ts';
 import { PlatformOptionsError, resolveOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
@@ -246,6 +247,16 @@ describe('crew storage', () => {
       expect(env.ASYA_RESULTS_DIR).toBe('/tmp/asya-results');
       expect(pod.volumes).toBeUndefined();
     }
+  });
+
+  test(`the crew sidecars handle ${CREW_CONCURRENCY} messages at once, and KEDA adds a pod per ${CREW_CONCURRENCY} waiting`, () => {
+    for (const role of ['happy-end', 'error-end']) {
+      const actor = only(synthObjects(), 'AsyncActor', role);
+      expect(at(actor, 'spec', 'sidecar', 'env')).toEqual([{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }]);
+      expect(at(actor, 'spec', 'scaling', 'queueLength')).toBe(CREW_CONCURRENCY);
+    }
+    const sidecar = containersOf(only(synthObjects({ crew: { expand: true } }), 'Deployment', 'happy-end')).find((c) => c.name === 'asya-sidecar');
+    expect(sidecar?.env).toContainEqual({ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) });
   });
 
   test('the test default is a claim (TEST_RESULTS_CLAIM)', () => {

@@ -87,6 +87,15 @@ describe('happy-end', () => {
     expect(sent('h4')).toHaveLength(1);
   });
 
+  test('two copies of one envelope handled at once (concurrency > 1): stored once, reported once', async () => {
+    const c = config();
+    const handle = createHappyEnd(c, () => at);
+    const answers = await Promise.all([handle(done('h-twice')), handle(done('h-twice')), handle(done('h-twice'))]);
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(sent('h-twice')).toHaveLength(1);
+    expect((await c.storage.list('happy-asya/2')).filter((k) => k.endsWith('/h-twice.json'))).toHaveLength(1);
+  });
+
   test('"not now" answers (5xx, 408, 429) are GatewayUnavailable; any other 4xx (a bad token) is a rejection for good', async () => {
     const handle = createHappyEnd(config());
     for (const [i, status] of [500, 502, 408, 429].entries()) {
@@ -116,6 +125,15 @@ describe('happy-end', () => {
 });
 
 describe('error-end', () => {
+  test('two copies of one dead-lettered envelope handled at once: one record stored, one failed final', async () => {
+    const c = config();
+    const handle = createErrorEnd(c, { clock: () => at });
+    const bad = { id: 'e-twice', route: { actors: ['prep'], current: 0 }, payload: { error: 'processing_error', failed_actor: 'prep', original_payload: 1 }, headers: { [ATTEMPTS_HEADER]: { prep: 99 } } };
+    await Promise.all([handle(bad), handle(bad)]);
+    expect(sent('e-twice').filter((r) => r.path.endsWith('/final'))).toHaveLength(1);
+    expect((await c.storage.list('error-asya/2')).filter((k) => k.endsWith('/e-twice.json'))).toHaveLength(1);
+  });
+
   const failed = (id: string, extra: { headers?: Record<string, unknown>; payload?: Record<string, unknown>; current?: number } = {}) => ({
     id,
     route: { actors: ['prep', 'infer', 'post'], current: extra.current ?? 1 },
