@@ -54,6 +54,8 @@ export interface RouterDeps {
 
 /** How long to hold a delivery between attempts while the runtime is unreachable. */
 const UNAVAILABLE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
+/** Between final reports to an unavailable gateway: capped low, so finals flow soon after it is back. */
+const GATEWAY_AWAY_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10000];
 
 /** A crew handler may ask for a delayed publish (error-end's backoff); nothing else delays. */
 type Outbound = OutboundMessage & { delayMs?: number };
@@ -166,7 +168,7 @@ export class Router {
     return holdWhileGatewayAway(() => this.endOnce(delivery, input), {
       // The broker takes a delivery back after twice the runtime timeout; one more attempt must fit.
       limitMs: config.runtimeTimeoutMs,
-      backoffMs: UNAVAILABLE_BACKOFF_MS,
+      backoffMs: GATEWAY_AWAY_BACKOFF_MS,
       stopping,
       now: this.now,
       onAway: (reason, attempt) => {
