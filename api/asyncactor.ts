@@ -17,7 +17,7 @@ export type TransportName = (typeof TRANSPORTS)[number];
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 /** Volumes the injected pod shape owns; a user volume with one of these names would be shadowed. */
-export const RESERVED_VOLUMES = ['socket-dir', 'tmp', 'asya-runtime'] as const;
+export const RESERVED_VOLUMES = ['socket-dir', 'tmp', 'asya-runtime', 'asya-broker-credentials'] as const;
 
 const int32 = () => z.number().int().max(2_147_483_647);
 const envVar = z.object({
@@ -78,6 +78,24 @@ const scalingSchema = z
   })
   .optional();
 
+const securitySchema = z
+  .object({
+    restrictedRuntime: z
+      .boolean()
+      .default(true)
+      .describe('Give the runtime container the restricted security context (non-root uid 1000, read-only root filesystem, no capabilities, no privilege escalation, RuntimeDefault seccomp) under any fields it sets itself. false: only its own.'),
+    serviceAccountToken: z
+      .boolean()
+      .default(false)
+      .describe('Mount the ServiceAccount token into the pod. Also on with a serviceAccountName (the template’s, or IRSA’s).'),
+    brokerCredentials: z
+      .enum(['env', 'files'])
+      .default('env')
+      .describe('How the sidecar gets the broker Secret: env vars, or files mounted from the Secret (ASYA_*_FILE).'),
+  })
+  .optional()
+  .describe('Pod hardening; the defaults are the safe choice.');
+
 export const asyncActorSpecSchema = z
   .object({
     transport: z.string().min(1).describe('rabbitmq or sqs.'),
@@ -97,6 +115,7 @@ export const asyncActorSpecSchema = z
       .optional(),
     scaling: scalingSchema,
     retry: retrySchema.optional(),
+    security: securitySchema,
     workload: z.object({
       kind: z.enum(WORKLOAD_KINDS).default('Deployment'),
       replicas: int32().min(0).default(1).describe('Ignored when scaling is enabled.'),

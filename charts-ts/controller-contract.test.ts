@@ -12,7 +12,7 @@ import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { CONTROLLER_PORT, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
 import type { PlatformOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, only } from './test-support.ts';
+import { at, only, withCrewStorage } from './test-support.ts';
 
 const CONFIG_MODULE = new URL('../controller/config.ts', import.meta.url);
 
@@ -50,7 +50,7 @@ function podEnv(objects: KubeObject[], pod: { name: string; namespace: string })
   return env;
 }
 
-const controllerObjects = (options: PlatformOptions, cluster = 0) => appObjects(platformApps(options)[cluster]!.app);
+const controllerObjects = (options: PlatformOptions, cluster = 0) => appObjects(platformApps(withCrewStorage(options))[cluster]!.app);
 
 describe.skipIf(!existsSync(CONFIG_MODULE))('the controller reads the chart’s settings as meant', async () => {
   const { loadControllerConfig } = existsSync(CONFIG_MODULE) ? ((await import(CONFIG_MODULE.href)) as { loadControllerConfig: Loader }) : { loadControllerConfig: undefined };

@@ -6,6 +6,7 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
+import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
@@ -15,13 +16,17 @@ import { plainContainerSecurity, plainPodSecurity, plainResources } from './secu
 
 export type CrewRole = typeof HAPPY_END | typeof ERROR_END;
 export const CREW_ROLES: readonly CrewRole[] = [HAPPY_END, ERROR_END];
-/** Where the crew keeps results without S3: the pod's /tmp emptyDir (lost when the pod goes). */
+/** With `crew.ephemeralResults`: the pod's /tmp emptyDir (lost when the pod goes). */
 const EPHEMERAL_RESULTS_DIR = '/tmp/asya-results';
+/** With `crew.resultsClaim`: where the claim is mounted. */
+export const CREW_RESULTS_MOUNT = '/var/lib/asya/results';
+const RESULTS_VOLUME = 'crew-results';
 
 type Env = { name: string; value?: string; valueFrom?: Record<string, unknown> };
 
 function storageEnv(options: ResolvedOptions): Env[] {
   const s3 = options.crew.s3;
+  if (options.crew.resultsClaim) return [{ name: 'ASYA_RESULTS_DIR', value: CREW_RESULTS_MOUNT }];
   if (!s3) return [{ name: 'ASYA_RESULTS_DIR', value: EPHEMERAL_RESULTS_DIR }];
   const fromSecret = (name: string, key: string): Env => ({ name, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
   return [
@@ -35,6 +40,7 @@ function storageEnv(options: ResolvedOptions): Env[] {
 /** The crew actor's props, shared by the AsyncActor object and the construct. */
 export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncActorProps {
   const { gatewayUrl, gatewayTokenSecretRef } = options.platform;
+  const claim = options.crew.resultsClaim;
   const env: Env[] = [
     { name: 'ASYA_HANDLER', value: `/app/crew/${role}.ts#handle` },
     // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
@@ -55,21 +61,27 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
     platform: options.platform,
     spec: {
       transport: options.transport,
-      sidecar: { resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }) },
-      // One replica always listens, so finals are stored and reported without a cold start (the original crew chart's minimum).
-      scaling: { enabled: true, minReplicas: 1, maxReplicas: 10, queueLength: 5 },
+      sidecar: {
+        resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }),
+        env: [{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }],
+      },
+      // One replica always listens, so finals are stored and reported without a cold start (the original
+      // crew chart's minimum); another joins per CREW_CONCURRENCY messages waiting or in flight.
+      scaling: { enabled: true, minReplicas: 1, maxReplicas: 10, queueLength: CREW_CONCURRENCY },
       workload: {
         kind: 'Deployment',
         template: {
           spec: {
             automountServiceAccountToken: false,
             securityContext: plainPodSecurity(),
+            ...(claim ? { volumes: [{ name: RESULTS_VOLUME, persistentVolumeClaim: { claimName: claim } }] } : {}),
             containers: [
               {
                 name: 'asya-runtime',
                 image: options.image,
                 imagePullPolicy: options.imagePullPolicy,
                 env,
+                ...(claim ? { volumeMounts: [{ name: RESULTS_VOLUME, mountPath: CREW_RESULTS_MOUNT }] } : {}),
                 resources: plainResources({ cpu: ['50m', '500m'], memory: ['128Mi', '512Mi'] }),
                 securityContext: plainContainerSecurity(),
               },

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { GatewayMetrics } from '../gateway/metrics.ts';
 import { loadSidecarConfig } from '../sidecar/config.ts';
 import { createMetrics } from '../sidecar/metrics.ts';
-import { ACTOR_LABEL, dashboardExpressions, grafanaDashboard, SIDECAR_PREFIX } from './dashboard.ts';
+import { ACTOR_LABEL, DASHBOARD_ROWS, dashboardExpressions, grafanaDashboard, SIDECAR_PREFIX } from './dashboard.ts';
 
 interface MetricInfo {
   name: string;
@@ -83,7 +83,8 @@ describe('Grafana dashboard', () => {
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     const graphs = dashboard.panels.filter((p) => p.type !== 'row');
-    expect(graphs.length).toBe(dashboardExpressions().length - 2); // two panels have two queries each
+    const extraQueries = DASHBOARD_ROWS.flatMap((r) => r.panels).reduce((n, p) => n + p.exprs.length - 1, 0);
+    expect(graphs.length).toBe(dashboardExpressions().length - extraQueries);
     for (const p of graphs) {
       expect(p.datasource?.type).toBe('prometheus');
       expect(p.targets!.length).toBeGreaterThan(0);

@@ -33,6 +33,15 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
       { title: 'Publish until confirmed p95', unit: 's', exprs: [{ expr: p95(actor('queue_send_duration_seconds'), 'destination_queue'), legend: '{{destination_queue}}' }] },
       { title: 'Envelope size p95', unit: 'bytes', exprs: [{ expr: p95(actor('envelope_size_bytes'), 'direction'), legend: '{{direction}}' }] },
       { title: 'Messages sent', unit: 'reqps', exprs: [{ expr: rate(actor('messages_sent_total'), 'destination_queue, message_type'), legend: '{{destination_queue}} {{message_type}}' }] },
+      {
+        title: 'End actors waiting for the gateway',
+        unit: 'reqps',
+        description: 'Final reports that met an unavailable gateway (held, not requeued), and held messages given back to their queue as fresh copies.',
+        exprs: [
+          { expr: rate(actor('gateway_unavailable_total'), 'queue'), legend: '{{queue}} unavailable' },
+          { expr: rate(actor('messages_given_back_total'), 'queue'), legend: '{{queue}} given back' },
+        ],
+      },
     ],
   },
   {

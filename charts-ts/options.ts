@@ -51,9 +51,18 @@ export interface PlatformOptions {
     /** The URL sidecars reach the gateway at; default: the in-cluster Service (required across clusters). */
     url?: string;
   };
+  /**
+   * Where the crew keeps results, errors and its once-only markers. One of `s3`, `resultsClaim` or
+   * `ephemeralResults` is required (a trial defaults to `ephemeralResults`): the markers must outlive a pod
+   * and be shared by every replica, or a redelivered envelope is stored and reported again.
+   */
   crew?: {
-    /** Store results and errors in S3 (or MinIO); without it they go to the pod's /tmp and are lost on restart. */
+    /** Store results and errors in S3 (or MinIO). */
     s3?: { bucket: string; endpoint?: string; region?: string; credentialsSecret?: string };
+    /** An existing PersistentVolumeClaim mounted at CREW_RESULTS_MOUNT; ReadWriteMany, since the crew scales past one pod. */
+    resultsClaim?: string;
+    /** Accept the pod's /tmp: lost with the pod and not shared between replicas. For trials only. @default false */
+    ephemeralResults?: boolean;
     /** Render the crew as Deployments through the AsyncActor construct instead of AsyncActor objects for the controller. @default false */
     expand?: boolean;
   };
@@ -154,13 +163,26 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
     trial,
     createNamespace: options.createNamespace ?? true,
     watchNamespaces: options.watchNamespaces ?? [],
-    crew: options.crew ?? {},
+    crew: crewStorage(options.crew ?? {}, trial),
     monitoring: pattern === 'full',
     monitoringLabels: options.monitoring?.labels ?? {},
     manageQueues: true,
   } satisfies Omit<ResolvedOptions, 'gateway'>;
   if (!multi) return [{ ...base, ...(gatewayHere ? { gateway } : {}) }];
   return options.clusters!.map((cluster, i) => ({ ...base, cluster, manageQueues: i === 0, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
+}
+
+/** The crew's storage choice, checked: exactly one place, and a durable one unless asked otherwise. */
+function crewStorage(crew: NonNullable<PlatformOptions['crew']>, trial: boolean): NonNullable<PlatformOptions['crew']> {
+  const chosen = [crew.s3 && '--crew-s3-bucket', crew.resultsClaim && '--crew-results-pvc', crew.ephemeralResults && '--crew-ephemeral-results'].filter(Boolean);
+  if (chosen.length > 1) throw new PlatformOptionsError(`the crew stores in one place; got ${chosen.join(' and ')}`);
+  if (chosen.length === 1) return crew;
+  if (trial) return { ...crew, ephemeralResults: true };
+  throw new PlatformOptionsError(
+    'the crew needs durable storage for results and its once-only markers: pass --crew-s3-bucket <bucket> (crew.s3) or ' +
+      '--crew-results-pvc <claim> (crew.resultsClaim, a ReadWriteMany PersistentVolumeClaim). ' +
+      "--crew-ephemeral-results (crew.ephemeralResults) keeps them in the pod's /tmp instead: lost with the pod, not shared between replicas",
+  );
 }
 
 function checkMultiCluster(options: PlatformOptions, settings: PlatformSettings, transport: TransportName): void {

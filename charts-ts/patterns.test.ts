@@ -3,10 +3,11 @@ import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { asyncActorCrd } from '../api/crd.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
+import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { MIGRATION_JOB } from './gateway-chart.ts';
 import { PlatformOptionsError, resolveOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, kindsAndNames, only, synthObjects } from './test-support.ts';
+import { at, containersOf, kindsAndNames, only, synthObjects, TEST_RESULTS_CLAIM, withCrewStorage } from './test-support.ts';
 
 const CORE = [
   'CustomResourceDefinition/asyncactors.asya.sh',
@@ -165,7 +166,7 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
   const shared = { transports: { rabbitmq: { host: 'mq.example.com', passwordSecretRef: { name: 'mq', key: 'password' } } } };
 
   test('each cluster gets the minimal platform on the shared broker; the first also the gateway', () => {
-    const apps = platformApps({ pattern: 'multi-cluster', clusters: ['us-east', 'eu-west'], platform: shared, gateway: { url: 'https://asya.example.com' } }, '/out');
+    const apps = platformApps(withCrewStorage({ pattern: 'multi-cluster', clusters: ['us-east', 'eu-west'], platform: shared, gateway: { url: 'https://asya.example.com' } }), '/out');
     expect(apps.map((a) => [a.cluster, a.app.outdir])).toEqual([
       ['us-east', '/out/us-east'],
       ['eu-west', '/out/eu-west'],
@@ -183,12 +184,12 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
   });
 
   test('without a gateway URL no cluster runs a gateway', () => {
-    const apps = platformApps({ pattern: 'multi-cluster', clusters: ['a', 'b', 'c'], platform: shared });
+    const apps = platformApps(withCrewStorage({ pattern: 'multi-cluster', clusters: ['a', 'b', 'c'], platform: shared }));
     expect(apps.map((a) => kindsAndNames(appObjects(a.app)))).toEqual([sorted(CORE), sorted(CORE), sorted(CORE)]);
   });
 
   test('SQS is shared by nature', () => {
-    expect(() => resolveOptions({ pattern: 'multi-cluster', clusters: ['a', 'b'], transport: 'sqs' })).not.toThrow();
+    expect(() => resolveOptions(withCrewStorage({ pattern: 'multi-cluster', clusters: ['a', 'b'], transport: 'sqs' }))).not.toThrow();
   });
 
   test.each([
@@ -201,6 +202,66 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
   ])('refuses %j', (options, message) => {
     expect(() => resolveOptions({ pattern: 'multi-cluster', ...options })).toThrow(PlatformOptionsError);
     expect(() => resolveOptions({ pattern: 'multi-cluster', ...options })).toThrow(message);
+  });
+});
+
+describe('crew storage', () => {
+  const crewRuntime = (objects: ReturnType<typeof synthObjects>, role: string) => {
+    const actor = only(objects, 'AsyncActor', role);
+    const pod = at(actor, 'spec', 'workload', 'template', 'spec') as Record<string, unknown>;
+    const runtime = (pod.containers as Array<{ env: Array<{ name: string; value?: string }>; volumeMounts?: unknown[] }>)[0]!;
+    return { pod, runtime, env: Object.fromEntries(runtime.env.map((e) => [e.name, e.value])) };
+  };
+
+  test('refused without a durable place: the message names the flags', () => {
+    for (const pattern of ['minimal', 'standard', 'full'] as const) {
+      expect(() => resolveOptions({ pattern })).toThrow(PlatformOptionsError);
+      expect(() => resolveOptions({ pattern })).toThrow(/--crew-s3-bucket <bucket> .* or --crew-results-pvc <claim> .*--crew-ephemeral-results/);
+    }
+  });
+
+  test('one place only', () => {
+    expect(() => resolveOptions({ crew: { s3: { bucket: 'b' }, resultsClaim: 'c' } })).toThrow('the crew stores in one place; got --crew-s3-bucket and --crew-results-pvc');
+  });
+
+  test('a claim is mounted into both crew runtimes and is where they store', () => {
+    const objects = synthObjects({ crew: { resultsClaim: 'results-rwx' } });
+    for (const role of ['happy-end', 'error-end']) {
+      const { pod, runtime, env } = crewRuntime(objects, role);
+      expect(pod.volumes).toEqual([{ name: 'crew-results', persistentVolumeClaim: { claimName: 'results-rwx' } }]);
+      expect(runtime.volumeMounts).toEqual([{ name: 'crew-results', mountPath: '/var/lib/asya/results' }]);
+      expect(env.ASYA_RESULTS_DIR).toBe('/var/lib/asya/results');
+    }
+  });
+
+  test('S3 stores in the bucket, with nothing mounted', () => {
+    const { pod, env } = crewRuntime(synthObjects({ crew: { s3: { bucket: 'results' } } }), 'happy-end');
+    expect(env.ASYA_S3_BUCKET).toBe('results');
+    expect(env.ASYA_RESULTS_DIR).toBeUndefined();
+    expect(pod.volumes).toBeUndefined();
+  });
+
+  test('a trial, or an explicit opt-in, keeps the pod’s /tmp', () => {
+    for (const options of [{ trial: true }, { crew: { ephemeralResults: true } }]) {
+      const { env, pod } = crewRuntime(synthObjects(options), 'happy-end');
+      expect(env.ASYA_RESULTS_DIR).toBe('/tmp/asya-results');
+      expect(pod.volumes).toBeUndefined();
+    }
+  });
+
+  test(`the crew sidecars handle ${CREW_CONCURRENCY} messages at once, and KEDA adds a pod per ${CREW_CONCURRENCY} waiting`, () => {
+    for (const role of ['happy-end', 'error-end']) {
+      const actor = only(synthObjects(), 'AsyncActor', role);
+      expect(at(actor, 'spec', 'sidecar', 'env')).toEqual([{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }]);
+      expect(at(actor, 'spec', 'scaling', 'queueLength')).toBe(CREW_CONCURRENCY);
+    }
+    const sidecar = containersOf(only(synthObjects({ crew: { expand: true } }), 'Deployment', 'happy-end')).find((c) => c.name === 'asya-sidecar');
+    expect(sidecar?.env).toContainEqual({ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) });
+  });
+
+  test('the test default is a claim (TEST_RESULTS_CLAIM)', () => {
+    expect(crewRuntime(synthObjects(), 'error-end').pod.volumes).toEqual([{ name: 'crew-results', persistentVolumeClaim: { claimName: TEST_RESULTS_CLAIM } }]);
+    expect(containersOf(only(synthObjects({ crew: { expand: true } }), 'Deployment', 'happy-end')).find((c) => c.name === 'asya-runtime')?.volumeMounts).toContainEqual({ name: 'crew-results', mountPath: '/var/lib/asya/results' });
   });
 });
 

@@ -10,7 +10,7 @@ import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { MONITORING_API_VERSION } from './monitoring-chart.ts';
 import type { PlatformOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, clusterObjects } from './test-support.ts';
+import { at, clusterObjects, withCrewStorage } from './test-support.ts';
 
 const variants: [string, PlatformOptions][] = [
   ['minimal', { pattern: 'minimal' }],
@@ -44,7 +44,7 @@ function assertMonitorShape(o: KubeObject): void {
 }
 
 describe.each(variants)('%s', (_label, options) => {
-  const objects = platformApps(options).flatMap((a) => appObjects(a.app));
+  const objects = platformApps(withCrewStorage(options)).flatMap((a) => appObjects(a.app));
 
   test('every object validates against its schema', async () => {
     let checked = 0;
@@ -83,7 +83,7 @@ describe.each(variants)('%s', (_label, options) => {
 });
 
 test('a ServiceMonitor port is a port the Service names', () => {
-  const objects = platformApps({ pattern: 'full' }).flatMap((a) => appObjects(a.app));
+  const objects = platformApps(withCrewStorage({ pattern: 'full' })).flatMap((a) => appObjects(a.app));
   for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
     const labels = at(monitor, 'spec', 'selector', 'matchLabels') as Record<string, string>;
     const services = objects.filter((o) => o.kind === 'Service' && Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v));

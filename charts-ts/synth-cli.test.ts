@@ -18,6 +18,8 @@ const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'asya-synth-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Where the crew stores in these runs; `asya synth` refuses to choose for the user. */
+const STORAGE = ['--crew-results-pvc', 'asya-crew-results'];
 const readObjects = (file: string) => YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject);
 const names = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 
@@ -69,7 +71,7 @@ const wired = readFileSync(join(root, 'cli/main.ts'), 'utf8').includes("import('
 
 test.skipIf(!wired)('`asya synth` through bin/asya.js writes the same files', async () => {
   const out = join(work, 'through-asya');
-  await run(process.execPath, ['bin/asya.js', 'synth', '--out', out], { cwd: root });
+  await run(process.execPath, ['bin/asya.js', 'synth', '--out', out, ...STORAGE], { cwd: root });
   expect(readdirSync(out).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml']);
 });
 
@@ -79,7 +81,7 @@ describe('runSynth', () => {
     const dir = mkdtempSync(join(work, 'cwd-'));
     process.chdir(dir);
     try {
-      const { code, stdout } = await synth([]);
+      const { code, stdout } = await synth([...STORAGE]);
       expect(code).toBe(0);
       expect(stdout).toContain('dist/00-asya-crd.k8s.yaml');
       expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml']);
@@ -90,10 +92,10 @@ describe('runSynth', () => {
 
   test('a later run for a smaller pattern removes the charts it no longer has', async () => {
     const out = join(work, 'shrink');
-    expect((await synth(['--out', out, '--pattern', 'full'])).code).toBe(0);
+    expect((await synth(['--out', out, '--pattern', 'full', ...STORAGE])).code).toBe(0);
     expect(readdirSync(out)).toContain('50-asya-monitoring.k8s.yaml');
     writeFileSync(join(out, 'kustomization.yaml'), 'resources: []\n');
-    expect((await synth(['--out', out, '--pattern', 'minimal'])).code).toBe(0);
+    expect((await synth(['--out', out, '--pattern', 'minimal', ...STORAGE])).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['00-asya-crd.k8s.yaml', '01-asya-namespace.k8s.yaml', '20-asya-controller.k8s.yaml', '40-asya-crew.k8s.yaml', 'kustomization.yaml']);
   });
 
@@ -101,7 +103,7 @@ describe('runSynth', () => {
     const out = join(work, 'multi');
     const platform = join(work, 'shared.yaml');
     writeFileSync(platform, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: shared}\nspec:\n  transports:\n    rabbitmq: {host: mq.example.com}\n');
-    const { code } = await synth(['--out', out, '--pattern', 'multi-cluster', '--clusters', 'east,west', '--platform', platform, '--gateway-url', 'https://asya.example.com']);
+    const { code } = await synth(['--out', out, '--pattern', 'multi-cluster', '--clusters', 'east,west', '--platform', platform, '--gateway-url', 'https://asya.example.com', ...STORAGE]);
     expect(code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['east', 'west']);
     expect(readdirSync(join(out, 'east'))).toContain('30-asya-gateway.k8s.yaml');
@@ -110,7 +112,7 @@ describe('runSynth', () => {
 
   test('--monitoring-label labels the monitors', async () => {
     const out = join(work, 'labels');
-    expect((await synth(['--out', out, '--pattern', 'full', '--monitoring-label', 'release=prometheus', '--monitoring-label', 'team=ml'])).code).toBe(0);
+    expect((await synth(['--out', out, '--pattern', 'full', '--monitoring-label', 'release=prometheus', '--monitoring-label', 'team=ml', ...STORAGE])).code).toBe(0);
     const monitors = readObjects(join(out, '50-asya-monitoring.k8s.yaml')).filter((o) => o.kind.endsWith('Monitor'));
     expect(monitors).toHaveLength(3);
     for (const m of monitors) expect(m.metadata.labels).toMatchObject({ release: 'prometheus', team: 'ml' });
@@ -120,7 +122,7 @@ describe('runSynth', () => {
     const out = join(work, 'configmap');
     const platform = join(work, 'configmap.yaml');
     writeFileSync(platform, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p}\ndata:\n  transports.rabbitmq.host: mq.internal\n  queuePrefix: team-a-\n');
-    expect((await synth(['--out', out, '--platform', platform])).code).toBe(0);
+    expect((await synth(['--out', out, '--platform', platform, ...STORAGE])).code).toBe(0);
     const controller = readFileSync(join(out, '20-asya-controller.k8s.yaml'), 'utf8');
     expect(controller).toContain('host: mq.internal');
     expect(controller).toContain('value: team-a-');
@@ -134,6 +136,8 @@ describe('runSynth', () => {
     [['--pattern', 'multi-cluster', '--clusters', 'a'], 1, 'at least two cluster names'],
     [['--platform', '/nonexistent/platform.yaml'], 1, 'ENOENT'],
     [['--tools', '/nonexistent/tools.yaml', '--pattern', 'standard'], 1, 'ENOENT'],
+    [[], 1, 'asya synth: the crew needs durable storage for results and its once-only markers: pass --crew-s3-bucket <bucket>'],
+    [['--crew-s3-bucket', 'b', '--crew-ephemeral-results'], 1, 'the crew stores in one place; got --crew-s3-bucket and --crew-ephemeral-results'],
   ])('%j exits %i with a clear message', async (args, exitCode, message) => {
     const { code, stderr } = await synth(['--out', join(work, 'never'), ...args]);
     expect(code).toBe(exitCode);

@@ -8,9 +8,19 @@ import { appObjects, platformApps } from './platform.ts';
 export type Container = Record<string, unknown> & { name: string };
 export type PodSpec = Record<string, unknown> & { containers: Container[]; initContainers?: Container[] };
 
-/** The objects of every chart, for a single-cluster pattern. */
+/** A claim for the crew's results, so tests about other things need not choose where the crew stores. */
+export const TEST_RESULTS_CLAIM = 'asya-crew-results';
+
+/** `options` with the crew on TEST_RESULTS_CLAIM unless they choose its storage (or run a trial). */
+export function withCrewStorage(options: PlatformOptions = {}): PlatformOptions {
+  const crew = options.crew ?? {};
+  if (options.trial || crew.s3 || crew.resultsClaim || crew.ephemeralResults) return options;
+  return { ...options, crew: { ...crew, resultsClaim: TEST_RESULTS_CLAIM } };
+}
+
+/** The objects of every chart, for a single-cluster pattern (crew storage: withCrewStorage). */
 export function synthObjects(options: PlatformOptions = {}): KubeObject[] {
-  const apps = platformApps(options);
+  const apps = platformApps(withCrewStorage(options));
   if (apps.length !== 1) throw new Error(`expected one cluster, got ${apps.length}`);
   return appObjects(apps[0]!.app);
 }

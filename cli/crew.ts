@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
+import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -63,7 +63,13 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
   const name = role === 'happy-end' ? env.ASYA_ACTOR_HAPPY_END || HAPPY_END : env.ASYA_ACTOR_ERROR_END || ERROR_END;
   const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : mkdtempSync(join(tmpdir(), `asya-crew-${name}-`));
   const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!;
-  const config = loadSidecarConfig({ ...env, ASYA_ACTOR_NAME: name, ASYA_IS_END_ACTOR: 'true', ASYA_SOCKET_DIR: socketDir });
+  const config = loadSidecarConfig({
+    ...env,
+    ASYA_CONCURRENCY: env.ASYA_CONCURRENCY || String(CREW_CONCURRENCY),
+    ASYA_ACTOR_NAME: name,
+    ASYA_IS_END_ACTOR: 'true',
+    ASYA_SOCKET_DIR: socketDir,
+  });
   const log = options.log ?? createLogger(config.logLevel, `asya.crew.${name}`);
   let stopping = false;
   const runtime = childProcessSupervisor({

@@ -42,6 +42,8 @@ Options:
       --watch-namespaces <a,b> namespaces the controller manages (default: all)
       --clusters <a,b,...>     cluster names for multi-cluster
       --crew-s3-bucket <name>  store crew results in S3 (--crew-s3-endpoint, --crew-s3-secret with access-key/secret-key)
+      --crew-results-pvc <claim>  or on a ReadWriteMany PersistentVolumeClaim (one of the two is required, except with --trial)
+      --crew-ephemeral-results or in the pod's /tmp: lost with the pod, not shared between replicas (the --trial default)
       --expand-crew            render the crew as plain workloads (no controller needed for them)
       --monitoring-label <k=v> label the ServiceMonitors/PodMonitor for your Prometheus (e.g. release=prometheus); repeatable
       --no-namespace           do not emit the Namespace object
@@ -86,6 +88,8 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
       'crew-s3-bucket': { type: 'string' },
       'crew-s3-endpoint': { type: 'string' },
       'crew-s3-secret': { type: 'string' },
+      'crew-results-pvc': { type: 'string' },
+      'crew-ephemeral-results': { type: 'boolean' },
       'expand-crew': { type: 'boolean' },
       'monitoring-label': { type: 'string', multiple: true },
       'no-namespace': { type: 'boolean' },
@@ -115,6 +119,8 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
     },
     crew: {
       ...(values['expand-crew'] ? { expand: true } : {}),
+      ...(values['crew-results-pvc'] ? { resultsClaim: values['crew-results-pvc'] } : {}),
+      ...(values['crew-ephemeral-results'] ? { ephemeralResults: true } : {}),
       ...(values['crew-s3-bucket']
         ? {
             s3: {

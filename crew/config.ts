@@ -1,5 +1,5 @@
 /** Crew settings from the environment: the original's S3 variables, the gateway, and error-end's retries. */
-import { createLogger, DLQ_QUEUE, ERROR_END, HAPPY_END, parseLogLevel, type Logger } from '../protocol/index.ts';
+import { createLogger, DEFAULT_RUNTIME_TIMEOUT, DLQ_QUEUE, parseDuration, ERROR_END, HAPPY_END, parseLogLevel, type Logger } from '../protocol/index.ts';
 import { gatewayClient, type GatewayClient } from '../protocol/gateway-client.ts';
 import { DEFAULT_RETRY_POLICY, parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import { storageFromEnv, type Storage } from './storage.ts';
@@ -19,6 +19,21 @@ export interface CrewConfig {
   /** For error envelopes without `x-asya-retry-policy`: `ASYA_RETRY_POLICY` (JSON spec.retry) or the defaults. */
   defaultPolicy: RetryPolicy;
   log: Logger;
+}
+
+/**
+ * While the gateway is away the sidecar holds the message and calls the handler again, so one handler call
+ * only tries briefly, and must end well inside the runtime timeout: a timed-out end handler counts toward
+ * the DLQ. Two attempts, each given at most a quarter of that timeout (and never more than 5 s).
+ */
+export function reportBudget(runtimeTimeout: string | undefined): { attempts: number; timeoutMs: number } {
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(runtimeTimeout ?? DEFAULT_RUNTIME_TIMEOUT, 'ASYA_RUNTIME_TIMEOUT');
+  } catch (err) {
+    throw new CrewConfigError((err as Error).message);
+  }
+  return { attempts: 2, timeoutMs: Math.max(100, Math.min(5_000, Math.floor(timeoutMs / 4))) };
 }
 
 export class CrewConfigError extends Error {
@@ -50,7 +65,7 @@ export function crewConfigFromEnv(env: Env = process.env, name = 'crew'): CrewCo
     storage: storageFromEnv(env),
     resultsPrefix: env.ASYA_S3_RESULTS_PREFIX ?? 'happy-asya/',
     errorsPrefix: env.ASYA_S3_ERRORS_PREFIX ?? 'error-asya/',
-    ...(url ? { gateway: gatewayClient({ url, token: get('ASYA_GATEWAY_TOKEN'), log }) } : {}),
+    ...(url ? { gateway: gatewayClient({ url, token: get('ASYA_GATEWAY_TOKEN'), log, ...reportBudget(get('ASYA_RUNTIME_TIMEOUT')) }) } : {}),
     happyEnd: get('ASYA_ACTOR_HAPPY_END') ?? HAPPY_END,
     errorEnd: get('ASYA_ACTOR_ERROR_END') ?? ERROR_END,
     dlqQueue: get('ASYA_DLQ_QUEUE') ?? DLQ_QUEUE,

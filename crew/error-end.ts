@@ -23,7 +23,7 @@ import {
 import { lazyHandler, type CrewConfig } from './config.ts';
 import { requireEnvelope, storageMetadata, type CrewAnswer } from './happy-end.ts';
 import { envelopeKey, markerKey } from './keys.ts';
-import { markReported, storedBody, storeOnce } from './once.ts';
+import { markReported, perKey, storedBody, storeOnce } from './once.ts';
 import { decideRetry, parseRetryPolicy, retryHeaders, retryMessage } from './retry-policy.ts';
 
 /** An error envelope as the sidecar builds it (protocol/error-envelope.ts), or as the original Go one did. */
@@ -73,6 +73,7 @@ export interface ErrorEndOptions {
 
 export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}) {
   const clock = options.clock ?? (() => new Date());
+  const inTurn = perKey();
 
   const deadLetter = async (
     envelope: Envelope,
@@ -80,19 +81,21 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     now: Date,
   ): Promise<CrewAnswer> => {
     const marker = markerKey(config.errorsPrefix, envelope.id, readReplays(envelope.headers));
-    const stored = await storeOnce(config.storage, marker, { objectKey: envelopeKey(config.errorsPrefix, envelope, now), body: storedBody(envelope), at: now });
-    const record: DeadLetterRecord = { id: envelope.id, ...entry, dead_lettered_at: stored.at, storage_uri: stored.uri };
-    if (record.details === undefined) delete record.details;
-    const publish = [{ queue: config.dlqQueue, envelope: record as unknown as JsonObject }];
-    config.log.warn(`Dead-lettering ${envelope.id} (${entry.failed_actor ?? 'no actor'}: ${entry.code}) after ${entry.attempts} attempt(s)`);
-    if (!config.gateway) return { payload: { storage_uri: stored.uri, dead_lettered: true, publish } };
-    if (!stored.reported) {
-      const report = failedReport(envelope, storageMetadata(stored.uri), now);
-      if (entry.failed_actor === null) report.error = `${entry.code}: ${entry.error}`;
-      await config.gateway.final(envelope.id, report);
-      await markReported(config.storage, marker, stored);
-    }
-    return { payload: { final_reported: true, storage_uri: stored.uri, dead_lettered: true, publish } };
+    return inTurn(marker, async (): Promise<CrewAnswer> => {
+      const stored = await storeOnce(config.storage, marker, { objectKey: envelopeKey(config.errorsPrefix, envelope, now), body: storedBody(envelope), at: now });
+      const record: DeadLetterRecord = { id: envelope.id, ...entry, dead_lettered_at: stored.at, storage_uri: stored.uri };
+      if (record.details === undefined) delete record.details;
+      const publish = [{ queue: config.dlqQueue, envelope: record as unknown as JsonObject }];
+      config.log.warn(`Dead-lettering ${envelope.id} (${entry.failed_actor ?? 'no actor'}: ${entry.code}) after ${entry.attempts} attempt(s)`);
+      if (!config.gateway) return { payload: { storage_uri: stored.uri, dead_lettered: true, publish } };
+      if (!stored.reported) {
+        const report = failedReport(envelope, storageMetadata(stored.uri), now);
+        if (entry.failed_actor === null) report.error = `${entry.code}: ${entry.error}`;
+        await config.gateway.final(envelope.id, report);
+        await markReported(config.storage, marker, stored);
+      }
+      return { payload: { final_reported: true, storage_uri: stored.uri, dead_lettered: true, publish } };
+    });
   };
 
   return async function errorEnd(value: unknown): Promise<CrewAnswer> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ATTEMPTS_HEADER, createLogger, FINAL_REPORT_REFUSED, REPLAYS_HEADER, RETRY_POLICY_HEADER } from '../protocol/index.ts';
+import { ATTEMPTS_HEADER, createLogger, GATEWAY_UNAVAILABLE, REPLAYS_HEADER, RETRY_POLICY_HEADER } from '../protocol/index.ts';
 import { startFakeGateway, type FakeGateway } from '../test/support/fake-gateway.ts';
 import { assertEndHandlerEnv, type CrewConfig } from './config.ts';
 import { createErrorEnd } from './error-end.ts';
@@ -65,11 +65,11 @@ describe('happy-end', () => {
     });
   });
 
-  test('a refused report throws FinalReportRefused; the redelivery reports without storing again', async () => {
+  test('an unavailable gateway (503) throws GatewayUnavailable; the redelivery reports without storing again', async () => {
     const c = config();
     const handle = createHappyEnd(c, () => at);
     gateway.status = 503;
-    await expect(handle(done('h2'))).rejects.toMatchObject({ name: FINAL_REPORT_REFUSED });
+    await expect(handle(done('h2'))).rejects.toMatchObject({ name: GATEWAY_UNAVAILABLE });
     gateway.status = 200;
     await handle(done('h2'));
     expect(sent('h2').map((r) => r.body.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -85,6 +85,26 @@ describe('happy-end', () => {
     gateway.status = 400;
     await expect(handle(done('h4'))).rejects.toThrow(/answered 400/);
     expect(sent('h4')).toHaveLength(1);
+  });
+
+  test('two copies of one envelope handled at once (concurrency > 1): stored once, reported once', async () => {
+    const c = config();
+    const handle = createHappyEnd(c, () => at);
+    const answers = await Promise.all([handle(done('h-twice')), handle(done('h-twice')), handle(done('h-twice'))]);
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(sent('h-twice')).toHaveLength(1);
+    expect((await c.storage.list('happy-asya/2')).filter((k) => k.endsWith('/h-twice.json'))).toHaveLength(1);
+  });
+
+  test('"not now" answers (5xx, 408, 429) are GatewayUnavailable; any other 4xx (a bad token) is a rejection for good', async () => {
+    const handle = createHappyEnd(config());
+    for (const [i, status] of [500, 502, 408, 429].entries()) {
+      gateway.status = status;
+      await expect(handle(done(`h-away-${i}`))).rejects.toMatchObject({ name: GATEWAY_UNAVAILABLE });
+    }
+    gateway.status = 403;
+    await expect(handle(done('h-forbidden'))).rejects.toMatchObject({ name: 'FinalReportRejected', message: expect.stringMatching(/answered 403/) });
+    expect(sent('h-forbidden')).toHaveLength(1);
   });
 
   test('without a gateway it only stores, and leaves the report to the sidecar', async () => {
@@ -105,6 +125,15 @@ describe('happy-end', () => {
 });
 
 describe('error-end', () => {
+  test('two copies of one dead-lettered envelope handled at once: one record stored, one failed final', async () => {
+    const c = config();
+    const handle = createErrorEnd(c, { clock: () => at });
+    const bad = { id: 'e-twice', route: { actors: ['prep'], current: 0 }, payload: { error: 'processing_error', failed_actor: 'prep', original_payload: 1 }, headers: { [ATTEMPTS_HEADER]: { prep: 99 } } };
+    await Promise.all([handle(bad), handle(bad)]);
+    expect(sent('e-twice').filter((r) => r.path.endsWith('/final'))).toHaveLength(1);
+    expect((await c.storage.list('error-asya/2')).filter((k) => k.endsWith('/e-twice.json'))).toHaveLength(1);
+  });
+
   const failed = (id: string, extra: { headers?: Record<string, unknown>; payload?: Record<string, unknown>; current?: number } = {}) => ({
     id,
     route: { actors: ['prep', 'infer', 'post'], current: extra.current ?? 1 },

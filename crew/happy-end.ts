@@ -6,7 +6,7 @@
 import { isPlainObject, succeededReport, type Envelope, type JsonObject } from '../protocol/index.ts';
 import { lazyHandler, type CrewConfig } from './config.ts';
 import { envelopeKey, markerKey } from './keys.ts';
-import { markReported, storedBody, storeOnce } from './once.ts';
+import { markReported, perKey, storedBody, storeOnce } from './once.ts';
 
 export interface CrewAnswer {
   payload: JsonObject;
@@ -29,25 +29,29 @@ export function storageMetadata(uri: string): JsonObject {
 }
 
 export function createHappyEnd(config: CrewConfig, clock: () => Date = () => new Date()) {
+  const inTurn = perKey();
   return async function happyEnd(value: unknown): Promise<CrewAnswer> {
     const envelope = requireEnvelope(value);
-    const now = clock();
     const marker = markerKey(config.resultsPrefix, envelope.id);
-    const stored = await storeOnce(config.storage, marker, {
-      objectKey: envelopeKey(config.resultsPrefix, envelope, now),
-      body: storedBody(envelope),
-      at: now,
-    });
-    // Without a gateway here the sidecar reports, if it has one; it gets the storage URI as metadata.
-    if (!config.gateway) return { payload: { storage_uri: stored.uri } };
-    if (!stored.reported) {
-      await config.gateway.final(envelope.id, succeededReport(envelope, storageMetadata(stored.uri), now));
-      await markReported(config.storage, marker, stored);
-    } else {
-      config.log.info(`Envelope ${envelope.id} was stored and reported before (redelivery); nothing to do`);
-    }
-    return { payload: { final_reported: true, storage_uri: stored.uri } };
+    return inTurn(marker, () => storeAndReport(config, envelope, marker, clock()));
   };
+}
+
+async function storeAndReport(config: CrewConfig, envelope: Envelope, marker: string, now: Date): Promise<CrewAnswer> {
+  const stored = await storeOnce(config.storage, marker, {
+    objectKey: envelopeKey(config.resultsPrefix, envelope, now),
+    body: storedBody(envelope),
+    at: now,
+  });
+  // Without a gateway here the sidecar reports, if it has one; it gets the storage URI as metadata.
+  if (!config.gateway) return { payload: { storage_uri: stored.uri } };
+  if (!stored.reported) {
+    await config.gateway.final(envelope.id, succeededReport(envelope, storageMetadata(stored.uri), now));
+    await markReported(config.storage, marker, stored);
+  } else {
+    config.log.info(`Envelope ${envelope.id} was stored and reported before (redelivery); nothing to do`);
+  }
+  return { payload: { final_reported: true, storage_uri: stored.uri } };
 }
 
 /** The runtime's entry point: configured from the environment on the first message. */

@@ -5,6 +5,8 @@
  *
  * The marker is claimed (create-if-absent) before the object is written, so two racing copies agree on one
  * key; a crash between the two leaves a marker without its object, which the redelivery then writes.
+ * Two copies handled at once by one crew process (concurrency > 1) take turns per marker (perKey), so the
+ * second sees the first's report and does not send its own.
  */
 import { isPlainObject } from '../protocol/index.ts';
 import type { Storage } from './storage.ts';
@@ -55,4 +57,25 @@ export async function markReported(storage: Storage, markerKey: string, marker: 
 /** The body the crew stores: the whole envelope as received, readable. */
 export function storedBody(envelope: unknown): string {
   return `${JSON.stringify(envelope, null, 2)}\n`;
+}
+
+/**
+ * Runs work for one key after the work already queued for it in this process, so two copies of one envelope
+ * never interleave between reading the marker and marking it reported. Keys with nothing queued are dropped.
+ */
+export function perKey(): <T>(key: string, work: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<void>>();
+  return async (key, work) => {
+    const current = (tails.get(key) ?? Promise.resolve()).then(work);
+    const tail = current.then(
+      () => {},
+      () => {},
+    );
+    tails.set(key, tail);
+    try {
+      return await current;
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
 }

@@ -19,13 +19,20 @@ export const ATTEMPTS_HEADER = 'x-asya-attempts';
 export const RETRY_POLICY_HEADER = 'x-asya-retry-policy';
 /** How often `asya dlq replay` sent this envelope back; keeps error-end's once-only markers per generation. */
 export const REPLAYS_HEADER = 'x-asya-replays';
+/**
+ * Messages a crew sidecar handles at once unless ASYA_CONCURRENCY says otherwise (`asya crew`, `asya dev`,
+ * `asya synth`). The crew's work is storage and one HTTP call, so one at a time capped a whole pipeline at
+ * a few dozen finals a second; its once-only markers are safe under concurrency (crew/once.ts).
+ */
+export const CREW_CONCURRENCY = 16;
 /** Where error-end puts what it gives up on. */
 export const DLQ_QUEUE = 'asya-dlq';
 /**
- * `details.type` of a crew handler error meaning "the gateway did not take the final status": the sidecar
- * requeues such a message without counting it toward dead-lettering, as it does for its own final reports.
+ * `details.type` of a crew handler error meaning "the gateway is not available (unreachable, 5xx, 408, 429),
+ * try later": the sidecar holds such a message and never counts the wait toward dead-lettering, as it does
+ * when its own final report meets an unavailable gateway (sidecar/gateway-hold.ts).
  */
-export const FINAL_REPORT_REFUSED = 'FinalReportRefused';
+export const GATEWAY_UNAVAILABLE = 'GatewayUnavailable';
 
 export interface EndActorPublish {
   queue: string;

@@ -27,3 +27,6 @@ export function formatDuration(ms: number): string {
   if (minutes) return `${minutes}m${s}`;
   return s;
 }
+
+/** ASYA_RUNTIME_TIMEOUT when unset: how long the sidecar waits for one runtime call (the crew budgets by it too). */
+export const DEFAULT_RUNTIME_TIMEOUT = '5m';

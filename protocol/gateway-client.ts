@@ -1,10 +1,12 @@
 /**
  * Calls to the gateway's internal endpoints, shared by the sidecar and the crew. A final status is retried
- * with backoff and, if the gateway still does not take it, fails with FINAL_REPORT_REFUSED so the message is
- * kept and tried again later; an id the gateway never heard of (404) is answered 'unknown', and a body it
- * refuses for good throws a plain Error. Progress is best effort.
+ * a few times with backoff; a gateway that is still not available (unreachable, timing out, 5xx, 408, 429)
+ * fails with GatewayUnavailableError, so the message is held and tried again later without counting toward
+ * the DLQ. An id the gateway never heard of (404) is answered 'unknown'. Any other 4xx is a refusal for a
+ * reason that will not pass by waiting (bad body, bad token) and throws FinalReportRejectedError.
+ * Progress is best effort.
  */
-import { FINAL_REPORT_REFUSED } from './crew.ts';
+import { GATEWAY_UNAVAILABLE } from './crew.ts';
 import type { FinalReport } from './final-report.ts';
 import type { Logger } from './log.ts';
 
@@ -22,8 +24,14 @@ export interface GatewayClient {
   progress(id: string, report: ProgressReport): Promise<void>;
 }
 
-export class FinalReportRefusedError extends Error {
-  override readonly name = FINAL_REPORT_REFUSED;
+/** "Not now": the same report may be taken later. Its name travels as `details.type` from a crew handler. */
+export class GatewayUnavailableError extends Error {
+  override readonly name = GATEWAY_UNAVAILABLE;
+}
+
+/** "Never": the gateway answered a 4xx that waiting cannot change. */
+export class FinalReportRejectedError extends Error {
+  override readonly name = 'FinalReportRejected';
 }
 
 export interface GatewayClientOptions {
@@ -38,8 +46,10 @@ export interface GatewayClientOptions {
   timeoutMs?: number;
 }
 
-/** 4xx answers that say "this request is wrong" rather than "not now": retrying the same body cannot help. */
-const PERMANENT = new Set([400, 405, 409, 413, 415, 422]);
+/** Answers that mean "not now" (the gateway or its database is away, or it sheds load); other 4xx mean "never". */
+export function isUnavailableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
 
 /** One JSON POST to the gateway with the internal bearer token; answers the status and the start of the body. */
 export async function postToGateway(
@@ -83,12 +93,12 @@ export function gatewayClient(options: GatewayClientOptions): GatewayClient {
             return 'unknown';
           }
           last = `answered ${answer.status} ${answer.text}`;
-          // A body the gateway refuses is a bug, not an outage: fail for good (dead-lettered by the sidecar).
-          if (PERMANENT.has(answer.status)) throw new Error(`POST ${path} ${last}`);
+          // A refusal is a bug or a misconfiguration, not an outage: waiting cannot help.
+          if (!isUnavailableStatus(answer.status)) throw new FinalReportRejectedError(`POST ${path} ${last}`);
         }
         if (attempt < attempts) await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
       }
-      throw new FinalReportRefusedError(`POST ${path} failed ${attempts} times; last: ${last}`);
+      throw new GatewayUnavailableError(`POST ${path} failed ${attempts} times; last: ${last}`);
     },
     async progress(id, report) {
       try {

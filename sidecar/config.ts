@@ -1,7 +1,7 @@
 /** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
-import { DEFAULT_MAX_FRAME_BYTES, DLQ_QUEUE, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_RUNTIME_TIMEOUT, DLQ_QUEUE, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
 
 export interface SidecarConfig {
   actorName: string;
@@ -80,7 +80,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
     socketPath: join(socketDir, SOCKET_NAME),
     readyFile: join(socketDir, READY_FILE),
     restartMarker: join(socketDir, RESTART_MARKER),
-    runtimeTimeoutMs: duration('ASYA_RUNTIME_TIMEOUT', '5m'),
+    runtimeTimeoutMs: duration('ASYA_RUNTIME_TIMEOUT', DEFAULT_RUNTIME_TIMEOUT),
     runtimeReadyTimeoutMs: duration('ASYA_RUNTIME_READY_TIMEOUT', '5m'),
     concurrency: parseInteger(get('ASYA_CONCURRENCY'), 1, 'ASYA_CONCURRENCY', 1),
     maxFrameBytes: parseInteger(get('ASYA_MAX_FRAME_BYTES'), DEFAULT_MAX_FRAME_BYTES, 'ASYA_MAX_FRAME_BYTES', 1),

@@ -21,6 +21,10 @@ export interface SidecarMetrics {
   sent(queue: string, kind: string, bytes: number, ms: number): void;
   runtimeDuration(ms: number): void;
   runtimeError(kind: string): void;
+  /** An end actor's final report met an unavailable gateway; the delivery is held, not requeued. */
+  gatewayUnavailable(): void;
+  /** A held delivery was given back to its queue as a fresh copy (hold over, or drain). */
+  givenBack(): void;
   active(delta: 1 | -1): void;
 }
 
@@ -40,6 +44,8 @@ export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metrics
   const size = make(Histogram, 'envelope_size_bytes', 'Envelope size', ['direction'], { buckets: SIZE_BUCKETS });
   const active = make(Gauge, 'active_messages', 'Messages being processed', []);
   const runtimeErrors = make(Counter, 'runtime_errors_total', 'Runtime call failures', ['queue', 'error_type']);
+  const gatewayUnavailable = make(Counter, 'gateway_unavailable_total', 'Final reports that met an unavailable gateway (held, not requeued)', ['queue']);
+  const givenBack = make(Counter, 'messages_given_back_total', 'Held deliveries returned to their queue as fresh copies', ['queue']);
   for (const m of config.customMetrics) {
     const name = m.name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/^(\d)/, '_$1');
     const options = { name, help: m.help, labelNames: m.labels ?? [], registers: [registry] };
@@ -73,6 +79,12 @@ export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metrics
     },
     runtimeError(kind) {
       runtimeErrors.inc({ queue, error_type: kind });
+    },
+    gatewayUnavailable() {
+      gatewayUnavailable.inc({ queue });
+    },
+    givenBack() {
+      givenBack.inc({ queue });
     },
     active(delta) {
       active.inc(delta);

@@ -21,7 +21,7 @@ export interface ProgressReporter {
   child(child: FanoutChild): void;
   /**
    * Resolves once the gateway took the final status, or answered that it never heard of the id; rejects
-   * with FinalReportRefusedError while it is unreachable, and with a plain Error if it refuses the body.
+   * with GatewayUnavailableError while it is not available, and with FinalReportRejectedError if it refuses for good.
    */
   final(id: string, report: FinalReport): Promise<void>;
   /** Resolves when everything queued so far was sent or given up on. */

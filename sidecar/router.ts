@@ -7,9 +7,9 @@ import {
   currentActor,
   DLQ_QUEUE,
   dlqName,
-  FINAL_REPORT_REFUSED,
-  FinalReportRefusedError,
   formatDuration,
+  GATEWAY_UNAVAILABLE,
+  GatewayUnavailableError,
   isPlainObject,
   isRuntimeError,
   parseEnvelope,
@@ -24,6 +24,7 @@ import {
 import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
+import { GatewayAway, holdWhileGatewayAway, type GiveBack } from './gateway-hold.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { errorMessage, routeResults, type OutboundMessage } from './outcome.ts';
 import type { ProgressReporter } from './progress-reporter.ts';
@@ -53,11 +54,13 @@ export interface RouterDeps {
 
 /** How long to hold a delivery between attempts while the runtime is unreachable. */
 const UNAVAILABLE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
+/** Between final reports to an unavailable gateway: capped low, so finals flow soon after it is back. */
+const GATEWAY_AWAY_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10000];
 
 /** A crew handler may ask for a delayed publish (error-end's backoff); nothing else delays. */
 type Outbound = OutboundMessage & { delayMs?: number };
 /** `status` names the outcome for messages_processed_total; error outcomes are counted as failures instead. */
-type Decision = { publish: Outbound[]; after?: () => Promise<void>; status?: 'success' | 'empty_response' } | { requeue: string };
+type Decision = { publish: Outbound[]; after?: () => Promise<void>; status?: 'success' | 'empty_response' } | { requeue: string } | GiveBack;
 
 export class Router {
   private readonly ends;
@@ -83,6 +86,10 @@ export class Router {
       decision = await this.decide(delivery);
     } catch (err) {
       decision = { requeue: `unexpected error: ${(err as Error).stack ?? err}` };
+    }
+    if ('giveBack' in decision) {
+      await this.giveBack(delivery, decision.giveBack);
+      return;
     }
     if ('requeue' in decision) {
       log.warn(`Requeueing message from ${delivery.queue}: ${decision.requeue}`);
@@ -153,9 +160,25 @@ export class Router {
   /**
    * End-actor mode: no route checks, no progress, no routing of results. The crew handler's answer may ask
    * for messages to be published (error-end's retries and DLQ records) and may say it reported the final
-   * status itself (protocol/crew.ts); otherwise the sidecar reports it, as the original did.
+   * status itself (protocol/crew.ts); otherwise the sidecar reports it, as the original did. While the
+   * gateway is not available the delivery is held and the whole step tried again (the crew is once-only).
    */
   private async decideEnd(delivery: Delivery, input: Envelope): Promise<Decision> {
+    const { config, metrics, log, stopping } = this.deps;
+    return holdWhileGatewayAway(() => this.endOnce(delivery, input), {
+      // The broker takes a delivery back after twice the runtime timeout; one more attempt must fit.
+      limitMs: config.runtimeTimeoutMs,
+      backoffMs: GATEWAY_AWAY_BACKOFF_MS,
+      stopping,
+      now: this.now,
+      onAway: (reason, attempt) => {
+        metrics.gatewayUnavailable();
+        if (attempt % 10 === 0) log.warn(`Gateway not available for the final status of ${input.id} (${reason}); holding the message`);
+      },
+    });
+  }
+
+  private async endOnce(delivery: Delivery, input: Envelope): Promise<Decision | GatewayAway> {
     // A passed deadline is the reason the envelope is here; it must not cut the end handler short.
     const call = await this.callRuntime(delivery, input, { ignoreDeadline: true });
     if ('requeue' in call) return call;
@@ -165,11 +188,7 @@ export class Router {
     }
     const failure = call.results.find(isRuntimeError);
     if (failure) {
-      if (failure.details?.type === FINAL_REPORT_REFUSED) {
-        // The gateway is down or refusing: like our own final reports, wait for it rather than dead-letter.
-        await sleep(1000, this.deps.stopping);
-        return { requeue: `end handler could not report the final status: ${failure.details.message ?? ''}` };
-      }
+      if (failure.details?.type === GATEWAY_UNAVAILABLE) return new GatewayAway(failure.details.message ?? 'the end handler could not report');
       return this.retryOrDeadLetter(delivery, `end handler failed: ${JSON.stringify(failure).slice(0, 500)}`);
     }
     const { config, reporter } = this.deps;
@@ -182,8 +201,7 @@ export class Router {
         try {
           await reporter.final(input.id, report);
         } catch (err) {
-          // Unreachable gateway: keep the message for when it is back. A body it refuses will never pass.
-          if (err instanceof FinalReportRefusedError) return { requeue: `final status not accepted by the gateway: ${err.message}` };
+          if (err instanceof GatewayUnavailableError) return new GatewayAway(err.message);
           return this.retryOrDeadLetter(delivery, `final status refused by the gateway: ${(err as Error).message}`);
         }
       }
@@ -197,6 +215,24 @@ export class Router {
         ...(p.delay_ms ? { delayMs: p.delay_ms } : {}),
       })),
     };
+  }
+
+  /**
+   * Returns a held delivery to its queue without spending its delivery budget: a broker-confirmed copy goes
+   * in, then the original is acked. A crash in between leaves two copies, which the once-only crew absorbs.
+   */
+  private async giveBack(delivery: Delivery, reason: string): Promise<void> {
+    const { transport, metrics, log } = this.deps;
+    try {
+      await transport.publish(delivery.queue, delivery.body);
+    } catch (err) {
+      log.error(`Could not give a held message back to ${delivery.queue} (${(err as Error).message}); requeueing it`);
+      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      return;
+    }
+    metrics.givenBack();
+    log.info(`Gave a held message back to ${delivery.queue} as a fresh copy: ${reason}`);
+    await this.settle(() => transport.ack(delivery));
   }
 
   private retryOrDeadLetter(delivery: Delivery, reason: string): Decision {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FileStorage } from '../crew/storage.ts';
-import { queueName } from '../protocol/index.ts';
+import { startCrew } from '../cli/crew.ts';
+import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody } from './support/pipeline.ts';
@@ -69,4 +70,26 @@ test('a wrong role is a usage error (exit 2)', () => {
   const result = spawnSync(process.execPath, [ASYA, 'crew', 'middle-end'], { cwd: REPO_ROOT, encoding: 'utf8' });
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('Usage: asya crew happy-end|error-end');
+});
+
+test(`happy-end handles ${CREW_CONCURRENCY} envelopes at once by default: finals wait on a slow gateway together`, async () => {
+  const slow = await startFakeGateway();
+  slow.delayMs = 3_000;
+  const name = `happy-end-${randomUUID().slice(0, 8)}`;
+  const env: Record<string, string | undefined> = { ...process.env, ASYA_ACTOR_HAPPY_END: name, ASYA_GATEWAY_URL: slow.url, ASYA_RESULTS_DIR: results, ASYA_METRICS_ENABLED: 'false', ASYA_LOG_LEVEL: 'ERROR' };
+  delete env.ASYA_CONCURRENCY;
+  const crew = await startCrew('happy-end', { env, transport });
+  try {
+    expect(crew.config.concurrency).toBe(CREW_CONCURRENCY);
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    for (const id of ids) await transport.publish(queueName(name), envelopeBody(id, ['prep'], {}, { route: { actors: ['prep'], current: 1 } }));
+    // All four finals reached the gateway before it answered the first: they were handled side by side.
+    await expect.poll(() => slow.requests.filter((r) => r.path.endsWith('/final')).length, { timeout: 20_000 }).toBe(4);
+    expect(slow.answered).toBe(0);
+    await expect.poll(() => slow.answered, { timeout: 20_000 }).toBe(4);
+  } finally {
+    await crew.stop();
+    for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+    await slow.close();
+  }
 });

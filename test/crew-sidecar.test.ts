@@ -130,7 +130,8 @@ describe('asya crew on the memory transport', () => {
       gateway.status = 503;
       const id = randomUUID();
       await transport.publish(queueName(name), envelopeBody(id, ['a'], { ok: true }, { route: { actors: ['a'], current: 1 } }));
-      // Five attempts per delivery: more than 15 requests means a fourth delivery, past the dead-letter limit of three.
+      // More than 15 refused reports: with a requeue per refusal (the old way) that was past the dead-letter
+      // limit of three deliveries; now the one delivery is held.
       await expect.poll(() => gateway.requests.length, { timeout: 40_000 }).toBeGreaterThan(15);
       gateway.status = 200;
       await expect.poll(() => transport.queueDepth(queueName(name)).then((d) => d.ready + d.inFlight), { timeout: 20_000 }).toBe(0);

@@ -134,4 +134,43 @@ describe('sidecar and gateway', () => {
     const depth = async () => (await transport.queueDepth(queueName(happy.name)));
     await expect.poll(async () => { const d = await depth(); return d.ready + d.inFlight; }, { timeout: 15_000 }).toBe(0);
   });
+
+  test('a drain while the gateway is away gives the held message back as a fresh delivery, not a counted requeue', async () => {
+    gateway.status = 503;
+    const happy = await start('happy-end', 'passthrough', { ASYA_IS_END_ACTOR: 'true' }, 'envelope');
+    const id = randomUUID();
+    const queue = queueName(happy.name);
+    await transport.publish(queue, Buffer.from(JSON.stringify({ id, route: { actors: ['a'], current: 1 }, payload: 1 })));
+    await expect.poll(() => sent(id).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    // Held, not requeued: the one delivery is still in flight and nothing waits in the queue.
+    expect(await transport.queueDepth(queue)).toMatchObject({ ready: 0, inFlight: 1 });
+    await happy.sidecar.stop();
+    const given = (await happy.sidecar.metrics.registry.getSingleMetric('asya_actor_messages_given_back_total')?.get())?.values ?? [];
+    expect(given.map((v) => v.value)).toEqual([1]);
+    const counts: number[] = [];
+    const reader = await transport.consume(queue, async (d) => {
+      counts.push(d.deliveryCount);
+      await transport.ack(d);
+    });
+    await expect.poll(() => counts).toEqual([1]);
+    await reader.stop();
+  });
+
+  test('a gateway that rejects the final for a reason waiting cannot fix (403) is not waited on: three tries, then the DLQ', async () => {
+    gateway.status = 403;
+    const happy = await start('happy-end', 'passthrough', { ASYA_IS_END_ACTOR: 'true' }, 'envelope');
+    const id = randomUUID();
+    await transport.publish(queueName(happy.name), Buffer.from(JSON.stringify({ id, route: { actors: ['a'], current: 1 }, payload: 1 })));
+    await expect.poll(async () => (await transport.queueDepth(`${queueName(happy.name)}-dlq`)).ready, { timeout: 15_000 }).toBe(1);
+    // One request per delivery (a rejection is not retried in place), ASYA_RUNTIME_MAX_RETRIES deliveries.
+    expect(sent(id)).toHaveLength(3);
+    expect((await happy.sidecar.metrics.registry.getSingleMetric('asya_actor_gateway_unavailable_total')?.get())?.values ?? []).toEqual([]);
+    const dead: string[] = [];
+    const reader = await transport.consume(`${queueName(happy.name)}-dlq`, async (d) => {
+      dead.push(JSON.parse(d.body.toString('utf8')).id);
+      await transport.ack(d);
+    });
+    await expect.poll(() => dead).toEqual([id]);
+    await reader.stop();
+  });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
 import { createTransport, TransportConfigError, transportConfigFromEnv } from './factory.ts';
@@ -52,6 +55,27 @@ describe('transportConfigFromEnv', () => {
   it('puts ASYA_RABBITMQ_VHOST in the URL path, encoded; "/" is the default vhost', () => {
     expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: 'pipelines/prod' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/pipelines%2Fprod' });
     expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: '/' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/' });
+  });
+
+  it('reads credentials from <NAME>_FILE (a Secret mounted as files); both set, or an unreadable file, is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asya-creds-'));
+    try {
+      for (const [name, text] of [['user', 'asya\n'], ['password', 'p@ss\n'], ['key', 'k'], ['secret', 's\n']] as const) writeFileSync(join(dir, name), text);
+      expect(transportConfigFromEnv({ ASYA_RABBITMQ_USERNAME_FILE: join(dir, 'user'), ASYA_RABBITMQ_PASSWORD_FILE: join(dir, 'password') })).toMatchObject({
+        url: 'amqp://asya:p%40ss@localhost:5672/',
+      });
+      expect(transportConfigFromEnv({ ASYA_TRANSPORT: 'sqs', AWS_ACCESS_KEY_ID_FILE: join(dir, 'key'), AWS_SECRET_ACCESS_KEY_FILE: join(dir, 'secret') })).toMatchObject({
+        credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      });
+      expect(() => transportConfigFromEnv({ ASYA_RABBITMQ_PASSWORD: 'x', ASYA_RABBITMQ_PASSWORD_FILE: join(dir, 'password') })).toThrow(
+        'set ASYA_RABBITMQ_PASSWORD or ASYA_RABBITMQ_PASSWORD_FILE, not both',
+      );
+      expect(() => transportConfigFromEnv({ ASYA_RABBITMQ_PASSWORD_FILE: join(dir, 'missing') })).toThrow(
+        new RegExp(`^ASYA_RABBITMQ_PASSWORD_FILE=${join(dir, 'missing')} cannot be read: ENOENT`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the allowed values when ASYA_TRANSPORT is unknown', () => {

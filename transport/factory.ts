@@ -3,6 +3,7 @@
  * deployment switches implementations without renaming anything. As in the original, an empty variable
  * counts as unset and an unparsable number falls back to its default.
  */
+import { readFileSync } from 'node:fs';
 import type { TransportLogger } from './log.ts';
 import { MemoryTransport } from './memory.ts';
 import type { RabbitMqTransportOptions } from './rabbitmq.ts';
@@ -28,6 +29,24 @@ function read(env: TransportEnv, name: string): string | undefined {
   return value ? value : undefined;
 }
 
+/**
+ * A credential from `<name>` or from the file named by `<name>_FILE` (a Secret mounted as files, so it is not
+ * in the process environment). Both set is a mistake worth stopping on; an unreadable file too.
+ */
+function credential(env: TransportEnv, name: string): string | undefined {
+  const path = read(env, `${name}_FILE`);
+  if (path === undefined) return read(env, name);
+  if (read(env, name) !== undefined) throw new TransportConfigError(`set ${name} or ${name}_FILE, not both`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TransportConfigError(`${name}_FILE=${path} cannot be read: ${(err as Error).message}`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  return value ? value : undefined;
+}
+
 function positiveInt(env: TransportEnv, name: string): number | undefined {
   const raw = read(env, name);
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
@@ -46,8 +65,8 @@ export function transportConfigFromEnv(env: TransportEnv): TransportConfig {
     case 'rabbitmq': {
       const url =
         read(env, 'ASYA_RABBITMQ_URL') ??
-        `amqp://${encodeURIComponent(read(env, 'ASYA_RABBITMQ_USERNAME') ?? 'guest')}:` +
-          `${encodeURIComponent(read(env, 'ASYA_RABBITMQ_PASSWORD') ?? 'guest')}@` +
+        `amqp://${encodeURIComponent(credential(env, 'ASYA_RABBITMQ_USERNAME') ?? 'guest')}:` +
+          `${encodeURIComponent(credential(env, 'ASYA_RABBITMQ_PASSWORD') ?? 'guest')}@` +
           `${read(env, 'ASYA_RABBITMQ_HOST') ?? 'localhost'}:${positiveInt(env, 'ASYA_RABBITMQ_PORT') ?? 5672}/` +
           // amqplib reads the vhost from the URL path; an empty path is the default vhost "/".
           vhostPath(read(env, 'ASYA_RABBITMQ_VHOST'));
@@ -55,8 +74,8 @@ export function transportConfigFromEnv(env: TransportEnv): TransportConfig {
     }
     case 'sqs': {
       const endpoint = read(env, 'ASYA_SQS_ENDPOINT');
-      const accessKeyId = read(env, 'AWS_ACCESS_KEY_ID');
-      const secretAccessKey = read(env, 'AWS_SECRET_ACCESS_KEY');
+      const accessKeyId = credential(env, 'AWS_ACCESS_KEY_ID');
+      const secretAccessKey = credential(env, 'AWS_SECRET_ACCESS_KEY');
       const sessionToken = read(env, 'AWS_SESSION_TOKEN');
       const visibility = positiveInt(env, 'ASYA_SQS_VISIBILITY_TIMEOUT');
       return {

@@ -19,6 +19,9 @@ export const RUNTIME_SCRIPT_KEY = 'asya_runtime.py';
 /** Where the image built from our Dockerfile keeps the CLI; TypeScript handler images build FROM it. */
 export const NODE_RUNTIME_COMMAND = ['node', '/app/dist/asya.js', 'runtime'];
 export const METRICS_PORT = 8080;
+/** With spec.security.brokerCredentials: files, the broker Secret's keys are files here, one per variable. */
+export const BROKER_CREDENTIALS_DIR = '/var/run/secrets/asya/broker';
+const BROKER_CREDENTIALS_VOLUME = 'asya-broker-credentials';
 /** How long a Job's sidecar waits on an empty queue before it finishes (ASYA_EXIT_WHEN_IDLE). */
 export const JOB_IDLE_EXIT = '30s';
 
@@ -44,11 +47,35 @@ function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boo
     command,
     env: [...(user.env ?? []), { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR }, ...(end ? [{ name: 'ASYA_ENABLE_VALIDATION', value: 'false' }] : [])],
     volumeMounts: [...(user.volumeMounts ?? []), ...mounts],
+    ...runtimeSecurity(actor, user),
     ...(nativeSidecar ? { restartPolicy: 'Always' } : {}),
     startupProbe: user.startupProbe ?? execProbe(READINESS_PROBE_SCRIPT(SOCKET_DIR), { initialDelaySeconds: 3, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 150 }),
     livenessProbe: user.livenessProbe ?? execProbe(LIVENESS_PROBE_SCRIPT(SOCKET_DIR), { periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 }),
     readinessProbe: user.readinessProbe ?? execProbe(READINESS_PROBE_SCRIPT(SOCKET_DIR), { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
   };
+}
+
+/** Restricted unless the actor opts out; what the user's container sets itself wins, field by field. */
+function runtimeSecurity(actor: AsyncActor, user: Container): { securityContext?: Record<string, unknown> } {
+  const own = user.securityContext as Record<string, unknown> | undefined;
+  if (actor.spec.security?.restrictedRuntime === false) return own ? { securityContext: own } : {};
+  return { securityContext: { ...restrictedContainerSecurity(), ...own } };
+}
+
+/**
+ * spec.security.brokerCredentials: files turns each broker variable read from a Secret into `<NAME>_FILE`,
+ * a path in one projected volume; transport/factory.ts reads the file. Other variables stay as they are.
+ */
+function brokerCredentialsAsFiles(env: EnvVar[]): { env: EnvVar[]; volume?: Record<string, unknown> } {
+  const sources: Array<{ secret: { name: string; items: Array<{ key: string; path: string }> } }> = [];
+  const out = env.map((e): EnvVar => {
+    const ref = e.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+    if (!ref) return e;
+    sources.push({ secret: { name: ref.name, items: [{ key: ref.key, path: e.name }] } });
+    return { name: `${e.name}_FILE`, value: `${BROKER_CREDENTIALS_DIR}/${e.name}` };
+  });
+  if (sources.length === 0) return { env };
+  return { env: out, volume: { name: BROKER_CREDENTIALS_VOLUME, projected: { defaultMode: 0o440, sources } } };
 }
 
 function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): EnvVar[] {
@@ -63,7 +90,7 @@ function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: str
     { name: 'ASYA_ACTOR_ERROR_END', value: ERROR_END },
     ...(isEndActor(name) ? [{ name: 'ASYA_IS_END_ACTOR', value: 'true' }] : []),
     ...(spec.timeout && spec.timeout.processing > 0 ? [{ name: 'ASYA_RUNTIME_TIMEOUT', value: `${spec.timeout.processing}s` }] : []),
-    ...transportEnv(transportOf(actor), platform),
+    ...brokerEnv(actor, platform).env,
     { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR },
     { name: 'ASYA_METRICS_ADDR', value: `:${METRICS_PORT}` },
     ...(spec.retry ? [{ name: 'ASYA_RETRY_POLICY', value: JSON.stringify(spec.retry) }] : []),
@@ -72,8 +99,14 @@ function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: str
   return [...env, ...(spec.sidecar?.env ?? [])];
 }
 
+function brokerEnv(actor: AsyncActor, platform: PlatformConfig): { env: EnvVar[]; volume?: Record<string, unknown> } {
+  const env = transportEnv(transportOf(actor), platform);
+  return actor.spec.security?.brokerCredentials === 'files' ? brokerCredentialsAsFiles(env) : { env };
+}
+
 function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): Container {
   const resources = actor.spec.sidecar?.resources ?? platform.sidecar.resources;
+  const credentials = brokerEnv(actor, platform).volume;
   const httpProbe = (path: string, timing: Record<string, number>) => ({ httpGet: { path, port: 'metrics' }, ...timing });
   return {
     name: SIDECAR_CONTAINER,
@@ -89,8 +122,20 @@ function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUr
     volumeMounts: [
       { name: 'socket-dir', mountPath: SOCKET_DIR },
       { name: 'tmp', mountPath: '/tmp' },
+      ...(credentials ? [{ name: BROKER_CREDENTIALS_VOLUME, mountPath: BROKER_CREDENTIALS_DIR, readOnly: true }] : []),
     ],
   };
+}
+
+/**
+ * The ServiceAccount token is mounted only where something uses it: a pod with a serviceAccountName (the
+ * template's, or the one IRSA injects) or an actor that asks (spec.security.serviceAccountToken). An
+ * explicit automountServiceAccountToken in the template is kept as written.
+ */
+function serviceAccountToken(actor: AsyncActor, spec: Record<string, unknown>, serviceAccountName?: string): { automountServiceAccountToken?: boolean } {
+  if (spec.automountServiceAccountToken !== undefined) return {};
+  if (actor.spec.security?.serviceAccountToken || serviceAccountName || spec.serviceAccountName) return {};
+  return { automountServiceAccountToken: false };
 }
 
 export interface InjectedPod {
@@ -123,6 +168,7 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
     { name: 'socket-dir', emptyDir: {} },
     { name: 'tmp', emptyDir: {} },
     ...(handlerLanguage(actor) === 'python' ? [{ name: 'asya-runtime', configMap: { name: RUNTIME_CONFIGMAP, defaultMode: 0o755 } }] : []),
+    ...[brokerEnv(actor, platform).volume ?? []].flat(),
   ];
   const grace = actor.spec.timeout?.gracefulShutdown;
   const podSpec: Record<string, unknown> = {
@@ -136,6 +182,7 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
     securityContext: { fsGroup: ASYA_UID, ...((spec.securityContext as Record<string, unknown> | undefined) ?? {}) },
     terminationGracePeriodSeconds: grace && grace > 0 ? grace : 30,
     ...(serviceAccountName ? { serviceAccountName } : {}),
+    ...serviceAccountToken(actor, spec, serviceAccountName),
   };
   const annotations = metadata.annotations as Record<string, string> | undefined;
   return {
