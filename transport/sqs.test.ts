@@ -26,7 +26,6 @@ const makeSqs = (extra: SqsTransportOptions = {}) =>
   new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1, logger: capturingLogger(), ...extra });
 
 transportConformance('sqs', async () => makeSqs(), {
-  missingQueueReason: 'not_found',
   maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
 });
 

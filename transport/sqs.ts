@@ -257,6 +257,18 @@ export class SqsTransport implements Transport {
     } catch (err) {
       throw new TransportError('SQS message bodies must be UTF-8 text', 'rejected', { cause: err });
     }
+    try {
+      await this.sendTo(queue, text, plan.delaySeconds, attributes);
+    } catch (err) {
+      // The same refusal as the other transports give: the message has nowhere to go, now or on a retry.
+      if (err instanceof TransportError && err.reason === 'not_found') {
+        throw new TransportError(`queue ${queue} does not exist`, 'unroutable', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async sendTo(queue: string, text: string, delaySeconds: number, attributes: ReturnType<typeof delayAttributes>): Promise<void> {
     const url = await this.url(queue);
     await this.call(
       `publish to ${queue}`,
@@ -265,7 +277,7 @@ export class SqsTransport implements Transport {
           new SendMessageCommand({
             QueueUrl: url,
             MessageBody: text,
-            ...(plan.delaySeconds > 0 ? { DelaySeconds: plan.delaySeconds } : {}),
+            ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
             ...(attributes ? { MessageAttributes: attributes } : {}),
           }),
         ),
