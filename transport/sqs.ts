@@ -364,11 +364,17 @@ export class SqsTransport implements Transport {
   }
 }
 
-function mapSqsError(err: unknown, what: string): TransportError {
+/** Exported for its unit test: real SQS refusals cannot all be provoked on moto. */
+export function mapSqsError(err: unknown, what: string): TransportError {
   if (err instanceof TransportError) return err;
   const code = (err as Error)?.name ?? '';
   if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') {
     return new TransportError(`${what}: queue does not exist`, 'not_found', { cause: err });
+  }
+  // SQS answers an oversized body with InvalidParameterValue, "Message must be shorter than 262144 bytes"
+  // (or 1048576 since 2025): the same refusal as our own check, so it is told apart from other bad input.
+  if (/must be shorter than|too long/i.test(errorText(err))) {
+    return new TransportError(`${what}: ${errorText(err)}`, 'too_large', { cause: err });
   }
   if (code === 'InvalidMessageContents' || code === 'InvalidParameterValue' || code === 'InvalidAttributeValue') {
     return new TransportError(`${what}: ${errorText(err)}`, 'rejected', { cause: err });
