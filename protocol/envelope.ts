@@ -20,6 +20,9 @@ export interface Envelope {
   deadline?: string;
 }
 
+/** Ids become URL path segments and database keys at the gateway, which refuses longer ones. */
+export const MAX_ENVELOPE_ID_LENGTH = 512;
+
 export class EnvelopeValidationError extends Error {
   override readonly name = 'ValueError';
 }
@@ -145,6 +148,9 @@ export function parseEnvelope(body: Buffer | string, maxDepth = MAX_JSON_DEPTH):
   if (parsed.id !== undefined && typeof parsed.id !== 'string') {
     return refuse('validation_error', `Field 'id' must be a string, got ${jsonTypeName(parsed.id)}`);
   }
+  if (typeof parsed.id === 'string' && parsed.id.length > MAX_ENVELOPE_ID_LENGTH) {
+    return refuse('validation_error', `Field 'id' is longer than ${MAX_ENVELOPE_ID_LENGTH} characters`);
+  }
   if (parsed.headers !== undefined && !isPlainObject(parsed.headers)) {
     return refuse('validation_error', `Field 'headers' must be an object, got ${jsonTypeName(parsed.headers)}`);
   }
@@ -178,7 +184,7 @@ export function salvageEnvelope(value: Record<string, unknown>): Partial<Envelop
   // The error envelope holds the payload one level deeper than an envelope does (payload.original_payload).
   const fits = (part: unknown) => !valueNestsDeeper(part, MAX_JSON_DEPTH - 2);
   const salvage: Partial<Envelope> = {};
-  if (typeof value.id === 'string') salvage.id = value.id;
+  if (typeof value.id === 'string' && value.id.length <= MAX_ENVELOPE_ID_LENGTH) salvage.id = value.id;
   if (typeof value.parent_id === 'string') salvage.parent_id = value.parent_id;
   const route = value.route;
   if (isPlainObject(route) && Array.isArray(route.actors) && route.actors.every((a) => typeof a === 'string')) {
