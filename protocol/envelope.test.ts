@@ -28,6 +28,10 @@ describe('the sidecar parse of a message (parseEnvelope)', () => {
       expect(result).toMatchObject({ code: 'validation_error', salvage: { id: 'x', route: { actors: ['a', 'b'], current: 0 }, payload: 1 } });
     }
     expect(parse({ id: 'x', route: { actors: ['a', 'b'], current: 2 }, payload: 1 })).toHaveProperty('envelope');
+    // A result past the end of its route, at any index, ends at happy-end, which must take it.
+    for (const current of [-1, 3]) {
+      expect(parseEnvelope(Buffer.from(JSON.stringify({ id: 'x', route: { actors: ['a'], current }, payload: 1 })), { endActor: true })).toHaveProperty('envelope');
+    }
     expect(parse({ id: 'x', route: { actors: ['a', 7] }, payload: 1 })).toMatchObject({ code: 'validation_error', salvage: { id: 'x' } });
     expect(parse({ id: 'x', route: { actors: ['a', 7] }, payload: 1 })).not.toHaveProperty('salvage.route');
   });
@@ -47,7 +51,10 @@ describe('the sidecar parse of a message (parseEnvelope)', () => {
     expect(result).not.toHaveProperty('salvage.payload');
     const limit = `{"id":"x","route":{"actors":["a"]},"payload":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`;
     expect(parseEnvelope(Buffer.from(limit))).toHaveProperty('envelope');
-    expect(parseEnvelope(Buffer.from(limit), MAX_JSON_DEPTH - 1)).toMatchObject({ code: 'nesting_too_deep' });
+    const overLimit = `{"id":"x","route":{"actors":["a"]},"payload":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+    expect(parseEnvelope(Buffer.from(overLimit))).toMatchObject({ code: 'nesting_too_deep' });
+    // An end actor takes error envelopes, one level deeper than the envelope that failed.
+    expect(parseEnvelope(Buffer.from(overLimit), { endActor: true })).toHaveProperty('envelope');
   });
 
   test('brackets inside strings, escaped quotes included, do not count as nesting', () => {

@@ -115,7 +115,10 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * Loose parse used by the sidecar: anything with a JSON object body and a well-formed route is routable.
  * Never throws and never recurses: a message nested 100,000 levels deep is refused, not a stack overflow.
  */
-export function parseEnvelope(body: Buffer | string, maxDepth = MAX_JSON_DEPTH): { envelope: Envelope } | EnvelopeProblem {
+export function parseEnvelope(body: Buffer | string, options: { endActor?: boolean } = {}): { envelope: Envelope } | EnvelopeProblem {
+  // An end actor receives what actors send it: error envelopes hold the payload one level deeper than their
+  // input did, and results past the end of a route (any index out of range) end there too.
+  const maxDepth = options.endActor ? MAX_JSON_DEPTH + 1 : MAX_JSON_DEPTH;
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   let text: string;
   let notUtf8 = false;
@@ -143,7 +146,7 @@ export function parseEnvelope(body: Buffer | string, maxDepth = MAX_JSON_DEPTH):
     return { error: 'Failed to parse message: the body is not valid UTF-8', code: 'parse_error', salvage: withoutPayload };
   }
   if (jsonTextNestsDeeper(bytes, maxDepth)) return refuse('nesting_too_deep', `Message nests deeper than ${maxDepth} levels`);
-  const problem = routeProblem(parsed.route);
+  const problem = routeProblem(parsed.route, !options.endActor);
   if (problem) return refuse('validation_error', problem);
   if (parsed.id !== undefined && typeof parsed.id !== 'string') {
     return refuse('validation_error', `Field 'id' must be a string, got ${jsonTypeName(parsed.id)}`);
@@ -161,13 +164,13 @@ export function parseEnvelope(body: Buffer | string, maxDepth = MAX_JSON_DEPTH):
 }
 
 /** `current` may equal the length (past the last actor: the pipeline is done), never more, never negative. */
-function routeProblem(route: unknown): string | undefined {
+function routeProblem(route: unknown, checkIndex: boolean): string | undefined {
   if (!isPlainObject(route)) return `Field 'route' must be an object, got ${jsonTypeName(route)}`;
   const { actors, current } = route;
   if (!Array.isArray(actors) || !actors.every((a) => typeof a === 'string')) return "Field 'route.actors' must be a list of strings";
   if (current === undefined) return undefined;
   if (!Number.isInteger(current)) return `Field 'route.current' must be an integer, got ${JSON.stringify(current)}`;
-  if (!isRouteIndex(current, actors.length)) return `Invalid route.current=${current}: out of bounds for actors of length ${actors.length}`;
+  if (checkIndex && !isRouteIndex(current, actors.length)) return `Invalid route.current=${current}: out of bounds for actors of length ${actors.length}`;
   return undefined;
 }
 

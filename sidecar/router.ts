@@ -12,7 +12,6 @@ import {
   formatDuration,
   isPlainObject,
   isRuntimeError,
-  MAX_JSON_DEPTH,
   parseEnvelope,
   queueName,
   type EnvelopeProblem,
@@ -113,8 +112,7 @@ export class Router {
   private async decide(delivery: Delivery): Promise<Decision> {
     const { config, metrics } = this.deps;
     const me = config.actorName;
-    // An end actor receives what actors send it, error envelopes included: one level deeper than their input.
-    const parsed = parseEnvelope(delivery.body, config.isEndActor ? MAX_JSON_DEPTH + 1 : MAX_JSON_DEPTH);
+    const parsed = parseEnvelope(delivery.body, { endActor: config.isEndActor });
     if (!('envelope' in parsed)) {
       metrics.failed(parsed.code);
       return { publish: [this.rejectUnparseable(delivery, parsed)] };
