@@ -7,6 +7,7 @@ import {
   currentActor,
   DLQ_QUEUE,
   dlqName,
+  failedReport,
   FINAL_REPORT_REFUSED,
   FinalReportRefusedError,
   formatDuration,
@@ -298,8 +299,31 @@ export class Router {
       }
       err = again.error;
     }
+    if (config.isEndActor && !(await this.reportGivenUp(delivery, err))) {
+      await sleep(1000, this.deps.stopping);
+      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      return;
+    }
     log.error(`Dead-lettering the input to ${dlqName(config.actorName)}: ${err.message}`);
     await this.settle(() => transport.nack(delivery, { requeue: false }));
+  }
+
+  /**
+   * error-end's publish will never go through (a retry to an actor whose queue was removed): the envelope is
+   * over, so the gateway hears `failed` before the input is dead-lettered. A second final status after the
+   * crew's own is ignored by the gateway. False when the gateway could not be told (the input waits).
+   */
+  private async reportGivenUp(delivery: Delivery, err: TransportError): Promise<boolean> {
+    const { config, reporter, log } = this.deps;
+    const parsed = parseEnvelope(delivery.body, { endActor: true });
+    if (config.actorName !== config.errorEnd || !('envelope' in parsed) || !parsed.envelope.id) return true;
+    try {
+      await reporter.final(parsed.envelope.id, failedReport(parsed.envelope, { publish_refused: err.message, dead_lettered_to: dlqName(config.actorName) }));
+      return true;
+    } catch (reportErr) {
+      log.error(`Could not report ${parsed.envelope.id} failed: ${(reportErr as Error).message}`);
+      return false;
+    }
   }
 
   /**

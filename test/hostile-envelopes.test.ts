@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { queueName } from '../protocol/index.ts';
+import { queueName, RETRY_POLICY_HEADER } from '../protocol/index.ts';
 import { waitFor } from '../transport/conformance-helpers.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import type { Consumer } from '../transport/transport.ts';
@@ -91,3 +91,22 @@ test(`${COUNT} hostile envelopes: each ends with a record, none is stuck, every 
   expect(succeeded).toBeGreaterThan(0);
   expect(failed).toBeGreaterThan(0);
 }, 240_000);
+
+test("error-end's retry to an actor whose queue is gone: reported failed, dead-lettered once, no loop", async () => {
+  const id = randomUUID();
+  const ghost = `ghost-${randomUUID().slice(0, 8)}`;
+  const errorEnvelope = {
+    id,
+    route: { actors: [ghost], current: 0 },
+    headers: { [RETRY_POLICY_HEADER]: { maxAttempts: 3, initialDelaySeconds: 0.1, jitter: false } },
+    payload: { error: 'processing_error', code: 'processing_error', failed_actor: ghost, original_payload: { token: id } },
+  };
+  await transport.publish(queueName(world.error.name), Buffer.from(JSON.stringify(errorEnvelope)));
+  await waitFor(() => world.finals(id).length > 0, 'the final status');
+  expect(world.finals(id)).toEqual([expect.objectContaining({ status: 'failed', metadata: expect.objectContaining({ publish_refused: expect.stringContaining(queueName(ghost)) }) })]);
+  const errorEndDlq = `${queueName(world.error.name)}-dlq`;
+  await waitFor(() => deadLetters.some((d) => d.queue === errorEndDlq && d.text.includes(id)), 'the dead letter');
+  await waitDrained(transport, [queueName(world.error.name)]);
+  expect(deadLetters.filter((d) => d.text.includes(id))).toHaveLength(1);
+  expect(world.finals(id)).toHaveLength(1);
+}, 60_000);
