@@ -2,7 +2,7 @@
  * The envelope and its validation. Messages are the original runtime's, word for word, because users'
  * tests and alerts match on them (reference: original-dataplane.md §2.6).
  */
-import { isPlainObject, pyRepr, type JsonObject, type JsonValue } from './json.ts';
+import { isPlainObject, jsonTextNestsDeeper, MAX_JSON_DEPTH, pyRepr, valueNestsDeeper, type JsonObject, type JsonValue } from './json.ts';
 
 export interface Route {
   actors: string[];
@@ -19,6 +19,9 @@ export interface Envelope {
   /** RFC 3339; written by the gateway, enforced by every sidecar (the original dropped it after one hop). */
   deadline?: string;
 }
+
+/** Ids become URL path segments and database keys at the gateway, which refuses longer ones. */
+export const MAX_ENVELOPE_ID_LENGTH = 512;
 
 export class EnvelopeValidationError extends Error {
   override readonly name = 'ValueError';
@@ -98,31 +101,104 @@ export function currentActor(route: Pick<Route, 'actors' | 'current'>): string {
   return Number.isInteger(current) && current >= 0 && current < actors.length ? (actors[current] ?? '') : '';
 }
 
-/** Loose parse used by the sidecar: anything with a JSON object body and a route-shaped route is routable. */
-export function parseEnvelope(body: Buffer | string): { envelope?: Envelope; error?: string } {
+/** Why a message is not a routable envelope: the error-envelope `code` and a message for people. */
+export interface EnvelopeProblem {
+  error: string;
+  code: 'parse_error' | 'validation_error' | 'nesting_too_deep';
+  /** What could still be read (id, route, headers, ...) so the error reaches the right place; see salvageEnvelope. */
+  salvage?: Partial<Envelope>;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Loose parse used by the sidecar: anything with a JSON object body and a well-formed route is routable.
+ * Never throws and never recurses: a message nested 100,000 levels deep is refused, not a stack overflow.
+ */
+export function parseEnvelope(body: Buffer | string, options: { endActor?: boolean } = {}): { envelope: Envelope } | EnvelopeProblem {
+  // An end actor receives what actors send it: error envelopes hold the payload one level deeper than their
+  // input did, and results past the end of a route (any index out of range) end there too.
+  const maxDepth = options.endActor ? MAX_JSON_DEPTH + 1 : MAX_JSON_DEPTH;
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  let text: string;
+  let notUtf8 = false;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    // Decoded with replacement characters only to find the id and route; the payload is not kept.
+    text = bytes.toString('utf8');
+    notUtf8 = true;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    // V8's JSON.parse does not recurse, so depth is checked on the parsed value rather than before.
+    parsed = JSON.parse(text);
   } catch (err) {
-    return { error: `Failed to parse message: ${(err as Error).message}` };
+    return { error: `Failed to parse message: ${(err as Error).message}`, code: 'parse_error' };
   }
-  if (!isPlainObject(parsed)) return { error: `Failed to parse message: envelope must be a JSON object, got ${jsonTypeName(parsed)}` };
-  const route = parsed.route;
-  if (!isPlainObject(route) || !Array.isArray(route.actors) || !route.actors.every((a) => typeof a === 'string')) {
-    return { error: 'Failed to parse message: route.actors must be a list of strings' };
+  if (!isPlainObject(parsed)) {
+    return { error: `Failed to parse message: envelope must be a JSON object, got ${jsonTypeName(parsed)}`, code: 'parse_error' };
   }
-  if (route.current !== undefined && !Number.isInteger(route.current)) {
-    return { error: 'Failed to parse message: route.current must be an integer' };
+  const object = parsed;
+  const refuse = (code: EnvelopeProblem['code'], error: string): EnvelopeProblem => ({ error, code, salvage: salvageEnvelope(object) });
+  if (notUtf8) {
+    const { payload: _replaced, ...withoutPayload } = salvageEnvelope(object);
+    return { error: 'Failed to parse message: the body is not valid UTF-8', code: 'parse_error', salvage: withoutPayload };
   }
+  if (jsonTextNestsDeeper(bytes, maxDepth)) return refuse('nesting_too_deep', `Message nests deeper than ${maxDepth} levels`);
+  const problem = routeProblem(parsed.route, !options.endActor);
+  if (problem) return refuse('validation_error', problem);
   if (parsed.id !== undefined && typeof parsed.id !== 'string') {
-    return { error: 'Failed to parse message: id must be a string' };
+    return refuse('validation_error', `Field 'id' must be a string, got ${jsonTypeName(parsed.id)}`);
+  }
+  if (typeof parsed.id === 'string' && parsed.id.length > MAX_ENVELOPE_ID_LENGTH) {
+    return refuse('validation_error', `Field 'id' is longer than ${MAX_ENVELOPE_ID_LENGTH} characters`);
   }
   if (parsed.headers !== undefined && !isPlainObject(parsed.headers)) {
-    return { error: 'Failed to parse message: headers must be an object' };
+    return refuse('validation_error', `Field 'headers' must be an object, got ${jsonTypeName(parsed.headers)}`);
   }
+  const route = parsed.route as Record<string, unknown>;
   const envelope = { ...parsed, route: { ...route, current: (route.current as number | undefined) ?? 0 } };
   if (!('payload' in envelope)) (envelope as Record<string, unknown>).payload = null;
   return { envelope: envelope as unknown as Envelope };
+}
+
+/** `current` may equal the length (past the last actor: the pipeline is done), never more, never negative. */
+function routeProblem(route: unknown, checkIndex: boolean): string | undefined {
+  if (!isPlainObject(route)) return `Field 'route' must be an object, got ${jsonTypeName(route)}`;
+  const { actors, current } = route;
+  if (!Array.isArray(actors) || !actors.every((a) => typeof a === 'string')) return "Field 'route.actors' must be a list of strings";
+  if (current === undefined) return undefined;
+  if (!Number.isInteger(current)) return `Field 'route.current' must be an integer, got ${JSON.stringify(current)}`;
+  if (checkIndex && !isRouteIndex(current, actors.length)) return `Invalid route.current=${current}: out of bounds for actors of length ${actors.length}`;
+  return undefined;
+}
+
+function isRouteIndex(current: unknown, length: number): current is number {
+  return Number.isInteger(current) && (current as number) >= 0 && (current as number) <= length;
+}
+
+/**
+ * The well-formed parts of a message that is not a valid envelope: enough for its error to reach error-end
+ * and the gateway under its id, and small and shallow enough to be serialised again. A part that is
+ * malformed or nested too deep is left out; an out-of-range `current` becomes 0.
+ */
+export function salvageEnvelope(value: Record<string, unknown>): Partial<Envelope> {
+  // The error envelope holds the payload one level deeper than an envelope does (payload.original_payload).
+  const fits = (part: unknown) => !valueNestsDeeper(part, MAX_JSON_DEPTH - 2);
+  const salvage: Partial<Envelope> = {};
+  if (typeof value.id === 'string' && value.id.length <= MAX_ENVELOPE_ID_LENGTH) salvage.id = value.id;
+  if (typeof value.parent_id === 'string') salvage.parent_id = value.parent_id;
+  const route = value.route;
+  if (isPlainObject(route) && Array.isArray(route.actors) && route.actors.every((a) => typeof a === 'string')) {
+    const actors = route.actors as string[];
+    salvage.route = { actors, current: isRouteIndex(route.current, actors.length) ? route.current : 0 };
+    if (isPlainObject(route.metadata) && fits(route.metadata)) salvage.route.metadata = route.metadata as JsonObject;
+  }
+  if (isPlainObject(value.headers) && fits(value.headers)) salvage.headers = value.headers as JsonObject;
+  if (typeof value.deadline === 'string') salvage.deadline = value.deadline;
+  if ('payload' in value && fits(value.payload)) salvage.payload = value.payload as JsonValue;
+  return salvage;
 }
 
 export function jsonTypeName(value: unknown): string {

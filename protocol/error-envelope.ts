@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'runtime_unavailable',
   'invalid_response',
   'payload_too_large',
+  'nesting_too_deep',
+  'queue_not_found',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

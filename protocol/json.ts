@@ -52,3 +52,53 @@ export function assertSerialisable(value: unknown, path = 'result'): void {
   };
   walk(value, path);
 }
+
+/**
+ * The deepest nesting an envelope may have. V8 parses any depth, but JSON.stringify and Python's json
+ * recurse and overflow their stacks a few thousand levels down (Python at ~1000), so a message nested
+ * deeper than this is refused before anyone tries to serialise it again.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+const OPEN_OBJECT = 0x7b;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_OBJECT = 0x7d;
+const CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether JSON text nests deeper than `limit`, found with one scan of the bytes and no recursion. The
+ * structural characters are ASCII, which never occurs inside a multi-byte UTF-8 sequence, so the bytes can
+ * be scanned without decoding them.
+ */
+export function jsonTextNestsDeeper(text: Buffer, limit = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Whether a parsed value nests deeper than `limit` (a scalar is depth 0), walked without recursion. */
+export function valueNestsDeeper(value: unknown, limit = MAX_JSON_DEPTH): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -12,6 +12,12 @@ export interface ErrorDetails {
   message?: string;
   type?: string;
   traceback?: string;
+  /** The queue a result could not be published to (queue_not_found). */
+  queue?: string;
+  /** A message that could not be read, byte for byte, when it is small enough to travel in an error. */
+  body_base64?: string;
+  /** The size of such a message when it is too large to travel. */
+  body_bytes?: number;
 }
 
 export interface RuntimeSuccess {

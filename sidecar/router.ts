@@ -7,6 +7,7 @@ import {
   currentActor,
   DLQ_QUEUE,
   dlqName,
+  failedReport,
   formatDuration,
   GATEWAY_UNAVAILABLE,
   GatewayUnavailableError,
@@ -14,6 +15,7 @@ import {
   isRuntimeError,
   parseEnvelope,
   queueName,
+  type EnvelopeProblem,
   readEndActorResponse,
   sleep,
   RETRY_POLICY_HEADER,
@@ -96,15 +98,16 @@ export class Router {
       await this.settle(() => transport.nack(delivery, { requeue: true }));
       return;
     }
-    try {
-      await Promise.all(decision.publish.map((m) => this.publish(m)));
-    } catch (err) {
-      if (err instanceof TransportError && err.reason === 'too_large' && (await this.reportTooLarge(delivery, err))) {
-        await this.settle(() => transport.ack(delivery));
-        return;
-      }
+    const refused = await this.publishAll(decision.publish);
+    if (refused && isPermanent(refused.error)) {
+      // Running the handler again would produce the same refusal: the failure goes to error-end instead.
+      await this.divert(delivery, refused.message, refused.error);
+      await decision.after?.();
+      return;
+    }
+    if (refused) {
       metrics.failed('routing_error');
-      log.error(`Publishing results failed, requeueing the input: ${(err as Error).message}`);
+      log.error(`Publishing results failed, requeueing the input: ${(refused.error as Error).message}`);
       await sleep(1000, this.deps.stopping);
       await this.settle(() => transport.nack(delivery, { requeue: true }));
       return;
@@ -117,16 +120,15 @@ export class Router {
   private async decide(delivery: Delivery): Promise<Decision> {
     const { config, metrics } = this.deps;
     const me = config.actorName;
-    const parsed = parseEnvelope(delivery.body);
-    if (!parsed.envelope) {
-      metrics.failed('parse_error');
-      return { publish: [this.rejectUnparseable(delivery, parsed.error!)] };
+    const parsed = parseEnvelope(delivery.body, { endActor: config.isEndActor });
+    if (!('envelope' in parsed)) {
+      metrics.failed(parsed.code);
+      return { publish: [this.rejectUnparseable(delivery, parsed)] };
     }
     const input = parsed.envelope;
     if (!input.id) {
       metrics.failed('validation_error');
-      if (config.isEndActor && me === config.errorEnd) return { publish: [this.rejectUnparseable(delivery, "Envelope missing required 'id' field")] };
-      return { publish: [errorMessage(input, { message: "Envelope missing required 'id' field", code: 'validation_error', actor: me }, this.ends)] };
+      return { publish: [this.rejectUnparseable(delivery, { error: "Envelope missing required 'id' field", code: 'validation_error', salvage: input })] };
     }
     if (config.isEndActor) return this.decideEnd(delivery, input);
     if (input.deadline && deadlineOf(input) <= this.now()) {
@@ -240,21 +242,18 @@ export class Router {
     return { publish: [{ queue: dlqName(this.deps.config.actorName), envelope: JSON.parse(delivery.body.toString('utf8')), kind: 'dlq' }] };
   }
 
-  /** error-end must never send to itself: what it cannot read goes straight to its DLQ. */
-  private rejectUnparseable(delivery: Delivery, reason: string): OutboundMessage {
+  /**
+   * What cannot be read goes to error-end with whatever could be salvaged (so the gateway hears of it
+   * under its id) and, when the payload was lost, the original bytes. error-end must never send to itself:
+   * what it cannot read goes straight to its DLQ, byte for byte.
+   */
+  private rejectUnparseable(delivery: Delivery, problem: EnvelopeProblem): OutboundMessage {
     const { config } = this.deps;
     if (config.isEndActor && config.actorName === config.errorEnd) {
-      return { queue: dlqName(config.actorName), envelope: { reason, body: delivery.body.toString('utf8') }, kind: 'dlq' };
+      return { queue: dlqName(config.actorName), envelope: { reason: problem.error, code: problem.code, ...originalBody(delivery.body) }, kind: 'dlq' };
     }
-    let original: Partial<Envelope> | undefined;
-    try {
-      const value = JSON.parse(delivery.body.toString('utf8'));
-      if (value && typeof value === 'object' && !Array.isArray(value)) original = value;
-    } catch {
-      original = undefined;
-    }
-    const code = reason.startsWith('Failed to parse') ? 'parse_error' : 'validation_error';
-    return errorMessage(original, { message: reason, code, actor: config.actorName }, this.ends);
+    const details = problem.salvage && 'payload' in problem.salvage ? undefined : { type: problem.code, ...originalBody(delivery.body) };
+    return errorMessage(problem.salvage, { message: problem.error, code: problem.code, actor: config.actorName, ...(details ? { details } : {}) }, this.ends);
   }
 
   private async callRuntime(
@@ -305,23 +304,82 @@ export class Router {
     }
   }
 
+  /** Publishes every message; on failure returns one refusal, a permanent one if there is any. */
+  private async publishAll(messages: Outbound[]): Promise<{ message: Outbound; error: unknown } | undefined> {
+    const outcomes = await Promise.allSettled(messages.map((m) => this.publish(m)));
+    const refusals = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ message: messages[i]!, error: o.reason as unknown }] : []));
+    return refusals.find((r) => isPermanent(r.error)) ?? refusals[0];
+  }
+
   /**
-   * A result the broker refuses for its size will never fit, so retrying is pointless: error-end gets the
-   * envelope without its payload. Returns false when even that could not be sent (the input is requeued).
+   * A publish the broker will never accept (no such queue, too large): error-end gets the failure once and
+   * the input is acked. Only when error-end itself cannot take it is the input dead-lettered, byte for byte.
    */
-  private async reportTooLarge(delivery: Delivery, err: TransportError): Promise<boolean> {
-    const { envelope } = parseEnvelope(delivery.body);
-    if (!envelope) return false;
-    const { payload: _dropped, ...withoutPayload } = envelope;
-    const message = `A result of ${this.deps.config.actorName} is too large for the ${this.deps.transport.kind} transport: ${err.message}`;
+  private async divert(delivery: Delivery, refused: Outbound, err: TransportError): Promise<void> {
+    const { config, metrics, log, transport } = this.deps;
+    const code = err.reason === 'too_large' ? 'payload_too_large' : 'queue_not_found';
+    metrics.failed(code);
+    const report = config.isEndActor ? undefined : this.refusalReport(delivery, refused, err, code);
+    if (report) {
+      const again = await this.publishAll([report]);
+      if (!again) {
+        log.warn(`Publish to ${refused.queue} refused (${code}: ${err.message}); reported to ${report.queue}`);
+        await this.settle(() => transport.ack(delivery));
+        return;
+      }
+      if (!isPermanent(again.error)) {
+        log.error(`Could not report a refused publish, requeueing the input: ${(again.error as Error).message}`);
+        await sleep(1000, this.deps.stopping);
+        await this.settle(() => transport.nack(delivery, { requeue: true }));
+        return;
+      }
+      err = again.error;
+    }
+    if (config.isEndActor && !(await this.reportGivenUp(delivery, err))) {
+      await sleep(1000, this.deps.stopping);
+      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      return;
+    }
+    log.error(`Dead-lettering the input to ${dlqName(config.actorName)}: ${err.message}`);
+    await this.settle(() => transport.nack(delivery, { requeue: false }));
+  }
+
+  /**
+   * error-end's publish will never go through (a retry to an actor whose queue was removed): the envelope is
+   * over, so the gateway hears `failed` before the input is dead-lettered. A second final status after the
+   * crew's own is ignored by the gateway. False when the gateway could not be told (the input waits).
+   */
+  private async reportGivenUp(delivery: Delivery, err: TransportError): Promise<boolean> {
+    const { config, reporter, log } = this.deps;
+    const parsed = parseEnvelope(delivery.body, { endActor: true });
+    if (config.actorName !== config.errorEnd || !('envelope' in parsed) || !parsed.envelope.id) return true;
     try {
-      await this.publish(errorMessage(withoutPayload, { message, code: 'payload_too_large', actor: this.deps.config.actorName }, this.ends));
-      this.deps.metrics.failed('payload_too_large');
+      await reporter.final(parsed.envelope.id, failedReport(parsed.envelope, { publish_refused: err.message, dead_lettered_to: dlqName(config.actorName) }));
       return true;
-    } catch (publishErr) {
-      this.deps.log.error(`Could not report an oversized result: ${(publishErr as Error).message}`);
+    } catch (reportErr) {
+      log.error(`Could not report ${parsed.envelope.id} failed: ${(reportErr as Error).message}`);
       return false;
     }
+  }
+
+  /**
+   * The error-end message for a refused publish. A too-large result travels without the payload and the
+   * handler's details (they may be what made it too large); a missing queue keeps the payload, so a retry
+   * can succeed once the queue exists. Undefined when error-end itself refused an error (nothing to retry).
+   */
+  private refusalReport(delivery: Delivery, refused: Outbound, err: TransportError, code: 'payload_too_large' | 'queue_not_found') {
+    const parsed = parseEnvelope(delivery.body);
+    if (!('envelope' in parsed)) return undefined;
+    const me = this.deps.config.actorName;
+    if (code === 'queue_not_found') {
+      if (refused.kind === 'error_end') return undefined;
+      const message = `Result of ${me} routed to ${refused.queue}, which does not exist (${err.message})`;
+      return errorMessage(parsed.envelope, { message, code, actor: me, details: { type: 'QueueNotFound', queue: refused.queue, message } }, this.ends);
+    }
+    const { payload: _dropped, ...withoutPayload } = parsed.envelope;
+    const what = refused.kind === 'error_end' ? 'The error report' : 'A result';
+    const message = `${what} of ${me} is too large for the ${this.deps.transport.kind} transport: ${err.message}`;
+    return errorMessage(withoutPayload, { message, code, actor: me }, this.ends);
   }
 
   private async publish(message: Outbound): Promise<void> {
@@ -356,6 +414,18 @@ export class Router {
       this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${(err as Error).message}`);
     }
   }
+}
+
+/** Refusals that come back the same however often the message is published. */
+function isPermanent(err: unknown): err is TransportError {
+  return err instanceof TransportError && (err.reason === 'too_large' || err.reason === 'unroutable');
+}
+
+/** Up to this size an unreadable message travels inside its error, so nothing of it is lost. */
+const ORIGINAL_BODY_MAX_BYTES = 64 * 1024;
+
+function originalBody(body: Buffer): { body_base64: string } | { body_bytes: number } {
+  return body.length <= ORIGINAL_BODY_MAX_BYTES ? { body_base64: body.toString('base64') } : { body_bytes: body.length };
 }
 
 /** An absent or unreadable deadline means none (a malformed one must not fail every message at once). */

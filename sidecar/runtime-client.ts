@@ -3,7 +3,10 @@
  * either of our runtimes and the original Python one.
  */
 import { connect } from 'node:net';
-import { encodeFrame, FrameError, readFrame, type RuntimeResult } from '../protocol/index.ts';
+import { encodeFrame, FrameError, jsonTextNestsDeeper, MAX_JSON_DEPTH, readFrame, type RuntimeResult } from '../protocol/index.ts';
+
+/** A response wraps each result's payload one level deeper than the envelope that carries it on. */
+const MAX_RESPONSE_DEPTH = MAX_JSON_DEPTH + 1;
 
 export type RuntimeCallFailure =
   /** No socket or nothing listening: the runtime is down or restarting. Safe to retry later. */
@@ -75,6 +78,10 @@ function parseResponse(frame: Buffer): RuntimeResult[] {
     parsed = JSON.parse(frame.toString('utf8'));
   } catch (err) {
     throw new RuntimeCallError('invalid_response', `failed to parse runtime response: ${(err as Error).message}`);
+  }
+  // Parsing any depth is safe; serialising the result again for the next actor is not.
+  if (jsonTextNestsDeeper(frame, MAX_RESPONSE_DEPTH)) {
+    throw new RuntimeCallError('invalid_response', `runtime response nests deeper than ${MAX_RESPONSE_DEPTH} levels`);
   }
   if (!Array.isArray(parsed)) throw new RuntimeCallError('invalid_response', 'failed to parse runtime response: expected a JSON array');
   for (const [i, item] of parsed.entries()) {

@@ -3,9 +3,13 @@
  * runtime processes. Each test uses its own actor names, so queues never collide.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
+import { waitForDepth } from '../transport/conformance-helpers.ts';
 import { collectEnds, envelopeBody, startActor, type Actor, type ActorOptions } from './support/pipeline.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
 import { capturingLogger } from './support/capture-logger.ts';
@@ -27,6 +31,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
     describe(`sidecar on ${label} with the ${kind} runtime`, () => {
       let transport: Transport;
       let ends: Awaited<ReturnType<typeof collectEnds>>;
+      let counters: string;
       const actors: Actor[] = [];
       const gates: FixtureGate[] = [];
       const unique = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
@@ -43,6 +48,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       beforeAll(async () => {
         transport = await options.makeTransport();
         ends = await collectEnds(transport, [], options.shared ?? false);
+        counters = mkdtempSync(join(tmpdir(), 'asya-sidecar-counters-'));
       });
       afterEach(async () => {
         // A failed test may have left a call held in the gated fixture, which a stopping runtime would wait for.
@@ -58,6 +64,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
       afterAll(async () => {
         await ends?.stop();
         await transport?.close();
+        if (counters) rmSync(counters, { recursive: true, force: true });
       });
 
       test('three actors in a row reach happy-end, with headers carried through', async () => {
@@ -122,6 +129,104 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         const routeError = mine.find((x) => x.envelope.payload.code === 'route_mismatch')!;
         expect(routeError.envelope.payload.error).toBe(`Route mismatch: message routed to wrong actor (expected: ${a.name}, actual: someone-else)`);
       });
+
+      test('a route to an actor without a queue: error-end once, naming the queue, and the handler ran once', async () => {
+        const counter = join(counters, `${randomUUID()}.log`);
+        const a = await actor('noqueue', 'flaky');
+        const missing = unique('nobody-home');
+        const id = await send([a.name, missing], { counter, failures: 0 });
+        await ends.waitForIds([id]);
+        const [arrival] = ends.byId(id);
+        expect(arrival!.queue).toBe(ends.errorQueue);
+        expect(arrival!.envelope.payload).toMatchObject({
+          code: 'queue_not_found',
+          failed_actor: a.name,
+          details: { queue: queueName(missing) },
+          original_payload: { counter, failures: 0 },
+        });
+        expect(arrival!.envelope.payload.error).toContain(queueName(missing));
+        // The input was acked after the one report: its queue drains and nothing was run again.
+        await waitForDepth(transport, queueName(a.name), { ready: 0, inFlight: 0, delayed: 0 });
+        expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+        expect(ends.byId(id)).toHaveLength(1);
+      });
+
+      test('a malformed route reaches error-end as validation_error under its id', async () => {
+        const a = await actor('badroute', 'echo');
+        const routes = [
+          { actors: [a.name], current: -1 },
+          { actors: [a.name], current: '0' },
+          { actors: [a.name], current: 7 },
+          { actors: [a.name, 42], current: 0 },
+          [a.name],
+        ];
+        const ids = routes.map(() => randomUUID());
+        for (const [i, route] of routes.entries()) {
+          await transport.publish(queueName(a.name), Buffer.from(JSON.stringify({ id: ids[i], route, payload: { i } })));
+        }
+        await ends.waitForIds(ids);
+        for (const [i, id] of ids.entries()) {
+          const arrivals = ends.byId(id);
+          expect(arrivals).toHaveLength(1);
+          expect(arrivals[0]!.queue).toBe(ends.errorQueue);
+          expect(arrivals[0]!.envelope.payload).toMatchObject({ code: 'validation_error', failed_actor: a.name, original_payload: { i } });
+          // What error-end gets is itself a valid envelope, or error-end could not read it either.
+          expect(Number.isInteger(arrivals[0]!.envelope.route.current)).toBe(true);
+          expect(arrivals[0]!.envelope.route.current).toBeGreaterThanOrEqual(0);
+        }
+        expect(ends.byId(ids[0]!)[0]!.envelope.payload.error).toContain('route.current=-1');
+      });
+
+      test('a payload nested 100,000 levels deep reaches error-end as nesting_too_deep, without the payload', async () => {
+        const a = await actor('deep', 'echo');
+        const id = randomUUID();
+        const depth = 100_000;
+        const body = `{"id":"${id}","route":{"actors":["${a.name}"],"current":0},"payload":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+        await transport.publish(queueName(a.name), Buffer.from(body));
+        await ends.waitForIds([id]);
+        const [arrival] = ends.byId(id);
+        expect(arrival!.queue).toBe(ends.errorQueue);
+        expect(arrival!.envelope.payload).toMatchObject({ code: 'nesting_too_deep', failed_actor: a.name, details: { body_bytes: body.length } });
+        expect(arrival!.envelope.payload).not.toHaveProperty('original_payload');
+        expect(arrival!.envelope.route).toEqual({ actors: [a.name], current: 0 });
+        await waitForDepth(transport, queueName(a.name), { ready: 0, inFlight: 0, delayed: 0 });
+      });
+
+      test('non-JSON and invalid UTF-8 reach error-end as parse_error with their original bytes', async () => {
+        const a = await actor('garbage', 'echo');
+        const bodies = [
+          Buffer.from('not json at all \u00e9'),
+          Buffer.concat([Buffer.from(`{"id":"${randomUUID()}","route":{"actors":["${a.name}"],"current":0},"payload":"`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]),
+        ];
+        // SQS carries text only: its transport refuses invalid UTF-8 before it reaches a queue.
+        const sendable = transport.kind === 'sqs' ? bodies.slice(0, 1) : bodies;
+        for (const body of sendable) await transport.publish(queueName(a.name), body);
+        const mine = (all: typeof ends.arrivals) => all.filter((x) => x.envelope.payload?.failed_actor === a.name);
+        await ends.waitFor((all) => mine(all).length >= sendable.length);
+        const received = mine(ends.arrivals);
+        expect(received.map((x) => x.envelope.payload.code)).toEqual(sendable.map(() => 'parse_error'));
+        const carried = received.map((x) => Buffer.from(x.envelope.payload.details.body_base64, 'base64'));
+        expect(carried.map((b) => b.toString('hex')).sort()).toEqual(sendable.map((b) => b.toString('hex')).sort());
+        if (sendable.length > 1) {
+          const notUtf8 = received.find((x) => x.envelope.id !== '')!;
+          expect(notUtf8.envelope.payload.error).toContain('not valid UTF-8');
+        }
+      });
+
+      if (options.maxBody !== undefined) {
+        test('a result over the transport limit: one payload_too_large error without the payload, the handler ran once', async () => {
+          const counter = join(counters, `${randomUUID()}.log`);
+          const a = await actor('toolarge', 'big');
+          const id = await send([a.name], { size_mb: Math.ceil((2 * options.maxBody!) / (1024 * 1024)), counter });
+          await ends.waitForIds([id]);
+          const [arrival] = ends.byId(id);
+          expect(arrival!.queue).toBe(ends.errorQueue);
+          expect(arrival!.envelope.payload).toMatchObject({ code: 'payload_too_large', failed_actor: a.name });
+          expect(arrival!.envelope.payload).not.toHaveProperty('original_payload');
+          await waitForDepth(transport, queueName(a.name), { ready: 0, inFlight: 0, delayed: 0 });
+          expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+        });
+      }
 
       test('while the runtime is down the message waits, and is processed once it is up', async () => {
         const log = capturingLogger();

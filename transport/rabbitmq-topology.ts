@@ -92,3 +92,14 @@ export function amqpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
+
+/**
+ * The broker's limit when it closed a channel over a message's size (406 PRECONDITION_FAILED, "message size
+ * 2000000 is larger than configured max size 1048576": `max_message_size`, 128 MiB by default on 3.x and
+ * 16 MiB on 4.x); undefined for any other error.
+ */
+export function maxMessageSizeOfRefusal(err: unknown): number | undefined {
+  if (amqpCode(err) !== 406) return undefined;
+  const match = /message size \d+ is larger than (?:configured )?max size (\d+)/.exec((err as Error).message ?? '');
+  return match ? Number(match[1]) : undefined;
+}

@@ -15,7 +15,7 @@ import { actorFromQueue } from '../protocol/queues.ts';
 import { backoffDelay, concurrencyOf, sleep } from './dispatch.ts';
 import { errorText, stderrLogger, type TransportLogger } from './log.ts';
 import { closeQuietly, RabbitConsumer, type ConsumerHost } from './rabbitmq-consumer.ts';
-import { amqpCode, bucketDelay, holdingQueue, queueArguments } from './rabbitmq-topology.ts';
+import { amqpCode, bucketDelay, holdingQueue, maxMessageSizeOfRefusal, queueArguments } from './rabbitmq-topology.ts';
 import {
   deadLetterQueueOf,
   TransportError,
@@ -45,9 +45,14 @@ export interface RabbitMqTransportOptions {
   reconnectMaxDelayMs?: number;
   /** How long publish() and queue operations wait for the broker, across reconnects. @default 30000 */
   operationTimeoutMs?: number;
+  /**
+   * The broker's `max_message_size`, when known: larger bodies are refused without sending them.
+   * @default learned from the broker's first refusal
+   */
+  maxMessageBytes?: number;
 }
 
-type PublishOutcome = 'confirmed' | 'returned' | 'nacked' | 'lost';
+type PublishOutcome = 'confirmed' | 'returned' | 'nacked' | 'too_large' | 'lost';
 
 export class RabbitMqTransport implements Transport {
   readonly kind = 'rabbitmq' as const;
@@ -63,6 +68,9 @@ export class RabbitMqTransport implements Transport {
   private publisher: Promise<ConfirmChannel> | null = null;
   /** messageIds the broker returned as unroutable; read when their confirm arrives (returns come first). */
   private readonly returned = new Set<string>();
+  /** Publisher channels the broker closed over a message's size, with the limit it named. */
+  private readonly sizeRefusals = new WeakMap<ConfirmChannel, number>();
+  private maxMessageBytes: number | undefined;
   private readonly consumers = new Set<RabbitConsumer>();
   private readonly owners = new WeakMap<Delivery, RabbitConsumer>();
   /** Holding queues this instance published to, per target: the only delays AMQP lets us count. */
@@ -88,6 +96,7 @@ export class RabbitMqTransport implements Transport {
     this.initialDelayMs = options.reconnectInitialDelayMs ?? 200;
     this.maxDelayMs = options.reconnectMaxDelayMs ?? 10_000;
     this.operationTimeoutMs = options.operationTimeoutMs ?? 30_000;
+    this.maxMessageBytes = options.maxMessageBytes;
     this.host = {
       log: this.log,
       openChannel: () => this.openChannel(),
@@ -142,6 +151,8 @@ export class RabbitMqTransport implements Transport {
 
   async publish(queue: string, body: Buffer, options: PublishOptions = {}): Promise<void> {
     this.assertOpen();
+    // Sending a body the broker will refuse costs the publisher channel, and every publish in flight on it.
+    if (this.maxMessageBytes !== undefined && body.length > this.maxMessageBytes) throw this.tooLarge(body, queue);
     const delayMs = options.delayMs ?? 0;
     if (delayMs <= 0) return this.confirmedPublish(this.exchange, actorFromQueue(queue), body, queue);
     const hold = holdingQueue(queue, bucketDelay(delayMs));
@@ -231,6 +242,7 @@ export class RabbitMqTransport implements Transport {
         throw new TransportError(`no queue bound for routing key ${routingKey} (queue ${queue})`, 'unroutable');
       }
       if (outcome === 'nacked') throw new TransportError(`broker refused the message for ${queue}`, 'rejected');
+      if (outcome === 'too_large') throw this.tooLarge(body, queue);
       // The channel died before the confirm: the broker may or may not have the message. Publishing again
       // risks a duplicate, which at-least-once consumers absorb; giving up would push the retry onto the caller.
       if (Date.now() >= deadline) {
@@ -247,9 +259,13 @@ export class RabbitMqTransport implements Transport {
     return new Promise((resolve, reject) => {
       const settle = (err: unknown): void => {
         const returned = this.returned.delete(messageId);
+        const sizeLimit = this.sizeRefusals.get(ch);
         if (returned) resolve('returned');
         else if (!err) resolve('confirmed');
-        else resolve(errorText(err) === 'message nacked' ? 'nacked' : 'lost');
+        else if (errorText(err) === 'message nacked') resolve('nacked');
+        // The broker names the limit, not the message: every larger one in flight was refused; the rest
+        // were lost with the channel and are published again.
+        else resolve(sizeLimit !== undefined && body.length > sizeLimit ? 'too_large' : 'lost');
       };
       try {
         ch.publish(
@@ -277,7 +293,15 @@ export class RabbitMqTransport implements Transport {
     this.publisher ??= (async () => {
       const model = await this.connection();
       const ch = await model.createConfirmChannel();
-      ch.on('error', (err: Error) => this.log.warn('publisher channel error', { error: errorText(err) }));
+      ch.on('error', (err: Error) => {
+        // Emitted before the pending confirms fail, so publishOnce can tell a refusal from a lost channel.
+        const limit = maxMessageSizeOfRefusal(err);
+        if (limit !== undefined) {
+          this.sizeRefusals.set(ch, limit);
+          this.maxMessageBytes = Math.min(limit, this.maxMessageBytes ?? limit);
+        }
+        this.log.warn('publisher channel error', { error: errorText(err) });
+      });
       // Cheap and rare: if someone deleted the exchange, publishes recover instead of failing until timeout.
       await ch.assertExchange(this.exchange, 'topic', { durable: true });
       ch.on('return', (message) => {
@@ -373,6 +397,10 @@ export class RabbitMqTransport implements Transport {
     });
     work.catch(() => {});
     return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  }
+
+  private tooLarge(body: Buffer, queue: string): TransportError {
+    return new TransportError(`message of ${body.length} bytes for ${queue} exceeds the broker's max_message_size of ${this.maxMessageBytes} bytes`, 'too_large');
   }
 
   private ownerOf(delivery: Delivery): RabbitConsumer {

@@ -5,7 +5,7 @@ import { startMoto, type MotoServer } from '../test/support/moto.ts';
 import { TestQueues } from '../test/support/queues.ts';
 import { transportConformance } from './conformance.case.ts';
 import { pause, text, waitFor, waitForDepth } from './conformance-helpers.ts';
-import { SqsTransport, type SqsTransportOptions } from './sqs.ts';
+import { mapSqsError, SqsTransport, type SqsTransportOptions } from './sqs.ts';
 import {
   DELAY_REMAINING_ATTRIBUTE,
   parseRedrivePolicy,
@@ -26,8 +26,19 @@ const makeSqs = (extra: SqsTransportOptions = {}) =>
   new SqsTransport({ ...moto.clientConfig, waitTimeSeconds: 1, logger: capturingLogger(), ...extra });
 
 transportConformance('sqs', async () => makeSqs(), {
-  missingQueueReason: 'not_found',
   maxMessageBytes: SQS_MAX_MESSAGE_BYTES,
+});
+
+describe('sqs error mapping', () => {
+  // moto accepts any size, so AWS's own answer to an oversized body is stated here as AWS words it.
+  const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  it('maps an oversized body refused by SQS to too_large, and other invalid input to rejected', () => {
+    const tooLong = awsError('InvalidParameterValue', 'One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.');
+    expect(mapSqsError(tooLong, 'publish to asya-a')).toMatchObject({ reason: 'too_large' });
+    expect(mapSqsError(awsError('InvalidParameterValue', 'Value -1 for parameter DelaySeconds is invalid.'), 'publish')).toMatchObject({ reason: 'rejected' });
+    expect(mapSqsError(awsError('QueueDoesNotExist', 'The specified queue does not exist.'), 'publish')).toMatchObject({ reason: 'not_found' });
+  });
 });
 
 describe('sqs delay chaining rules', () => {

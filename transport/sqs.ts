@@ -257,6 +257,18 @@ export class SqsTransport implements Transport {
     } catch (err) {
       throw new TransportError('SQS message bodies must be UTF-8 text', 'rejected', { cause: err });
     }
+    try {
+      await this.sendTo(queue, text, plan.delaySeconds, attributes);
+    } catch (err) {
+      // The same refusal as the other transports give: the message has nowhere to go, now or on a retry.
+      if (err instanceof TransportError && err.reason === 'not_found') {
+        throw new TransportError(`queue ${queue} does not exist`, 'unroutable', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async sendTo(queue: string, text: string, delaySeconds: number, attributes: ReturnType<typeof delayAttributes>): Promise<void> {
     const url = await this.url(queue);
     await this.call(
       `publish to ${queue}`,
@@ -265,7 +277,7 @@ export class SqsTransport implements Transport {
           new SendMessageCommand({
             QueueUrl: url,
             MessageBody: text,
-            ...(plan.delaySeconds > 0 ? { DelaySeconds: plan.delaySeconds } : {}),
+            ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
             ...(attributes ? { MessageAttributes: attributes } : {}),
           }),
         ),
@@ -352,11 +364,17 @@ export class SqsTransport implements Transport {
   }
 }
 
-function mapSqsError(err: unknown, what: string): TransportError {
+/** Exported for its unit test: real SQS refusals cannot all be provoked on moto. */
+export function mapSqsError(err: unknown, what: string): TransportError {
   if (err instanceof TransportError) return err;
   const code = (err as Error)?.name ?? '';
   if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') {
     return new TransportError(`${what}: queue does not exist`, 'not_found', { cause: err });
+  }
+  // SQS answers an oversized body with InvalidParameterValue, "Message must be shorter than 262144 bytes"
+  // (or 1048576 since 2025): the same refusal as our own check, so it is told apart from other bad input.
+  if (/must be shorter than|too long/i.test(errorText(err))) {
+    return new TransportError(`${what}: ${errorText(err)}`, 'too_large', { cause: err });
   }
   if (code === 'InvalidMessageContents' || code === 'InvalidParameterValue' || code === 'InvalidAttributeValue') {
     return new TransportError(`${what}: ${errorText(err)}`, 'rejected', { cause: err });

@@ -49,6 +49,10 @@ def sleep(payload):
 
 
 def big(payload):
+    counter = _field(payload, "counter")
+    if isinstance(counter, str):
+        with open(counter, "a") as f:
+            f.write("%d\n" % int(time.time() * 1000))
     size_mb = _field(payload, "size_mb")
     if size_mb is None:
         size_mb = 1

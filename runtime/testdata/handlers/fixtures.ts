@@ -39,7 +39,9 @@ export async function sleep(payload: Payload): Promise<unknown> {
   return { slept: seconds };
 }
 
+/** A result of `payload.size_mb` MiB; each call appends a line to the file `payload.counter` when given. */
 export function big(payload: Payload): unknown {
+  if (typeof payload.counter === 'string') appendFileSync(payload.counter, `${Date.now()}\n`);
   return { data: 'x'.repeat(Number(payload.size_mb ?? 1) * 1024 * 1024) };
 }
 
