@@ -3,8 +3,6 @@
  * handler (`asya runtime`, envelope mode, validation off) as a child process and the sidecar in end-actor
  * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
@@ -12,6 +10,7 @@ import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/c
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../sidecar/supervisor.ts';
 import type { Transport } from '../transport/transport.ts';
+import { temporaryDir } from './temp-dir.ts';
 
 export type CrewRole = 'happy-end' | 'error-end';
 export const CREW_ROLES: readonly CrewRole[] = ['happy-end', 'error-end'];
@@ -61,8 +60,8 @@ function defaultRuntimeCommand(): string[] {
 export async function startCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
   const env = options.env ?? process.env;
   const name = role === 'happy-end' ? env.ASYA_ACTOR_HAPPY_END || HAPPY_END : env.ASYA_ACTOR_ERROR_END || ERROR_END;
-  const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : mkdtempSync(join(tmpdir(), `asya-crew-${name}-`));
-  const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!;
+  const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : temporaryDir(`asya-crew-${name}-`);
+  const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!.path;
   const config = loadSidecarConfig({
     ...env,
     ASYA_CONCURRENCY: env.ASYA_CONCURRENCY || String(CREW_CONCURRENCY),
@@ -96,7 +95,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
     stopping = true;
     await runtime.stop();
     if (!options.transport) await transport?.close();
-    if (ownSocketDir) rmSync(ownSocketDir, { recursive: true, force: true });
+    ownSocketDir?.remove();
   };
   let sidecar: RunningSidecar;
   try {

@@ -3,8 +3,7 @@
  * edits picked up, and a drain on Ctrl-C. With --demo it makes the calls in <dir>/demo.yaml through MCP and
  * exits 0 when each ended as the file expects.
  */
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseLogLevel } from '../protocol/index.ts';
@@ -13,6 +12,8 @@ import { readDemoFile } from './dev/demo-file.ts';
 import { runDemo } from './dev/demo.ts';
 import { startDevStack, TRANSPORT_KINDS, type DevStack, type TransportKind } from './dev/stack.ts';
 import { boardLogger, statusBoard, type StatusBoard } from './dev/status-board.ts';
+import { lockStore } from './dev/store-lock.ts';
+import { temporaryDir } from './temp-dir.ts';
 
 export const DEV_USAGE = `Usage: asya dev <dir> [options]
 
@@ -94,7 +95,11 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
   const level = parseLogLevel(env.ASYA_LOG_LEVEL ?? 'WARNING');
   const say = (line: string) => board.log(line);
   const toolsFile = existsSync(join(options.dir, 'tools.yaml')) ? join(options.dir, 'tools.yaml') : undefined;
-  const resultsDir = join(options.demo ? mkdtempSync(join(tmpdir(), 'asya-results-')) : join(process.cwd(), '.asya'), 'results');
+  // Taken before anything starts: a second dev on the same store stops here, with nothing to undo.
+  if (options.dataDir) lockStore(options.dataDir);
+  // The demo's results are shown, then go with the process; a dev session keeps them beside its store.
+  const demoResults = options.demo ? temporaryDir('asya-results-') : undefined;
+  const resultsDir = join(demoResults?.path ?? join(process.cwd(), '.asya'), 'results');
   say(`starting ${options.dir} on the ${options.transport} transport${toolsFile ? `, tools from ${toolsFile}` : ''} (store ${options.dataDir ?? 'in memory'})`);
   // Until the drain can take over, a signal ends dev mode once what has started is stopped again.
   let interrupted: NodeJS.Signals | undefined;
@@ -136,10 +141,18 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
 
   if (options.demo) {
     // The demo's calls end by themselves; a signal stops them and everything else without waiting.
-    const stopNow = () => void stack.stop().finally(() => process.exit(EXIT.interrupted));
-    process.once('SIGINT', stopNow);
-    process.once('SIGTERM', stopNow);
+    let stopping = false;
+    const stopNow = (signal: NodeJS.Signals) => {
+      // A second signal while the stop waits for a handler: exit at once (the 'exit' hooks still clean up).
+      if (stopping) process.exit(EXIT.interrupted);
+      stopping = true;
+      say(`${signal}: stopping the demo (again to stop at once)`);
+      void stack.stop().finally(() => process.exit(EXIT.interrupted));
+    };
+    process.on('SIGINT', stopNow);
+    process.on('SIGTERM', stopNow);
     const ok = await runDemo(stack.gateway.url, calls, (line) => board.print(line), env.ASYA_GATEWAY_API_TOKEN);
+    demoResults?.keep();
     say(`stored results and errors: ${resultsDir}`);
     clearInterval(ticker);
     await refresh();

@@ -2,8 +2,6 @@
  * The whole system in one process: a transport (in-memory, or a real broker), every queue created before
  * the first call, the gateway with its embedded store, the crew, and a DevActor per AsyncActor manifest.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { queueName, type Logger } from '../../protocol/index.ts';
@@ -16,6 +14,7 @@ import { findActors, handlerFile } from './actors.ts';
 import { DevActor } from './dev-actor.ts';
 import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
 import type { ActorRow } from './status-board.ts';
+import { temporaryDir } from '../temp-dir.ts';
 
 const CREW_RUNTIME = join(import.meta.dirname, 'crew-runtime.mjs');
 
@@ -66,9 +65,13 @@ async function openTransport(options: DevStackOptions): Promise<Transport> {
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const manifests = findActors(options.dir);
   if (manifests.length === 0) throw new Error(`no AsyncActor manifests found under ${options.dir}`);
-  const workdir = mkdtempSync(join(tmpdir(), 'asya-dev-'));
-  const transport = await openTransport(options);
-  const cleanups: Array<() => Promise<void> | void> = [() => transport.close(), () => rmSync(workdir, { recursive: true, force: true })];
+  const work = temporaryDir('asya-dev-');
+  const workdir = work.path;
+  const transport = await openTransport(options).catch((err: unknown) => {
+    work.remove();
+    throw err;
+  });
+  const cleanups: Array<() => Promise<void> | void> = [() => transport.close(), () => work.remove()];
   const undo = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
   };

@@ -1,0 +1,118 @@
+/**
+ * `asya dev` as a new user meets it: in a fresh directory of their own, outside the repository, with none
+ * of the state the repository's own tests find ready (no .asya/, no --data-dir, no package.json).
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { ASYA_BIN, asya, startDev, type DevProcess } from './support/dev-process.ts';
+import { greetProject, type Project } from './support/new-project.ts';
+
+/** What asya made in a TMPDIR (tsx keeps its compile cache there too, on purpose). */
+const ours = (tmp: string) => readdirSync(tmp).filter((e) => e.startsWith('asya-'));
+
+let project: Project | undefined;
+const devs: DevProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const dev of devs.splice(0)) await dev.stop('SIGKILL');
+  project?.cleanup();
+  project = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+test('asya dev in a new directory creates its store under .asya/ and serves a call; a second dev on that store stops with a clear error', async () => {
+  project = greetProject();
+  expect(existsSync(join(project.dir, '.asya'))).toBe(false);
+  const dev = await startDev(project.dir, ['--no-table']);
+  devs.push(dev);
+  expect(existsSync(join(project.dir, '.asya', 'gateway'))).toBe(true);
+  const call = await asya(['call', 'greet', '--name', 'Ada', '--gateway', dev.url], {}, project.dir);
+  expect(call.status, call.stderr).toBe(0);
+  expect(JSON.parse(call.stdout)).toEqual({ greeting: 'hello Ada' });
+
+  const second = await asya(['dev', project.dir, '--port', '0', '--no-table'], {}, project.dir);
+  expect(second.status).toBe(2);
+  expect(second.stderr).toContain(`the store ${join(project.dir, '.asya', 'gateway')} is in use by another asya dev (pid ${dev.child.pid})`);
+  // The first one never noticed.
+  const again = await asya(['call', 'greet', '--name', 'Bob', '--gateway', dev.url], {}, project.dir);
+  expect(JSON.parse(again.stdout)).toEqual({ greeting: 'hello Bob' });
+
+  // Its lock goes with it: the next dev on the same store starts.
+  expect(await dev.stop()).toBe(0);
+  const next = await startDev(project.dir, ['--no-table']);
+  devs.push(next);
+  expect(next.url).toMatch(/^http:/);
+}, 240_000);
+
+test('a lock left by a dev that was killed (-9) does not block the next one', async () => {
+  project = greetProject();
+  const dev = await startDev(project.dir, ['--no-table']);
+  expect(existsSync(join(project.dir, '.asya', 'gateway.lock'))).toBe(true);
+  expect(await dev.stop('SIGKILL')).toBe(null);
+  const next = await startDev(project.dir, ['--no-table']);
+  devs.push(next);
+  const call = await asya(['call', 'greet', '--name', 'Ada', '--gateway', next.url], {}, project.dir);
+  expect(JSON.parse(call.stdout), call.stderr).toEqual({ greeting: 'hello Ada' });
+}, 240_000);
+
+test('a double Ctrl-C during the drain leaves no temporary directory behind', async () => {
+  project = greetProject();
+  // The gate holds the one call in flight, so the first Ctrl-C has something to drain.
+  const gate = join(project.dir, 'gate');
+  project.write('greet.py', `import os, time\n\ndef process(payload):\n    while not os.path.exists(${JSON.stringify(gate)}):\n        time.sleep(0.05)\n    return payload\n`);
+  const tmp = mkdtempSync(join(tmpdir(), 'asya-tmp-'));
+  dirs.push(tmp);
+  const dev = await startDev(project.dir, ['--no-table'], { TMPDIR: tmp });
+  devs.push(dev);
+  // While it runs, dev mode has its working directory (runtime sockets) in TMPDIR.
+  expect(ours(tmp).filter((e) => e.startsWith('asya-dev-'))).toHaveLength(1);
+  const call = await asya(['call', 'greet', '--name', 'Ada', '--no-wait', '--gateway', dev.url], {}, project.dir);
+  expect(call.status, call.stderr).toBe(0);
+  dev.child.kill('SIGINT');
+  await dev.waitFor(/draining: letting every queued call finish/);
+  dev.child.kill('SIGINT');
+  expect(await dev.exited).toBe(130);
+  expect(ours(tmp)).toEqual([]);
+  expect(existsSync(join(project.dir, '.asya', 'gateway.lock'))).toBe(false);
+}, 240_000);
+
+test('asya dev --demo interrupted twice leaves no temporary directory behind either', async () => {
+  project = greetProject();
+  const gate = join(project.dir, 'gate');
+  project.write('greet.py', `import os, time\n\ndef process(payload):\n    while not os.path.exists(${JSON.stringify(gate)}):\n        time.sleep(0.05)\n    return payload\n`);
+  project.write('demo.yaml', `- tool: greet\n  arguments: {name: Ada}\n  expect: succeeded\n`);
+  const tmp = mkdtempSync(join(tmpdir(), 'asya-tmp-'));
+  dirs.push(tmp);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [ASYA_BIN, 'dev', project.dir, '--demo', '--no-table'], { cwd: project.dir, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const waiters = new Set<() => void>();
+  const until = (ok: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => ok() && (waiters.delete(check), resolve());
+      waiters.add(check);
+      check();
+    });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/gateway http/.test(output)) resolve();
+      for (const w of waiters) w();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`exited early:\n${output}`)));
+  });
+  expect(ours(tmp).some((e) => e.startsWith('asya-results-'))).toBe(true);
+  await until(() => /\[1\]\s+50% Processing in greet/.test(output));
+  child.kill('SIGINT');
+  // Two signals sent back to back merge into one: the second goes once the first was seen.
+  await until(() => /SIGINT: stopping the demo/.test(output));
+  child.kill('SIGINT');
+  expect(await exited, output).toBe(130);
+  expect(ours(tmp)).toEqual([]);
+}, 240_000);
