@@ -25,7 +25,11 @@ type Env = Record<string, string | undefined>;
 
 export function loadRuntimeConfig(env: Env = process.env): RuntimeConfig {
   const handler = env.ASYA_HANDLER ?? '';
-  if (!handler) throw new RuntimeConfigError('ASYA_HANDLER not set (expected <file>#<export> or <file>#<Class>.<method>)');
+  if (!handler) {
+    throw new RuntimeConfigError(
+      'ASYA_HANDLER not set: give the asya-runtime container of the AsyncActor an env entry ASYA_HANDLER=<file>#<export> (or <file>#<Class>.<method>)',
+    );
+  }
   const mode = (env.ASYA_HANDLER_MODE || 'payload').toLowerCase();
   if (mode !== 'payload' && mode !== 'envelope') {
     throw new RuntimeConfigError(`Invalid ASYA_HANDLER_MODE=${mode}: not in ('payload', 'envelope')`);

@@ -200,6 +200,21 @@ def resolve_handler(spec: str) -> Callable[[Any], Any]:
     return func
 
 
+MISSING_HANDLER = (
+    "ASYA_HANDLER not set: give the asya-runtime container of the AsyncActor an env entry"
+    " ASYA_HANDLER=module.function (or module.Class.method)"
+)
+
+
+def make_cwd_importable() -> None:
+    """`python3 /path/asya_runtime.py` puts the runtime's own directory on sys.path, not the working
+    directory, so `ASYA_HANDLER=greet.process` next to greet.py would not import the way `python3 greet.py`
+    does. The working directory goes last: PYTHONPATH (the original's layout) and installed packages win."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.append(cwd)
+
+
 def load_handler(spec: str) -> Callable[[Any], Any]:
     """resolve_handler, but a failure logs one line and exits with status 1."""
     try:
@@ -208,7 +223,7 @@ def load_handler(spec: str) -> Callable[[Any], Any]:
         if spec:
             logger.critical("FATAL: cannot load ASYA_HANDLER=%r: %s", spec, exc)
         else:
-            logger.critical("FATAL: ASYA_HANDLER not set")
+            logger.critical("FATAL: %s", MISSING_HANDLER)
         sys.exit(1)
 
 
@@ -702,6 +717,7 @@ def main() -> int:
         "none" if config.socket_chmod is None else oct(config.socket_chmod), config.workers,
         config.max_frame_bytes,
     )
+    make_cwd_importable()
     func = load_handler(config.handler)
     try:
         sock = setup_socket(config.socket_path, config.socket_chmod)

@@ -39,13 +39,15 @@ export interface StartOptions {
   command?: string[];
   dir?: string;
   waitReady?: boolean;
+  /** The runtime's working directory. @default the repository */
+  cwd?: string;
 }
 
 export async function startRuntime(kind: RuntimeKind, options: StartOptions): Promise<RuntimeProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `asya-rt-${kind}-`));
   const [cmd, ...args] = options.command ?? runtimeCommand(kind, options.runtimeScript);
   const child = spawn(cmd!, args, {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env: {
       ...process.env,
       PYTHONPATH: FIXTURES_DIR,

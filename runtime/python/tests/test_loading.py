@@ -83,7 +83,9 @@ def test_rejected_handler_strings(spec, caplog):
 
 
 def test_missing_handler_message(caplog):
-    assert fails_to_load("", caplog) == "FATAL: ASYA_HANDLER not set"
+    message = fails_to_load("", caplog)
+    assert message.startswith("FATAL: ASYA_HANDLER not set: give the asya-runtime container of the AsyncActor")
+    assert "ASYA_HANDLER=module.function" in message
 
 
 def test_unknown_module(caplog):
