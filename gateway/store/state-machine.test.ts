@@ -158,6 +158,31 @@ describe('fan-out settlement', () => {
     });
   });
 
+  it("names every failed branch with its handler's message and exception type, not only the code", () => {
+    const failure = (message: string, type: string) => ({ error: 'processing_error', details: { message, type }, failed_actor: 'split' });
+    const kids = [
+      child(0, 'failed', failure('no text left', 'ValueError'), 'processing_error'),
+      child(1, 'succeeded'),
+      child(2, 'failed', failure('too long', 'LengthError'), 'processing_error'),
+    ];
+    const outcome = settleFanOut({ id: 'p', ownBranch: null, fanoutSize: null }, kids);
+    expect(outcome?.error).toBe(
+      '2 of 3 fan-out branches failed: c0: processing_error at split: ValueError: no text left; c2: processing_error at split: LengthError: too long',
+    );
+    expect(outcome?.result).toEqual([
+      { id: 'c0', status: 'failed', error: 'processing_error', message: 'no text left', type: 'ValueError', failed_actor: 'split' },
+      { id: 'c1', status: 'succeeded', result: 'r1' },
+      { id: 'c2', status: 'failed', error: 'processing_error', message: 'too long', type: 'LengthError', failed_actor: 'split' },
+    ]);
+  });
+
+  it('names the first five failed branches and counts the rest', () => {
+    const kids = Array.from({ length: 7 }, (_, i) => child(i, 'failed', null, `e${i}`));
+    expect(settleFanOut({ id: 'p', ownBranch: null, fanoutSize: null }, kids)?.error).toBe(
+      '7 of 7 fan-out branches failed: c0: e0; c1: e1; c2: e2; c3: e3; c4: e4; and 2 more (see the result)',
+    );
+  });
+
   it('does nothing without children', () => {
     expect(settleFanOut({ id: 'p', ownBranch: null, fanoutSize: null }, [])).toBeUndefined();
   });

@@ -13,7 +13,7 @@
  * The one way out of a final state is an operator's explicit replay (decideReopen): failed ──► running,
  * for an envelope `asya dlq replay` sends through its pipeline again. It is recorded as an event of its own.
  */
-import type { JsonValue } from '../../protocol/json.ts';
+import { isPlainObject, type JsonValue } from '../../protocol/json.ts';
 import type { ActorState, EnvelopeStatus, FinalStatus, ProgressInput } from './store.ts';
 
 /** Progress short of success never shows 100: the last actor finishing is not the envelope finishing. */
@@ -155,7 +155,8 @@ export interface FanOutOutcome {
  * not finish the parent before its siblings are registered).
  * - all succeeded: succeeded, result = the branch results in order;
  * - any failed: failed once all are final, result = per-branch {id, status, result?, error?} in order,
- *   error = "<k> of <n> fan-out branches failed: <first failure>".
+ *   error = "<k> of <n> fan-out branches failed: <id>: <code> at <actor>: <type>: <message>; ..." naming
+ *   the first few failed branches with their handler's message and exception type.
  * Returns undefined while the parent must keep waiting.
  */
 export function settleFanOut(parent: FanOutParent, children: readonly FanOutChild[]): FanOutOutcome | undefined {
@@ -178,15 +179,41 @@ export function settleFanOut(parent: FanOutParent, children: readonly FanOutChil
       message: `All ${branches.length} fan-out branches succeeded`,
     };
   }
-  const first = failed[0] as Branch;
+  const named = failed.slice(0, NAMED_FAILURES).map((b) => `${b.id}: ${failureText(b)}`);
+  if (failed.length > NAMED_FAILURES) named.push(`and ${failed.length - NAMED_FAILURES} more (see the result)`);
   return {
     status: 'failed',
     result: branches.map((b) => ({
       id: b.id,
       status: b.status,
-      ...(b.status === 'succeeded' ? { result: b.result } : { error: b.error ?? '' }),
+      ...(b.status === 'succeeded' ? { result: b.result } : { error: b.error ?? '', ...failureDetails(b) }),
     })),
-    error: `${failed.length} of ${branches.length} fan-out branches failed: ${first.id}: ${first.error ?? 'failed'}`,
+    error: `${failed.length} of ${branches.length} fan-out branches failed: ${named.join('; ')}`,
     message: `Fan-out failed in ${failed.length} of ${branches.length} branches`,
   };
+}
+
+/** How many failed branches the parent's error names; the result lists every one. */
+const NAMED_FAILURES = 5;
+
+/**
+ * A failed branch's own result is the failure the gateway stored for it (gateway/http/report-bodies.ts):
+ * `{error, details: {message, type, ...}, failed_actor}`. Its error column holds only the code
+ * (processing_error), so the handler's message and exception type come from there.
+ */
+function failureDetails(branch: Branch): { message?: string; type?: string; failed_actor?: string } {
+  const failure = isPlainObject(branch.result) ? branch.result : {};
+  const details = isPlainObject(failure.details) ? failure.details : {};
+  return {
+    ...(typeof details.message === 'string' ? { message: details.message } : {}),
+    ...(typeof details.type === 'string' ? { type: details.type } : {}),
+    ...(typeof failure.failed_actor === 'string' ? { failed_actor: failure.failed_actor } : {}),
+  };
+}
+
+function failureText(branch: Branch): string {
+  const { message, type, failed_actor: actor } = failureDetails(branch);
+  const code = branch.error ?? 'failed';
+  if (message === undefined) return code;
+  return `${code}${actor ? ` at ${actor}` : ''}: ${type ? `${type}: ` : ''}${message}`;
 }
