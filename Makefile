@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build krm crd test demo bench services
+.PHONY: install build clean-cli krm crd test demo bench services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -7,12 +7,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json
 
+DIST ?= dist
+
 # Type-check, then bundle the CLI into dist/ (what container images run; no tsx at run time).
-build: install
+build: install clean-cli
 	npx tsc -p tsconfig.json
-	rm -rf dist
 	npx esbuild cli/bin.ts --bundle --splitting --platform=node --target=node20 --format=esm \
-	  --packages=external --outdir=dist --entry-names=asya --log-level=warning
+	  --packages=external --outdir=$(DIST) --entry-names=asya --log-level=warning
+
+# Only the bundle's own files (asya.js and its chunks): dist/krm, built by `make krm`, stays.
+clean-cli:
+	rm -f $(DIST)/*.js $(DIST)/*.js.map
 
 # The KRM functions as self-contained executables (dist/krm/*.cjs) and kustomize legacy plugins
 # (dist/krm/kustomize-plugins); see krm-functions/README.md.

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import { parseLogLevel } from '../protocol/index.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { readDemoFile } from './dev/demo-file.ts';
@@ -48,7 +48,7 @@ interface DevOptions {
 function parseDevArgs(argv: string[]): DevOptions | undefined {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseOptions({
       args: argv,
       allowPositionals: true,
       options: {

@@ -5,7 +5,7 @@
  * so the final status the replayed envelope earns is the one clients see.
  * Exit codes: 0 done, 1 an id is unknown or a replay failed, 2 usage.
  */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import { DLQ_QUEUE, type DeadLetterRecord } from '../protocol/index.ts';
 import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -37,7 +37,7 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
   const err = io.err ?? ((t: string) => void process.stderr.write(t));
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseOptions({
       args,
       allowPositionals: true,
       options: { queue: { type: 'string', default: io.env?.ASYA_DLQ_QUEUE || DLQ_QUEUE }, json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },

@@ -4,7 +4,7 @@
  * `asya gateway migrate`: applies the database migrations and exits, for a deploy step that runs before
  * the gateways start with ASYA_GATEWAY_AUTO_MIGRATE=false.
  */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import { createLogger, parseLogLevel } from '../protocol/log.ts';
 
 const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>]
@@ -13,7 +13,7 @@ const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>
 Environment: ASYA_GATEWAY_PORT, ASYA_CONFIG_PATH, ASYA_DATABASE_URL, ASYA_TRANSPORT, ... (see docs/gateway.md)`;
 
 export async function runGateway(args: string[], env: Record<string, string | undefined> = process.env): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: { port: { type: 'string', short: 'p' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },

@@ -1,5 +1,6 @@
 /** The `asya` command: one subcommand per component. */
 import { readFileSync } from 'node:fs';
+import { didYouMean } from '../api/nearest-name.ts';
 import { CliError } from './client/exit-codes.ts';
 
 /** A command answers an exit code when it is done, or nothing when it keeps running (services, dev). */
@@ -88,6 +89,9 @@ const commands: Record<string, Command> = {
   },
 };
 
+/** The flags every command line tool answers to. */
+const ALIASES: Record<string, string> = { '--help': 'help', '-h': 'help', '--version': 'version', '-V': 'version' };
+
 export function usage(): string {
   return `Usage: asya <command> [options]
 
@@ -96,14 +100,14 @@ ${Object.values(commands)
   .map((c) => `  ${c.synopsis}`)
   .join('\n')}
 
-'asya <command> --help' describes a command. Environment variables configure every component; see docs/.`;
+'asya <command> --help' describes a command; 'asya --version' prints the version. Environment variables configure every component; see docs/.`;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [name = 'help', ...rest] = argv;
-  const command = commands[name === '--help' || name === '-h' ? 'help' : name];
+  const command = commands[ALIASES[name] ?? name];
   if (!command) {
-    process.stderr.write(`asya: unknown command '${name}'\n\n${usage()}\n`);
+    process.stderr.write(`asya: unknown command '${name}'${didYouMean(name, Object.keys(commands))}\n\n${usage()}\n`);
     process.exit(2);
   }
   if (command.help && (rest[0] === '--help' || rest[0] === '-h')) {

@@ -1,5 +1,5 @@
 /** `asya status <id>`: one envelope as the gateway holds it; with --wait, until it is final. */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
 import { FINAL_STATUSES, gatewayFrom } from './client/gateway-client.ts';
@@ -22,7 +22,7 @@ Exit codes: 0 found (with --wait: succeeded), 1 failed (with --wait), 2 usage, 3
 export async function runStatus(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseOptions({
       args: argv,
       allowPositionals: true,
       options: {

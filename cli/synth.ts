@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import YAML from 'yaml';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { PATTERNS, PlatformOptionsError, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
@@ -69,7 +69,7 @@ function secretKey(value: string, defaultKey: string): { name: string; key: stri
 }
 
 export function parseSynthArgs(args: string[]): { out: string; options: PlatformOptions } | 'help' {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       out: { type: 'string', short: 'o' },

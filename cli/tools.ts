@@ -1,5 +1,5 @@
 /** `asya tools`: the gateway's tools (MCP tools/list) with the arguments `asya call` takes for each. */
-import { parseArgs } from 'node:util';
+import { parseOptions } from './client/parse-options.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { gatewayFrom, type JsonSchema, type ToolInfo } from './client/gateway-client.ts';
 
@@ -43,7 +43,7 @@ export function describeTools(tools: ToolInfo[]): string {
 export async function runTools(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseOptions({
       args: argv,
       allowPositionals: false,
       options: {

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to are up: RabbitMQ on 5672 and PostgreSQL on 5432 (trust auth,
 # database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
-# is missing (apt-get, as root), and leaves running services alone.
+# is missing (apt-get, as root), and leaves running services alone: a broker it did not start is never
+# stopped, even one that does not answer (it says so and fails; someone may be using it).
 set -uo pipefail
+
+# Only for testing this script itself; the suites expect 5672.
+RABBITMQ_PORT=${ASYA_SERVICES_RABBITMQ_PORT:-5672}
 
 log() { printf '[services] %s\n' "$*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
@@ -20,28 +24,23 @@ apt_install() {
 # True when the broker starts an AMQP handshake (sends its Connection.Start frame) within 15 s. A RabbitMQ
 # that accepts TCP connections but never answers has been seen here; an open port alone is not enough.
 amqp_answers() {
-  timeout 15 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672; printf "AMQP\0\0\t\1" >&3; head -c 4 <&3' 2>/dev/null | grep -q .
-}
-
-stop_rabbitmq() {
-  timeout 30 rabbitmqctl stop >/dev/null 2>&1 || pkill -f 'beam.smp.*rabbit' || true
-  for _ in $(seq 1 30); do pgrep -f 'beam.smp.*rabbit' >/dev/null || return 0; sleep 1; done
-  pkill -9 -f 'beam.smp.*rabbit' || true
+  timeout 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$RABBITMQ_PORT; printf 'AMQP\0\0\t\1' >&3; head -c 4 <&3" 2>/dev/null | grep -q .
 }
 
 ensure_rabbitmq() {
-  if port_open 5672; then
+  if port_open "$RABBITMQ_PORT"; then
     amqp_answers && return 0
-    log "RabbitMQ accepts connections on 5672 but does not answer: restarting it"
-    stop_rabbitmq
+    log "something accepts connections on $RABBITMQ_PORT but does not answer AMQP; it was running before this script and is left alone"
+    log "restart it yourself (rabbitmqctl stop; rabbitmq-server -detached), then run this again"
+    return 1
   fi
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server || return 1
   log "starting RabbitMQ"
   rabbitmq-server -detached >/dev/null 2>&1 || true
-  wait_port 5672 || { log "RabbitMQ did not come up on 5672"; return 1; }
+  wait_port "$RABBITMQ_PORT" || { log "RabbitMQ did not come up on $RABBITMQ_PORT"; return 1; }
   # Quorum queues are recovered before the broker answers: give a broker with many of them time.
   for _ in $(seq 1 12); do amqp_answers && return 0; done
-  log "RabbitMQ listens on 5672 but does not answer AMQP"
+  log "RabbitMQ listens on $RABBITMQ_PORT but does not answer AMQP"
   return 1
 }
 

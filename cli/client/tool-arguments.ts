@@ -5,6 +5,7 @@
  */
 import { CliError, EXIT } from './exit-codes.ts';
 import type { JsonSchema } from './gateway-client.ts';
+import { didYouMean } from '../../api/nearest-name.ts';
 import { parseJsonOrExplain } from './json-error.ts';
 
 /** One `--key value`, `--key=value` or bare `--flag` (value true) from the command line. */
@@ -80,7 +81,8 @@ export function applyFlags(base: Record<string, unknown>, flags: FlagArgument[],
     const flag = `--${key}`;
     const declared = properties[key];
     if (!declared && schema?.properties) {
-      warn(`the tool declares no argument "${key}" (it has: ${Object.keys(properties).join(', ') || 'none'}); sending ${flag} as given`);
+      const hint = didYouMean(key, Object.keys(properties), '--');
+      warn(`the tool declares no argument "${key}"${hint} (it has: ${Object.keys(properties).join(', ') || 'none'}); sending ${flag} as given`);
     }
     if (declared?.type === 'array' && !(typeof value === 'string' && value.trim().startsWith('['))) {
       // A repeated flag collects items; the first occurrence replaces what the JSON object held.
