@@ -39,6 +39,8 @@ export interface EnvelopeUpdate {
   result?: unknown;
   error?: string;
   envelope_state?: string;
+  /** A report from a step behind the progress already reached (history, not progress). */
+  late?: boolean;
   [key: string]: unknown;
 }
 

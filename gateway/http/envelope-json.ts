@@ -55,6 +55,7 @@ export function updateJson(e: EnvelopeEvent): JsonObject {
     ...(e.actors ? { actors: e.actors } : {}),
     ...(e.currentActorIdx !== null ? { current_actor_idx: e.currentActorIdx } : {}),
     ...(e.envelopeState ? { envelope_state: e.envelopeState } : {}),
+    ...(e.late ? { late: true } : {}),
     timestamp: rfc3339(e.timestamp),
   };
 }

@@ -26,7 +26,7 @@ export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, r
 export const ENVELOPE_COLUMNS = `${ENVELOPE_COLUMNS_BUT_PAYLOAD}, payload`;
 
 export const EVENT_COLUMNS = `id, envelope_id, status, message, result, error, progress_percent, actor, actors,
-  current_actor_idx, envelope_state, timestamp`;
+  current_actor_idx, envelope_state, late, timestamp`;
 
 /**
  * JSON and text arrays travel as JSON text cast in SQL (`$n::text::jsonb`): postgres.js JSON-encodes any
@@ -96,6 +96,7 @@ export function toEvent(r: Row): EnvelopeEvent {
     actors: toStringArray(r.actors),
     currentActorIdx: toInt(r.current_actor_idx),
     envelopeState: toText(r.envelope_state) as EventState | null,
+    late: r.late === true,
     timestamp: toDate(r.timestamp) ?? new Date(0),
   };
 }

@@ -147,10 +147,10 @@ export class SqlEnvelopeStore implements EnvelopeStore {
         tx,
         `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
          message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
-        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, input.message ?? null,
+        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
           JSON.stringify(next.routeActors), next.routeActors.length],
       );
-      const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState });
+      const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState, late: next.late });
       return { outcome: 'applied', envelope: rows.toRecord(updated), event };
     });
   }
@@ -420,18 +420,18 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   private async appendEvent(
     tx: SqlExecutor,
     row: EnvelopeRow,
-    e: { message?: string; result?: JsonValue; error?: string; state?: EventState },
+    e: { message?: string; result?: JsonValue; error?: string; state?: EventState; late?: boolean },
   ): Promise<EnvelopeEvent> {
     const inserted = await tx.query(
       `with ins as (
          insert into envelope_updates (envelope_id, status, message, result, error, progress_percent, actor,
-           envelope_state, current_actor_idx, actors)
-         values ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, ${TEXT_ARRAY(10)})
+           envelope_state, current_actor_idx, actors, late)
+         values ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, ${TEXT_ARRAY(10)}, $12)
          returning ${EVENT_COLUMNS})
        select ins.*, pg_notify($11, ins.id::text || ':' || ins.envelope_id) as notified from ins`,
       [row.id, row.status, e.message ?? null, rows.jsonParam(e.result), e.error ?? null, row.progressPercent,
         row.routeActors[row.currentActorIdx] ?? null, e.state ?? null, row.currentActorIdx,
-        JSON.stringify(row.routeActors), this.channel],
+        JSON.stringify(row.routeActors), this.channel, e.late === true],
     );
     if (!inserted[0]) throw new Error(`event for ${row.id} was not written`);
     return rows.toEvent(inserted[0]);

@@ -57,7 +57,15 @@ describe('progress', () => {
     expect(progressFor('processing', 0, 0)).toBe(0);
     const state: LifecycleSnapshot = { status: 'running', progressPercent: 50, currentActorIdx: 1, routeActors: ['a', 'b'] };
     const late = decideProgress(state, { actorState: 'received', currentActorIdx: 0 });
-    expect(late).toMatchObject({ kind: 'apply', next: { progressPercent: 50, currentActorIdx: 1 } });
+    expect(late).toMatchObject({ kind: 'apply', next: { progressPercent: 50, currentActorIdx: 1, late: true } });
+  });
+
+  it("marks a report behind the envelope's progress as late (history only), and one at or ahead of it as not", () => {
+    const state: LifecycleSnapshot = { status: 'running', progressPercent: 55, currentActorIdx: 1, routeActors: ['a', 'b'] };
+    expect(decideProgress(state, { actorState: 'processing', currentActorIdx: 0 })).toMatchObject({ next: { late: true } });
+    expect(decideProgress(state, { actorState: 'received', currentActorIdx: 1 })).toMatchObject({ next: { progressPercent: 55, late: false } });
+    expect(decideProgress(state, { actorState: 'processing', currentActorIdx: 1 })).toMatchObject({ next: { progressPercent: 75, late: false } });
+    expect(decideProgress(state, { message: 'a note' })).toMatchObject({ next: { late: false } });
   });
 
   it('takes a longer route from the report and keeps the stored one otherwise', () => {

@@ -71,11 +71,14 @@ export interface ProgressChange {
   currentActorIdx: number;
   routeActors: string[];
   currentActorName: string | null;
+  /** The report is from a step behind the one already reported (it arrived late): history only. */
+  late: boolean;
 }
 
 /**
- * Out-of-order reports (a retried `received` after `processing`) are still recorded as events, but neither
- * the percentage nor the actor index moves backwards.
+ * Out-of-order reports (a retried `received` after `processing`, an earlier hop's report arriving after a
+ * later hop's) are still recorded as events, but neither the percentage, the actor index nor the
+ * envelope's message moves backwards.
  */
 export function decideProgress(current: LifecycleSnapshot, input: ProgressInput): Decision<ProgressChange> {
   if (isFinal(current.status)) return { kind: 'ignore', reason: `envelope is already ${current.status}` };
@@ -92,6 +95,7 @@ export function decideProgress(current: LifecycleSnapshot, input: ProgressInput)
       currentActorIdx,
       routeActors: actors,
       currentActorName: actors[currentActorIdx] ?? null,
+      late: input.actorState !== undefined && reportedProgress < current.progressPercent,
     },
   };
 }

@@ -64,6 +64,8 @@ export interface EnvelopeEvent {
   actors: string[] | null;
   currentActorIdx: number | null;
   envelopeState: EventState | null;
+  /** A report from a step behind the progress already reached: kept as history, not shown as progress. */
+  late: boolean;
   timestamp: Date;
 }
 

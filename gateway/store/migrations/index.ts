@@ -9,6 +9,7 @@ import v002 from './002_envelope_extensions.ts';
 import v003 from './003_indexes.ts';
 import v004 from './004_replay_events.ts';
 import v006 from './006_outbox.ts';
+import v007 from './007_late_events.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: v001 },
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'indexes', sql: v003 },
   { version: 4, name: 'replay_events', sql: v004 },
   { version: 6, name: 'outbox', sql: v006 },
+  { version: 7, name: 'late_events', sql: v007 },
 ];
