@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isValidActorName } from '../protocol/index.ts';
+import { didYouMean } from './nearest-name.ts';
 
 export const API_GROUP = 'asya.sh';
 export const API_VERSION = 'v1alpha1';
@@ -20,7 +21,23 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export const RESERVED_VOLUMES = ['socket-dir', 'tmp', 'asya-runtime', 'asya-broker-credentials'] as const;
 
 const int32 = () => z.number().int().max(2_147_483_647);
-const envVar = z.object({
+
+/**
+ * An object of the CRD's own structure: a field it does not define is an error naming the nearest defined one
+ * (`scaling.maxReplica` would otherwise be dropped without a word and the default used). Kubernetes' own
+ * objects inside (the pod template's spec, containers, metadata) stay open: their fields are not ours to list.
+ */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => `unknown field "${key}"${didYouMean(key, known)}`).join('; ')
+        : undefined,
+  });
+}
+
+const envVar = strictObject({
   name: z.string().min(1),
   value: z.string().optional(),
   valueFrom: z.record(z.string(), z.unknown()).optional(),
@@ -33,8 +50,7 @@ const container = z.looseObject({
   env: z.array(envVar).optional(),
 });
 
-export const retrySchema = z
-  .object({
+export const retrySchema = strictObject({
     maxAttempts: int32().min(1).default(3).describe('Attempts in all, the first included, before the envelope goes to the DLQ.'),
     initialDelaySeconds: z.number().min(0).default(1).describe('Delay before the first retry.'),
     multiplier: z.number().min(1).default(2).describe('Each further retry waits this many times longer.'),
@@ -47,8 +63,7 @@ export const retrySchema = z
   })
   .describe('How error-end retries this actor’s failures (new; the original only stored errors).');
 
-const scalingSchema = z
-  .object({
+const scalingSchema = strictObject({
     enabled: z.boolean().default(false).describe('Create a KEDA ScaledObject (or ScaledJob for kind Job).'),
     minReplicas: int32().min(0).default(0),
     maxReplicas: int32().min(1).default(50),
@@ -65,8 +80,7 @@ const scalingSchema = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('HPA behavior (scaleUp/scaleDown); default: up by 100% or 4 pods per 15 s, down by 50% per 15 s.'),
-    advanced: z
-      .object({
+    advanced: strictObject({
         formula: z.string().optional(),
         target: z.string().optional(),
         activationTarget: z.string().optional(),
@@ -78,8 +92,7 @@ const scalingSchema = z
   })
   .optional();
 
-const securitySchema = z
-  .object({
+const securitySchema = strictObject({
     restrictedRuntime: z
       .boolean()
       .default(true)
@@ -96,19 +109,16 @@ const securitySchema = z
   .optional()
   .describe('Pod hardening; the defaults are the safe choice.');
 
-export const asyncActorSpecSchema = z
-  .object({
+export const asyncActorSpecSchema = strictObject({
     transport: z.string().min(1).describe('rabbitmq or sqs.'),
-    sidecar: z
-      .object({
+    sidecar: strictObject({
         image: z.string().optional(),
         imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
         resources: z.record(z.string(), z.unknown()).optional(),
         env: z.array(envVar).optional(),
       })
       .optional(),
-    timeout: z
-      .object({
+    timeout: strictObject({
         processing: int32().min(0).default(300).describe('Seconds one message may take (ASYA_RUNTIME_TIMEOUT).'),
         gracefulShutdown: int32().min(0).default(30).describe('Pod terminationGracePeriodSeconds; the sidecar drains within it.'),
       })
@@ -116,11 +126,11 @@ export const asyncActorSpecSchema = z
     scaling: scalingSchema,
     retry: retrySchema.optional(),
     security: securitySchema,
-    workload: z.object({
+    workload: strictObject({
       kind: z.enum(WORKLOAD_KINDS).default('Deployment'),
       replicas: int32().min(0).default(1).describe('Ignored when scaling is enabled.'),
       pythonExecutable: z.string().default('python3'),
-      template: z.object({
+      template: strictObject({
         metadata: z.record(z.string(), z.unknown()).optional(),
         spec: z.looseObject({
           containers: z.array(container).min(1),
@@ -129,20 +139,32 @@ export const asyncActorSpecSchema = z
       }),
     }),
   })
-  .superRefine(checkSpec);
+  // Also when other fields are already wrong: every problem of a manifest in one run, not one kind per fix.
+  .superRefine((spec, ctx) => checkSpec(spec as unknown as LooseSpec, ctx), { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
-function checkSpec(spec: z.output<typeof asyncActorSpecSchema>, ctx: z.RefinementCtx): void {
+/** The spec as checkSpec may find it: when other fields failed to parse, any part may be missing or mistyped. */
+interface LooseSpec {
+  transport?: unknown;
+  scaling?: { minReplicas?: unknown; maxReplicas?: unknown };
+  workload?: { template?: { spec?: { containers?: unknown; volumes?: unknown } } };
+}
+
+type LooseContainer = { name?: unknown; command?: unknown; env?: Array<{ name?: unknown; value?: unknown; valueFrom?: unknown }> };
+
+function checkSpec(spec: LooseSpec, ctx: z.RefinementCtx): void {
   const at = (...path: (string | number)[]) => ['workload', 'template', 'spec', ...path];
-  if (!(TRANSPORTS as readonly string[]).includes(spec.transport)) {
+  if (typeof spec.transport === 'string' && !(TRANSPORTS as readonly string[]).includes(spec.transport)) {
     ctx.addIssue({ code: 'custom', path: ['transport'], message: `unknown transport "${spec.transport}": must be one of ${TRANSPORTS.join(', ')}` });
   }
-  const containers = spec.workload.template.spec.containers;
+  const podSpec = spec.workload?.template?.spec;
+  if (!Array.isArray(podSpec?.containers)) return;
+  const containers = podSpec.containers as Array<LooseContainer | null | undefined>;
   containers.forEach((c, i) => {
-    if (c.name === SIDECAR_CONTAINER) {
+    if (c?.name === SIDECAR_CONTAINER) {
       ctx.addIssue({ code: 'custom', path: at('containers', i, 'name'), message: `container name "${SIDECAR_CONTAINER}" is reserved: Asya injects the sidecar itself` });
     }
   });
-  const runtimes = containers.flatMap((c, i) => (c.name === RUNTIME_CONTAINER ? [i] : []));
+  const runtimes = containers.flatMap((c, i) => (c?.name === RUNTIME_CONTAINER ? [i] : []));
   if (runtimes.length !== 1) {
     ctx.addIssue({
       code: 'custom',
@@ -151,6 +173,14 @@ function checkSpec(spec: z.output<typeof asyncActorSpecSchema>, ctx: z.Refinemen
     });
   }
   for (const i of runtimes) {
+    const env = containers[i]?.env;
+    if (!Array.isArray(env) || !env.some((e) => e?.name === 'ASYA_HANDLER' && (e.value || e.valueFrom))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('containers', i, 'env'),
+        message: `the ${RUNTIME_CONTAINER} container needs an env entry ASYA_HANDLER: module.function (Python) or file.ts#export (TypeScript)`,
+      });
+    }
     if (containers[i]?.command !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -159,13 +189,13 @@ function checkSpec(spec: z.output<typeof asyncActorSpecSchema>, ctx: z.Refinemen
       });
     }
   }
-  (spec.workload.template.spec.volumes ?? []).forEach((v, i) => {
-    if ((RESERVED_VOLUMES as readonly string[]).includes(v.name)) {
+  (Array.isArray(podSpec.volumes) ? (podSpec.volumes as Array<{ name?: unknown }>) : []).forEach((v, i) => {
+    if (typeof v?.name === 'string' && (RESERVED_VOLUMES as readonly string[]).includes(v.name)) {
       ctx.addIssue({ code: 'custom', path: at('volumes', i, 'name'), message: `volume name "${v.name}" is reserved: Asya injects it` });
     }
   });
   const scaling = spec.scaling;
-  if (scaling && scaling.minReplicas > scaling.maxReplicas) {
+  if (typeof scaling?.minReplicas === 'number' && typeof scaling.maxReplicas === 'number' && scaling.minReplicas > scaling.maxReplicas) {
     ctx.addIssue({
       code: 'custom',
       path: ['scaling', 'minReplicas'],

@@ -11,6 +11,7 @@ import { PATTERNS, PlatformOptionsError, type Pattern, type PlatformOptions, typ
 import { platformApps } from '../charts-ts/platform.ts';
 import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
 import { TRANSPORTS, type TransportName } from '../api/index.ts';
+import { buildTools, parseToolsFile } from '../gateway/tools/index.ts';
 
 export const SYNTH_SYNOPSIS = 'synth            Write the platform manifests (CRD, controller, gateway, crew, monitoring) for a deployment pattern';
 
@@ -68,6 +69,20 @@ function secretKey(value: string, defaultKey: string): { name: string; key: stri
   return { name, key };
 }
 
+/**
+ * The tools file goes into the gateway's ConfigMap as it is; checked here with the gateway's own parser, so a
+ * file the gateway would refuse (and crash-loop on) fails the synth instead of the rollout.
+ */
+function checkedTools(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  try {
+    buildTools([parseToolsFile(path, text)], path);
+  } catch (err) {
+    throw new Error(`--tools ${path}: the gateway would refuse this file: ${(err as Error).message}`);
+  }
+  return text;
+}
+
 export function parseSynthArgs(args: string[]): { out: string; options: PlatformOptions } | 'help' {
   const { values } = parseOptions({
     args,
@@ -112,7 +127,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
     ...(values['watch-namespaces'] ? { watchNamespaces: list(values['watch-namespaces']) } : {}),
     ...(values.clusters ? { clusters: list(values.clusters) } : {}),
     gateway: {
-      ...(values.tools ? { tools: readFileSync(values.tools, 'utf8') } : {}),
+      ...(values.tools ? { tools: checkedTools(values.tools) } : {}),
       ...(values['gateway-url'] ? { url: values['gateway-url'] } : {}),
       ...(values['gateway-token-secret'] ? { tokenSecret: values['gateway-token-secret'] } : {}),
       ...(values['database-secret'] ? { databaseSecret: secretKey(values['database-secret'], 'database-url') } : {}),

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { parseAsyncActor, runtimeEnv, type AsyncActor } from '../../api/index.ts';
+import { AsyncActorError, parseAsyncActor, runtimeEnv, type AsyncActor } from '../../api/index.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -21,12 +21,21 @@ export function findActors(dir: string): AsyncActor[] {
   };
   walk(dir);
   const actors: AsyncActor[] = [];
+  // Every manifest's problems at once: fixing one file should not reveal the next only on the next start.
+  const problems: string[] = [];
   for (const file of files.sort()) {
     for (const doc of YAML.parseAllDocuments(readFileSync(file, 'utf8'))) {
       const value = doc.toJS() as { kind?: string } | null;
-      if (value?.kind === 'AsyncActor') actors.push(parseAsyncActor(value, file));
+      if (value?.kind !== 'AsyncActor') continue;
+      try {
+        actors.push(parseAsyncActor(value, file));
+      } catch (err) {
+        if (!(err instanceof AsyncActorError)) throw err;
+        problems.push(err.message);
+      }
     }
   }
+  if (problems.length > 0) throw new AsyncActorError(problems.join('\n'));
   return actors;
 }
 

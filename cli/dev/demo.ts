@@ -75,7 +75,7 @@ async function callThroughMcp(client: Client, rest: GatewayClient, call: DemoCal
   // A tool without `progress: true` answers at once with the envelope id; its end comes over SSE.
   const id = (JSON.parse(text) as { envelope_id: string }).envelope_id;
   for await (const update of rest.updates(id, AbortSignal.timeout(TOTAL_TIMEOUT_MS))) {
-    if (update.progress_percent !== undefined) progress(update.progress_percent, update.message);
+    if (update.progress_percent !== undefined && update.late !== true) progress(update.progress_percent, update.message);
   }
   const envelope = await rest.envelope(id);
   return {
