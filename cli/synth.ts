@@ -36,7 +36,7 @@ Options:
       --platform <file>        platform settings: an AsyaPlatform or ConfigMap functionConfig, as for the KRM functions
       --transport <name>       rabbitmq or sqs, for the gateway and the crew (default: rabbitmq)
       --trial                  add a single-replica RabbitMQ and PostgreSQL with fixed passwords (NOT for production)
-      --tools <file>           the gateway's tools YAML (docs/gateway.md)
+      --tools <file>           the gateway's tools YAML (docs/gateway.md), checked with the gateway's own parser
       --gateway-url <url>      where sidecars reach the gateway (default: its in-cluster Service)
       --gateway-token-secret <name>  Secret with keys api-token and/or internal-token
       --database-secret <name>[:<key>]  Secret with the PostgreSQL URL (default: asya-gateway-db:database-url)
