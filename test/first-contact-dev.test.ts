@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { ASYA_BIN, asya, startDev, type DevProcess } from './support/dev-process.ts';
-import { greetProject, type Project } from './support/new-project.ts';
+import { actorManifest, greetProject, type Project } from './support/new-project.ts';
 
 /** What asya made in a TMPDIR (tsx keeps its compile cache there too, on purpose). */
 const ours = (tmp: string) => readdirSync(tmp).filter((e) => e.startsWith('asya-'));
@@ -115,4 +115,24 @@ test('asya dev --demo interrupted twice leaves no temporary directory behind eit
   child.kill('SIGINT');
   expect(await exited, output).toBe(130);
   expect(ours(tmp)).toEqual([]);
+}, 240_000);
+
+test("asya dev logs a TypeScript handler's failure as it logs a Python one, with the file's own location in the trace", async () => {
+  project = greetProject();
+  project.write('pyboom.py', 'def process(payload):\n    raise ValueError("python says no")\n');
+  project.write('pyboom.yaml', actorManifest('pyboom', 'pyboom.process', '\n  retry:\n    maxAttempts: 1'));
+  project.write('tsboom.ts', 'export async function process(payload: unknown) {\n  throw new RangeError("typescript says no");\n}\n');
+  project.write('tsboom.yaml', actorManifest('tsboom', 'tsboom.ts#process', '\n  retry:\n    maxAttempts: 1'));
+  project.write('tools.yaml', 'tools:\n- name: py\n  route: [pyboom]\n- name: ts\n  route: [tsboom]\n');
+  const dev = await startDev(project.dir, ['--no-table']);
+  devs.push(dev);
+  for (const tool of ['py', 'ts']) {
+    const run = await asya(['call', tool, '--gateway', dev.url], {}, project.dir);
+    expect(run.status).toBe(1);
+  }
+  await dev.waitFor(/\[pyboom\].*Handler failed: ValueError: python says no/);
+  await dev.waitFor(/\[tsboom\].*Handler failed: RangeError: typescript says no/);
+  const status = await asya(['call', 'ts', '--json', '--gateway', dev.url], {}, project.dir);
+  const traceback = (JSON.parse(status.stdout) as { result: { details: { traceback: string } } }).result.details.traceback;
+  expect(traceback).toContain(`${project.dir}/tsboom.ts:2:`);
 }, 240_000);

@@ -45,6 +45,16 @@ test('npx asya runtime serves ASYA_HANDLER=handlers/greet.ts#process from a dire
   expect(out?.payload).toEqual({ greeting: 'hello Ada' });
 });
 
+test("a TypeScript handler's stack trace points at file.ts:line:col, also without a package.json", async () => {
+  project = emptyProject();
+  project.write('handlers/boom.ts', 'export async function process(payload: { n: number }) {\n  if (payload.n > 0) throw new RangeError("too big");\n  return payload;\n}\n');
+  runtime = await startRuntime('node', { handler: 'handlers/boom.ts#process', cwd: project.dir });
+  const [out] = (await call(runtime.socketPath, { ...envelope, payload: { n: 1 } })) as Array<{ error: string; details: { type: string; traceback: string } }>;
+  expect(out).toMatchObject({ error: 'processing_error', details: { type: 'RangeError', message: 'too big' } });
+  expect(out!.details.traceback).toContain(`at process (${project.dir}/handlers/boom.ts:2:`);
+  expect(out!.details.traceback).not.toContain('data:text/javascript');
+});
+
 test.each<RuntimeKind>(['python', 'node'])('%s runtime without ASYA_HANDLER says to fix the AsyncActor manifest', (kind) => {
   project = emptyProject();
   const [cmd, ...args] = runtimeCommand(kind);

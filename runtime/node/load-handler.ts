@@ -2,8 +2,8 @@
  * Loads `<file>#<export>` or `<file>#<Class>.<method>`. The file is resolved from the working directory;
  * TypeScript files load through tsx, which the `asya` entry point registers, so no build step is needed.
  */
-import { existsSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export type Handler = (input: unknown) => unknown;
@@ -17,13 +17,34 @@ const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
 /**
- * TypeScript handlers load through tsx's tsImport, which compiles the file as an ES module whatever the
- * nearest package.json says: a handler copied into a folder without `"type": "module"` would otherwise be
- * taken for CommonJS and fail to load. The bundled CLI loads tsx only when a handler is TypeScript.
+ * TypeScript handlers load through tsx, whatever the nearest package.json says. In an ES module scope
+ * (`"type": "module"`, or .mts) tsImport loads the file itself. Elsewhere (a new project has no package.json)
+ * tsx compiles it to CommonJS, and tsImport would then run it from a `data:` URL: every stack frame of the
+ * handler would be a 3 KB URL instead of `file.ts:line:col`. tsx's require loads that same CommonJS from the
+ * file's own path, so traces point at the file. The bundled CLI loads tsx only when a handler is TypeScript.
  */
-async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+async function importTypeScript(path: string): Promise<Record<string, unknown>> {
+  if (extname(path) !== '.mts' && packageType(dirname(path)) !== 'module') {
+    const { require } = await import('tsx/cjs/api');
+    return require(path, import.meta.url) as Record<string, unknown>;
+  }
   const { tsImport } = await import('tsx/esm/api');
-  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+}
+
+/** The `type` of the nearest package.json above a directory, as Node decides a file's module format. */
+function packageType(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const file = join(at, 'package.json');
+    if (existsSync(file)) {
+      try {
+        return (JSON.parse(readFileSync(file, 'utf8')) as { type?: string }).type;
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 export function parseHandlerSpec(spec: string): { file: string; name: string; method?: string } {
@@ -48,8 +69,7 @@ export async function loadHandler(spec: string, cwd = process.cwd()): Promise<Ha
   }
   let module: Record<string, unknown>;
   try {
-    const url = pathToFileURL(path).href;
-    module = TYPESCRIPT_EXTENSIONS.has(extname(path)) ? await importTypeScript(url) : ((await import(url)) as Record<string, unknown>);
+    module = TYPESCRIPT_EXTENSIONS.has(extname(path)) ? await importTypeScript(path) : ((await import(pathToFileURL(path).href)) as Record<string, unknown>);
   } catch (err) {
     throw new HandlerLoadError(`Failed to import ${file}: ${(err as Error).message}`, { cause: err });
   }

@@ -4,7 +4,7 @@
  */
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, errorResponse, FrameError, readFrame, type RuntimeResult } from '../../protocol/index.ts';
+import { encodeFrame, errorResponse, FrameError, isRuntimeError, readFrame, type RuntimeResult } from '../../protocol/index.ts';
 import type { RuntimeConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
 import type { Handler } from './load-handler.ts';
@@ -59,6 +59,7 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
     const body = await readFrame(socket, config.maxFrameBytes);
     log.debug(() => `Request ${body.length} bytes: ${body.toString('utf8')}`);
     responses = await handleRequest(body, { handler, mode: config.mode, validate: config.validate });
+    logHandlerFailure(responses, log);
   } catch (err) {
     responses = err instanceof FrameError && err.kind === 'too_large'
       ? [{ error: 'msg_parsing_error', details: { message: err.message, type: 'FrameTooLarge', traceback: '' } }]
@@ -74,6 +75,14 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
   const data = JSON.stringify(responses);
   log.debug(() => `Response: ${data}`);
   await new Promise<void>((resolve) => socket.end(encodeFrame(data), () => resolve()));
+}
+
+/** As the Python runtime does: the handler's exception in the runtime's own log, not only in the response. */
+function logHandlerFailure(responses: RuntimeResult[], log: Logger): void {
+  const [first] = responses;
+  if (responses.length !== 1 || !first || !isRuntimeError(first) || first.error !== 'processing_error') return;
+  const details = (first.details ?? {}) as { type?: unknown; message?: unknown };
+  log.error(`Handler failed: ${String(details.type ?? 'Error')}: ${String(details.message ?? '')}`);
 }
 
 function removeStaleSocket(path: string): void {
