@@ -136,3 +136,17 @@ test("asya dev logs a TypeScript handler's failure as it logs a Python one, with
   const traceback = (JSON.parse(status.stdout) as { result: { details: { traceback: string } } }).result.details.traceback;
   expect(traceback).toContain(`${project.dir}/tsboom.ts:2:`);
 }, 240_000);
+
+test('a new or changed package.json or tsconfig.json restarts the TypeScript actors (not the Python ones)', async () => {
+  project = greetProject();
+  project.write('handlers/shout.ts', 'export async function process(payload: { name: string }) {\n  return { shout: payload.name.toUpperCase() };\n}\n');
+  project.write('shout.yaml', actorManifest('shout', 'handlers/shout.ts#process'));
+  const dev = await startDev(project.dir, ['--no-table']);
+  devs.push(dev);
+  project.write('package.json', '{"type": "module"}\n');
+  await dev.waitFor(/actor shout: handler changed; runtime restarted/);
+  project.write('handlers/tsconfig.json', '{"compilerOptions": {"strict": true}}\n');
+  await dev.waitFor(/actor shout: handler changed; runtime restarted[\s\S]*actor shout: handler changed; runtime restarted/);
+  // The Python actor had the same chance to restart and did not.
+  expect(dev.output()).not.toContain('actor greet: handler changed');
+}, 240_000);

@@ -3,7 +3,7 @@
  * gets), how to run each one's runtime locally, and which file holds its handler.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { AsyncActorError, parseAsyncActor, runtimeEnv, type AsyncActor } from '../../api/index.ts';
 
@@ -78,4 +78,19 @@ export function handlerFile(actor: AsyncActor, dir: string): string | undefined 
     }
   }
   return undefined;
+}
+
+/** Files that change how a Node handler loads: its module format, its TypeScript settings. */
+const NODE_PROJECT_FILES = ['package.json', 'tsconfig.json'];
+
+/**
+ * What to watch for an actor: its handler file and, for a Node handler, package.json and tsconfig.json
+ * beside it and at the top of the dev directory (they need not exist yet: creating one counts too).
+ */
+export function watchedFiles(actor: AsyncActor, dir: string): string[] {
+  const handler = handlerFile(actor, dir);
+  if (!handler) return [];
+  if (!isNodeHandler(actor)) return [handler];
+  const dirs = [...new Set([dirname(handler), resolve(dir)])];
+  return [handler, ...dirs.flatMap((d) => NODE_PROJECT_FILES.map((name) => join(d, name)))];
 }

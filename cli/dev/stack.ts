@@ -10,7 +10,7 @@ import { MemoryTransport } from '../../transport/memory.ts';
 import type { Transport } from '../../transport/transport.ts';
 import { CREW_ROLES, startCrew, type RunningCrew } from '../crew.ts';
 import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
-import { findActors, handlerFile } from './actors.ts';
+import { findActors, watchedFiles } from './actors.ts';
 import { DevActor } from './dev-actor.ts';
 import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
 import type { ActorRow } from './status-board.ts';
@@ -123,12 +123,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     process.once('exit', killCrewRuntimes);
     cleanups.push(() => void process.removeListener('exit', killCrewRuntimes));
     await Promise.all(actors.map((a) => a.start()));
-    const watch: HandlerWatch = watchHandlerFiles(
-      actors.map((a) => handlerFile(a.actor, options.dir)).filter((f): f is string => f !== undefined),
-      (file) => {
-        for (const actor of actors) if (handlerFile(actor.actor, options.dir) === file) void actor.reload();
-      },
-    );
+    const watched = new Map(actors.map((a) => [a, watchedFiles(a.actor, options.dir)]));
+    const watch: HandlerWatch = watchHandlerFiles([...new Set([...watched.values()].flat())], (file) => {
+      for (const [actor, files] of watched) if (files.includes(file)) void actor.reload();
+    });
     cleanups.push(() => watch.close());
 
     const crewRow = async ({ crew: c, counters }: CrewMember): Promise<ActorRow> => {
