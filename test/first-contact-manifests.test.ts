@@ -50,7 +50,7 @@ test('asya synth --tools refuses a tools file the gateway would refuse, with the
   expect(run.status).toBe(1);
   expect(run.stderr).toContain(`--tools ${bad}: the gateway would refuse this file: ${bad}:4:3: tools[greet]: unknown key "paramters"`);
   const good = project.write('good.yaml', 'tools:\n- name: greet\n  route: [greet]\n');
-  const ok = await asya(['synth', '--tools', good, '--out', join(project.dir, 'out')], {}, project.dir);
+  const ok = await asya(['synth', '--tools', good, '--crew-ephemeral-results', '--out', join(project.dir, 'out')], {}, project.dir);
   expect(ok.status, ok.stderr).toBe(0);
 }, 120_000);
 
