@@ -29,7 +29,7 @@ function run(args: string[], env: Record<string, string>) {
 }
 
 const baseEnv = () => ({
-  ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'memory',
+  ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'memory', ASYA_GATEWAY_AUTH: 'none',
   ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
 });
 

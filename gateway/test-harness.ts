@@ -46,7 +46,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const gateway = await startGateway({
     store, transport, tools, log: quietLog, env: {},
     sweeper: options.sweeper ?? false,
-    config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, ...options.config },
+    config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, auth: defaultAuth(options.config), ...options.config },
   });
   return {
     url: gateway.url,
@@ -59,6 +59,12 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
       if (!options.transport) await transport.close();
     },
   };
+}
+
+/** Suites that configure no token test an open gateway, which must be asked for (auth none). */
+export function defaultAuth(config: Partial<GatewayConfig> | undefined): GatewayConfig['auth'] {
+  const tokens = [config?.apiToken, config?.adminToken, config?.internalToken, ...Object.values(config?.clientTokens ?? {})];
+  return tokens.some(Boolean) ? 'token' : 'none';
 }
 
 /** One schema per test file (on the shared test database unless `url` names another); dropped by the returned cleanup. */

@@ -1,14 +1,14 @@
 /** POST /tools/call: the original's REST form of a tool call, answering a CallToolResult (reference §4.5). */
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { callTool, outcomeResult, traceHeaders } from '../tool-call.ts';
 import { HttpError, readJson } from './errors.ts';
 import { requestHeader } from './request-headers.ts';
 
-export function toolRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
-  app.post('/tools/call', client, async (c) => {
-    const body = await readJson(c);
+export function toolRoutes(app: Hono, deps: GatewayDeps): void {
+  app.post('/tools/call', async (c) => {
+    const body = readJson(c);
     if (!isPlainObject(body)) throw new HttpError(400, 'Invalid request body: expected {"name": ..., "arguments": {...}}');
     const name = body.name;
     if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'Invalid request body: name must be a string');

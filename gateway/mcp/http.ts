@@ -12,9 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { bodyText } from '../http/request-body.ts';
 import { INVALID_PARAMS, paramsProblem } from './params.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
 
@@ -55,7 +56,7 @@ function cancelledRequestIds(messages: unknown[]): RpcId[] {
   });
 }
 
-export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
+export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
   const ended = new EndedSessions();
   const waiting = new Map<string, () => void>();
 
@@ -66,10 +67,10 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     return undefined;
   };
 
-  app.post('/mcp', client, async (c) => {
+  app.post('/mcp', async (c) => {
     let body: unknown;
     try {
-      body = JSON.parse(await c.req.text());
+      body = JSON.parse(bodyText(c));
     } catch {
       return rpcError(c, 400, null, -32700, 'Parse error: Invalid JSON');
     }
@@ -143,14 +144,14 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     return new Response(streamed, { status: response.status, headers: out });
   });
 
-  app.delete('/mcp', client, (c) => {
+  app.delete('/mcp', (c) => {
     const refusal = checkSession(c, null);
     if (refusal) return refusal;
     ended.add(c.req.header('mcp-session-id') as string);
     return c.body(null, 200);
   });
 
-  app.get('/mcp', client, (c) => {
+  app.get('/mcp', (c) => {
     c.header('Allow', 'POST, DELETE');
     return rpcError(c, 405, null, -32000, 'Method not allowed: this server sends nothing unprompted, so there is no GET stream; use POST');
   });
