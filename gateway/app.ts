@@ -57,7 +57,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   const access = new Access(options, log);
   const limits = {
     maxBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    budget: new BodyBudget(options.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES),
+    budget: new BodyBudget(options.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES, metrics),
     metrics,
   };
   // A final report too large to read still settles its envelope (failed, result_too_large).

@@ -56,6 +56,11 @@ export class GatewayMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly bodyBytesInFlight = new Gauge({
+    name: 'asya_gateway_request_body_bytes_in_flight',
+    help: 'Bytes of request bodies being read or handled, counted against ASYA_GATEWAY_BODY_BUDGET_BYTES.',
+    registers: [this.registry],
+  });
   readonly storeUp = new Gauge({
     name: 'asya_gateway_store_up',
     help: '1 when the last readiness probe reached the envelope store.',

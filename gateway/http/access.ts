@@ -88,7 +88,7 @@ export class Access {
         c.set('caller', caller);
         return next();
       }
-      const reason = !presented ? 'no bearer token' : caller ? `a ${caller.kind} token, not valid here` : 'an unknown bearer token';
+      const reason = !presented ? 'no bearer token' : caller ? `${caller.kind === 'internal' ? 'the internal' : 'a client'} token, not valid here` : 'an unknown bearer token';
       this.log.warn(`refused ${c.req.method} ${loggedPath(c)} (${realm} endpoint) from ${remoteOf(c)}: ${reason}`);
       c.header('WWW-Authenticate', `Bearer realm="${realm === 'internal' ? 'asya-gateway-internal' : 'asya-gateway'}"`);
       // The body is never read: close the connection rather than drain an upload nobody wants.

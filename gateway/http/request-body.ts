@@ -22,16 +22,21 @@ declare module 'hono' {
 /** Bytes of request bodies in flight, shared by every request of one gateway. */
 export class BodyBudget {
   private used = 0;
-  constructor(readonly limitBytes: number) {}
+  constructor(
+    readonly limitBytes: number,
+    private readonly metrics?: GatewayMetrics,
+  ) {}
 
   tryReserve(bytes: number): boolean {
     if (this.used + bytes > this.limitBytes) return false;
     this.used += bytes;
+    this.metrics?.bodyBytesInFlight.set(this.used);
     return true;
   }
 
   release(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
+    this.metrics?.bodyBytesInFlight.set(this.used);
   }
 
   get inUse(): number {

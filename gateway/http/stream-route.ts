@@ -12,6 +12,7 @@
  */
 import type { Hono } from 'hono';
 import type { GatewayDeps } from '../deps.ts';
+import { canSee } from './access.ts';
 import type { EnvelopeEvent, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { updateJson } from './envelope-json.ts';
@@ -45,7 +46,8 @@ export function streamRoute(app: Hono, deps: GatewayDeps): void {
   app.get('/envelopes/:id/stream', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const after = lastEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
-    if (!(await store.get(id))) throw notFound();
+    const envelope = await store.get(id);
+    if (!envelope || !canSee(c.get('caller'), envelope)) throw notFound();
 
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let lastSent = after;

@@ -78,6 +78,10 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
     if (messages.length === 0) return rpcError(c, 400, null, -32600, 'Invalid Request: empty batch');
     for (const m of messages) {
       if (!isPlainObject(m) || m.jsonrpc !== '2.0') return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: jsonrpc must be "2.0"');
+      // Checked here: the SDK's parser would call an object id a parse error (-32700).
+      if ('id' in m && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') {
+        return rpcError(c, 400, null, -32600, 'Invalid Request: id must be a string, a number or null');
+      }
       if (typeof m.method !== 'string' && !('result' in m) && !('error' in m)) {
         return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: method must be a string');
       }
@@ -112,7 +116,7 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
       keepAliveMs: deps.options.sseKeepAliveMs ?? 15_000,
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
-    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name));
+    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name), c.get('caller'));
     const key = waitsLong ? waitingKey(session, idOf(messages[0])) : undefined;
     if (key) waiting.set(key, stop);
     const release = () => {

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from './migrations/index.ts';
 import {
   createTestSchema,
   startOutageRelay,

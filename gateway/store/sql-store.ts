@@ -94,6 +94,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkIndex(input.timeoutSeconds, 'timeoutSeconds');
     rows.checkDate(input.deadline, 'deadline');
     rows.checkText(input.toolName, 'toolName');
+    rows.checkText(input.owner, 'owner');
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
@@ -219,6 +220,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
               headers: input.headers ?? parent.headers ?? undefined,
               deadline: input.deadline ?? parent.deadline ?? undefined,
               parentId: parent.id,
+              ...(parent.owner ? { owner: parent.owner } : {}),
             }, input.index);
         // Created meanwhile by the child's own first progress report: retry as a link, locking it first.
         if (!child) return undefined;
@@ -235,9 +237,10 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     return this.updateOne(
       tx,
       `parent_id = $2, fanout_index = $3, headers = coalesce(headers, $4::text::jsonb),
-       deadline = case when deadline is null or deadline < ${rows.NO_DEADLINE_BEFORE} then $5::timestamptz else deadline end`,
+       deadline = case when deadline is null or deadline < ${rows.NO_DEADLINE_BEFORE} then $5::timestamptz else deadline end,
+       owner = coalesce(owner, $6)`,
       [child.id, parent.id, input.index, rows.jsonParam(input.headers ?? parent.headers ?? undefined),
-        rows.dateParam(input.deadline ?? parent.deadline)],
+        rows.dateParam(input.deadline ?? parent.deadline), parent.owner],
     );
   }
 
