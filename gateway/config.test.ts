@@ -7,7 +7,7 @@ describe('gateway configuration from the environment', () => {
       port: 8080, host: '0.0.0.0', configPath: undefined, databaseUrl: undefined, databaseSchema: undefined,
       dbMaxConnections: 10, dbMaxLifetimeSeconds: 3600, dbIdleTimeoutSeconds: 1800, dataDir: undefined, autoMigrate: true,
       logLevel: 'INFO', auth: 'token', apiToken: undefined, adminToken: undefined, clientTokens: {}, internalToken: undefined,
-      maxBodyBytes: 10 * 1024 * 1024, bodyBudgetBytes: 48 * 1024 * 1024, corsOrigins: [],
+      maxBodyBytes: 10 * 1024 * 1024, bodyBudgetBytes: 32 * 1024 * 1024, corsOrigins: [],
       sseKeepAliveMs: 15_000, sweepIntervalMs: 1000, retentionMs: 168 * 3_600_000, cleanupIntervalMs: 3_600_000,
       taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000, outboxIntervalMs: 1000, outboxLeaseMs: 30_000,
     });

@@ -60,11 +60,12 @@ export type AuthMode = 'token' | 'none';
 const AUTH_MODES: readonly AuthMode[] = ['token', 'none'];
 
 /**
- * Sized for the 512 Mi memory limit the charts set: an idle gateway holds about 170 MiB, and a body in
- * flight costs about 5 times its size while it is read, parsed and written (measured in
- * bench/gateway/hostile-bodies.ts, docs/performance.md). 48 MiB of bodies then peak well under the limit.
+ * Sized for the 512 Mi memory limit the charts set: an idle gateway holds about 160 MiB, and a body in
+ * flight costs about nine times its size at the peak while it is read, parsed, checked, stored and published
+ * (measured in bench/gateway/hostile-bodies.ts, docs/performance.md): 32 MiB of bodies peaked at about
+ * 430 MiB, 48 MiB at 550 MiB.
  */
-export const DEFAULT_BODY_BUDGET_BYTES = 48 * MiB;
+export const DEFAULT_BODY_BUDGET_BYTES = 32 * MiB;
 export const DEFAULT_MAX_BODY_BYTES = 10 * MiB;
 
 /** `name:token` entries separated by commas or newlines; a name is what envelopes record as their owner. */

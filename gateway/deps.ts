@@ -15,7 +15,7 @@ export interface AppOptions {
   internalToken?: string | undefined;
   /** @default 10 MiB */
   maxBodyBytes?: number;
-  /** @default DEFAULT_BODY_BUDGET_BYTES (48 MiB) */
+  /** @default DEFAULT_BODY_BUDGET_BYTES (32 MiB) */
   bodyBudgetBytes?: number;
   /** @default none: no CORS headers */
   corsOrigins?: string[];

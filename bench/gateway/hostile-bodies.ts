@@ -47,7 +47,7 @@ async function startGatewayProcess(env: Record<string, string>): Promise<Gateway
   const script = `import(${JSON.stringify(join(ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'ERROR', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
@@ -94,7 +94,10 @@ function stalledUpload(url: URL): { answered: Promise<number>; destroy(): void }
 /** One authorised ~9.9 MB call, retried after Retry-After while the gateway answers 503. */
 async function bigCall(url: string, body: string): Promise<{ status: number; attempts: number }> {
   for (let attempts = 1; ; attempts++) {
-    const res = await fetch(`${url}/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+    const res = await fetch(`${url}/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body }).catch(
+      (err: Error) => (console.error(`call failed: ${err.message} (${String((err.cause as Error | undefined)?.message)})`), undefined),
+    );
+    if (!res) return { status: 0, attempts };
     await res.arrayBuffer();
     if (res.status !== 503 || attempts >= 60) return { status: res.status, attempts };
     await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? '1') * 1000));

@@ -6,6 +6,9 @@
  *
  * This runs after the token check (access.ts), so an unauthorised upload is refused unread. The body is
  * read straight from Node's request (no fetch Request is built for it) and kept as text for the handler.
+ * A refused body is left to @hono/node-server, which discards what still arrives (no memory kept) so the
+ * caller, which may still be writing, can read the 503 or 413; cutting the connection would make most
+ * clients report a broken pipe instead.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -58,13 +61,11 @@ export const tooLargeResponse: TooLargeHandler = (c, { maxBytes }) => c.json(err
 function busyResponse(c: Context, { budget, metrics }: BodyLimits): Response {
   metrics.bodiesRefused.inc({ reason: 'budget' });
   c.header('Retry-After', '1');
-  c.header('Connection', 'close');
   return c.json(errorBody(`Gateway busy: request bodies in flight already use the budget of ${budget.limitBytes} bytes (ASYA_GATEWAY_BODY_BUDGET_BYTES); retry shortly`), 503);
 }
 
 function tooLarge(c: Context, limits: BodyLimits, onTooLarge: TooLargeHandler) {
   limits.metrics.bodiesRefused.inc({ reason: 'too_large' });
-  c.header('Connection', 'close');
   return onTooLarge(c, limits);
 }
 
