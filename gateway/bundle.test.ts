@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from './store/migrations/index.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
 import pkg from '../package.json' with { type: 'json' };

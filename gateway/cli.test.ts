@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from './store/migrations/index.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { MIGRATIONS } from './store/migrations/index.ts';
 import { runGatewayProcess, testSchema, waitUntil } from './test-harness.ts';

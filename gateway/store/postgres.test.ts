@@ -1,6 +1,5 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from './migrations/index.ts';
 import {
   createTestSchema,
   startOutageRelay,
