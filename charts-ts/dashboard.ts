@@ -90,6 +90,7 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
         exprs: [
           { expr: 'sum(increase(asya_gateway_publish_failures_total[$__rate_interval]))', legend: 'publish refused' },
           { expr: 'sum(increase(asya_gateway_overdue_failed_total[$__rate_interval]))', legend: 'deadline passed' },
+          { expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'published late by the outbox relay' },
         ],
       },
       { title: 'Published from the outbox (first publish unconfirmed)', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'republished' }] },
