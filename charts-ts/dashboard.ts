@@ -95,7 +95,6 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
       { title: 'Published from the outbox (first publish unconfirmed)', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'republished' }] },
       { title: 'Envelopes deleted by retention', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_retention_deleted_total[$__rate_interval]))', legend: 'deleted' }] },
       { title: 'Envelope store up', unit: 'short', exprs: [{ expr: 'min(asya_gateway_store_up)', legend: 'store up' }] },
-      { title: 'Envelopes the outbox relay published', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'published late' }] },
       { title: 'Request body bytes in flight', unit: 'bytes', exprs: [{ expr: 'max(asya_gateway_request_body_bytes_in_flight)', legend: 'busiest replica' }] },
       {
         title: 'Request bodies refused',
