@@ -227,8 +227,8 @@ describe('crew storage', () => {
 
   test('refused without a durable place: the message names the flags', () => {
     for (const pattern of ['minimal', 'standard', 'full'] as const) {
-      expect(() => resolveOptions({ pattern })).toThrow(PlatformOptionsError);
-      expect(() => resolveOptions({ pattern })).toThrow(/--crew-s3-bucket <bucket> .* or --crew-results-pvc <claim> .*--crew-ephemeral-results/);
+      expect(() => resolveOptions({ pattern, gateway: { open: true } })).toThrow(PlatformOptionsError);
+      expect(() => resolveOptions({ pattern, gateway: { open: true } })).toThrow(/--crew-s3-bucket <bucket> .* or --crew-results-pvc <claim> .*--crew-ephemeral-results/);
     }
   });
 
