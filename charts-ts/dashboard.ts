@@ -95,6 +95,12 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
       { title: 'Published from the outbox (first publish unconfirmed)', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'republished' }] },
       { title: 'Envelopes deleted by retention', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_retention_deleted_total[$__rate_interval]))', legend: 'deleted' }] },
       { title: 'Envelope store up', unit: 'short', exprs: [{ expr: 'min(asya_gateway_store_up)', legend: 'store up' }] },
+      { title: 'Request body bytes in flight', unit: 'bytes', exprs: [{ expr: 'max(asya_gateway_request_body_bytes_in_flight)', legend: 'busiest replica' }] },
+      {
+        title: 'Request bodies refused',
+        unit: 'short',
+        exprs: [{ expr: 'sum by (reason) (increase(asya_gateway_request_bodies_refused_total[$__rate_interval]))', legend: '{{reason}}' }],
+      },
     ],
   },
 ];

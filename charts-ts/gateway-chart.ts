@@ -44,10 +44,16 @@ export class GatewayChart extends Chart {
       ...commonEnv,
       { name: 'ASYA_GATEWAY_AUTO_MIGRATE', value: 'false' },
       ...(gateway.tools !== undefined ? [{ name: 'ASYA_CONFIG_PATH', value: `${TOOLS_DIR}/${TOOLS_FILE}` }] : []),
-      // Either token may be absent from the Secret: that endpoint class is then open (docs/gateway.md, Security).
+      // The internal token is required; of the client keys any may be absent, but the gateway refuses to
+      // start without one (docs/gateway.md, Security). Open only when asked for (trial, --gateway-open).
       ...(gateway.tokenSecret
-        ? [secretEnv('ASYA_GATEWAY_API_TOKEN', gateway.tokenSecret, 'api-token', true), secretEnv('ASYA_GATEWAY_TOKEN', gateway.tokenSecret, 'internal-token', true)]
-        : []),
+        ? [
+            secretEnv('ASYA_GATEWAY_TOKEN', gateway.tokenSecret, 'internal-token'),
+            secretEnv('ASYA_GATEWAY_API_TOKEN', gateway.tokenSecret, 'api-token', true),
+            secretEnv('ASYA_GATEWAY_CLIENT_TOKENS', gateway.tokenSecret, 'client-tokens', true),
+            secretEnv('ASYA_GATEWAY_ADMIN_TOKEN', gateway.tokenSecret, 'admin-token', true),
+          ]
+        : [{ name: 'ASYA_GATEWAY_AUTH', value: 'none' }]),
       ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
     ];
     const mounts: k8s.VolumeMount[] = [tmpMount, ...(gateway.tools !== undefined ? [{ name: 'tools', mountPath: TOOLS_DIR, readOnly: true }] : [])];

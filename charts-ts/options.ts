@@ -46,8 +46,16 @@ export interface PlatformOptions {
     replicas?: number;
     /** Secret holding the PostgreSQL URL. @default {name: 'asya-gateway-db', key: 'database-url'} */
     databaseSecret?: SecretKey;
-    /** Secret with optional keys `api-token` (clients) and `internal-token` (sidecars, crew). */
+    /**
+     * Secret with the gateway's tokens: `internal-token` (sidecars, crew; required) and at least one of the
+     * optional client keys `api-token` (shared), `client-tokens` (named, `name:token,...`) and `admin-token`.
+     */
     tokenSecret?: string;
+    /**
+     * Run the gateway with every endpoint open (ASYA_GATEWAY_AUTH=none) instead of tokens. A gateway needs
+     * one or the other. @default true for a trial without tokenSecret, else false
+     */
+    open?: boolean;
     /** The URL sidecars reach the gateway at; default: the in-cluster Service (required across clusters). */
     url?: string;
   };
@@ -92,7 +100,7 @@ export interface ResolvedOptions {
   watchNamespaces: string[];
   cluster?: string;
   /** This cluster hosts the gateway (single-cluster patterns with one; the first cluster of multi-cluster with a URL). */
-  gateway?: { tools?: string; replicas: number; databaseSecret: SecretKey; tokenSecret?: string };
+  gateway?: { tools?: string; replicas: number; databaseSecret: SecretKey; tokenSecret?: string; open: boolean };
   crew: NonNullable<PlatformOptions['crew']>;
   monitoring: boolean;
   monitoringLabels: Record<string, string>;
@@ -147,7 +155,15 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
   if (options.gateway?.tokenSecret) settings.gatewayTokenSecretRef ??= { name: options.gateway.tokenSecret, key: 'internal-token' };
   if (options.image) ((settings.sidecar ??= {}).image ??= options.image);
   const platform = parsePlatform(settings);
+  const open = options.gateway?.open ?? (trial && !options.gateway?.tokenSecret);
+  if (gatewayHere && open && options.gateway?.tokenSecret) {
+    throw new PlatformOptionsError('the gateway cannot be both open and guarded by the token Secret: drop --gateway-open or --gateway-token-secret');
+  }
+  if (gatewayHere && !open && !options.gateway?.tokenSecret) {
+    throw new PlatformOptionsError('the gateway needs its tokens: --gateway-token-secret <Secret with internal-token and api-token, client-tokens or admin-token>, or --gateway-open to run it with every endpoint open to anyone who reaches it');
+  }
   const gateway = {
+    open,
     ...(options.gateway?.tools !== undefined ? { tools: options.gateway.tools } : {}),
     replicas: options.gateway?.replicas ?? 2,
     databaseSecret: options.gateway?.databaseSecret ?? DEFAULT_DATABASE_SECRET,

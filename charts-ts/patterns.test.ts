@@ -90,7 +90,7 @@ describe('minimal: CRD + queue', () => {
 
 describe('standard: + gateway and PostgreSQL', () => {
   test('gateway objects; PostgreSQL is the user’s, referenced by Secret', () => {
-    const objects = synthObjects({ pattern: 'standard' });
+    const objects = synthObjects({ pattern: 'standard', gateway: { open: true } });
     expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY]));
     const gateway = JSON.stringify(only(objects, 'Deployment', 'asya-gateway'));
     expect(gateway).toContain('{"name":"ASYA_DATABASE_URL","valueFrom":{"secretKeyRef":{"key":"database-url","name":"asya-gateway-db"}}}');
@@ -106,7 +106,7 @@ describe('standard: + gateway and PostgreSQL', () => {
   });
 
   test('the migration Job runs `asya gateway migrate` against the same database', () => {
-    const job = only(synthObjects({ pattern: 'standard' }), 'Job', MIGRATION_JOB);
+    const job = only(synthObjects({ pattern: 'standard', gateway: { open: true } }), 'Job', MIGRATION_JOB);
     const container = (at(job, 'spec', 'template', 'spec', 'containers') as Record<string, unknown>[])[0]!;
     expect(container.args).toEqual(['gateway', 'migrate']);
     expect(JSON.stringify(container.env)).toContain('asya-gateway-db');
@@ -114,7 +114,7 @@ describe('standard: + gateway and PostgreSQL', () => {
 
   test('a tools file becomes a mounted ConfigMap and ASYA_CONFIG_PATH', () => {
     const tools = 'tools:\n- name: echo\n  route: [echo]\n';
-    const objects = synthObjects({ pattern: 'standard', gateway: { tools } });
+    const objects = synthObjects({ pattern: 'standard', gateway: { tools, open: true } });
     expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY, 'ConfigMap/asya-gateway-tools']));
     expect(at(only(objects, 'ConfigMap', 'asya-gateway-tools'), 'data', 'tools.yaml')).toBe(tools);
     expect(JSON.stringify(only(objects, 'Deployment', 'asya-gateway'))).toContain('{"name":"ASYA_CONFIG_PATH","value":"/etc/asya/tools/tools.yaml"}');
@@ -129,17 +129,29 @@ describe('standard: + gateway and PostgreSQL', () => {
     expect(crew).toContain('"value":"http://asya-gateway.asya-system.svc.cluster.local"');
     expect(crew).toContain('{"name":"ASYA_GATEWAY_TOKEN","valueFrom":{"secretKeyRef":{"key":"internal-token","name":"asya-tokens"}}}');
     const gateway = JSON.stringify(only(objects, 'Deployment', 'asya-gateway'));
-    expect(gateway).toContain('{"name":"ASYA_GATEWAY_API_TOKEN","valueFrom":{"secretKeyRef":{"key":"api-token","name":"asya-tokens","optional":true}}}');
+    expect(gateway).toContain('{"name":"ASYA_GATEWAY_TOKEN","valueFrom":{"secretKeyRef":{"key":"internal-token","name":"asya-tokens"}}}');
+    for (const [name, key] of [['ASYA_GATEWAY_API_TOKEN', 'api-token'], ['ASYA_GATEWAY_CLIENT_TOKENS', 'client-tokens'], ['ASYA_GATEWAY_ADMIN_TOKEN', 'admin-token']]) {
+      expect(gateway).toContain(`{"name":"${name}","valueFrom":{"secretKeyRef":{"key":"${key}","name":"asya-tokens","optional":true}}}`);
+    }
+    expect(gateway).not.toContain('ASYA_GATEWAY_AUTH');
+  });
+
+  test('a gateway needs its tokens or an explicit open; a trial without tokens is open', () => {
+    expect(() => resolveOptions({ pattern: 'standard' })).toThrow(/the gateway needs its tokens: --gateway-token-secret .* or --gateway-open/);
+    expect(() => resolveOptions({ pattern: 'full', gateway: { open: true, tokenSecret: 's' } })).toThrow(/cannot be both open and guarded/);
+    for (const options of [{ pattern: 'standard', trial: true }, { pattern: 'standard', gateway: { open: true } }] as const) {
+      expect(JSON.stringify(only(synthObjects(options), 'Deployment', 'asya-gateway'))).toContain('{"name":"ASYA_GATEWAY_AUTH","value":"none"}');
+    }
   });
 });
 
 describe('full: + Prometheus and Grafana', () => {
   test('ServiceMonitors, a PodMonitor for the sidecars and the dashboard', () => {
-    expect(kindsAndNames(synthObjects({ pattern: 'full' }))).toEqual(sorted([...CORE, ...GATEWAY, ...MONITORING]));
+    expect(kindsAndNames(synthObjects({ pattern: 'full', gateway: { open: true } }))).toEqual(sorted([...CORE, ...GATEWAY, ...MONITORING]));
   });
 
   test('the monitors select what the charts and the KRM functions label', () => {
-    const objects = synthObjects({ pattern: 'full', monitoring: { labels: { release: 'prometheus' } } });
+    const objects = synthObjects({ pattern: 'full', gateway: { open: true }, monitoring: { labels: { release: 'prometheus' } } });
     const gatewayService = only(objects, 'Service', 'asya-gateway');
     const monitor = only(objects, 'ServiceMonitor', 'asya-gateway');
     expect(monitor.metadata.labels).toMatchObject({ release: 'prometheus' });
@@ -154,7 +166,7 @@ describe('full: + Prometheus and Grafana', () => {
   });
 
   test('the dashboard ConfigMap is labelled for the Grafana sidecar and holds valid JSON', () => {
-    const dashboard = only(synthObjects({ pattern: 'full' }), 'ConfigMap', 'asya-dashboard');
+    const dashboard = only(synthObjects({ pattern: 'full', gateway: { open: true } }), 'ConfigMap', 'asya-dashboard');
     expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
     const json = JSON.parse(at(dashboard, 'data', 'asya.json') as string) as { panels: unknown[]; uid: string };
     expect(json.uid).toBe('asya-overview');
@@ -166,7 +178,7 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
   const shared = { transports: { rabbitmq: { host: 'mq.example.com', passwordSecretRef: { name: 'mq', key: 'password' } } } };
 
   test('each cluster gets the minimal platform on the shared broker; the first also the gateway', () => {
-    const apps = platformApps(withCrewStorage({ pattern: 'multi-cluster', clusters: ['us-east', 'eu-west'], platform: shared, gateway: { url: 'https://asya.example.com' } }), '/out');
+    const apps = platformApps(withCrewStorage({ pattern: 'multi-cluster', clusters: ['us-east', 'eu-west'], platform: shared, gateway: { url: 'https://asya.example.com', open: true } }), '/out');
     expect(apps.map((a) => [a.cluster, a.app.outdir])).toEqual([
       ['us-east', '/out/us-east'],
       ['eu-west', '/out/eu-west'],
@@ -215,8 +227,8 @@ describe('crew storage', () => {
 
   test('refused without a durable place: the message names the flags', () => {
     for (const pattern of ['minimal', 'standard', 'full'] as const) {
-      expect(() => resolveOptions({ pattern })).toThrow(PlatformOptionsError);
-      expect(() => resolveOptions({ pattern })).toThrow(/--crew-s3-bucket <bucket> .* or --crew-results-pvc <claim> .*--crew-ephemeral-results/);
+      expect(() => resolveOptions({ pattern, gateway: { open: true } })).toThrow(PlatformOptionsError);
+      expect(() => resolveOptions({ pattern, gateway: { open: true } })).toThrow(/--crew-s3-bucket <bucket> .* or --crew-results-pvc <claim> .*--crew-ephemeral-results/);
     }
   });
 
@@ -282,7 +294,7 @@ describe('Services', () => {
 
 describe('options', () => {
   test('namespace and image reach every object and the sidecars', () => {
-    const objects = synthObjects({ pattern: 'standard', namespace: 'platform', image: 'registry.example.com/asya:1.2.3' });
+    const objects = synthObjects({ pattern: 'standard', gateway: { open: true }, namespace: 'platform', image: 'registry.example.com/asya:1.2.3' });
     const namespaced = objects.filter((o) => !['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind));
     expect(namespaced.every((o) => o.metadata.namespace === 'platform')).toBe(true);
     expect(JSON.stringify(objects)).not.toContain('asya:0.1.0');

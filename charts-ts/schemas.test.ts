@@ -17,10 +17,10 @@ const variants: [string, PlatformOptions][] = [
   ['minimal --trial', { pattern: 'minimal', trial: true }],
   ['standard --trial with tools and tokens', { pattern: 'standard', trial: true, gateway: { tools: 'tools: []\n', tokenSecret: 'asya-tokens' } }],
   ['full --trial, crew expanded, S3 crew storage', { pattern: 'full', trial: true, crew: { expand: true, s3: { bucket: 'results', endpoint: 'http://minio:9000', credentialsSecret: 'minio' } } }],
-  ['full on sqs, watching two namespaces', { pattern: 'full', transport: 'sqs', watchNamespaces: ['a', 'b'], platform: { transports: { sqs: { accountId: '123456789012' } } } }],
+  ['full on sqs, watching two namespaces', { pattern: 'full', gateway: { tokenSecret: 'asya-tokens' }, transport: 'sqs', watchNamespaces: ['a', 'b'], platform: { transports: { sqs: { accountId: '123456789012' } } } }],
   [
     'multi-cluster',
-    { pattern: 'multi-cluster', clusters: ['east', 'west'], gateway: { url: 'https://asya.example.com' }, platform: { transports: { rabbitmq: { host: 'mq.example.com' } } } },
+    { pattern: 'multi-cluster', clusters: ['east', 'west'], gateway: { url: 'https://asya.example.com', open: true }, platform: { transports: { rabbitmq: { host: 'mq.example.com' } } } },
   ],
 ];
 
@@ -83,7 +83,7 @@ describe.each(variants)('%s', (_label, options) => {
 });
 
 test('a ServiceMonitor port is a port the Service names', () => {
-  const objects = platformApps(withCrewStorage({ pattern: 'full' })).flatMap((a) => appObjects(a.app));
+  const objects = platformApps(withCrewStorage({ pattern: 'full', gateway: { open: true } })).flatMap((a) => appObjects(a.app));
   for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
     const labels = at(monitor, 'spec', 'selector', 'matchLabels') as Record<string, string>;
     const services = objects.filter((o) => o.kind === 'Service' && Object.entries(labels).every(([k, v]) => o.metadata.labels?.[k] === v));

@@ -10,8 +10,8 @@ import type { PlatformOptions } from './options.ts';
 
 const variants: [string, PlatformOptions][] = [
   ...PATTERNS.filter((p) => p !== 'multi-cluster').map((pattern): [string, PlatformOptions] => [`${pattern} --trial`, { pattern, trial: true }]),
-  ['full, crew expanded', { pattern: 'full', crew: { expand: true } }],
-  ['standard on sqs', { pattern: 'standard', transport: 'sqs', platform: { transports: { sqs: { accountId: '123456789012' } } } }],
+  ['full, crew expanded', { pattern: 'full', gateway: { tokenSecret: 'asya-tokens' }, crew: { expand: true } }],
+  ['standard on sqs', { pattern: 'standard', gateway: { open: true }, transport: 'sqs', platform: { transports: { sqs: { accountId: '123456789012' } } } }],
 ];
 
 describe.each(variants)('%s', (_label, options) => {

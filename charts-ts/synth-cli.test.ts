@@ -40,7 +40,8 @@ async function synth(args: string[]): Promise<{ code: number; stdout: string; st
 describe('asya synth as a process', () => {
   test('writes one file per chart of the pattern, in apply order', async () => {
     const out = join(work, 'standard');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
+    expect(stderr).toContain('asya synth: WARNING: the gateway runs OPEN (ASYA_GATEWAY_AUTH=none)');
     const files = readdirSync(out).sort();
     expect(files).toEqual([
       '00-asya-crd.k8s.yaml',
@@ -92,7 +93,7 @@ describe('runSynth', () => {
 
   test('a later run for a smaller pattern removes the charts it no longer has', async () => {
     const out = join(work, 'shrink');
-    expect((await synth(['--out', out, '--pattern', 'full', ...STORAGE])).code).toBe(0);
+    expect((await synth(['--out', out, '--pattern', 'full', '--gateway-token-secret', 'asya-tokens', ...STORAGE])).code).toBe(0);
     expect(readdirSync(out)).toContain('50-asya-monitoring.k8s.yaml');
     writeFileSync(join(out, 'kustomization.yaml'), 'resources: []\n');
     expect((await synth(['--out', out, '--pattern', 'minimal', ...STORAGE])).code).toBe(0);
@@ -103,7 +104,7 @@ describe('runSynth', () => {
     const out = join(work, 'multi');
     const platform = join(work, 'shared.yaml');
     writeFileSync(platform, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: shared}\nspec:\n  transports:\n    rabbitmq: {host: mq.example.com}\n');
-    const { code } = await synth(['--out', out, '--pattern', 'multi-cluster', '--clusters', 'east,west', '--platform', platform, '--gateway-url', 'https://asya.example.com', ...STORAGE]);
+    const { code } = await synth(['--out', out, '--pattern', 'multi-cluster', '--clusters', 'east,west', '--platform', platform, '--gateway-url', 'https://asya.example.com', '--gateway-open', ...STORAGE]);
     expect(code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['east', 'west']);
     expect(readdirSync(join(out, 'east'))).toContain('30-asya-gateway.k8s.yaml');
@@ -112,7 +113,7 @@ describe('runSynth', () => {
 
   test('--monitoring-label labels the monitors', async () => {
     const out = join(work, 'labels');
-    expect((await synth(['--out', out, '--pattern', 'full', '--monitoring-label', 'release=prometheus', '--monitoring-label', 'team=ml', ...STORAGE])).code).toBe(0);
+    expect((await synth(['--out', out, '--pattern', 'full', '--gateway-open', '--monitoring-label', 'release=prometheus', '--monitoring-label', 'team=ml', ...STORAGE])).code).toBe(0);
     const monitors = readObjects(join(out, '50-asya-monitoring.k8s.yaml')).filter((o) => o.kind.endsWith('Monitor'));
     expect(monitors).toHaveLength(3);
     for (const m of monitors) expect(m.metadata.labels).toMatchObject({ release: 'prometheus', team: 'ml' });
@@ -138,6 +139,7 @@ describe('runSynth', () => {
     [['--tools', '/nonexistent/tools.yaml', '--pattern', 'standard'], 1, 'ENOENT'],
     [[], 1, 'asya synth: the crew needs durable storage for results and its once-only markers: pass --crew-s3-bucket <bucket>'],
     [['--crew-s3-bucket', 'b', '--crew-ephemeral-results'], 1, 'the crew stores in one place; got --crew-s3-bucket and --crew-ephemeral-results'],
+    [['--pattern', 'standard', '--crew-s3-bucket', 'b'], 1, 'asya synth: the gateway needs its tokens: --gateway-token-secret'],
   ])('%j exits %i with a clear message', async (args, exitCode, message) => {
     const { code, stderr } = await synth(['--out', join(work, 'never'), ...args]);
     expect(code).toBe(exitCode);

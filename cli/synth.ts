@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseOptions } from './client/parse-options.ts';
 import YAML from 'yaml';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
-import { PATTERNS, PlatformOptionsError, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
+import { PATTERNS, PlatformOptionsError, resolveOptions, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
 import { platformApps } from '../charts-ts/platform.ts';
 import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
 import { TRANSPORTS, type TransportName } from '../api/index.ts';
@@ -38,7 +38,10 @@ Options:
       --trial                  add a single-replica RabbitMQ and PostgreSQL with fixed passwords (NOT for production)
       --tools <file>           the gateway's tools YAML (docs/gateway.md), checked with the gateway's own parser
       --gateway-url <url>      where sidecars reach the gateway (default: its in-cluster Service)
-      --gateway-token-secret <name>  Secret with keys api-token and/or internal-token
+      --gateway-token-secret <name>  Secret with the gateway's tokens: internal-token, and api-token,
+                               client-tokens (name:token,...) and/or admin-token (required with a gateway)
+      --gateway-open           run the gateway with every endpoint open instead (ASYA_GATEWAY_AUTH=none;
+                               the default for --trial without a token Secret)
       --database-secret <name>[:<key>]  Secret with the PostgreSQL URL (default: asya-gateway-db:database-url)
       --watch-namespaces <a,b> namespaces the controller manages (default: all)
       --clusters <a,b,...>     cluster names for multi-cluster
@@ -97,6 +100,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
       tools: { type: 'string' },
       'gateway-url': { type: 'string' },
       'gateway-token-secret': { type: 'string' },
+      'gateway-open': { type: 'boolean' },
       'database-secret': { type: 'string' },
       'watch-namespaces': { type: 'string' },
       clusters: { type: 'string' },
@@ -130,6 +134,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
       ...(values.tools ? { tools: checkedTools(values.tools) } : {}),
       ...(values['gateway-url'] ? { url: values['gateway-url'] } : {}),
       ...(values['gateway-token-secret'] ? { tokenSecret: values['gateway-token-secret'] } : {}),
+      ...(values['gateway-open'] ? { open: true } : {}),
       ...(values['database-secret'] ? { databaseSecret: secretKey(values['database-secret'], 'database-url') } : {}),
     },
     crew: {
@@ -172,6 +177,9 @@ export async function runSynth(args: string[]): Promise<number> {
   }
   try {
     const apps = platformApps(parsed.options, parsed.out);
+    if (resolveOptions(parsed.options).some((o) => o.gateway?.open)) {
+      process.stderr.write('asya synth: WARNING: the gateway runs OPEN (ASYA_GATEWAY_AUTH=none): anyone who reaches its Service can call tools, read every result and forge final results; pass --gateway-token-secret for production\n');
+    }
     for (const { app } of apps) {
       // Files of charts a previous run emitted but this pattern does not would otherwise be applied too.
       removeOldManifests(app.outdir);

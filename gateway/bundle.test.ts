@@ -62,7 +62,7 @@ describe('the bundled gateway', () => {
 
   it('serves, reports ready and names its version over MCP', async () => {
     const gw = runBundle(['gateway'], {
-      ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
+      ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_GATEWAY_AUTH: 'none', ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
       ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL,
     });
     try {

@@ -29,7 +29,7 @@ function run(args: string[], env: Record<string, string>) {
 }
 
 const baseEnv = () => ({
-  ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'memory',
+  ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'memory', ASYA_GATEWAY_AUTH: 'none',
   ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
 });
 
@@ -53,6 +53,30 @@ describe('asya gateway', () => {
     }
     expect(await gw.exited).toBe(0);
     expect(gw.stderr()).toContain('SIGTERM: shutting down');
+  });
+
+  it('refuses to start with no token unless auth none is said, and with a client token but no internal one', async () => {
+    const { ASYA_GATEWAY_AUTH: _open, ...closed } = baseEnv();
+    const none = run([], closed);
+    expect(await none.exited).toBe(1);
+    expect(none.stderr()).toContain('asya gateway: no tokens configured: set ASYA_GATEWAY_TOKEN (sidecars and crew) and ASYA_GATEWAY_API_TOKEN');
+    expect(none.stderr()).toContain('or set ASYA_GATEWAY_AUTH=none to run with every endpoint open (development only)');
+    expect(none.stderr()).not.toMatch(/listening on/);
+    const half = run([], { ...closed, ASYA_GATEWAY_API_TOKEN: 'client-only' });
+    expect(await half.exited).toBe(1);
+    expect(half.stderr()).toContain('asya gateway: a client token is configured but ASYA_GATEWAY_TOKEN is not');
+    expect(half.stderr()).not.toContain('client-only');
+  });
+
+  it('says loudly that auth none leaves every endpoint open', async () => {
+    const gw = run([], baseEnv());
+    try {
+      await waitUntil(() => /listening on 127\.0\.0\.1:\d+/.test(gw.stderr()), 30_000, 'gateway start');
+      expect(gw.stderr()).toMatch(/WARNING asya\.gateway: ASYA_GATEWAY_AUTH=none: every endpoint is open to anyone/);
+    } finally {
+      gw.kill('SIGTERM');
+    }
+    expect(await gw.exited).toBe(0);
   });
 
   it('refuses a broken tools file with its position and exit code 1', async () => {

@@ -23,11 +23,19 @@ export interface GatewayConfig {
   dataDir?: string;
   autoMigrate: boolean;
   logLevel: LogLevel;
-  /** Bearer token for client endpoints (/mcp, /tools/call, reading and cancelling envelopes). */
+  /** `token` (the default) requires tokens on every endpoint but health; `none` opens them (development). */
+  auth: AuthMode;
+  /** Shared client token (/mcp, /tools/call, reading and cancelling envelopes); it sees every envelope. */
   apiToken?: string;
+  /** Client token that sees every caller's envelopes. */
+  adminToken?: string;
+  /** Named client tokens, name -> token: each caller sees only the envelopes it created. */
+  clientTokens: Record<string, string>;
   /** Bearer token for the endpoints sidecars and the crew call (progress, final, fan-out children). */
   internalToken?: string;
   maxBodyBytes: number;
+  /** All request bodies being read or handled at once share this many bytes; the excess gets 503. */
+  bodyBudgetBytes: number;
   /** Origins allowed by CORS; empty means no CORS headers at all. */
   corsOrigins: string[];
   sseKeepAliveMs: number;
@@ -48,6 +56,33 @@ export class GatewayConfigError extends Error {
 }
 
 const MiB = 1024 * 1024;
+export type AuthMode = 'token' | 'none';
+const AUTH_MODES: readonly AuthMode[] = ['token', 'none'];
+
+/**
+ * Sized for the 512 Mi memory limit the charts set: an idle gateway holds about 160 MiB, and a body in
+ * flight costs about nine times its size at the peak while it is read, parsed, checked, stored and published
+ * (measured in bench/gateway/hostile-bodies.ts, docs/performance.md): 32 MiB of bodies peaked at about
+ * 430 MiB, 48 MiB at 550 MiB.
+ */
+export const DEFAULT_BODY_BUDGET_BYTES = 32 * MiB;
+export const DEFAULT_MAX_BODY_BYTES = 10 * MiB;
+
+/** `name:token` entries separated by commas or newlines; a name is what envelopes record as their owner. */
+export function parseClientTokens(raw: string | undefined, variable = 'ASYA_GATEWAY_CLIENT_TOKENS'): Record<string, string> {
+  const tokens: Record<string, string> = {};
+  for (const entry of (raw ?? '').split(/[,\n]/).map((e) => e.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const name = colon > 0 ? entry.slice(0, colon).trim() : '';
+    const token = colon > 0 ? entry.slice(colon + 1).trim() : '';
+    if (!/^[A-Za-z0-9._@-]{1,128}$/.test(name) || token === '') {
+      throw new GatewayConfigError(`${variable}: expected name:token entries separated by commas (names of letters, digits and . _ @ -), got an entry starting ${JSON.stringify(entry.slice(0, Math.max(colon, 0) + 1) || entry.slice(0, 8))}`);
+    }
+    if (name in tokens) throw new GatewayConfigError(`${variable}: the name ${name} is given twice`);
+    tokens[name] = token;
+  }
+  return tokens;
+}
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
   const text = (name: string) => {
@@ -95,9 +130,13 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     dataDir: text('ASYA_GATEWAY_DATA_DIR'),
     autoMigrate: bool('ASYA_GATEWAY_AUTO_MIGRATE', true),
     logLevel: parseLogLevel(text('ASYA_LOG_LEVEL')),
+    auth: authMode(text('ASYA_GATEWAY_AUTH')),
     apiToken: text('ASYA_GATEWAY_API_TOKEN'),
+    adminToken: text('ASYA_GATEWAY_ADMIN_TOKEN'),
+    clientTokens: parseClientTokens(text('ASYA_GATEWAY_CLIENT_TOKENS')),
     internalToken: text('ASYA_GATEWAY_TOKEN'),
-    maxBodyBytes: int('ASYA_GATEWAY_MAX_BODY_BYTES', 10 * MiB, 1),
+    maxBodyBytes: int('ASYA_GATEWAY_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES, 1),
+    bodyBudgetBytes: int('ASYA_GATEWAY_BODY_BUDGET_BYTES', DEFAULT_BODY_BUDGET_BYTES, 1),
     corsOrigins: (text('ASYA_GATEWAY_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     sseKeepAliveMs: ms('ASYA_GATEWAY_SSE_KEEPALIVE', '15s'),
     sweepIntervalMs: ms('ASYA_GATEWAY_SWEEP_INTERVAL', '1s'),
@@ -108,4 +147,41 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     outboxIntervalMs: positiveMs('ASYA_GATEWAY_OUTBOX_INTERVAL', `${DEFAULT_OUTBOX_INTERVAL_MS}ms`),
     outboxLeaseMs: positiveMs('ASYA_GATEWAY_OUTBOX_LEASE', `${DEFAULT_OUTBOX_LEASE_MS}ms`),
   };
+}
+
+function authMode(raw: string | undefined): AuthMode {
+  const mode = (raw ?? 'token').toLowerCase();
+  if (!AUTH_MODES.includes(mode as AuthMode)) throw new GatewayConfigError(`ASYA_GATEWAY_AUTH=${JSON.stringify(raw)}: expected ${AUTH_MODES.join(' or ')}`);
+  return mode as AuthMode;
+}
+
+/**
+ * Nobody gets in by default: with auth `token` the internal token and at least one client token must be
+ * set, and `none` must be chosen explicitly and then holds no tokens (a half-configured gateway would leave
+ * one door open). Run on the final settings, after a caller's overrides.
+ */
+export function checkSettings(config: GatewayConfig): void {
+  if (config.bodyBudgetBytes < config.maxBodyBytes) {
+    throw new GatewayConfigError(`ASYA_GATEWAY_BODY_BUDGET_BYTES=${config.bodyBudgetBytes} is below ASYA_GATEWAY_MAX_BODY_BYTES=${config.maxBodyBytes}: a body of the largest allowed size could never be accepted`);
+  }
+  const clientTokens = [config.apiToken, config.adminToken, ...Object.values(config.clientTokens)].filter(Boolean);
+  if (config.auth === 'none') {
+    if (clientTokens.length > 0 || config.internalToken) {
+      throw new GatewayConfigError('ASYA_GATEWAY_AUTH=none opens every endpoint, but tokens are configured too: remove the tokens, or drop ASYA_GATEWAY_AUTH=none to require them');
+    }
+    return;
+  }
+  if (clientTokens.length === 0 && !config.internalToken) {
+    throw new GatewayConfigError('no tokens configured: set ASYA_GATEWAY_TOKEN (sidecars and crew) and ASYA_GATEWAY_API_TOKEN, ASYA_GATEWAY_CLIENT_TOKENS or ASYA_GATEWAY_ADMIN_TOKEN (clients), or set ASYA_GATEWAY_AUTH=none to run with every endpoint open (development only)');
+  }
+  if (!config.internalToken) {
+    throw new GatewayConfigError('a client token is configured but ASYA_GATEWAY_TOKEN is not: the internal endpoints (progress, final results, fan-out children) would be open to anyone; set ASYA_GATEWAY_TOKEN');
+  }
+  if (clientTokens.length === 0) {
+    throw new GatewayConfigError('ASYA_GATEWAY_TOKEN is configured but no client token is: /mcp, /tools/call and the envelope reads would be open to anyone; set ASYA_GATEWAY_API_TOKEN, ASYA_GATEWAY_CLIENT_TOKENS or ASYA_GATEWAY_ADMIN_TOKEN');
+  }
+  const all = [...clientTokens, config.internalToken];
+  if (new Set(all).size !== all.length) {
+    throw new GatewayConfigError('two gateway tokens have the same value: every client token and the internal token must differ, or one caller would act as another');
+  }
 }

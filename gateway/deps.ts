@@ -1,15 +1,22 @@
 /** What the HTTP and MCP layers are built from; server.ts assembles it, tests build their own. */
 import type { Logger } from '../protocol/log.ts';
+import type { AuthMode } from './config.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { EnvelopeStore } from './store/index.ts';
 import type { ToolSet } from './tools/index.ts';
 
 export interface AppOptions {
-  apiToken?: string;
-  internalToken?: string;
+  /** `none` opens every endpoint; with `token` an endpoint whose token is not configured admits nobody. */
+  auth: AuthMode;
+  apiToken?: string | undefined;
+  adminToken?: string | undefined;
+  clientTokens?: Record<string, string>;
+  internalToken?: string | undefined;
   /** @default 10 MiB */
   maxBodyBytes?: number;
+  /** @default DEFAULT_BODY_BUDGET_BYTES (32 MiB) */
+  bodyBudgetBytes?: number;
   /** @default none: no CORS headers */
   corsOrigins?: string[];
   /** @default 15000 */

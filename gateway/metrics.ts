@@ -50,6 +50,17 @@ export class GatewayMetrics {
     help: 'Final envelopes this replica deleted past retention.',
     registers: [this.registry],
   });
+  readonly bodiesRefused = new Counter({
+    name: 'asya_gateway_request_bodies_refused_total',
+    help: 'Request bodies refused: too_large (over ASYA_GATEWAY_MAX_BODY_BYTES) or budget (503, too many bytes in flight).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly bodyBytesInFlight = new Gauge({
+    name: 'asya_gateway_request_body_bytes_in_flight',
+    help: 'Bytes of request bodies being read or handled, counted against ASYA_GATEWAY_BODY_BUDGET_BYTES.',
+    registers: [this.registry],
+  });
   readonly storeUp = new Gauge({
     name: 'asya_gateway_store_up',
     help: '1 when the last readiness probe reached the envelope store.',

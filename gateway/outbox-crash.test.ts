@@ -107,7 +107,7 @@ async function crashAndRestart(storeEnv: Record<string, string>, broker: Blocked
   await writeFile(tools, `tools:\n- name: work\n  parameters: {n: {type: integer, required: true}}\n  route: [${actor}]\n  timeout: 600\n`);
   const env = {
     ...storeEnv, ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_TRANSPORT: 'rabbitmq',
-    ASYA_GATEWAY_OUTBOX_LEASE: '1s', ASYA_GATEWAY_OUTBOX_INTERVAL: '200ms',
+    ASYA_GATEWAY_OUTBOX_LEASE: '1s', ASYA_GATEWAY_OUTBOX_INTERVAL: '200ms', ASYA_GATEWAY_AUTH: 'none',
   };
 
   const first = runGatewayProcess(['--config', tools], { ...env, ASYA_RABBITMQ_URL: broker.firstUrl });

@@ -179,7 +179,7 @@ describe('losing PostgreSQL', () => {
     await relay.down();
     const gw = await startGateway({
       env: {}, log: quietLog, transport, tools: toolsFrom(TOOLS), sweeper: true,
-      config: { port: 0, host: '127.0.0.1', databaseUrl: relay.url, databaseSchema: schema.name, shutdownTimeoutMs: 1000, sweepIntervalMs: 100 },
+      config: { port: 0, host: '127.0.0.1', databaseUrl: relay.url, databaseSchema: schema.name, shutdownTimeoutMs: 1000, sweepIntervalMs: 100, auth: 'none' },
     });
     try {
       expect((await fetch(`${gw.url}/health`)).status).toBe(200);

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../protocol/log.ts';
 import { createTransport } from '../transport/factory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { createGatewayApp } from './app.ts';
-import { loadGatewayConfig, type Env, type GatewayConfig } from './config.ts';
+import { checkSettings, loadGatewayConfig, type Env, type GatewayConfig } from './config.ts';
 import type { GatewayDeps } from './deps.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
@@ -47,6 +47,7 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
   const env = options.env ?? process.env;
   const config: GatewayConfig = { ...loadGatewayConfig(env), ...options.config };
+  checkSettings(config);
   const log = options.log ?? createLogger(config.logLevel, 'asya.gateway');
   const tools = options.tools ?? (config.configPath ? await loadTools(config.configPath) : new ToolSet());
   if (tools.size === 0) log.warn('no tools configured (set ASYA_CONFIG_PATH); /mcp and /tools/call offer nothing');
@@ -79,9 +80,13 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     metrics,
     closers: new Set(),
     options: {
+      auth: config.auth,
       apiToken: config.apiToken,
+      adminToken: config.adminToken,
+      clientTokens: config.clientTokens,
       internalToken: config.internalToken,
       maxBodyBytes: config.maxBodyBytes,
+      bodyBudgetBytes: config.bodyBudgetBytes,
       corsOrigins: config.corsOrigins,
       sseKeepAliveMs: config.sseKeepAliveMs,
       taskPollIntervalMs: config.taskPollIntervalMs,

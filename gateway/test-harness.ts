@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Envelope } from '../protocol/envelope.ts';
 import type { JsonValue } from '../protocol/json.ts';
-import { createLogger } from '../protocol/log.ts';
+import { createLogger, type Logger } from '../protocol/log.ts';
 import { queueName } from '../protocol/queues.ts';
 import { createTestSchema, type TestSchema } from '../test/support/postgres.ts';
 import { MemoryTransport } from '../transport/memory.ts';
@@ -37,6 +37,8 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfig>;
   sweeper?: boolean;
   store?: Partial<PostgresStoreOptions>;
+  /** @default quietLog */
+  log?: Logger;
 }
 
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
@@ -44,9 +46,9 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const transport = options.transport ?? new MemoryTransport({ logger: { info() {}, warn() {}, error() {} } });
   const tools = typeof options.tools === 'string' ? toolsFrom(options.tools) : (options.tools ?? new ToolSet());
   const gateway = await startGateway({
-    store, transport, tools, log: quietLog, env: {},
+    store, transport, tools, log: options.log ?? quietLog, env: {},
     sweeper: options.sweeper ?? false,
-    config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, ...options.config },
+    config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, auth: defaultAuth(options.config), ...options.config },
   });
   return {
     url: gateway.url,
@@ -59,6 +61,12 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
       if (!options.transport) await transport.close();
     },
   };
+}
+
+/** Suites that configure no token test an open gateway, which must be asked for (auth none). */
+export function defaultAuth(config: Partial<GatewayConfig> | undefined): GatewayConfig['auth'] {
+  const tokens = [config?.apiToken, config?.adminToken, config?.internalToken, ...Object.values(config?.clientTokens ?? {})];
+  return tokens.some(Boolean) ? 'token' : 'none';
 }
 
 /** One schema per test file (on the shared test database unless `url` names another); dropped by the returned cleanup. */

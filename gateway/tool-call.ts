@@ -57,6 +57,8 @@ export async function callTool(
   tool: Tool,
   rawArguments: unknown,
   headers?: JsonObject,
+  /** The named client making the call; it alone (and admins) will see the envelope. */
+  owner?: string,
 ): Promise<ToolCallOutcome> {
   const checked = checkArguments(tool.parameters, rawArguments);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors };
@@ -69,6 +71,7 @@ export async function callTool(
     actors: tool.actors,
     payload: checked.value,
     toolName: tool.name,
+    ...(owner ? { owner } : {}),
     routeMetadata: { job_id: id },
     ...(headers ? { headers } : {}),
     ...(tool.timeoutSeconds > 0 ? { timeoutSeconds: tool.timeoutSeconds, deadline } : {}),

@@ -54,7 +54,7 @@ const gateway = spawn(process.execPath, [...nodeArgs, ...entry], {
   env: {
     PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0',
     ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
-    ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL,
+    ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL, ASYA_GATEWAY_AUTH: 'none',
   },
   stdio: ['ignore', 'ignore', 'pipe'],
 });

@@ -9,6 +9,7 @@ import { createTransport } from '../../transport/factory.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
 import type { Transport } from '../../transport/transport.ts';
 import { CREW_ROLES, startCrew, type RunningCrew } from '../crew.ts';
+import { devAccessEnv } from './access.ts';
 import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
 import { findActors, watchedFiles } from './actors.ts';
 import { DevActor } from './dev-actor.ts';
@@ -62,7 +63,8 @@ async function openTransport(options: DevStackOptions): Promise<Transport> {
   return createTransport({ ...options.env, ASYA_TRANSPORT: options.transport }, { logger });
 }
 
-export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
+  const options = { ...given, env: devAccessEnv(given.env, given.say) };
   const manifests = findActors(options.dir);
   if (manifests.length === 0) throw new Error(`no AsyncActor manifests found under ${options.dir}`);
   const work = temporaryDir('asya-dev-');

@@ -1,7 +1,7 @@
 /**
  * The original's JSON for an envelope (GET /envelopes/{id}, reference §4.6) and for one update (SSE,
  * §4.11). Fields the original omitted when empty are omitted here too; fields it never had (tool_name,
- * cancelled, fanout_index) are additions a client may ignore. Replayed and live updates carry the same
+ * owner, cancelled, fanout_index) are additions a client may ignore. Replayed and live updates carry the same
  * fields, which the original's did not.
  */
 import type { JsonObject } from '../../protocol/json.ts';
@@ -38,6 +38,7 @@ export function envelopeJson(e: EnvelopeRecord): JsonObject {
     created_at: rfc3339(e.createdAt),
     updated_at: rfc3339(e.updatedAt),
     ...(e.toolName ? { tool_name: e.toolName } : {}),
+    ...(e.owner ? { owner: e.owner } : {}),
     ...(e.cancelled ? { cancelled: true } : {}),
     ...(e.fanoutIndex !== null ? { fanout_index: e.fanoutIndex } : {}),
   };

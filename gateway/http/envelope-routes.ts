@@ -1,11 +1,13 @@
 /** Reading envelopes and cancelling them: GET /envelopes, GET /envelopes/{id}, /active, /cancel. */
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
+import { canSee, ownerScope } from './access.ts';
 import type { GatewayDeps } from '../deps.ts';
 import type { EnvelopeStatus, ListFilter } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { envelopeJson } from './envelope-json.ts';
 import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
 import { checkPathId } from './ids.ts';
+import { bodyText } from './request-body.ts';
 
 function dateParam(raw: string | undefined, name: string): Date | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -38,31 +40,38 @@ function listFilter(query: (name: string) => string | undefined): ListFilter {
   return filter;
 }
 
-export function envelopeRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler, anyone: MiddlewareHandler): void {
+export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
   const { store } = deps;
+  /** An envelope another named client owns is as unknown to this caller as one that never existed. */
+  const visible = async (c: Context, id: string) => {
+    const envelope = await store.get(id);
+    return envelope && canSee(c.get('caller'), envelope) ? envelope : undefined;
+  };
 
-  app.get('/envelopes', client, async (c) => {
-    const page = await store.list(listFilter((name) => c.req.query(name)));
+  app.get('/envelopes', async (c) => {
+    const owner = ownerScope(c.get('caller'));
+    const page = await store.list({ ...listFilter((name) => c.req.query(name)), ...(owner !== undefined ? { owner } : {}) });
     return c.json({ envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
   });
 
-  app.get('/envelopes/:id', client, async (c) => {
-    const envelope = await store.get(checkPathId(c.req.param('id')));
+  app.get('/envelopes/:id', async (c) => {
+    const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) throw notFound();
     return c.json(envelopeJson(envelope));
   });
 
   // The original answered 410 for an unknown id too; an id that never existed is a 404 here.
-  app.get('/envelopes/:id/active', anyone, async (c) => {
-    const envelope = await store.get(checkPathId(c.req.param('id')));
+  app.get('/envelopes/:id/active', async (c) => {
+    const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) return c.json(errorBody('Envelope not found', { active: false }), 404);
     const active = !isFinal(envelope.status) && (!envelope.deadline || envelope.deadline.getTime() > Date.now());
     return c.json({ active }, active ? 200 : 410);
   });
 
-  app.post('/envelopes/:id/cancel', client, async (c) => {
+  app.post('/envelopes/:id/cancel', async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const text = await c.req.text();
+    if (!(await visible(c, id))) throw notFound();
+    const text = bodyText(c);
     let reason: string | undefined;
     if (text.trim() !== '') {
       const body = parseJsonBody(text);

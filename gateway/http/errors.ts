@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { bodyText } from './request-body.ts';
 import { InvalidEnvelopeInputError, StoreUnavailableError } from '../store/index.ts';
 
 export class HttpError extends Error {
@@ -35,9 +36,9 @@ export function errorResponse(c: Context, err: unknown, onUnexpected: (err: unkn
   return c.json(errorBody('internal error'), 500);
 }
 
-/** Reads a JSON body; anything that is not JSON is the original's "Invalid request body", with the reason. */
-export async function readJson(c: Context): Promise<unknown> {
-  return parseJsonBody(await c.req.text());
+/** The JSON body; anything that is not JSON is the original's "Invalid request body", with the reason. */
+export function readJson(c: Context): unknown {
+  return parseJsonBody(bodyText(c));
 }
 
 export function parseJsonBody(text: string): unknown {

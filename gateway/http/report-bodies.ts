@@ -77,8 +77,9 @@ export function finalBody(raw: unknown): FinalInput {
       message: s3 ? `Envelope completed successfully, results stored at ${s3}` : 'Envelope completed successfully',
     };
   }
-  const error = optionalString(body, 'error');
-  const actor = optionalString(body, 'current_actor_name');
+  // Text columns cannot hold NUL; a final must still land, so a NUL in the error text becomes U+FFFD.
+  const error = storableText(optionalString(body, 'error'));
+  const actor = storableText(optionalString(body, 'current_actor_name'));
   const idx = optionalIndex(body, 'current_actor_idx');
   const actors = optionalActors(body);
   const message = error ? (actor ? `Envelope failed at actor '${actor}': ${error}` : `Envelope failed: ${error}`) : 'Envelope failed';
@@ -94,6 +95,10 @@ export function finalBody(raw: unknown): FinalInput {
         }
       : result;
   return { status: 'failed', ...(error ? { error } : {}), ...(failure !== undefined ? { result: failure } : {}), message };
+}
+
+function storableText(text: string | undefined): string | undefined {
+  return text?.replaceAll('\u0000', '\uFFFD');
 }
 
 export interface ChildBody {

@@ -11,15 +11,66 @@
  * POST /envelopes/{id}/replay is the operator's counterpart (`asya dlq replay` calls it before it sends a
  * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import type { GatewayDeps } from '../deps.ts';
-import { DuplicateEnvelopeError, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
+import { DuplicateEnvelopeError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
 import { envelopeJson } from './envelope-json.ts';
-import { HttpError, notFound, parseJsonBody, readJson } from './errors.ts';
+import { errorBody, HttpError, notFound, parseJsonBody, readJson } from './errors.ts';
 import { checkPathId } from './ids.ts';
+import { bodyText, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
 
-export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareHandler): void {
+/**
+ * The route an unknown id is recorded with when its final status comes first: that of its nearest known
+ * ancestor by the fan-out id scheme (`<parent>-<index>`, nested: `<parent>-<i>-<j>`). Any other unknown
+ * id stays unknown (404), as before.
+ */
+async function ancestorRoute(store: EnvelopeStore, id: string): Promise<string[] | undefined> {
+  let candidate = id;
+  for (let depth = 0; depth < 16; depth++) {
+    const match = /^(.+)-\d{1,9}$/.exec(candidate);
+    if (!match) return undefined;
+    candidate = match[1]!;
+    const ancestor = await store.get(candidate);
+    if (ancestor) return ancestor.routeActors;
+  }
+  return undefined;
+}
+
+async function finalFor(store: EnvelopeStore, id: string, input: FinalInput): Promise<UpdateResult> {
+  const first = await store.setFinal(id, input);
+  if (first.outcome !== 'not_found') return first;
+  const actors = await ancestorRoute(store, id);
+  if (!actors) return first;
+  try {
+    // Recorded on its own, as from an early progress report; the registration links it and settles
+    // the parent, with the branch count it brings.
+    await store.create({ id, actors, payload: null });
+  } catch (err) {
+    if (!(err instanceof DuplicateEnvelopeError)) throw err;
+  }
+  return store.setFinal(id, input);
+}
+
+export const RESULT_TOO_LARGE = 'result_too_large';
+
+/**
+ * A final report over the body limit is not read, but its envelope id is in the path: the envelope ends
+ * `failed` with code result_too_large rather than staying running for ever. The answer is still 413, so the
+ * sender knows its report (and the result in it) was not taken.
+ */
+export function finalTooLarge(deps: GatewayDeps): TooLargeHandler {
+  return async (c, { maxBytes }) => {
+    const id = checkPathId(c.req.param('id') ?? '');
+    const error = `${RESULT_TOO_LARGE}: the final report is larger than the gateway's limit of ${maxBytes} bytes (ASYA_GATEWAY_MAX_BODY_BYTES)`;
+    const result = await finalFor(deps.store, id, { status: 'failed', error, result: { code: RESULT_TOO_LARGE, max_bytes: maxBytes } });
+    deps.log.warn(`${id}: final report over ${maxBytes} bytes refused; envelope ${result.outcome === 'applied' || result.outcome === 'deferred' ? 'marked failed' : result.outcome === 'ignored' ? 'was already final' : 'is unknown'}`);
+    const settled = result.outcome === 'not_found' ? {} : { envelope_status: result.envelope.status };
+    return c.json(errorBody(`Request body too large: the limit is ${maxBytes} bytes`, { code: RESULT_TOO_LARGE, ...settled }), 413);
+  };
+}
+
+export function reportRoutes(app: Hono, deps: GatewayDeps): void {
   const { store } = deps;
 
   const progressFor = async (id: string, input: ProgressInput): Promise<UpdateResult> => {
@@ -34,41 +85,9 @@ export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareH
     return store.appendProgress(id, input);
   };
 
-  /**
-   * The route an unknown id is recorded with when its final status comes first: that of its nearest known
-   * ancestor by the fan-out id scheme (`<parent>-<index>`, nested: `<parent>-<i>-<j>`). Any other unknown
-   * id stays unknown (404), as before.
-   */
-  const ancestorRoute = async (id: string): Promise<string[] | undefined> => {
-    let candidate = id;
-    for (let depth = 0; depth < 16; depth++) {
-      const match = /^(.+)-\d{1,9}$/.exec(candidate);
-      if (!match) return undefined;
-      candidate = match[1]!;
-      const ancestor = await store.get(candidate);
-      if (ancestor) return ancestor.routeActors;
-    }
-    return undefined;
-  };
-
-  const finalFor = async (id: string, input: FinalInput): Promise<UpdateResult> => {
-    const first = await store.setFinal(id, input);
-    if (first.outcome !== 'not_found') return first;
-    const actors = await ancestorRoute(id);
-    if (!actors) return first;
-    try {
-      // Recorded on its own, as from an early progress report; the registration links it and settles
-      // the parent, with the branch count it brings.
-      await store.create({ id, actors, payload: null });
-    } catch (err) {
-      if (!(err instanceof DuplicateEnvelopeError)) throw err;
-    }
-    return store.setFinal(id, input);
-  };
-
-  app.post('/envelopes/:id/progress', internal, async (c) => {
+  app.post('/envelopes/:id/progress', async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const result = await progressFor(id, progressBody(await readJson(c)));
+    const result = await progressFor(id, progressBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
     if (result.outcome === 'ignored') {
       return c.json({ status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent });
@@ -76,18 +95,18 @@ export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareH
     return c.json({ status: 'ok', progress_percent: result.envelope.progressPercent });
   });
 
-  app.post('/envelopes/:id/final', internal, async (c) => {
+  app.post('/envelopes/:id/final', async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const result = await finalFor(id, finalBody(await readJson(c)));
+    const result = await finalFor(store, id, finalBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
     if (result.outcome === 'ignored') return c.json({ status: 'ignored', reason: result.reason });
     // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
     return c.json({ status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true } : {}) });
   });
 
-  app.post('/envelopes/:id/replay', internal, async (c) => {
+  app.post('/envelopes/:id/replay', async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const text = await c.req.text();
+    const text = bodyText(c);
     const result = await store.reopen(id, replayBody(text.trim() === '' ? {} : parseJsonBody(text)));
     if (result.outcome === 'not_found') throw notFound();
     if (result.outcome === 'refused') {
@@ -96,8 +115,8 @@ export function reportRoutes(app: Hono, deps: GatewayDeps, internal: MiddlewareH
     return c.json(envelopeJson(result.envelope));
   });
 
-  app.post('/envelopes', internal, async (c) => {
-    const child = childBody(await readJson(c));
+  app.post('/envelopes', async (c) => {
+    const child = childBody(readJson(c));
     checkPathId(child.id);
     if (!child.parentId) {
       try {

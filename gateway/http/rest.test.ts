@@ -81,6 +81,7 @@ describe('POST /tools/call', () => {
 
   it.each([
     ['unknown tool', { name: 'nope', arguments: {} }, 404, 'Tool "nope" not found'],
+    ['unknown tool with a megabyte of name, not echoed whole', { name: 'n'.repeat(1024 * 1024) }, 404, `Tool "${'n'.repeat(100)}... (1048576 characters)" not found`],
     ['no name', { arguments: {} }, 400, 'Tool name is required'],
     ['empty name', { name: '' }, 400, 'Tool name is required'],
     ['name of the wrong type', { name: 5 }, 400, 'Invalid request body: name must be a string'],

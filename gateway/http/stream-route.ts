@@ -10,8 +10,9 @@
  * of its subscribers: with a thousand clients on one envelope the per-client cost is one enqueue. A client
  * that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
  */
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Hono } from 'hono';
 import type { GatewayDeps } from '../deps.ts';
+import { canSee } from './access.ts';
 import type { EnvelopeEvent, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { updateJson } from './envelope-json.ts';
@@ -38,14 +39,15 @@ function lastEventId(raw: string | undefined): number {
   return Number(raw.trim());
 }
 
-export function streamRoute(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
+export function streamRoute(app: Hono, deps: GatewayDeps): void {
   const { store, metrics, log } = deps;
   const keepAliveMs = deps.options.sseKeepAliveMs ?? 15_000;
 
-  app.get('/envelopes/:id/stream', client, async (c) => {
+  app.get('/envelopes/:id/stream', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const after = lastEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
-    if (!(await store.get(id))) throw notFound();
+    const envelope = await store.get(id);
+    if (!envelope || !canSee(c.get('caller'), envelope)) throw notFound();
 
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let lastSent = after;

@@ -12,9 +12,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { bodyText } from '../http/request-body.ts';
 import { INVALID_PARAMS, paramsProblem } from './params.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
 
@@ -55,7 +56,7 @@ function cancelledRequestIds(messages: unknown[]): RpcId[] {
   });
 }
 
-export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandler): void {
+export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
   const ended = new EndedSessions();
   const waiting = new Map<string, () => void>();
 
@@ -66,10 +67,10 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     return undefined;
   };
 
-  app.post('/mcp', client, async (c) => {
+  app.post('/mcp', async (c) => {
     let body: unknown;
     try {
-      body = JSON.parse(await c.req.text());
+      body = JSON.parse(bodyText(c));
     } catch {
       return rpcError(c, 400, null, -32700, 'Parse error: Invalid JSON');
     }
@@ -77,6 +78,10 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     if (messages.length === 0) return rpcError(c, 400, null, -32600, 'Invalid Request: empty batch');
     for (const m of messages) {
       if (!isPlainObject(m) || m.jsonrpc !== '2.0') return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: jsonrpc must be "2.0"');
+      // Checked here: the SDK's parser would call an object id a parse error (-32700).
+      if ('id' in m && m.id !== null && typeof m.id !== 'string' && typeof m.id !== 'number') {
+        return rpcError(c, 400, null, -32600, 'Invalid Request: id must be a string, a number or null');
+      }
       if (typeof m.method !== 'string' && !('result' in m) && !('error' in m)) {
         return rpcError(c, 400, idOf(m), -32600, 'Invalid Request: method must be a string');
       }
@@ -111,7 +116,7 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
       keepAliveMs: deps.options.sseKeepAliveMs ?? 15_000,
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
-    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name));
+    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name), c.get('caller'));
     const key = waitsLong ? waitingKey(session, idOf(messages[0])) : undefined;
     if (key) waiting.set(key, stop);
     const release = () => {
@@ -143,14 +148,14 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps, client: MiddlewareHandle
     return new Response(streamed, { status: response.status, headers: out });
   });
 
-  app.delete('/mcp', client, (c) => {
+  app.delete('/mcp', (c) => {
     const refusal = checkSession(c, null);
     if (refusal) return refusal;
     ended.add(c.req.header('mcp-session-id') as string);
     return c.body(null, 200);
   });
 
-  app.get('/mcp', client, (c) => {
+  app.get('/mcp', (c) => {
     c.header('Allow', 'POST, DELETE');
     return rpcError(c, 405, null, -32000, 'Method not allowed: this server sends nothing unprompted, so there is no GET stream; use POST');
   });

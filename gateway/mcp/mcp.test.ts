@@ -161,6 +161,8 @@ describe('MCP over Streamable HTTP with the official client', () => {
     const error = await client.callTool({ name: 'nope', arguments: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(McpError);
     expect(error).toMatchObject({ code: -32602, message: 'MCP error -32602: Unknown tool: nope' });
+    const long = await client.callTool({ name: 'x'.repeat(1024 * 1024), arguments: {} }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ code: -32602, message: `MCP error -32602: Unknown tool: ${'x'.repeat(100)}... (1048576 characters)` });
   });
 
   it('streams notifications/progress on every actor transition, then answers with the result', async () => {
@@ -320,6 +322,9 @@ describe('JSON-RPC errors and sessions', () => {
     expect(await raw({ jsonrpc: '1.0', id: 7, method: 'initialize' })).toMatchObject({ status: 400, json: { id: 7, error: { code: -32600 } } });
     expect(await raw({ jsonrpc: '2.0', id: 8 }, await session())).toMatchObject({ status: 400, json: { id: 8, error: { code: -32600, message: 'Invalid Request: method must be a string' } } });
     expect(await raw([])).toMatchObject({ status: 400, json: { error: { code: -32600 } } });
+    expect(await raw({ jsonrpc: '2.0', id: { nested: 1 }, method: 'tools/list' }, await session())).toMatchObject({
+      status: 400, json: { id: null, error: { code: -32600, message: 'Invalid Request: id must be a string, a number or null' } },
+    });
   });
 
   it('answers an unknown method with -32601', async () => {

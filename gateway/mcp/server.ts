@@ -21,7 +21,8 @@ import type { GatewayDeps } from '../deps.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
 import { callTool, finalResult, outcomeResult, traceHeaders } from '../tool-call.ts';
-import type { Tool } from '../tools/index.ts';
+import { shortened, type Tool } from '../tools/index.ts';
+import { ownerScope, type Caller } from '../http/access.ts';
 import { waitForFinal } from '../wait-final.ts';
 import { registerTaskHandlers, taskFor } from './tasks.ts';
 
@@ -46,7 +47,7 @@ export function waitsForResult(tool: Tool | undefined, params: { _meta?: { progr
   return tool?.progress === true && params._meta?.progressToken !== undefined && params.task === undefined;
 }
 
-export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: (name: string) => string | undefined): Server {
+export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: (name: string) => string | undefined, caller?: Caller): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
     jsonSchemaValidator: SCHEMA_VALIDATOR,
@@ -57,8 +58,8 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args, task } = request.params;
     const tool = deps.tools.get(name);
-    if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    const outcome = await callTool(deps, tool, args, traceHeaders(headers)).catch((err: unknown) => {
+    if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${shortened(name)}`);
+    const outcome = await callTool(deps, tool, args, traceHeaders(headers), ownerScope(caller)).catch((err: unknown) => {
       throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
     });
     deps.metrics.toolCalls.inc({ tool: tool.name, via: 'mcp', outcome: outcome.kind });
@@ -84,6 +85,6 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
     return finalResult(envelope) as CallToolResult;
   });
 
-  registerTaskHandlers(server, deps, signal);
+  registerTaskHandlers(server, deps, signal, caller);
   return server;
 }

@@ -1,7 +1,8 @@
 /**
  * MCP tasks (protocol 2025-11-25) backed by the envelope store: a task is an envelope and its id is the
  * envelope id, so any replica answers for any task, and a task outlives the session that started it.
- * Listing shows tool-call envelopes (not fan-out children), newest first, with the store's cursor.
+ * Listing shows tool-call envelopes (not fan-out children), newest first, with the store's cursor. A caller
+ * with a named client token lists and reaches only its own tasks.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
@@ -14,6 +15,7 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayDeps } from '../deps.ts';
+import { canSee, ownerScope, type Caller } from '../http/access.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeRecord } from '../store/index.ts';
 import { finalResult } from '../tool-call.ts';
@@ -35,18 +37,19 @@ export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
   };
 }
 
-async function envelopeOf(deps: GatewayDeps, taskId: string): Promise<EnvelopeRecord> {
+/** Another named client's task is as unknown to this caller as one that never existed. */
+async function envelopeOf(deps: GatewayDeps, taskId: string, caller: Caller | undefined): Promise<EnvelopeRecord> {
   const envelope = taskId && !taskId.includes('\u0000') && taskId.length <= 512 ? await deps.store.get(taskId) : undefined;
-  if (!envelope) throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+  if (!envelope || !canSee(caller, envelope)) throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
   return envelope;
 }
 
-export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: AbortSignal): void {
-  server.setRequestHandler(GetTaskRequestSchema, async (request) => taskFor(await envelopeOf(deps, request.params.taskId), deps));
+export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: AbortSignal, caller: Caller | undefined): void {
+  server.setRequestHandler(GetTaskRequestSchema, async (request) => taskFor(await envelopeOf(deps, request.params.taskId, caller), deps));
 
   server.setRequestHandler(GetTaskPayloadRequestSchema, async (request, extra) => {
     const { taskId } = request.params;
-    await envelopeOf(deps, taskId);
+    await envelopeOf(deps, taskId, caller);
     const envelope = await waitForFinal(deps.store, taskId, { signal: AbortSignal.any([signal, extra.signal]) });
     const result = finalResult(envelope);
     return { ...result, _meta: { [RELATED_TASK_META_KEY]: { taskId } } };
@@ -55,7 +58,8 @@ export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: 
   server.setRequestHandler(ListTasksRequestSchema, async (request) => {
     try {
       const cursor = request.params?.cursor;
-      const page = await deps.store.list({ rootsOnly: true, limit: 50, ...(cursor ? { cursor } : {}) });
+      const owner = ownerScope(caller);
+      const page = await deps.store.list({ rootsOnly: true, limit: 50, ...(cursor ? { cursor } : {}), ...(owner !== undefined ? { owner } : {}) });
       return { tasks: page.items.map((e) => taskFor(e, deps)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     } catch (err) {
       if (err instanceof InvalidEnvelopeInputError) throw rpcError(ErrorCode.InvalidParams, `Invalid cursor: ${err.message}`);
@@ -65,7 +69,7 @@ export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: 
 
   server.setRequestHandler(CancelTaskRequestSchema, async (request) => {
     const { taskId } = request.params;
-    await envelopeOf(deps, taskId);
+    await envelopeOf(deps, taskId, caller);
     const result = await deps.store.cancel(taskId, 'cancelled by the MCP client');
     if (result.outcome === 'not_found') throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
     if (result.outcome === 'ignored') {

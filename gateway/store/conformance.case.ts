@@ -436,6 +436,30 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       }
     });
 
+    it('stores results jsonb cannot hold (NUL, lone surrogates) and gives them back as sent, through fan-out too', async () => {
+      const odd: JsonValue = { 'k\u0000': ['a\u0000b', '\ud800', { '\udfff': '\ud83d\ude00' }] };
+      const parent = uid('odd');
+      await store.create({ id: parent, actors: ['split'], payload: null });
+      await store.registerChild({ id: `${parent}-0`, parentId: parent, index: 0, fanoutSize: 1, actors: ['split'] });
+      const settled = await store.setFinal(`${parent}-0`, { status: 'succeeded', result: odd });
+      expect(settled).toMatchObject({ outcome: 'applied', event: { result: odd } });
+      expect((await store.get(`${parent}-0`))?.result).toEqual(odd);
+      expect(await store.get(parent)).toMatchObject({ status: 'succeeded', result: [odd] });
+      expect((await store.eventsSince(parent, 0)).at(-1)?.result).toEqual([odd]);
+    });
+
+    it('records an owner, lists by it, and gives fan-out children their parent owner', async () => {
+      const tool = uid('owned');
+      const mine = uid('mine');
+      await store.create({ id: mine, actors: ['a'], payload: null, toolName: tool, owner: 'alice' });
+      await store.create({ id: uid('theirs'), actors: ['a'], payload: null, toolName: tool, owner: 'bob' });
+      await store.create({ id: uid('shared'), actors: ['a'], payload: null, toolName: tool });
+      expect((await store.list({ toolName: tool, owner: 'alice' })).items.map((e) => e.id)).toEqual([mine]);
+      expect((await store.list({ toolName: tool })).items).toHaveLength(3);
+      await store.registerChild({ id: `${mine}-1`, parentId: mine, index: 1, actors: ['a'] });
+      expect(await store.get(`${mine}-1`)).toMatchObject({ owner: 'alice' });
+    });
+
     it('rejects bad input with a clear error', async () => {
       const bad = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
       await bad(store.create({ id: '', actors: ['a'], payload: null }));

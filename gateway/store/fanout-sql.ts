@@ -1,6 +1,6 @@
 /** Fan-out queries shared by registration and settling: a parent's branches, its size, its lineage. */
-import type { JsonValue } from '../../protocol/json.ts';
 import type { SqlExecutor } from './driver.ts';
+import { fromResult } from './rows.ts';
 import type { FanOutChild } from './state-machine.ts';
 import type { EnvelopeStatus } from './store.ts';
 
@@ -13,7 +13,7 @@ export async function children(tx: SqlExecutor, parentId: string): Promise<FanOu
   return found.map((r, i) => ({
     id: String(r.id),
     status: String(r.status) as EnvelopeStatus,
-    result: (r.result ?? null) as JsonValue,
+    result: fromResult(r.result),
     error: r.error === null || r.error === undefined || r.error === '' ? null : String(r.error),
     index: r.fanout_index === null || r.fanout_index === undefined ? 1_000_000 + i : Number(r.fanout_index),
   }));

@@ -9,15 +9,16 @@ import { ENVELOPE_COLUMNS, ENVELOPE_COLUMNS_BUT_PAYLOAD, TEXT_ARRAY, type Envelo
 import type { CreateEnvelopeInput } from './store.ts';
 
 const COLUMNS = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers, payload, timeout_sec,
-  deadline, progress_percent, current_actor_idx, current_actor_name, total_actors, actors_completed, fanout_index`;
+  deadline, progress_percent, current_actor_idx, current_actor_name, total_actors, actors_completed, fanout_index, owner`;
 const VALUES = `$1, $2, 'pending', $3, ${TEXT_ARRAY(4)}, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb, $9, $10::timestamptz, 0,
-  $11, $12, $13, 0, $14`;
+  $11, $12, $13, 0, $14, $15`;
 
 function params(id: string, actors: string[], input: Omit<CreateEnvelopeInput, 'id' | 'actors'>, fanoutIndex: number | null) {
   const current = input.routeCurrent ?? 0;
   return [id, input.parentId ?? null, input.toolName ?? null, JSON.stringify(actors), current,
     rows.jsonParam(input.routeMetadata), rows.jsonParam(input.headers), JSON.stringify(input.payload ?? null),
-    input.timeoutSeconds ?? null, rows.dateParam(input.deadline), current, actors[current] ?? null, actors.length, fanoutIndex];
+    input.timeoutSeconds ?? null, rows.dateParam(input.deadline), current, actors[current] ?? null, actors.length, fanoutIndex,
+    input.owner ?? null];
 }
 
 /** Inside a caller's transaction; the caller writes the event. undefined when the id exists. */
@@ -50,6 +51,7 @@ export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnve
     id,
     parent_id: input.parentId,
     tool_name: input.toolName,
+    owner: input.owner,
     actors,
     route_current: current,
     route_metadata: input.routeMetadata,
@@ -82,7 +84,7 @@ export async function createWithEvents(db: SqlExecutor, channel: string, batch: 
        select e->>'id', e->>'parent_id', 'pending', e->>'tool_name', array(select jsonb_array_elements_text(e->'actors')),
          (e->>'route_current')::integer, e->'route_metadata', e->'headers', e->'payload', (e->>'timeout_sec')::integer,
          (e->>'deadline')::timestamptz, 0, (e->>'route_current')::integer, e->>'current_actor_name',
-         (e->>'total_actors')::integer, 0, null
+         (e->>'total_actors')::integer, 0, null, e->>'owner'
        from input order by ord
        on conflict (id) do nothing returning ${ENVELOPE_COLUMNS_BUT_PAYLOAD}),
      ev as (

@@ -20,6 +20,7 @@ export async function listEnvelopes(db: SqlExecutor, filter: ListFilter): Promis
   if (statuses.some((s) => !STATUSES.has(s))) throw new InvalidEnvelopeInputError(`unknown status in ${statuses.join(',')}`);
   if (statuses.length > 0) where.push(`status in (${statuses.map(param).join(', ')})`);
   if (filter.toolName !== undefined) where.push(`tool_name = ${param(filter.toolName)}`);
+  if (filter.owner !== undefined) where.push(`owner = ${param(filter.owner)}`);
   if (filter.parentId !== undefined) where.push(`parent_id = ${param(filter.parentId)}`);
   if (filter.rootsOnly) where.push(`(parent_id is null or parent_id = '')`);
   rows.checkDate(filter.createdFrom, 'createdFrom');

@@ -16,7 +16,7 @@ import {
 export const NO_DEADLINE_BEFORE = `'0002-01-01T00:00:00Z'::timestamptz`;
 
 /** Every column but the payload, for a write whose caller holds the payload already (it can be megabytes). */
-export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata,
+export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, owner, route_actors, route_current, route_metadata,
   headers, result, error, timeout_sec,
   case when deadline < ${NO_DEADLINE_BEFORE} then null else deadline end as deadline, progress_percent, current_actor_idx,
   current_actor_name, message, total_actors, fanout_index, fanout_size, branch_status, branch_result,
@@ -50,12 +50,13 @@ export function toEnvelopeRow(r: Row): EnvelopeRow {
     parentId: toText(r.parent_id),
     status: String(r.status) as EnvelopeStatus,
     toolName: toText(r.tool_name),
+    owner: toText(r.owner),
     routeActors: actors,
     routeCurrent: toInt(r.route_current) ?? 0,
     routeMetadata: isPlainObject(r.route_metadata) ? (r.route_metadata as JsonObject) : null,
     headers: isPlainObject(r.headers) ? (r.headers as JsonObject) : null,
     payload: (r.payload ?? null) as JsonValue,
-    result: (r.result ?? null) as JsonValue,
+    result: fromResult(r.result),
     error: toText(r.error),
     timeoutSeconds: toInt(r.timeout_sec),
     deadline: toDate(r.deadline),
@@ -71,7 +72,7 @@ export function toEnvelopeRow(r: Row): EnvelopeRow {
     updatedAt: toDate(r.updated_at) ?? new Date(0),
     fanoutSize: toInt(r.fanout_size),
     branchStatus: (toText(r.branch_status) as 'succeeded' | 'failed' | null) ?? null,
-    branchResult: (r.branch_result ?? null) as JsonValue,
+    branchResult: fromResult(r.branch_result),
     branchError: toText(r.branch_error),
     createdCursor: String(r.created_cursor),
   };
@@ -89,7 +90,7 @@ export function toEvent(r: Row): EnvelopeEvent {
     envelopeId: String(r.envelope_id),
     status: String(r.status) as EnvelopeStatus,
     message: toText(r.message),
-    result: (r.result ?? null) as JsonValue,
+    result: fromResult(r.result),
     error: toText(r.error),
     progressPercent: toNumber(r.progress_percent),
     actor: toText(r.actor),
@@ -132,6 +133,34 @@ export function jsonParam(value: JsonValue | undefined): SqlParam {
   return value === undefined ? null : JSON.stringify(value);
 }
 
+/**
+ * A result as the jsonb it is stored as. jsonb can hold neither NUL nor a lone surrogate, both valid in
+ * JSON (a handler may return any string): such a result is stored as its JSON text, wrapped in an object
+ * with one reserved key, and unwrapped on read, so it comes back exactly as sent. A result that happens to
+ * be such a wrapper itself is wrapped too, which keeps the scheme unambiguous.
+ */
+export function resultParam(value: JsonValue | undefined): SqlParam {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  return UNSTORABLE_IN_JSONB.test(text) || isWrapped(value) ? JSON.stringify({ [WRAPPED_RESULT_KEY]: text }) : text;
+}
+
+export function fromResult(stored: unknown): JsonValue {
+  if (isWrapped(stored as JsonValue)) return JSON.parse((stored as Record<string, string>)[WRAPPED_RESULT_KEY]!) as JsonValue;
+  return (stored ?? null) as JsonValue;
+}
+
+const WRAPPED_RESULT_KEY = '\uF8FFasya-escaped-json';
+// \u0000 or a \udXXX surrogate escape (JSON.stringify writes a lone surrogate so, and a valid pair as
+// itself) behind an even run of backslashes; a false match only costs the wrapping.
+const UNSTORABLE_IN_JSONB = /(^|[^\\])(\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/;
+
+function isWrapped(value: JsonValue): boolean {
+  if (!isPlainObject(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === WRAPPED_RESULT_KEY && typeof value[WRAPPED_RESULT_KEY] === 'string';
+}
+
 export function dateParam(value: Date | undefined | null): SqlParam {
   return value ? value.toISOString() : null;
 }
@@ -172,7 +201,7 @@ export function checkActors(actors: unknown): string[] {
   return actors as string[];
 }
 
-export function checkJson(value: JsonValue | undefined, what: string): void {
+export function checkJson(value: JsonValue | undefined, what: string, options: { nulAllowed?: boolean } = {}): void {
   if (value === undefined) return;
   let text: string | undefined;
   try {
@@ -181,7 +210,7 @@ export function checkJson(value: JsonValue | undefined, what: string): void {
     throw new InvalidEnvelopeInputError(`${what} is not serialisable as JSON: ${(err as Error).message}`);
   }
   if (text === undefined) throw new InvalidEnvelopeInputError(`${what} is not a JSON value`);
-  if (JSON_NUL.test(text)) throw new InvalidEnvelopeInputError(`${what} contains a NUL character, which PostgreSQL cannot store`);
+  if (!options.nulAllowed && JSON_NUL.test(text)) throw new InvalidEnvelopeInputError(`${what} contains a NUL character, which PostgreSQL cannot store`);
 }
 
 export function checkText(value: string | undefined, what: string): void {

@@ -94,6 +94,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkIndex(input.timeoutSeconds, 'timeoutSeconds');
     rows.checkDate(input.deadline, 'deadline');
     rows.checkText(input.toolName, 'toolName');
+    rows.checkText(input.owner, 'owner');
     rows.checkJson(input.payload, 'payload');
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
@@ -161,7 +162,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     }
     rows.checkText(input.error, 'error');
     rows.checkText(input.message, 'message');
-    rows.checkJson(input.result, 'result');
+    // Any JSON: what jsonb cannot hold is escaped on the way in (rows.resultParam).
+    rows.checkJson(input.result, 'result', { nulAllowed: true });
     return this.db.transaction(async (tx) => {
       const row = await this.lock(tx, id);
       if (!row) return { outcome: 'not_found', id };
@@ -177,7 +179,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       const updated = await this.updateOne(
         tx,
         `branch_status = $2, branch_result = $3::text::jsonb, branch_error = $4, message = $5`,
-        [id, input.status, rows.jsonParam(input.result), input.error ?? null, message],
+        [id, input.status, rows.resultParam(input.result), input.error ?? null, message],
       );
       const event = await this.appendEvent(tx, updated, { message });
       return { outcome: 'deferred', envelope: rows.toRecord(updated), event };
@@ -219,6 +221,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
               headers: input.headers ?? parent.headers ?? undefined,
               deadline: input.deadline ?? parent.deadline ?? undefined,
               parentId: parent.id,
+              ...(parent.owner ? { owner: parent.owner } : {}),
             }, input.index);
         // Created meanwhile by the child's own first progress report: retry as a link, locking it first.
         if (!child) return undefined;
@@ -235,9 +238,10 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     return this.updateOne(
       tx,
       `parent_id = $2, fanout_index = $3, headers = coalesce(headers, $4::text::jsonb),
-       deadline = case when deadline is null or deadline < ${rows.NO_DEADLINE_BEFORE} then $5::timestamptz else deadline end`,
+       deadline = case when deadline is null or deadline < ${rows.NO_DEADLINE_BEFORE} then $5::timestamptz else deadline end,
+       owner = coalesce(owner, $6)`,
       [child.id, parent.id, input.index, rows.jsonParam(input.headers ?? parent.headers ?? undefined),
-        rows.dateParam(input.deadline ?? parent.deadline)],
+        rows.dateParam(input.deadline ?? parent.deadline), parent.owner],
     );
   }
 
@@ -406,7 +410,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       tx,
       `status = $2, progress_percent = $3, result = coalesce($4::text::jsonb, result), error = $5, message = $6,
        cancelled_at = case when $7 then now() else cancelled_at end`,
-      [row.id, decision.next.status, decision.next.progressPercent, rows.jsonParam(finish.result), finish.error ?? null,
+      [row.id, decision.next.status, decision.next.progressPercent, rows.resultParam(finish.result), finish.error ?? null,
         finish.message, finish.cancelled === true],
     );
     const event = await this.appendEvent(tx, updated, {
@@ -429,7 +433,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
          values ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, ${TEXT_ARRAY(10)}, $12)
          returning ${EVENT_COLUMNS})
        select ins.*, pg_notify($11, ins.id::text || ':' || ins.envelope_id) as notified from ins`,
-      [row.id, row.status, e.message ?? null, rows.jsonParam(e.result), e.error ?? null, row.progressPercent,
+      [row.id, row.status, e.message ?? null, rows.resultParam(e.result), e.error ?? null, row.progressPercent,
         row.routeActors[row.currentActorIdx] ?? null, e.state ?? null, row.currentActorIdx,
         JSON.stringify(row.routeActors), this.channel, e.late === true],
     );

@@ -26,6 +26,8 @@ export interface EnvelopeRecord {
   parentId: string | null;
   status: EnvelopeStatus;
   toolName: string | null;
+  /** The named client that created it (a fan-out child: its root's); null when the caller sees everything. */
+  owner: string | null;
   routeActors: string[];
   routeCurrent: number;
   routeMetadata: JsonObject | null;
@@ -74,6 +76,7 @@ export interface CreateEnvelopeInput {
   actors: string[];
   payload: JsonValue;
   toolName?: string;
+  owner?: string;
   routeCurrent?: number;
   routeMetadata?: JsonObject;
   headers?: JsonObject;
@@ -137,6 +140,8 @@ export type ReopenResult =
 export interface ListFilter {
   status?: EnvelopeStatus | EnvelopeStatus[];
   toolName?: string;
+  /** Only this owner's envelopes. */
+  owner?: string;
   parentId?: string;
   createdFrom?: Date;
   /** Exclusive. */

@@ -4,4 +4,4 @@ export { checkArguments, type ArgumentsCheck } from './arguments.ts';
 export { inputSchemaFor } from './json-schema.ts';
 export { buildTools, loadTools } from './load.ts';
 export { parseToolsFile } from './parse.ts';
-export { ToolSet } from './tool-set.ts';
+export { shortened, ToolSet } from './tool-set.ts';

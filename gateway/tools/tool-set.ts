@@ -21,3 +21,10 @@ export class ToolSet {
     return this.byName.size;
   }
 }
+
+const MAX_ECHOED_NAME = 100;
+
+/** A caller's tool name as an error message repeats it: a megabyte of name must not come back whole. */
+export function shortened(name: string): string {
+  return name.length > MAX_ECHOED_NAME ? `${name.slice(0, MAX_ECHOED_NAME)}... (${name.length} characters)` : name;
+}

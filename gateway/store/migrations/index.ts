@@ -8,6 +8,7 @@ import v001 from './001_initial.ts';
 import v002 from './002_envelope_extensions.ts';
 import v003 from './003_indexes.ts';
 import v004 from './004_replay_events.ts';
+import v005 from './005_envelope_owner.ts';
 import v006 from './006_outbox.ts';
 import v007 from './007_late_events.ts';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'envelope_extensions', sql: v002 },
   { version: 3, name: 'indexes', sql: v003 },
   { version: 4, name: 'replay_events', sql: v004 },
+  { version: 5, name: 'envelope_owner', sql: v005 },
   { version: 6, name: 'outbox', sql: v006 },
   { version: 7, name: 'late_events', sql: v007 },
 ];
