@@ -15,5 +15,7 @@ export default defineConfig({
     // survives it with a guard that cannot be installed inside a test worker; every other unhandled error
     // still fails the run.
     onUnhandledError: (error) => (isClosedSocketWriteBug(error) ? false : undefined),
+    // Component logs written straight to stderr become per-test output, shown only when that test fails.
+    setupFiles: ['test/runner/route-output.ts'],
   },
 });
