@@ -30,8 +30,8 @@ test('test/run.mjs on the fixture suite counts hook, load and unhandled errors a
   expect(output).toContain('unhandled error: fixture: unhandled rejection');
   expect(output).toContain('test_fixture.py::test_fails: pytest: assert 1 == 2');
   expect(output).toContain('skipped 2:');
-  expect(output).toContain('output.fixture.ts > skips with a reason — fixture: the tool is missing');
-  expect(output).toContain('test_fixture.py::test_skipped — pytest: fixture: pytest skip reason');
+  expect(output).toMatch(/ {2}fixture: the tool is missing:\n {4}↓ test\/runner\/fixture\/output.fixture.ts > skips with a reason\n/);
+  expect(output).toMatch(/ {2}pytest: fixture: pytest skip reason:\n {4}↓ .*test_fixture.py::test_skipped\n/);
 
   // Output of the failing test is shown, both through console and written straight to stderr; output of
   // the passing test is not.

@@ -21,7 +21,8 @@ interface Outcome {
   skips: { name: string; reason: string }[];
 }
 
-const NO_REASON = 'no reason given (test.skip, .only elsewhere, or a -t filter)';
+const NO_REASON = 'no reason given (test.skip, or .only elsewhere in the file)';
+const FILTERED = 'left out by the -t filter';
 
 const firstLine = (error: SerializedError | undefined) => (error?.message ?? String(error)).split('\n')[0]!;
 
@@ -33,14 +34,19 @@ function brokenAncestor(test: TestCase): TestSuite | TestModule | undefined {
   }
 }
 
-export function countRun(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>, reason: TestRunEndReason, root: string): Outcome {
+export function countRun(
+  modules: ReadonlyArray<TestModule>,
+  unhandled: ReadonlyArray<SerializedError>,
+  reason: TestRunEndReason,
+  options: { root: string; filtered: boolean },
+): Outcome {
   const outcome: Outcome = { counts: { passed: 0, failed: 0, skipped: 0 }, failures: [], skips: [] };
   const fail = (line: string) => {
     outcome.counts.failed += 1;
     outcome.failures.push(line);
   };
   for (const module of modules) {
-    const file = relative(root, module.moduleId);
+    const file = relative(options.root, module.moduleId);
     const name = (entity: TestCase | TestSuite) => `${file} > ${entity.fullName}`;
     // Suites and modules whose error made some test not run: their error is counted through those tests.
     const accounted = new Set<TestSuite | TestModule>();
@@ -55,7 +61,8 @@ export function countRun(modules: ReadonlyArray<TestModule>, unhandled: Readonly
           fail(`${name(test)}: did not run: ${firstLine(broken.errors()[0])}`);
         } else {
           outcome.counts.skipped += 1;
-          outcome.skips.push({ name: name(test), reason: result.state === 'skipped' ? (result.note ?? NO_REASON) : `still ${result.state}` });
+          const why = result.state !== 'skipped' ? `still ${result.state}` : (result.note ?? (options.filtered ? FILTERED : NO_REASON));
+          outcome.skips.push({ name: name(test), reason: why });
         }
       }
     }
@@ -74,7 +81,17 @@ function print(outcome: Outcome): void {
   const lines: string[] = [];
   if (outcome.skips.length > 0) {
     lines.push(`skipped ${outcome.skips.length}:`);
-    for (const skip of outcome.skips) lines.push(`  ↓ ${skip.name} — ${skip.reason}`);
+    const byReason = new Map<string, string[]>();
+    for (const skip of outcome.skips) byReason.set(skip.reason, [...(byReason.get(skip.reason) ?? []), skip.name]);
+    for (const [reason, names] of byReason) {
+      // A -t filter leaves out most of the suite: their names would bury the rest.
+      if (reason === FILTERED) {
+        lines.push(`  ${names.length} ${reason}`);
+        continue;
+      }
+      lines.push(`  ${reason}:`);
+      for (const name of names) lines.push(`    ↓ ${name}`);
+    }
   }
   if (outcome.failures.length > 0) {
     lines.push(`failed ${outcome.failures.length}:`);
@@ -84,14 +101,14 @@ function print(outcome: Outcome): void {
 }
 
 export default class CountReporter implements Reporter {
-  private root = process.cwd();
+  private options = { root: process.cwd(), filtered: false };
 
-  onInit(vitest: { config: { root: string } }): void {
-    this.root = vitest.config.root;
+  onInit(vitest: { config: { root: string; testNamePattern?: RegExp } }): void {
+    this.options = { root: vitest.config.root, filtered: vitest.config.testNamePattern !== undefined };
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<SerializedError>, reason: TestRunEndReason): void {
-    const outcome = countRun(modules, unhandled, reason, this.root);
+    const outcome = countRun(modules, unhandled, reason, this.options);
     print(outcome);
     const target = process.env.ASYA_TEST_COUNTS;
     if (target) writeFileSync(target, JSON.stringify(outcome.counts));
