@@ -27,6 +27,8 @@ export default defineConfig({
       exclude: ['**/*.test.ts', '**/*.case.ts', '**/test-harness.ts', '**/test-support.ts', '**/testdata/**'],
       reporter: ['json-summary', 'html'],
       reportsDirectory: 'coverage',
+      // The numbers are worth having even when a test failed under load.
+      reportOnFailure: true,
     },
   },
 });

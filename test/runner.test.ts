@@ -1,7 +1,7 @@
 /**
  * test/run.mjs itself, run on the fixture suite in test/runner/fixture/ (its own vitest config, outside the
- * main include glob): a failing beforeAll, a file that fails to load, an unhandled rejection, a failing
- * test with output, skips with reasons and a pytest file. The closing line must count every one of them.
+ * main include glob): a failing beforeAll and afterAll, a file that fails to load, an unhandled rejection,
+ * tests that log, skips with reasons and a pytest file. The closing line must count every one of them.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -20,12 +20,14 @@ test('test/run.mjs on the fixture suite counts hook, load and unhandled errors a
   const output = plain(`${run.stdout}${run.stderr}`);
   expect(run.status, output).toBe(1);
 
-  // passed: the test beside the broken suite, the one with an unhandled rejection, the passing output
-  // test, and pytest's test_passes. failed: three tests behind the failing beforeAll, the file that does
-  // not load, the failing output test, pytest's test_fails, and the unhandled rejection.
-  expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('4 passed, 7 failed');
+  // passed: the test beside the broken suite, the test before the failing afterAll, the one with an
+  // unhandled rejection, the passing output test, and pytest's test_passes. failed: three tests behind
+  // the failing beforeAll, the failing afterAll, the file that does not load, the failing output test,
+  // pytest's test_fails, and the unhandled rejection.
+  expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('5 passed, 8 failed');
 
   expect(output).toContain('hook-fails.fixture.ts > a suite whose beforeAll throws > two: did not run: fixture: beforeAll fails');
+  expect(output).toContain('hook-fails.fixture.ts > a suite whose afterAll throws after its test passed: fixture: afterAll fails');
   expect(output).toContain('load-fails.fixture.ts: fixture: the file fails to load');
   expect(output).toContain('unhandled error: fixture: unhandled rejection');
   expect(output).toContain('test_fixture.py::test_fails: pytest: assert 1 == 2');

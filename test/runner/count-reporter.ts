@@ -52,18 +52,16 @@ export function countRun(
     const accounted = new Set<TestSuite | TestModule>();
     for (const test of module.children.allTests()) {
       const result = test.result();
+      const broken = test.options.mode === 'skip' || test.options.mode === 'todo' ? undefined : brokenAncestor(test);
       if (result.state === 'passed') outcome.counts.passed += 1;
       else if (result.state === 'failed') fail(`${name(test)}: ${firstLine(result.errors[0])}`);
+      else if (broken) {
+        accounted.add(broken);
+        fail(`${name(test)}: did not run: ${firstLine(broken.errors()[0])}`);
+      } else if (result.state === 'pending') fail(`${name(test)}: had no result when the run ended`);
       else {
-        const broken = test.options.mode === 'skip' || test.options.mode === 'todo' ? undefined : brokenAncestor(test);
-        if (broken) {
-          accounted.add(broken);
-          fail(`${name(test)}: did not run: ${firstLine(broken.errors()[0])}`);
-        } else {
-          outcome.counts.skipped += 1;
-          const why = result.state !== 'skipped' ? `still ${result.state}` : (result.note ?? (options.filtered ? FILTERED : NO_REASON));
-          outcome.skips.push({ name: name(test), reason: why });
-        }
+        outcome.counts.skipped += 1;
+        outcome.skips.push({ name: name(test), reason: result.note ?? (options.filtered ? FILTERED : NO_REASON) });
       }
     }
     for (const holder of [module, ...module.children.allSuites()]) {

@@ -1,7 +1,7 @@
 /**
  * Vitest setup file. Components log with process.stderr.write (protocol/log.ts), which vitest forwards as it
  * comes, outside any test. Sending those writes through console instead lets vitest attribute each line to
- * the test (or file) that was running, so a reporter can show the output of failing tests only.
+ * the test (or file) that was running, so the runner shows the output of failing tests only.
  */
 type Write = typeof process.stdout.write;
 
@@ -25,5 +25,10 @@ function routeThroughConsole(stream: NodeJS.WriteStream, log: (text: string) => 
   stream.write = routed as Write;
 }
 
-routeThroughConsole(process.stdout, (text) => console.log('%s', text));
-routeThroughConsole(process.stderr, (text) => console.error('%s', text));
+const ROUTED = Symbol.for('asya.test.output-routed');
+const state = globalThis as { [ROUTED]?: boolean };
+if (!state[ROUTED]) {
+  state[ROUTED] = true;
+  routeThroughConsole(process.stdout, (text) => console.log('%s', text));
+  routeThroughConsole(process.stderr, (text) => console.error('%s', text));
+}
