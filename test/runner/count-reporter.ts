@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Reporter, SerializedError, TestCase, TestModule, TestRunEndReason, TestSuite } from 'vitest/node';
 
-export interface Counts {
+interface Counts {
   passed: number;
   failed: number;
   skipped: number;
