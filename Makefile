@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm crd test demo bench services
+.PHONY: install build clean-cli krm crd test coverage demo bench services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -33,6 +33,11 @@ services:
 
 test: install services
 	node test/run.mjs
+
+# The suite with v8 coverage, then line and branch coverage per component folder (docs/testing.md).
+# Not part of .ci/run: coverage slows every test. The HTML report lands in coverage/index.html.
+coverage: install services
+	node test/run.mjs --coverage; status=$$?; node --import tsx test/runner/coverage-by-folder.ts; exit $$status
 
 demo: build
 	node bin/asya.js dev examples/pipeline --demo

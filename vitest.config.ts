@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 import { isClosedSocketWriteBug } from './gateway/store/postgres-driver-bug.ts';
 
+/** The folders whose code coverage measures (the components; see docs/testing.md, "Coverage"). */
+export const COMPONENTS = ['protocol', 'api', 'transport', 'runtime', 'sidecar', 'gateway', 'crew', 'krm-functions', 'controller', 'charts-ts', 'cli'];
+
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
@@ -15,5 +18,17 @@ export default defineConfig({
     // survives it with a guard that cannot be installed inside a test worker; every other unhandled error
     // still fails the run.
     onUnhandledError: (error) => (isClosedSocketWriteBug(error) ? false : undefined),
+    // Component logs written straight to stderr become per-test output, shown only when that test fails.
+    setupFiles: ['test/runner/route-output.ts'],
+    // Off unless asked for (`make coverage`): v8 coverage slows every test.
+    coverage: {
+      provider: 'v8',
+      include: COMPONENTS.map((folder) => `${folder}/**/*.{ts,js,mjs}`),
+      exclude: ['**/*.test.ts', '**/*.case.ts', '**/test-harness.ts', '**/test-support.ts', '**/testdata/**'],
+      reporter: ['json-summary', 'html'],
+      reportsDirectory: 'coverage',
+      // The numbers are worth having even when a test failed under load.
+      reportOnFailure: true,
+    },
   },
 });

@@ -1,29 +1,19 @@
 /**
- * The controller Deployment's env, read back by the controller's own config loader (controller/config.ts,
- * built alongside; the test waits for it to exist): leader election, namespaces, queue ownership, the
- * metrics port and the platform settings file all mean what the chart intends.
+ * The controller Deployment's env, read back by the controller's own config loader (controller/config.ts):
+ * leader election, namespaces, queue ownership, the metrics port and the platform settings file all mean
+ * what the chart intends.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { loadControllerConfig } from '../controller/config.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { CONTROLLER_PORT, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
 import type { PlatformOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
 import { at, only, withCrewStorage } from './test-support.ts';
-
-const CONFIG_MODULE = new URL('../controller/config.ts', import.meta.url);
-
-interface LoadedConfig {
-  namespaces: string[];
-  platform: unknown;
-  manageQueues: boolean;
-  leaderElection: { enabled: boolean; namespace: string; name: string; identity: string };
-  metricsAddr: { port: number };
-}
-type Loader = (env: Record<string, string | undefined>) => LoadedConfig;
 
 const work = mkdtempSync(join(tmpdir(), 'asya-controller-contract-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -52,11 +42,10 @@ function podEnv(objects: KubeObject[], pod: { name: string; namespace: string })
 
 const controllerObjects = (options: PlatformOptions, cluster = 0) => appObjects(platformApps(withCrewStorage(options))[cluster]!.app);
 
-describe.skipIf(!existsSync(CONFIG_MODULE))('the controller reads the chart’s settings as meant', async () => {
-  const { loadControllerConfig } = existsSync(CONFIG_MODULE) ? ((await import(CONFIG_MODULE.href)) as { loadControllerConfig: Loader }) : { loadControllerConfig: undefined };
+describe('the controller reads the chart’s settings as meant', () => {
 
   test('leader election on its own Lease in its namespace, metrics on the container port, all namespaces', () => {
-    const config = loadControllerConfig!(podEnv(controllerObjects({ namespace: 'platform' }), { name: 'asya-controller-abc', namespace: 'platform' }));
+    const config = loadControllerConfig(podEnv(controllerObjects({ namespace: 'platform' }), { name: 'asya-controller-abc', namespace: 'platform' }));
     expect(config.leaderElection).toMatchObject({ enabled: true, namespace: 'platform', name: 'asya-controller', identity: 'asya-controller-abc' });
     expect(config.metricsAddr.port).toBe(CONTROLLER_PORT);
     expect(config.namespaces).toEqual([]);
@@ -67,16 +56,16 @@ describe.skipIf(!existsSync(CONFIG_MODULE))('the controller reads the chart’s 
 
   test('the Lease the controller takes is the one its Role lets it renew', () => {
     const objects = controllerObjects({});
-    const config = loadControllerConfig!(podEnv(objects, { name: 'p', namespace: 'asya-system' }));
+    const config = loadControllerConfig(podEnv(objects, { name: 'p', namespace: 'asya-system' }));
     const role = only(objects, 'Role', 'asya-controller-leader-election');
     expect(role.metadata.namespace).toBe(config.leaderElection.namespace);
     expect(JSON.stringify(role)).toContain(`"resourceNames":["${config.leaderElection.name}"]`);
   });
 
   test('watched namespaces and queue ownership across clusters', () => {
-    expect(loadControllerConfig!(podEnv(controllerObjects({ watchNamespaces: ['a', 'b'] }), { name: 'p', namespace: 'asya-system' })).namespaces).toEqual(['a', 'b']);
+    expect(loadControllerConfig(podEnv(controllerObjects({ watchNamespaces: ['a', 'b'] }), { name: 'p', namespace: 'asya-system' })).namespaces).toEqual(['a', 'b']);
     const multi: PlatformOptions = { pattern: 'multi-cluster', clusters: ['one', 'two'], platform: { transports: { rabbitmq: { host: 'mq.example.com' } } } };
-    expect(loadControllerConfig!(podEnv(controllerObjects(multi, 0), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(true);
-    expect(loadControllerConfig!(podEnv(controllerObjects(multi, 1), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(false);
+    expect(loadControllerConfig(podEnv(controllerObjects(multi, 0), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(true);
+    expect(loadControllerConfig(podEnv(controllerObjects(multi, 1), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(false);
   });
 });

@@ -8,18 +8,19 @@
  * its own output, which must give the same items and results: the functions are idempotent.
  * The runtime ConfigMap's script is checked against runtime/python/asya_runtime.py and shown in the
  * expected files as a placeholder, so editing the runtime does not rewrite every golden file.
- * Regenerate after a deliberate change with UPDATE_GOLDEN=1, then read the diff.
+ * Regenerate after a deliberate change with UPDATE_GOLDEN=1, then read the diff (refused where CI is set).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
+import { updateGolden } from '../test/support/golden.ts';
 import { FUNCTIONS } from './functions.ts';
 import { runFunction, stringify, type KubeObject, type Result } from './resource-list.ts';
 import { runtimeScript } from './runtime-script.ts';
 
 const SCRIPT_PLACEHOLDER = '<runtime/python/asya_runtime.py>';
-const update = process.env.UPDATE_GOLDEN === '1';
+const update = updateGolden();
 
 function readStream(path: string): unknown[] {
   return YAML.parseAllDocuments(readFileSync(path, 'utf8'))

@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { validateKubeObject } from '../test/support/kube-schemas.ts';
+import { requireTools } from '../test/support/tools.ts';
 import { buildKrmFunctions } from './build.ts';
 
 const REPO = join(import.meta.dirname, '..');
@@ -55,6 +56,8 @@ function copyHello(): string {
 }
 
 describe('kpt', () => {
+  beforeEach((ctx) => requireTools(ctx, ['kpt']));
+
   test('kpt fn eval --exec with key=value config injects sidecars, and a second run changes nothing', () => {
     const pkg = join(copyHello(), 'actors');
     const args = ['fn', 'eval', pkg, '--exec', fns['inject-sidecar'], '--', 'gatewayUrl=http://gw:8080', 'transports.rabbitmq.host=mq'];
@@ -127,7 +130,8 @@ describe('kpt', () => {
 });
 
 describe('asya krm and asya crd', () => {
-  test('kpt runs `asya krm keda-scaler` as an exec function (the CLI speaks the same protocol as the bundles)', () => {
+  test('kpt runs `asya krm keda-scaler` as an exec function (the CLI speaks the same protocol as the bundles)', (ctx) => {
+    requireTools(ctx, ['kpt']);
     const pkg = join(copyHello(), 'actors');
     const result = run('kpt', ['fn', 'eval', pkg, '--exec', `${process.execPath} ${join(REPO, 'bin/asya.js')} krm keda-scaler`]);
     expect(result.code, result.stderr).toBe(0);
@@ -142,6 +146,7 @@ describe('asya krm and asya crd', () => {
 });
 
 describe('kubectl kustomize (legacy exec plugins)', () => {
+  beforeEach((ctx) => requireTools(ctx, ['kubectl']));
   const kustomize = (dir: string) =>
     run('kubectl', ['kustomize', '--enable-alpha-plugins', dir], { env: { KUSTOMIZE_PLUGIN_HOME: join(work, 'dist/krm/kustomize-plugins') } });
 

@@ -87,15 +87,19 @@ export interface ChildRuntimeOptions {
   paths: RuntimePaths;
   readyTimeoutMs: number;
   log: Logger;
+  /** Receives the runtime's stdout and stderr; without it the runtime shares this process's. */
+  output?: (chunk: Buffer) => void;
 }
 
-export function childProcessSupervisor({ command, env, cwd, paths, readyTimeoutMs, log }: ChildRuntimeOptions): SpawnedRuntime {
+export function childProcessSupervisor({ command, env, cwd, paths, readyTimeoutMs, log, output }: ChildRuntimeOptions): SpawnedRuntime {
   let child: ChildProcess | undefined;
   let stopping = false;
   const spawnChild = async () => {
     const started = Date.now();
     const [cmd, ...args] = command;
-    const proc = spawn(cmd!, args, { env, cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+    const stream = output ? 'pipe' : 'inherit';
+    const proc = spawn(cmd!, args, { env, cwd, stdio: ['ignore', stream, stream] });
+    if (output) for (const piped of [proc.stdout!, proc.stderr!]) piped.on('data', output);
     child = proc;
     const gone = new AbortController();
     proc.once('exit', (code, signal) => {

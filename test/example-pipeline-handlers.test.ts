@@ -2,12 +2,10 @@
  * Unit tests of examples/pipeline's handlers, called as plain functions and classes: the TypeScript ones
  * here, the Python ones through their pytest file (so the project's one test command covers both).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MAX_CHUNKS, process as chunk, splitSentences } from '../examples/pipeline/handlers/chunk.ts';
 import { Refiner } from '../examples/pipeline/handlers/refine.ts';
-import { REPO_ROOT } from './support/runtime-process.ts';
+import { pytestSuite } from './support/pytest.ts';
 
 describe('chunk', () => {
   test('splits on sentence ends and line ends', () => {
@@ -51,11 +49,5 @@ describe('refine', () => {
   });
 });
 
-test('the Python handlers pass their pytest file', () => {
-  const run = spawnSync('python3', ['-m', 'pytest', join('examples/pipeline/tests'), '-q', '-p', 'no:cacheprovider'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-});
+// The Python handlers' pytest file, one test here per pytest test.
+await pytestSuite('examples/pipeline/tests');

@@ -2,7 +2,9 @@
 # Makes sure the services the tests talk to are up: RabbitMQ on 5672 and PostgreSQL on 5432 (trust auth,
 # database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
 # is missing (apt-get, as root), and leaves running services alone: a broker it did not start is never
-# stopped, even one that does not answer (it says so and fails; someone may be using it).
+# stopped, even one that does not answer (it says so and fails; someone may be using it). Last it names the
+# command-line tools (kpt, kubectl, rabbitmqctl) that are missing and how to get them: no registry here has
+# kpt or kubectl, so their tests are skipped (failed on CI) instead; the list is test/support/tools.ts.
 set -uo pipefail
 
 # Only for testing this script itself; the suites expect 5672.
@@ -70,8 +72,15 @@ ensure_python() {
   command -v moto_server >/dev/null || pip install -q 'moto[server]' || apt_install python3-moto || return 1
 }
 
+report_tools() {
+  [ -d node_modules/tsx ] || { log "run npm ci first to check the tools the tests need"; return 0; }
+  node --import tsx test/support/tools.ts
+}
+
+cd "$(dirname "$0")/.."
 status=0
 ensure_rabbitmq || status=1
 ensure_postgres || status=1
 ensure_python || status=1
+report_tools
 exit $status

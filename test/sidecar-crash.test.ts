@@ -11,7 +11,8 @@ import type { Transport } from '../transport/transport.ts';
 import { startMoto, type MotoServer } from './support/moto.ts';
 import { fixtureGate } from './support/gated-handler.ts';
 import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
-import { RABBITMQ_URL, canUseRabbitmqctl, forceCloseConnection } from './support/rabbitmq.ts';
+import { RABBITMQ_URL, forceCloseConnection } from './support/rabbitmq.ts';
+import { requireTools } from './support/tools.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
 import { waitDrained } from './support/queues.ts';
@@ -97,8 +98,8 @@ describe('RabbitMQ connection dropped mid-stream', () => {
     await transport?.close();
   });
 
-  test('the sidecar reconnects and every message arrives, without acking the wrong delivery', async ({ skip }) => {
-    if (!(await canUseRabbitmqctl())) skip('rabbitmqctl cannot reach the broker');
+  test('the sidecar reconnects and every message arrives, without acking the wrong delivery', async (ctx) => {
+    requireTools(ctx, ['rabbitmqctl']);
     transport = await RabbitMqTransport.connect({ url: RABBITMQ_URL, connectionName });
     const ends = await collectEnds(transport, [], true);
     actor = await startActor(transport, `drop-${randomUUID().slice(0, 8)}`, { kind: 'node', fixture: 'sleep', sidecarEnv: ends.sidecarEnv });

@@ -2,7 +2,8 @@ import amqp from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { actorFromQueue } from '../protocol/queues.ts';
 import { capturingLogger } from '../test/support/capture-logger.ts';
-import { canUseRabbitmqctl, forceCloseConnection, RABBITMQ_URL, TestQueues, unackedOnBroker } from '../test/support/rabbitmq.ts';
+import { forceCloseConnection, RABBITMQ_URL, TestQueues, unackedOnBroker } from '../test/support/rabbitmq.ts';
+import { requireTools } from '../test/support/tools.ts';
 import { transportConformance } from './conformance.case.ts';
 import { deferred, text, waitFor, waitForDepth } from './conformance-helpers.ts';
 import { RabbitMqTransport } from './rabbitmq.ts';
@@ -124,7 +125,7 @@ describe('RabbitMqTransport against the broker', () => {
  * already requeued those messages), the consumer must resume, and every message must be acked exactly once.
  */
 async function connectionLossScenario(kill: (t: RabbitMqTransport) => Promise<void>): Promise<void> {
-  // rabbitmqctl is how the test knows the broker has the acks (see unackedOnBroker); the callers skip without it.
+  // rabbitmqctl is how the test knows the broker has the acks (see unackedOnBroker); the callers require it.
   const log = capturingLogger();
   const t = await RabbitMqTransport.connect({
     url: RABBITMQ_URL,
@@ -192,12 +193,12 @@ async function connectionLossScenario(kill: (t: RabbitMqTransport) => Promise<vo
 
 describe('RabbitMqTransport reconnect', () => {
   it('survives a dropped socket without losing, duplicating or misacking messages', async (ctx) => {
-    if (!(await canUseRabbitmqctl())) ctx.skip();
+    requireTools(ctx, ['rabbitmqctl']);
     await connectionLossScenario(async (t) => t.simulateConnectionLoss());
   });
 
   it('survives a broker-forced connection close (rabbitmqctl close_connection)', async (ctx) => {
-    if (!(await canUseRabbitmqctl())) ctx.skip();
+    requireTools(ctx, ['rabbitmqctl']);
     await connectionLossScenario(async (t) => {
       expect(await forceCloseConnection(t.connectionName)).toBe(1);
     });

@@ -305,8 +305,17 @@ describe('MCP tasks backed by the envelope store', () => {
 
   it('lists tasks newest first, pages with a cursor, and refuses a bad cursor', async () => {
     const { client } = await connect();
+    // Its own tasks, so the test does not lean on what earlier tests left in the store.
+    const { CreateTaskResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    const created: string[] = [];
+    for (const message of ['first', 'second', 'third']) {
+      const { task } = await client.request({ method: 'tools/call', params: { name: 'echo', arguments: { message }, task: {} } }, CreateTaskResultSchema);
+      created.push(task.taskId);
+      await takePublished(transport, 'echo');
+    }
     const page = await client.experimental.tasks.listTasks();
-    expect(page.tasks.length).toBeGreaterThan(0);
+    const ids = page.tasks.map((t) => t.taskId);
+    expect(ids.filter((id) => created.includes(id))).toEqual([...created].reverse());
     const times = page.tasks.map((t) => Date.parse(t.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
     await expect(client.experimental.tasks.listTasks('not-a-cursor')).rejects.toMatchObject({ code: -32602 });

@@ -60,6 +60,8 @@ export async function startActor(transport: Transport, name: string, options: Ac
     paths: config,
     readyTimeoutMs: 30_000,
     log,
+    // Through this process's stderr, so the test runner shows it with the test it belongs to, if that fails.
+    output: (chunk) => process.stderr.write(chunk),
   });
   if (!options.runtimeLater) await runtime.start();
   const start = () => startSidecar({ config, transport, supervisor: runtime, log, queue: { autoCreate: true, maxDeliveries: 10 } });

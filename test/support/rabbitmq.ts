@@ -7,25 +7,18 @@ export { TestQueues, uniqueQueueName } from './queues.ts';
 export const RABBITMQ_URL = process.env.ASYA_TEST_RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672';
 
 const run = promisify(execFile);
-
-/** True when rabbitmqctl can talk to the broker (root on the broker's machine). */
-export async function canUseRabbitmqctl(): Promise<boolean> {
-  try {
-    await run('rabbitmqctl', ['-q', 'list_connections', 'pid'], { timeout: 15_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// rabbitmqctl starts an Erlang VM per call, which takes many seconds on a loaded machine.
+const RABBITMQCTL_TIMEOUT_MS = 45_000;
 
 /**
  * Has the broker close the connections whose client-provided name is `connectionName`, the way an operator
  * or a broker restart would (connection.close 320 CONNECTION_FORCED). Only that connection is touched, so
- * test files running in parallel keep theirs. Returns how many connections were closed.
+ * test files running in parallel keep theirs. Returns how many connections were closed. Callers check
+ * first that rabbitmqctl is installed (requireTools); once it is, a broker it cannot reach is an error.
  */
 export async function forceCloseConnection(connectionName: string): Promise<number> {
   const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_connections', 'pid', 'client_properties'], {
-    timeout: 15_000,
+    timeout: RABBITMQCTL_TIMEOUT_MS,
   });
   const pids = stdout
     .split('\n')
@@ -33,7 +26,7 @@ export async function forceCloseConnection(connectionName: string): Promise<numb
     .map((line) => line.split('\t')[0]!.trim())
     .filter(Boolean);
   for (const pid of pids) {
-    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: forced close'], { timeout: 15_000 });
+    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: forced close'], { timeout: RABBITMQCTL_TIMEOUT_MS });
   }
   return pids.length;
 }
@@ -43,7 +36,7 @@ export async function forceCloseConnection(connectionName: string): Promise<numb
  * test waits on to know the acks it sent have reached the broker (amqplib's acks are never confirmed).
  */
 export async function unackedOnBroker(queue: string): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_queues', 'name', 'messages_unacknowledged'], { timeout: 15_000 });
+  const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_queues', 'name', 'messages_unacknowledged'], { timeout: RABBITMQCTL_TIMEOUT_MS });
   const line = stdout.split('\n').find((l) => l.split('\t')[0] === queue);
   if (!line) throw new Error(`rabbitmqctl does not list queue ${queue}`);
   return Number(line.split('\t')[1]);
