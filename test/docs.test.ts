@@ -20,7 +20,7 @@ const PAGES: DocPage[] = [
     .sort()
     .map((f) => readDocPage(join(REPO, 'docs', f), `docs/${f}`)),
 ];
-export const SUMMARY_FILE = join(tmpdir(), 'asya-doc-blocks-summary.txt');
+const SUMMARY_FILE = process.env.ASYA_DOC_BLOCKS_SUMMARY ?? join(tmpdir(), 'asya-doc-blocks-summary.txt');
 const BLOCK_TIMEOUT_MS = 10 * 60_000;
 
 let scratch = '';

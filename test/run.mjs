@@ -13,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const dir = mkdtempSync(join(tmpdir(), 'asya-vitest-'));
 const countsFile = join(dir, 'counts.json');
+// test/docs.test.ts writes which doc blocks ran and which are marked not runnable here; CI prints it.
+const docBlocksFile = join(dir, 'doc-blocks.txt');
 const run = spawnSync(
   process.execPath,
   [join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=minimal', `--reporter=${join(repo, 'test/runner/count-reporter.ts')}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', env: { ...process.env, ASYA_TEST_COUNTS: countsFile } },
+  { stdio: 'inherit', env: { ...process.env, ASYA_TEST_COUNTS: countsFile, ASYA_DOC_BLOCKS_SUMMARY: docBlocksFile } },
 );
 
 let passed = 0;
@@ -26,6 +28,11 @@ try {
 } catch {
   failed = 1;
   console.error(`test/run: vitest exited with ${run.status ?? run.signal} before reporting any counts`);
+}
+try {
+  process.stdout.write(readFileSync(docBlocksFile, 'utf8'));
+} catch {
+  // the docs test did not run (a filtered run)
 }
 rmSync(dir, { recursive: true, force: true });
 // vitest knows failures the counts cannot show (a coverage threshold, a crashed reporter).
