@@ -235,8 +235,12 @@ export class RabbitMqTransport implements Transport {
   private async confirmedPublish(exchange: string, routingKey: string, body: Buffer, queue: string): Promise<void> {
     const deadline = Date.now() + this.operationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const ch = await this.deadline(this.confirmChannel(), `publish to ${queue}`, deadline);
-      const outcome = await this.publishOnce(ch, exchange, routingKey, body);
+      // A channel opened on a connection that is dying fails ("Channel ended"): that is a lost channel too.
+      const ch = await this.deadline(this.confirmChannel(), `publish to ${queue}`, deadline).catch((err: unknown) => {
+        if (this.closed || err instanceof TransportError) throw err;
+        return undefined;
+      });
+      const outcome = ch ? await this.publishOnce(ch, exchange, routingKey, body) : 'lost';
       if (outcome === 'confirmed') return;
       if (outcome === 'returned') {
         throw new TransportError(`no queue bound for routing key ${routingKey} (queue ${queue})`, 'unroutable');
