@@ -8,9 +8,9 @@ import type { AsyncActor } from '../api/index.ts';
 import { DEFAULT_RUNTIME_TIMEOUT, ERROR_END, HAPPY_END, isEndActor, parseDuration, type EndActors } from '../protocol/index.ts';
 import type { EnvVar } from './transport-env.ts';
 
-export const RUNTIME_TIMEOUT_ENV = 'ASYA_RUNTIME_TIMEOUT';
+const RUNTIME_TIMEOUT_ENV = 'ASYA_RUNTIME_TIMEOUT';
 
-
+/** In groups, because the pod lists the platform's transport env between them, in the original operator's order. */
 export interface SidecarSettings {
   /** Who the actor is and how long one call may take: ASYA_ACTOR_NAME, the end actors, ASYA_RUNTIME_TIMEOUT. */
   actor: EnvVar[];
