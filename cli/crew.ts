@@ -4,7 +4,7 @@
  * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
  */
 import { basename, join, resolve } from 'node:path';
-import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, ERROR_END, HAPPY_END, type Logger } from '../protocol/index.ts';
+import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, endActorsFromEnv, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -59,7 +59,8 @@ function defaultRuntimeCommand(): string[] {
 
 export async function startCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
   const env = options.env ?? process.env;
-  const name = role === 'happy-end' ? env.ASYA_ACTOR_HAPPY_END || HAPPY_END : env.ASYA_ACTOR_ERROR_END || ERROR_END;
+  const ends = endActorsFromEnv(env);
+  const name = role === 'happy-end' ? ends.happyEnd : ends.errorEnd;
   const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : temporaryDir(`asya-crew-${name}-`);
   const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!.path;
   const config = loadSidecarConfig({

@@ -5,6 +5,7 @@
  */
 import { transportOf, type AsyncActor, type TransportName } from '../api/index.ts';
 import { actorQueueOptions, DLQ_QUEUE, ERROR_END, queueName } from '../protocol/index.ts';
+import { runtimeTimeoutMs } from '../krm-functions/sidecar-settings.ts';
 import { createTransport, type TransportEnv } from '../transport/factory.ts';
 import type { QueueDepth, Transport } from '../transport/transport.ts';
 
@@ -23,9 +24,8 @@ export const noQueueManagement: QueueAdmin = {
 };
 
 /** The queue options the actor's sidecar will pass, so that both declare the queue identically. */
-function queueOptions(actor: AsyncActor) {
-  // ASYA_RUNTIME_TIMEOUT is set from timeout.processing when positive; the sidecar's default is 5m.
-  return actorQueueOptions((actor.spec.timeout?.processing || 300) * 1000);
+export function queueOptionsFor(actor: AsyncActor) {
+  return actorQueueOptions(runtimeTimeoutMs(actor));
 }
 
 /** `connect` opens the admin connection for a transport (default: from env); tests may give any Transport. */
@@ -45,7 +45,7 @@ export function transportQueueAdmin(env: TransportEnv, connect: (kind: Transport
   return {
     async ensure(actor) {
       const transport = await transportFor(actor);
-      await transport.ensureQueue(queueName(actor.metadata.name), queueOptions(actor));
+      await transport.ensureQueue(queueName(actor.metadata.name), queueOptionsFor(actor));
       // Where error-end puts dead letters (the sidecar creates it too; the controller makes it exist first).
       if (actor.metadata.name === ERROR_END) await transport.ensureQueue(DLQ_QUEUE);
     },

@@ -1,7 +1,7 @@
 /** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_RUNTIME_TIMEOUT, DLQ_QUEUE, ERROR_END, HAPPY_END, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_RUNTIME_TIMEOUT, DLQ_QUEUE, endActorsFromEnv, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';
 
 export interface SidecarConfig {
   actorName: string;
@@ -61,8 +61,7 @@ export function loadSidecarConfig(env: Env = process.env): SidecarConfig {
   if (!isValidActorName(actorName)) {
     throw new ConfigError(`ASYA_ACTOR_NAME=${JSON.stringify(actorName)} is not a valid actor name (lowercase letters, digits and '-', at most 63)`);
   }
-  const happyEnd = get('ASYA_ACTOR_HAPPY_END') ?? HAPPY_END;
-  const errorEnd = get('ASYA_ACTOR_ERROR_END') ?? ERROR_END;
+  const { happyEnd, errorEnd } = endActorsFromEnv(env);
   const socketDir = get('ASYA_SOCKET_DIR') ?? '/var/run/asya';
   const duration = (key: string, fallback: string) => {
     try {

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
-import type { Logger } from '../../protocol/index.ts';
-import { actorQueueOptions, queueName } from '../../protocol/index.ts';
+import { sidecarSettingsEnv } from '../../krm-functions/sidecar-settings.ts';
+import { actorQueueOptions, endActorsFromEnv, queueName, type Logger } from '../../protocol/index.ts';
 import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import type { QueueOptions, Transport } from '../../transport/transport.ts';
@@ -29,6 +29,27 @@ export interface DevActorContext {
   say: (line: string) => void;
 }
 
+/**
+ * The dev sidecar's env: your environment as the platform's defaults, the actor's spec-derived settings as in
+ * the cluster (krm-functions/sidecar-settings.ts), then what only dev mode decides (where the socket is,
+ * the in-process gateway, no metrics port).
+ */
+export function devSidecarEnv(actor: AsyncActor, ctx: Pick<DevActorContext, 'env' | 'gatewayUrl' | 'say'>, socketDir: string): Record<string, string | undefined> {
+  const settings = sidecarSettingsEnv(actor, endActorsFromEnv(ctx.env));
+  for (const name of settings.unresolved) {
+    const from = ctx.env[name] === undefined ? 'it stays unset' : 'dev mode uses the value in your environment';
+    ctx.say(`actor ${actor.metadata.name}: spec.sidecar.env ${name} comes from a Secret or ConfigMap, which dev mode cannot read; ${from}`);
+  }
+  return {
+    ...ctx.env,
+    ...settings.env,
+    ASYA_SOCKET_DIR: socketDir,
+    ASYA_RUNTIME_READY_TIMEOUT: '60s',
+    ASYA_METRICS_ENABLED: 'false',
+    ASYA_GATEWAY_URL: ctx.gatewayUrl,
+  };
+}
+
 export type DevActorState = 'starting' | 'up' | 'reloading' | 'failed' | 'stopped';
 
 export class DevActor {
@@ -46,16 +67,7 @@ export class DevActor {
   ) {
     this.name = actor.metadata.name;
     const socketDir = join(ctx.workdir, this.name);
-    this.config = loadSidecarConfig({
-      ...ctx.env,
-      ASYA_ACTOR_NAME: this.name,
-      ASYA_SOCKET_DIR: socketDir,
-      ASYA_RUNTIME_TIMEOUT: `${actor.spec.timeout?.processing ?? 300}s`,
-      ASYA_RUNTIME_READY_TIMEOUT: '60s',
-      ASYA_METRICS_ENABLED: 'false',
-      ASYA_GATEWAY_URL: ctx.gatewayUrl,
-      ...(actor.spec.retry ? { ASYA_RETRY_POLICY: JSON.stringify(actor.spec.retry) } : {}),
-    });
+    this.config = loadSidecarConfig(devSidecarEnv(actor, ctx, socketDir));
     this.runtime = devRuntime({
       command: runtimeCommandFor(actor),
       env: {

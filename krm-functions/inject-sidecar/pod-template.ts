@@ -7,9 +7,10 @@
  * sidecar the main container, which exits when its queue stays empty so the Job can complete.
  */
 import { handlerLanguage, RUNTIME_CONTAINER, SIDECAR_CONTAINER, transportOf, type AsyncActor } from '../../api/index.ts';
-import { ERROR_END, HAPPY_END, isEndActor, LIVENESS_PROBE_SCRIPT, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
+import { isEndActor, LIVENESS_PROBE_SCRIPT, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
 import type { PlatformConfig } from '../platform-config.ts';
 import { ASYA_UID, restrictedContainerSecurity } from '../security.ts';
+import { sidecarSettings } from '../sidecar-settings.ts';
 import { transportEnv, type EnvVar } from '../transport-env.ts';
 
 export const SOCKET_DIR = '/var/run/asya';
@@ -79,24 +80,19 @@ function brokerCredentialsAsFiles(env: EnvVar[]): { env: EnvVar[]; volume?: Reco
 }
 
 function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): EnvVar[] {
-  const spec = actor.spec;
-  const name = actor.metadata.name;
-  const env: EnvVar[] = [
+  const settings = sidecarSettings(actor);
+  return [
     { name: 'ASYA_LOG_LEVEL', value: platform.sidecar.logLevel },
     { name: 'ASYA_GATEWAY_URL', value: gatewayUrl },
     ...(platform.gatewayTokenSecretRef ? [{ name: 'ASYA_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { ...platform.gatewayTokenSecretRef } } }] : []),
-    { name: 'ASYA_ACTOR_NAME', value: name },
-    { name: 'ASYA_ACTOR_HAPPY_END', value: HAPPY_END },
-    { name: 'ASYA_ACTOR_ERROR_END', value: ERROR_END },
-    ...(isEndActor(name) ? [{ name: 'ASYA_IS_END_ACTOR', value: 'true' }] : []),
-    ...(spec.timeout && spec.timeout.processing > 0 ? [{ name: 'ASYA_RUNTIME_TIMEOUT', value: `${spec.timeout.processing}s` }] : []),
+    ...settings.actor,
     ...brokerEnv(actor, platform).env,
     { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR },
     { name: 'ASYA_METRICS_ADDR', value: `:${METRICS_PORT}` },
-    ...(spec.retry ? [{ name: 'ASYA_RETRY_POLICY', value: JSON.stringify(spec.retry) }] : []),
-    ...(spec.workload.kind === 'Job' ? [{ name: 'ASYA_EXIT_WHEN_IDLE', value: JOB_IDLE_EXIT }] : []),
+    ...settings.policy,
+    ...(actor.spec.workload.kind === 'Job' ? [{ name: 'ASYA_EXIT_WHEN_IDLE', value: JOB_IDLE_EXIT }] : []),
+    ...settings.own,
   ];
-  return [...env, ...(spec.sidecar?.env ?? [])];
 }
 
 function brokerEnv(actor: AsyncActor, platform: PlatformConfig): { env: EnvVar[]; volume?: Record<string, unknown> } {

@@ -1,0 +1,72 @@
+/**
+ * The sidecar settings an AsyncActor's spec decides, in one place: the injected pod (inject-sidecar, and so
+ * the controller) and `asya dev` both take them from here, so an actor behaves the same on a laptop and in
+ * the cluster. What the platform decides (broker connection, gateway, socket dir, metrics, log level) and
+ * what the workload shape decides (a Job's idle exit) stay with whoever builds the pod or the dev stack.
+ */
+import type { AsyncActor } from '../api/index.ts';
+import { DEFAULT_RUNTIME_TIMEOUT, ERROR_END, HAPPY_END, isEndActor, parseDuration, type EndActors } from '../protocol/index.ts';
+import type { EnvVar } from './transport-env.ts';
+
+const RUNTIME_TIMEOUT_ENV = 'ASYA_RUNTIME_TIMEOUT';
+
+/** In groups, because the pod lists the platform's transport env between them, in the original operator's order. */
+export interface SidecarSettings {
+  /** Who the actor is and how long one call may take: ASYA_ACTOR_NAME, the end actors, ASYA_RUNTIME_TIMEOUT. */
+  actor: EnvVar[];
+  /** How its failures are retried: ASYA_RETRY_POLICY (spec.retry) for error-end. */
+  policy: EnvVar[];
+  /** spec.sidecar.env as written; it comes last so that it overrides anything set before it. */
+  own: EnvVar[];
+}
+
+const literal = (name: string, value: string): EnvVar => ({ name, value });
+
+/**
+ * spec.timeout.processing as ASYA_RUNTIME_TIMEOUT. 0 means "no limit given" in the original's CRD, so it
+ * and an absent timeout leave the variable unset and the sidecar uses its default; never `0s`, which the
+ * sidecar would read as "time out at once".
+ */
+function runtimeTimeout(actor: AsyncActor): EnvVar[] {
+  const seconds = actor.spec.timeout?.processing ?? 0;
+  return seconds > 0 ? [literal(RUNTIME_TIMEOUT_ENV, `${seconds}s`)] : [];
+}
+
+/** `ends`: the platform's end actors are the defaults; `asya dev` takes renames from its env. */
+export function sidecarSettings(actor: AsyncActor, ends: EndActors = { happyEnd: HAPPY_END, errorEnd: ERROR_END }): SidecarSettings {
+  const name = actor.metadata.name;
+  return {
+    actor: [
+      literal('ASYA_ACTOR_NAME', name),
+      literal('ASYA_ACTOR_HAPPY_END', ends.happyEnd),
+      literal('ASYA_ACTOR_ERROR_END', ends.errorEnd),
+      ...(isEndActor(name, ends) ? [literal('ASYA_IS_END_ACTOR', 'true')] : []),
+      ...runtimeTimeout(actor),
+    ],
+    policy: actor.spec.retry ? [literal('ASYA_RETRY_POLICY', JSON.stringify(actor.spec.retry))] : [],
+    own: actor.spec.sidecar?.env ?? [],
+  };
+}
+
+/**
+ * The settings as the sidecar reads them (later entries win, as in a pod); variables taken from a Secret or
+ * ConfigMap (valueFrom) have no value here and are listed apart, for the caller to resolve or report.
+ */
+export function sidecarSettingsEnv(actor: AsyncActor, ends?: EndActors): { env: Record<string, string>; unresolved: string[] } {
+  const { actor: identity, policy, own } = sidecarSettings(actor, ends);
+  const env: Record<string, string> = {};
+  const unresolved: string[] = [];
+  for (const e of [...identity, ...policy, ...own]) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else unresolved.push(e.name);
+  }
+  return { env, unresolved };
+}
+
+/**
+ * How long the actor's sidecar lets one call run, by the same rule the sidecar applies to the settings above
+ * (spec.sidecar.env included): the controller declares the actor's queue with it, as the sidecar does.
+ */
+export function runtimeTimeoutMs(actor: AsyncActor): number {
+  return parseDuration(sidecarSettingsEnv(actor).env[RUNTIME_TIMEOUT_ENV] || DEFAULT_RUNTIME_TIMEOUT, RUNTIME_TIMEOUT_ENV);
+}
