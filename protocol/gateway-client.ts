@@ -18,7 +18,12 @@ export interface ProgressReport {
 }
 
 export interface GatewayClient {
-  /** 'unknown': the gateway never heard of the id (it was not sent through the gateway); nothing to retry. */
+  /**
+   * 'unknown': the gateway never heard of the id (it was not sent through the gateway); nothing to retry.
+   * A report too large for the gateway (413 naming the envelope's status) is 'accepted': the gateway could not
+   * take the result but ended the envelope itself (failed, result_too_large), so there is nothing to retry or
+   * dead-letter either.
+   */
   final(id: string, report: FinalReport): Promise<'accepted' | 'unknown'>;
   /** Never throws. */
   progress(id: string, report: ProgressReport): Promise<void>;
@@ -69,6 +74,16 @@ export async function postToGateway(
   return { status: res.status, text: (await res.text()).slice(0, 300) };
 }
 
+/** The gateway names the envelope's status in a refusal when it settled the envelope itself. */
+function settledByGateway(text: string): boolean {
+  try {
+    const body: unknown = JSON.parse(text);
+    return typeof body === 'object' && body !== null && typeof (body as { envelope_status?: unknown }).envelope_status === 'string';
+  } catch {
+    return false;
+  }
+}
+
 export function gatewayClient(options: GatewayClientOptions): GatewayClient {
   const attempts = options.attempts ?? 5;
   const retryDelayMs = options.retryDelayMs ?? 200;
@@ -91,6 +106,10 @@ export function gatewayClient(options: GatewayClientOptions): GatewayClient {
           if (answer.status === 404) {
             options.log.warn(`Gateway does not know envelope ${id}; its final status ${report.status} is not recorded there`);
             return 'unknown';
+          }
+          if (answer.status === 413 && settledByGateway(answer.text)) {
+            options.log.warn(`Gateway refused the final report of ${id} as too large and ended the envelope failed (result_too_large)`);
+            return 'accepted';
           }
           last = `answered ${answer.status} ${answer.text}`;
           // A refusal is a bug or a misconfiguration, not an outage: waiting cannot help.
