@@ -34,9 +34,16 @@ export async function runGateway(args: string[], env: Record<string, string | un
   const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
   const early = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.gateway');
   surviveClosedSocketWriteBug((message) => early.warn(message));
-  const gateway = await startGateway({ env: merged });
-  const log = gateway.deps.log;
+  // Signals are taken from the start: one that arrives while the gateway is still starting (it already
+  // listens, the outbox relay is not up yet) stops it as soon as it is up, rather than killing it unclean.
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  let signalled: string | undefined;
   const stop = (signal: string) => {
+    if (!gateway) {
+      signalled = signal;
+      return;
+    }
+    const log = gateway.deps.log;
     log.info(`${signal}: shutting down`);
     void gateway.stop().then(
       () => process.exit(0),
@@ -48,6 +55,8 @@ export async function runGateway(args: string[], env: Record<string, string | un
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  gateway = await startGateway({ env: merged });
+  if (signalled) stop(signalled);
 }
 
 async function migrate(env: Record<string, string | undefined>): Promise<void> {
