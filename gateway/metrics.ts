@@ -25,6 +25,18 @@ export class GatewayMetrics {
     labelNames: ['tool', 'via', 'outcome'] as const,
     registers: [this.registry],
   });
+  /**
+   * Final reports by what they did: `applied` recorded the final state, `deferred` recorded a fan-out
+   * parent's own branch, `ignored` found the envelope already final. Under at-least-once delivery a report
+   * can legitimately arrive twice (a redelivered message, a retried POST whose answer was lost); such a
+   * duplicate is `ignored` and changes nothing, so `applied` is the count of final states.
+   */
+  readonly finalReports = new Counter({
+    name: 'asya_gateway_final_reports_total',
+    help: 'Final status reports by outcome: applied (the final state), deferred (a fan-out parent waits for its children), ignored (already final: a duplicate report).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly publishFailures = new Counter({
     name: 'asya_gateway_publish_failures_total',
     help: 'Envelopes the transport refused; each one was marked failed.',

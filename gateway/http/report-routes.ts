@@ -99,6 +99,7 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     const id = checkPathId(c.req.param('id'));
     const result = await finalFor(store, id, finalBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
+    deps.metrics.finalReports.inc({ outcome: result.outcome });
     if (result.outcome === 'ignored') return c.json({ status: 'ignored', reason: result.reason });
     // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
     return c.json({ status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true } : {}) });

@@ -3,14 +3,15 @@
  * each other's updates through LISTEN/NOTIFY.
  *
  * When the database goes away, every call rejects with StoreUnavailableError (refused connections fail at
- * once, unreachable hosts after connectTimeoutSeconds) and ping() answers false; the pool reconnects on the
- * next call once the server is back. The listener runs on its own connection, which postgres.js re-opens
+ * once, unreachable hosts after connectTimeoutSeconds) and ping() answers false. Once one call found it away,
+ * the others fail at once, however many arrive together, until a probe reaches it again (outage-gate.ts). The listener runs on its own connection, which postgres.js re-opens
  * and re-LISTENs after a drop; we then catch subscribers up from the table, because NOTIFYs sent while it
  * was away are not queued for it.
  */
 import postgres from 'postgres';
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import { migrate } from './migrate.ts';
+import { OutageGate } from './outage-gate.ts';
 import { channelFor, SqlEnvelopeStore } from './sql-store.ts';
 import { StoreUnavailableError, type EnvelopeStore } from './store.ts';
 
@@ -98,23 +99,26 @@ class PostgresDriver implements SqlDriver {
   private readonly sql: postgres.Sql;
   private readonly pool: SqlExecutor;
   private readonly listeners: postgres.Sql[] = [];
+  private readonly gate: OutageGate;
 
   constructor(private readonly options: PostgresStoreOptions) {
-    this.sql = postgres(options.url, this.clientOptions(options.maxConnections ?? 10));
+    const max = options.maxConnections ?? 10;
+    this.sql = postgres(options.url, this.clientOptions(max, true));
     this.pool = executor(this.sql, options.prepare ?? true);
+    this.gate = new OutageGate({ max, probe: () => this.reachable(), isUnavailable });
   }
 
   query(text: string, params?: readonly SqlParam[]): Promise<Row[]> {
-    return this.pool.query(text, params).catch(guard);
+    return this.gate.run(() => this.pool.query(text, params)).catch(guard);
   }
 
   exec(script: string): Promise<void> {
-    return this.pool.exec(script).catch(guard);
+    return this.gate.run(() => this.pool.exec(script)).catch(guard);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     try {
-      return (await this.sql.begin((tx) => fn(executor(tx, this.options.prepare ?? true)))) as T;
+      return await this.gate.run(async () => (await this.sql.begin((tx) => fn(executor(tx, this.options.prepare ?? true)))) as T);
     } catch (err) {
       return guard(err);
     }
@@ -147,7 +151,12 @@ class PostgresDriver implements SqlDriver {
     this.listeners.push(client);
   }
 
-  async ping(timeoutMs = 2000): Promise<boolean> {
+  /** The readiness probe; it also ends an outage the gate saw (see outage-gate.ts). */
+  ping(): Promise<boolean> {
+    return this.gate.probe();
+  }
+
+  private async reachable(timeoutMs = 2000): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
@@ -170,7 +179,12 @@ class PostgresDriver implements SqlDriver {
     await Promise.all([this.sql, ...this.listeners].map((c) => c.end({ timeout })));
   }
 
-  private clientOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+  /**
+   * `gated`: the pool, whose reconnects the outage gate paces (one probe at a time); postgres.js's own
+   * backoff grows to 20 s per attempt and would hold the probe, and so the recovery, back that long. A
+   * listener reconnects by itself in a loop, so it keeps that backoff.
+   */
+  private clientOptions(max: number, gated = false): postgres.Options<Record<string, postgres.PostgresType>> {
     const o = this.options;
     return {
       max,
@@ -178,6 +192,7 @@ class PostgresDriver implements SqlDriver {
       idle_timeout: o.idleTimeoutSeconds ?? 1800,
       max_lifetime: o.maxLifetimeSeconds ?? 3600,
       prepare: o.prepare ?? true,
+      ...(gated ? { backoff: () => 0 } : {}),
       // IF NOT EXISTS in migrations raises notices; they are expected, not news.
       onnotice: () => {},
       connection: {

@@ -5,6 +5,8 @@
  *   every live connection; up() listens on the same port again.
  * - stall(): keeps every connection open but stops passing the client's bytes on, the way RabbitMQ's memory
  *   or disk alarm stops reading from publishing connections: a publish is sent and never confirmed.
+ * - holdAnswers(): passes the client's bytes on but keeps the server's answers back until releaseAnswers(),
+ *   the way a slow network or an overloaded server makes a client give up on a request the server did.
  */
 import net from 'node:net';
 
@@ -15,6 +17,10 @@ export interface TcpRelay {
   down(): Promise<void>;
   up(): Promise<void>;
   stall(): void;
+  holdAnswers(): void;
+  releaseAnswers(): void;
+  /** Connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -26,6 +32,8 @@ export async function startTcpRelay(targetUrl: string, defaultPort: number): Pro
   let server: net.Server | undefined;
   let port = 0;
   let stalled = false;
+  let holding = false;
+  let accepted = 0;
 
   const stallPair = ({ client, upstream }: { client: net.Socket; upstream: net.Socket }) => {
     client.unpipe(upstream);
@@ -39,6 +47,7 @@ export async function startTcpRelay(targetUrl: string, defaultPort: number): Pro
         const upstream = net.connect(targetPort, targetHost);
         const pair = { client, upstream };
         pairs.add(pair);
+        accepted++;
         const drop = () => {
           pairs.delete(pair);
           client.destroy();
@@ -49,6 +58,7 @@ export async function startTcpRelay(targetUrl: string, defaultPort: number): Pro
         client.pipe(upstream);
         upstream.pipe(client);
         if (stalled) stallPair(pair);
+        if (holding) upstream.unpipe(client);
       });
       s.once('error', reject);
       s.listen(port, '127.0.0.1', () => {
@@ -83,6 +93,17 @@ export async function startTcpRelay(targetUrl: string, defaultPort: number): Pro
     stall() {
       stalled = true;
       for (const pair of pairs) stallPair(pair);
+    },
+    holdAnswers() {
+      holding = true;
+      for (const { client, upstream } of pairs) upstream.unpipe(client);
+    },
+    releaseAnswers() {
+      holding = false;
+      for (const { client, upstream } of pairs) upstream.pipe(client);
+    },
+    get connections() {
+      return accepted;
     },
     close: stop,
   };
