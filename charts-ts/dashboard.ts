@@ -92,6 +92,11 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
           { expr: 'sum(increase(asya_gateway_overdue_failed_total[$__rate_interval]))', legend: 'deadline passed' },
         ],
       },
+      {
+        title: 'Final reports (ignored: a duplicate of one already applied)',
+        unit: 'short',
+        exprs: [{ expr: 'sum by (outcome) (increase(asya_gateway_final_reports_total[$__rate_interval]))', legend: '{{outcome}}' }],
+      },
       { title: 'Published from the outbox (first publish unconfirmed)', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_outbox_published_total[$__rate_interval]))', legend: 'republished' }] },
       { title: 'Envelopes deleted by retention', unit: 'short', exprs: [{ expr: 'sum(increase(asya_gateway_retention_deleted_total[$__rate_interval]))', legend: 'deleted' }] },
       { title: 'Envelope store up', unit: 'short', exprs: [{ expr: 'min(asya_gateway_store_up)', legend: 'store up' }] },
