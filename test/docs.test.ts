@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } from './support/doc-blocks.ts';
 import { waitUntil } from '../gateway/test-harness.ts';
+import { signalGroup } from './support/process-group.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PAGES: DocPage[] = [
@@ -81,11 +82,7 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   // Ctrl-C first, as a user would: the processes drain and remove what they made.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      return;
-    }
+    if (!signalGroup(child, signal)) return;
     const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
     if (stopped) return;
   }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { waitUntil } from '../../gateway/test-harness.ts';
 import { REPO_ROOT } from '../support/runtime-process.ts';
+import { signalGroup } from '../support/process-group.ts';
 
 /** Enough of a component's output to explain a failure, without holding a whole run's INFO logs. */
 const OUTPUT_TAIL = 64 * 1024;
@@ -32,15 +33,6 @@ export interface Service {
   running(): boolean;
   /** The tail of every run's output, with a line between runs. */
   output(): string;
-}
-
-function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  if (child?.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // the group is already gone
-  }
 }
 
 export function service(spec: ServiceSpec): Service {
@@ -86,17 +78,20 @@ export function service(spec: ServiceSpec): Service {
       );
     },
     async kill() {
-      killGroup(child, 'SIGKILL');
+      signalGroup(child, 'SIGKILL');
       await exited;
     },
     async stop(graceMs = 15_000) {
-      if (!alive) return killGroup(child, 'SIGKILL');
+      if (!alive) {
+        signalGroup(child, 'SIGKILL');
+        return;
+      }
       child?.kill('SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
       // What the component started (the crew's runtime) goes with it.
-      killGroup(child, 'SIGKILL');
+      signalGroup(child, 'SIGKILL');
     },
     running: () => alive,
     output: () => log,

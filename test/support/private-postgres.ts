@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { waitUntil } from '../../gateway/test-harness.ts';
 import { freePort } from './moto.ts';
-import { processAlive } from './process-alive.ts';
+import { processAlive } from './process-group.ts';
 
 const run = promisify(execFile);
 

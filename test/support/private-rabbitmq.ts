@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitUntil } from '../../gateway/test-harness.ts';
 import { freePort } from './moto.ts';
-import { processAlive } from './process-alive.ts';
+import { processAlive, signalGroup } from './process-group.ts';
 
 const run = promisify(execFile);
 
@@ -117,16 +117,7 @@ export async function startPrivateRabbitmq(options: PrivateRabbitmqOptions = {})
     await waitUntil(async () => !processAlive(vmPid()) && !(await amqpAnswers(port)), 60_000, `private RabbitMQ ${nodeName} exiting`);
   };
 
-  const killGroup = () => {
-    const group = child?.pid;
-    if (group !== undefined) {
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
+  const killGroup = () => signalGroup(child, 'SIGKILL');
 
   const broker: PrivateRabbitmq = {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
