@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { isValidActorName } from '../protocol/index.ts';
+import { TerminalError } from '../protocol/errors.ts';
 import { didYouMean } from './nearest-name.ts';
 
 export const API_GROUP = 'asya.sh';
@@ -218,7 +219,8 @@ export type AsyncActor = z.infer<typeof asyncActorSchema>;
 export type AsyncActorSpec = AsyncActor['spec'];
 export type RetryPolicy = z.infer<typeof retrySchema>;
 
-export class AsyncActorError extends Error {
+/** An invalid AsyncActor: terminal, since reading the same resource again gives the same answer. */
+export class AsyncActorError extends TerminalError {
   override readonly name = 'AsyncActorError';
 }
 

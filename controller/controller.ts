@@ -84,7 +84,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       }
     },
     { concurrency: config.concurrency, baseBackoffMs: config.backoff.baseMs, maxBackoffMs: config.backoff.maxMs },
-    (key, err, retryInMs) => log.warn(`reconcile ${key} failed: ${err.message}; retrying in ${retryInMs} ms`),
+    (key, err, retryInMs) => log.warn(`reconcile ${key} failed: ${err.message}; ${retryInMs === undefined ? 'not retrying (terminal)' : `retrying in ${retryInMs} ms`}`),
   );
   const keyOf = (o: WatchedObject) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 

@@ -4,7 +4,7 @@
  * of objects no longer desired (scaling switched off removes the ScaledObject), then status, written only
  * when it changed. Deletion removes the children and the queue before the finalizer is released.
  */
-import { parseAsyncActor, transportOf, type AsyncActor, type AsyncActorStatus } from '../api/index.ts';
+import { AsyncActorError, parseAsyncActor, transportOf, type AsyncActor, type AsyncActorStatus } from '../api/index.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import type { Logger } from '../protocol/index.ts';
 import { canonicalJson, DESIRED_HASH, desiredState, type LiveActor } from './desired.ts';
@@ -144,7 +144,7 @@ export class Reconciler {
       await this.deps.queues.remove(parseAsyncActor(actor));
     } catch (err) {
       // An invalid spec never had a queue; a broker that is down keeps the finalizer until it is back.
-      if ((err as Error).name === 'AsyncActorError') return;
+      if (err instanceof AsyncActorError) return;
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import { describe, expect, test, vi } from 'vitest';
+import { TerminalError } from '../protocol/errors.ts';
 import { WorkQueue } from './work-queue.ts';
 
 describe('WorkQueue', () => {
@@ -27,7 +28,7 @@ describe('WorkQueue', () => {
 
   test('failures back off exponentially, capped, until the key succeeds', async () => {
     let calls = 0;
-    const delays: number[] = [];
+    const delays: Array<number | undefined> = [];
     const q = new WorkQueue(
       async () => {
         if (++calls < 5) throw new Error(`attempt ${calls}`);
@@ -39,5 +40,25 @@ describe('WorkQueue', () => {
     await vi.waitFor(() => expect(calls).toBe(5));
     await q.idle();
     expect(delays).toEqual([5, 10, 20, 20]);
+  });
+
+  test('a terminal error is reported without a retry; the key runs again when it is added again', async () => {
+    const runs: string[] = [];
+    const reported: Array<[string, number | undefined]> = [];
+    const q = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        if (runs.length === 1) throw new TerminalError('the spec is invalid');
+      },
+      { concurrency: 1, baseBackoffMs: 1, maxBackoffMs: 1 },
+      (key, err, retryInMs) => reported.push([`${key}: ${err.message}`, retryInMs]),
+    );
+    q.add('x');
+    await q.idle();
+    // Idle with nothing scheduled: a retry would have kept the queue busy (depth counts retry timers).
+    expect({ runs, reported, depth: q.depth }).toEqual({ runs: ['x'], reported: [['x: the spec is invalid', undefined]], depth: 0 });
+    q.add('x');
+    await q.idle();
+    expect(runs).toEqual(['x', 'x']);
   });
 });

@@ -1,8 +1,11 @@
 /**
  * Keys to reconcile, each at most once at a time: a key added while it is being worked on runs again
  * afterwards (never concurrently), a key added twice while waiting runs once, and a failed key comes back
- * after an exponential backoff (capped) until it succeeds.
+ * after an exponential backoff (capped) until it succeeds, unless its error is terminal (protocol/errors.ts):
+ * that one is reported and not retried, as controller-runtime does; the next change to the object adds it again.
  */
+import { isTerminal } from '../protocol/errors.ts';
+
 export interface WorkQueueOptions {
   concurrency: number;
   baseBackoffMs: number;
@@ -21,7 +24,8 @@ export class WorkQueue {
   constructor(
     private readonly work: (key: string) => Promise<void>,
     private readonly options: WorkQueueOptions,
-    private readonly onError: (key: string, err: Error, retryInMs: number) => void,
+    /** `retryInMs` is undefined for a terminal error, which is not retried. */
+    private readonly onError: (key: string, err: Error, retryInMs: number | undefined) => void,
   ) {}
 
   add(key: string): void {
@@ -63,7 +67,10 @@ export class WorkQueue {
 
   private finish(key: string, err: Error | undefined): void {
     this.running.delete(key);
-    if (err && !this.stopped) {
+    if (err && isTerminal(err)) {
+      this.failures.delete(key);
+      this.onError(key, err, undefined);
+    } else if (err && !this.stopped) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       const delay = Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** (n - 1));

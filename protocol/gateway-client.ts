@@ -7,6 +7,7 @@
  * Progress is best effort.
  */
 import { GATEWAY_UNAVAILABLE } from './crew.ts';
+import { TerminalError } from './errors.ts';
 import type { FinalReport } from './final-report.ts';
 import type { Logger } from './log.ts';
 
@@ -35,7 +36,7 @@ export class GatewayUnavailableError extends Error {
 }
 
 /** "Never": the gateway answered a 4xx that waiting cannot change. */
-export class FinalReportRejectedError extends Error {
+export class FinalReportRejectedError extends TerminalError {
   override readonly name = 'FinalReportRejected';
 }
 

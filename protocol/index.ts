@@ -1,4 +1,5 @@
 export * from './envelope.ts';
+export * from './errors.ts';
 export * from './error-envelope.ts';
 export * from './framing.ts';
 export * from './json.ts';

@@ -23,6 +23,7 @@ import {
   type Logger,
   type RuntimeResult,
 } from '../protocol/index.ts';
+import { isTerminal } from '../protocol/errors.ts';
 import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
@@ -416,9 +417,9 @@ export class Router {
   }
 }
 
-/** Refusals that come back the same however often the message is published. */
+/** A broker refusal that publishing again would meet again (no such queue, too large). */
 function isPermanent(err: unknown): err is TransportError {
-  return err instanceof TransportError && (err.reason === 'too_large' || err.reason === 'unroutable');
+  return err instanceof TransportError && isTerminal(err);
 }
 
 /** Up to this size an unreadable message travels inside its error, so nothing of it is lost. */

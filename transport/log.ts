@@ -19,6 +19,4 @@ export const stderrLogger: TransportLogger = {
   error: (message, fields) => process.stderr.write(line('error', message, fields) + '\n'),
 };
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText } from '../protocol/errors.ts';

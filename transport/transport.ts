@@ -23,6 +23,8 @@
  *   with `maxDeliveries`; otherwise it is discarded (memory and SQS log a warning, RabbitMQ drops it).
  */
 
+import type { MaybeTerminal } from '../protocol/errors.ts';
+
 export interface Delivery {
   /** Queue the message came from. */
   readonly queue: string;
@@ -86,13 +88,25 @@ export function deadLetterQueueOf(queue: string): string {
   return `${queue}-dlq`;
 }
 
-export class TransportError extends Error {
+export type TransportErrorReason = 'unroutable' | 'not_found' | 'closed' | 'rejected' | 'too_large' | 'unavailable';
+
+/**
+ * Refusals that come back the same however often the message is published: no queue to route it to, or too
+ * large for the broker. The others may pass (the broker is away, the channel closed, a nack under load).
+ */
+const TERMINAL_REASONS: ReadonlySet<TransportErrorReason> = new Set(['unroutable', 'too_large']);
+
+export class TransportError extends Error implements MaybeTerminal {
   override readonly name = 'TransportError';
   constructor(
     message: string,
-    readonly reason: 'unroutable' | 'not_found' | 'closed' | 'rejected' | 'too_large' | 'unavailable',
+    readonly reason: TransportErrorReason,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+
+  get terminal(): boolean {
+    return TERMINAL_REASONS.has(this.reason);
   }
 }
