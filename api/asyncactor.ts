@@ -1,6 +1,6 @@
 /**
  * The AsyncActor resource (asyncactors.asya.sh/v1alpha1): field names and defaults of the original CRD
- * (reference: original-controlplane.md §1), plus `spec.retry`, the StatefulSet/Job workload kinds and the
+ * (docs/configuration.md, "AsyncActor"), plus `spec.retry`, the StatefulSet/Job workload kinds and the
  * scaling options our KEDA fixes need. This schema is the single source for validation, the generated CRD
  * (api/crd.ts), the KRM functions and `asya dev`.
  */

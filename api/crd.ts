@@ -1,7 +1,7 @@
 /**
  * The AsyncActor CustomResourceDefinition, generated from the zod schemas in this folder so that the API
  * server, the KRM functions and `asya dev` validate the same fields. Names, short names, printer columns and
- * the status subresource are the original's (reference §1); `api/crd/asyncactors.asya.sh.yaml` is this
+ * the status subresource are the original's (docs/deployment.md, "The CRD"); `api/crd/asyncactors.asya.sh.yaml` is this
  * function's output (`make crd` rewrites it, a test keeps it in sync).
  */
 import YAML from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * AsyncActor `.status`: the original's fields (reference: original-controlplane.md §1.2), written by the
+ * AsyncActor `.status`: the original's fields (docs/controller.md, "Status"), written by the
  * controller and shown by the printer columns.
  */
 import { z } from 'zod';

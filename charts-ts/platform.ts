@@ -1,5 +1,5 @@
 /**
- * The deployment patterns of the seed (ARCHITECTURE.md, Deployment Patterns) as one cdk8s App per cluster:
+ * The deployment patterns (docs/platform.md, "Patterns") as one cdk8s App per cluster:
  *
  * | pattern       | charts                                                                   |
  * |---------------|--------------------------------------------------------------------------|

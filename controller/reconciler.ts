@@ -1,5 +1,5 @@
 /**
- * One reconcile of one AsyncActor (reference §2.4, with our fixes): finalizer first, then the queue, then
+ * One reconcile of one AsyncActor (docs/controller.md, "What one reconcile does"): finalizer first, then the queue, then
  * the objects the KRM functions compute, applied by server-side apply only when they changed, then pruning
  * of objects no longer desired (scaling switched off removes the ScaledObject), then status, written only
  * when it changed. Deletion removes the children and the queue before the finalizer is released.

@@ -1,5 +1,5 @@
 /**
- * The AsyncActor status the controller writes (reference §1.2 and §2.9), computed purely from what it
+ * The AsyncActor status the controller writes (docs/controller.md, "Status"), computed purely from what it
  * observed. Differences from the original, on purpose: an actor scaled to zero reads `Napping` (the
  * original showed `WorkloadError`), `lastScaleFormatted` is an absolute time rather than "12s ago" (a
  * relative string would change on every reconcile and turn every resync into a write), and a condition keeps

@@ -1,6 +1,6 @@
 /**
  * Where the crew stores envelopes: the original's key layout `{prefix}{timestamp}/{last_actor}/{id}.json`
- * (reference §4.2), with its last-actor rule fixed, plus the once-only markers `{prefix}ids/{id}.json`.
+ * (docs/crew.md, "happy-end"), with its last-actor rule fixed, plus the once-only markers `{prefix}ids/{id}.json`.
  */
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Where the crew keeps envelopes and its once-only markers: a directory in dev, S3 (or MinIO, moto) in
- * production, with the original's environment variables (reference §4.2).
+ * production, with the original's environment variables (docs/crew.md, "Environment").
  */
 import { randomUUID } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The gateway's HTTP surface on hono (reference §4.2 plus our additions): MCP at /mcp, the REST tool call,
+ * The gateway's HTTP surface on hono (docs/gateway.md, "HTTP API" and "MCP"): MCP at /mcp, the REST tool call,
  * envelope reads, SSE, the reports sidecars send, and health. Tokens split client endpoints from the
  * internal ones; bodies are capped; every error is JSON; no CORS unless origins are configured.
  */

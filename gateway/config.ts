@@ -1,5 +1,5 @@
 /**
- * The gateway's settings from the environment. Names are the original's where it had them (reference §4.1);
+ * The gateway's settings from the environment. Names are the original's where it had them (docs/configuration.md, "Gateway");
  * the rest are ours and documented in docs/gateway.md. A bad value stops the gateway at startup with the
  * variable's name in the message, rather than running with a surprise.
  */

@@ -1,5 +1,5 @@
 /**
- * One tool call, the same for POST /tools/call and MCP tools/call (reference §4.5): check the arguments,
+ * One tool call, the same for POST /tools/call and MCP tools/call (docs/gateway.md, "HTTP API"): check the arguments,
  * record the envelope with its outbox entry, publish it to the first actor, and answer in the original's
  * shape.
  *
@@ -40,7 +40,7 @@ export interface ToolCallDeps {
   options?: Pick<AppOptions, 'outboxLeaseMs'>;
 }
 
-/** Trace context travels in envelope headers (design §2.1), so a pipeline joins the caller's trace. */
+/** Trace context travels in envelope headers (docs/gateway.md, "HTTP API"), so a pipeline joins the caller's trace. */
 const TRACE_HEADERS = ['traceparent', 'tracestate', 'baggage'] as const;
 
 export function traceHeaders(get: (name: string) => string | undefined): JsonObject | undefined {

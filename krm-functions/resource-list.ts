@@ -1,5 +1,5 @@
 /**
- * The KRM function wire formats, on plain objects (reference: ecosystem-notes.md §1):
+ * The KRM function wire formats, on plain objects (docs/deployment.md, "With kpt" and "With kustomize"):
  * - KRM mode (kpt `--exec`, kpt render, standalone kustomize `--enable-exec`): a ResourceList on stdin and
  *   on stdout, with `results`.
  * - kustomize's legacy exec-plugin mode (`kubectl kustomize --enable-alpha-plugins`): argv[2] is a file

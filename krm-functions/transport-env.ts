@@ -1,5 +1,5 @@
 /**
- * How platform transport settings reach a sidecar: the original operator's env names (reference §2.2),
+ * How platform transport settings reach a sidecar: the original operator's env names (docs/configuration.md, "Transport"),
  * which transport/factory.ts reads, and the queue names KEDA must watch.
  */
 import type { TransportName } from '../api/index.ts';

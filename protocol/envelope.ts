@@ -1,6 +1,6 @@
 /**
  * The envelope and its validation. Messages are the original runtime's, word for word, because users'
- * tests and alerts match on them (reference: original-dataplane.md §2.6).
+ * tests and alerts match on them (docs/compatibility.md, "Kept identical").
  */
 import { isPlainObject, jsonTextNestsDeeper, MAX_JSON_DEPTH, pyRepr, valueNestsDeeper, type JsonObject, type JsonValue } from './json.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The final status an end actor reports to the gateway (`POST /envelopes/{id}/final`), in the original's
- * shapes (reference §4.1). Built here so the sidecar (when it reports) and the crew handlers (when they do)
+ * shapes (docs/crew.md). Built here so the sidecar (when it reports) and the crew handlers (when they do)
  * send exactly the same bodies.
  */
 import type { Envelope } from './envelope.ts';

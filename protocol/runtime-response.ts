@@ -1,6 +1,6 @@
 /**
  * What a runtime answers: always a JSON array. Success elements carry payload and route; an error is a
- * single element with one of three codes (reference §2.4–2.5).
+ * single element with one of three codes (docs/runtimes.md, "Error codes").
  */
 import type { JsonObject, JsonValue } from './json.ts';
 import type { Route } from './envelope.ts';

@@ -1,4 +1,4 @@
-/** Sidecar settings from the original's env vars (reference §3.1), plus ASYA_CONCURRENCY and friends. */
+/** Sidecar settings from the original's env vars (docs/configuration.md, "Sidecar"), plus ASYA_CONCURRENCY and friends. */
 import { join } from 'node:path';
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_RUNTIME_TIMEOUT, DLQ_QUEUE, endActorsFromEnv, isValidActorName, parseDuration, parseLogLevel, READY_FILE, RESTART_MARKER, SOCKET_NAME, type LogLevel } from '../protocol/index.ts';

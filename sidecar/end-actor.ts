@@ -1,6 +1,6 @@
 /**
  * What an end actor (happy-end, error-end) reports to the gateway when its handler did not (the original
- * crew returns `{}`), in the original's shape (reference §4.1). The pipeline's result is the envelope's
+ * crew returns `{}`), in the original's shape (docs/crew.md, "happy-end"). The pipeline's result is the envelope's
  * payload; what the crew handler returned (e.g. where it stored the envelope) travels as `metadata`.
  */
 import { failedReport, succeededReport, type Envelope, type FinalReport, type JsonObject } from '../protocol/index.ts';

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics with the original's names (reference §3.8). Fixed on purpose: every queue label holds
+ * Prometheus metrics with the original's names (docs/operations.md, "Metrics"). Fixed on purpose: every queue label holds
  * the queue name (`asya-<actor>`), where the original mixed `happy-end` and `asya-happy-end`;
  * runtime_errors_total says what failed (timeout, unavailable, connection_lost, invalid_response).
  * Custom metrics from ASYA_CUSTOM_METRICS are registered, unprefixed, as in the original.

@@ -1,6 +1,6 @@
 /**
  * Pure routing decisions: given an input envelope and what the runtime answered, which envelopes go to which
- * queues. No I/O here, so every rule of reference §1.3–1.7 (and our fixes) is unit-tested directly.
+ * queues. No I/O here, so every rule of docs/sidecar.md, "Routing" (and our fixes), is unit-tested directly.
  */
 import {
   buildErrorEnvelope,

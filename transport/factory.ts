@@ -1,5 +1,5 @@
 /**
- * Builds a Transport from the original's environment variables (reference §3.1), so a sidecar or gateway
+ * Builds a Transport from the original's environment variables (docs/configuration.md, "Transport"), so a sidecar or gateway
  * deployment switches implementations without renaming anything. As in the original, an empty variable
  * counts as unset and an unparsable number falls back to its default.
  */

@@ -1,5 +1,5 @@
 /**
- * The bodies sidecars and end actors send (reference §4.8-4.10), read strictly enough to refuse nonsense
+ * The bodies sidecars and end actors send (docs/gateway.md, "HTTP API"), read strictly enough to refuse nonsense
  * with a 400 that names the field, and loosely enough that the original Go sidecar's reports still fit.
  */
 import { isPlainObject, type JsonObject, type JsonValue } from '../../protocol/json.ts';
@@ -61,7 +61,7 @@ export function progressBody(raw: unknown): ProgressInput {
   return input;
 }
 
-/** The original's messages and its failure result (reference §4.9), which clients and dashboards match. */
+/** The original's messages and its failure result (docs/gateway.md, "Results and refused finals"), which clients and dashboards match. */
 export function finalBody(raw: unknown): FinalInput {
   const body = object(raw);
   if (body.status !== 'succeeded' && body.status !== 'failed') {

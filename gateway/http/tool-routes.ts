@@ -1,4 +1,4 @@
-/** POST /tools/call: the original's REST form of a tool call, answering a CallToolResult (reference §4.5). */
+/** POST /tools/call: the original's REST form of a tool call, answering a CallToolResult (docs/gateway.md, "HTTP API"). */
 import type { Hono } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';

@@ -1,5 +1,5 @@
 /**
- * The tools configuration in the original gateway's YAML format (reference §4.4), after parsing and
+ * The tools configuration in the original gateway's YAML format (docs/gateway.md, "Tools"), after parsing and
  * resolution. What a file may say is in parse.ts; how files merge and routes resolve is in load.ts.
  */
 import type { JsonObject, JsonValue } from '../../protocol/json.ts';

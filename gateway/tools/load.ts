@@ -1,6 +1,6 @@
 /**
  * Loads the tools configuration from a file or a directory (every *.yaml / *.yml in it, in name order),
- * merges the files, resolves route templates and applies option defaults (reference §4.4).
+ * merges the files, resolves route templates and applies option defaults (docs/gateway.md, "Tools").
  *
  * Differences from the original, each for a clearer failure: the same `defaults` key in two files is an
  * error (the original let the last file win silently); tool names follow the MCP naming rule; actor names

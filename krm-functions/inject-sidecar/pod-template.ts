@@ -1,5 +1,5 @@
 /**
- * The injected pod: the original's shape (reference §2.5.2: containers asya-runtime + asya-sidecar, socket
+ * The injected pod: the original's shape (docs/concepts.md, "How it maps to Kubernetes": containers asya-runtime + asya-sidecar, socket
  * dir /var/run/asya, ConfigMap asya-runtime mounted at /opt/asya/asya_runtime.py) with our fixes: a
  * liveness probe that restarts a hung runtime when the sidecar asks (sidecar/supervisor.ts), the actor's
  * retry policy for error-end, selector labels that cannot be overridden, and a non-root read-only sidecar.

@@ -1,7 +1,7 @@
 /**
  * keda-scaler: AsyncActors with `spec.scaling.enabled` in, KEDA objects out: a ScaledObject (or, for the
  * Job kind, a ScaledJob whose job template is inject-sidecar's pod) and the TriggerAuthentication its
- * trigger needs. Our fixes over the original (reference §2.8): in-flight work is counted (RabbitMQ through
+ * trigger needs. Our fixes over the original (docs/deployment.md, "Scaling and draining"): in-flight work is counted (RabbitMQ through
  * the management API, SQS scaleOnInFlight/scaleOnDelayed), the trigger is named so scalingModifiers
  * formulas can refer to it, StatefulSets are real targets, and the HPA behaviour is the seed's policy.
  * Actors with scaling off produce nothing, and what an earlier run produced for them is removed.

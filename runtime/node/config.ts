@@ -1,4 +1,4 @@
-/** Runtime settings, read from the same env vars as the original Python runtime (reference §2). */
+/** Runtime settings, read from the same env vars as the original Python runtime (docs/runtimes.md, "Environment"). */
 import { join } from 'node:path';
 import { DEFAULT_MAX_FRAME_BYTES, parseLogLevel, type LogLevel } from '../../protocol/index.ts';
 

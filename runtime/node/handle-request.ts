@@ -1,5 +1,5 @@
 /**
- * One request → one response, with the original runtime's rules (reference §2.4–2.7). Pure apart from
+ * One request → one response, with the original runtime's rules (docs/runtimes.md). Pure apart from
  * calling the handler, so the conformance suite and the server share it.
  */
 import {

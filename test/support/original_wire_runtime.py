@@ -1,6 +1,6 @@
 """
-A stand-in for the original asya_runtime.py that answers with its exact wire bytes (reference:
-original-dataplane.md section 2): json.dumps with Python's defaults (ASCII escapes, ", " and ": "
+A stand-in for the original asya_runtime.py that answers with its exact wire bytes (docs/compatibility.md,
+"Kept identical"): json.dumps with Python's defaults (ASCII escapes, ", " and ": "
 separators, NaN allowed), errors as [{"error", "details": {message, type, traceback}}], and a closed
 connection without any answer when a result cannot be serialised. The scenario is chosen by
 payload["scenario"]. The original file itself cannot be fetched on CI machines, so this reproduces its
