@@ -1,8 +1,8 @@
 /**
  * The original's JSON for an envelope (GET /envelopes/{id}) and for one update (SSE), as docs/gateway.md
- * describes them ("HTTP API", "SSE"). Fields the original omitted when empty are omitted here too; fields it never had (tool_name,
- * owner, cancelled, fanout_index) are additions a client may ignore. Replayed and live updates carry the same
- * fields, which the original's did not.
+ * describes them ("HTTP API", "SSE"). Fields the original omitted when empty are omitted here too; fields
+ * it never had (tool_name, owner, cancelled, fanout_index) are additions a client may ignore. Replayed and
+ * live updates carry the same fields, which the original's did not.
  */
 import type { JsonObject } from '../../protocol/json.ts';
 import type { EnvelopeEvent, EnvelopeRecord } from '../store/index.ts';
