@@ -4,7 +4,7 @@
  * runs the real Router on the memory transport with a scripted runtime (test/support/scripted-router.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { dlqName, queueName, type Envelope, type JsonObject, type JsonValue, type RuntimeSuccess } from '../protocol/index.ts';
+import { dlqName, queueName, RETRY_POLICY_HEADER, type Envelope, type JsonObject, type JsonValue, type RuntimeSuccess } from '../protocol/index.ts';
 import type { RuntimeCallFailure } from './runtime-client.ts';
 import { runRouter, type FinalAnswer, type Published, type RouterWorld, type RuntimeStep, type Settlement } from '../test/support/scripted-router.ts';
 
@@ -86,6 +86,14 @@ const processingRows: Row[] = [
     name: 'handler error → error-end processing_error with the original payload',
     world: echo({ runtime: [{ answer: [{ error: 'processing_error', details: { message: 'boom', type: 'ValueError' } }] }] }),
     published: [errorEnd('processing_error', { error: 'processing_error', details: { message: 'boom', type: 'ValueError' }, original_payload: { n: 1 } })],
+    settled: 'ack',
+    progress: STARTED,
+    metrics: ['failed:runtime_error'],
+  },
+  {
+    name: "handler error with the actor's spec.retry set → the policy travels on the error envelope",
+    world: echo({ runtime: [{ answer: [{ error: 'processing_error' }] }], env: { ASYA_RETRY_POLICY: '{"maxAttempts":5}' } }),
+    published: [{ ...errorEnd('processing_error'), envelope: { id: 'env-1', headers: { trace: 't1', [RETRY_POLICY_HEADER]: { maxAttempts: 5, initialDelaySeconds: 1 } } } }],
     settled: 'ack',
     progress: STARTED,
     metrics: ['failed:runtime_error'],
