@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseOptions } from './client/parse-options.ts';
-import YAML from 'yaml';
+import { readPlatformDocument } from './platform-file.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { PATTERNS, PlatformOptionsError, resolveOptions, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
 import { platformApps } from '../charts-ts/platform.ts';
@@ -59,9 +59,7 @@ class SynthUsageError extends Error {}
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 function readPlatformFile(path: string): PlatformSettings {
-  const documents = YAML.parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS() as unknown).filter((d) => d != null);
-  if (documents.length !== 1) throw new PlatformOptionsError(`${path}: expected one AsyaPlatform or ConfigMap document, found ${documents.length}`);
-  const read = readPlatformConfig(documents[0]);
+  const read = readPlatformConfig(readPlatformDocument(path));
   if (!read.ok) throw new PlatformOptionsError(`${path}: ${read.results.map((r) => r.message).join('; ')}`);
   return read.config;
 }
