@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } from './support/doc-blocks.ts';
 import { waitUntil } from '../gateway/test-harness.ts';
 import { signalGroup } from './support/process-group.ts';
+import { installPackedAsya } from './support/packed-asya.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PAGES: DocPage[] = [
@@ -94,12 +95,7 @@ function tail(text: string, lines = 60): string {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'asya-docs-'));
-  const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as Array<{ filename: string }>;
-  tarball = join(scratch, pack[0]!.filename);
-  toolbox = join(scratch, 'toolbox');
-  mkdirSync(toolbox);
-  writeFileSync(join(toolbox, 'package.json'), '{"name": "toolbox", "private": true}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: toolbox, stdio: 'ignore' });
+  ({ tarball, toolbox } = installPackedAsya(scratch));
 }, BLOCK_TIMEOUT_MS);
 
 afterAll(() => {
