@@ -138,6 +138,9 @@ test('bad settings, bad YAML, a wrong directory, no actors, a foreign output fol
   expect(foreign.stderr).toContain('kustomize/kustomization.yaml was not written by asya render');
   expect(existsSync(join(example.dir, 'kustomize/configmap_asya-runtime.yaml'))).toBe(false);
 
+  const help = await render(['--help']);
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: asya render <dir>/);
   const usage = await render([]);
   expect(usage.status).toBe(2);
   expect(usage.stderr).toContain('Usage: asya render <dir>');
