@@ -102,8 +102,9 @@ afterAll(() => {
   const lines = [`doc blocks: ${ran.length} ran, ${skipped.length} marked not runnable here`, ...skipped.map((s) => `  not run: ${s}`)];
   writeFileSync(SUMMARY_FILE, lines.join('\n') + '\n');
   console.log(lines.join('\n'));
+  // The scratch folder holds repository copies and an installed toolbox: removing it takes long on a busy disk.
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+}, BLOCK_TIMEOUT_MS);
 
 test('every shell block in README.md and docs/ is marked: run, background, file or skip with a reason', () => {
   const problems: string[] = [];
