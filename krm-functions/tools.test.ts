@@ -93,7 +93,7 @@ describe('kpt', () => {
     expect(snapshot(pkg)).toEqual(before);
   });
 
-  test('kpt fn source --fn-config | inject-sidecar | keda-scaler: a plain pipe, the settings reach both functions', () => {
+  test('kpt fn source --fn-config | inject-sidecar | keda-scaler: a plain pipe, the settings reach both functions, every generated object schema-valid', async () => {
     const config = join(work, 'prefix-config.yaml');
     writeFileSync(config, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec: {queuePrefix: team-a-}\n');
     const source = run('kpt', ['fn', 'source', join(REPO, 'examples/hello/actors'), '--fn-config', config]);
@@ -108,6 +108,10 @@ describe('kpt', () => {
     expect(scaled.map((o) => (o.spec.triggers as { metadata: { queueName: string } }[])[0]!.metadata.queueName).sort()).toEqual(['team-a-asya-normalize', 'team-a-asya-report', 'team-a-asya-sentiment']);
     expect(JSON.stringify(list.items.filter((i) => i.kind === 'Deployment'))).toContain('"name":"ASYA_QUEUE_PREFIX","value":"team-a-"');
     expect(list.results).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('managementUrl') })]);
+    // kpt fn source also passes the folder's kustomization.yaml along: kustomize's, not an object to apply.
+    const generated = list.items.filter((i) => i.kind !== 'AsyncActor' && i.kind !== 'Kustomization') as unknown as Parameters<typeof validateKubeObject>[0][];
+    expect(generated.length).toBeGreaterThan(0);
+    for (const item of generated) await validateKubeObject(item);
   });
 });
 
