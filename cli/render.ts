@@ -10,7 +10,7 @@ import { parseOptions } from './client/parse-options.ts';
 import { readPlatformDocument } from './platform-file.ts';
 import { PATH_ANNOTATION, readObjects } from './render-sources.ts';
 import { renderPipeline } from '../krm-functions/pipeline.ts';
-import { LOCAL_CONFIG, stripToolAnnotations } from '../krm-functions/actors.ts';
+import { GENERATED_BY, GENERATED_FROM, LOCAL_CONFIG, stripToolAnnotations } from '../krm-functions/actors.ts';
 import { FN_API_VERSION } from '../krm-functions/platform-config.ts';
 import { formatResult, stringify, type KubeObject, type Result } from '../krm-functions/resource-list.ts';
 import { isAsyncActorResource } from '../api/index.ts';
@@ -69,10 +69,12 @@ function duplicates(items: KubeObject[]): string[] {
   const problems: string[] = [];
   for (const item of items) {
     const key = `${item.kind}/${item.metadata.namespace ? `${item.metadata.namespace}/` : ''}${item.metadata.name}`;
-    const file = item.metadata.annotations?.[PATH_ANNOTATION] ?? 'generated';
+    const annotations = item.metadata.annotations ?? {};
+    // A generated object carries the path where kpt would write it, not a file of the input.
+    const origin = annotations[GENERATED_BY] ? `generated from ${annotations[GENERATED_FROM] ?? 'the platform settings'}` : annotations[PATH_ANNOTATION] ?? 'the input';
     const first = seen.get(key);
-    if (first !== undefined) problems.push(`${file}: ${key} is also declared in ${first}`);
-    else seen.set(key, file);
+    if (first !== undefined) problems.push(`${key} is declared twice: ${first}, and ${origin}`);
+    else seen.set(key, origin);
   }
   return problems;
 }

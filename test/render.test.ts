@@ -127,6 +127,12 @@ test('bad settings, bad YAML, a wrong directory, no actors, a foreign output fol
   expect(half.stderr).toContain('asya render: half.yaml: document 1 is not a Kubernetes object (apiVersion, kind and metadata.name are required)');
   rmSync(join(example.dir, 'actors/half.yaml'));
 
+  writeFileSync(join(example.dir, 'actors/extra.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: chunk}\nspec: {}\n');
+  const twice = await render(['actors']);
+  expect(twice.status).toBe(1);
+  expect(twice.stderr).toContain('asya render: Deployment/chunk is declared twice: extra.yaml, and generated from AsyncActor/chunk');
+  rmSync(join(example.dir, 'actors/extra.yaml'));
+
   expect((await render(['missing'])).stderr).toContain('asya render: missing: not a directory');
   const empty = await render(['handlers']);
   expect(empty.status).toBe(1);
