@@ -8,6 +8,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx tsc -p tsconfig.json && rm -rf dist && npx esbuild cli/bin.ts --bundle --splitting --platform=node \
       --target=node20 --format=esm --packages=external --outdir=dist --entry-names=asya --log-level=warning \
+ && npx tsx krm-functions/build.ts dist/krm \
  && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -21,6 +22,8 @@ COPY --from=build /src/runtime/python/asya_runtime.py ./runtime/python/asya_runt
 COPY --from=build /src/crew ./crew
 COPY --from=build /src/protocol ./protocol
 COPY --from=build /src/api ./api
+# `asya` on PATH for shells: the ArgoCD plugin sidecar (deploy/argocd/cmp) runs `asya render` through sh -c.
+RUN printf '#!/bin/sh\nexec node /app/dist/asya.js "$@"\n' > /usr/local/bin/asya && chmod 755 /usr/local/bin/asya
 # Non-root and read-only friendly: nothing is written under /app; sockets live in /var/run/asya (emptyDir).
 USER 1000:1000
 # A small young generation keeps the sidecar's RSS low with no measurable cost in bench/hop.

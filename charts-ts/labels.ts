@@ -3,7 +3,7 @@ import pkg from '../package.json' with { type: 'json' };
 
 export const PART_OF = 'asya';
 
-export type Component = 'controller' | 'gateway' | 'crew' | 'monitoring' | 'trial-rabbitmq' | 'trial-postgresql' | 'namespace';
+export type Component = 'controller' | 'gateway' | 'crew' | 'monitoring' | 'trial-rabbitmq' | 'trial-postgresql' | 'namespace' | 'network-policy';
 
 export function platformLabels(name: string, component: Component): Record<string, string> {
   return {

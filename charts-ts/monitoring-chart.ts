@@ -6,6 +6,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
+import { ACTOR_POD_LABEL } from '../krm-functions/inject-sidecar/pod-template.ts';
 import { grafanaDashboard } from './dashboard.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { CONTROLLER_NAME, GATEWAY_NAME, type ResolvedOptions } from './options.ts';
@@ -37,10 +38,10 @@ export class MonitoringChart extends Chart {
       kind: 'PodMonitor',
       metadata: { name: 'asya-actors', namespace, labels },
       spec: {
-        selector: { matchExpressions: [{ key: 'asya.sh/asya', operator: 'Exists' }] },
+        selector: { matchExpressions: [{ key: ACTOR_POD_LABEL, operator: 'Exists' }] },
         namespaceSelector: { any: true },
         // The actor's name on every series, for the dashboard's per-actor panels.
-        podTargetLabels: ['asya.sh/asya'],
+        podTargetLabels: [ACTOR_POD_LABEL],
         podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: '30s' }],
       },
     });

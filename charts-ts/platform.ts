@@ -6,6 +6,7 @@
  * | minimal       | CRD, namespace, controller, crew (+ trial RabbitMQ)                      |
  * | standard      | minimal + gateway (+ trial PostgreSQL)                                   |
  * | full          | standard + ServiceMonitors, PodMonitor, Grafana dashboard                |
+ * | (any)         | + NetworkPolicies when the platform settings enable networkPolicies      |
  * | multi-cluster | per cluster: minimal on a shared external broker; the first cluster also |
  * |               | runs the gateway when its external URL is given                          |
  *
@@ -19,6 +20,7 @@ import { CrewChart } from './crew-chart.ts';
 import { GatewayChart } from './gateway-chart.ts';
 import { MonitoringChart } from './monitoring-chart.ts';
 import { NamespaceChart } from './namespace-chart.ts';
+import { NetworkPolicyChart } from './network-policy-chart.ts';
 import { resolveOptions, type PlatformOptions, type ResolvedOptions } from './options.ts';
 import { TrialPostgresChart, TrialRabbitMqChart } from './trial-chart.ts';
 
@@ -31,6 +33,7 @@ export const CHART_IDS = {
   gateway: '30-asya-gateway',
   crew: '40-asya-crew',
   monitoring: '50-asya-monitoring',
+  networkPolicies: '60-asya-network-policies',
 } as const;
 
 export interface ClusterApp {
@@ -50,6 +53,7 @@ export function addPlatformCharts(app: App, options: ResolvedOptions): void {
   if (options.gateway) new GatewayChart(app, CHART_IDS.gateway, options);
   new CrewChart(app, CHART_IDS.crew, options);
   if (options.monitoring) new MonitoringChart(app, CHART_IDS.monitoring, options);
+  if (options.platform.networkPolicies?.enabled) new NetworkPolicyChart(app, CHART_IDS.networkPolicies, options);
 }
 
 /** One App per cluster; `outdir` is where `app.synth()` writes (per cluster for multi-cluster). */

@@ -65,6 +65,10 @@ const commands: Record<string, Command> = {
     synopsis: 'synth            Write the platform manifests (CRD, controller, gateway, crew, monitoring) for a deployment pattern',
     run: async (args) => (await import('./synth.ts')).runSynth(args),
   },
+  render: {
+    synopsis: 'render <dir>     Render the AsyncActors under <dir> into apply-ready YAML (stdout, or -o <dir> for kustomize/ArgoCD/Flux)',
+    run: async (args) => (await import('./render.ts')).runRender(args),
+  },
   krm: {
     synopsis: 'krm <function>   Run a KRM function (inject-sidecar, keda-scaler) for kpt, kustomize or a pipe',
     run: async (args) => (await import('./krm.ts')).runKrm(args),

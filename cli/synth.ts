@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseOptions } from './client/parse-options.ts';
-import YAML from 'yaml';
+import { readPlatformDocument } from './platform-file.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { PATTERNS, PlatformOptionsError, resolveOptions, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
 import { platformApps } from '../charts-ts/platform.ts';
@@ -50,6 +50,8 @@ Options:
       --crew-ephemeral-results or in the pod's /tmp: lost with the pod, not shared between replicas (the --trial default)
       --expand-crew            render the crew as plain workloads (no controller needed for them)
       --monitoring-label <k=v> label the ServiceMonitors/PodMonitor for your Prometheus (e.g. release=prometheus); repeatable
+      --network-policies       emit NetworkPolicies (actors, gateway, controller); the platform file's
+                               networkPolicies gives the broker and API server addresses (docs/platform.md)
       --no-namespace           do not emit the Namespace object
   -h, --help                   show this help`;
 
@@ -59,11 +61,14 @@ class SynthUsageError extends Error {}
 const list = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 function readPlatformFile(path: string): PlatformSettings {
-  const documents = YAML.parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJS() as unknown).filter((d) => d != null);
-  if (documents.length !== 1) throw new PlatformOptionsError(`${path}: expected one AsyaPlatform or ConfigMap document, found ${documents.length}`);
-  const read = readPlatformConfig(documents[0]);
+  const read = readPlatformConfig(readPlatformDocument(path));
   if (!read.ok) throw new PlatformOptionsError(`${path}: ${read.results.map((r) => r.message).join('; ')}`);
   return read.config;
+}
+
+/** --network-policies turns them on; what they allow comes from the platform file's networkPolicies. */
+function withNetworkPolicies(platform: PlatformSettings, enable: boolean | undefined): PlatformSettings {
+  return enable ? { ...platform, networkPolicies: { ...platform.networkPolicies, enabled: true } } : platform;
 }
 
 function secretKey(value: string, defaultKey: string): { name: string; key: string } {
@@ -112,6 +117,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
       'expand-crew': { type: 'boolean' },
       'monitoring-label': { type: 'string', multiple: true },
       'no-namespace': { type: 'boolean' },
+      'network-policies': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -125,7 +131,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
     transport,
     ...(values.namespace ? { namespace: values.namespace } : {}),
     ...(values.image ? { image: values.image } : {}),
-    ...(values.platform ? { platform: readPlatformFile(values.platform) } : {}),
+    ...(values.platform || values['network-policies'] ? { platform: withNetworkPolicies(values.platform ? readPlatformFile(values.platform) : {}, values['network-policies']) } : {}),
     ...(values.trial ? { trial: true } : {}),
     ...(values['no-namespace'] ? { createNamespace: false } : {}),
     ...(values['watch-namespaces'] ? { watchNamespaces: list(values['watch-namespaces']) } : {}),

@@ -8,7 +8,7 @@ import { refOf, type KubeObject, type Result } from './resource-list.ts';
 
 export const GENERATED_BY = 'asya.sh/generated-by';
 export const GENERATED_FROM = 'asya.sh/generated-from';
-const LOCAL_CONFIG = 'config.kubernetes.io/local-config';
+export const LOCAL_CONFIG = 'config.kubernetes.io/local-config';
 /** Annotations kpt and kustomize use to map output back to files and resources; kept across re-runs. */
 const TOOL_ANNOTATION = /^(internal\.)?config\.kubernetes\.io\/(path|index|id|seqindent)$|^config\.k8s\.io\/id$|^kustomize\.config\.k8s\.io\/id$/;
 const PATH_ANNOTATIONS = ['internal.config.kubernetes.io/path', 'config.kubernetes.io/path'];
@@ -44,7 +44,8 @@ export function collectActors(items: KubeObject[]): { actors: ActorItem[]; resul
   return { actors, results };
 }
 
-function stripToolAnnotations(item: KubeObject): KubeObject {
+/** The item without the annotations kpt and kustomize add to track files (never part of what is applied). */
+export function stripToolAnnotations(item: KubeObject): KubeObject {
   const annotations = Object.fromEntries(Object.entries(item.metadata.annotations ?? {}).filter(([k]) => !TOOL_ANNOTATION.test(k)));
   return { ...item, metadata: { ...item.metadata, annotations } };
 }

@@ -46,6 +46,30 @@ const sqsSchema = z.object({
   waitTimeSeconds: int().pipe(z.number().min(1).max(20)).optional(),
 });
 
+const portNumber = () => int().pipe(z.number().min(1).max(65535));
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.0.0.0/16');
+const labelMap = z.record(z.string(), z.string());
+/** Where traffic may go or come from: addresses outside the cluster, or pods selected by their labels. */
+const peerSchema = z
+  .strictObject({ cidr: cidr.optional(), namespaceLabels: labelMap.optional(), podLabels: labelMap.optional() })
+  .refine((p) => (p.cidr !== undefined) !== (p.namespaceLabels !== undefined || p.podLabels !== undefined), 'give either cidr, or namespaceLabels and/or podLabels');
+
+/** NetworkPolicies for the platform and its actors (`asya synth`; the KRM functions do not read them). */
+const networkPoliciesSchema = z.strictObject({
+  enabled: bool().default(false),
+  /** The broker's address; the trial RabbitMQ when omitted with --trial. */
+  broker: z.array(peerSchema).min(1).optional(),
+  /** Default: transports.rabbitmq.port for RabbitMQ, 443 for SQS. */
+  brokerPorts: z.array(portNumber()).min(1).optional(),
+  /** The API server's endpoint addresses (`kubectl get endpoints kubernetes`): required for the controller's policy. */
+  apiServer: z.array(cidr).min(1).optional(),
+  apiServerPort: portNumber().default(443),
+  /** Who may call the gateway besides actors: an ingress controller, an MCP client's namespace, Prometheus. */
+  gatewayClients: z.array(peerSchema).default([]),
+  /** Further destinations for actor pods (an LLM API, the crew's S3 endpoint). */
+  actorEgress: z.array(z.strictObject({ cidr, ports: z.array(portNumber()).min(1) })).default([]),
+});
+
 export const platformSpecSchema = z.strictObject({
   sidecar: z
     .strictObject({
@@ -68,6 +92,7 @@ export const platformSpecSchema = z.strictObject({
    * `kubectl get asyas`); by default they are marked local-config so kustomize and kpt live apply skip them.
    */
   keepAsyncActors: bool().default(false),
+  networkPolicies: networkPoliciesSchema.optional(),
 });
 
 export type PlatformConfig = z.infer<typeof platformSpecSchema>;

@@ -4,12 +4,13 @@
  * exec-plugin layout. Every run happens twice to show the output on disk does not change.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { validateKubeObject } from '../test/support/kube-schemas.ts';
+import { objects, snapshot } from '../test/support/rendered.ts';
 import { requireTools } from '../test/support/tools.ts';
 import { buildKrmFunctions } from './build.ts';
 
@@ -21,25 +22,6 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Rec
   const result = spawnSync(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, input: options.input, encoding: 'utf8', timeout: 60_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-
-/** Every file under dir with its content, for before/after comparisons. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d)) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(dir, path)] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-const objects = (text: string) =>
-  YAML.parseAllDocuments(text)
-    .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: unknown } | null)
-    .filter((o) => o !== null);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'asya-krm-tools-'));
@@ -111,7 +93,7 @@ describe('kpt', () => {
     expect(snapshot(pkg)).toEqual(before);
   });
 
-  test('kpt fn source --fn-config | inject-sidecar | keda-scaler: a plain pipe, the settings reach both functions', () => {
+  test('kpt fn source --fn-config | inject-sidecar | keda-scaler: a plain pipe, the settings reach both functions, every generated object schema-valid', async () => {
     const config = join(work, 'prefix-config.yaml');
     writeFileSync(config, 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec: {queuePrefix: team-a-}\n');
     const source = run('kpt', ['fn', 'source', join(REPO, 'examples/hello/actors'), '--fn-config', config]);
@@ -126,6 +108,10 @@ describe('kpt', () => {
     expect(scaled.map((o) => (o.spec.triggers as { metadata: { queueName: string } }[])[0]!.metadata.queueName).sort()).toEqual(['team-a-asya-normalize', 'team-a-asya-report', 'team-a-asya-sentiment']);
     expect(JSON.stringify(list.items.filter((i) => i.kind === 'Deployment'))).toContain('"name":"ASYA_QUEUE_PREFIX","value":"team-a-"');
     expect(list.results).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('managementUrl') })]);
+    // kpt fn source also passes the folder's kustomization.yaml along: kustomize's, not an object to apply.
+    const generated = list.items.filter((i) => i.kind !== 'AsyncActor' && i.kind !== 'Kustomization') as unknown as Parameters<typeof validateKubeObject>[0][];
+    expect(generated.length).toBeGreaterThan(0);
+    for (const item of generated) await validateKubeObject(item);
   });
 });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } from './support/doc-blocks.ts';
 import { waitUntil } from '../gateway/test-harness.ts';
 import { signalGroup } from './support/process-group.ts';
+import { installPackedAsya } from './support/packed-asya.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PAGES: DocPage[] = [
@@ -94,20 +95,16 @@ function tail(text: string, lines = 60): string {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'asya-docs-'));
-  const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as Array<{ filename: string }>;
-  tarball = join(scratch, pack[0]!.filename);
-  toolbox = join(scratch, 'toolbox');
-  mkdirSync(toolbox);
-  writeFileSync(join(toolbox, 'package.json'), '{"name": "toolbox", "private": true}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: toolbox, stdio: 'ignore' });
+  ({ tarball, toolbox } = installPackedAsya(scratch));
 }, BLOCK_TIMEOUT_MS);
 
 afterAll(() => {
   const lines = [`doc blocks: ${ran.length} ran, ${skipped.length} marked not runnable here`, ...skipped.map((s) => `  not run: ${s}`)];
   writeFileSync(SUMMARY_FILE, lines.join('\n') + '\n');
   console.log(lines.join('\n'));
+  // The scratch folder holds repository copies and an installed toolbox: removing it takes long on a busy disk.
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+}, BLOCK_TIMEOUT_MS);
 
 test('every shell block in README.md and docs/ is marked: run, background, file or skip with a reason', () => {
   const problems: string[] = [];

@@ -29,8 +29,11 @@ export const JOB_IDLE_EXIT = '30s';
 type Container = Record<string, unknown> & { name: string; env?: EnvVar[]; volumeMounts?: unknown[] };
 export type PodTemplate = { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> };
 
+/** Every actor pod carries it (value: the actor's name): the PodMonitor and the NetworkPolicies select by it. */
+export const ACTOR_POD_LABEL = 'asya.sh/asya';
+
 export function selectorLabels(actor: AsyncActor): Record<string, string> {
-  return { app: actor.metadata.name, 'asya.sh/asya': actor.metadata.name, 'asya.sh/workload': actor.spec.workload.kind.toLowerCase() };
+  return { app: actor.metadata.name, [ACTOR_POD_LABEL]: actor.metadata.name, 'asya.sh/workload': actor.spec.workload.kind.toLowerCase() };
 }
 
 const execProbe = (script: string, timing: Record<string, number>) => ({ exec: { command: ['sh', '-c', script] }, ...timing });

@@ -1,0 +1,43 @@
+/** Reading what a rendering route wrote: files on disk, YAML streams of objects, schema checks. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import YAML from 'yaml';
+import { validateKubeObject } from './kube-schemas.ts';
+
+export interface RenderedObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** Every file under dir with its content, for before/after comparisons. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export const objects = (text: string): RenderedObject[] =>
+  YAML.parseAllDocuments(text)
+    .map((d) => d.toJS() as RenderedObject | null)
+    .filter((o) => o !== null);
+
+export const idOf = (o: RenderedObject) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+
+/** The objects sorted by kind and name, so two routes that order them differently compare equal. */
+export const byId = (list: RenderedObject[]) => [...list].sort((a, b) => idOf(a).localeCompare(idOf(b)));
+
+/** Rejects with every object that the Kubernetes or KEDA schema refuses. */
+export async function validateAll(list: RenderedObject[]): Promise<void> {
+  const failures: string[] = [];
+  for (const object of list) await validateKubeObject(object).catch((err: Error) => failures.push(err.message));
+  if (failures.length) throw new Error(failures.join('\n'));
+}
