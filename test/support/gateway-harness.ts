@@ -4,17 +4,17 @@
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { Envelope } from '../protocol/envelope.ts';
-import type { JsonValue } from '../protocol/json.ts';
-import { createLogger, type Logger } from '../protocol/log.ts';
-import { queueName } from '../protocol/queues.ts';
-import { createTestSchema, type TestSchema } from '../test/support/postgres.ts';
-import { MemoryTransport } from '../transport/memory.ts';
-import type { Consumer, Transport } from '../transport/transport.ts';
-import type { GatewayConfig } from './config.ts';
-import { startGateway, type RunningGateway } from './server.ts';
-import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from './store/index.ts';
-import { buildTools, parseToolsFile, ToolSet } from './tools/index.ts';
+import type { Envelope } from '../../protocol/envelope.ts';
+import type { JsonValue } from '../../protocol/json.ts';
+import { createLogger, type Logger } from '../../protocol/log.ts';
+import { queueName } from '../../protocol/queues.ts';
+import { createTestSchema, type TestSchema } from './postgres.ts';
+import { MemoryTransport } from '../../transport/memory.ts';
+import type { Consumer, Transport } from '../../transport/transport.ts';
+import type { GatewayConfig } from '../../gateway/config.ts';
+import { startGateway, type RunningGateway } from '../../gateway/server.ts';
+import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from '../../gateway/store/index.ts';
+import { buildTools, parseToolsFile, ToolSet } from '../../gateway/tools/index.ts';
 
 export const quietLog = createLogger((process.env.ASYA_TEST_LOG_LEVEL as 'DEBUG' | undefined) ?? 'ERROR', 'test.gateway');
 
@@ -220,7 +220,7 @@ export interface GatewayProcess {
   listening(timeoutMs?: number): Promise<string>;
 }
 
-const GATEWAY_CLI = resolve(import.meta.dirname, '../cli/gateway.ts');
+const GATEWAY_CLI = resolve(import.meta.dirname, '../../cli/gateway.ts');
 
 export function runGatewayProcess(args: string[], env: Record<string, string>): GatewayProcess {
   const script = `import(${JSON.stringify(GATEWAY_CLI)}).then((m) => m.runGateway(${JSON.stringify(args)})).catch((e) => { process.stderr.write('asya gateway: ' + e.message + '\\n'); process.exit(1); });`;
