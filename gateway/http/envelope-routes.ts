@@ -1,11 +1,12 @@
 /** Reading envelopes and cancelling them: GET /envelopes, GET /envelopes/{id}, /active, /cancel. */
 import type { Context, Hono } from 'hono';
-import { canSee, ownerScope } from './access.ts';
+import { CancelRequest, type ActiveAnswer, type EnvelopeList } from '../../protocol/gateway-contract.ts';
+import { canSee, ownerScope } from '../core/caller.ts';
 import type { GatewayDeps } from '../deps.ts';
 import type { EnvelopeStatus, ListFilter } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
-import { envelopeJson } from './envelope-json.ts';
-import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
+import { envelopeJson } from '../core/envelope-json.ts';
+import { errorBody, HttpError, notFound, parseJsonBody, parseRequest } from './errors.ts';
 import { checkPathId } from './ids.ts';
 import { bodyText } from './request-body.ts';
 
@@ -51,7 +52,8 @@ export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
   app.get('/envelopes', async (c) => {
     const owner = ownerScope(c.get('caller'));
     const page = await store.list({ ...listFilter((name) => c.req.query(name)), ...(owner !== undefined ? { owner } : {}) });
-    return c.json({ envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) });
+    const answer: EnvelopeList = { envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) };
+    return c.json(answer);
   });
 
   app.get('/envelopes/:id', async (c) => {
@@ -65,7 +67,7 @@ export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
     const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) return c.json(errorBody('Envelope not found', { active: false }), 404);
     const active = !isFinal(envelope.status) && (!envelope.deadline || envelope.deadline.getTime() > Date.now());
-    return c.json({ active }, active ? 200 : 410);
+    return c.json({ active } satisfies ActiveAnswer, active ? 200 : 410);
   });
 
   app.post('/envelopes/:id/cancel', async (c) => {
@@ -73,12 +75,7 @@ export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
     if (!(await visible(c, id))) throw notFound();
     const text = bodyText(c);
     let reason: string | undefined;
-    if (text.trim() !== '') {
-      const body = parseJsonBody(text);
-      const value = (body as { reason?: unknown } | null)?.reason;
-      if (value !== undefined && typeof value !== 'string') throw new HttpError(400, 'Invalid request body: reason must be a string');
-      reason = value || undefined;
-    }
+    if (text.trim() !== '') reason = parseRequest(CancelRequest, parseJsonBody(text)).reason || undefined;
     const result = await store.cancel(id, reason);
     if (result.outcome === 'not_found') throw notFound();
     if (result.outcome === 'ignored') {

@@ -12,12 +12,13 @@
  * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
 import type { Hono } from 'hono';
+import { RESULT_TOO_LARGE, type ChildAnswer, type FinalAnswer, type ProgressAnswer } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { DuplicateEnvelopeError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
-import { envelopeJson } from './envelope-json.ts';
-import { errorBody, HttpError, notFound, parseJsonBody, readJson } from './errors.ts';
+import { envelopeJson } from '../core/envelope-json.ts';
+import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
 import { checkPathId } from './ids.ts';
-import { bodyText, type TooLargeHandler } from './request-body.ts';
+import { bodyText, readJson, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
 
 /**
@@ -51,8 +52,6 @@ async function finalFor(store: EnvelopeStore, id: string, input: FinalInput): Pr
   }
   return store.setFinal(id, input);
 }
-
-export const RESULT_TOO_LARGE = 'result_too_large';
 
 /**
  * A final report over the body limit is not read, but its envelope id is in the path: the envelope ends
@@ -89,10 +88,11 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     const id = checkPathId(c.req.param('id'));
     const result = await progressFor(id, progressBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
-    if (result.outcome === 'ignored') {
-      return c.json({ status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent });
-    }
-    return c.json({ status: 'ok', progress_percent: result.envelope.progressPercent });
+    const answer: ProgressAnswer =
+      result.outcome === 'ignored'
+        ? { status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent }
+        : { status: 'ok', progress_percent: result.envelope.progressPercent };
+    return c.json(answer);
   });
 
   app.post('/envelopes/:id/final', async (c) => {
@@ -100,9 +100,12 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     const result = await finalFor(store, id, finalBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
     deps.metrics.finalReports.inc({ outcome: result.outcome });
-    if (result.outcome === 'ignored') return c.json({ status: 'ignored', reason: result.reason });
     // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
-    return c.json({ status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true } : {}) });
+    const answer: FinalAnswer =
+      result.outcome === 'ignored'
+        ? { status: 'ignored', reason: result.reason }
+        : { status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true as const } : {}) };
+    return c.json(answer);
   });
 
   app.post('/envelopes/:id/replay', async (c) => {
@@ -130,11 +133,11 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
         if (err instanceof DuplicateEnvelopeError) throw new HttpError(409, `Envelope ${child.id} already exists`);
         throw err;
       }
-      return c.json({ status: 'created', id: child.id }, 201);
+      return c.json({ status: 'created', id: child.id } satisfies ChildAnswer, 201);
     }
     const result = await store.registerChild(registration({ ...child, parentId: checkPathId(child.parentId) }));
     if (result.outcome === 'not_found') throw notFound('Parent envelope');
-    if (result.outcome === 'ignored') return c.json({ status: 'exists', id: child.id });
-    return c.json({ status: 'created', id: child.id }, 201);
+    if (result.outcome === 'ignored') return c.json({ status: 'exists', id: child.id } satisfies ChildAnswer);
+    return c.json({ status: 'created', id: child.id } satisfies ChildAnswer, 201);
   });
 }

@@ -11,11 +11,12 @@
  * that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
  */
 import type { Hono } from 'hono';
+import { UPDATE_EVENT } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { canSee } from './access.ts';
+import { canSee } from '../core/caller.ts';
 import type { EnvelopeEvent, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
-import { updateJson } from './envelope-json.ts';
+import { updateJson } from '../core/envelope-json.ts';
 import { HttpError, notFound } from './errors.ts';
 import { checkPathId } from './ids.ts';
 
@@ -27,7 +28,7 @@ const KEEPALIVE = encoder.encode(': keepalive\n\n');
 function frameFor(event: EnvelopeEvent): Uint8Array {
   let frame = frames.get(event);
   if (!frame) {
-    frame = encoder.encode(`event: update\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
+    frame = encoder.encode(`event: ${UPDATE_EVENT}\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
     frames.set(event, frame);
   }
   return frame;
