@@ -1,5 +1,5 @@
 /** Reading envelopes and cancelling them: GET /envelopes, GET /envelopes/{id}, /active, /cancel. */
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { CancelRequest, type ActiveAnswer, type EnvelopeList } from '../../protocol/gateway-contract.ts';
 import { canSee, ownerScope } from '../core/caller.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -9,6 +9,7 @@ import { envelopeJson } from '../core/envelope-json.ts';
 import { errorBody, HttpError, notFound, parseJsonBody, parseRequest } from './errors.ts';
 import { checkPathId } from './ids.ts';
 import { bodyText } from './request-body.ts';
+import type { Routes } from './routes.ts';
 
 function dateParam(raw: string | undefined, name: string): Date | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -41,7 +42,7 @@ function listFilter(query: (name: string) => string | undefined): ListFilter {
   return filter;
 }
 
-export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
+export function envelopeRoutes(routes: Routes, deps: GatewayDeps): void {
   const { store } = deps;
   /** An envelope another named client owns is as unknown to this caller as one that never existed. */
   const visible = async (c: Context, id: string) => {
@@ -49,28 +50,28 @@ export function envelopeRoutes(app: Hono, deps: GatewayDeps): void {
     return envelope && canSee(c.get('caller'), envelope) ? envelope : undefined;
   };
 
-  app.get('/envelopes', async (c) => {
+  routes.get('/envelopes', 'client', async (c) => {
     const owner = ownerScope(c.get('caller'));
     const page = await store.list({ ...listFilter((name) => c.req.query(name)), ...(owner !== undefined ? { owner } : {}) });
     const answer: EnvelopeList = { envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) };
     return c.json(answer);
   });
 
-  app.get('/envelopes/:id', async (c) => {
+  routes.get('/envelopes/:id', 'client', async (c) => {
     const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) throw notFound();
     return c.json(envelopeJson(envelope));
   });
 
   // The original answered 410 for an unknown id too; an id that never existed is a 404 here.
-  app.get('/envelopes/:id/active', async (c) => {
+  routes.get('/envelopes/:id/active', 'client-or-internal', async (c) => {
     const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) return c.json(errorBody('Envelope not found', { active: false }), 404);
     const active = !isFinal(envelope.status) && (!envelope.deadline || envelope.deadline.getTime() > Date.now());
     return c.json({ active } satisfies ActiveAnswer, active ? 200 : 410);
   });
 
-  app.post('/envelopes/:id/cancel', async (c) => {
+  routes.post('/envelopes/:id/cancel', 'client', async (c) => {
     const id = checkPathId(c.req.param('id'));
     if (!(await visible(c, id))) throw notFound();
     const text = bodyText(c);

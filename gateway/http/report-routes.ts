@@ -11,7 +11,6 @@
  * POST /envelopes/{id}/replay is the operator's counterpart (`asya dlq replay` calls it before it sends a
  * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
-import type { Hono } from 'hono';
 import { RESULT_TOO_LARGE, type ChildAnswer, type FinalAnswer, type ProgressAnswer } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { DuplicateEnvelopeError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
@@ -20,6 +19,7 @@ import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
 import { checkPathId } from './ids.ts';
 import { bodyText, readJson, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
+import type { Routes } from './routes.ts';
 
 /**
  * The route an unknown id is recorded with when its final status comes first: that of its nearest known
@@ -69,7 +69,7 @@ export function finalTooLarge(deps: GatewayDeps): TooLargeHandler {
   };
 }
 
-export function reportRoutes(app: Hono, deps: GatewayDeps): void {
+export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
   const { store } = deps;
 
   const progressFor = async (id: string, input: ProgressInput): Promise<UpdateResult> => {
@@ -84,7 +84,7 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     return store.appendProgress(id, input);
   };
 
-  app.post('/envelopes/:id/progress', async (c) => {
+  routes.post('/envelopes/:id/progress', 'internal', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const result = await progressFor(id, progressBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
@@ -95,20 +95,26 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     return c.json(answer);
   });
 
-  app.post('/envelopes/:id/final', async (c) => {
-    const id = checkPathId(c.req.param('id'));
-    const result = await finalFor(store, id, finalBody(readJson(c)));
-    if (result.outcome === 'not_found') throw notFound();
-    deps.metrics.finalReports.inc({ outcome: result.outcome });
-    // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
-    const answer: FinalAnswer =
-      result.outcome === 'ignored'
-        ? { status: 'ignored', reason: result.reason }
-        : { status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true as const } : {}) };
-    return c.json(answer);
-  });
+  routes.post(
+    '/envelopes/:id/final',
+    'internal',
+    async (c) => {
+      const id = checkPathId(c.req.param('id'));
+      const result = await finalFor(store, id, finalBody(readJson(c)));
+      if (result.outcome === 'not_found') throw notFound();
+      deps.metrics.finalReports.inc({ outcome: result.outcome });
+      // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
+      const answer: FinalAnswer =
+        result.outcome === 'ignored'
+          ? { status: 'ignored', reason: result.reason }
+          : { status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true as const } : {}) };
+      return c.json(answer);
+    },
+    // A final report too large to read still settles its envelope (failed, result_too_large).
+    { onTooLarge: finalTooLarge(deps) },
+  );
 
-  app.post('/envelopes/:id/replay', async (c) => {
+  routes.post('/envelopes/:id/replay', 'internal', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const text = bodyText(c);
     const result = await store.reopen(id, replayBody(text.trim() === '' ? {} : parseJsonBody(text)));
@@ -119,7 +125,7 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     return c.json(envelopeJson(result.envelope));
   });
 
-  app.post('/envelopes', async (c) => {
+  routes.post('/envelopes', 'internal', async (c) => {
     const child = childBody(readJson(c));
     checkPathId(child.id);
     if (!child.parentId) {

@@ -1,5 +1,4 @@
 /** POST /tools/call: the original's REST form of a tool call, answering a CallToolResult (reference §4.5). */
-import type { Hono } from 'hono';
 import { ToolCallRequest } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { ownerScope } from '../core/caller.ts';
@@ -9,9 +8,10 @@ import { shortened } from '../tools/index.ts';
 import { HttpError } from './errors.ts';
 import { readRequest } from './request-body.ts';
 import { requestHeader } from './request-headers.ts';
+import type { Routes } from './routes.ts';
 
-export function toolRoutes(app: Hono, deps: GatewayDeps): void {
-  app.post('/tools/call', async (c) => {
+export function toolRoutes(routes: Routes, deps: GatewayDeps): void {
+  routes.post('/tools/call', 'client', async (c) => {
     const { name, arguments: args } = readRequest(c, ToolCallRequest);
     const tool = deps.tools.get(name);
     if (!tool) throw new HttpError(404, `Tool "${shortened(name)}" not found`);
