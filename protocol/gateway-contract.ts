@@ -54,6 +54,12 @@ const actorName = z.string({ error: invalidField('must be a list of actor names'
 const actorNames = z.array(actorName, { error: invalidField('must be a list of actor names') });
 const optionalObject = z.record(z.string(), json, { error: invalidField('must be an object') }).nullish();
 
+/**
+ * A request as a sender fills it in: `K` always present. A sender declares its bodies with this rather than
+ * re-declaring the fields, so a field renamed in the contract fails to compile where it is sent.
+ */
+export type Filled<T, K extends keyof T> = T & { [P in K]-?: NonNullable<T[P]> };
+
 /** The message for a request body the schema refused: the first problem, as the original reported one. */
 export function requestProblem(error: z.ZodError): string {
   return error.issues[0]?.message ?? 'Invalid request body';
@@ -245,7 +251,7 @@ export const ErrorAnswer = z.object({
   active: z.boolean().optional(),
 });
 export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
-export type ErrorDetails = Omit<ErrorAnswer, 'error'>;
+export type ErrorExtras = Omit<ErrorAnswer, 'error'>;
 
 /** The JSON in the text of a tool call's answer: the envelope was created (keys in Go's sorted order). */
 export const CreatedBody = z.object({

@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { requestProblem, type ErrorAnswer, type ErrorDetails } from '../../protocol/gateway-contract.ts';
+import { requestProblem, type ErrorAnswer, type ErrorExtras } from '../../protocol/gateway-contract.ts';
 import { InvalidEnvelopeInputError, StoreUnavailableError } from '../store/index.ts';
 
 export class HttpError extends Error {
@@ -13,7 +13,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
     message: string,
-    readonly extra: ErrorDetails = {},
+    readonly extra: ErrorExtras = {},
   ) {
     super(message);
   }
@@ -21,7 +21,7 @@ export class HttpError extends Error {
 
 export const notFound = (what = 'Envelope') => new HttpError(404, `${what} not found`);
 
-export function errorBody(message: string, extra: ErrorDetails = {}): ErrorAnswer {
+export function errorBody(message: string, extra: ErrorExtras = {}): ErrorAnswer {
   return { error: message, ...extra };
 }
 
