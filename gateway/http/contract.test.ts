@@ -151,6 +151,6 @@ describe('the gateway refuses what the contract refuses, with its message', () =
     const id = await createdEnvelope('echo', { message: 'm' });
     await takePublished(f.transport, 'echo');
     expect(FinalRequest.safeParse({ status: 'succeeded', error: 5 }).success).toBe(true);
-    expect((await f.sidecar.final(id, { status: 'succeeded', error: 5 })).status).toBe(200);
+    expect((await f.sidecar.post(`/envelopes/${id}/final`, { status: 'succeeded', error: 5 })).status).toBe(200);
   });
 });
