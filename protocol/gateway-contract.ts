@@ -156,6 +156,31 @@ export type ReplayRequest = z.input<typeof ReplayRequest>;
 export const CancelRequest = z.object({ reason: z.string({ error: invalidField('must be a string') }).optional() }, { error: BODY_NOT_OBJECT });
 export type CancelRequest = z.input<typeof CancelRequest>;
 
+const timestampParam = (name: string) =>
+  z
+    .string()
+    .refine((raw) => raw === '' || !Number.isNaN(new Date(raw).getTime()), { error: `Invalid ${name}: expected an RFC 3339 timestamp` })
+    .optional();
+
+/**
+ * GET /envelopes (ours): the query. `status` may list several (`running,pending`); `roots=true` (or 1) leaves
+ * fan-out children out; `limit` is 1 to 500 (default 50); `cursor` is a previous page's `next_cursor`.
+ */
+export const ListQuery = z.object({
+  status: z.string().optional(),
+  tool: z.string().optional(),
+  parent_id: z.string().optional(),
+  roots: z.string().optional(),
+  created_from: timestampParam('created_from'),
+  created_to: timestampParam('created_to'),
+  limit: z
+    .string()
+    .refine((raw) => /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 500, { error: 'Invalid limit: expected 1 to 500' })
+    .optional(),
+  cursor: z.string().optional(),
+});
+export type ListQuery = z.input<typeof ListQuery>;
+
 // ---------------------------------------------------------------------------------------------------------
 // Answers
 

@@ -1,6 +1,6 @@
 /** Reading envelopes and cancelling them: GET /envelopes, GET /envelopes/{id}, /active, /cancel. */
 import type { Context } from 'hono';
-import { CancelRequest, type ActiveAnswer, type EnvelopeList } from '../../protocol/gateway-contract.ts';
+import { CancelRequest, ListQuery, type ActiveAnswer, type EnvelopeList } from '../../protocol/gateway-contract.ts';
 import { canSee, ownerScope } from '../core/caller.ts';
 import type { GatewayDeps } from '../deps.ts';
 import type { EnvelopeStatus, ListFilter } from '../store/index.ts';
@@ -11,34 +11,18 @@ import { checkPathId } from './ids.ts';
 import { bodyText } from './request-body.ts';
 import type { Routes } from './routes.ts';
 
-function dateParam(raw: string | undefined, name: string): Date | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const date = new Date(raw);
-  if (Number.isNaN(date.getTime())) throw new HttpError(400, `Invalid ${name}: expected an RFC 3339 timestamp`);
-  return date;
-}
-
-function listFilter(query: (name: string) => string | undefined): ListFilter {
+/** The store's filter from the query the contract checked (ListQuery). */
+function listFilter(raw: Record<string, string>): ListFilter {
+  const query = parseRequest(ListQuery, raw);
   const filter: ListFilter = {};
-  const status = query('status');
-  if (status) filter.status = status.split(',').map((s) => s.trim()) as EnvelopeStatus[];
-  const tool = query('tool');
-  if (tool) filter.toolName = tool;
-  const parent = query('parent_id');
-  if (parent) filter.parentId = parent;
-  const roots = query('roots');
-  if (roots === 'true' || roots === '1') filter.rootsOnly = true;
-  const from = dateParam(query('created_from'), 'created_from');
-  const to = dateParam(query('created_to'), 'created_to');
-  if (from) filter.createdFrom = from;
-  if (to) filter.createdTo = to;
-  const limit = query('limit');
-  if (limit !== undefined) {
-    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 500) throw new HttpError(400, 'Invalid limit: expected 1 to 500');
-    filter.limit = Number(limit);
-  }
-  const cursor = query('cursor');
-  if (cursor) filter.cursor = cursor;
+  if (query.status) filter.status = query.status.split(',').map((s) => s.trim()) as EnvelopeStatus[];
+  if (query.tool) filter.toolName = query.tool;
+  if (query.parent_id) filter.parentId = query.parent_id;
+  if (query.roots === 'true' || query.roots === '1') filter.rootsOnly = true;
+  if (query.created_from) filter.createdFrom = new Date(query.created_from);
+  if (query.created_to) filter.createdTo = new Date(query.created_to);
+  if (query.limit !== undefined) filter.limit = Number(query.limit);
+  if (query.cursor) filter.cursor = query.cursor;
   return filter;
 }
 
@@ -52,7 +36,7 @@ export function envelopeRoutes(routes: Routes, deps: GatewayDeps): void {
 
   routes.get('/envelopes', 'client', async (c) => {
     const owner = ownerScope(c.get('caller'));
-    const page = await store.list({ ...listFilter((name) => c.req.query(name)), ...(owner !== undefined ? { owner } : {}) });
+    const page = await store.list({ ...listFilter(c.req.query()), ...(owner !== undefined ? { owner } : {}) });
     const answer: EnvelopeList = { envelopes: page.items.map(envelopeJson), ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) };
     return c.json(answer);
   });
