@@ -1,8 +1,9 @@
 /**
  * Reads a text/event-stream body into events with eventsource-parser (the parser the MCP SDK uses too):
  * `: comments` (keep-alives) are skipped, and an event with no data is not dispatched, as the spec says.
+ * The body is read here, not piped, so a caller that stops early cancels it (and its connection) at once.
  */
-import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
   event: string;
@@ -11,17 +12,22 @@ export interface SseEvent {
 }
 
 export async function* readSseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const events = body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
-  const reader = events.getReader();
+  const parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      // A browser's EventSource names an unnamed event `message`; the parser leaves it undefined.
-      yield { event: value.event ?? 'message', ...(value.id !== undefined ? { id: value.id } : {}), data: value.data };
+      parser.feed(decoder.decode(value, { stream: true }));
+      for (let message = parsed.shift(); message; message = parsed.shift()) {
+        // A browser's EventSource names an unnamed event `message`; the parser leaves it undefined.
+        yield { event: message.event ?? 'message', ...(message.id !== undefined ? { id: message.id } : {}), data: message.data };
+      }
     }
   } finally {
     reader.releaseLock();
-    await events.cancel().catch(() => {});
+    await body.cancel().catch(() => {});
   }
 }
