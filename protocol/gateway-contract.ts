@@ -47,11 +47,13 @@ const invalidField =
     `Invalid request body: ${String(issue.path?.[0] ?? 'body')} ${what}`;
 
 const BODY_NOT_OBJECT = 'Invalid request body: expected a JSON object';
-const optionalString = z.string({ error: invalidField('must be a string') }).nullish();
-const index = z.int({ error: invalidField('must be a non-negative integer') }).min(0, { error: invalidField('must be a non-negative integer') });
-const optionalIndex = index.nullish();
-const actorName = z.string({ error: invalidField('must be a list of actor names') }).min(1, { error: invalidField('must be a list of actor names') });
-const actorNames = z.array(actorName, { error: invalidField('must be a list of actor names') });
+const NOT_A_STRING = invalidField('must be a string');
+const optionalString = z.string({ error: NOT_A_STRING }).nullish();
+const NOT_AN_INDEX = invalidField('must be a non-negative integer');
+const optionalIndex = z.int({ error: NOT_AN_INDEX }).min(0, { error: NOT_AN_INDEX }).nullish();
+const NOT_ACTOR_NAMES = invalidField('must be a list of actor names');
+const actorName = z.string({ error: NOT_ACTOR_NAMES }).min(1, { error: NOT_ACTOR_NAMES });
+const actorNames = z.array(actorName, { error: NOT_ACTOR_NAMES });
 const optionalObject = z.record(z.string(), json, { error: invalidField('must be an object') }).nullish();
 
 /**
@@ -125,18 +127,19 @@ export const FinalRequest = z.discriminatedUnion(
 );
 export type FinalRequest = z.input<typeof FinalRequest>;
 
+const MISSING_ID = 'Missing required field: id';
+const MISSING_ACTORS = 'Missing required field: actors';
+
 /**
  * POST /envelopes: a fan-out child registered by its parent's sidecar (`parent_id`), or an envelope with no
  * parent. Old sidecars send no `index`; the gateway reads it from the `<parent>-<index>` id.
  */
 export const ChildRequest = z.object(
   {
-    id: z.string({ error: 'Missing required field: id' }).min(1, { error: 'Missing required field: id' }),
+    id: z.string({ error: MISSING_ID }).min(1, { error: MISSING_ID }),
     actors: z
-      .array(actorName, {
-        error: (issue) => (issue.input === undefined || issue.input === null ? 'Missing required field: actors' : 'Invalid request body: actors must be a list of actor names'),
-      })
-      .min(1, { error: 'Missing required field: actors' }),
+      .array(actorName, { error: (issue) => (issue.input === undefined || issue.input === null ? MISSING_ACTORS : NOT_ACTOR_NAMES(issue)) })
+      .min(1, { error: MISSING_ACTORS }),
     parent_id: optionalString,
     current: optionalIndex,
     index: optionalIndex,
@@ -153,7 +156,7 @@ export const ReplayRequest = z.object({ reason: optionalString, timeout_seconds:
 export type ReplayRequest = z.input<typeof ReplayRequest>;
 
 /** POST /envelopes/{id}/cancel (ours, client token): an optional reason; an empty body is fine. */
-export const CancelRequest = z.object({ reason: z.string({ error: invalidField('must be a string') }).optional() }, { error: BODY_NOT_OBJECT });
+export const CancelRequest = z.object({ reason: z.string({ error: NOT_A_STRING }).optional() }, { error: BODY_NOT_OBJECT });
 export type CancelRequest = z.input<typeof CancelRequest>;
 
 const timestampParam = (name: string) =>
