@@ -13,7 +13,7 @@ import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { CONTROLLER_PORT, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
 import type { PlatformOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, only, withCrewStorage } from './test-support.ts';
+import { at, only, withCrewStorage } from '../test/support/charts.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'asya-controller-contract-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

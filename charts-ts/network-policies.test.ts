@@ -13,7 +13,7 @@ import { validateKubeObject } from '../test/support/kube-schemas.ts';
 import { asya } from '../test/support/dev-process.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import type { PlatformOptions, PlatformSettings } from './options.ts';
-import { byKind, synthObjects } from './test-support.ts';
+import { byKind, synthObjects } from '../test/support/charts.ts';
 
 interface Selector {
   matchLabels?: Record<string, string>;

@@ -7,7 +7,7 @@ import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { MIGRATION_JOB } from './gateway-chart.ts';
 import { PlatformOptionsError, resolveOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, containersOf, kindsAndNames, only, synthObjects, TEST_RESULTS_CLAIM, withCrewStorage } from './test-support.ts';
+import { at, containersOf, kindsAndNames, only, synthObjects, TEST_RESULTS_CLAIM, withCrewStorage } from '../test/support/charts.ts';
 
 const CORE = [
   'CustomResourceDefinition/asyncactors.asya.sh',

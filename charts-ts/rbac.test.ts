@@ -1,6 +1,6 @@
 /** The controller's RBAC is least privilege: no wildcards, no Secrets, no actor creation, Leases only its own. */
 import { describe, expect, test } from 'vitest';
-import { byKind, only, synthObjects } from './test-support.ts';
+import { byKind, only, synthObjects } from '../test/support/charts.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 
 interface Rule {

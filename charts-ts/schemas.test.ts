@@ -10,7 +10,7 @@ import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { MONITORING_API_VERSION } from './monitoring-chart.ts';
 import type { PlatformOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
-import { at, clusterObjects, withCrewStorage } from './test-support.ts';
+import { at, clusterObjects, withCrewStorage } from '../test/support/charts.ts';
 
 const variants: [string, PlatformOptions][] = [
   ['minimal', { pattern: 'minimal' }],

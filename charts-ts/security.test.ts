@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { PATTERNS } from './options.ts';
-import { at, clusterObjects, containersOf, podSpecOf, synthObjects } from './test-support.ts';
+import { at, clusterObjects, containersOf, podSpecOf, synthObjects } from '../test/support/charts.ts';
 import type { PlatformOptions } from './options.ts';
 
 const variants: [string, PlatformOptions][] = [

@@ -1,5 +1,5 @@
 /**
- * `asya synth` end to end: as a separate process (charts-ts/synth-entry.ts, the same runSynth that
+ * `asya synth` end to end: as a separate process (test/support/synth-entry.ts, the same runSynth that
  * `asya synth` runs), then `runSynth` in-process for the error paths. The written files are read back as YAML.
  */
 import { execFile } from 'node:child_process';
@@ -40,7 +40,7 @@ async function synth(args: string[]): Promise<{ code: number; stdout: string; st
 describe('asya synth as a process', () => {
   test('writes one file per chart of the pattern, in apply order', async () => {
     const out = join(work, 'standard');
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'test/support/synth-entry.ts', '--out', out, '--pattern', 'standard', '--trial', '--tools', 'examples/hello/tools.yaml'], { cwd: root });
     expect(stderr).toContain('asya synth: WARNING: the gateway runs OPEN (ASYA_GATEWAY_AUTH=none)');
     const files = readdirSync(out).sort();
     expect(files).toEqual([
@@ -62,7 +62,7 @@ describe('asya synth as a process', () => {
   });
 
   test('--help prints the usage and exits 0', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'charts-ts/synth-entry.ts', '--help'], { cwd: root });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/support/synth-entry.ts', '--help'], { cwd: root });
     expect(stdout).toMatch(/^Usage: asya synth \[--out <dir>\] \[--pattern minimal\|standard\|full\|multi-cluster\]/);
     for (const option of ['--platform', '--trial', '--tools', '--clusters', '--gateway-url', '--watch-namespaces']) expect(stdout).toContain(option);
   });

@@ -6,6 +6,7 @@
  * Exit codes: 0 done, 1 an id is unknown or a replay failed, 2 usage.
  */
 import { parseOptions } from './client/parse-options.ts';
+import { ErrorAnswer, type FinalRequest, type ReplayRequest } from '../protocol/gateway-contract.ts';
 import { DLQ_QUEUE, type DeadLetterRecord } from '../protocol/index.ts';
 import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -143,9 +144,9 @@ class GatewayReopener {
    * not change what the gateway shows. Throws when the gateway cannot be asked: then nothing is replayed.
    */
   async reopen(record: DeadLetterRecord, queue: string, warn: (text: string) => void): Promise<boolean> {
-    const { status, body } = await this.post(`/envelopes/${encodeURIComponent(record.id)}/replay`, { reason: `asya dlq replay from ${queue}` });
+    const { status, body } = await this.post(`/envelopes/${encodeURIComponent(record.id)}/replay`, { reason: `asya dlq replay from ${queue}` } satisfies ReplayRequest);
     if (status === 200) return true;
-    const problem = typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+    const problem = ErrorAnswer.safeParse(body).data?.error ?? `HTTP ${status}`;
     if (status === 409) {
       warn(`the gateway did not reopen ${record.id} (${problem}); replaying anyway, but its status there will not change`);
       return false;
@@ -163,14 +164,14 @@ class GatewayReopener {
     try {
       const { status } = await this.post(`/envelopes/${encodeURIComponent(record.id)}/final`, {
         id: record.id, status: 'failed', timestamp: new Date().toISOString(), error,
-      });
+      } satisfies FinalRequest);
       if (status !== 200) throw new Error(`HTTP ${status}`);
     } catch (e) {
       warn(`${record.id} stays running at the gateway (marking it failed again did not work: ${(e as Error).message})`);
     }
   }
 
-  private async post(path: string, payload: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  private async post(path: string, payload: ReplayRequest | FinalRequest): Promise<{ status: number; body: unknown }> {
     let res: Response;
     try {
       res = await fetch(`${this.url}${path}`, {
@@ -184,10 +185,9 @@ class GatewayReopener {
       throw new Error(`the gateway at ${this.url} is unreachable (${cause}); fix ASYA_GATEWAY_URL, or unset it to replay without the gateway`);
     }
     const text = await res.text();
-    let body: Record<string, unknown> = {};
+    let body: unknown;
     try {
-      const parsed: unknown = text ? JSON.parse(text) : {};
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      body = text ? JSON.parse(text) : undefined;
     } catch {
       // Not JSON (a proxy's error page): the status says enough.
     }

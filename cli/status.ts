@@ -2,7 +2,7 @@
 import { parseOptions } from './client/parse-options.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
-import { FINAL_STATUSES, gatewayFrom } from './client/gateway-client.ts';
+import { gatewayFrom, isFinalStatus } from './client/gateway-client.ts';
 import { progressView } from './client/progress.ts';
 
 export const STATUS_USAGE = `Usage: asya status <envelope id> [options]
@@ -51,7 +51,7 @@ export async function runStatus(argv: string[], env: Record<string, string | und
     process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
     return EXIT.ok;
   }
-  if (!FINAL_STATUSES.has(envelope.status)) {
+  if (!isFinalStatus(envelope.status)) {
     await followToFinal(gateway, id, progressView(process.stderr, id.slice(0, 8)), { timeoutSeconds });
     envelope = await gateway.envelope(id);
   }

@@ -13,7 +13,7 @@ import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { MIGRATIONS } from './store/migrations/index.ts';
-import { testSchema, waitUntil } from './test-harness.ts';
+import { testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let outdir: string;

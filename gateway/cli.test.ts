@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { MIGRATIONS } from './store/migrations/index.ts';
-import { runGatewayProcess, testSchema, waitUntil } from './test-harness.ts';
+import { runGatewayProcess, testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
 let schema: TestSchema;
 let dir: string;

@@ -16,7 +16,7 @@ import { startPrivateRabbitmq, type PrivateRabbitmq } from '../test/support/priv
 import { RABBITMQ_URL, uniqueQueueName } from '../test/support/rabbitmq.ts';
 import { startTcpRelay } from '../test/support/tcp-relay.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
-import { runGatewayProcess, testSchema, waitUntil } from './test-harness.ts';
+import { runGatewayProcess, testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
 const CALLS = 12;
 let schema: TestSchema;

@@ -12,7 +12,7 @@ import type { Logger } from '../protocol/log.ts';
 import { queueName } from '../protocol/queues.ts';
 import { TransportError, type Transport } from '../transport/transport.ts';
 import { backgroundLoops } from './background.ts';
-import { rfc3339 } from './http/envelope-json.ts';
+import { rfc3339 } from './core/envelope-json.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startActor, type Actor } from '../test/support/pipeline.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { MemoryTransport } from '../transport/memory.ts';
-import { readSse, startTestGateway, testSchema, type TestGateway } from './test-harness.ts';
+import { readSse, startTestGateway, testSchema, type TestGateway } from '../test/support/gateway-harness.ts';
 
 const TOOLS = `
 tools:

@@ -4,7 +4,7 @@ import { actorFromQueue } from '../protocol/queues.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL, TestQueues } from '../test/support/rabbitmq.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
-import { Sidecar, startTestGateway, takePublished, testSchema, type TestGateway } from './test-harness.ts';
+import { Sidecar, startTestGateway, takePublished, testSchema, type TestGateway } from '../test/support/gateway-harness.ts';
 
 let schema: TestSchema;
 let transport: RabbitMqTransport;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from '../test/support/postgres.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import { startGateway } from './server.ts';
-import { quietLog, readSse, Sidecar, startTestGateway, takePublished, testSchema, toolsFrom, waitUntil, type TestGateway } from './test-harness.ts';
+import { quietLog, readSse, Sidecar, startTestGateway, takePublished, testSchema, toolsFrom, waitUntil, type TestGateway } from '../test/support/gateway-harness.ts';
 
 const TOOLS = `
 tools:

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from '../test/support/postgres.ts';
-import { startTestGateway, testSchema, type TestGateway } from './test-harness.ts';
+import { startTestGateway, testSchema, type TestGateway } from '../test/support/gateway-harness.ts';
 
 const TOOLS = `
 tools:

@@ -3,7 +3,7 @@ import type { TestSchema } from '../test/support/postgres.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { openPostgresStore, type EnvelopeStore } from './store/index.ts';
 import { startSweeper } from './sweeper.ts';
-import { quietLog, testSchema, waitUntil } from './test-harness.ts';
+import { quietLog, testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
 let schema: TestSchema;
 let store: EnvelopeStore;

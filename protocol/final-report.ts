@@ -4,21 +4,12 @@
  * send exactly the same bodies.
  */
 import type { Envelope } from './envelope.ts';
-import { isPlainObject, type JsonObject, type JsonValue } from './json.ts';
+import type { FinalRequest } from './gateway-contract.ts';
+import { isPlainObject, type JsonObject } from './json.ts';
 
-export interface FinalReport {
-  id: string;
-  status: 'succeeded' | 'failed';
-  timestamp: string;
-  progress?: number;
-  result?: JsonValue;
-  metadata?: Record<string, unknown>;
-  error?: string;
-  error_details?: unknown;
-  actors?: string[];
-  current_actor_idx?: number;
-  current_actor_name?: string;
-}
+/** The contract's final report (protocol/gateway-contract.ts) with what every end actor fills in. */
+export type FinalReport = FinalRequest & { id: string; timestamp: string };
+export type FailedReport = FinalReport & { status: 'failed' };
 
 type Reported = Pick<Envelope, 'id' | 'route' | 'payload'>;
 
@@ -35,9 +26,9 @@ export function succeededReport(input: Reported, metadata?: JsonObject, now = ne
 }
 
 /** `error`, `details` and the route come from an error envelope's payload and route, when present. */
-export function failedReport(input: Reported, metadata?: JsonObject, now = new Date()): FinalReport {
+export function failedReport(input: Reported, metadata?: JsonObject, now = new Date()): FailedReport {
   const payload = isPlainObject(input.payload) ? input.payload : {};
-  const report: FinalReport = { id: input.id, status: 'failed', timestamp: now.toISOString() };
+  const report: FailedReport = { id: input.id, status: 'failed', timestamp: now.toISOString() };
   if (metadata && Object.keys(metadata).length > 0) report.metadata = metadata;
   if (typeof payload.error === 'string') report.error = payload.error;
   if (payload.details !== undefined) report.error_details = payload.details;

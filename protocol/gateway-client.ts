@@ -9,14 +9,11 @@
 import { GATEWAY_UNAVAILABLE } from './crew.ts';
 import { TerminalError } from './errors.ts';
 import type { FinalReport } from './final-report.ts';
+import { ErrorAnswer, type Filled, type ProgressRequest } from './gateway-contract.ts';
 import type { Logger } from './log.ts';
 
-export interface ProgressReport {
-  actors: string[];
-  current_actor_idx: number;
-  status: 'processing';
-  message: string;
-}
+/** Progress as sidecars and end actors send it: every field filled in (the contract allows any to be absent). */
+export type ProgressReport = Filled<ProgressRequest, 'actors' | 'current_actor_idx' | 'status' | 'message'>;
 
 export interface GatewayClient {
   /**
@@ -78,8 +75,7 @@ export async function postToGateway(
 /** The gateway names the envelope's status in a refusal when it settled the envelope itself. */
 function settledByGateway(text: string): boolean {
   try {
-    const body: unknown = JSON.parse(text);
-    return typeof body === 'object' && body !== null && typeof (body as { envelope_status?: unknown }).envelope_status === 'string';
+    return ErrorAnswer.safeParse(JSON.parse(text)).data?.envelope_status !== undefined;
   } catch {
     return false;
   }

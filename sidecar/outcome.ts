@@ -14,6 +14,7 @@ import {
   type RuntimeResult,
   type RuntimeSuccess,
 } from '../protocol/index.ts';
+import type { ChildRequest, Filled } from '../protocol/gateway-contract.ts';
 
 export interface OutboundMessage {
   queue: string;
@@ -21,14 +22,8 @@ export interface OutboundMessage {
   kind: 'routing' | 'happy_end' | 'error_end' | 'dlq';
 }
 
-export interface FanoutChild {
-  id: string;
-  parent_id: string;
-  actors: string[];
-  current: number;
-  index: number;
-  count: number;
-}
+/** The registration of a fan-out child (POST /envelopes), in the gateway contract's fields. */
+export type FanoutChild = Filled<ChildRequest, 'parent_id' | 'current' | 'index' | 'count'>;
 
 export interface Ends {
   happyEnd: string;

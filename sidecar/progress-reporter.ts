@@ -4,20 +4,12 @@
  * dropped (counted and logged); fan-out registrations are kept ahead of plain progress. Final reports from end
  * actors are the exception: they are awaited, because the end actor's ack depends on them.
  */
-import { gatewayClient, postToGateway, type Logger } from '../protocol/index.ts';
+import { gatewayClient, postToGateway, type Logger, type ProgressReport } from '../protocol/index.ts';
 import type { FinalReport } from './end-actor.ts';
 import type { FanoutChild } from './outcome.ts';
 
-export interface ProgressBody {
-  actors: string[];
-  current_actor_idx: number;
-  status: 'received' | 'processing' | 'completed';
-  message: string;
-  duration_ms?: number;
-}
-
 export interface ProgressReporter {
-  progress(id: string, body: ProgressBody): void;
+  progress(id: string, body: ProgressReport): void;
   child(child: FanoutChild): void;
   /**
    * Resolves once the gateway took the final status, or answered that it never heard of the id; rejects

@@ -14,7 +14,7 @@ import type { CrewConfig } from '../crew/config.ts';
 import { createHappyEnd } from '../crew/happy-end.ts';
 import { DEFAULT_RETRY_POLICY } from '../crew/retry-policy.ts';
 import { FileStorage } from '../crew/storage.ts';
-import { startTestGateway, testSchema, type TestGateway } from '../gateway/test-harness.ts';
+import { startTestGateway, testSchema, type TestGateway } from './support/gateway-harness.ts';
 import { isFinalStatus } from './e2e-world.ts';
 import { gatewayClient } from '../protocol/gateway-client.ts';
 import { createLogger } from '../protocol/index.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCrew, type RunningCrew } from '../cli/crew.ts';
 import { dlqCommand } from '../cli/dlq.ts';
-import { startTestGateway, testSchema, type TestGateway } from '../gateway/test-harness.ts';
+import { startTestGateway, testSchema, type TestGateway } from './support/gateway-harness.ts';
 import { actorQueueOptions, dlqName, queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import { parseDuration } from '../protocol/duration.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';

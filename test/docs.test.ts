@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } from './support/doc-blocks.ts';
-import { waitUntil } from '../gateway/test-harness.ts';
+import { waitUntil } from './support/gateway-harness.ts';
 import { signalGroup } from './support/process-group.ts';
 import { installPackedAsya } from './support/packed-asya.ts';
 

@@ -10,7 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { expect } from 'vitest';
 import { startCrew, type RunningCrew } from '../cli/crew.ts';
 import { storageFromEnv, type Storage } from '../crew/storage.ts';
-import { readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from '../gateway/test-harness.ts';
+import { readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from './support/gateway-harness.ts';
 import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';

@@ -4,8 +4,8 @@
  * back: the envelope's message, `asya call`'s lines (hops in route order) and MCP's notifications.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startRestFixture, type RestFixture } from '../gateway/http/rest-fixture.ts';
-import { takePublished } from '../gateway/test-harness.ts';
+import { startRestFixture, type RestFixture } from './support/rest-fixture.ts';
+import { takePublished } from './support/gateway-harness.ts';
 import { asya } from './support/dev-process.ts';
 import { emptyProject } from './support/new-project.ts';
 

@@ -3,10 +3,10 @@
  * waiting, not the envelope: the error says how to look it up later.
  */
 import { CliError, EXIT } from './exit-codes.ts';
-import { FINAL_STATUSES, type EnvelopeUpdate, type GatewayClient } from './gateway-client.ts';
+import { isFinalStatus, type EnvelopeUpdate, type EnvelopeView, type GatewayClient } from './gateway-client.ts';
 import type { ProgressView } from './progress.ts';
 
-export async function followToFinal(gateway: GatewayClient, id: string, view: ProgressView, options: { timeoutSeconds?: number } = {}): Promise<EnvelopeUpdate> {
+export async function followToFinal(gateway: GatewayClient, id: string, view: ProgressView, options: { timeoutSeconds?: number } = {}): Promise<EnvelopeUpdate | EnvelopeView> {
   const stop = new AbortController();
   const onSignal = () => stop.abort(new CliError(EXIT.interrupted, `stopped waiting; envelope ${id} goes on (asya status ${id})`));
   process.once('SIGINT', onSignal);
@@ -25,7 +25,7 @@ export async function followToFinal(gateway: GatewayClient, id: string, view: Pr
     })();
     consume.catch(() => {});
     await Promise.race([consume, stopped]);
-    if (!last || !FINAL_STATUSES.has(last.status)) return await gateway.envelope(id);
+    if (!last || !isFinalStatus(last.status)) return await gateway.envelope(id);
     return last;
   } finally {
     view.finish();

@@ -1,12 +1,26 @@
 /**
  * What the client commands need from a gateway: tool calls and envelope reads over REST, live updates over
- * SSE, and the tool list over MCP (the only place the gateway publishes input schemas). Every failure is a
- * CliError carrying its exit code, and names the gateway URL it tried.
+ * SSE, and the tool list over MCP (the only place the gateway publishes input schemas). Bodies are built and
+ * parsed with the gateway's contract (protocol/gateway-contract.ts). Every failure is a CliError carrying its
+ * exit code, and names the gateway URL it tried.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { z } from 'zod';
+import {
+  CreatedBody,
+  EnvelopeUpdate,
+  EnvelopeView,
+  ErrorAnswer,
+  isFinalStatus,
+  ToolResult,
+  UPDATE_EVENT,
+  type ToolCallRequest,
+} from '../../protocol/gateway-contract.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { readSseEvents } from './sse.ts';
+
+export { isFinalStatus, type EnvelopeUpdate, type EnvelopeView };
 
 /** Where `asya dev` serves the gateway unless told otherwise. */
 export const DEV_GATEWAY_URL = 'http://127.0.0.1:8089';
@@ -28,23 +42,6 @@ export interface JsonSchema {
   items?: JsonSchema;
 }
 
-/** GET /envelopes/{id} and SSE updates share these fields (gateway/http/envelope-json.ts). */
-export interface EnvelopeUpdate {
-  id: string;
-  status: string;
-  progress_percent?: number;
-  actor?: string;
-  current_actor_name?: string;
-  message?: string;
-  result?: unknown;
-  error?: string;
-  envelope_state?: string;
-  /** A report from a step behind the progress already reached (history, not progress). */
-  late?: boolean;
-  [key: string]: unknown;
-}
-
-export const FINAL_STATUSES = new Set(['succeeded', 'failed']);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
@@ -62,6 +59,23 @@ function networkFailure(err: unknown): string | undefined {
     fetchFailed = e instanceof TypeError && e.message === 'fetch failed';
   }
   return fetchFailed ? 'fetch failed' : undefined;
+}
+
+// Read loose: a newer gateway may add fields, and the client passes them on.
+const ENVELOPE = EnvelopeView.loose();
+const UPDATE = EnvelopeUpdate.loose();
+
+/** A final envelope read after the stream was cut, as the final update it stands for. */
+function finalUpdate(e: EnvelopeView): EnvelopeUpdate {
+  return {
+    id: e.id,
+    status: e.status,
+    ...(e.message !== undefined ? { message: e.message } : {}),
+    ...(e.result !== undefined ? { result: e.result } : {}),
+    ...(e.error !== undefined ? { error: e.error } : {}),
+    progress_percent: e.progress_percent,
+    timestamp: e.updated_at,
+  };
 }
 
 export class GatewayClient {
@@ -101,11 +115,31 @@ export class GatewayClient {
   private async errorMessage(res: Response): Promise<string> {
     const text = await res.text().catch(() => '');
     try {
-      return (JSON.parse(text) as { error?: string }).error ?? text.slice(0, 500);
+      return ErrorAnswer.safeParse(JSON.parse(text)).data?.error ?? text.slice(0, 500);
     } catch {
       // Not JSON (a proxy's page): the text itself is the best explanation.
       return text.slice(0, 500);
     }
+  }
+
+  /** `value` read with its contract schema; anything else is not an answer this client understands. */
+  private parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered ${what} with a body this client does not understand (${where}${issue?.message ?? 'invalid'}); is it an Asya gateway of the same version?`);
+  }
+
+  private async json<S extends z.ZodType>(res: Response, schema: S, what: string): Promise<z.output<S>> {
+    const text = await res.text();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered ${what} with something that is not JSON: ${text.slice(0, 200)}`);
+    }
+    return this.parse(schema, value, what);
   }
 
   private async refusal(res: Response, what: string, message?: string): Promise<CliError> {
@@ -121,7 +155,7 @@ export class GatewayClient {
     const res = await this.fetch('/tools/call', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, arguments: args }),
+      body: JSON.stringify({ name, arguments: args } satisfies ToolCallRequest),
     });
     if (res.status === 404) {
       // Only the gateway's own 404 means "no such tool"; any other is a URL that is not a gateway.
@@ -130,24 +164,29 @@ export class GatewayClient {
       throw await this.refusal(res, 'POST /tools/call (is this an Asya gateway?)', message);
     }
     if (!res.ok) throw await this.refusal(res, `the call to ${name}`);
-    const body = (await res.json()) as { content?: Array<{ text?: string }>; isError?: boolean };
-    const text = body.content?.map((c) => c.text ?? '').join('\n') ?? '';
+    const body = await this.json(res, ToolResult, `the call to ${name}`);
+    const text = body.content.map((c) => c.text).join('\n');
     if (body.isError) {
       // The gateway answers both a bad argument and a refused publish as isError; only the latter is its fault.
       if (text.startsWith('failed to send envelope')) throw new CliError(EXIT.gatewayError, `the gateway could not queue the call: ${text}`);
       throw new CliError(EXIT.usage, `the gateway refused the arguments of ${name}: ${text}`);
     }
-    const id = (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
-    if (typeof id !== 'string') throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered without an envelope id: ${text}`);
-    return id;
+    let created: unknown;
+    try {
+      created = JSON.parse(text);
+    } catch {
+      throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered without an envelope id: ${text}`);
+    }
+    return this.parse(CreatedBody, created, `the call to ${name}`).envelope_id;
   }
 
-  async envelope(id: string): Promise<EnvelopeUpdate> {
+  /** GET /envelopes/{id}; fields this client does not know are kept (`asya status --json` shows them). */
+  async envelope(id: string): Promise<EnvelopeView> {
     const res = await this.fetch(`/envelopes/${encodeURIComponent(id)}`);
     if (res.status === 404) throw new CliError(EXIT.notFound, `the gateway at ${this.url} has no envelope ${id}`);
-    if (res.status === 400) throw new CliError(EXIT.usage, `${JSON.stringify(id)} is not an envelope id: ${((await res.json()) as { error?: string }).error}`);
+    if (res.status === 400) throw new CliError(EXIT.usage, `${JSON.stringify(id)} is not an envelope id: ${await this.errorMessage(res)}`);
     if (!res.ok) throw await this.refusal(res, `reading envelope ${id}`);
-    return (await res.json()) as EnvelopeUpdate;
+    return this.json(res, ENVELOPE, `reading envelope ${id}`);
   }
 
   /**
@@ -172,16 +211,17 @@ export class GatewayClient {
       try {
         for await (const event of readSseEvents(res.body)) {
           if (event.id) lastEventId = event.id;
-          const update = JSON.parse(event.data) as EnvelopeUpdate;
+          if (event.event !== UPDATE_EVENT) continue;
+          const update = this.parse(UPDATE, JSON.parse(event.data), `the stream of envelope ${id}`);
           yield update;
-          if (FINAL_STATUSES.has(update.status) && update.envelope_state !== 'replayed') return;
+          if (isFinalStatus(update.status) && update.envelope_state !== 'replayed') return;
         }
       } catch (err) {
-        if (signal.aborted) throw err;
+        if (signal.aborted || err instanceof CliError) throw err;
         // A cut connection: fall through to the check below and resume.
       }
       const now = await this.envelope(id);
-      if (FINAL_STATUSES.has(now.status)) return yield now;
+      if (isFinalStatus(now.status)) return yield finalUpdate(now);
       // A stream that keeps ending early must not turn into a busy loop of reconnects.
       await new Promise((r) => setTimeout(r, Math.min(200 * (attempt + 1), 2000)));
     }

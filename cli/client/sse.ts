@@ -1,4 +1,9 @@
-/** Reads a text/event-stream body into events; `: comments` (keep-alives) are skipped. */
+/**
+ * Reads a text/event-stream body into events with eventsource-parser (the parser the MCP SDK uses too):
+ * `: comments` (keep-alives) are skipped, and an event with no data is not dispatched, as the spec says.
+ * The body is read here, not piped, so a caller that stops early cancels it (and its connection) at once.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 export interface SseEvent {
   event: string;
@@ -7,31 +12,18 @@ export interface SseEvent {
 }
 
 export async function* readSseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
   const decoder = new TextDecoder();
-  let buffer = '';
-  let current: { event?: string; id?: string; data: string[] } = { data: [] };
   const reader = body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffer.search(/\r?\n/)) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + (buffer[newline] === '\r' ? 2 : 1));
-        if (line === '') {
-          if (current.data.length > 0) yield { event: current.event ?? 'message', ...(current.id !== undefined ? { id: current.id } : {}), data: current.data.join('\n') };
-          current = { data: [] };
-          continue;
-        }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') current.event = value;
-        else if (field === 'id') current.id = value;
-        else if (field === 'data') current.data.push(value);
+      if (done) return;
+      parser.feed(decoder.decode(value, { stream: true }));
+      for (let message = parsed.shift(); message; message = parsed.shift()) {
+        // A browser's EventSource names an unnamed event `message`; the parser leaves it undefined.
+        yield { event: message.event ?? 'message', ...(message.id !== undefined ? { id: message.id } : {}), data: message.data };
       }
     }
   } finally {

@@ -7,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { failureText } from '../client/failure-text.ts';
-import { GatewayClient, FINAL_STATUSES } from '../client/gateway-client.ts';
+import { CreatedBody, FinalBody } from '../../protocol/gateway-contract.ts';
+import { GatewayClient } from '../client/gateway-client.ts';
 import { unmet, type DemoCall } from './demo-file.ts';
 
 /** A pipeline may run long, but each progress notification shows it is alive. */
@@ -62,18 +63,19 @@ async function callThroughMcp(client: Client, rest: GatewayClient, call: DemoCal
   });
   const content = (answer.content ?? []) as Array<{ type: string; text?: string }>;
   const text = content.map((c) => c.text ?? '').join('\n');
-  const final = answer.structuredContent as { envelope_id?: string; status?: string; result?: unknown; error?: string; details?: unknown } | undefined;
-  if (final?.status && FINAL_STATUSES.has(final.status)) {
+  // A call that waited answers the pipeline's end (the contract's FinalBody); any other answer has none.
+  const final = FinalBody.safeParse(answer.structuredContent).data;
+  if (final) {
     return {
-      id: final.envelope_id ?? '-',
+      id: final.envelope_id,
       status: final.status,
       result: final.result,
-      text: final.status === 'failed' ? failureText({ id: final.envelope_id ?? '', status: 'failed', error: final.error, result: final.details }) : JSON.stringify(final.result),
+      text: final.status === 'failed' ? failureText({ error: final.error, result: final.details }) : JSON.stringify(final.result),
     };
   }
   if (answer.isError) throw new Error(`the gateway refused the call: ${text}`);
   // A tool without `progress: true` answers at once with the envelope id; its end comes over SSE.
-  const id = (JSON.parse(text) as { envelope_id: string }).envelope_id;
+  const id = CreatedBody.parse(JSON.parse(text)).envelope_id;
   for await (const update of rest.updates(id, AbortSignal.timeout(TOTAL_TIMEOUT_MS))) {
     if (update.progress_percent !== undefined && update.late !== true) progress(update.progress_percent, update.message);
   }

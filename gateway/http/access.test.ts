@@ -10,8 +10,8 @@ import type { TestSchema } from '../../test/support/postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
 import { GatewayConfigError } from '../config.ts';
 import { startGateway } from '../server.ts';
-import { readSse, startTestGateway, takePublished, testSchema, toolsFrom, waitUntil, type TestGateway } from '../test-harness.ts';
-import { TOOLS } from './rest-fixture.ts';
+import { readSse, startTestGateway, takePublished, testSchema, toolsFrom, waitUntil, type TestGateway } from '../../test/support/gateway-harness.ts';
+import { TOOLS } from '../../test/support/rest-fixture.ts';
 
 const TOKENS = {
   internalToken: 'sidecar-secret',

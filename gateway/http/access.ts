@@ -12,17 +12,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../../protocol/log.ts';
 import type { AuthMode } from '../config.ts';
+import type { Caller } from '../core/caller.ts';
 import { errorBody } from './errors.ts';
 import { requestHeader } from './request-headers.ts';
 
 export type Realm = 'public' | 'client' | 'internal' | 'client-or-internal';
-
-export type Caller =
-  | { kind: 'open' }
-  /** The shared API token or the admin token: sees every envelope. */
-  | { kind: 'admin' }
-  | { kind: 'client'; owner: string }
-  | { kind: 'internal' };
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -116,15 +110,4 @@ function remoteOf(c: Context): string {
   const env: unknown = c.env;
   const incoming = typeof env === 'object' && env !== null && 'incoming' in env ? (env as { incoming: { socket?: { remoteAddress?: string } } }).incoming : undefined;
   return incoming?.socket?.remoteAddress ?? 'unknown address';
-}
-
-/** The owner a caller is limited to; undefined for callers that see every envelope. */
-export function ownerScope(caller: Caller | undefined): string | undefined {
-  return caller?.kind === 'client' ? caller.owner : undefined;
-}
-
-/** Whether this caller may read or cancel an envelope with this owner. */
-export function canSee(caller: Caller | undefined, envelope: { owner: string | null }): boolean {
-  const scope = ownerScope(caller);
-  return scope === undefined || envelope.owner === scope;
 }

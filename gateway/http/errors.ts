@@ -4,7 +4,8 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { bodyText } from './request-body.ts';
+import type { z } from 'zod';
+import { requestProblem, type ErrorAnswer, type ErrorExtras } from '../../protocol/gateway-contract.ts';
 import { InvalidEnvelopeInputError, StoreUnavailableError } from '../store/index.ts';
 
 export class HttpError extends Error {
@@ -12,7 +13,7 @@ export class HttpError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly extra: ErrorExtras = {},
   ) {
     super(message);
   }
@@ -20,7 +21,7 @@ export class HttpError extends Error {
 
 export const notFound = (what = 'Envelope') => new HttpError(404, `${what} not found`);
 
-export function errorBody(message: string, extra: Record<string, unknown> = {}) {
+export function errorBody(message: string, extra: ErrorExtras = {}): ErrorAnswer {
   return { error: message, ...extra };
 }
 
@@ -36,11 +37,14 @@ export function errorResponse(c: Context, err: unknown, onUnexpected: (err: unkn
   return c.json(errorBody('internal error'), 500);
 }
 
-/** The JSON body; anything that is not JSON is the original's "Invalid request body", with the reason. */
-export function readJson(c: Context): unknown {
-  return parseJsonBody(bodyText(c));
+/** A body read with its contract schema (protocol/gateway-contract.ts); a refusal is a 400 naming the field. */
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new HttpError(400, requestProblem(parsed.error));
+  return parsed.data;
 }
 
+/** Anything that is not JSON is the original's "Invalid request body", with the reason. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new HttpError(400, 'Invalid request body: empty');
   try {

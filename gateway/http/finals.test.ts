@@ -6,8 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayClient } from '../../protocol/gateway-client.ts';
 import type { JsonValue } from '../../protocol/json.ts';
-import { takePublished } from '../test-harness.ts';
-import { startRestFixture, type RestFixture } from './rest-fixture.ts';
+import { takePublished } from '../../test/support/gateway-harness.ts';
+import { startRestFixture, type RestFixture } from '../../test/support/rest-fixture.ts';
 
 let f: RestFixture;
 

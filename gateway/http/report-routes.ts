@@ -11,14 +11,15 @@
  * POST /envelopes/{id}/replay is the operator's counterpart (`asya dlq replay` calls it before it sends a
  * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
-import type { Hono } from 'hono';
+import { RESULT_TOO_LARGE, type ChildAnswer, type FinalAnswer, type ProgressAnswer } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { DuplicateEnvelopeError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
-import { envelopeJson } from './envelope-json.ts';
-import { errorBody, HttpError, notFound, parseJsonBody, readJson } from './errors.ts';
+import { envelopeJson } from '../core/envelope-json.ts';
+import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
 import { checkPathId } from './ids.ts';
-import { bodyText, type TooLargeHandler } from './request-body.ts';
+import { bodyText, readJson, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
+import type { Routes } from './routes.ts';
 
 /**
  * The route an unknown id is recorded with when its final status comes first: that of its nearest known
@@ -52,8 +53,6 @@ async function finalFor(store: EnvelopeStore, id: string, input: FinalInput): Pr
   return store.setFinal(id, input);
 }
 
-export const RESULT_TOO_LARGE = 'result_too_large';
-
 /**
  * A final report over the body limit is not read, but its envelope id is in the path: the envelope ends
  * `failed` with code result_too_large rather than staying running for ever. The answer is still 413, so the
@@ -70,7 +69,7 @@ export function finalTooLarge(deps: GatewayDeps): TooLargeHandler {
   };
 }
 
-export function reportRoutes(app: Hono, deps: GatewayDeps): void {
+export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
   const { store } = deps;
 
   const progressFor = async (id: string, input: ProgressInput): Promise<UpdateResult> => {
@@ -85,27 +84,37 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     return store.appendProgress(id, input);
   };
 
-  app.post('/envelopes/:id/progress', async (c) => {
+  routes.post('/envelopes/:id/progress', 'internal', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const result = await progressFor(id, progressBody(readJson(c)));
     if (result.outcome === 'not_found') throw notFound();
-    if (result.outcome === 'ignored') {
-      return c.json({ status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent });
-    }
-    return c.json({ status: 'ok', progress_percent: result.envelope.progressPercent });
+    const answer: ProgressAnswer =
+      result.outcome === 'ignored'
+        ? { status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent }
+        : { status: 'ok', progress_percent: result.envelope.progressPercent };
+    return c.json(answer);
   });
 
-  app.post('/envelopes/:id/final', async (c) => {
-    const id = checkPathId(c.req.param('id'));
-    const result = await finalFor(store, id, finalBody(readJson(c)));
-    if (result.outcome === 'not_found') throw notFound();
-    deps.metrics.finalReports.inc({ outcome: result.outcome });
-    if (result.outcome === 'ignored') return c.json({ status: 'ignored', reason: result.reason });
-    // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
-    return c.json({ status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true } : {}) });
-  });
+  routes.post(
+    '/envelopes/:id/final',
+    'internal',
+    async (c) => {
+      const id = checkPathId(c.req.param('id'));
+      const result = await finalFor(store, id, finalBody(readJson(c)));
+      if (result.outcome === 'not_found') throw notFound();
+      deps.metrics.finalReports.inc({ outcome: result.outcome });
+      // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
+      const answer: FinalAnswer =
+        result.outcome === 'ignored'
+          ? { status: 'ignored', reason: result.reason }
+          : { status: 'ok', ...(result.outcome === 'deferred' ? { waiting_for_children: true as const } : {}) };
+      return c.json(answer);
+    },
+    // A final report too large to read still settles its envelope (failed, result_too_large).
+    { onTooLarge: finalTooLarge(deps) },
+  );
 
-  app.post('/envelopes/:id/replay', async (c) => {
+  routes.post('/envelopes/:id/replay', 'internal', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const text = bodyText(c);
     const result = await store.reopen(id, replayBody(text.trim() === '' ? {} : parseJsonBody(text)));
@@ -116,7 +125,7 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
     return c.json(envelopeJson(result.envelope));
   });
 
-  app.post('/envelopes', async (c) => {
+  routes.post('/envelopes', 'internal', async (c) => {
     const child = childBody(readJson(c));
     checkPathId(child.id);
     if (!child.parentId) {
@@ -130,11 +139,11 @@ export function reportRoutes(app: Hono, deps: GatewayDeps): void {
         if (err instanceof DuplicateEnvelopeError) throw new HttpError(409, `Envelope ${child.id} already exists`);
         throw err;
       }
-      return c.json({ status: 'created', id: child.id }, 201);
+      return c.json({ status: 'created', id: child.id } satisfies ChildAnswer, 201);
     }
     const result = await store.registerChild(registration({ ...child, parentId: checkPathId(child.parentId) }));
     if (result.outcome === 'not_found') throw notFound('Parent envelope');
-    if (result.outcome === 'ignored') return c.json({ status: 'exists', id: child.id });
-    return c.json({ status: 'created', id: child.id }, 201);
+    if (result.outcome === 'ignored') return c.json({ status: 'exists', id: child.id } satisfies ChildAnswer);
+    return c.json({ status: 'created', id: child.id } satisfies ChildAnswer, 201);
   });
 }

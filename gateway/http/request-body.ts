@@ -13,7 +13,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { GatewayMetrics } from '../metrics.ts';
-import { errorBody } from './errors.ts';
+import type { z } from 'zod';
+import { errorBody, parseJsonBody, parseRequest } from './errors.ts';
 import { requestHeader } from './request-headers.ts';
 
 declare module 'hono' {
@@ -168,4 +169,14 @@ export function readBody(limits: BodyLimits, onTooLarge: TooLargeHandler = tooLa
 /** The request's body as text; routes that take a body are registered behind readBody. */
 export function bodyText(c: Context): string {
   return c.get('body') ?? '';
+}
+
+/** The body as JSON (a 400 when it is not). */
+export function readJson(c: Context): unknown {
+  return parseJsonBody(bodyText(c));
+}
+
+/** The body read with its contract schema (protocol/gateway-contract.ts). */
+export function readRequest<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return parseRequest(schema, readJson(c));
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, takePublished } from '../test-harness.ts';
-import { startRestFixture, TOOLS, type RestFixture } from './rest-fixture.ts';
+import { startTestGateway, takePublished } from '../../test/support/gateway-harness.ts';
+import { startRestFixture, TOOLS, type RestFixture } from '../../test/support/rest-fixture.ts';
 
 let f: RestFixture;
 let gw: RestFixture['gw'];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { takePublished } from '../test-harness.ts';
-import { startRestFixture, type RestFixture } from './rest-fixture.ts';
+import { takePublished } from '../../test/support/gateway-harness.ts';
+import { startRestFixture, type RestFixture } from '../../test/support/rest-fixture.ts';
 
 let f: RestFixture;
 let gw: RestFixture['gw'];

@@ -10,14 +10,15 @@
  * of its subscribers: with a thousand clients on one envelope the per-client cost is one enqueue. A client
  * that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
  */
-import type { Hono } from 'hono';
+import { UPDATE_EVENT } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { canSee } from './access.ts';
+import { canSee } from '../core/caller.ts';
 import type { EnvelopeEvent, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
-import { updateJson } from './envelope-json.ts';
+import { updateJson } from '../core/envelope-json.ts';
 import { HttpError, notFound } from './errors.ts';
 import { checkPathId } from './ids.ts';
+import type { Routes } from './routes.ts';
 
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
@@ -27,7 +28,7 @@ const KEEPALIVE = encoder.encode(': keepalive\n\n');
 function frameFor(event: EnvelopeEvent): Uint8Array {
   let frame = frames.get(event);
   if (!frame) {
-    frame = encoder.encode(`event: update\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
+    frame = encoder.encode(`event: ${UPDATE_EVENT}\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
     frames.set(event, frame);
   }
   return frame;
@@ -39,11 +40,11 @@ function lastEventId(raw: string | undefined): number {
   return Number(raw.trim());
 }
 
-export function streamRoute(app: Hono, deps: GatewayDeps): void {
+export function streamRoute(routes: Routes, deps: GatewayDeps): void {
   const { store, metrics, log } = deps;
   const keepAliveMs = deps.options.sseKeepAliveMs ?? 15_000;
 
-  app.get('/envelopes/:id/stream', async (c) => {
+  routes.get('/envelopes/:id/stream', 'client', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const after = lastEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
     const envelope = await store.get(id);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../../test/support/postgres.ts';
-import { Sidecar, readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from '../test-harness.ts';
+import { Sidecar, readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from '../../test/support/gateway-harness.ts';
 
 let schema: TestSchema;
 let gw: TestGateway;

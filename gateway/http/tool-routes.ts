@@ -1,25 +1,21 @@
 /** POST /tools/call: the original's REST form of a tool call, answering a CallToolResult (docs/gateway.md, "HTTP API"). */
-import type { Hono } from 'hono';
-import { isPlainObject } from '../../protocol/json.ts';
+import { ToolCallRequest } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { callTool, outcomeResult, traceHeaders } from '../tool-call.ts';
+import { ownerScope } from '../core/caller.ts';
+import { outcomeResult } from '../core/results.ts';
+import { callTool, traceHeaders } from '../core/tool-call.ts';
 import { shortened } from '../tools/index.ts';
-import { ownerScope } from './access.ts';
-import { HttpError, readJson } from './errors.ts';
+import { HttpError } from './errors.ts';
+import { readRequest } from './request-body.ts';
 import { requestHeader } from './request-headers.ts';
+import type { Routes } from './routes.ts';
 
-export function toolRoutes(app: Hono, deps: GatewayDeps): void {
-  app.post('/tools/call', async (c) => {
-    const body = readJson(c);
-    if (!isPlainObject(body)) throw new HttpError(400, 'Invalid request body: expected {"name": ..., "arguments": {...}}');
-    const name = body.name;
-    if (name !== undefined && typeof name !== 'string') throw new HttpError(400, 'Invalid request body: name must be a string');
-    if (!name) throw new HttpError(400, 'Tool name is required');
+export function toolRoutes(routes: Routes, deps: GatewayDeps): void {
+  routes.post('/tools/call', 'client', async (c) => {
+    const { name, arguments: args } = readRequest(c, ToolCallRequest);
     const tool = deps.tools.get(name);
     if (!tool) throw new HttpError(404, `Tool "${shortened(name)}" not found`);
-    const outcome = await callTool(deps, tool, body.arguments, traceHeaders((h) => requestHeader(c, h)), ownerScope(c.get('caller')));
-    deps.metrics.toolCalls.inc({ tool: tool.name, via: 'rest', outcome: outcome.kind });
-    if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
+    const outcome = await callTool(deps, tool, args, { via: 'rest', headers: traceHeaders((h) => requestHeader(c, h)), owner: ownerScope(c.get('caller')) });
     return c.json(outcomeResult(tool, outcome));
   });
 }

@@ -12,10 +12,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { bodyText } from '../http/request-body.ts';
+import type { Routes } from '../http/routes.ts';
 import { INVALID_PARAMS, paramsProblem } from './params.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
 
@@ -56,7 +57,7 @@ function cancelledRequestIds(messages: unknown[]): RpcId[] {
   });
 }
 
-export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
+export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
   const ended = new EndedSessions();
   const waiting = new Map<string, () => void>();
 
@@ -67,7 +68,7 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
     return undefined;
   };
 
-  app.post('/mcp', async (c) => {
+  routes.post('/mcp', 'client', async (c) => {
     let body: unknown;
     try {
       body = JSON.parse(bodyText(c));
@@ -148,14 +149,14 @@ export function mcpRoutes(app: Hono, deps: GatewayDeps): void {
     return new Response(streamed, { status: response.status, headers: out });
   });
 
-  app.delete('/mcp', (c) => {
+  routes.delete('/mcp', 'client', (c) => {
     const refusal = checkSession(c, null);
     if (refusal) return refusal;
     ended.add(c.req.header('mcp-session-id') as string);
     return c.body(null, 200);
   });
 
-  app.get('/mcp', (c) => {
+  routes.get('/mcp', 'client', (c) => {
     c.header('Allow', 'POST, DELETE');
     return rpcError(c, 405, null, -32000, 'Method not allowed: this server sends nothing unprompted, so there is no GET stream; use POST');
   });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, t
 import type { EnvelopeStore } from '../store/index.ts';
 import type { TestSchema } from '../../test/support/postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
-import { Sidecar, startTestGateway, takePublished, testSchema, waitUntil, type TestGateway } from '../test-harness.ts';
+import { Sidecar, startTestGateway, takePublished, testSchema, waitUntil, type TestGateway } from '../../test/support/gateway-harness.ts';
 
 const TOOLS = `
 tools:

@@ -5,7 +5,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../../test/support/postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
-import { Sidecar, startTestGateway, takePublished, testSchema, type TestGateway } from '../test-harness.ts';
+import { Sidecar, startTestGateway, takePublished, testSchema, type TestGateway } from '../../test/support/gateway-harness.ts';
 
 const TOOLS = `
 tools:

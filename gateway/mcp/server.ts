@@ -13,17 +13,17 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
-  type CallToolResult,
   type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
 import pkg from '../../package.json' with { type: 'json' };
 import type { GatewayDeps } from '../deps.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
-import { callTool, finalResult, outcomeResult, traceHeaders } from '../tool-call.ts';
+import { finalResult, outcomeResult } from '../core/results.ts';
+import { callTool, traceHeaders } from '../core/tool-call.ts';
 import { shortened, type Tool } from '../tools/index.ts';
-import { ownerScope, type Caller } from '../http/access.ts';
-import { waitForFinal } from '../wait-final.ts';
+import { ownerScope, type Caller } from '../core/caller.ts';
+import { waitForFinal } from '../core/wait-final.ts';
 import { registerTaskHandlers, taskFor } from './tasks.ts';
 
 // Imported, not read from a path relative to this file: in the bundled CLI this file is dist/chunk-*.js.
@@ -59,18 +59,16 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
     const { name, arguments: args, task } = request.params;
     const tool = deps.tools.get(name);
     if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${shortened(name)}`);
-    const outcome = await callTool(deps, tool, args, traceHeaders(headers), ownerScope(caller)).catch((err: unknown) => {
+    const outcome = await callTool(deps, tool, args, { via: 'mcp', headers: traceHeaders(headers), owner: ownerScope(caller) }).catch((err: unknown) => {
       throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
     });
-    deps.metrics.toolCalls.inc({ tool: tool.name, via: 'mcp', outcome: outcome.kind });
-    if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
     if (task) {
       // A task must be created or refused; a CallToolResult is not an answer to a task request.
       if (outcome.kind === 'invalid') throw rpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
       if (outcome.kind === 'publish_failed') throw rpcError(ErrorCode.InternalError, outcome.error);
       return { task: taskFor(outcome.envelope, deps) };
     }
-    if (outcome.kind !== 'created' || !waitsForResult(tool, request.params)) return outcomeResult(tool, outcome) as CallToolResult;
+    if (outcome.kind !== 'created' || !waitsForResult(tool, request.params)) return outcomeResult(tool, outcome);
     const progressToken = request.params._meta?.progressToken as string | number;
     let reported = -1;
     let notifications = Promise.resolve();
@@ -82,7 +80,7 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
     };
     const envelope = await waitForFinal(deps.store, outcome.envelope.id, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
     await notifications;
-    return finalResult(envelope) as CallToolResult;
+    return finalResult(envelope);
   });
 
   registerTaskHandlers(server, deps, signal, caller);

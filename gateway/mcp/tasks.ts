@@ -15,11 +15,11 @@ import {
   type Task,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayDeps } from '../deps.ts';
-import { canSee, ownerScope, type Caller } from '../http/access.ts';
+import { canSee, ownerScope, type Caller } from '../core/caller.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeRecord } from '../store/index.ts';
-import { finalResult } from '../tool-call.ts';
-import { waitForFinal } from '../wait-final.ts';
+import { finalResult } from '../core/results.ts';
+import { waitForFinal } from '../core/wait-final.ts';
 
 export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
   const status: Task['status'] =

@@ -13,6 +13,7 @@
  * The one way out of a final state is an operator's explicit replay (decideReopen): failed ──► running,
  * for an envelope `asya dlq replay` sends through its pipeline again. It is recorded as an event of its own.
  */
+import { isFinalStatus } from '../../protocol/gateway-contract.ts';
 import { isPlainObject, type JsonValue } from '../../protocol/json.ts';
 import type { ActorState, EnvelopeStatus, FinalStatus, ProgressInput } from './store.ts';
 
@@ -27,7 +28,7 @@ const TRANSITIONS: Record<EnvelopeStatus, readonly EnvelopeStatus[]> = {
 };
 
 export function isFinal(status: EnvelopeStatus): status is FinalStatus {
-  return status === 'succeeded' || status === 'failed';
+  return isFinalStatus(status);
 }
 
 export function canTransition(from: EnvelopeStatus, to: EnvelopeStatus): boolean {

@@ -11,15 +11,11 @@
  *   envelope, including the ones written while its connection was down (caught up on reconnect).
  * - A method that cannot reach the database rejects with StoreUnavailableError; it never hangs forever.
  */
+import type { ActorState, EnvelopeStatus, EventState, FinalStatus } from '../../protocol/gateway-contract.ts';
 import type { JsonObject, JsonValue } from '../../protocol/json.ts';
 
-/** Cancel and timeout are `failed` with their own error text: the original's clients stop on succeeded|failed. */
-export type EnvelopeStatus = 'pending' | 'running' | 'succeeded' | 'failed';
-export type FinalStatus = 'succeeded' | 'failed';
-/** The sidecar's per-actor report (the original's `status` field of POST /envelopes/{id}/progress). */
-export type ActorState = 'received' | 'processing' | 'completed';
-/** What an event records beyond its status: an actor's report, or an operator's replay (reopen). */
-export type EventState = ActorState | 'replayed';
+// The statuses and states are the wire's (protocol/gateway-contract.ts); the store keeps exactly those.
+export type { ActorState, EnvelopeStatus, EventState, FinalStatus };
 
 export interface EnvelopeRecord {
   id: string;

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { waitUntil } from '../../gateway/test-harness.ts';
+import { waitUntil } from '../support/gateway-harness.ts';
 import { steadyLoad, type Load } from './load.ts';
 import { chaosTable, isFinal, mustFinish, storedEnvelopes, tally, unfinishedAccepted, type ScenarioRow } from './tally.ts';
 import { startChaosWorld, type ChaosWorld } from './world.ts';

@@ -4,7 +4,7 @@
  * component's children with it (the crew's runtime) and never the test runner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitUntil } from '../../gateway/test-harness.ts';
+import { waitUntil } from '../support/gateway-harness.ts';
 import { REPO_ROOT } from '../support/runtime-process.ts';
 import { signalGroup } from '../support/process-group.ts';
 

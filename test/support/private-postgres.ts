@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { waitUntil } from '../../gateway/test-harness.ts';
+import { waitUntil } from './gateway-harness.ts';
 import { freePort } from './moto.ts';
 import { processAlive } from './process-group.ts';
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { waitUntil } from '../../gateway/test-harness.ts';
+import { waitUntil } from './gateway-harness.ts';
 import { freePort } from './moto.ts';
 import { processAlive, signalGroup } from './process-group.ts';
 

@@ -1,7 +1,7 @@
 /** A gateway with the REST suites' tools on its own PostgreSQL schema, and request helpers. */
-import type { TestSchema } from '../../test/support/postgres.ts';
+import type { TestSchema } from './postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
-import { Sidecar, startTestGateway, testSchema, type TestGateway } from '../test-harness.ts';
+import { Sidecar, startTestGateway, testSchema, type TestGateway } from './gateway-harness.ts';
 
 export const TOOLS = `
 defaults: {timeout: 60}

@@ -8,24 +8,17 @@
  * instead of failing later in a goroutine. A publish the broker did not confirm (unreachable, blocked past
  * the transport's timeout, gateway shutting down) is not a refusal: the envelope is saved, the outbox
  * publishes it later (outbox.ts), and the call is answered as created. The envelope stays `pending` until
- * an actor reports it has it.
+ * an actor reports it has it. The answer's shape is results.ts's.
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonObject, JsonValue } from '../protocol/json.ts';
-import type { Logger } from '../protocol/log.ts';
-import type { Transport } from '../transport/transport.ts';
-import type { AppOptions } from './deps.ts';
-import { DEFAULT_OUTBOX_LEASE_MS, publishSaved } from './outbox.ts';
-import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
-import { checkArguments, type Tool } from './tools/index.ts';
-
-/** The CallToolResult wire form, as both REST and MCP send it. */
-export interface ToolResult {
-  [key: string]: unknown;
-  content: Array<{ type: 'text'; text: string }>;
-  structuredContent?: JsonObject;
-  isError?: boolean;
-}
+import type { JsonObject } from '../../protocol/json.ts';
+import type { Logger } from '../../protocol/log.ts';
+import type { Transport } from '../../transport/transport.ts';
+import type { AppOptions } from '../deps.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { DEFAULT_OUTBOX_LEASE_MS, publishSaved } from '../outbox.ts';
+import type { EnvelopeRecord, EnvelopeStore } from '../store/index.ts';
+import { checkArguments, type Tool } from '../tools/index.ts';
 
 export type ToolCallOutcome =
   | { kind: 'created'; envelope: EnvelopeRecord }
@@ -36,8 +29,18 @@ export interface ToolCallDeps {
   store: EnvelopeStore;
   transport: Transport;
   log: Logger;
+  metrics: Pick<GatewayMetrics, 'toolCalls' | 'publishFailures'>;
   now?: () => Date;
   options?: Pick<AppOptions, 'outboxLeaseMs'>;
+}
+
+/** Who asked: counted per surface, and carried into the envelope. */
+export interface ToolCaller {
+  via: 'rest' | 'mcp';
+  /** Trace context from the request (traceHeaders). */
+  headers?: JsonObject | undefined;
+  /** The named client making the call; it alone (and admins) will see the envelope. */
+  owner?: string | undefined;
 }
 
 /** Trace context travels in envelope headers (docs/gateway.md, "HTTP API"), so a pipeline joins the caller's trace. */
@@ -52,14 +55,14 @@ export function traceHeaders(get: (name: string) => string | undefined): JsonObj
   return Object.keys(headers).length > 0 ? headers : undefined;
 }
 
-export async function callTool(
-  deps: ToolCallDeps,
-  tool: Tool,
-  rawArguments: unknown,
-  headers?: JsonObject,
-  /** The named client making the call; it alone (and admins) will see the envelope. */
-  owner?: string,
-): Promise<ToolCallOutcome> {
+export async function callTool(deps: ToolCallDeps, tool: Tool, rawArguments: unknown, caller: ToolCaller): Promise<ToolCallOutcome> {
+  const outcome = await createAndPublish(deps, tool, rawArguments, caller);
+  deps.metrics.toolCalls.inc({ tool: tool.name, via: caller.via, outcome: outcome.kind });
+  if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
+  return outcome;
+}
+
+async function createAndPublish(deps: ToolCallDeps, tool: Tool, rawArguments: unknown, { headers, owner }: ToolCaller): Promise<ToolCallOutcome> {
   const checked = checkArguments(tool.parameters, rawArguments);
   if (!checked.ok) return { kind: 'invalid', errors: checked.errors };
   const id = randomUUID();
@@ -80,37 +83,4 @@ export async function callTool(
   const published = await publishSaved(deps, envelope);
   if (published.kind === 'refused') return { kind: 'publish_failed', id, error: published.error };
   return { kind: 'created', envelope };
-}
-
-function text(value: JsonValue | string): ToolResult['content'] {
-  return [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }];
-}
-
-/** The original's answer: compact JSON, keys in Go's sorted order; stream_url only for progress tools. */
-export function createdResult(tool: Tool, id: string): ToolResult {
-  const body: JsonObject = {
-    envelope_id: id,
-    message: 'Envelope created successfully',
-    ...(tool.metadata ? { metadata: tool.metadata } : {}),
-    status_url: `/envelopes/${encodeURIComponent(id)}`,
-    ...(tool.progress ? { stream_url: `/envelopes/${encodeURIComponent(id)}/stream` } : {}),
-  };
-  return { content: text(body) };
-}
-
-export function outcomeResult(tool: Tool, outcome: ToolCallOutcome): ToolResult {
-  if (outcome.kind === 'created') return createdResult(tool, outcome.envelope.id);
-  if (outcome.kind === 'invalid') return { content: text(outcome.errors.join('; ')), isError: true };
-  return { content: text(`${outcome.error} (envelope ${outcome.id})`), isError: true };
-}
-
-/** What a caller that waited gets: the pipeline's result, or why it failed. */
-export function finalResult(envelope: EnvelopeRecord): ToolResult {
-  const body: JsonObject = {
-    envelope_id: envelope.id,
-    status: envelope.status,
-    ...(envelope.status === 'succeeded' ? { result: envelope.result } : { error: envelope.error ?? 'failed' }),
-    ...(envelope.status === 'failed' && envelope.result !== null ? { details: envelope.result } : {}),
-  };
-  return { content: text(body), structuredContent: body, ...(envelope.status === 'succeeded' ? {} : { isError: true }) };
 }

@@ -1,9 +1,9 @@
 /** Helpers the chart tests share: synthesize a pattern to plain objects and walk their pod specs. */
-import type { KubeObject } from '../krm-functions/resource-list.ts';
-import { renderAsyncActor } from './async-actor.ts';
+import type { KubeObject } from '../../krm-functions/resource-list.ts';
+import { renderAsyncActor } from '../../charts-ts/async-actor.ts';
 import YAML from 'yaml';
-import type { PlatformOptions, PlatformSettings } from './options.ts';
-import { appObjects, platformApps } from './platform.ts';
+import type { PlatformOptions, PlatformSettings } from '../../charts-ts/options.ts';
+import { appObjects, platformApps } from '../../charts-ts/platform.ts';
 
 export type Container = Record<string, unknown> & { name: string };
 export type PodSpec = Record<string, unknown> & { containers: Container[]; initContainers?: Container[] };

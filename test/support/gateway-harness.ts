@@ -3,18 +3,21 @@
  * published taken off the transport, sidecar-shaped reports, and an SSE reader. Not a test file itself.
  */
 import { spawn } from 'node:child_process';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { resolve } from 'node:path';
-import type { Envelope } from '../protocol/envelope.ts';
-import type { JsonValue } from '../protocol/json.ts';
-import { createLogger, type Logger } from '../protocol/log.ts';
-import { queueName } from '../protocol/queues.ts';
-import { createTestSchema, type TestSchema } from '../test/support/postgres.ts';
-import { MemoryTransport } from '../transport/memory.ts';
-import type { Consumer, Transport } from '../transport/transport.ts';
-import type { GatewayConfig } from './config.ts';
-import { startGateway, type RunningGateway } from './server.ts';
-import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from './store/index.ts';
-import { buildTools, parseToolsFile, ToolSet } from './tools/index.ts';
+import type { Envelope } from '../../protocol/envelope.ts';
+import type { JsonValue } from '../../protocol/json.ts';
+import { createLogger, type Logger } from '../../protocol/log.ts';
+import { queueName } from '../../protocol/queues.ts';
+import type { SseEvent } from '../../cli/client/sse.ts';
+import type { ActorState, FinalRequest, ProgressRequest } from '../../protocol/gateway-contract.ts';
+import { createTestSchema, type TestSchema } from './postgres.ts';
+import { MemoryTransport } from '../../transport/memory.ts';
+import type { Consumer, Transport } from '../../transport/transport.ts';
+import type { GatewayConfig } from '../../gateway/config.ts';
+import { startGateway, type RunningGateway } from '../../gateway/server.ts';
+import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from '../../gateway/store/index.ts';
+import { buildTools, parseToolsFile, ToolSet } from '../../gateway/tools/index.ts';
 
 export const quietLog = createLogger((process.env.ASYA_TEST_LOG_LEVEL as 'DEBUG' | undefined) ?? 'ERROR', 'test.gateway');
 
@@ -114,12 +117,13 @@ export class Sidecar {
     return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
   }
 
-  progress(id: string, actors: string[], idx: number, status: 'received' | 'processing' | 'completed', message = `${status} ${idx}`) {
-    return this.post(`/envelopes/${encodeURIComponent(id)}/progress`, { actors, current_actor_idx: idx, status, message });
+  progress(id: string, actors: string[], idx: number, status: ActorState, message = `${status} ${idx}`) {
+    return this.post(`/envelopes/${encodeURIComponent(id)}/progress`, { actors, current_actor_idx: idx, status, message } satisfies ProgressRequest);
   }
 
-  final(id: string, body: Record<string, unknown>) {
-    return this.post(`/envelopes/${encodeURIComponent(id)}/final`, { id, timestamp: new Date().toISOString(), ...body });
+  /** A final report in the contract's shape (send anything else with post()). */
+  final(id: string, body: FinalRequest) {
+    return this.post(`/envelopes/${encodeURIComponent(id)}/final`, { id, timestamp: new Date().toISOString(), ...body } satisfies FinalRequest);
   }
 
   /** Every actor of the route reports, as the sidecar does (completed carries the advanced index), then happy-end. */
@@ -136,11 +140,7 @@ export class Sidecar {
   }
 }
 
-export interface SseEvent {
-  event: string;
-  id?: string;
-  data: string;
-}
+export type { SseEvent } from '../../cli/client/sse.ts';
 
 export interface SseRead {
   status: number;
@@ -166,33 +166,22 @@ export async function readSse(
       return read;
     }
     options.onOpen?.();
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
+    // Satisfied by an event or by a comment (keep-alives are comments): the read stops there.
+    const check = () => {
+      if (options.until?.(read)) abort.abort();
+    };
+    // The same parser as the CLI's client (eventsource-parser), with the keep-alive comments kept for the tests.
+    const parser = new EventSourceParserStream({ onComment: (comment) => (read.comments.push(comment.trim()), check()) });
+    const reader = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(parser).getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) {
-        read.closedByServer = true;
+        read.closedByServer = !abort.signal.aborted;
         return read;
       }
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event: SseEvent = { event: 'message', data: '' };
-        const data: string[] = [];
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) read.comments.push(line.slice(1).trim());
-          else if (line.startsWith('event:')) event.event = line.slice(6).trim();
-          else if (line.startsWith('id:')) event.id = line.slice(3).trim();
-          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-        }
-        if (data.length > 0) read.events.push({ ...event, data: data.join('\n') });
-      }
-      if (options.until?.(read)) {
-        abort.abort();
-        return read;
-      }
+      read.events.push({ event: value.event ?? 'message', ...(value.id !== undefined ? { id: value.id } : {}), data: value.data });
+      check();
+      if (abort.signal.aborted) return read;
     }
   } catch (err) {
     if (abort.signal.aborted) return read;
@@ -220,7 +209,7 @@ export interface GatewayProcess {
   listening(timeoutMs?: number): Promise<string>;
 }
 
-const GATEWAY_CLI = resolve(import.meta.dirname, '../cli/gateway.ts');
+const GATEWAY_CLI = resolve(import.meta.dirname, '../../cli/gateway.ts');
 
 export function runGatewayProcess(args: string[], env: Record<string, string>): GatewayProcess {
   const script = `import(${JSON.stringify(GATEWAY_CLI)}).then((m) => m.runGateway(${JSON.stringify(args)})).catch((e) => { process.stderr.write('asya gateway: ' + e.message + '\\n'); process.exit(1); });`;

@@ -1,21 +1,18 @@
 /**
  * The original's JSON for an envelope (GET /envelopes/{id}) and for one update (SSE), as docs/gateway.md
- * describes them ("HTTP API", "SSE"). Fields the original omitted when empty are omitted here too; fields
- * it never had (tool_name, owner, cancelled, fanout_index) are additions a client may ignore. Replayed and
- * live updates carry the same fields, which the original's did not.
+ * describes them ("HTTP API", "SSE"), in the shapes protocol/gateway-contract.ts declares. Fields the original omitted when empty are
+ * omitted here too; fields it never had (tool_name, owner, cancelled, fanout_index) are additions a client
+ * may ignore. Replayed and live updates carry the same fields, which the original's did not.
  */
-import type { JsonObject } from '../../protocol/json.ts';
+import { NO_DEADLINE, type EnvelopeUpdate, type EnvelopeView } from '../../protocol/gateway-contract.ts';
 import type { EnvelopeEvent, EnvelopeRecord } from '../store/index.ts';
-
-/** Go's zero time, which the original wrote for "no deadline". */
-export const NO_DEADLINE = '0001-01-01T00:00:00Z';
 
 /** RFC 3339 as Go prints it: no fractional part when it is zero. */
 export function rfc3339(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-export function envelopeJson(e: EnvelopeRecord): JsonObject {
+export function envelopeJson(e: EnvelopeRecord): EnvelopeView {
   const done = e.status === 'succeeded' ? e.totalActors : Math.min(e.currentActorIdx, e.totalActors);
   return {
     id: e.id,
@@ -44,7 +41,7 @@ export function envelopeJson(e: EnvelopeRecord): JsonObject {
   };
 }
 
-export function updateJson(e: EnvelopeEvent): JsonObject {
+export function updateJson(e: EnvelopeEvent): EnvelopeUpdate {
   return {
     id: e.envelopeId,
     status: e.status,

@@ -3,8 +3,13 @@
  * (progress notifications) and by tasks/result. The subscription replays from the first event, so an
  * envelope that finished before the wait began is seen at once, and nothing between is missed.
  */
-import { isFinal } from './store/state-machine.ts';
-import type { EnvelopeEvent, EnvelopeRecord, EnvelopeStore, Subscription } from './store/index.ts';
+import { isFinal } from '../store/state-machine.ts';
+import type { EnvelopeEvent, EnvelopeRecord, EnvelopeStore, FinalStatus, Subscription } from '../store/index.ts';
+
+/** An envelope that has finished. */
+export type FinalRecord = EnvelopeRecord & { status: FinalStatus };
+
+const isFinalRecord = (record: EnvelopeRecord): record is FinalRecord => isFinal(record.status);
 
 export class WaitAbortedError extends Error {
   override readonly name = 'WaitAbortedError';
@@ -14,9 +19,9 @@ export function waitForFinal(
   store: EnvelopeStore,
   id: string,
   options: { onEvent?: (event: EnvelopeEvent) => void; signal?: AbortSignal } = {},
-): Promise<EnvelopeRecord> {
+): Promise<FinalRecord> {
   const { onEvent, signal } = options;
-  return new Promise<EnvelopeRecord>((resolve, reject) => {
+  return new Promise<FinalRecord>((resolve, reject) => {
     let subscription: Subscription | undefined;
     let settled = false;
     const settle = (fn: () => void) => {
@@ -39,8 +44,8 @@ export function waitForFinal(
           store.get(id).then(
             (record) => {
               // A final event in the history that an operator's replay has reopened since: keep waiting.
-              if (record && !isFinal(record.status)) return;
-              settle(() => (record ? resolve(record) : reject(new Error(`envelope ${id} disappeared`))));
+              if (!record) return settle(() => reject(new Error(`envelope ${id} disappeared`)));
+              if (isFinalRecord(record)) settle(() => resolve(record));
             },
             (err: unknown) => settle(() => reject(err)),
           );
