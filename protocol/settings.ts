@@ -2,7 +2,7 @@
  * Settings several components read with the same meaning, declared once; each component's table
  * (sidecar/settings.ts, gateway/settings.ts, …) includes them, sometimes with its own doc line.
  */
-import { duration, hostPort, int, oneOf, string, url } from '../settings/index.ts';
+import { duration, hostPort, int, literalBool, oneOf, string, url } from '../settings/index.ts';
 import { DLQ_QUEUE } from './crew.ts';
 import { DEFAULT_RUNTIME_TIMEOUT } from './duration.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
@@ -59,3 +59,19 @@ export const ERROR_END_ACTOR = string({ env: 'ASYA_ACTOR_ERROR_END', doc: 'name 
 export const DLQ_QUEUE_NAME = string({ env: 'ASYA_DLQ_QUEUE', doc: 'where error-end puts dead letters', default: DLQ_QUEUE });
 
 export const METRICS_ADDR = hostPort({ env: 'ASYA_METRICS_ADDR', doc: '`[host]:port` of that server', default: { port: 8080 }, defaultDoc: '`:8080`' });
+
+/** Read by the runtimes, and checked by the crew's handlers, which need whole envelopes unvalidated. */
+export const HANDLER_MODE = oneOf(['payload', 'envelope'], {
+  env: 'ASYA_HANDLER_MODE',
+  doc: '`payload`: the handler gets and returns payloads. `envelope`: it gets and returns whole envelopes ([handlers.md](handlers.md#envelope-mode)). Case-insensitive; anything else stops startup',
+  default: 'payload',
+  caseInsensitive: true,
+  messages: { invalid: (raw) => `Invalid ASYA_HANDLER_MODE=${raw.toLowerCase()}: not in ('payload', 'envelope')` },
+});
+
+export const ENABLE_VALIDATION = literalBool({
+  env: 'ASYA_ENABLE_VALIDATION',
+  doc: "check every input envelope and, in envelope mode, every output against the input's route. Only the literal `true` (any case) enables it. The crew's handlers need `false`",
+  default: true,
+  literal: 'true',
+});

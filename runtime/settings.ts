@@ -3,8 +3,8 @@
  * table with the engine; asya_runtime.py is stdlib-only and reads the same names by hand, which
  * runtime/settings.test.ts checks against RUNTIME_SETTINGS, the table docs/configuration.md shows.
  */
-import { LOG_LEVEL, MAX_FRAME_BYTES, SOCKET_DIR } from '../protocol/settings.ts';
-import { custom, int, literalBool, oneOf, settingsTable, string, type Kind } from '../settings/index.ts';
+import { ENABLE_VALIDATION, HANDLER_MODE, LOG_LEVEL, MAX_FRAME_BYTES, SOCKET_DIR } from '../protocol/settings.ts';
+import { custom, int, settingsTable, string, type Kind } from '../settings/index.ts';
 
 /** Octal like Python's int(x, 8): "0o660", "0660" and "660"; empty means "do not chmod". */
 export const socketModeKind: Kind<number | undefined> = {
@@ -18,8 +18,6 @@ export const socketModeKind: Kind<number | undefined> = {
   format: (mode) => (mode === undefined ? '' : `0o${mode.toString(8)}`),
 };
 
-const HANDLER_MODES = ['payload', 'envelope'] as const;
-
 /** What both runtimes read; the messages are the original's, word for word. */
 const SHARED = {
   handler: string({
@@ -30,13 +28,7 @@ const SHARED = {
       missing: 'ASYA_HANDLER not set: give the asya-runtime container of the AsyncActor an env entry ASYA_HANDLER=<file>#<export> (or <file>#<Class>.<method>)',
     },
   }),
-  mode: oneOf(HANDLER_MODES, {
-    env: 'ASYA_HANDLER_MODE',
-    doc: '`payload`: the handler gets and returns payloads. `envelope`: it gets and returns whole envelopes ([handlers.md](handlers.md#envelope-mode)). Case-insensitive; anything else stops startup',
-    default: 'payload',
-    caseInsensitive: true,
-    messages: { invalid: (raw) => `Invalid ASYA_HANDLER_MODE=${raw.toLowerCase()}: not in ('payload', 'envelope')` },
-  }),
+  mode: HANDLER_MODE,
   socketDir: SOCKET_DIR,
   socketName: string({ env: 'ASYA_SOCKET_NAME', doc: 'for tests; the sidecar always connects to the default name', default: 'asya-runtime.sock' }),
   socketMode: custom(socketModeKind, {
@@ -45,12 +37,7 @@ const SHARED = {
     default: 0o660,
     keepEmpty: true,
   }),
-  validate: literalBool({
-    env: 'ASYA_ENABLE_VALIDATION',
-    doc: "check every input envelope and, in envelope mode, every output against the input's route. Only the literal `true` (any case) enables it. The crew's handlers need `false`",
-    default: true,
-    literal: 'true',
-  }),
+  validate: ENABLE_VALIDATION,
   maxFrameBytes: MAX_FRAME_BYTES,
   logLevel: LOG_LEVEL,
 };
