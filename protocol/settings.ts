@@ -2,12 +2,12 @@
  * Settings several components read with the same meaning, declared once; each component's table
  * (sidecar/settings.ts, gateway/settings.ts, …) includes them, sometimes with its own doc line.
  */
-import { duration, hostPort, int, literalBool, oneOf, string, url } from '../settings/index.ts';
+import { duration, hostPort, int, literalBool, oneOf, readSettings, settingsTable, string, url } from '../settings/index.ts';
 import { DLQ_QUEUE } from './crew.ts';
 import { DEFAULT_RUNTIME_TIMEOUT } from './duration.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
 import type { LogLevel } from './log.ts';
-import { ERROR_END, HAPPY_END } from './queues.ts';
+import { ERROR_END, HAPPY_END, type EndActors } from './queues.ts';
 
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARNING', 'ERROR'];
 
@@ -55,6 +55,13 @@ export const GATEWAY_TOKEN = string({
 // The original's docs named these ASYA_STEP_*, its code ASYA_ACTOR_*; both are read.
 export const HAPPY_END_ACTOR = string({ env: 'ASYA_ACTOR_HAPPY_END', doc: 'name of the end actor for finished envelopes', default: HAPPY_END, aliases: ['ASYA_STEP_HAPPY_END'] });
 export const ERROR_END_ACTOR = string({ env: 'ASYA_ACTOR_ERROR_END', doc: 'name of the end actor for failures', default: ERROR_END, aliases: ['ASYA_STEP_ERROR_END'] });
+
+/** The end actors' names as every component reads them (a bad value is the sidecar's to report). */
+export function endActorsFromEnv(env: Record<string, string | undefined>): EndActors {
+  return readSettings(END_ACTORS, env).values;
+}
+
+const END_ACTORS = settingsTable('end-actors', { happyEnd: HAPPY_END_ACTOR, errorEnd: ERROR_END_ACTOR });
 
 export const DLQ_QUEUE_NAME = string({ env: 'ASYA_DLQ_QUEUE', doc: 'where error-end puts dead letters', default: DLQ_QUEUE });
 

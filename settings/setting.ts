@@ -114,3 +114,9 @@ export function duration<O extends Omit<Common<number>, 'default'> & { default?:
 export function describedAs<T, P extends Presence>(setting: Setting<T, P>, text: Pick<SettingOptions<T>, 'doc' | 'defaultDoc'>): Setting<T, P> {
   return { kind: setting.kind, options: { ...setting.options, ...text } };
 }
+
+/** Part of a table, for a caller that needs one setting read exactly as its component reads it. */
+export function pickSettings<S extends Record<string, AnySetting>, K extends keyof S & string>(table: SettingsTable<S>, keys: readonly K[]): SettingsTable<Pick<S, K>> {
+  const settings = Object.fromEntries(keys.map((key) => [key, table.settings[key]])) as Pick<S, K>;
+  return { component: table.component, settings, retired: [] };
+}
