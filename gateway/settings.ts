@@ -2,12 +2,15 @@
  * The gateway's settings, declared once. Names are the original's where it had them (reference §4.1); the
  * rest are ours. gateway/config.ts reads them, the gateway chart writes them, docs/configuration.md shows them.
  */
-import { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS } from './outbox.ts';
 import { formatDuration } from '../protocol/duration.ts';
 import { LOG_LEVEL } from '../protocol/settings.ts';
 import { bool, custom, duration, int, list, oneOf, settingsTable, string, stringKind, type Kind } from '../settings/index.ts';
 
 const MiB = 1024 * 1024;
+
+/** How long a publisher owns an outbox entry before a relay may take it: beyond a publish's own 30 s timeout. */
+export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
+export const DEFAULT_OUTBOX_INTERVAL_MS = 1000;
 
 /**
  * Sized for the 512 Mi memory limit the charts set: an idle gateway holds about 160 MiB, and a body in
