@@ -1,4 +1,7 @@
-import { describe, expect, expectTypeOf, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
 import { bool, duration, fromEnv, hostPort, int, json, list, literalBool, oneOf, readSettings, renderSettingsDocs, renderSettingsTable, settingsTable, SettingsError, string, toEnv, toEnvRecord, url, intKind, type HostPort } from './index.ts';
 
@@ -95,6 +98,28 @@ describe('reading', () => {
     const { values, warnings } = readSettings(table, { X_NAME: 'a', X_LEADER: 'no', X_VALIDATE: 'yes' });
     expect(values).toMatchObject({ leader: true, validate: false });
     expect(warnings).toEqual(['X_VALIDATE="yes" is read as false: only the literal true changes it', 'X_LEADER="no" is read as true: only the literal false changes it']);
+  });
+});
+
+describe('values from files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'asya-settings-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const files = settingsTable('files', { password: string({ env: 'X_PASSWORD', doc: 'password', default: 'guest', secret: true, fromFile: true }) });
+
+  test('<name>_FILE holds the value, one trailing newline dropped', () => {
+    writeFileSync(join(dir, 'password'), 's3cret\n');
+    expect(fromEnv(files, { X_PASSWORD_FILE: join(dir, 'password') })).toEqual({ password: 's3cret' });
+    expect(fromEnv(files, {})).toEqual({ password: 'guest' });
+  });
+
+  test('both, or a file that cannot be read, is an error naming the variable', () => {
+    writeFileSync(join(dir, 'password'), 'x');
+    expect(readSettings(files, { X_PASSWORD: 'a', X_PASSWORD_FILE: join(dir, 'password') }).errors).toEqual(['set X_PASSWORD or X_PASSWORD_FILE, not both']);
+    expect(readSettings(files, { X_PASSWORD_FILE: join(dir, 'missing') }).errors).toEqual([expect.stringMatching(/^X_PASSWORD_FILE=.*missing cannot be read: ENOENT/)]);
+  });
+
+  test('the docs row says so', () => {
+    expect(renderSettingsTable(files)).toContain('| `X_PASSWORD` | `guest` | password. Or `X_PASSWORD_FILE`: a file holding the value (a mounted Secret); not both |');
   });
 });
 
