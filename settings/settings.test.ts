@@ -168,6 +168,12 @@ describe('writing', () => {
     expect(fromEnv(table, toEnvRecord(table, values))).toMatchObject({ ...values, workers: 1 });
   });
 
+  test('a value the reader would refuse is not written', () => {
+    expect(() => toEnv(table, { workers: 0 })).toThrow('settings table example: writing X_WORKERS="0", which its reader refuses: expected an integer >= 1');
+    expect(() => toEnv(table, { gateway: 'not a url' })).toThrow('writing X_URL="not a url"');
+    expect(toEnv(table, { gateway: '' })).toEqual([{ name: 'X_URL', value: '' }]);
+  });
+
   test('defaults can be left out', () => {
     expect(toEnv(table, { name: 'a', workers: 1, timeout: 300_000, mode: 'envelope' }, { omitDefaults: true })).toEqual([
       { name: 'X_NAME', value: 'a' },
