@@ -1,5 +1,5 @@
 /**
- * The crew's settings (the original's S3 names, reference §4.2, plus ours), declared once: crew/config.ts
+ * The crew's settings (the original's S3 names, plus ours), declared once: crew/config.ts
  * and crew/storage.ts read them, the crew chart writes them, docs/configuration.md shows them. The crew's
  * sidecar half reads the sidecar's table.
  */

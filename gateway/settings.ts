@@ -1,5 +1,5 @@
 /**
- * The gateway's settings, declared once. Names are the original's where it had them (reference §4.1); the
+ * The gateway's settings, declared once. Names are the original's where it had them (docs/compatibility.md); the
  * rest are ours. gateway/config.ts reads them, the gateway chart writes them, docs/configuration.md shows them.
  */
 import { formatDuration } from '../protocol/duration.ts';

@@ -1,5 +1,5 @@
 /**
- * The runtimes' settings (the original Python runtime's names, reference §2). The Node runtime reads its
+ * The runtimes' settings (the original Python runtime's names, docs/compatibility.md). The Node runtime reads its
  * table with the engine; asya_runtime.py is stdlib-only and reads the same names by hand, which
  * runtime/settings.test.ts checks against RUNTIME_SETTINGS, the table docs/configuration.md shows.
  */

@@ -1,5 +1,5 @@
 /**
- * The sidecar's settings (the original's names, reference §3.1, plus ours), declared once: sidecar/config.ts
+ * The sidecar's settings (the original's names, plus ours), declared once: sidecar/config.ts
  * reads them, inject-sidecar and `asya dev` write them, docs/configuration.md shows them.
  */
 import { z } from 'zod';

@@ -1,7 +1,7 @@
 /**
  * The production module graph, as esbuild sees it when it bundles the CLI (the Makefile's and the
  * Dockerfile's entry point): no test support in it, no import cycles, and the gateway's layers pointing one
- * way (core below http and mcp; docs/contributing.md, "Layout": protocol depends on nothing of ours).
+ * way (core below http and mcp; docs/contributing.md: settings and protocol depend on nothing else of ours).
  */
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -68,8 +68,9 @@ describe('the production module graph (cli/bin.ts bundled)', () => {
     expect(cycles()).toEqual([]);
   });
 
-  it('keeps protocol free of anything else of ours', () => {
-    expect(edges(under('protocol'), (target) => !under('protocol')(target) && target !== 'package.json')).toEqual([]);
+  it('keeps settings free of anything of ours, and protocol free of anything but settings', () => {
+    expect(edges(under('settings'), (target) => !under('settings')(target))).toEqual([]);
+    expect(edges(under('protocol'), (target) => !under('protocol')(target) && !under('settings')(target) && target !== 'package.json')).toEqual([]);
   });
 
   it('keeps the gateway core below both of its surfaces', () => {
