@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { dlqCommand } from '../cli/dlq.ts';
-import { startCrew, type RunningCrew } from '../cli/crew.ts';
+import type { RunningCrew } from '../cli/crew.ts';
 import { storageFromEnv, type Storage } from '../crew/storage.ts';
 import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -21,6 +21,7 @@ import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
 import { waitDrained } from './support/queues.ts';
 import { scheduledPauses } from './support/retries.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
+import { startTestCrew } from './support/test-output.ts';
 
 export interface CrewSuiteOptions {
   makeTransport: () => Promise<Transport>;
@@ -60,7 +61,7 @@ export async function startCrewWorld(transport: Transport, storageEnv: Record<st
     ASYA_LOG_LEVEL: 'ERROR',
     ASYA_RUNTIME_READY_TIMEOUT: '60s',
   };
-  const [happy, error] = await Promise.all([startCrew('happy-end', { env, transport }), startCrew('error-end', { env, transport })]);
+  const [happy, error] = await Promise.all([startTestCrew('happy-end', { env, transport }), startTestCrew('error-end', { env, transport })]);
   const reports = (id: string, kind: string) => gateway.requests.filter((r) => r.path === `/envelopes/${id}/${kind}`);
   return {
     transport,

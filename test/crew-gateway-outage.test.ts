@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startCrew, type RunningCrew } from '../cli/crew.ts';
+import type { RunningCrew } from '../cli/crew.ts';
 import { dlqCommand } from '../cli/dlq.ts';
 import { startTestGateway, testSchema, type TestGateway } from '../gateway/test-harness.ts';
 import { actorQueueOptions, dlqName, queueName, type DeadLetterRecord } from '../protocol/index.ts';
@@ -20,6 +20,7 @@ import type { Delivery, Transport } from '../transport/transport.ts';
 import { startActor, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
+import { startTestCrew } from './support/test-output.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const names = { actor: `outage-${suffix}`, happy: `happy-end-${suffix}`, error: `error-end-${suffix}`, dlq: `asya-dlq-${suffix}` };
@@ -127,7 +128,7 @@ test('the database away for longer than the old retry budget: no redelivery is s
     ASYA_CONCURRENCY: '4',
   };
   const crewTransport = recording(transport);
-  crews.push(...(await Promise.all([startCrew('happy-end', { env: crewEnv, transport: crewTransport }), startCrew('error-end', { env: crewEnv, transport: crewTransport })])));
+  crews.push(...(await Promise.all([startTestCrew('happy-end', { env: crewEnv, transport: crewTransport }), startTestCrew('error-end', { env: crewEnv, transport: crewTransport })])));
   const [happy, error] = crews as [RunningCrew, RunningCrew];
   actor = await startActor(transport, names.actor, {
     kind: 'node',

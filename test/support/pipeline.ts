@@ -12,6 +12,7 @@ import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../../sidecar/supervisor.ts';
 import type { Consumer, Transport } from '../../transport/transport.ts';
 import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from './runtime-process.ts';
+import { toTestOutput } from './test-output.ts';
 
 export interface Actor {
   readonly name: string;
@@ -60,8 +61,7 @@ export async function startActor(transport: Transport, name: string, options: Ac
     paths: config,
     readyTimeoutMs: 30_000,
     log,
-    // Through this process's stderr, so the test runner shows it with the test it belongs to, if that fails.
-    output: (chunk) => process.stderr.write(chunk),
+    output: toTestOutput,
   });
   if (!options.runtimeLater) await runtime.start();
   const start = () => startSidecar({ config, transport, supervisor: runtime, log, queue: { autoCreate: true, maxDeliveries: 10 } });
