@@ -19,6 +19,7 @@ import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import type { Delivery, Transport } from '../transport/transport.ts';
 import { startActor, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';
+import { DLQ_IDLE_MS } from './support/queues.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { startTestCrew } from './support/test-output.ts';
 
@@ -160,7 +161,7 @@ test('the database away for longer than the old retry budget: no redelivery is s
   expect(deliveries.filter((d) => d.count !== 1)).toEqual([]);
   // error-end's own dead letters are the designed end of the failing envelopes: one record each.
   let listed = '';
-  expect(await dlqCommand(['list', '--json', '--queue', names.dlq], { transport, out: (t) => (listed += t), idleMs: 300 })).toBe(0);
+  expect(await dlqCommand(['list', '--json', '--queue', names.dlq], { transport, out: (t) => (listed += t), idleMs: DLQ_IDLE_MS })).toBe(0);
   const records = JSON.parse(listed) as DeadLetterRecord[];
   expect(records.map((r) => r.id).sort()).toEqual([...bad].sort());
 }, 180_000);
