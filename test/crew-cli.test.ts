@@ -9,10 +9,9 @@ import { FileStorage } from '../crew/storage.ts';
 import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { envelopeBody } from './support/pipeline.ts';
+import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
-import { startTestCrew } from './support/test-output.ts';
 
 const ASYA = join(REPO_ROOT, 'bin/asya.js');
 let gateway: FakeGateway;

@@ -17,11 +17,10 @@ import { storageFromEnv, type Storage } from '../crew/storage.ts';
 import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
+import { envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { DLQ_IDLE_MS, waitDrained } from './support/queues.ts';
 import { scheduledPauses } from './support/retries.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
-import { startTestCrew } from './support/test-output.ts';
 
 export interface CrewSuiteOptions {
   makeTransport: () => Promise<Transport>;

@@ -17,11 +17,10 @@ import { actorQueueOptions, dlqName, queueName, type DeadLetterRecord } from '..
 import { parseDuration } from '../protocol/duration.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import type { Delivery, Transport } from '../transport/transport.ts';
-import { startActor, type Actor } from './support/pipeline.ts';
+import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';
 import { DLQ_IDLE_MS } from './support/queues.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
-import { startTestCrew } from './support/test-output.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const names = { actor: `outage-${suffix}`, happy: `happy-end-${suffix}`, error: `error-end-${suffix}`, dlq: `asya-dlq-${suffix}` };

@@ -12,8 +12,7 @@ import { DEFAULT_RETRY_POLICY } from '../crew/retry-policy.ts';
 import { loadSidecarConfig } from '../sidecar/config.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
-import { startTestCrew } from './support/test-output.ts';
+import { collectEnds, envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 
 describe('reading a crew answer', () => {
   const own = 'asya-error-end';

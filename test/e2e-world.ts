@@ -14,10 +14,9 @@ import { readSse, startTestGateway, testSchema, type SseRead, type TestGateway }
 import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
-import { startActor, type Actor } from './support/pipeline.ts';
+import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { waitDrained } from './support/queues.ts';
 import type { TestSchema } from './support/postgres.ts';
-import { startTestCrew } from './support/test-output.ts';
 
 export const CLIENT_TOKEN = 'e2e-client-secret';
 export const INTERNAL_TOKEN = 'e2e-sidecar-secret';

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCrew, type CrewOptions, type CrewRole, type RunningCrew } from '../../cli/crew.ts';
 import { createLogger, ERROR_END, HAPPY_END, queueName, type Logger } from '../../protocol/index.ts';
 import { loadSidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
@@ -138,4 +139,9 @@ export async function collectEnds(transport: Transport, extraQueues: string[] = 
 
 export function envelopeBody(id: string, actors: string[], payload: unknown, extra: Record<string, unknown> = {}): Buffer {
   return Buffer.from(JSON.stringify({ id, route: { actors, current: 0 }, payload, ...extra }));
+}
+
+/** `startCrew` with its runtime's output sent to the test's output instead of the worker's stderr. */
+export function startTestCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
+  return startCrew(role, { runtimeOutput: toTestOutput, ...options });
 }
