@@ -31,6 +31,8 @@ export interface CrewOptions {
   log?: Logger;
   /** How to start `asya runtime`. @default this process's `asya` entry point */
   runtimeCommand?: string[];
+  /** Receives the runtime's stdout and stderr (tests attribute it to a test). @default this process's */
+  runtimeOutput?: (chunk: Buffer) => void;
 }
 
 export interface RunningCrew {
@@ -80,6 +82,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
     paths: config,
     readyTimeoutMs: config.runtimeReadyTimeoutMs,
     log,
+    output: options.runtimeOutput,
   });
   // A crew runtime that dies on its own is started again; the sidecar holds messages meanwhile. A restart
   // the sidecar asked for (timeout) spawns the successor itself, so only a child nobody replaced counts.

@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FileStorage } from '../crew/storage.ts';
-import { startCrew } from '../cli/crew.ts';
 import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { envelopeBody } from './support/pipeline.ts';
+import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
@@ -78,7 +77,7 @@ test(`happy-end handles ${CREW_CONCURRENCY} envelopes at once by default: finals
   const name = `happy-end-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string | undefined> = { ...process.env, ASYA_ACTOR_HAPPY_END: name, ASYA_GATEWAY_URL: slow.url, ASYA_RESULTS_DIR: results, ASYA_METRICS_ENABLED: 'false', ASYA_LOG_LEVEL: 'ERROR' };
   delete env.ASYA_CONCURRENCY;
-  const crew = await startCrew('happy-end', { env, transport });
+  const crew = await startTestCrew('happy-end', { env, transport });
   try {
     expect(crew.config.concurrency).toBe(CREW_CONCURRENCY);
     const ids = Array.from({ length: 4 }, () => randomUUID());

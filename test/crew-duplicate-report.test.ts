@@ -56,9 +56,10 @@ test('a final report whose answer was lost is posted again: two reports, one fin
     storage: new FileStorage(dir),
     resultsPrefix: 'happy-asya/',
     errorsPrefix: 'error-asya/',
-    // Each attempt is given up after a short wait, which the held answer certainly outlasts; one of the
-    // attempts after the release gets its answer.
-    gateway: gatewayClient({ url: relay.url.replace(/\/$/, ''), log, attempts: 8, retryDelayMs: 1, timeoutMs: 200 }),
+    // Each attempt is given up after a wait that the held answer certainly outlasts (it is held until the
+    // release), and the attempts (with their doubling pauses, over 20 s in all) outlast the two polls before
+    // the release on a loaded machine; the attempt open at the release (or a later one) gets its answer.
+    gateway: gatewayClient({ url: relay.url.replace(/\/$/, ''), log, attempts: 12, retryDelayMs: 1, timeoutMs: 2000 }),
     happyEnd: 'happy-end',
     errorEnd: 'error-end',
     dlqQueue: 'asya-dlq',

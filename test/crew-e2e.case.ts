@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { dlqCommand } from '../cli/dlq.ts';
-import { startCrew, type RunningCrew } from '../cli/crew.ts';
+import type { RunningCrew } from '../cli/crew.ts';
 import { storageFromEnv, type Storage } from '../crew/storage.ts';
 import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
-import { waitDrained } from './support/queues.ts';
+import { envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
+import { DLQ_IDLE_MS, waitDrained } from './support/queues.ts';
 import { scheduledPauses } from './support/retries.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
 
@@ -60,7 +60,7 @@ export async function startCrewWorld(transport: Transport, storageEnv: Record<st
     ASYA_LOG_LEVEL: 'ERROR',
     ASYA_RUNTIME_READY_TIMEOUT: '60s',
   };
-  const [happy, error] = await Promise.all([startCrew('happy-end', { env, transport }), startCrew('error-end', { env, transport })]);
+  const [happy, error] = await Promise.all([startTestCrew('happy-end', { env, transport }), startTestCrew('error-end', { env, transport })]);
   const reports = (id: string, kind: string) => gateway.requests.filter((r) => r.path === `/envelopes/${id}/${kind}`);
   return {
     transport,
@@ -84,7 +84,7 @@ export async function startCrewWorld(transport: Transport, storageEnv: Record<st
 /** The records on the DLQ queue, read with `asya dlq list --json`. */
 export async function deadLetters(world: CrewWorld): Promise<DeadLetterRecord[]> {
   let text = '';
-  const code = await dlqCommand(['list', '--json', '--queue', world.dlqQueue], { transport: world.transport, out: (t) => (text += t), idleMs: 300 });
+  const code = await dlqCommand(['list', '--json', '--queue', world.dlqQueue], { transport: world.transport, out: (t) => (text += t), idleMs: DLQ_IDLE_MS });
   expect(code).toBe(0);
   return JSON.parse(text) as DeadLetterRecord[];
 }
@@ -182,12 +182,12 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
 
       writeFileSync(fixed, 'fixed');
       let out = '';
-      expect(await dlqCommand(['replay', id, '--queue', world.dlqQueue], { transport, out: (t) => (out += t), idleMs: 300 })).toBe(0);
+      expect(await dlqCommand(['replay', id, '--queue', world.dlqQueue], { transport, out: (t) => (out += t), idleMs: DLQ_IDLE_MS })).toBe(0);
       expect(out).toContain(`replayed ${id} → ${queueName(g.name)}`);
       await expect.poll(() => world.finals(id).map((f) => f.status), { timeout: 30_000 }).toEqual(['failed', 'succeeded']);
       expect(world.finals(id)[1]).toMatchObject({ result: { attempts: 4, fixed } });
       expect((await deadLetters(world)).filter((r) => r.id === id)).toEqual([]);
-      expect(await dlqCommand(['show', id, '--queue', world.dlqQueue], { transport, out: () => {}, err: () => {}, idleMs: 300 })).toBe(1);
+      expect(await dlqCommand(['show', id, '--queue', world.dlqQueue], { transport, out: () => {}, err: () => {}, idleMs: DLQ_IDLE_MS })).toBe(1);
     });
 
     test('an envelope delivered to happy-end three times is stored once and reported once', async () => {
@@ -218,7 +218,7 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
 
     test('asya dlq: unknown ids and bad usage give clear errors and exit codes', async () => {
       let err = '';
-      const io = { transport, out: () => {}, err: (t: string) => (err += t), idleMs: 300 };
+      const io = { transport, out: () => {}, err: (t: string) => (err += t), idleMs: DLQ_IDLE_MS };
       expect(await dlqCommand(['replay', 'no-such-id', '--queue', world.dlqQueue], io)).toBe(1);
       expect(err).toContain(`no dead letter with id no-such-id in ${world.dlqQueue}`);
       expect(await dlqCommand(['replay'], io)).toBe(2);
@@ -237,7 +237,7 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
       await transport.publish(world.dlqQueue, Buffer.from(JSON.stringify(record(orphan, null))));
       let out = '';
       let err = '';
-      const io = { transport, out: (t: string) => (out += t), err: (t: string) => (err += t), idleMs: 300 };
+      const io = { transport, out: (t: string) => (out += t), err: (t: string) => (err += t), idleMs: DLQ_IDLE_MS };
       await expect.poll(async () => (await deadLetters(world)).filter((r) => r.id === good || r.id === orphan).length, { timeout: 30_000 }).toBe(2);
       expect(await dlqCommand(['list', '--queue', world.dlqQueue], io)).toBe(0);
       expect(out).toMatch(/^ID +FAILED ACTOR +CODE +ATTEMPTS +DEAD-LETTERED AT +ERROR\n/);

@@ -10,15 +10,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startCrew, type RunningCrew } from '../cli/crew.ts';
+import type { RunningCrew } from '../cli/crew.ts';
 import { dlqCommand } from '../cli/dlq.ts';
 import { startTestGateway, testSchema, type TestGateway } from './support/gateway-harness.ts';
 import { actorQueueOptions, dlqName, queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import { parseDuration } from '../protocol/duration.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq.ts';
 import type { Delivery, Transport } from '../transport/transport.ts';
-import { startActor, type Actor } from './support/pipeline.ts';
+import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';
+import { DLQ_IDLE_MS } from './support/queues.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const suffix = randomUUID().slice(0, 8);
@@ -127,7 +128,7 @@ test('the database away for longer than the old retry budget: no redelivery is s
     ASYA_CONCURRENCY: '4',
   };
   const crewTransport = recording(transport);
-  crews.push(...(await Promise.all([startCrew('happy-end', { env: crewEnv, transport: crewTransport }), startCrew('error-end', { env: crewEnv, transport: crewTransport })])));
+  crews.push(...(await Promise.all([startTestCrew('happy-end', { env: crewEnv, transport: crewTransport }), startTestCrew('error-end', { env: crewEnv, transport: crewTransport })])));
   const [happy, error] = crews as [RunningCrew, RunningCrew];
   actor = await startActor(transport, names.actor, {
     kind: 'node',
@@ -159,7 +160,7 @@ test('the database away for longer than the old retry budget: no redelivery is s
   expect(deliveries.filter((d) => d.count !== 1)).toEqual([]);
   // error-end's own dead letters are the designed end of the failing envelopes: one record each.
   let listed = '';
-  expect(await dlqCommand(['list', '--json', '--queue', names.dlq], { transport, out: (t) => (listed += t), idleMs: 300 })).toBe(0);
+  expect(await dlqCommand(['list', '--json', '--queue', names.dlq], { transport, out: (t) => (listed += t), idleMs: DLQ_IDLE_MS })).toBe(0);
   const records = JSON.parse(listed) as DeadLetterRecord[];
   expect(records.map((r) => r.id).sort()).toEqual([...bad].sort());
 }, 180_000);

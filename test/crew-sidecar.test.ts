@@ -7,13 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { startCrew } from '../cli/crew.ts';
 import { ATTEMPTS_HEADER, queueName, readEndActorResponse, RETRY_POLICY_HEADER } from '../protocol/index.ts';
 import { DEFAULT_RETRY_POLICY } from '../crew/retry-policy.ts';
 import { loadSidecarConfig } from '../sidecar/config.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
-import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
+import { collectEnds, envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 
 describe('reading a crew answer', () => {
   const own = 'asya-error-end';
@@ -122,7 +121,7 @@ describe('asya crew on the memory transport', () => {
     const gateway = await startFakeGateway();
     const results = mkdtempSync(join(tmpdir(), 'asya-crew-mem-'));
     const name = `happy-end-${randomUUID().slice(0, 8)}`;
-    const crew = await startCrew('happy-end', {
+    const crew = await startTestCrew('happy-end', {
       transport,
       env: { ...process.env, ASYA_ACTOR_HAPPY_END: name, ASYA_RESULTS_DIR: results, ASYA_GATEWAY_URL: gateway.url, ASYA_METRICS_ENABLED: 'false', ASYA_LOG_LEVEL: 'ERROR' },
     });

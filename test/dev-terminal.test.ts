@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { ASYA_BIN, copyExample } from './support/dev-process.ts';
+import { toTestOutput } from './support/test-output.ts';
 
 const PTY_RUN = join(import.meta.dirname, 'support/pty_run.py');
 const REDRAW = '\\x1b\\[\\d+F\\x1b\\[J';
@@ -15,9 +16,10 @@ afterAll(() => example.cleanup());
 function onTerminal(args: string[], options: { cwd: string; interruptAfter?: [string, number] }): Promise<{ code: number | null; output: string }> {
   const interrupt = options.interruptAfter ? ['--interrupt-after', options.interruptAfter[0], String(options.interruptAfter[1])] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', [PTY_RUN, ...interrupt, '--', process.execPath, ASYA_BIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('python3', [PTY_RUN, ...interrupt, '--', process.execPath, ASYA_BIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', toTestOutput);
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });

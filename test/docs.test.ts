@@ -5,7 +5,8 @@
  * Blocks that cannot run here are marked with their reason and listed (test/support/doc-blocks.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -98,12 +99,12 @@ beforeAll(async () => {
   ({ tarball, toolbox } = installPackedAsya(scratch));
 }, BLOCK_TIMEOUT_MS);
 
-afterAll(() => {
+afterAll(async () => {
   const lines = [`doc blocks: ${ran.length} ran, ${skipped.length} marked not runnable here`, ...skipped.map((s) => `  not run: ${s}`)];
   writeFileSync(SUMMARY_FILE, lines.join('\n') + '\n');
   console.log(lines.join('\n'));
-  // The scratch folder holds repository copies and an installed toolbox: removing it takes long on a busy disk.
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  // The scratch directory holds a whole npm install: removing it took over a minute under load.
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 }, BLOCK_TIMEOUT_MS);
 
 test('every shell block in README.md and docs/ is marked: run, background, file or skip with a reason', () => {

@@ -8,13 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { expect } from 'vitest';
-import { startCrew, type RunningCrew } from '../cli/crew.ts';
+import type { RunningCrew } from '../cli/crew.ts';
 import { storageFromEnv, type Storage } from '../crew/storage.ts';
 import { readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from './support/gateway-harness.ts';
 import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
-import { startActor, type Actor } from './support/pipeline.ts';
+import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { waitDrained } from './support/queues.ts';
 import type { TestSchema } from './support/postgres.ts';
 
@@ -154,7 +154,7 @@ export async function startE2eWorld(options: {
     ASYA_LOG_LEVEL: 'ERROR',
     ASYA_RUNTIME_READY_TIMEOUT: '60s',
   };
-  const [happy, error] = await Promise.all([startCrew('happy-end', { env: crewEnv, transport }), startCrew('error-end', { env: crewEnv, transport })]);
+  const [happy, error] = await Promise.all([startTestCrew('happy-end', { env: crewEnv, transport }), startTestCrew('error-end', { env: crewEnv, transport })]);
   const actors: Actor[] = [];
   let client: Client | undefined;
 

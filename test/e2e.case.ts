@@ -13,6 +13,7 @@ import { dlqCommand } from '../cli/dlq.ts';
 import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { isFinalStatus, startE2eWorld, updates, type E2eWorld, type EnvelopeJson, type RetryShape } from './e2e-world.ts';
+import { DLQ_IDLE_MS } from './support/queues.ts';
 import { scheduledPauses } from './support/retries.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
@@ -40,7 +41,7 @@ export function e2eSuite(label: string, options: E2eSuiteOptions): void {
 
     const deadLetters = async () => {
       let text = '';
-      expect(await dlqCommand(['list', '--json', '--queue', world.dlqQueue], { transport: world.transport, out: (t) => (text += t), idleMs: 300 })).toBe(0);
+      expect(await dlqCommand(['list', '--json', '--queue', world.dlqQueue], { transport: world.transport, out: (t) => (text += t), idleMs: DLQ_IDLE_MS })).toBe(0);
       return JSON.parse(text) as DeadLetterRecord[];
     };
     const storedKeys = async (prefix: string, id: string) =>
@@ -157,7 +158,7 @@ export function e2eSuite(label: string, options: E2eSuiteOptions): void {
       // A gateway that cannot be asked: nothing is replayed, the record stays.
       let out = '';
       let err = '';
-      const io = (env: Record<string, string>) => ({ transport: world.transport, env, out: (t: string) => (out += t), err: (t: string) => (err += t), idleMs: 300 });
+      const io = (env: Record<string, string>) => ({ transport: world.transport, env, out: (t: string) => (out += t), err: (t: string) => (err += t), idleMs: DLQ_IDLE_MS });
       expect(await dlqCommand(['replay', id, '--queue', world.dlqQueue], io({ ASYA_GATEWAY_URL: 'http://127.0.0.1:9', ASYA_GATEWAY_TOKEN: 'x' }))).toBe(1);
       expect(err).toContain(`could not replay ${id} (left in ${world.dlqQueue}): the gateway at http://127.0.0.1:9 is unreachable`);
       expect((await deadLetters()).filter((r) => r.id === id)).toHaveLength(1);

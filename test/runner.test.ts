@@ -35,9 +35,11 @@ test('test/run.mjs on the fixture suite counts hook, load and unhandled errors a
   expect(output).toMatch(/ {2}fixture: the tool is missing:\n {4}↓ test\/runner\/fixture\/output.fixture.ts > skips with a reason\n/);
   expect(output).toMatch(/ {2}pytest: fixture: pytest skip reason:\n {4}↓ .*test_fixture.py::test_skipped\n/);
 
-  // Output of the failing test is shown, both through console and written straight to stderr; output of
-  // the passing test is not.
+  // Output of the failing test is shown, through console, written straight to stderr, and from a child
+  // process (test/support/test-output.ts); output of the passing test is not (each of its lines contains
+  // LOG-OF-A-PASSING-TEST).
   expect(output).toContain('LOG-OF-A-FAILING-TEST');
   expect(output).toContain('RAW-LOG-OF-A-FAILING-TEST');
+  expect(output).toContain('CHILD-LOG-OF-A-FAILING-TEST');
   expect(output).not.toContain('LOG-OF-A-PASSING-TEST');
 });

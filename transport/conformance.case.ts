@@ -10,6 +10,12 @@ import { TransportError, type Consumer, type ConsumeOptions, type Delivery, type
 export interface ConformanceOptions {
   /** The largest message the transport carries; omit when 10 MiB must round-trip. */
   maxMessageBytes?: number;
+  /**
+   * The broker pushes up to `concurrency` unacknowledged deliveries whether or not a handler slot is free
+   * (RabbitMQ's prefetch window), so a consumer holds deliveries it has not started. Memory and SQS take a
+   * message only for a free slot.
+   */
+  pushesAhead?: boolean;
 }
 
 const TEN_MIB = 10 * 1024 * 1024;
@@ -197,11 +203,13 @@ export function transportConformance(
     it('stop() finishes in-flight handlers and requeues the rest', async () => {
       const queue = await freshQueue('stop');
       const total = 6;
+      const concurrency = 2;
       for (let i = 0; i < total; i++) await publish(queue, `s${i}`);
       const gate = deferred();
       const firstRun: string[] = [];
       let stopCalled = false;
       let startedAfterStop = 0;
+      let finished = 0;
       const consumer = await consume(
         queue,
         async (d) => {
@@ -210,21 +218,29 @@ export function transportConformance(
           // Acking early frees broker prefetch, so a broker may push deliveries that never start.
           await transport.ack(d);
           await gate.promise;
+          finished++;
         },
-        { concurrency: 2 },
+        { concurrency },
       );
-      await waitFor(() => firstRun.length === 2, 'two running handlers');
-      await pause(300);
+      await waitFor(() => firstRun.length === concurrency, 'two running handlers');
+      // Marker: the acks have landed and whatever the broker pushes into the freed prefetch has arrived, so
+      // stop() below really has received-but-unstarted deliveries to requeue where the transport can hold them.
+      const heldAhead = opts.pushesAhead ? concurrency : 0;
+      await waitForDepth(transport, queue, { ready: total - concurrency - heldAhead, inFlight: heldAhead });
+      // A control: a consumer with nothing in flight, stopped after the one under test, on the same transport.
+      const idle = await consume(await freshQueue('stop-idle'), async (d) => transport.ack(d));
       stopCalled = true;
-      let stopped = false;
-      const stopping = consumer.stop().then(() => (stopped = true));
-      await pause(200);
-      expect(stopped).toBe(false); // still waiting for the two handlers
+      let finishedWhenStopped: number | undefined;
+      const stopping = consumer.stop().then(() => (finishedWhenStopped = finished));
+      await idle.stop();
+      // The control's stop() took every step a stop takes but the wait for handlers, so ours had its chance.
+      expect(finishedWhenStopped).toBeUndefined(); // still waiting for the two handlers
       gate.resolve();
       await stopping;
+      expect(finishedWhenStopped).toBe(concurrency);
       expect(startedAfterStop).toBe(0);
-      expect(firstRun).toHaveLength(2);
-      await waitForDepth(transport, queue, { ready: total - 2, inFlight: 0 });
+      expect(firstRun).toHaveLength(concurrency);
+      await waitForDepth(transport, queue, { ready: total - concurrency, inFlight: 0 });
 
       const secondRun: string[] = [];
       await consume(queue, async (d) => {

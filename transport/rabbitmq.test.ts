@@ -10,7 +10,7 @@ import { RabbitMqTransport } from './rabbitmq.ts';
 import { bucketDelay, deliveryCountOf, holdingQueue, queueArguments } from './rabbitmq-topology.ts';
 import type { Delivery } from './transport.ts';
 
-transportConformance('rabbitmq', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, logger: capturingLogger() }), {});
+transportConformance('rabbitmq', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, logger: capturingLogger() }), { pushesAhead: true });
 
 describe('rabbitmq topology rules', () => {
   it('maps maxDeliveries to a quorum delivery limit with a DLQ on the default exchange', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../../test/support/postgres.ts';
-import { Sidecar, readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from '../../test/support/gateway-harness.ts';
+import { Sidecar, readSse, startTestGateway, testSchema, waitUntil, type SseRead, type TestGateway } from '../../test/support/gateway-harness.ts';
 
 let schema: TestSchema;
 let gw: TestGateway;
@@ -88,8 +88,9 @@ describe('GET /envelopes/{id}/stream', () => {
     const id = await envelope();
     let open = 0;
     const readers = Array.from({ length: 5 }, () => readSse(`${gw.url}/envelopes/${id}/stream`, { onOpen: () => void open++ }));
-    const deadline = Date.now() + 5000;
-    while (open < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // All five streams are open before anything happens (a bound that fails, not a wait that gives up);
+    // the readers themselves give up after 15 s.
+    await waitUntil(() => open === 5, 10_000, 'five open streams');
     await sidecar.progress(id, ACTORS, 0, 'received');
     await sidecar.final(id, { status: 'succeeded' });
     for (const read of await Promise.all(readers)) {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../../test/support/runtime-process.ts';
+import { REPO_ROOT, startRuntime } from '../../test/support/runtime-process.ts';
 import { HandlerLoadError, loadHandler, parseHandlerSpec } from './load-handler.ts';
 
 const dir = 'runtime/testdata/handlers';
@@ -30,21 +30,20 @@ describe('loading', () => {
     expect(await (await load(`${dir}/plain.mjs#shout`))('hey')).toBe('HEY');
   });
 
-  test('asya runtime loads a TypeScript handler from a folder with no package.json (not taken for CommonJS)', () => {
+  test('asya runtime loads a TypeScript handler from a folder with no package.json (not taken for CommonJS)', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'asya-ts-handler-'));
     writeFileSync(join(outside, 'greet.ts'), 'export function greet(p: { name: string }): string {\n  return `hi ${p.name}`;\n}\n');
     const socketDir = join(outside, 'sock');
     mkdirSync(socketDir);
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), 'runtime'], {
-      cwd: outside,
-      env: { ...process.env, ASYA_HANDLER: 'greet.ts#greet', ASYA_SOCKET_DIR: socketDir },
-      encoding: 'utf8',
-      timeout: 4000,
-      killSignal: 'SIGTERM',
-    });
-    expect(r.stderr).toContain('Runtime ready');
-    expect(r.stderr).not.toContain('FATAL');
-    rmSync(outside, { recursive: true, force: true });
+    try {
+      // Ready (its ready file and socket exist) means the handler loaded; a load failure exits first.
+      const runtime = await startRuntime('node', { handler: 'greet.ts#greet', cwd: outside, dir: socketDir, env: { ASYA_LOG_LEVEL: 'INFO' } });
+      await runtime.stop();
+      expect(runtime.output()).toContain('Runtime ready');
+      expect(runtime.output()).not.toContain('FATAL');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   test('a class with defaulted constructor parameters is instantiated once', async () => {

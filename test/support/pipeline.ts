@@ -6,12 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCrew, type CrewOptions, type CrewRole, type RunningCrew } from '../../cli/crew.ts';
 import { createLogger, ERROR_END, HAPPY_END, queueName, type Logger } from '../../protocol/index.ts';
 import { loadSidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../../sidecar/supervisor.ts';
 import type { Consumer, Transport } from '../../transport/transport.ts';
 import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from './runtime-process.ts';
+import { toTestOutput } from './test-output.ts';
 
 export interface Actor {
   readonly name: string;
@@ -60,8 +62,7 @@ export async function startActor(transport: Transport, name: string, options: Ac
     paths: config,
     readyTimeoutMs: 30_000,
     log,
-    // Through this process's stderr, so the test runner shows it with the test it belongs to, if that fails.
-    output: (chunk) => process.stderr.write(chunk),
+    output: toTestOutput,
   });
   if (!options.runtimeLater) await runtime.start();
   const start = () => startSidecar({ config, transport, supervisor: runtime, log, queue: { autoCreate: true, maxDeliveries: 10 } });
@@ -138,4 +139,9 @@ export async function collectEnds(transport: Transport, extraQueues: string[] = 
 
 export function envelopeBody(id: string, actors: string[], payload: unknown, extra: Record<string, unknown> = {}): Buffer {
   return Buffer.from(JSON.stringify({ id, route: { actors, current: 0 }, payload, ...extra }));
+}
+
+/** `startCrew` with its runtime's output sent to the test's output instead of the worker's stderr. */
+export function startTestCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
+  return startCrew(role, { runtimeOutput: toTestOutput, ...options });
 }

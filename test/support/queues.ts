@@ -49,3 +49,10 @@ export async function waitDrained(transport: Transport, queues: string[], timeou
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * How long a test's `asya dlq` command waits for the dead letters the queue reported ready. It stops as soon
+ * as all of them arrived, so this bounds only a failure; a short idle window (300 ms, as tests once used)
+ * silently read fewer letters when the first delivery was slow on a loaded machine.
+ */
+export const DLQ_IDLE_MS = 30_000;
