@@ -37,7 +37,10 @@ tools:
   route: [${actor}]
   timeout: 600
 `;
-  gw = await startTestGateway({ schema, tools, transport: viaRelay, config: { outboxLeaseMs: 300, outboxIntervalMs: 100 } });
+  // The lease is how long the call path owns a fresh entry before the relay may publish it too. At 300 ms a
+  // loaded machine let the relay republish the first test's envelope (at least once, by design) into the
+  // second test's queue; 5 s keeps the relay out of the first test and costs the second one 5 s of waiting.
+  gw = await startTestGateway({ schema, tools, transport: viaRelay, config: { outboxLeaseMs: 5_000, outboxIntervalMs: 100 } });
   sql = postgres(schema.url, { max: 1, onnotice: () => {}, connection: { search_path: schema.name } });
 });
 
