@@ -316,7 +316,7 @@ export function e2eSuite(label: string, options: E2eSuiteOptions): void {
         sidecarB?.child.kill('SIGKILL');
         await runtimeB?.stop();
       }
-    }, 180_000);
+    }, 300_000); // above the sum of its own waits (60 + 90 + 90 s), so a slow run fails at the wait that names what is missing
   });
 }
 
