@@ -2,9 +2,8 @@
  * Envelope ids come from path segments, percent-decoded by the router, so they may hold any character
  * (slashes included, as %2F). Only what PostgreSQL text cannot hold, or the store would refuse, is rejected.
  */
+import { MAX_ENVELOPE_ID_LENGTH as MAX_ID_LENGTH } from '../../protocol/envelope.ts';
 import { HttpError } from './errors.ts';
-
-export const MAX_ID_LENGTH = 512;
 
 export function checkPathId(id: string | undefined): string {
   if (!id) throw new HttpError(400, 'Invalid envelope path: missing id');

@@ -4,6 +4,7 @@
  * Listing shows tool-call envelopes (not fan-out children), newest first, with the store's cursor. A caller
  * with a named client token lists and reaches only its own tasks.
  */
+import { MAX_ENVELOPE_ID_LENGTH } from '../../protocol/envelope.ts';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CancelTaskRequestSchema,
@@ -39,7 +40,7 @@ export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
 
 /** Another named client's task is as unknown to this caller as one that never existed. */
 async function envelopeOf(deps: GatewayDeps, taskId: string, caller: Caller | undefined): Promise<EnvelopeRecord> {
-  const envelope = taskId && !taskId.includes('\u0000') && taskId.length <= 512 ? await deps.store.get(taskId) : undefined;
+  const envelope = taskId && !taskId.includes('\u0000') && taskId.length <= MAX_ENVELOPE_ID_LENGTH ? await deps.store.get(taskId) : undefined;
   if (!envelope || !canSee(caller, envelope)) throw rpcError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
   return envelope;
 }

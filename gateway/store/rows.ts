@@ -2,6 +2,7 @@
  * Row shapes, parameter encoding and input checks shared by every query. postgres.js and PGlite decode
  * bigint, numeric and arrays differently, so every value is normalised here rather than trusted.
  */
+import { MAX_ENVELOPE_ID_LENGTH as MAX_ID_LENGTH } from '../../protocol/envelope.ts';
 import { isPlainObject, type JsonObject, type JsonValue } from '../../protocol/json.ts';
 import type { Row, SqlParam } from './driver.ts';
 import {
@@ -185,7 +186,6 @@ export function decodeCursor(cursor: string): [string, string] {
 // PostgreSQL text cannot hold NUL; a clear error beats the driver's "invalid byte sequence".
 const NUL = '\u0000';
 const JSON_NUL = /(^|[^\\])(\\\\)*\\u0000/;
-export const MAX_ID_LENGTH = 512;
 
 export function checkId(id: unknown, what = 'id'): string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidEnvelopeInputError(`${what} must be a non-empty string`);
