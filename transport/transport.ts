@@ -70,7 +70,7 @@ export interface PublishOptions {
 }
 
 export interface Transport {
-  readonly kind: 'memory' | 'rabbitmq' | 'sqs';
+  readonly kind: 'memory' | 'rabbitmq' | 'sqs' | 'nats';
   ensureQueue(queue: string, options?: QueueOptions): Promise<void>;
   deleteQueue(queue: string): Promise<void>;
   queueDepth(queue: string): Promise<QueueDepth>;
