@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { crewSuite } from './crew-e2e.case.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 

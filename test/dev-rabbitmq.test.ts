@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { deadLetterQueueOf } from '../transport/transport.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { asya, copyExample, editFile, startDev, ASYA_BIN } from './support/dev-process.ts';
 import { gateHandler } from './support/gated-handler.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { e2eSuite } from './e2e.case.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { SqsTransport } from '../transport/sqs.ts';
+import { SqsTransport } from '../transport/sqs/sqs.ts';
 import { e2eSuite } from './e2e.case.ts';
 import { startMoto, type MotoServer } from './support/moto.ts';
 

@@ -1,4 +1,4 @@
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { sidecarSuite } from './sidecar.case.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 

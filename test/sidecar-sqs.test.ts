@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { SqsTransport } from '../transport/sqs.ts';
+import { SqsTransport } from '../transport/sqs/sqs.ts';
 import { sidecarSuite } from './sidecar.case.ts';
 import { startMoto, type MotoServer } from './support/moto.ts';
 

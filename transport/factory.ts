@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { TransportLogger } from './log.ts';
 import { MemoryTransport } from './memory.ts';
-import type { RabbitMqTransportOptions } from './rabbitmq.ts';
-import type { SqsTransportOptions } from './sqs.ts';
+import type { RabbitMqTransportOptions } from './rabbitmq/rabbitmq.ts';
+import type { SqsTransportOptions } from './sqs/sqs.ts';
 import { withQueuePrefix } from './prefixed.ts';
 import type { Transport } from './transport.ts';
 
@@ -120,12 +120,12 @@ async function createUnprefixedTransport(env: TransportEnv, extras: CreateTransp
     // Loaded on demand: the AWS SDK alone costs a sidecar about 20 MB of RSS it does not need on RabbitMQ.
     case 'rabbitmq': {
       const { kind: _, ...options } = config;
-      const { RabbitMqTransport } = await import('./rabbitmq.ts');
+      const { RabbitMqTransport } = await import('./rabbitmq/rabbitmq.ts');
       return RabbitMqTransport.connect({ ...options, ...logger });
     }
     case 'sqs': {
       const { kind: _, ...options } = config;
-      const { SqsTransport } = await import('./sqs.ts');
+      const { SqsTransport } = await import('./sqs/sqs.ts');
       return new SqsTransport({ ...options, ...logger });
     }
   }
