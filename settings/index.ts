@@ -1,0 +1,6 @@
+export * from './duration.ts';
+export * from './kinds.ts';
+export * from './setting.ts';
+export * from './read.ts';
+export * from './write.ts';
+export * from './docs.ts';

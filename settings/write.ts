@@ -1,0 +1,35 @@
+/** Writing a component's environment from typed values, by the same declarations its reader uses. */
+import type { Settings, SettingsTable } from './setting.ts';
+
+export interface EnvVar {
+  name: string;
+  value: string;
+}
+
+export interface ToEnvOptions {
+  /** Leave out values equal to the setting's default (the reader would get them anyway). */
+  omitDefaults?: boolean;
+}
+
+/**
+ * One variable per value given, in the order given (a pod's env order is visible in manifests and goldens);
+ * undefined values are skipped. Only the given keys are written: the caller decides what is worth writing,
+ * usually what differs from what the component would assume.
+ */
+export function toEnv<Table extends SettingsTable>(table: Table, values: Partial<Settings<Table>>, options: ToEnvOptions = {}): EnvVar[] {
+  const env: EnvVar[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const setting = table.settings[key];
+    if (!setting) throw new Error(`settings table ${table.component} has no setting ${key}`);
+    const text = setting.kind.format(value);
+    if (options.omitDefaults && setting.options.default !== undefined && setting.kind.format(setting.options.default) === text) continue;
+    env.push({ name: setting.options.env, value: text });
+  }
+  return env;
+}
+
+/** The same as a plain object, for spawning a process or building a test's environment. */
+export function toEnvRecord<Table extends SettingsTable>(table: Table, values: Partial<Settings<Table>>, options: ToEnvOptions = {}): Record<string, string> {
+  return Object.fromEntries(toEnv(table, values, options).map((e) => [e.name, e.value]));
+}
