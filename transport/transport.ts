@@ -1,6 +1,6 @@
 /**
- * The one seam between Asya and a message broker. Every implementation (memory, rabbitmq, sqs) passes the
- * same conformance suite in transport/conformance.case.ts.
+ * The one seam between Asya and a message broker. Every implementation (memory and the brokers of
+ * registry.ts) passes the same conformance suite in transport/conformance.case.ts.
  *
  * Semantics every implementation guarantees:
  * - publish() resolves only after the broker has taken responsibility for the message (publisher confirm,
@@ -22,6 +22,8 @@
  * - nack(d, { requeue: false }) gives the message up: it moves to `<queue>-dlq` when the queue was created
  *   with `maxDeliveries`; otherwise it is discarded (memory and SQS log a warning, RabbitMQ drops it).
  */
+
+import type { TransportName } from '../protocol/transports.ts';
 
 export interface Delivery {
   /** Queue the message came from. */
@@ -70,7 +72,7 @@ export interface PublishOptions {
 }
 
 export interface Transport {
-  readonly kind: 'memory' | 'rabbitmq' | 'sqs' | 'nats';
+  readonly kind: 'memory' | TransportName;
   ensureQueue(queue: string, options?: QueueOptions): Promise<void>;
   deleteQueue(queue: string): Promise<void>;
   queueDepth(queue: string): Promise<QueueDepth>;

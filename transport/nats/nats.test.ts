@@ -3,6 +3,7 @@ import { capturingLogger } from '../../test/support/capture-logger.ts';
 import { NATS_URL } from '../../test/support/nats.ts';
 import { TestQueues } from '../../test/support/queues.ts';
 import { transportConformance } from '../conformance.case.ts';
+import { createTransport, transportConfigFromEnv } from '../factory.ts';
 import { deferred, pause, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
 import { NatsTransport } from './nats.ts';
 import { consumerConfig, delayedStreamOf, delayedSubject, dueAtOf, maxDeliveriesOf, streamConfig } from './nats-topology.ts';
@@ -92,5 +93,25 @@ describe('NatsTransport against nats-server', () => {
     await waitForDepth(b, queue, { ready: 0, inFlight: 0 });
     await consumerB.stop();
     expect(seenByB).toEqual([]);
+  });
+});
+
+describe('nats from the environment', () => {
+  it('reads ASYA_NATS_* through the registry and connects', async () => {
+    expect(transportConfigFromEnv({ ASYA_TRANSPORT: 'nats' })).toEqual({
+      kind: 'nats',
+      options: { url: 'nats://localhost:4222', replicas: 1, ackWaitMs: 30_000 },
+    });
+    expect(
+      transportConfigFromEnv({ ASYA_TRANSPORT: 'NATS', ASYA_NATS_URL: 'nats://a:4222,nats://b:4222', ASYA_NATS_USERNAME: 'u', ASYA_NATS_PASSWORD: 'p', ASYA_NATS_ACK_WAIT: '2m', ASYA_NATS_REPLICAS: '3' }),
+    ).toEqual({ kind: 'nats', options: { url: 'nats://a:4222,nats://b:4222', username: 'u', password: 'p', replicas: 3, ackWaitMs: 120_000 } });
+    expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'nats', ASYA_NATS_REPLICAS: '0' })).toThrow(/ASYA_NATS_REPLICAS="0": expected an integer from 1 to 5/);
+    const t = await createTransport({ ASYA_TRANSPORT: 'nats', ASYA_NATS_URL: NATS_URL });
+    expect(t.kind).toBe('nats');
+    await t.close();
+  });
+
+  it('names the server it cannot reach', async () => {
+    await expect(createTransport({ ASYA_TRANSPORT: 'nats', ASYA_NATS_URL: 'nats://127.0.0.1:9' })).rejects.toMatchObject({ reason: 'unavailable', message: /nats:\/\/127\.0\.0\.1:9/ });
   });
 });
