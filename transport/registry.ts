@@ -25,6 +25,6 @@ type PlatformShape = { [K in TransportName]: z.ZodPrefault<(typeof PLUGINS)[K]['
 
 /** AsyaPlatform `spec.transports`: one block per broker, each with its defaults. */
 export const transportsPlatformSchema = z.strictObject(
-  Object.fromEntries(TRANSPORT_NAMES.map((name) => [name, PLUGINS[name].platformSchema.prefault({})])) as PlatformShape,
+  Object.fromEntries(TRANSPORT_NAMES.map((name) => [name, (PLUGINS[name].platformSchema as z.ZodObject).prefault({})])) as PlatformShape,
 );
 export type TransportsPlatformConfig = z.output<typeof transportsPlatformSchema>;

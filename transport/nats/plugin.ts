@@ -39,7 +39,7 @@ function monitoringEndpoint(n: Platform): string {
   return `${URL.canParse(first) ? new URL(first).hostname : first.replace(/:\d+$/, '')}:8222`;
 }
 
-export const natsPlugin: TransportPlugin<Platform, NatsTransportOptions> = {
+export const natsPlugin = {
   label: 'NATS JetStream',
   settings: NATS_SETTINGS,
   platformSchema: natsPlatformSchema,
@@ -79,4 +79,4 @@ export const natsPlugin: TransportPlugin<Platform, NatsTransportOptions> = {
       useHttps: String(n.useHttps),
     },
   }),
-};
+} satisfies TransportPlugin<Platform, NatsTransportOptions>;

@@ -71,7 +71,7 @@ function kedaTrigger(queue: string, scaling: Parameters<TransportPlugin['kedaTri
   return { type: 'rabbitmq', metadata, auth: { secretTargetRef } };
 }
 
-export const rabbitmqPlugin: TransportPlugin<Platform, RabbitMqTransportOptions> = {
+export const rabbitmqPlugin = {
   label: 'RabbitMQ',
   settings: RABBITMQ_SETTINGS,
   platformSchema: rabbitmqPlatformSchema,
@@ -94,4 +94,4 @@ export const rabbitmqPlugin: TransportPlugin<Platform, RabbitMqTransportOptions>
     scaling.countInFlight && !r.managementUrl
       ? 'transports.rabbitmq.managementUrl is not set: KEDA counts only ready messages, so busy replicas can be scaled down; set it to count unacknowledged ones too'
       : undefined,
-};
+} satisfies TransportPlugin<Platform, RabbitMqTransportOptions>;

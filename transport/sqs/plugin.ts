@@ -36,7 +36,7 @@ export const sqsPlatformSchema = z.object({
 });
 type Platform = z.output<typeof sqsPlatformSchema>;
 
-export const sqsPlugin: TransportPlugin<Platform, SqsTransportOptions> = {
+export const sqsPlugin = {
   label: 'SQS',
   settings: SQS_SETTINGS,
   platformSchema: sqsPlatformSchema,
@@ -86,4 +86,4 @@ export const sqsPlugin: TransportPlugin<Platform, SqsTransportOptions> = {
     return { type: 'aws-sqs-queue', metadata };
   },
   workloadRoleArn: (s) => s.actorRoleArn,
-};
+} satisfies TransportPlugin<Platform, SqsTransportOptions>;
