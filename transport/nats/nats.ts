@@ -53,7 +53,7 @@ export interface NatsTransportOptions {
   replicas?: number;
   /** @default 30000 */
   ackWaitMs?: number;
-  /** How long one pull waits on the server. @default 5000 */
+  /** How long one pull waits on the server; also the longest a stopping consumer waits for it. @default 2000 */
   fetchExpiresMs?: number;
   logger?: TransportLogger;
 }
@@ -111,7 +111,7 @@ export class NatsTransport implements Transport {
       }
     })();
     const topology = { replicas: options.replicas ?? 1, ackWaitMs: options.ackWaitMs ?? 30_000 };
-    return new NatsTransport(nc, jetstream(nc), await jetstreamManager(nc), topology, options.fetchExpiresMs ?? 5000, log);
+    return new NatsTransport(nc, jetstream(nc), await jetstreamManager(nc), topology, options.fetchExpiresMs ?? 2000, log);
   }
 
   /** The server's max_payload: the largest body a publish carries. */
