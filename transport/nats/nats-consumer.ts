@@ -7,7 +7,9 @@ import type { Consumer as JsConsumer, JsMsg } from '@nats-io/jetstream';
 import { backoffDelay, HandlerPool, runHandler, sleep } from '../dispatch.ts';
 import { errorText, type TransportLogger } from '../log.ts';
 import type { Consumer, Delivery, DeliveryHandler } from '../transport.ts';
-import { dueAtOf } from './nats-topology.ts';
+import { deliveriesOf, DELIVERIES_HEADER, dueAtOf } from './nats-topology.ts';
+
+export const deliveryCountOf = (msg: JsMsg): number => deliveriesOf(msg.headers?.get(DELIVERIES_HEADER) || undefined, msg.info.deliveryCount);
 
 export interface NatsConsumerHost {
   readonly log: TransportLogger;
@@ -15,6 +17,8 @@ export interface NatsConsumerHost {
   adopt(queue: string, msg: JsMsg, maxDeliveries: number | undefined): Delivery;
   isSettled(delivery: Delivery): boolean;
   requeue(delivery: Delivery): Promise<void>;
+  /** Publishes a message this consumer received but will not start back to the queue, its count unchanged. */
+  giveBack(queue: string, msg: JsMsg): Promise<void>;
   /** A message that arrives with more deliveries than the queue allows (its consumer crashed): to the DLQ. */
   deadLetterOnArrival(queue: string, msg: JsMsg): Promise<void>;
   /** Publishes a due delayed message into its queue, then acks the delayed copy. */
@@ -108,11 +112,11 @@ export class NatsConsumer implements Consumer {
 
   private accept(msg: JsMsg): void {
     if (this.stopped || this.pool.free <= 0) {
-      msg.nak();
+      this.chore(this.host.giveBack(this.queue, msg));
       return;
     }
     const max = this.settings.maxDeliveries;
-    if (max !== undefined && msg.info.deliveryCount > max) {
+    if (max !== undefined && deliveryCountOf(msg) > max) {
       this.chore(this.host.deadLetterOnArrival(this.queue, msg));
       return;
     }

@@ -9,6 +9,9 @@
  *   so it cannot collide with an actor's queue), under a subject that carries the due time. A consumer of the
  *   queue moves due messages into the queue. JetStream 2.9 has no scheduled delivery, and a "not before"
  *   header answered by nak(delay) would count every early look as a delivery (and toward the DLQ).
+ * - A requeue (nack with requeue) publishes the message again with its delivery count so far in a header and
+ *   acks the delivery. A JetStream nak would keep the message counted as pending on the consumer until someone
+ *   pulls again, so a queue with no consumer would show requeued messages as in flight for ever.
  * - The server's max_deliver stays unlimited: a message that reached it would stay in a work-queue stream,
  *   undeliverable and uncounted. The transport itself moves a message to `<queue>-dlq` once its delivery
  *   count reaches maxDeliveries, which it reads back from the consumer's description.
@@ -22,6 +25,15 @@ export const SUBJECT_ROOT = 'asya';
 export const CONSUMER_NAME = 'asya';
 const DELAYED_SUFFIX = '_delayed';
 const MAX_DELIVERIES_MARK = /asya:max-deliveries=(\d+)/;
+
+/** Deliveries a message had before it was published again by a requeue. */
+export const DELIVERIES_HEADER = 'Asya-Deliveries';
+
+/** The delivery count of a message: earlier deliveries carried in the header, plus the server's count of this copy. */
+export function deliveriesOf(header: string | undefined, serverCount: number): number {
+  const before = header !== undefined && /^\d+$/.test(header) ? Number(header) : 0;
+  return before + serverCount;
+}
 
 export interface NatsTopologySettings {
   /** Stream replicas (1 on a single server; 3 on a cluster). */

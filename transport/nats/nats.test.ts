@@ -6,7 +6,7 @@ import { transportConformance } from '../conformance.case.ts';
 import { createTransport, transportConfigFromEnv } from '../factory.ts';
 import { deferred, pause, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
 import { NatsTransport } from './nats.ts';
-import { consumerConfig, delayedStreamOf, delayedSubject, dueAtOf, maxDeliveriesOf, streamConfig } from './nats-topology.ts';
+import { consumerConfig, deliveriesOf, delayedStreamOf, delayedSubject, dueAtOf, maxDeliveriesOf, streamConfig } from './nats-topology.ts';
 
 transportConformance('nats', () => NatsTransport.connect({ url: NATS_URL, logger: capturingLogger(), fetchExpiresMs: 1000 }), {
   maxMessageBytes: 1024 * 1024,
@@ -20,6 +20,13 @@ describe('nats topology rules', () => {
     expect(delayedStreamOf('asya-a')).toBe('asya-a_delayed');
     expect(dueAtOf(delayedSubject('asya-a', 1234.2))).toBe(1235);
     expect(dueAtOf('asya.q.asya-a')).toBe(0);
+  });
+
+  it('counts deliveries across requeues: the header carries the earlier ones', () => {
+    expect(deliveriesOf(undefined, 1)).toBe(1);
+    expect(deliveriesOf('2', 1)).toBe(3);
+    expect(deliveriesOf('2', 2)).toBe(4); // a requeued copy whose consumer then crashed
+    expect(deliveriesOf('garbage', 1)).toBe(1);
   });
 
   it('records maxDeliveries on the consumer and keeps the server-side limit off', () => {
@@ -70,6 +77,31 @@ describe('NatsTransport against nats-server', () => {
     await consumerA.stop();
     expect(seenByA).toEqual([1]);
     expect(seenByB).toEqual([]);
+  });
+
+  it('a requeued message is ready (not in flight) once its consumer has stopped, and keeps its count', async () => {
+    const [a] = [await make()];
+    const queue = queues.name('requeue');
+    await a.ensureQueue(queue);
+    await a.publish(queue, Buffer.from('later'));
+    const counts: number[] = [];
+    const consumer = await a.consume(queue, async (d) => {
+      counts.push(d.deliveryCount);
+      await a.nack(d, { requeue: true });
+      if (counts.length === 2) void consumer.stop();
+    });
+    await waitFor(() => counts.length === 2, 'two deliveries');
+    await consumer.stop();
+    await waitForDepth(a, queue, { ready: 1, inFlight: 0 });
+    const again: number[] = [];
+    const second = await a.consume(queue, async (d) => {
+      again.push(d.deliveryCount);
+      await a.ack(d);
+    });
+    await waitFor(() => again.length === 1, 'the third delivery');
+    await second.stop();
+    expect(counts).toEqual([1, 2]);
+    expect(again).toEqual([3]);
   });
 
   it('dead-letters a message whose consumer died holding its last allowed delivery', async () => {

@@ -11,7 +11,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { connect, errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors as natsErrors, headers, type NatsConnection } from '@nats-io/transport-node';
 import { concurrencyOf } from '../dispatch.ts';
 import { errorText, stderrLogger, type TransportLogger } from '../log.ts';
 import {
@@ -26,11 +26,12 @@ import {
   type QueueOptions,
   type Transport,
 } from '../transport.ts';
-import { NatsConsumer, type NatsConsumerHost } from './nats-consumer.ts';
+import { deliveryCountOf, NatsConsumer, type NatsConsumerHost } from './nats-consumer.ts';
 import {
   assertQueueName,
   CONSUMER_NAME,
   consumerConfig,
+  DELIVERIES_HEADER,
   delayedConsumerConfig,
   delayedStreamConfig,
   delayedStreamOf,
@@ -55,6 +56,8 @@ export interface NatsTransportOptions {
   ackWaitMs?: number;
   /** How long one pull waits on the server; also the longest a stopping consumer waits for it. @default 2000 */
   fetchExpiresMs?: number;
+  /** How long a JetStream API call or publish may take. @default 30000 */
+  apiTimeoutMs?: number;
   logger?: TransportLogger;
 }
 
@@ -84,6 +87,7 @@ export class NatsTransport implements Transport {
       adopt: (queue, msg, maxDeliveries) => this.adopt(queue, msg, maxDeliveries),
       isSettled: (delivery) => this.states.get(delivery)?.settled ?? true,
       requeue: (delivery) => this.nack(delivery, { requeue: true }),
+      giveBack: (queue, msg) => this.requeue(queue, msg, deliveryCountOf(msg) - 1),
       deadLetterOnArrival: (queue, msg) => this.moveToDeadLetter(queue, msg, 'delivery limit passed while unacked'),
       release: (queue, msg) => this.release(queue, msg),
       forget: (consumer) => this.consumers.delete(consumer),
@@ -111,7 +115,9 @@ export class NatsTransport implements Transport {
       }
     })();
     const topology = { replicas: options.replicas ?? 1, ackWaitMs: options.ackWaitMs ?? 30_000 };
-    return new NatsTransport(nc, jetstream(nc), await jetstreamManager(nc), topology, options.fetchExpiresMs ?? 2000, log);
+    // Creating a file-backed stream on a busy disk can take longer than the client's 5 s default.
+    const api = { timeout: options.apiTimeoutMs ?? 30_000 };
+    return new NatsTransport(nc, jetstream(nc, api), await jetstreamManager(nc, api), topology, options.fetchExpiresMs ?? 2000, log);
   }
 
   /** The server's max_payload: the largest body a publish carries. */
@@ -190,9 +196,7 @@ export class NatsTransport implements Transport {
       this.log.warn('message discarded: queue has no DLQ', { queue: delivery.queue, messageId: delivery.messageId });
       return this.confirmAck(delivery.queue, msg);
     }
-    msg.nak();
-    // The nak is fire-and-forget; a round trip makes sure the server has it before the caller goes on.
-    await this.nc.flush();
+    await this.requeue(delivery.queue, msg, delivery.deliveryCount);
   }
 
   async close(): Promise<void> {
@@ -206,7 +210,7 @@ export class NatsTransport implements Transport {
     const delivery: Delivery = Object.freeze({
       queue,
       body: Buffer.from(msg.data),
-      deliveryCount: msg.info.deliveryCount,
+      deliveryCount: deliveryCountOf(msg),
       messageId: `${msg.info.stream}:${msg.seq}`,
     });
     this.states.set(delivery, { msg, maxDeliveries, settled: false });
@@ -229,7 +233,24 @@ export class NatsTransport implements Transport {
   private async moveToDeadLetter(queue: string, msg: JsMsg, why: string): Promise<void> {
     const dlq = deadLetterQueueOf(queue);
     await this.send(dlq, queueSubject(dlq), Buffer.from(msg.data));
-    this.log.warn(`message moved to ${dlq}: ${why}`, { queue, deliveryCount: msg.info.deliveryCount });
+    this.log.warn(`message moved to ${dlq}: ${why}`, { queue, deliveryCount: deliveryCountOf(msg) });
+    await this.confirmAck(queue, msg);
+  }
+
+  /** The copy, carrying `deliveries` so far, goes out before the original is acked (see nats-topology.ts). */
+  private async requeue(queue: string, msg: JsMsg, deliveries: number): Promise<void> {
+    const h = headers();
+    h.set(DELIVERIES_HEADER, String(deliveries));
+    try {
+      await this.js.publish(queueSubject(queue), msg.data, { headers: h });
+    } catch (err) {
+      // No room for the header (a body at max_payload), or the publish failed: the server's own redelivery
+      // still works, it only leaves the message counted as pending until a consumer pulls again.
+      this.log.warn('requeue by publish failed; nak instead', { queue, error: errorText(err) });
+      msg.nak();
+      await this.nc.flush();
+      return;
+    }
     await this.confirmAck(queue, msg);
   }
 
