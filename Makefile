@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm crd test coverage demo bench services
+.PHONY: install build clean-cli krm crd docs test coverage demo bench services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -27,6 +27,10 @@ krm: install
 # Regenerate the AsyncActor CRD from api/ (a test fails when the committed file is stale).
 crd: install
 	npx tsx api/crd/generate.ts
+
+# Regenerate docs/configuration.md's settings tables from the declarations (a test fails when they are stale).
+docs: install
+	npx tsx cli/settings-docs.ts
 
 services:
 	./test/services.sh

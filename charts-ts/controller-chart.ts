@@ -9,7 +9,9 @@ import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { TRANSPORTS } from '../api/index.ts';
 import { transportEnv } from '../krm-functions/transport-env.ts';
-import { CONTROLLER_ENV as ENV, CONTROLLER_LIVENESS_PATH, CONTROLLER_PORT, CONTROLLER_READINESS_PATH, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
+import { CONTROLLER_SETTINGS } from '../controller/settings.ts';
+import { envName, toEnv } from '../settings/index.ts';
+import { CONTROLLER_LIVENESS_PATH, CONTROLLER_PORT, CONTROLLER_READINESS_PATH, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { asFunctionConfig, CONTROLLER_NAME, type ResolvedOptions } from './options.ts';
 import { CONTROLLER_RULES, leaderElectionRules } from './rbac.ts';
@@ -65,15 +67,19 @@ export class ControllerChart extends Chart {
     });
 
     const env: k8s.EnvVar[] = [
-      { name: ENV.platformConfig, value: `${PLATFORM_CONFIG_DIR}/${PLATFORM_CONFIG_FILE}` },
-      ...(options.watchNamespaces.length ? [{ name: ENV.watchNamespaces, value: options.watchNamespaces.join(',') }] : []),
-      { name: ENV.leaderElection, value: 'true' },
-      { name: ENV.leaseName, value: name },
-      { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: ENV.metricsAddr, value: `:${CONTROLLER_PORT}` },
-      // Shared queues have one owner: only the first cluster creates and deletes them (see options.ts).
-      ...(options.manageQueues ? [] : [{ name: ENV.disableQueueManagement, value: 'true' }]),
+      ...toEnv(CONTROLLER_SETTINGS, {
+        platformConfig: `${PLATFORM_CONFIG_DIR}/${PLATFORM_CONFIG_FILE}`,
+        ...(options.watchNamespaces.length ? { namespaces: options.watchNamespaces } : {}),
+        leaderElection: true,
+        leaseName: name,
+      }),
+      { name: envName(CONTROLLER_SETTINGS, 'podNamespace'), valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: envName(CONTROLLER_SETTINGS, 'podName'), valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ...toEnv(CONTROLLER_SETTINGS, {
+        metricsAddr: { port: CONTROLLER_PORT },
+        // Shared queues have one owner: only the first cluster creates and deletes them (see options.ts).
+        ...(options.manageQueues ? {} : { disableQueueManagement: true }),
+      }),
       ...brokerEnv(options),
     ];
     const httpProbe = (path: string, port: string, timing: Partial<k8s.Probe>): k8s.Probe => ({

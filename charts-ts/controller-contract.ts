@@ -1,23 +1,8 @@
 /**
- * How the controller chart talks to `asya controller`: the env names, port and paths of controller/config.ts
- * and controller/controller.ts, in one place so the two sides can be lined up by reading one file.
+ * How the controller chart talks to `asya controller`: the port and paths of controller/controller.ts, in one
+ * place so the two sides can be lined up by reading one file. The env names are the controller's settings
+ * table (controller/settings.ts), which the chart writes with toEnv.
  */
-export const CONTROLLER_ENV = {
-  /** File holding an AsyaPlatform resource: the functionConfig the controller passes to the KRM functions. */
-  platformConfig: 'ASYA_PLATFORM_CONFIG',
-  /** Comma-separated namespaces to watch; unset: all namespaces. */
-  watchNamespaces: 'ASYA_WATCH_NAMESPACES',
-  leaderElection: 'ASYA_LEADER_ELECTION',
-  leaseName: 'ASYA_LEADER_ELECTION_LEASE',
-  /** The Lease's namespace (the controller's own) and the holder identity, from the downward API. */
-  podNamespace: 'POD_NAMESPACE',
-  podName: 'POD_NAME',
-  /** One listener serves /metrics, /healthz and /readyz. */
-  metricsAddr: 'ASYA_METRICS_ADDR',
-  /** "true": the controller neither creates nor deletes queues. */
-  disableQueueManagement: 'ASYA_DISABLE_QUEUE_MANAGEMENT',
-} as const;
-
 export const CONTROLLER_PORT = 8080;
 export const CONTROLLER_LIVENESS_PATH = '/healthz';
 export const CONTROLLER_READINESS_PATH = '/readyz';

@@ -8,7 +8,11 @@ import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
+import { CREW_SETTINGS } from '../crew/settings.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
+import { envName, toEnv } from '../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
 import { platformLabels } from './labels.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -26,14 +30,15 @@ type Env = { name: string; value?: string; valueFrom?: Record<string, unknown> }
 
 function storageEnv(options: ResolvedOptions): Env[] {
   const s3 = options.crew.s3;
-  if (options.crew.resultsClaim) return [{ name: 'ASYA_RESULTS_DIR', value: CREW_RESULTS_MOUNT }];
-  if (!s3) return [{ name: 'ASYA_RESULTS_DIR', value: EPHEMERAL_RESULTS_DIR }];
-  const fromSecret = (name: string, key: string): Env => ({ name, valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } } });
+  if (options.crew.resultsClaim) return toEnv(CREW_SETTINGS, { resultsDir: CREW_RESULTS_MOUNT });
+  if (!s3) return toEnv(CREW_SETTINGS, { resultsDir: EPHEMERAL_RESULTS_DIR });
+  const fromSecret = (setting: 's3AccessKey' | 's3SecretKey', key: string): Env => ({
+    name: envName(CREW_SETTINGS, setting),
+    valueFrom: { secretKeyRef: { name: s3.credentialsSecret, key } },
+  });
   return [
-    { name: 'ASYA_S3_BUCKET', value: s3.bucket },
-    ...(s3.endpoint ? [{ name: 'ASYA_S3_ENDPOINT', value: s3.endpoint }] : []),
-    ...(s3.region ? [{ name: 'AWS_REGION', value: s3.region }] : []),
-    ...(s3.credentialsSecret ? [fromSecret('ASYA_S3_ACCESS_KEY', 'access-key'), fromSecret('ASYA_S3_SECRET_KEY', 'secret-key')] : []),
+    ...toEnv(CREW_SETTINGS, { s3Bucket: s3.bucket, s3Endpoint: s3.endpoint, awsRegion: s3.region || undefined }),
+    ...(s3.credentialsSecret ? [fromSecret('s3AccessKey', 'access-key'), fromSecret('s3SecretKey', 'secret-key')] : []),
   ];
 }
 
@@ -42,12 +47,11 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
   const { gatewayUrl, gatewayTokenSecretRef } = options.platform;
   const claim = options.crew.resultsClaim;
   const env: Env[] = [
-    { name: 'ASYA_HANDLER', value: `/app/crew/${role}.ts#handle` },
     // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
-    { name: 'ASYA_HANDLER_MODE', value: 'envelope' },
+    ...toEnv(RUNTIME_SETTINGS, { handler: `/app/crew/${role}.ts#handle`, mode: 'envelope' }),
     // The crew handlers report finals themselves, so the runtime needs the gateway as much as the sidecar.
-    ...(gatewayUrl ? [{ name: 'ASYA_GATEWAY_URL', value: gatewayUrl }] : []),
-    ...(gatewayTokenSecretRef ? [{ name: 'ASYA_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { ...gatewayTokenSecretRef } } }] : []),
+    ...toEnv(CREW_SETTINGS, { gatewayUrl: gatewayUrl || undefined }),
+    ...(gatewayTokenSecretRef ? [{ name: envName(CREW_SETTINGS, 'gatewayToken'), valueFrom: { secretKeyRef: { ...gatewayTokenSecretRef } } }] : []),
     ...storageEnv(options),
   ];
   return {
@@ -63,7 +67,7 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
       transport: options.transport,
       sidecar: {
         resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }),
-        env: [{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }],
+        env: toEnv(SIDECAR_SETTINGS, { concurrency: CREW_CONCURRENCY }),
       },
       // One replica always listens, so finals are stored and reported without a cold start (the original
       // crew chart's minimum); another joins per CREW_CONCURRENCY messages waiting or in flight.

@@ -7,7 +7,9 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import type { Construct } from 'constructs';
 import pkg from '../package.json' with { type: 'json' };
+import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { transportEnv } from '../krm-functions/transport-env.ts';
+import { envName, toEnv } from '../settings/index.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { GATEWAY_NAME, type ResolvedOptions } from './options.ts';
 import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
@@ -32,28 +34,27 @@ export class GatewayChart extends Chart {
     // The gateway never calls the Kubernetes API: no token in its pods.
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta(name), automountServiceAccountToken: false });
 
-    const secretEnv = (envName: string, secret: string, key: string, optional = false): k8s.EnvVar => ({
-      name: envName,
-      valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional: true } : {}) } },
+    const secretEnv = (key: keyof typeof GATEWAY_SETTINGS.settings & string, secret: string, secretKey: string, optional = false): k8s.EnvVar => ({
+      name: envName(GATEWAY_SETTINGS, key),
+      valueFrom: { secretKeyRef: { name: secret, key: secretKey, ...(optional ? { optional: true } : {}) } },
     });
-    const database = secretEnv('ASYA_DATABASE_URL', gateway.databaseSecret.name, gateway.databaseSecret.key);
-    const commonEnv: k8s.EnvVar[] = [database, { name: 'ASYA_LOG_LEVEL', value: 'INFO' }];
+    const database = secretEnv('databaseUrl', gateway.databaseSecret.name, gateway.databaseSecret.key);
+    const commonEnv: k8s.EnvVar[] = [database, ...toEnv(GATEWAY_SETTINGS, { logLevel: 'INFO' })];
 
     const env: k8s.EnvVar[] = [
-      { name: 'ASYA_GATEWAY_PORT', value: String(GATEWAY_PORT) },
+      ...toEnv(GATEWAY_SETTINGS, { port: GATEWAY_PORT }),
       ...commonEnv,
-      { name: 'ASYA_GATEWAY_AUTO_MIGRATE', value: 'false' },
-      ...(gateway.tools !== undefined ? [{ name: 'ASYA_CONFIG_PATH', value: `${TOOLS_DIR}/${TOOLS_FILE}` }] : []),
+      ...toEnv(GATEWAY_SETTINGS, { autoMigrate: false, ...(gateway.tools !== undefined ? { configPath: `${TOOLS_DIR}/${TOOLS_FILE}` } : {}) }),
       // The internal token is required; of the client keys any may be absent, but the gateway refuses to
       // start without one (docs/gateway.md, Security). Open only when asked for (trial, --gateway-open).
       ...(gateway.tokenSecret
         ? [
-            secretEnv('ASYA_GATEWAY_TOKEN', gateway.tokenSecret, 'internal-token'),
-            secretEnv('ASYA_GATEWAY_API_TOKEN', gateway.tokenSecret, 'api-token', true),
-            secretEnv('ASYA_GATEWAY_CLIENT_TOKENS', gateway.tokenSecret, 'client-tokens', true),
-            secretEnv('ASYA_GATEWAY_ADMIN_TOKEN', gateway.tokenSecret, 'admin-token', true),
+            secretEnv('internalToken', gateway.tokenSecret, 'internal-token'),
+            secretEnv('apiToken', gateway.tokenSecret, 'api-token', true),
+            secretEnv('clientTokens', gateway.tokenSecret, 'client-tokens', true),
+            secretEnv('adminToken', gateway.tokenSecret, 'admin-token', true),
           ]
-        : [{ name: 'ASYA_GATEWAY_AUTH', value: 'none' }]),
+        : toEnv(GATEWAY_SETTINGS, { auth: 'none' })),
       ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
     ];
     const mounts: k8s.VolumeMount[] = [tmpMount, ...(gateway.tools !== undefined ? [{ name: 'tools', mountPath: TOOLS_DIR, readOnly: true }] : [])];

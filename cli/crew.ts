@@ -4,7 +4,11 @@
  * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
  */
 import { basename, join, resolve } from 'node:path';
-import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, endActorsFromEnv, type Logger } from '../protocol/index.ts';
+import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.ts';
+import { endActorsFromEnv } from '../protocol/settings.ts';
+import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
+import { envName, toEnvRecord } from '../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -47,7 +51,7 @@ export function crewHandler(role: CrewRole): string {
 
 /** What the crew's runtime needs on top of the caller's env; the crew refuses to run without it. */
 export function crewRuntimeEnv(role: CrewRole, socketDir: string): Record<string, string> {
-  return { ASYA_HANDLER: crewHandler(role), ASYA_HANDLER_MODE: 'envelope', ASYA_ENABLE_VALIDATION: 'false', ASYA_SOCKET_DIR: socketDir };
+  return toEnvRecord(RUNTIME_SETTINGS, { handler: crewHandler(role), mode: 'envelope', validate: false, socketDir });
 }
 
 function defaultRuntimeCommand(): string[] {
@@ -65,10 +69,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
   const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!.path;
   const config = loadSidecarConfig({
     ...env,
-    ASYA_CONCURRENCY: env.ASYA_CONCURRENCY || String(CREW_CONCURRENCY),
-    ASYA_ACTOR_NAME: name,
-    ASYA_IS_END_ACTOR: 'true',
-    ASYA_SOCKET_DIR: socketDir,
+    ...toEnvRecord(SIDECAR_SETTINGS, { ...(env[envName(SIDECAR_SETTINGS, 'concurrency')]?.trim() ? {} : { concurrency: CREW_CONCURRENCY }), actorName: name, isEndActor: true, socketDir }),
   });
   const log = options.log ?? createLogger(config.logLevel, `asya.crew.${name}`);
   let stopping = false;
@@ -104,13 +105,13 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
     watch();
     transport = options.transport ?? (await (await import('../transport/factory.ts')).createTransport(env, { logger: log }));
     // error-end's dead letters must have somewhere to go before the first one is written.
-    if (role === 'error-end') await ensureDlqQueue(transport, env.ASYA_DLQ_QUEUE || DLQ_QUEUE);
+    if (role === 'error-end') await ensureDlqQueue(transport, config.dlqQueue);
     sidecar = await startSidecar({
       config,
       transport,
       supervisor: runtime,
       log,
-      queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false' },
+      queue: { autoCreate: config.queueAutoCreate },
     });
   } catch (err) {
     await cleanup();

@@ -6,6 +6,8 @@
  */
 import { parseOptions } from './client/parse-options.ts';
 import { createLogger, parseLogLevel } from '../protocol/log.ts';
+import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
+import { envName, fromEnv, pickSettings } from '../settings/index.ts';
 
 const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>]
        asya gateway migrate
@@ -27,8 +29,9 @@ export async function runGateway(args: string[], env: Record<string, string | un
   if (command !== undefined) throw new Error(`unknown gateway command '${command}'\n\n${USAGE}`);
   const merged = {
     ...env,
-    ...(values.port !== undefined ? { ASYA_GATEWAY_PORT: values.port } : {}),
-    ...(values.config !== undefined ? { ASYA_CONFIG_PATH: values.config } : {}),
+    // As given on the command line: the gateway reads and checks them like the variables they stand for.
+    ...(values.port !== undefined ? { [envName(GATEWAY_SETTINGS, 'port')]: values.port } : {}),
+    ...(values.config !== undefined ? { [envName(GATEWAY_SETTINGS, 'configPath')]: values.config } : {}),
   };
   const { startGateway } = await import('../gateway/server.ts');
   const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
@@ -60,12 +63,13 @@ export async function runGateway(args: string[], env: Record<string, string | un
 }
 
 async function migrate(env: Record<string, string | undefined>): Promise<void> {
-  const url = env.ASYA_DATABASE_URL?.trim();
+  const { databaseUrl: url, databaseSchema: schema, logLevel } = fromEnv(MIGRATE_SETTINGS, env);
   if (!url) throw new Error('migrate needs ASYA_DATABASE_URL (the embedded store migrates itself when the gateway starts)');
-  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.gateway');
+  const log = createLogger(logLevel, 'asya.gateway');
   const { openPostgresStore } = await import('../gateway/store/index.ts');
-  const schema = env.ASYA_DATABASE_SCHEMA?.trim();
   const store = await openPostgresStore({ url, ...(schema ? { schema } : {}), migrate: true, applicationName: 'asya-gateway-migrate' });
   await store.close();
   log.info(`migrations applied; the schema${schema ? ` ${schema}` : ''} is up to date`);
 }
+
+const MIGRATE_SETTINGS = pickSettings(GATEWAY_SETTINGS, ['databaseUrl', 'databaseSchema', 'logLevel']);

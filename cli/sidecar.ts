@@ -15,7 +15,7 @@ export async function runSidecar(env: Record<string, string | undefined> = proce
   const log = createLogger(config.logLevel, `asya.sidecar.${config.actorName}`);
   const { createTransport } = await import('../transport/factory.ts');
   const transport = await createTransport(env, { logger: log });
-  const sidecar = await startSidecar({ config, transport, log, queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false' } });
+  const sidecar = await startSidecar({ config, transport, log, queue: { autoCreate: config.queueAutoCreate } });
   const stop = (signal: string) => {
     log.info(`${signal}: draining`);
     void sidecar

@@ -1,8 +1,10 @@
-/** `asya controller` settings from the environment (docs/controller.md lists them). */
+/** `asya controller` settings from the environment, as declared in controller/settings.ts. */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import YAML from 'yaml';
-import { parseDuration, parseLogLevel, type LogLevel } from '../protocol/index.ts';
+import type { LogLevel } from '../protocol/index.ts';
+import { fromEnv, type HostPort } from '../settings/index.ts';
+import { CONTROLLER_SETTINGS } from './settings.ts';
 
 export interface ControllerConfig {
   /** Namespaces to watch; empty: all. */
@@ -11,7 +13,7 @@ export interface ControllerConfig {
   platform: unknown;
   manageQueues: boolean;
   leaderElection: { enabled: boolean; namespace: string; name: string; identity: string; leaseDurationSeconds: number; retryPeriodMs: number };
-  metricsAddr: { host?: string; port: number };
+  metricsAddr: HostPort;
   concurrency: number;
   resyncMs: number;
   backoff: { baseMs: number; maxMs: number };
@@ -24,22 +26,6 @@ export class ControllerConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-
-function positive(env: Env, key: string, fallback: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ControllerConfigError(`${key}=${JSON.stringify(raw)} must be a positive integer`);
-  return n;
-}
-
-function duration(env: Env, key: string, fallback: string): number {
-  try {
-    return parseDuration(env[key] || fallback, key);
-  } catch (err) {
-    throw new ControllerConfigError((err as Error).message);
-  }
-}
 
 function readPlatform(path: string | undefined): unknown {
   if (!path) return undefined;
@@ -57,26 +43,24 @@ function readPlatform(path: string | undefined): unknown {
 }
 
 export function loadControllerConfig(env: Env = process.env): ControllerConfig {
-  const addr = env.ASYA_METRICS_ADDR || ':8080';
-  const match = /^(?<host>[^:]*):(?<port>\d+)$/.exec(addr);
-  if (!match?.groups) throw new ControllerConfigError(`ASYA_METRICS_ADDR=${JSON.stringify(addr)}: expected [host]:port, e.g. :8080`);
+  const settings = fromEnv(CONTROLLER_SETTINGS, env, { error: (message) => new ControllerConfigError(message) });
   return {
-    namespaces: (env.ASYA_WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    platform: readPlatform(env.ASYA_PLATFORM_CONFIG),
-    manageQueues: env.ASYA_DISABLE_QUEUE_MANAGEMENT !== 'true',
+    namespaces: settings.namespaces,
+    platform: readPlatform(settings.platformConfig),
+    manageQueues: !settings.disableQueueManagement,
     leaderElection: {
-      enabled: env.ASYA_LEADER_ELECTION !== 'false',
-      namespace: env.ASYA_LEADER_ELECTION_NAMESPACE || env.POD_NAMESPACE || 'asya',
-      name: env.ASYA_LEADER_ELECTION_LEASE || 'asya-controller',
-      identity: env.POD_NAME || `${hostname()}-${process.pid}`,
-      leaseDurationSeconds: positive(env, 'ASYA_LEASE_DURATION_SECONDS', 15),
-      retryPeriodMs: duration(env, 'ASYA_LEASE_RETRY_PERIOD', '2s'),
+      enabled: settings.leaderElection,
+      namespace: settings.leaseNamespace ?? settings.podNamespace ?? 'asya',
+      name: settings.leaseName,
+      identity: settings.podName ?? `${hostname()}-${process.pid}`,
+      leaseDurationSeconds: settings.leaseDurationSeconds,
+      retryPeriodMs: settings.leaseRetryPeriodMs,
     },
-    metricsAddr: { ...(match.groups.host ? { host: match.groups.host } : {}), port: Number(match.groups.port) },
-    concurrency: positive(env, 'ASYA_MAX_CONCURRENT_RECONCILES', 10),
-    resyncMs: duration(env, 'ASYA_RESYNC_INTERVAL', '60s'),
-    backoff: { baseMs: duration(env, 'ASYA_RETRY_BASE_DELAY', '1s'), maxMs: duration(env, 'ASYA_RETRY_MAX_DELAY', '5m') },
-    ...(env.ASYA_KUBE_API_URL ? { kubeApiUrl: env.ASYA_KUBE_API_URL } : {}),
-    logLevel: parseLogLevel(env.ASYA_LOG_LEVEL ?? 'INFO'),
+    metricsAddr: settings.metricsAddr,
+    concurrency: settings.concurrency,
+    resyncMs: settings.resyncMs,
+    backoff: { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs },
+    ...(settings.kubeApiUrl ? { kubeApiUrl: settings.kubeApiUrl } : {}),
+    logLevel: settings.logLevel,
   };
 }

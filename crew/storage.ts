@@ -7,6 +7,8 @@ import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, sta
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
+import { fromEnv, type Settings } from '../settings/index.ts';
+import { CREW_SETTINGS } from './settings.ts';
 
 export interface Storage {
   /** A URI naming where `key` lives (file:///..., s3://bucket/key). */
@@ -25,9 +27,20 @@ type Env = Record<string, string | undefined>;
 
 /** `ASYA_S3_BUCKET` set → S3; otherwise a directory (`ASYA_RESULTS_DIR`, default `.data/results`). */
 export function storageFromEnv(env: Env = process.env, cwd = process.cwd()): Storage {
-  const bucket = env.ASYA_S3_BUCKET?.trim();
-  if (bucket) return S3Storage.fromEnv(bucket, env);
-  return new FileStorage(resolve(cwd, env.ASYA_RESULTS_DIR?.trim() || '.data/results'));
+  return storageFromSettings(fromEnv(CREW_SETTINGS, env), cwd);
+}
+
+export function storageFromSettings(settings: Settings<typeof CREW_SETTINGS>, cwd = process.cwd()): Storage {
+  const { s3Bucket: bucket, s3Endpoint: endpoint, s3AccessKey: accessKeyId, s3SecretKey: secretAccessKey, awsRegion: region } = settings;
+  if (!bucket) return new FileStorage(resolve(cwd, settings.resultsDir));
+  // As the original: with an endpoint (MinIO) the keys default to MinIO's; on AWS the SDK's chain decides
+  // unless both keys are given.
+  const credentials = endpoint
+    ? { accessKeyId: accessKeyId || 'minioadmin', secretAccessKey: secretAccessKey || 'minioadmin' }
+    : accessKeyId && secretAccessKey
+      ? { accessKeyId, secretAccessKey }
+      : undefined;
+  return new S3Storage({ bucket, region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) });
 }
 
 export class FileStorage implements Storage {
@@ -123,21 +136,6 @@ export class S3Storage implements Storage {
   private clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
 
   constructor(readonly options: S3StorageOptions) {}
-
-  static fromEnv(bucket: string, env: Env): S3Storage {
-    const endpoint = env.ASYA_S3_ENDPOINT?.trim() || undefined;
-    const accessKeyId = env.ASYA_S3_ACCESS_KEY?.trim();
-    const secretAccessKey = env.ASYA_S3_SECRET_KEY?.trim();
-    const region = env.AWS_REGION?.trim() || 'us-east-1';
-    // As the original: with an endpoint (MinIO) the keys default to MinIO's; on AWS the SDK's chain decides
-    // unless both keys are given.
-    const credentials = endpoint
-      ? { accessKeyId: accessKeyId || 'minioadmin', secretAccessKey: secretAccessKey || 'minioadmin' }
-      : accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey }
-        : undefined;
-    return new S3Storage({ bucket, region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) });
-  }
 
   uri(key: string): string {
     return `s3://${this.options.bucket}/${key}`;

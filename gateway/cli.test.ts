@@ -88,7 +88,7 @@ describe('asya gateway', () => {
   it('refuses a bad variable, naming it', async () => {
     const gw = run([], { ...baseEnv(), ASYA_GATEWAY_MAX_BODY_BYTES: 'lots' });
     expect(await gw.exited).toBe(1);
-    expect(gw.stderr()).toContain('asya gateway: ASYA_GATEWAY_MAX_BODY_BYTES="lots": expected a whole number >= 1');
+    expect(gw.stderr()).toContain('asya gateway: Invalid ASYA_GATEWAY_MAX_BODY_BYTES="lots": expected an integer >= 1');
   });
 
   it('with auto-migrate off on an empty schema it runs but is not ready until `migrate` has run', async () => {

@@ -35,11 +35,11 @@ describe('gateway configuration from the environment', () => {
   });
 
   it.each([
-    [{ ASYA_GATEWAY_PORT: 'eighty' }, 'ASYA_GATEWAY_PORT="eighty": expected a whole number >= 0'],
-    [{ ASYA_GATEWAY_PORT: '70000' }, 'ASYA_GATEWAY_PORT=70000: expected a port number up to 65535'],
-    [{ ASYA_DB_MAX_CONNS: '0' }, 'ASYA_DB_MAX_CONNS="0": expected a whole number >= 1'],
+    [{ ASYA_GATEWAY_PORT: 'eighty' }, 'ASYA_GATEWAY_PORT="eighty": expected an integer from 0 to 65535'],
+    [{ ASYA_GATEWAY_PORT: '70000' }, 'ASYA_GATEWAY_PORT="70000": expected an integer from 0 to 65535'],
+    [{ ASYA_DB_MAX_CONNS: '0' }, 'ASYA_DB_MAX_CONNS="0": expected an integer >= 1'],
     [{ ASYA_GATEWAY_RETENTION: '7d' }, 'Invalid ASYA_GATEWAY_RETENTION="7d"'],
-    [{ ASYA_GATEWAY_AUTO_MIGRATE: 'maybe' }, 'ASYA_GATEWAY_AUTO_MIGRATE="maybe": expected true or false'],
+    [{ ASYA_GATEWAY_AUTO_MIGRATE: 'maybe' }, 'ASYA_GATEWAY_AUTO_MIGRATE="maybe": expected true/false, 1/0, yes/no or on/off'],
     [{ ASYA_GATEWAY_OUTBOX_LEASE: '0s' }, 'ASYA_GATEWAY_OUTBOX_LEASE="0s": expected a duration above 0'],
     [{ ASYA_GATEWAY_OUTBOX_INTERVAL: '0' }, 'ASYA_GATEWAY_OUTBOX_INTERVAL="0": expected a duration above 0'],
     [{ ASYA_GATEWAY_AUTH: 'off' }, 'ASYA_GATEWAY_AUTH="off": expected token or none'],
@@ -49,6 +49,12 @@ describe('gateway configuration from the environment', () => {
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => loadGatewayConfig(env)).toThrow(GatewayConfigError);
     expect(() => loadGatewayConfig(env)).toThrow(message);
+  });
+
+  it('reports every wrong variable at once, and never echoes a token', () => {
+    const env = { ASYA_GATEWAY_PORT: 'x', ASYA_DB_MAX_CONNS: '0', ASYA_GATEWAY_CLIENT_TOKENS: 'secret-without-name' };
+    expect(() => loadGatewayConfig(env)).toThrow(/^3 settings are invalid: Invalid ASYA_GATEWAY_PORT="x": .*; Invalid ASYA_DB_MAX_CONNS="0": .*; Invalid ASYA_GATEWAY_CLIENT_TOKENS: expected name:token/);
+    expect(() => loadGatewayConfig(env)).not.toThrow(/secret-without-name/);
   });
 
   it('treats empty values as unset, as the original did', () => {

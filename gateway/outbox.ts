@@ -14,11 +14,10 @@ import { TransportError, type Transport } from '../transport/transport.ts';
 import { backgroundLoops } from './background.ts';
 import { rfc3339 } from './http/envelope-json.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS } from './settings.ts';
 import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
 
-/** How long a publisher owns an entry before a relay may take it: beyond a publish's own 30 s timeout. */
-export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
-export const DEFAULT_OUTBOX_INTERVAL_MS = 1000;
+export { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS };
 const BATCH = 100;
 
 /** The message for an envelope's first actor, rebuilt from its stored row (so the relay needs nothing else). */

@@ -5,10 +5,10 @@
  * what the workload shape decides (a Job's idle exit) stay with whoever builds the pod or the dev stack.
  */
 import type { AsyncActor } from '../api/index.ts';
-import { DEFAULT_RUNTIME_TIMEOUT, ERROR_END, HAPPY_END, isEndActor, parseDuration, type EndActors } from '../protocol/index.ts';
+import { ERROR_END, HAPPY_END, isEndActor, type EndActors } from '../protocol/index.ts';
+import { fromEnv, pickSettings, toEnv, type Settings } from '../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import type { EnvVar } from './transport-env.ts';
-
-const RUNTIME_TIMEOUT_ENV = 'ASYA_RUNTIME_TIMEOUT';
 
 /** In groups, because the pod lists the platform's transport env between them, in the original operator's order. */
 export interface SidecarSettings {
@@ -20,30 +20,28 @@ export interface SidecarSettings {
   own: EnvVar[];
 }
 
-const literal = (name: string, value: string): EnvVar => ({ name, value });
-
 /**
  * spec.timeout.processing as ASYA_RUNTIME_TIMEOUT. 0 means "no limit given" in the original's CRD, so it
  * and an absent timeout leave the variable unset and the sidecar uses its default; never `0s`, which the
  * sidecar would read as "time out at once".
  */
-function runtimeTimeout(actor: AsyncActor): EnvVar[] {
+function runtimeTimeout(actor: AsyncActor): Pick<Settings<typeof SIDECAR_SETTINGS>, 'runtimeTimeoutMs'> | undefined {
   const seconds = actor.spec.timeout?.processing ?? 0;
-  return seconds > 0 ? [literal(RUNTIME_TIMEOUT_ENV, `${seconds}s`)] : [];
+  return seconds > 0 ? { runtimeTimeoutMs: seconds * 1000 } : undefined;
 }
 
 /** `ends`: the platform's end actors are the defaults; `asya dev` takes renames from its env. */
 export function sidecarSettings(actor: AsyncActor, ends: EndActors = { happyEnd: HAPPY_END, errorEnd: ERROR_END }): SidecarSettings {
   const name = actor.metadata.name;
   return {
-    actor: [
-      literal('ASYA_ACTOR_NAME', name),
-      literal('ASYA_ACTOR_HAPPY_END', ends.happyEnd),
-      literal('ASYA_ACTOR_ERROR_END', ends.errorEnd),
-      ...(isEndActor(name, ends) ? [literal('ASYA_IS_END_ACTOR', 'true')] : []),
+    actor: toEnv(SIDECAR_SETTINGS, {
+      actorName: name,
+      happyEnd: ends.happyEnd,
+      errorEnd: ends.errorEnd,
+      ...(isEndActor(name, ends) ? { isEndActor: true } : {}),
       ...runtimeTimeout(actor),
-    ],
-    policy: actor.spec.retry ? [literal('ASYA_RETRY_POLICY', JSON.stringify(actor.spec.retry))] : [],
+    }),
+    policy: toEnv(SIDECAR_SETTINGS, { retryPolicy: actor.spec.retry }),
     own: actor.spec.sidecar?.env ?? [],
   };
 }
@@ -68,5 +66,7 @@ export function sidecarSettingsEnv(actor: AsyncActor, ends?: EndActors): { env: 
  * (spec.sidecar.env included): the controller declares the actor's queue with it, as the sidecar does.
  */
 export function runtimeTimeoutMs(actor: AsyncActor): number {
-  return parseDuration(sidecarSettingsEnv(actor).env[RUNTIME_TIMEOUT_ENV] || DEFAULT_RUNTIME_TIMEOUT, RUNTIME_TIMEOUT_ENV);
+  return fromEnv(RUNTIME_TIMEOUT_ONLY, sidecarSettingsEnv(actor).env).runtimeTimeoutMs;
 }
+
+const RUNTIME_TIMEOUT_ONLY = pickSettings(SIDECAR_SETTINGS, ['runtimeTimeoutMs']);

@@ -1,4 +1,6 @@
 /** A minimal leveled logger; payloads are only ever rendered at DEBUG, lazily, so INFO stays cheap. */
+import { LOG_LEVEL } from './settings.ts';
+
 export type LogFields = Record<string, unknown>;
 
 /** Also satisfies the transports' logger, so one process logs in one format. */
@@ -19,11 +21,17 @@ function renderFields(fields: LogFields | undefined): string {
 const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;
 
-/** Lenient like the original's getattr(logging, level, INFO): unknown levels mean INFO. */
+/**
+ * Lenient like the original's getattr(logging, level, INFO): unknown levels mean INFO. The spelling rules
+ * are ASYA_LOG_LEVEL's declaration (protocol/settings.ts); this is for loggers made before a component has
+ * read its settings, so it does not warn (the settings reader does).
+ */
 export function parseLogLevel(raw: string | undefined): LogLevel {
-  const level = (raw || 'INFO').toUpperCase();
-  if (level === 'WARN') return 'WARNING';
-  return level in LEVELS ? (level as LogLevel) : 'INFO';
+  try {
+    return raw?.trim() ? LOG_LEVEL.kind.parse(raw.trim()) : 'INFO';
+  } catch {
+    return 'INFO';
+  }
 }
 
 export function createLogger(level: LogLevel, name: string): Logger {

@@ -25,11 +25,6 @@ export interface EndActors {
   errorEnd: string;
 }
 
-/** The end actors' names: ASYA_ACTOR_HAPPY_END / ASYA_ACTOR_ERROR_END when set (and not empty), else the defaults. */
-export function endActorsFromEnv(env: Record<string, string | undefined>): EndActors {
-  return { happyEnd: env.ASYA_ACTOR_HAPPY_END || HAPPY_END, errorEnd: env.ASYA_ACTOR_ERROR_END || ERROR_END };
-}
-
 export function isEndActor(actor: string, ends: { happyEnd?: string; errorEnd?: string } = {}): boolean {
   return actor === (ends.happyEnd ?? HAPPY_END) || actor === (ends.errorEnd ?? ERROR_END);
 }

@@ -10,6 +10,8 @@ export interface Kind<T> {
   readonly describe: string;
   parse(raw: string): T;
   format(value: T): string;
+  /** Long or structured values (JSON): messages name the variable without repeating the value. */
+  readonly quiet?: boolean;
   /** For a value that was read but probably not as meant: what to warn about. */
   caution?(raw: string): string | undefined;
 }
@@ -115,13 +117,13 @@ export const hostPortKind: Kind<HostPort> = {
   format: (value) => `${value.host ?? ''}:${value.port}`,
 };
 
-export function enumKind<const V extends string>(values: readonly V[], options: { caseInsensitive?: boolean; aliases?: Record<string, V> } = {}): Kind<V> {
+export function enumKind<const V extends string>(values: readonly V[], options: { caseInsensitive?: boolean; synonyms?: Record<string, V> } = {}): Kind<V> {
   const expected = values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
   return {
     describe: values.join(' | '),
     parse(raw) {
       const text = options.caseInsensitive ? raw.toLowerCase() : raw;
-      const found = values.find((v) => (options.caseInsensitive ? v.toLowerCase() : v) === text) ?? options.aliases?.[options.caseInsensitive ? raw.toUpperCase() : raw];
+      const found = values.find((v) => (options.caseInsensitive ? v.toLowerCase() : v) === text) ?? options.synonyms?.[options.caseInsensitive ? raw.toUpperCase() : raw];
       return found ?? problem(`expected ${expected}`);
     },
     format: (value) => value,
@@ -132,6 +134,7 @@ export function enumKind<const V extends string>(values: readonly V[], options: 
 export function jsonKind<S extends z.ZodType>(schema: S, expected: string): Kind<z.output<S>> {
   return {
     describe: 'JSON',
+    quiet: true,
     parse(raw) {
       let parsed: unknown;
       try {

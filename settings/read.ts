@@ -48,7 +48,7 @@ function source(setting: AnySetting, env: Env, warnings: string[]): { name: stri
 }
 
 function shown(setting: AnySetting, name: string, raw: string): string {
-  return setting.options.secret ? name : `${name}=${JSON.stringify(raw)}`;
+  return setting.options.secret || setting.kind.quiet ? name : `${name}=${JSON.stringify(raw)}`;
 }
 
 export function readSettings<Table extends SettingsTable>(table: Table, env: Env): ReadResult<Table> {
@@ -63,8 +63,10 @@ export function readSettings<Table extends SettingsTable>(table: Table, env: Env
     const { options, kind } = setting;
     const found = source(setting, env, warnings);
     if (found === undefined) {
-      if (options.default !== undefined) values[key] = options.default;
-      else if (options.required !== undefined) errors.push(options.messages?.missing ?? `${options.env} is required: ${options.required}`);
+      // Every key is there, unset ones as undefined, so a caller can tell "not set" from "not declared".
+      values[key] = options.default;
+      if (options.default !== undefined) continue;
+      if (options.required !== undefined) errors.push(options.messages?.missing ?? `${options.env} is required: ${options.required}`);
       continue;
     }
     try {

@@ -78,33 +78,45 @@ export type Settings<Table extends SettingsTable> = Simplify<
   { [K in AlwaysKeys<Table['settings']>]: ValueOf<Table['settings'][K]> } & { [K in Exclude<keyof Table['settings'], AlwaysKeys<Table['settings']>>]?: ValueOf<Table['settings'][K]> }
 >;
 
-function declare<T, const O extends SettingOptions<T>>(kind: Kind<T>, options: O): Setting<T, PresenceOf<O>> {
+function declare<T, O extends SettingOptions<T>>(kind: Kind<T>, options: O): Setting<T, PresenceOf<O>> {
   return { kind, options };
 }
 
 type Common<T> = SettingOptions<T>;
 
-export const int = <const O extends Common<number> & { min?: number; max?: number }>(o: O) => declare(intKind(o.min, o.max), o);
-export const bool = <const O extends Common<boolean>>(o: O) => declare(boolKind, o);
+export const int = <O extends Common<number> & { min?: number; max?: number }>(o: O) => declare(intKind(o.min, o.max), o);
+export const bool = <O extends Common<boolean>>(o: O) => declare(boolKind, o);
 /** See literalBoolKind: the original's switches that only one word flips. */
-export const literalBool = <const O extends Common<boolean> & { literal: 'true' | 'false' }>(o: O) => declare(literalBoolKind(o.literal), o);
-export const string = <const O extends Common<string>>(o: O) => declare(stringKind, o);
-export const url = <const O extends Common<string>>(o: O) => declare(urlKind, o);
-export const hostPort = <const O extends Common<HostPort>>(o: O) => declare(hostPortKind, o);
-export const list = <T, const O extends Common<T[]>>(item: Kind<T>, o: O) => declare(listKind(item), o);
-export const custom = <T, const O extends Common<T>>(kind: Kind<T>, o: O) => declare(kind, o);
-export const oneOf = <const V extends string, const O extends Common<V>>(values: readonly V[], o: O & { caseInsensitive?: boolean; aliases?: Record<string, V> }) =>
-  declare(enumKind(values, { ...(o.caseInsensitive ? { caseInsensitive: true } : {}), ...(o.aliases ? { aliases: o.aliases } : {}) }), o);
-export const json = <S extends z.ZodType, const O extends Common<z.output<S>>>(schema: S, expected: string, o: O) => declare(jsonKind(schema, expected), o);
+export const literalBool = <O extends Common<boolean> & { literal: 'true' | 'false' }>(o: O) => declare(literalBoolKind(o.literal), o);
+export const string = <O extends Common<string>>(o: O) => declare(stringKind, o);
+export const url = <O extends Common<string>>(o: O) => declare(urlKind, o);
+export const hostPort = <O extends Common<HostPort>>(o: O) => declare(hostPortKind, o);
+export const list = <T, O extends Common<T[]>>(item: Kind<T>, o: O) => declare(listKind(item), o);
+export const custom = <T, O extends Common<T>>(kind: Kind<T>, o: O) => declare(kind, o);
+/** `synonyms`: other spellings of a value (`WARN` for `WARNING`). */
+export const oneOf = <const V extends string, O extends Common<V>>(values: readonly V[], o: O & { caseInsensitive?: boolean; synonyms?: Record<string, V> }) =>
+  declare(enumKind(values, { ...(o.caseInsensitive ? { caseInsensitive: true } : {}), ...(o.synonyms ? { synonyms: o.synonyms } : {}) }), o);
+export const json = <S extends z.ZodType, O extends Common<z.output<S>>>(schema: S, expected: string, o: O) => declare(jsonKind(schema, expected), o);
 
 /**
  * Durations are values in milliseconds, but declared the way people write them (`default: '5m'`), which is
  * also what the docs show.
  */
-export function duration<const O extends Omit<Common<number>, 'default'> & { default?: string; minMs?: number }>(
+export function duration<O extends Omit<Common<number>, 'default'> & { default?: string; minMs?: number }>(
   o: O,
 ): Setting<number, O extends { default: string } ? 'always' : PresenceOf<O>> {
   const { default: text, minMs, ...rest } = o;
   const options: SettingOptions<number> = text === undefined ? rest : { ...rest, default: parseDuration(text, o.env), defaultDoc: o.defaultDoc ?? `\`${text}\`` };
   return { kind: durationKind(minMs), options };
+}
+
+/** A shared declaration with the doc line one component's table shows (same variable, same reading). */
+export function describedAs<T, P extends Presence>(setting: Setting<T, P>, text: Pick<SettingOptions<T>, 'doc' | 'defaultDoc'>): Setting<T, P> {
+  return { kind: setting.kind, options: { ...setting.options, ...text } };
+}
+
+/** Part of a table, for a caller that needs one setting read exactly as its component reads it. */
+export function pickSettings<S extends Record<string, AnySetting>, K extends keyof S & string>(table: SettingsTable<S>, keys: readonly K[]): SettingsTable<Pick<S, K>> {
+  const settings = Object.fromEntries(keys.map((key) => [key, table.settings[key]])) as Pick<S, K>;
+  return { component: table.component, settings, retired: [] };
 }

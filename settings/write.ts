@@ -33,3 +33,10 @@ export function toEnv<Table extends SettingsTable>(table: Table, values: Partial
 export function toEnvRecord<Table extends SettingsTable>(table: Table, values: Partial<Settings<Table>>, options: ToEnvOptions = {}): Record<string, string> {
   return Object.fromEntries(toEnv(table, values, options).map((e) => [e.name, e.value]));
 }
+
+/** The variable of one setting, for entries whose value comes from elsewhere (a Secret, the downward API). */
+export function envName<Table extends SettingsTable>(table: Table, key: keyof Table['settings'] & string): string {
+  const setting = table.settings[key];
+  if (!setting) throw new Error(`settings table ${table.component} has no setting ${key}`);
+  return setting.options.env;
+}

@@ -5,19 +5,23 @@
  * are the only callers of the internal endpoints.
  */
 import { randomBytes } from 'node:crypto';
+import { GATEWAY_SETTINGS } from '../../gateway/settings.ts';
+import { envName, toEnvRecord } from '../../settings/index.ts';
 
 type Env = Record<string, string | undefined>;
 
-const CLIENT_TOKEN_VARIABLES = ['ASYA_GATEWAY_API_TOKEN', 'ASYA_GATEWAY_ADMIN_TOKEN', 'ASYA_GATEWAY_CLIENT_TOKENS'] as const;
+const CLIENT_TOKEN_VARIABLES = (['apiToken', 'adminToken', 'clientTokens'] as const).map((key) => envName(GATEWAY_SETTINGS, key));
+const AUTH = envName(GATEWAY_SETTINGS, 'auth');
+const INTERNAL_TOKEN = envName(GATEWAY_SETTINGS, 'internalToken');
 
 export function devAccessEnv(env: Env, say: (line: string) => void): Env {
   const set = (name: string) => (env[name]?.trim() ?? '') !== '';
   const clientToken = CLIENT_TOKEN_VARIABLES.some(set);
-  if (set('ASYA_GATEWAY_AUTH') || (!clientToken && set('ASYA_GATEWAY_TOKEN'))) return env;
+  if (set(AUTH) || (!clientToken && set(INTERNAL_TOKEN))) return env;
   if (!clientToken) {
     say('the gateway is OPEN (ASYA_GATEWAY_AUTH=none): anyone who can reach it can call tools and read every result; set ASYA_GATEWAY_API_TOKEN to require a token');
-    return { ...env, ASYA_GATEWAY_AUTH: 'none' };
+    return { ...env, ...toEnvRecord(GATEWAY_SETTINGS, { auth: 'none' }) };
   }
-  if (set('ASYA_GATEWAY_TOKEN')) return env;
-  return { ...env, ASYA_GATEWAY_TOKEN: randomBytes(24).toString('base64url') };
+  if (set(INTERNAL_TOKEN)) return env;
+  return { ...env, ...toEnvRecord(GATEWAY_SETTINGS, { internalToken: randomBytes(24).toString('base64url') }) };
 }

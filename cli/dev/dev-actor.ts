@@ -6,7 +6,10 @@
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
 import { sidecarSettingsEnv } from '../../krm-functions/sidecar-settings.ts';
-import { actorQueueOptions, endActorsFromEnv, queueName, type Logger } from '../../protocol/index.ts';
+import { actorQueueOptions, queueName, type Logger } from '../../protocol/index.ts';
+import { endActorsFromEnv } from '../../protocol/settings.ts';
+import { toEnvRecord } from '../../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
 import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import type { QueueOptions, Transport } from '../../transport/transport.ts';
@@ -43,10 +46,7 @@ export function devSidecarEnv(actor: AsyncActor, ctx: Pick<DevActorContext, 'env
   return {
     ...ctx.env,
     ...settings.env,
-    ASYA_SOCKET_DIR: socketDir,
-    ASYA_RUNTIME_READY_TIMEOUT: '60s',
-    ASYA_METRICS_ENABLED: 'false',
-    ASYA_GATEWAY_URL: ctx.gatewayUrl,
+    ...toEnvRecord(SIDECAR_SETTINGS, { socketDir, runtimeReadyTimeoutMs: 60_000, metricsEnabled: false, gatewayUrl: ctx.gatewayUrl }),
   };
 }
 

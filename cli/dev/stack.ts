@@ -3,8 +3,11 @@
  * the first call, the gateway with its embedded store, the crew, and a DevActor per AsyncActor manifest.
  */
 import { join } from 'node:path';
+import { CREW_SETTINGS } from '../../crew/settings.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { queueName, type Logger } from '../../protocol/index.ts';
+import { toEnvRecord } from '../../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
 import { createTransport } from '../../transport/factory.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
 import type { Transport } from '../../transport/transport.ts';
@@ -99,10 +102,8 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
 
     const crewEnv = {
       ...options.env,
-      ASYA_GATEWAY_URL: gateway.url,
-      ASYA_RESULTS_DIR: options.resultsDir,
-      ASYA_METRICS_ENABLED: 'false',
-      ASYA_LOG_LEVEL: options.env.ASYA_LOG_LEVEL ?? 'WARNING',
+      ...toEnvRecord(CREW_SETTINGS, { gatewayUrl: gateway.url, resultsDir: options.resultsDir, ...(options.env.ASYA_LOG_LEVEL === undefined ? { logLevel: 'WARNING' } : {}) }),
+      ...toEnvRecord(SIDECAR_SETTINGS, { metricsEnabled: false }),
     };
     const crew: CrewMember[] = await Promise.all(
       CREW_ROLES.map(async (role) => {

@@ -7,7 +7,10 @@
  * sidecar the main container, which exits when its queue stays empty so the Job can complete.
  */
 import { handlerLanguage, RUNTIME_CONTAINER, SIDECAR_CONTAINER, transportOf, type AsyncActor } from '../../api/index.ts';
-import { isEndActor, LIVENESS_PROBE_SCRIPT, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
+import { isEndActor, LIVENESS_PROBE_SCRIPT, parseDuration, READINESS_PROBE_SCRIPT } from '../../protocol/index.ts';
+import { RUNTIME_SETTINGS } from '../../runtime/settings.ts';
+import { envName, toEnv } from '../../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
 import type { PlatformConfig } from '../platform-config.ts';
 import { ASYA_UID, restrictedContainerSecurity } from '../security.ts';
 import { sidecarSettings } from '../sidecar-settings.ts';
@@ -46,7 +49,7 @@ function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boo
   return {
     ...user,
     command,
-    env: [...(user.env ?? []), { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR }, ...(end ? [{ name: 'ASYA_ENABLE_VALIDATION', value: 'false' }] : [])],
+    env: [...(user.env ?? []), ...toEnv(RUNTIME_SETTINGS, { socketDir: SOCKET_DIR, ...(end ? { validate: false } : {}) })],
     volumeMounts: [...(user.volumeMounts ?? []), ...mounts],
     ...runtimeSecurity(actor, user),
     ...(nativeSidecar ? { restartPolicy: 'Always' } : {}),
@@ -82,15 +85,15 @@ function brokerCredentialsAsFiles(env: EnvVar[]): { env: EnvVar[]; volume?: Reco
 function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: string): EnvVar[] {
   const settings = sidecarSettings(actor);
   return [
-    { name: 'ASYA_LOG_LEVEL', value: platform.sidecar.logLevel },
-    { name: 'ASYA_GATEWAY_URL', value: gatewayUrl },
-    ...(platform.gatewayTokenSecretRef ? [{ name: 'ASYA_GATEWAY_TOKEN', valueFrom: { secretKeyRef: { ...platform.gatewayTokenSecretRef } } }] : []),
+    // The platform's spelling (`info`) as written; the sidecar reads any case.
+    { name: envName(SIDECAR_SETTINGS, 'logLevel'), value: platform.sidecar.logLevel },
+    ...toEnv(SIDECAR_SETTINGS, { gatewayUrl }),
+    ...(platform.gatewayTokenSecretRef ? [{ name: envName(SIDECAR_SETTINGS, 'gatewayToken'), valueFrom: { secretKeyRef: { ...platform.gatewayTokenSecretRef } } }] : []),
     ...settings.actor,
     ...brokerEnv(actor, platform).env,
-    { name: 'ASYA_SOCKET_DIR', value: SOCKET_DIR },
-    { name: 'ASYA_METRICS_ADDR', value: `:${METRICS_PORT}` },
+    ...toEnv(SIDECAR_SETTINGS, { socketDir: SOCKET_DIR, metricsAddr: { port: METRICS_PORT } }),
     ...settings.policy,
-    ...(actor.spec.workload.kind === 'Job' ? [{ name: 'ASYA_EXIT_WHEN_IDLE', value: JOB_IDLE_EXIT }] : []),
+    ...toEnv(SIDECAR_SETTINGS, actor.spec.workload.kind === 'Job' ? { exitWhenIdleMs: parseDuration(JOB_IDLE_EXIT) } : {}),
     ...settings.own,
   ];
 }

@@ -1,0 +1,25 @@
+/**
+ * Every component's settings table, in the order docs/configuration.md shows them, and the writer of that
+ * page's tables (`make docs`); test/settings-docs.test.ts fails when the committed page is stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTROLLER_SETTINGS } from '../controller/settings.ts';
+import { CREW_SETTINGS } from '../crew/settings.ts';
+import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
+import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
+import { renderSettingsDocs, type SettingsTable } from '../settings/index.ts';
+import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
+
+export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [RUNTIME_SETTINGS, SIDECAR_SETTINGS, GATEWAY_SETTINGS, CREW_SETTINGS, CONTROLLER_SETTINGS];
+
+export const CONFIGURATION_DOC = join(import.meta.dirname, '..', 'docs', 'configuration.md');
+
+export function configurationDoc(): string {
+  return renderSettingsDocs(readFileSync(CONFIGURATION_DOC, 'utf8'), DOCUMENTED_SETTINGS);
+}
+
+if (process.argv[1] === import.meta.filename) {
+  writeFileSync(CONFIGURATION_DOC, configurationDoc());
+  process.stdout.write(`wrote ${CONFIGURATION_DOC}\n`);
+}

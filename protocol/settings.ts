@@ -1,0 +1,84 @@
+/**
+ * Settings several components read with the same meaning, declared once; each component's table
+ * (sidecar/settings.ts, gateway/settings.ts, …) includes them, sometimes with its own doc line.
+ */
+import { duration, hostPort, int, literalBool, oneOf, readSettings, settingsTable, string, url } from '../settings/index.ts';
+import { DLQ_QUEUE } from './crew.ts';
+import { DEFAULT_RUNTIME_TIMEOUT } from './duration.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
+import type { LogLevel } from './log.ts';
+import { ERROR_END, HAPPY_END, type EndActors } from './queues.ts';
+
+const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARNING', 'ERROR'];
+
+/** Lenient like the original's getattr(logging, level, INFO), but an unknown level is now reported. */
+export const LOG_LEVEL = oneOf(LEVELS, {
+  env: 'ASYA_LOG_LEVEL',
+  doc: '`DEBUG`, `INFO`, `WARNING` (or `WARN`), `ERROR`. Payloads are logged only at `DEBUG`',
+  default: 'INFO',
+  caseInsensitive: true,
+  synonyms: { WARN: 'WARNING' },
+  strictness: 'lenient',
+});
+
+export const SOCKET_DIR = string({
+  env: 'ASYA_SOCKET_DIR',
+  doc: "directory of the socket and the `runtime-ready` file; created if missing. Must be the sidecar's too",
+  default: '/var/run/asya',
+});
+
+export const MAX_FRAME_BYTES = int({
+  env: 'ASYA_MAX_FRAME_BYTES',
+  doc: 'a larger request is refused with `msg_parsing_error` (`FrameTooLarge`) before it is read',
+  default: DEFAULT_MAX_FRAME_BYTES,
+  defaultDoc: '`67108864` (64 MiB)',
+  min: 1,
+});
+
+export const RUNTIME_TIMEOUT = duration({
+  env: 'ASYA_RUNTIME_TIMEOUT',
+  doc: 'longest time one runtime call may take (`spec.timeout.processing`). Past it: the message goes to error-end with code `timeout` and the runtime is restarted. An envelope\'s `deadline`, when sooner, wins',
+  default: DEFAULT_RUNTIME_TIMEOUT,
+});
+
+export const GATEWAY_URL = url({
+  env: 'ASYA_GATEWAY_URL',
+  doc: 'the gateway; enables progress reports, fan-out registration and (end actors) final statuses. Unset: the pipeline runs without them',
+});
+
+export const GATEWAY_TOKEN = string({
+  env: 'ASYA_GATEWAY_TOKEN',
+  doc: "bearer token for the gateway's internal endpoints (the gateway's own `ASYA_GATEWAY_TOKEN`)",
+  secret: true,
+});
+
+// The original's docs named these ASYA_STEP_*, its code ASYA_ACTOR_*; both are read.
+export const HAPPY_END_ACTOR = string({ env: 'ASYA_ACTOR_HAPPY_END', doc: 'name of the end actor for finished envelopes', default: HAPPY_END, aliases: ['ASYA_STEP_HAPPY_END'] });
+export const ERROR_END_ACTOR = string({ env: 'ASYA_ACTOR_ERROR_END', doc: 'name of the end actor for failures', default: ERROR_END, aliases: ['ASYA_STEP_ERROR_END'] });
+
+/** The end actors' names as every component reads them (a bad value is the sidecar's to report). */
+export function endActorsFromEnv(env: Record<string, string | undefined>): EndActors {
+  return readSettings(END_ACTORS, env).values;
+}
+
+const END_ACTORS = settingsTable('end-actors', { happyEnd: HAPPY_END_ACTOR, errorEnd: ERROR_END_ACTOR });
+
+export const DLQ_QUEUE_NAME = string({ env: 'ASYA_DLQ_QUEUE', doc: 'where error-end puts dead letters', default: DLQ_QUEUE });
+
+export const METRICS_ADDR = hostPort({ env: 'ASYA_METRICS_ADDR', doc: '`[host]:port` of that server', default: { port: 8080 }, defaultDoc: '`:8080`' });
+
+/** Read by the runtimes, and checked by the crew's handlers, which need whole envelopes unvalidated. */
+export const HANDLER_MODE = oneOf(['payload', 'envelope'], {
+  env: 'ASYA_HANDLER_MODE',
+  doc: '`payload`: the handler gets and returns payloads. `envelope`: it gets and returns whole envelopes ([handlers.md](handlers.md#envelope-mode)). Case-insensitive; anything else stops startup',
+  default: 'payload',
+  caseInsensitive: true,
+  messages: { invalid: (raw) => `Invalid ASYA_HANDLER_MODE=${raw.toLowerCase()}: not in ('payload', 'envelope')` },
+});
+
+export const ENABLE_VALIDATION = literalBool({
+  env: 'ASYA_ENABLE_VALIDATION',
+  doc: "check every input envelope and, in envelope mode, every output against the input's route. Only the literal `true` (any case) enables it. The crew's handlers need `false`",
+  default: true,
+  literal: 'true',
+});
