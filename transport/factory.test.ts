@@ -87,6 +87,15 @@ describe('transportConfigFromEnv', () => {
     }
   });
 
+  it('warns about the original\'s transport variables that are not read any more, naming what replaces them', () => {
+    const warnings: string[] = [];
+    transportConfigFromEnv({ ASYA_RABBITMQ_PREFETCH: '10', ASYA_QUEUE_RETRY_MAX_ATTEMPTS: '5' }, (w) => warnings.push(w));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^ASYA_QUEUE_RETRY_MAX_ATTEMPTS is not read any more: /),
+      "ASYA_RABBITMQ_PREFETCH is not read any more: the prefetch is the sidecar's `ASYA_CONCURRENCY`",
+    ]);
+  });
+
   it('names the allowed values when ASYA_TRANSPORT is unknown', () => {
     expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(TransportConfigError);
     expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(/memory, rabbitmq, sqs, nats; got "kafka"/);

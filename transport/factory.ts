@@ -30,8 +30,17 @@ export const TRANSPORT_SETTINGS = settingsTable('transport', {
     messages: { invalid: (raw) => `ASYA_TRANSPORT must be one of ${TRANSPORT_KINDS.join(', ')}; got "${raw.toLowerCase()}"` },
   }),
   // Unlike the lenient broker settings, a wrong prefix would silently split producers and consumers.
-  queuePrefix: string({ env: 'ASYA_QUEUE_PREFIX', doc: 'prepended to every physical queue name; lowercase letters, digits and `-`', default: '' }),
-});
+  queuePrefix: string({
+    env: 'ASYA_QUEUE_PREFIX',
+    doc: 'prepended to every queue name on the broker (`team-a-` makes `team-a-asya-clean`), so teams or environments can share one vhost, account or server. Lowercase letters, digits and `-`; anything else stops the process. Every participant must use the same prefix',
+    defaultDoc: '–',
+    default: '',
+  }),
+}, [
+  { env: 'ASYA_QUEUE_RETRY_MAX_ATTEMPTS', action: 'warn', reason: 'queue calls are not retried by count: a lost broker is reconnected to with backoff for as long as it takes, and a publish to a missing queue goes to error-end as `queue_not_found` at once' },
+  { env: 'ASYA_QUEUE_RETRY_BACKOFF', action: 'warn', reason: 'reconnects and receives back off by themselves (doubling, with jitter)' },
+  { env: 'ASYA_QUEUE_BASE_URL', action: 'warn', reason: 'documented, never read; queues are addressed by name' },
+]);
 
 const QUEUE_PREFIX = /^[a-z0-9-]*$/;
 

@@ -99,7 +99,7 @@ export class NatsTransport implements Transport {
     let nc: NatsConnection;
     try {
       nc = await connect({
-        servers: options.url ?? 'nats://localhost:4222',
+        servers: (options.url ?? 'nats://localhost:4222').split(',').map((s) => s.trim()).filter(Boolean),
         ...(options.username !== undefined ? { user: options.username, pass: options.password ?? '' } : {}),
         ...(options.token !== undefined ? { token: options.token } : {}),
         ...(options.connectionName ? { name: options.connectionName } : {}),

@@ -13,13 +13,16 @@ export const RABBITMQ_SETTINGS = settingsTable('rabbitmq', {
   url: string({ env: 'ASYA_RABBITMQ_URL', doc: '`amqp://user:pass@host:port/vhost`; replaces the next five', defaultDoc: 'built from the next five' }),
   host: string({ env: 'ASYA_RABBITMQ_HOST', doc: 'broker host', default: 'localhost' }),
   port: int({ env: 'ASYA_RABBITMQ_PORT', doc: 'broker port', default: 5672, min: 1, max: 65535, strictness: 'lenient' }),
-  username: string({ env: RABBITMQ_USERNAME_ENV, doc: 'or `ASYA_RABBITMQ_USERNAME_FILE`, a file holding it (a mounted Secret); not both', defaultDoc: '`guest`' }),
+  username: string({ env: RABBITMQ_USERNAME_ENV, doc: 'or `ASYA_RABBITMQ_USERNAME_FILE`, a file holding it (a mounted Secret; `spec.security.brokerCredentials: files`); not both', defaultDoc: '`guest`' }),
   usernameFile: string({ env: `${RABBITMQ_USERNAME_ENV}_FILE`, doc: 'a file holding the username' }),
   password: string({ env: RABBITMQ_PASSWORD_ENV, doc: 'or `ASYA_RABBITMQ_PASSWORD_FILE`; not both', defaultDoc: '`guest`', secret: true }),
   passwordFile: string({ env: `${RABBITMQ_PASSWORD_ENV}_FILE`, doc: 'a file holding the password' }),
   vhost: string({ env: 'ASYA_RABBITMQ_VHOST', doc: 'virtual host', defaultDoc: '`/`' }),
   exchange: string({ env: 'ASYA_RABBITMQ_EXCHANGE', doc: 'durable topic exchange; each queue `asya-<actor>` is bound with the routing key `<actor>`', default: 'asya' }),
-});
+}, [
+  { env: 'ASYA_RABBITMQ_PREFETCH', action: 'warn', reason: 'the prefetch is the sidecar\'s `ASYA_CONCURRENCY`' },
+  { env: 'ASYA_RABBITMQ_POOL_SIZE', action: 'warn', reason: 'the gateway publishes on one confirm channel' },
+]);
 
 export const rabbitmqPlatformSchema = z.object({
   host: z.string().min(1).default('rabbitmq'),

@@ -8,7 +8,7 @@ import type { SqsTransportOptions } from './sqs.ts';
 
 export const SQS_SETTINGS = settingsTable('sqs', {
   endpoint: string({ env: 'ASYA_SQS_ENDPOINT', doc: 'a custom endpoint (LocalStack, moto)', defaultDoc: 'AWS' }),
-  region: string({ env: 'ASYA_AWS_REGION', doc: 'SQS region (the original gateway called it `ASYA_SQS_REGION`, still read with a warning)', default: 'us-east-1', aliases: ['ASYA_SQS_REGION'] }),
+  region: string({ env: 'ASYA_AWS_REGION', doc: 'SQS region', default: 'us-east-1', aliases: ['ASYA_SQS_REGION'] }),
   waitTimeSeconds: int({ env: 'ASYA_SQS_WAIT_TIME_SECONDS', doc: 'long-polling wait; `0` means 20, as in the original, and the maximum is 20', default: 20, min: 0, strictness: 'lenient' }),
   visibilityTimeout: int({
     env: 'ASYA_SQS_VISIBILITY_TIMEOUT',
@@ -22,7 +22,10 @@ export const SQS_SETTINGS = settingsTable('sqs', {
   secretAccessKey: string({ env: 'AWS_SECRET_ACCESS_KEY', doc: 'or `AWS_SECRET_ACCESS_KEY_FILE`', secret: true }),
   secretAccessKeyFile: string({ env: 'AWS_SECRET_ACCESS_KEY_FILE', doc: 'a file holding AWS_SECRET_ACCESS_KEY' }),
   sessionToken: string({ env: 'AWS_SESSION_TOKEN', doc: 'with temporary credentials', secret: true }),
-});
+}, [
+  { env: 'ASYA_SQS_MAX_MESSAGES', action: 'warn', reason: 'a receive asks for as many messages as there are free handler slots (`ASYA_CONCURRENCY`)' },
+  { env: 'ASYA_SQS_BASE_URL', action: 'warn', reason: 'queue URLs come from SQS; set `ASYA_SQS_ENDPOINT` for a custom endpoint' },
+]);
 
 export const sqsPlatformSchema = z.object({
   region: z.string().min(1).default('us-east-1'),
