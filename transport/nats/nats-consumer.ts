@@ -123,8 +123,13 @@ export class NatsConsumer implements Consumer {
     const delivery = this.host.adopt(this.queue, msg, max);
     // In-progress acks restart the server's ack-wait clock, so a long handler keeps its message.
     const timer = setInterval(() => {
-      if (this.host.isSettled(delivery)) clearInterval(timer);
-      else msg.working();
+      if (this.host.isSettled(delivery)) return clearInterval(timer);
+      try {
+        msg.working();
+      } catch (err) {
+        // The connection is closing or gone: the server takes the message back after its ack wait.
+        this.host.log.warn('in-progress ack failed', { queue: this.queue, error: errorText(err) });
+      }
     }, Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
     this.pool.start(async () => {
       try {
