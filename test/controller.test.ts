@@ -55,6 +55,21 @@ function config(extra: Record<string, string> = {}): ControllerConfig {
   });
 }
 
+/** A fresh API and a controller watching NS, with `transport` (one line of spec.transports) as its platform. */
+async function startWithPlatform(env: Record<string, string>, transport: string): Promise<void> {
+  api = new FakeKubeApi();
+  url = await api.start();
+  const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
+  writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    ${transport}\n`);
+  const c = await startController({
+    config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
+    queues: transportQueueAdmin(env),
+    log: createLogger('ERROR', 'test.controller'),
+  });
+  running.push(c);
+  await c.ready;
+}
+
 async function start(extra: Record<string, string> = {}, queues = transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL })): Promise<RunningController> {
   const c = await startController({ config: config(extra), queues, log: createLogger('ERROR', 'test.controller') });
   running.push(c);
@@ -258,18 +273,8 @@ describe('asya controller', () => {
   test('SQS actors get their queue on SQS (moto); only the configured namespaces are watched', async () => {
     const moto = await startMoto();
     try {
-      api = new FakeKubeApi();
-      url = await api.start();
       const env = { ASYA_SQS_ENDPOINT: moto.endpoint, ASYA_AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-      const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-      writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}\n`);
-      const c = await startController({
-        config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
-        queues: transportQueueAdmin(env),
-        log: createLogger('ERROR', 'test.controller'),
-      });
-      running.push(c);
-      await c.ready;
+      await startWithPlatform(env, `sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}`);
       const name = `${prefix}-sqs`;
       await kube('POST', actorPath(), actor(name, { transport: 'sqs', scaling: { enabled: true } }));
       await kube('POST', '/apis/asya.sh/v1alpha1/namespaces/elsewhere/asyncactors', { ...actor(`${prefix}-ignored`), metadata: { name: `${prefix}-ignored`, namespace: 'elsewhere' } });
@@ -291,18 +296,8 @@ describe('asya controller', () => {
   });
 
   test('NATS actors get their stream on the NATS server, and a nats-jetstream trigger', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
     const env = { ASYA_NATS_URL: NATS_URL };
-    const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-    writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    nats: {url: "nats://nats.messaging:4222"}\n`);
-    const c = await startController({
-      config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
-      queues: transportQueueAdmin(env),
-      log: createLogger('ERROR', 'test.controller'),
-    });
-    running.push(c);
-    await c.ready;
+    await startWithPlatform(env, 'nats: {url: "nats://nats.messaging:4222"}');
     const name = `${prefix}-nats`;
     await kube('POST', actorPath(), actor(name, { transport: 'nats', scaling: { enabled: true } }));
     await vi.waitFor(() => expect(statusOf(name)?.transportStatus).toBe('Ready'), { timeout: 20_000 });
