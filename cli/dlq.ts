@@ -6,9 +6,13 @@
  * Exit codes: 0 done, 1 an id is unknown or a replay failed, 2 usage.
  */
 import { parseOptions } from './client/parse-options.ts';
-import { DLQ_QUEUE, type DeadLetterRecord } from '../protocol/index.ts';
+import type { DeadLetterRecord } from '../protocol/index.ts';
 import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
+import { CREW_SETTINGS } from '../crew/settings.ts';
+import { fromEnv, pickSettings, SettingsError } from '../settings/index.ts';
 import type { Transport } from '../transport/transport.ts';
+
+const DLQ_SETTINGS = pickSettings(CREW_SETTINGS, ['dlqQueue', 'gatewayUrl', 'gatewayToken']);
 
 const USAGE = `Usage:
   asya dlq list [--queue asya-dlq] [--json]
@@ -36,14 +40,17 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
   const out = io.out ?? ((t: string) => void process.stdout.write(t));
   const err = io.err ?? ((t: string) => void process.stderr.write(t));
   let parsed;
+  let settings;
   try {
+    // The crew's own reading of these variables: `asya dlq` acts on error-end's queue and gateway.
+    settings = fromEnv(DLQ_SETTINGS, io.env ?? process.env);
     parsed = parseOptions({
       args,
       allowPositionals: true,
-      options: { queue: { type: 'string', default: io.env?.ASYA_DLQ_QUEUE || DLQ_QUEUE }, json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: { queue: { type: 'string', default: settings.dlqQueue }, json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     });
   } catch (e) {
-    err(`asya dlq: ${(e as Error).message}\n\n${USAGE}\n`);
+    err(`asya dlq: ${(e as Error).message}${e instanceof SettingsError ? '' : `\n\n${USAGE}`}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -63,7 +70,7 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
   if (action !== 'list' && action !== 'show' && action !== 'replay') return usage(action ? `unknown action '${action}'` : 'missing action');
 
   const env = io.env ?? process.env;
-  const gateway = env.ASYA_GATEWAY_URL ? new GatewayReopener(env.ASYA_GATEWAY_URL, env.ASYA_GATEWAY_TOKEN, io.gatewayTimeoutMs ?? 10_000) : undefined;
+  const gateway = settings.gatewayUrl ? new GatewayReopener(settings.gatewayUrl, settings.gatewayToken, io.gatewayTimeoutMs ?? 10_000) : undefined;
   const transport = io.transport ?? (await (await import('../transport/factory.ts')).createTransport(env));
   const queue = values.queue;
   const readOptions = io.idleMs !== undefined ? { idleMs: io.idleMs } : {};

@@ -4,7 +4,7 @@
  * runtime/settings.test.ts checks against RUNTIME_SETTINGS, the table docs/configuration.md shows.
  */
 import { ENABLE_VALIDATION, HANDLER_MODE, LOG_LEVEL, MAX_FRAME_BYTES, SOCKET_DIR } from '../protocol/settings.ts';
-import { custom, int, settingsTable, string, type Kind } from '../settings/index.ts';
+import { custom, int, settingsTable, string, type Kind, type RetiredSetting } from '../settings/index.ts';
 
 /** Octal like Python's int(x, 8): "0o660", "0660" and "660"; empty means "do not chmod". */
 export const socketModeKind: Kind<number | undefined> = {
@@ -42,7 +42,14 @@ const SHARED = {
   logLevel: LOG_LEVEL,
 };
 
-export const NODE_RUNTIME_SETTINGS = settingsTable('runtime-node', SHARED);
+/** The original runtime's variables that mean nothing here; asya_runtime.py warns about the same ones. */
+const RETIRED: readonly RetiredSetting[] = [
+  { env: 'ASYA_READY_FILE', action: 'warn', reason: 'the ready file is always `runtime-ready` in `ASYA_SOCKET_DIR`' },
+  { env: 'ASYA_INCLUDE_METADATA', action: 'warn', reason: 'never implemented by the original; `ASYA_HANDLER_MODE=envelope` hands the handler the whole envelope' },
+  { env: 'ASYA_CUDA_CLEANUP_ON_OOM', action: 'warn', reason: 'never implemented, here or in the original' },
+];
+
+export const NODE_RUNTIME_SETTINGS = settingsTable('runtime-node', SHARED, RETIRED);
 
 export const RUNTIME_SETTINGS = settingsTable('runtime', {
   ...SHARED,
@@ -53,4 +60,4 @@ export const RUNTIME_SETTINGS = settingsTable('runtime', {
     min: 1,
   }),
   chunkSize: int({ env: 'ASYA_CHUNK_SIZE', doc: 'Python only: the largest single socket read, in bytes', default: 65536, min: 1 }),
-});
+}, RETIRED);

@@ -17,7 +17,8 @@ function defaultColumn(setting: AnySetting): string {
 function meaning(setting: AnySetting): string {
   const aliases = setting.options.aliases ?? [];
   const formerly = aliases.length > 0 ? ` (formerly ${aliases.map((a) => `\`${a}\``).join(', ')}: still read, with a deprecation warning)` : '';
-  return `${setting.options.doc}${formerly}`;
+  const file = setting.options.fromFile ? `. Or \`${setting.options.env}_FILE\`: a file holding the value (a mounted Secret); not both` : '';
+  return `${setting.options.doc}${file}${formerly}`;
 }
 
 export function renderSettingsTable(table: SettingsTable): string {

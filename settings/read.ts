@@ -1,4 +1,5 @@
 /** Reading a table from the environment: every problem at once, warnings apart. */
+import { readFileSync } from 'node:fs';
 import type { AnySetting, Settings, SettingsTable } from './setting.ts';
 
 export type Env = Record<string, string | undefined>;
@@ -18,6 +19,9 @@ export class SettingsError extends Error {
   }
 }
 
+/** A variable that cannot be read at all (both a value and a file given, a file that cannot be read). */
+class SourceProblem extends Error {}
+
 export interface FromEnvOptions {
   /** Where warnings go; default: a WARNING line on stderr, in the loggers' format. */
   warn?: (message: string) => void;
@@ -35,8 +39,25 @@ function present(env: Env, name: string, keepEmpty: boolean | undefined): string
   return text === '' && !keepEmpty ? undefined : text;
 }
 
+/** `<name>_FILE`'s content when the setting allows it and it is set; `problem` when that cannot be used. */
+function fromFile(setting: AnySetting, env: Env): { raw?: string; problem?: string } {
+  const { env: name, fromFile: allowed, keepEmpty } = setting.options;
+  const path = allowed ? present(env, `${name}_FILE`, false) : undefined;
+  if (path === undefined) return {};
+  if (present(env, name, keepEmpty) !== undefined) return { problem: `set ${name} or ${name}_FILE, not both` };
+  try {
+    const text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    return text === '' && !keepEmpty ? {} : { raw: text };
+  } catch (err) {
+    return { problem: `${name}_FILE=${path} cannot be read: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
 function source(setting: AnySetting, env: Env, warnings: string[]): { name: string; raw: string } | undefined {
   const { env: name, aliases = [], keepEmpty } = setting.options;
+  const file = fromFile(setting, env);
+  if (file.problem !== undefined) throw new SourceProblem(file.problem);
+  if (file.raw !== undefined) return { name: `${name}_FILE`, raw: file.raw };
   const current = present(env, name, keepEmpty);
   const old = aliases.map((alias) => ({ name: alias, raw: present(env, alias, keepEmpty) })).filter((a) => a.raw !== undefined);
   for (const alias of old) {
@@ -61,7 +82,14 @@ export function readSettings<Table extends SettingsTable>(table: Table, env: Env
   }
   for (const [key, setting] of Object.entries(table.settings)) {
     const { options, kind } = setting;
-    const found = source(setting, env, warnings);
+    let found: ReturnType<typeof source>;
+    try {
+      found = source(setting, env, warnings);
+    } catch (err) {
+      if (!(err instanceof SourceProblem)) throw err;
+      errors.push(err.message);
+      continue;
+    }
     if (found === undefined) {
       // Every key is there, unset ones as undefined, so a caller can tell "not set" from "not declared".
       values[key] = options.default;

@@ -29,6 +29,11 @@ export interface SettingOptions<T> {
   keepEmpty?: boolean;
   /** Never echo the value in messages (tokens). */
   secret?: boolean;
+  /**
+   * The value may instead be in the file `<env>_FILE` names (a Secret mounted as files, so it is not in the
+   * process environment); one trailing newline is dropped. Both set, or an unreadable file, is an error.
+   */
+  fromFile?: boolean;
   /** Full messages where a runtime must say exactly what the original said. */
   messages?: { missing?: string; invalid?: (raw: string) => string };
 }
@@ -63,7 +68,10 @@ export interface SettingsTable<S extends Record<string, AnySetting> = Record<str
 }
 
 export function settingsTable<const S extends Record<string, AnySetting>>(component: string, settings: S, retired: readonly RetiredSetting[] = []): SettingsTable<S> {
-  const names = [...Object.values(settings).flatMap((s) => [s.options.env, ...(s.options.aliases ?? [])]), ...retired.map((r) => r.env)];
+  const names = [
+    ...Object.values(settings).flatMap((s) => [s.options.env, ...(s.options.fromFile ? [`${s.options.env}_FILE`] : []), ...(s.options.aliases ?? [])]),
+    ...retired.map((r) => r.env),
+  ];
   const twice = names.filter((n, i) => names.indexOf(n) !== i);
   if (twice.length > 0) throw new Error(`settings table ${component}: ${[...new Set(twice)].join(', ')} declared twice`);
   return { component, settings, retired };

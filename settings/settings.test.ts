@@ -1,4 +1,7 @@
-import { describe, expect, expectTypeOf, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
 import { bool, duration, fromEnv, hostPort, int, json, list, literalBool, oneOf, readSettings, renderSettingsDocs, renderSettingsTable, settingsTable, SettingsError, string, toEnv, toEnvRecord, url, intKind, type HostPort } from './index.ts';
 
@@ -98,6 +101,28 @@ describe('reading', () => {
   });
 });
 
+describe('values from files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'asya-settings-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const files = settingsTable('files', { password: string({ env: 'X_PASSWORD', doc: 'password', default: 'guest', secret: true, fromFile: true }) });
+
+  test('<name>_FILE holds the value, one trailing newline dropped', () => {
+    writeFileSync(join(dir, 'password'), 's3cret\n');
+    expect(fromEnv(files, { X_PASSWORD_FILE: join(dir, 'password') })).toEqual({ password: 's3cret' });
+    expect(fromEnv(files, {})).toEqual({ password: 'guest' });
+  });
+
+  test('both, or a file that cannot be read, is an error naming the variable', () => {
+    writeFileSync(join(dir, 'password'), 'x');
+    expect(readSettings(files, { X_PASSWORD: 'a', X_PASSWORD_FILE: join(dir, 'password') }).errors).toEqual(['set X_PASSWORD or X_PASSWORD_FILE, not both']);
+    expect(readSettings(files, { X_PASSWORD_FILE: join(dir, 'missing') }).errors).toEqual([expect.stringMatching(/^X_PASSWORD_FILE=.*missing cannot be read: ENOENT/)]);
+  });
+
+  test('the docs row says so', () => {
+    expect(renderSettingsTable(files)).toContain('| `X_PASSWORD` | `guest` | password. Or `X_PASSWORD_FILE`: a file holding the value (a mounted Secret); not both |');
+  });
+});
+
 describe('old names', () => {
   test('a deprecated alias maps, with a warning', () => {
     const { values, warnings } = readSettings(table, { X_NAME: 'a', X_OLD_WORKERS: '5' });
@@ -141,6 +166,12 @@ describe('writing', () => {
       { name: 'X_IDLE', value: '1500ms' },
     ]);
     expect(fromEnv(table, toEnvRecord(table, values))).toMatchObject({ ...values, workers: 1 });
+  });
+
+  test('a value the reader would refuse is not written', () => {
+    expect(() => toEnv(table, { workers: 0 })).toThrow('settings table example: writing X_WORKERS="0", which its reader refuses: expected an integer >= 1');
+    expect(() => toEnv(table, { gateway: 'not a url' })).toThrow('writing X_URL="not a url"');
+    expect(toEnv(table, { gateway: '' })).toEqual([{ name: 'X_URL', value: '' }]);
   });
 
   test('defaults can be left out', () => {

@@ -1,5 +1,5 @@
 /** Writing a component's environment from typed values, by the same declarations its reader uses. */
-import type { Settings, SettingsTable } from './setting.ts';
+import type { AnySetting, Settings, SettingsTable } from './setting.ts';
 
 export interface EnvVar {
   name: string;
@@ -9,6 +9,18 @@ export interface EnvVar {
 export interface ToEnvOptions {
   /** Leave out values equal to the setting's default (the reader would get them anyway). */
   omitDefaults?: boolean;
+}
+
+/** A writer must not hand a component a value its reader would refuse; that is the writer's bug, said here. */
+function checkReadable(table: SettingsTable, setting: AnySetting, text: string): void {
+  // An empty value reads as unset (unless the setting keeps it), so there is nothing to parse.
+  if (text.trim() === '' && !setting.options.keepEmpty) return;
+  try {
+    setting.kind.parse(text.trim());
+  } catch (err) {
+    const shown = setting.options.secret ? '' : `=${JSON.stringify(text)}`;
+    throw new Error(`settings table ${table.component}: writing ${setting.options.env}${shown}, which its reader refuses: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**
@@ -23,6 +35,7 @@ export function toEnv<Table extends SettingsTable>(table: Table, values: Partial
     const setting = table.settings[key];
     if (!setting) throw new Error(`settings table ${table.component} has no setting ${key}`);
     const text = setting.kind.format(value);
+    checkReadable(table, setting, text);
     if (options.omitDefaults && setting.options.default !== undefined && setting.kind.format(setting.options.default) === text) continue;
     env.push({ name: setting.options.env, value: text });
   }

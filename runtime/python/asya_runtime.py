@@ -100,6 +100,23 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+# Variables of the original runtime that mean nothing here: named in a warning at startup rather than ignored
+# in silence. runtime/settings.ts declares the same list (RUNTIME_SETTINGS' retired names); a test compares.
+RETIRED_VARIABLES = {
+    "ASYA_READY_FILE": "the ready file is always `runtime-ready` in `ASYA_SOCKET_DIR`",
+    "ASYA_INCLUDE_METADATA": "never implemented by the original; `ASYA_HANDLER_MODE=envelope` hands the handler the whole envelope",
+    "ASYA_CUDA_CLEANUP_ON_OOM": "never implemented, here or in the original",
+}
+
+
+def retired_variable_warnings(env: Mapping[str, str]) -> List[str]:
+    return [
+        "{} is not read any more: {}".format(name, reason)
+        for name, reason in RETIRED_VARIABLES.items()
+        if (env.get(name) or "").strip()
+    ]
+
+
 def load_config(env: Optional[Mapping[str, str]] = None) -> Config:
     """Reads the ASYA_* variables; raises ValueError on a value that cannot be used."""
     env = os.environ if env is None else env
@@ -711,6 +728,8 @@ def main() -> int:
     )
     if not isinstance(level, int):
         logger.warning("Unknown ASYA_LOG_LEVEL=%s; using INFO", config.log_level)
+    for warning in retired_variable_warnings(os.environ):
+        logger.warning("%s", warning)
     logger.info(
         "Starting runtime: handler=%s mode=%s validation=%s socket=%s chmod=%s workers=%d max_frame_bytes=%d",
         config.handler, config.handler_mode, config.enable_validation, config.socket_path,

@@ -32,6 +32,12 @@ def test_handler_mode_is_case_insensitive(value, mode):
     assert parse_handler_mode(value) == mode
 
 
+def test_retired_variables_are_named_in_warnings_not_ignored():
+    assert asya_runtime.retired_variable_warnings({"ASYA_HANDLER": "m.f", "ASYA_READY_FILE": "/tmp/ready", "ASYA_INCLUDE_METADATA": " "}) == [
+        "ASYA_READY_FILE is not read any more: the ready file is always `runtime-ready` in `ASYA_SOCKET_DIR`",
+    ]
+
+
 def test_invalid_handler_mode_raises():
     with pytest.raises(ValueError, match=r"^Invalid ASYA_HANDLER_MODE=invalid: not in \('payload', 'envelope'\)$"):
         load_config({"ASYA_HANDLER_MODE": "invalid"})
