@@ -4,7 +4,7 @@
  * counts as unset and an unparsable number falls back to its default.
  */
 import { oneOf, fromEnv, settingsTable, string } from '../settings/index.ts';
-import { TransportConfigError } from './credentials.ts';
+import { TransportConfigError } from './config-error.ts';
 import type { TransportLogger } from './log.ts';
 import { MemoryTransport } from './memory.ts';
 import { withQueuePrefix } from './prefixed.ts';

@@ -1,7 +1,7 @@
 /** NATS JetStream as a transport plugin: settings, platform settings, sidecar environment, KEDA trigger. */
 import { z } from 'zod';
 import { duration, fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
-import { credential, TransportConfigError } from '../credentials.ts';
+import { TransportConfigError } from '../config-error.ts';
 import { configBool, configInt, secretKeyRef } from '../platform-values.ts';
 import { secretEnv, type TransportPlugin } from '../plugin.ts';
 import type { NatsTransportOptions } from './nats.ts';
@@ -9,12 +9,9 @@ import { CONSUMER_NAME } from './nats-topology.ts';
 
 export const NATS_SETTINGS = settingsTable('nats', {
   url: string({ env: 'ASYA_NATS_URL', doc: 'server URL, or several separated by commas (a cluster)', default: 'nats://localhost:4222' }),
-  username: string({ env: 'ASYA_NATS_USERNAME', doc: 'user for user/password authentication; or `ASYA_NATS_USERNAME_FILE`' }),
-  usernameFile: string({ env: 'ASYA_NATS_USERNAME_FILE', doc: 'a file holding the username (a mounted Secret)' }),
-  password: string({ env: 'ASYA_NATS_PASSWORD', doc: 'or `ASYA_NATS_PASSWORD_FILE`; not both', secret: true }),
-  passwordFile: string({ env: 'ASYA_NATS_PASSWORD_FILE', doc: 'a file holding the password' }),
-  token: string({ env: 'ASYA_NATS_TOKEN', doc: 'token authentication; or `ASYA_NATS_TOKEN_FILE`', secret: true }),
-  tokenFile: string({ env: 'ASYA_NATS_TOKEN_FILE', doc: 'a file holding the token' }),
+  username: string({ env: 'ASYA_NATS_USERNAME', doc: 'user for user/password authentication', fromFile: true }),
+  password: string({ env: 'ASYA_NATS_PASSWORD', doc: 'its password', secret: true, fromFile: true }),
+  token: string({ env: 'ASYA_NATS_TOKEN', doc: 'token authentication, instead of a user', secret: true, fromFile: true }),
   replicas: int({ env: 'ASYA_NATS_REPLICAS', doc: 'replicas of each stream the transport creates (3 on a cluster)', default: 1, min: 1, max: 5 }),
   ackWait: duration({ env: 'ASYA_NATS_ACK_WAIT', doc: 'how long the server waits for an ack before redelivering; in-progress acks renew it while a handler runs', default: '30s', minMs: 1000 }),
 });
@@ -45,9 +42,7 @@ export const natsPlugin = {
   platformSchema: natsPlatformSchema,
   optionsFromEnv(env, options = {}) {
     const s = fromEnv(NATS_SETTINGS, env, { ...options, error: (m) => new TransportConfigError(m) });
-    const username = credential('ASYA_NATS_USERNAME', s.username, s.usernameFile);
-    const password = credential('ASYA_NATS_PASSWORD', s.password, s.passwordFile);
-    const token = credential('ASYA_NATS_TOKEN', s.token, s.tokenFile);
+    const { username, password, token } = s;
     return {
       url: s.url,
       replicas: s.replicas,

@@ -1,7 +1,7 @@
 /** RabbitMQ as a transport plugin: settings, platform settings, sidecar environment, KEDA trigger. */
 import { z } from 'zod';
 import { fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
-import { credential, TransportConfigError } from '../credentials.ts';
+import { TransportConfigError } from '../config-error.ts';
 import { configInt, secretKeyRef } from '../platform-values.ts';
 import { literalEnv, secretEnv, secretTarget, type KedaTrigger, type PodEnvVar, type TransportPlugin } from '../plugin.ts';
 import type { RabbitMqTransportOptions } from './rabbitmq.ts';
@@ -13,10 +13,8 @@ export const RABBITMQ_SETTINGS = settingsTable('rabbitmq', {
   url: string({ env: 'ASYA_RABBITMQ_URL', doc: '`amqp://user:pass@host:port/vhost`; replaces the next five', defaultDoc: 'built from the next five' }),
   host: string({ env: 'ASYA_RABBITMQ_HOST', doc: 'broker host', default: 'localhost' }),
   port: int({ env: 'ASYA_RABBITMQ_PORT', doc: 'broker port', default: 5672, min: 1, max: 65535, strictness: 'lenient' }),
-  username: string({ env: RABBITMQ_USERNAME_ENV, doc: 'or `ASYA_RABBITMQ_USERNAME_FILE`, a file holding it (a mounted Secret; `spec.security.brokerCredentials: files`); not both', defaultDoc: '`guest`' }),
-  usernameFile: string({ env: `${RABBITMQ_USERNAME_ENV}_FILE`, doc: 'a file holding the username' }),
-  password: string({ env: RABBITMQ_PASSWORD_ENV, doc: 'or `ASYA_RABBITMQ_PASSWORD_FILE`; not both', defaultDoc: '`guest`', secret: true }),
-  passwordFile: string({ env: `${RABBITMQ_PASSWORD_ENV}_FILE`, doc: 'a file holding the password' }),
+  username: string({ env: RABBITMQ_USERNAME_ENV, doc: 'broker user (`spec.security.brokerCredentials: files` mounts it as a file)', default: 'guest', fromFile: true }),
+  password: string({ env: RABBITMQ_PASSWORD_ENV, doc: 'broker password', default: 'guest', secret: true, fromFile: true }),
   vhost: string({ env: 'ASYA_RABBITMQ_VHOST', doc: 'virtual host', defaultDoc: '`/`' }),
   exchange: string({ env: 'ASYA_RABBITMQ_EXCHANGE', doc: 'durable topic exchange; each queue `asya-<actor>` is bound with the routing key `<actor>`', default: 'asya' }),
 }, [
@@ -82,8 +80,7 @@ export const rabbitmqPlugin = {
     const s = fromEnv(RABBITMQ_SETTINGS, env, { ...options, error: (m) => new TransportConfigError(m) });
     const url =
       s.url ??
-      `amqp://${encodeURIComponent(credential(RABBITMQ_USERNAME_ENV, s.username, s.usernameFile) ?? 'guest')}:` +
-        `${encodeURIComponent(credential(RABBITMQ_PASSWORD_ENV, s.password, s.passwordFile) ?? 'guest')}@` +
+      `amqp://${encodeURIComponent(s.username)}:${encodeURIComponent(s.password)}@` +
         `${s.host}:${s.port}/${vhostPath(s.vhost)}`;
     return { url, exchange: s.exchange };
   },

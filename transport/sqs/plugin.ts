@@ -1,7 +1,7 @@
 /** Amazon SQS as a transport plugin: settings, platform settings, sidecar environment, KEDA trigger. */
 import { z } from 'zod';
 import { fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
-import { credential, TransportConfigError } from '../credentials.ts';
+import { TransportConfigError } from '../config-error.ts';
 import { configInt, secretKeyRef } from '../platform-values.ts';
 import { secretEnv, secretTarget, type TransportPlugin } from '../plugin.ts';
 import type { SqsTransportOptions } from './sqs.ts';
@@ -17,10 +17,8 @@ export const SQS_SETTINGS = settingsTable('sqs', {
     min: 1,
     strictness: 'lenient',
   }),
-  accessKeyId: string({ env: 'AWS_ACCESS_KEY_ID', doc: 'static credentials (with the next); otherwise the AWS SDK chain: IRSA, an instance role, …; or `AWS_ACCESS_KEY_ID_FILE`', defaultDoc: "the AWS SDK's chain", secret: true }),
-  accessKeyIdFile: string({ env: 'AWS_ACCESS_KEY_ID_FILE', doc: 'a file holding AWS_ACCESS_KEY_ID (a mounted Secret)' }),
-  secretAccessKey: string({ env: 'AWS_SECRET_ACCESS_KEY', doc: 'or `AWS_SECRET_ACCESS_KEY_FILE`', secret: true }),
-  secretAccessKeyFile: string({ env: 'AWS_SECRET_ACCESS_KEY_FILE', doc: 'a file holding AWS_SECRET_ACCESS_KEY' }),
+  accessKeyId: string({ env: 'AWS_ACCESS_KEY_ID', doc: 'static credentials (with the next); otherwise the AWS SDK chain: IRSA, an instance role, …', defaultDoc: "the AWS SDK's chain", secret: true, fromFile: true }),
+  secretAccessKey: string({ env: 'AWS_SECRET_ACCESS_KEY', doc: 'with the previous', secret: true, fromFile: true }),
   sessionToken: string({ env: 'AWS_SESSION_TOKEN', doc: 'with temporary credentials', secret: true }),
 }, [
   { env: 'ASYA_SQS_MAX_MESSAGES', action: 'warn', reason: 'a receive asks for as many messages as there are free handler slots (`ASYA_CONCURRENCY`)' },
@@ -45,8 +43,7 @@ export const sqsPlugin = {
   platformSchema: sqsPlatformSchema,
   optionsFromEnv(env, options = {}) {
     const s = fromEnv(SQS_SETTINGS, env, { ...options, error: (m) => new TransportConfigError(m) });
-    const accessKeyId = credential('AWS_ACCESS_KEY_ID', s.accessKeyId, s.accessKeyIdFile);
-    const secretAccessKey = credential('AWS_SECRET_ACCESS_KEY', s.secretAccessKey, s.secretAccessKeyFile);
+    const { accessKeyId, secretAccessKey } = s;
     return {
       region: s.region,
       // The original coerces 0 to 20 too: SQS short polling would spin an idle sidecar.
