@@ -5,7 +5,7 @@
  * (api/crd.ts), the KRM functions and `asya dev`.
  */
 import { z } from 'zod';
-import { isValidActorName } from '../protocol/index.ts';
+import { isValidActorName, TRANSPORT_NAMES, type TransportName } from '../protocol/index.ts';
 import { TerminalError } from '../protocol/errors.ts';
 import { didYouMean } from './nearest-name.ts';
 
@@ -14,8 +14,9 @@ export const API_VERSION = 'v1alpha1';
 export const KIND = 'AsyncActor';
 export const RUNTIME_CONTAINER = 'asya-runtime';
 export const SIDECAR_CONTAINER = 'asya-sidecar';
-export const TRANSPORTS = ['rabbitmq', 'sqs'] as const;
-export type TransportName = (typeof TRANSPORTS)[number];
+/** The brokers an actor may name: protocol/transports.ts, which transport/registry.ts implements. */
+export const TRANSPORTS = TRANSPORT_NAMES;
+export type { TransportName };
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 /** Volumes the injected pod shape owns; a user volume with one of these names would be shadowed. */
@@ -111,7 +112,7 @@ const securitySchema = strictObject({
   .describe('Pod hardening; the defaults are the safe choice.');
 
 export const asyncActorSpecSchema = strictObject({
-    transport: z.string().min(1).describe('rabbitmq or sqs.'),
+    transport: z.string().min(1).describe(`${TRANSPORT_NAMES.slice(0, -1).join(', ')} or ${TRANSPORT_NAMES.at(-1)}.`),
     sidecar: strictObject({
         image: z.string().optional(),
         imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),

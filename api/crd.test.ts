@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
+import { TRANSPORT_NAMES } from '../protocol/transports.ts';
 import { asyncActorCrd, crdYaml } from './crd.ts';
 
 type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; default?: unknown; [k: string]: unknown };
@@ -49,6 +50,6 @@ describe('AsyncActor CRD', () => {
 
   test('CEL rules carry the validation messages the API server can check', () => {
     expect(spec.properties!.scaling!['x-kubernetes-validations']).toEqual([expect.objectContaining({ message: 'minReplicas must not exceed maxReplicas' })]);
-    expect(YAML.stringify(spec.properties!.transport)).toContain("self in ['rabbitmq', 'sqs']");
+    expect(YAML.stringify(spec.properties!.transport)).toContain(`self in [${TRANSPORT_NAMES.map((t) => `'${t}'`).join(', ')}]`);
   });
 });

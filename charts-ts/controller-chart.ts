@@ -21,7 +21,7 @@ const PLATFORM_CONFIGMAP = 'asya-platform';
 
 /**
  * Queue provisioning goes through transport/, which reads the sidecar's variable names. Actors may use
- * either transport, so both are configured; ASYA_TRANSPORT names the platform's default.
+ * any broker of the registry, so every one is configured; ASYA_TRANSPORT names the platform's default.
  */
 function brokerEnv(options: ResolvedOptions): k8s.EnvVar[] {
   const env = new Map<string, k8s.EnvVar>();

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { runSynth } from '../cli/synth.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { asyncActorCrd } from '../api/crd.ts';
+import { TRANSPORT_NAMES } from '../protocol/transports.ts';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -130,7 +131,7 @@ describe('runSynth', () => {
   test.each([
     [['--pattern', 'huge'], 2, '--pattern must be one of minimal, standard, full, multi-cluster; got "huge"'],
     [['--bogus'], 2, "Unknown option '--bogus'"],
-    [['--transport', 'kafka'], 2, '--transport must be one of rabbitmq, sqs'],
+    [['--transport', 'kafka'], 2, `--transport must be one of ${TRANSPORT_NAMES.join(', ')}`],
     [['--monitoring-label', 'release'], 2, '--monitoring-label expects key=value'],
     [['--pattern', 'multi-cluster', '--clusters', 'a'], 1, 'at least two cluster names'],
     [['--platform', '/nonexistent/platform.yaml'], 1, 'ENOENT'],

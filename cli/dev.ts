@@ -24,7 +24,7 @@ in-flight, processed, errors and median time (on a terminal); Ctrl-C drains (twi
 
 Options:
   --port <port>          Gateway port (default 8089; --demo: any free port)
-  --transport <kind>     memory (default), rabbitmq or sqs; brokers are configured by the usual ASYA_* variables
+  --transport <kind>     ${TRANSPORT_KINDS.join(', ')} (default memory); brokers are configured by the usual ASYA_* variables
   --data-dir <dir>       Where the embedded store keeps envelopes (default .asya/gateway; --demo: in memory)
   --demo                 Make the calls in <dir>/demo.yaml through MCP, print their progress and results, exit
   --no-table             No live table, even on a terminal
@@ -69,7 +69,7 @@ function parseDevArgs(argv: string[]): DevOptions | undefined {
   const dir = resolve(positionals[0] ?? '.');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(EXIT.usage, `no such directory: ${dir}`);
   const transport = values.transport as TransportKind;
-  if (!TRANSPORT_KINDS.includes(transport)) throw new CliError(EXIT.usage, `--transport must be one of ${TRANSPORT_KINDS.join(', ')}; got ${JSON.stringify(values.transport)}`);
+  if (!(TRANSPORT_KINDS as readonly string[]).includes(transport)) throw new CliError(EXIT.usage, `--transport must be one of ${TRANSPORT_KINDS.join(', ')}; got ${JSON.stringify(values.transport)}`);
   const port = values.port === undefined ? (values.demo ? 0 : 8089) : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(EXIT.usage, `--port expects a port number (0-65535), got ${JSON.stringify(values.port)}`);
   if (values.demo && !existsSync(join(dir, 'demo.yaml'))) throw new CliError(EXIT.usage, `--demo needs ${join(dir, 'demo.yaml')}`);

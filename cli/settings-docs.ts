@@ -10,8 +10,19 @@ import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { renderSettingsDocs, type SettingsTable } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
+import { TRANSPORT_SETTINGS } from '../transport/factory.ts';
+import { TRANSPORT_NAMES, TRANSPORT_PLUGINS } from '../transport/registry.ts';
 
-export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [RUNTIME_SETTINGS, SIDECAR_SETTINGS, GATEWAY_SETTINGS, CREW_SETTINGS, CONTROLLER_SETTINGS];
+export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [
+  RUNTIME_SETTINGS,
+  SIDECAR_SETTINGS,
+  TRANSPORT_SETTINGS,
+  // One table per broker of the registry, in its order.
+  ...TRANSPORT_NAMES.map((name) => TRANSPORT_PLUGINS[name].settings),
+  GATEWAY_SETTINGS,
+  CREW_SETTINGS,
+  CONTROLLER_SETTINGS,
+];
 
 export const CONFIGURATION_DOC = join(import.meta.dirname, '..', 'docs', 'configuration.md');
 

@@ -34,7 +34,7 @@ Options:
   -n, --namespace <ns>         platform namespace (default: asya-system)
       --image <image>          the asya image for controller, gateway, crew and sidecars (default: asya:<version>)
       --platform <file>        platform settings: an AsyaPlatform or ConfigMap functionConfig, as for the KRM functions
-      --transport <name>       rabbitmq or sqs, for the gateway and the crew (default: rabbitmq)
+      --transport <name>       ${TRANSPORTS.join(', ')}: for the gateway and the crew (default: rabbitmq)
       --trial                  add a single-replica RabbitMQ and PostgreSQL with fixed passwords (NOT for production)
       --tools <file>           the gateway's tools YAML (docs/gateway.md), checked with the gateway's own parser
       --gateway-url <url>      where sidecars reach the gateway (default: its in-cluster Service)

@@ -15,7 +15,7 @@ import type { TestSchema } from '../test/support/postgres.ts';
 import { startPrivateRabbitmq, type PrivateRabbitmq } from '../test/support/private-rabbitmq.ts';
 import { RABBITMQ_URL, uniqueQueueName } from '../test/support/rabbitmq.ts';
 import { startTcpRelay } from '../test/support/tcp-relay.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { runGatewayProcess, testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
 const CALLS = 12;

@@ -8,7 +8,7 @@ import { actorFromQueue, queueName } from '../protocol/queues.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL, TestQueues } from '../test/support/rabbitmq.ts';
 import { startTcpRelay, type TcpRelay } from '../test/support/tcp-relay.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { takePublished, startTestGateway, testSchema, waitUntil, type TestGateway } from '../test/support/gateway-harness.ts';
 
 let schema: TestSchema;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorFromQueue } from '../protocol/queues.ts';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL, TestQueues } from '../test/support/rabbitmq.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { Sidecar, startTestGateway, takePublished, testSchema, type TestGateway } from '../test/support/gateway-harness.ts';
 
 let schema: TestSchema;

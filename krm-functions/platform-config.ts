@@ -10,43 +10,17 @@ import { z } from 'zod';
 import { isPlainObject } from '../protocol/json.ts';
 import pkg from '../package.json' with { type: 'json' };
 import type { Result } from './resource-list.ts';
+import { transportsPlatformSchema } from '../transport/registry.ts';
+import { configBool, configInt, secretKeyRef } from '../transport/platform-values.ts';
 
 export const FN_API_VERSION = 'fn.asya.sh/v1alpha1';
 export const CONFIG_KINDS = ['InjectSidecar', 'KedaScaler', 'AsyaPlatform'] as const;
 /** The one image that runs `asya sidecar` (built from the repository's Dockerfile). */
 export const DEFAULT_IMAGE = `asya:${pkg.version}`;
 
-/** ConfigMap values are strings; numbers and booleans in it are accepted in their string form too. */
-const int = () => z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), z.number().int());
-const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const bool = configBool;
 
-const secretKeyRef = z.object({ name: z.string().min(1), key: z.string().min(1) });
-
-const rabbitmqSchema = z.object({
-  host: z.string().min(1).default('rabbitmq'),
-  port: int().pipe(z.number().min(1).max(65535)).default(5672),
-  username: z.string().min(1).default('guest'),
-  /** Without it the sidecar and KEDA use RabbitMQ's default password (guest): fine for a trial broker only. */
-  passwordSecretRef: secretKeyRef.optional(),
-  usernameSecretRef: secretKeyRef.optional(),
-  vhost: z.string().default('/'),
-  exchange: z.string().min(1).optional(),
-  /** HTTP management API (e.g. http://rabbitmq:15672). Lets KEDA count unacknowledged messages too. */
-  managementUrl: z.url().optional(),
-});
-
-const sqsSchema = z.object({
-  region: z.string().min(1).default('us-east-1'),
-  accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
-  endpoint: z.url().optional(),
-  /** IRSA: each actor gets ServiceAccount asya-<actor> annotated with this role. */
-  actorRoleArn: z.string().startsWith('arn:').optional(),
-  credentials: z.object({ accessKeyIdSecretRef: secretKeyRef, secretAccessKeySecretRef: secretKeyRef }).optional(),
-  visibilityTimeout: int().pipe(z.number().min(1)).optional(),
-  waitTimeSeconds: int().pipe(z.number().min(1).max(20)).optional(),
-});
-
-const portNumber = () => int().pipe(z.number().min(1).max(65535));
+const portNumber = () => configInt().pipe(z.number().min(1).max(65535));
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/, 'must be a CIDR such as 10.0.0.0/16');
 const labelMap = z.record(z.string(), z.string());
 /** Where traffic may go or come from: addresses outside the cluster, or pods selected by their labels. */
@@ -84,9 +58,8 @@ export const platformSpecSchema = z.strictObject({
   gatewayTokenSecretRef: secretKeyRef.optional(),
   /** Prepended to every physical queue name (ASYA_QUEUE_PREFIX); lets namespaces or teams share one broker. */
   queuePrefix: z.string().regex(/^[a-z0-9-]*$/, 'lowercase letters, digits and - only').default(''),
-  transports: z
-    .strictObject({ rabbitmq: rabbitmqSchema.prefault({}), sqs: sqsSchema.prefault({}) })
-    .prefault({}),
+  /** One block per broker of transport/registry.ts, each with its defaults. */
+  transports: transportsPlatformSchema.prefault({}),
   /**
    * Keep AsyncActors in the output as objects to apply (for a cluster that has the CRD and wants
    * `kubectl get asyas`); by default they are marked local-config so kustomize and kpt live apply skip them.

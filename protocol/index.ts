@@ -12,3 +12,4 @@ export * from './final-report.ts';
 export * from './gateway-client.ts';
 export * from './sleep.ts';
 export * from './socket-dir.ts';
+export * from './transports.ts';

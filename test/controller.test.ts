@@ -16,6 +16,7 @@ import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startMoto } from './support/moto.ts';
+import { NATS_URL } from './support/nats.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const NS = 'ml';
@@ -52,6 +53,21 @@ function config(extra: Record<string, string> = {}): ControllerConfig {
     ASYA_LOG_LEVEL: 'ERROR',
     ...extra,
   });
+}
+
+/** A fresh API and a controller watching NS, with `transport` (one line of spec.transports) as its platform. */
+async function startWithPlatform(env: Record<string, string>, transport: string): Promise<void> {
+  api = new FakeKubeApi();
+  url = await api.start();
+  const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
+  writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    ${transport}\n`);
+  const c = await startController({
+    config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
+    queues: transportQueueAdmin(env),
+    log: createLogger('ERROR', 'test.controller'),
+  });
+  running.push(c);
+  await c.ready;
 }
 
 async function start(extra: Record<string, string> = {}, queues = transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL })): Promise<RunningController> {
@@ -257,18 +273,8 @@ describe('asya controller', () => {
   test('SQS actors get their queue on SQS (moto); only the configured namespaces are watched', async () => {
     const moto = await startMoto();
     try {
-      api = new FakeKubeApi();
-      url = await api.start();
       const env = { ASYA_SQS_ENDPOINT: moto.endpoint, ASYA_AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-      const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-      writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}\n`);
-      const c = await startController({
-        config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
-        queues: transportQueueAdmin(env),
-        log: createLogger('ERROR', 'test.controller'),
-      });
-      running.push(c);
-      await c.ready;
+      await startWithPlatform(env, `sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}`);
       const name = `${prefix}-sqs`;
       await kube('POST', actorPath(), actor(name, { transport: 'sqs', scaling: { enabled: true } }));
       await kube('POST', '/apis/asya.sh/v1alpha1/namespaces/elsewhere/asyncactors', { ...actor(`${prefix}-ignored`), metadata: { name: `${prefix}-ignored`, namespace: 'elsewhere' } });
@@ -286,6 +292,29 @@ describe('asya controller', () => {
       await sqs.close();
     } finally {
       await moto.stop();
+    }
+  });
+
+  test('NATS actors get their stream on the NATS server, and a nats-jetstream trigger', async () => {
+    const env = { ASYA_NATS_URL: NATS_URL };
+    await startWithPlatform(env, 'nats: {url: "nats://nats.messaging:4222"}');
+    const name = `${prefix}-nats`;
+    await kube('POST', actorPath(), actor(name, { transport: 'nats', scaling: { enabled: true } }));
+    await vi.waitFor(() => expect(statusOf(name)?.transportStatus).toBe('Ready'), { timeout: 20_000 });
+    const nats = await createTransport({ ASYA_TRANSPORT: 'nats', ...env });
+    try {
+      expect(await nats.queueDepth(`asya-${name}`)).toMatchObject({ ready: 0, inFlight: 0 });
+      const trigger = (api.get('ScaledObject', NS, name)!.spec as { triggers: { type: string; metadata: Record<string, string> }[] }).triggers[0]!;
+      expect(trigger).toMatchObject({ type: 'nats-jetstream', metadata: { stream: `asya-${name}`, consumer: 'asya', natsServerMonitoringEndpoint: 'nats.messaging:8222' } });
+      const sidecar = JSON.stringify(api.get('Deployment', NS, name)?.spec);
+      expect(sidecar).toContain('"name":"ASYA_TRANSPORT","value":"nats"');
+      expect(sidecar).toContain('"name":"ASYA_NATS_URL","value":"nats://nats.messaging:4222"');
+
+      await kube('DELETE', actorPath(name));
+      await vi.waitFor(() => expect(api.get('AsyncActor', NS, name)).toBeUndefined(), { timeout: 20_000 });
+      await expect(nats.queueDepth(`asya-${name}`)).rejects.toMatchObject({ reason: 'not_found' });
+    } finally {
+      await nats.close();
     }
   });
 

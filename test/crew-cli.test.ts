@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { FileStorage } from '../crew/storage.ts';
 import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';

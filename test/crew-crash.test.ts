@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { queueName } from '../protocol/index.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { deadLetters, startCrewWorld, type CrewWorld } from './crew-e2e.case.ts';
 import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';

@@ -15,7 +15,7 @@ import { dlqCommand } from '../cli/dlq.ts';
 import { startTestGateway, testSchema, type TestGateway } from './support/gateway-harness.ts';
 import { actorQueueOptions, dlqName, queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import { parseDuration } from '../protocol/duration.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import type { Delivery, Transport } from '../transport/transport.ts';
 import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';

@@ -9,6 +9,7 @@ import { readDemoFile, unmet } from '../cli/dev/demo-file.ts';
 import { asya } from './support/dev-process.ts';
 import { actorManifest, emptyProject, GREET_PY, type Project } from './support/new-project.ts';
 import YAML from 'yaml';
+import { TRANSPORT_NAMES } from '../protocol/transports.ts';
 
 let project: Project | undefined;
 afterEach(() => {
@@ -39,7 +40,7 @@ test("Kubernetes' own pod template fields are not refused, and a manifest with s
   expect(!result.ok && result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
     'spec.scaling.maxReplicas: Invalid input: expected number, received string',
     'spec.scaling: unknown field "maxReplica" (did you mean maxReplicas?)',
-    'spec.transport: unknown transport "kafka": must be one of rabbitmq, sqs',
+    `spec.transport: unknown transport "kafka": must be one of ${TRANSPORT_NAMES.join(', ')}`,
   ]);
 });
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { isFinalStatus, startE2eWorld, type E2eWorld } from './e2e-world.ts';
 import { fixtureGate } from './support/gated-handler.ts';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { queueName, RETRY_POLICY_HEADER } from '../protocol/index.ts';
 import { waitFor } from '../transport/conformance-helpers.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import type { Consumer } from '../transport/transport.ts';
 import { startCrewWorld, type CrewWorld } from './crew-e2e.case.ts';
 import { hostileMessages } from './support/hostile-envelopes.ts';

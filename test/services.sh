@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests talk to are up: RabbitMQ on 5672 and PostgreSQL on 5432 (trust auth,
-# database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
+# Makes sure the services the tests talk to are up: RabbitMQ on 5672, NATS with JetStream on 4222 and
+# PostgreSQL on 5432 (trust auth, database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
 # is missing (apt-get, as root), and leaves running services alone: a broker it did not start is never
 # stopped, even one that does not answer (it says so and fails; someone may be using it). Last it names the
 # command-line tools (kpt, kubectl, rabbitmqctl) that are missing and how to get them: no registry here has
@@ -9,6 +9,8 @@ set -uo pipefail
 
 # Only for testing this script itself; the suites expect 5672.
 RABBITMQ_PORT=${ASYA_SERVICES_RABBITMQ_PORT:-5672}
+NATS_PORT=${ASYA_SERVICES_NATS_PORT:-4222}
+NATS_STORE=${ASYA_SERVICES_NATS_STORE:-/var/lib/nats-server}
 
 log() { printf '[services] %s\n' "$*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
@@ -46,6 +48,26 @@ ensure_rabbitmq() {
   return 1
 }
 
+# True when the server on 4222 greets with INFO and has JetStream on (its INFO says "jetstream":true).
+nats_answers() {
+  timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$NATS_PORT"'; IFS= read -r line <&3; printf "%s\n" "$line"' 2>/dev/null | grep -q '"jetstream":true'
+}
+
+ensure_nats() {
+  if port_open "$NATS_PORT"; then
+    nats_answers && return 0
+    log "something listens on $NATS_PORT but is not a NATS server with JetStream; it was running before this script and is left alone"
+    return 1
+  fi
+  command -v nats-server >/dev/null || apt_install nats-server || return 1
+  log "starting nats-server with JetStream"
+  mkdir -p "$NATS_STORE"
+  # Detached from this script's session, so it outlives the shell that started it (as rabbitmq-server -detached).
+  setsid nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_STORE" -l "$NATS_STORE/nats-server.log" </dev/null >/dev/null 2>&1 &
+  wait_port "$NATS_PORT" || { log "nats-server did not come up on $NATS_PORT"; return 1; }
+  nats_answers || { log "nats-server on $NATS_PORT answers without JetStream"; return 1; }
+}
+
 ensure_postgres() {
   if ! port_open 5432; then
     ls /etc/postgresql/*/main >/dev/null 2>&1 || apt_install postgresql || return 1
@@ -80,6 +102,7 @@ report_tools() {
 cd "$(dirname "$0")/.."
 status=0
 ensure_rabbitmq || status=1
+ensure_nats || status=1
 ensure_postgres || status=1
 ensure_python || status=1
 report_tools

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { queueName } from '../protocol/index.ts';
 import { waitFor, waitForDepth } from '../transport/conformance-helpers.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { TransportError } from '../transport/transport.ts';
 import { capturingLogger } from './support/capture-logger.ts';
 import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { queueName } from '../protocol/index.ts';
-import { RabbitMqTransport } from '../transport/rabbitmq.ts';
-import { SqsTransport } from '../transport/sqs.ts';
+import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
+import { SqsTransport } from '../transport/sqs/sqs.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startMoto, type MotoServer } from './support/moto.ts';
 import { fixtureGate } from './support/gated-handler.ts';

@@ -1,5 +1,5 @@
 /**
- * The one suite every Transport passes (memory.test.ts, rabbitmq.test.ts, sqs.test.ts call it). It states
+ * The one suite every Transport passes (memory.test.ts and each broker folder's <broker>.test.ts call it). It states
  * the contract of transport.ts as behaviour; a transport-specific test file adds only what this cannot say.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

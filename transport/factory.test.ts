@@ -8,7 +8,7 @@ import { MemoryTransport } from './memory.ts';
 
 describe('transportConfigFromEnv', () => {
   it('defaults to RabbitMQ on localhost like the original sidecar', () => {
-    expect(transportConfigFromEnv({})).toEqual({ kind: 'rabbitmq', url: 'amqp://guest:guest@localhost:5672/', exchange: 'asya' });
+    expect(transportConfigFromEnv({})).toEqual({ kind: 'rabbitmq', options: { url: 'amqp://guest:guest@localhost:5672/', exchange: 'asya' } });
   });
 
   it('builds the URL from parts, encoding credentials, unless ASYA_RABBITMQ_URL is set', () => {
@@ -22,10 +22,9 @@ describe('transportConfigFromEnv', () => {
     };
     expect(transportConfigFromEnv(parts)).toEqual({
       kind: 'rabbitmq',
-      url: 'amqp://asya:p%40ss%3Aw%2Frd@mq.internal:5673/',
-      exchange: 'pipelines',
+      options: { url: 'amqp://asya:p%40ss%3Aw%2Frd@mq.internal:5673/', exchange: 'pipelines' },
     });
-    expect(transportConfigFromEnv({ ...parts, ASYA_RABBITMQ_URL: 'amqp://u:p@h:1/v' })).toMatchObject({ url: 'amqp://u:p@h:1/v' });
+    expect(transportConfigFromEnv({ ...parts, ASYA_RABBITMQ_URL: 'amqp://u:p@h:1/v' })).toMatchObject({ options: { url: 'amqp://u:p@h:1/v' } });
   });
 
   it('reads the SQS settings, treating empty as unset and 0 wait as the default 20 s', () => {
@@ -41,20 +40,30 @@ describe('transportConfigFromEnv', () => {
       }),
     ).toEqual({
       kind: 'sqs',
-      endpoint: 'http://127.0.0.1:5000',
-      region: 'eu-west-1',
-      waitTimeSeconds: 20,
-      visibilityTimeoutSeconds: 600,
-      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      options: {
+        endpoint: 'http://127.0.0.1:5000',
+        region: 'eu-west-1',
+        waitTimeSeconds: 20,
+        visibilityTimeoutSeconds: 600,
+        credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      },
     });
+    const warnings: string[] = [];
     expect(
-      transportConfigFromEnv({ ASYA_TRANSPORT: 'SQS', ASYA_SQS_ENDPOINT: '', ASYA_SQS_WAIT_TIME_SECONDS: '1', ASYA_SQS_VISIBILITY_TIMEOUT: 'x' }),
-    ).toEqual({ kind: 'sqs', region: 'us-east-1', waitTimeSeconds: 1 });
+      transportConfigFromEnv({ ASYA_TRANSPORT: 'SQS', ASYA_SQS_ENDPOINT: '', ASYA_SQS_WAIT_TIME_SECONDS: '1', ASYA_SQS_VISIBILITY_TIMEOUT: 'x' }, (w) => warnings.push(w)),
+    ).toEqual({ kind: 'sqs', options: { region: 'us-east-1', waitTimeSeconds: 1 } });
+    expect(warnings).toEqual(['Invalid ASYA_SQS_VISIBILITY_TIMEOUT="x": expected an integer >= 1; ignored']);
+  });
+
+  it('reads the original gateway\'s ASYA_SQS_REGION as ASYA_AWS_REGION, with a deprecation warning', () => {
+    const warnings: string[] = [];
+    expect(transportConfigFromEnv({ ASYA_TRANSPORT: 'sqs', ASYA_SQS_REGION: 'eu-central-1' }, (w) => warnings.push(w))).toMatchObject({ options: { region: 'eu-central-1' } });
+    expect(warnings).toEqual(['ASYA_SQS_REGION is deprecated: read as ASYA_AWS_REGION; rename it']);
   });
 
   it('puts ASYA_RABBITMQ_VHOST in the URL path, encoded; "/" is the default vhost', () => {
-    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: 'pipelines/prod' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/pipelines%2Fprod' });
-    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: '/' })).toMatchObject({ url: 'amqp://guest:guest@localhost:5672/' });
+    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: 'pipelines/prod' })).toMatchObject({ options: { url: 'amqp://guest:guest@localhost:5672/pipelines%2Fprod' } });
+    expect(transportConfigFromEnv({ ASYA_RABBITMQ_VHOST: '/' })).toMatchObject({ options: { url: 'amqp://guest:guest@localhost:5672/' } });
   });
 
   it('reads credentials from <NAME>_FILE (a Secret mounted as files); both set, or an unreadable file, is refused', () => {
@@ -62,10 +71,10 @@ describe('transportConfigFromEnv', () => {
     try {
       for (const [name, text] of [['user', 'asya\n'], ['password', 'p@ss\n'], ['key', 'k'], ['secret', 's\n']] as const) writeFileSync(join(dir, name), text);
       expect(transportConfigFromEnv({ ASYA_RABBITMQ_USERNAME_FILE: join(dir, 'user'), ASYA_RABBITMQ_PASSWORD_FILE: join(dir, 'password') })).toMatchObject({
-        url: 'amqp://asya:p%40ss@localhost:5672/',
+        options: { url: 'amqp://asya:p%40ss@localhost:5672/' },
       });
       expect(transportConfigFromEnv({ ASYA_TRANSPORT: 'sqs', AWS_ACCESS_KEY_ID_FILE: join(dir, 'key'), AWS_SECRET_ACCESS_KEY_FILE: join(dir, 'secret') })).toMatchObject({
-        credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+        options: { credentials: { accessKeyId: 'k', secretAccessKey: 's' } },
       });
       expect(() => transportConfigFromEnv({ ASYA_RABBITMQ_PASSWORD: 'x', ASYA_RABBITMQ_PASSWORD_FILE: join(dir, 'password') })).toThrow(
         'set ASYA_RABBITMQ_PASSWORD or ASYA_RABBITMQ_PASSWORD_FILE, not both',
@@ -78,9 +87,18 @@ describe('transportConfigFromEnv', () => {
     }
   });
 
+  it('warns about the original\'s transport variables that are not read any more, naming what replaces them', () => {
+    const warnings: string[] = [];
+    transportConfigFromEnv({ ASYA_RABBITMQ_PREFETCH: '10', ASYA_QUEUE_RETRY_MAX_ATTEMPTS: '5' }, (w) => warnings.push(w));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^ASYA_QUEUE_RETRY_MAX_ATTEMPTS is not read any more: /),
+      "ASYA_RABBITMQ_PREFETCH is not read any more: the prefetch is the sidecar's `ASYA_CONCURRENCY`",
+    ]);
+  });
+
   it('names the allowed values when ASYA_TRANSPORT is unknown', () => {
     expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(TransportConfigError);
-    expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(/memory, rabbitmq, sqs; got "kafka"/);
+    expect(() => transportConfigFromEnv({ ASYA_TRANSPORT: 'kafka' })).toThrow(/memory, rabbitmq, sqs, nats; got "kafka"/);
   });
 });
 

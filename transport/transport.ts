@@ -1,6 +1,6 @@
 /**
- * The one seam between Asya and a message broker. Every implementation (memory, rabbitmq, sqs) passes the
- * same conformance suite in transport/conformance.case.ts.
+ * The one seam between Asya and a message broker. Every implementation (memory and the brokers of
+ * registry.ts) passes the same conformance suite in transport/conformance.case.ts.
  *
  * Semantics every implementation guarantees:
  * - publish() resolves only after the broker has taken responsibility for the message (publisher confirm,
@@ -24,6 +24,7 @@
  */
 
 import type { MaybeTerminal } from '../protocol/errors.ts';
+import type { TransportName } from '../protocol/transports.ts';
 
 export interface Delivery {
   /** Queue the message came from. */
@@ -72,7 +73,7 @@ export interface PublishOptions {
 }
 
 export interface Transport {
-  readonly kind: 'memory' | 'rabbitmq' | 'sqs';
+  readonly kind: 'memory' | TransportName;
   ensureQueue(queue: string, options?: QueueOptions): Promise<void>;
   deleteQueue(queue: string): Promise<void>;
   queueDepth(queue: string): Promise<QueueDepth>;

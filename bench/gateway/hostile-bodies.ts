@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { queueName } from '../../protocol/queues.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
-import { RabbitMqTransport } from '../../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../../transport/rabbitmq/rabbitmq.ts';
 import { printTable, rssMiB } from '../support.ts';
 
 const MiB = 1024 * 1024;

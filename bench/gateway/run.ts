@@ -23,7 +23,7 @@ import postgres from 'postgres';
 import { queueName } from '../../protocol/queues.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
-import { RabbitMqTransport } from '../../transport/rabbitmq.ts';
+import { RabbitMqTransport } from '../../transport/rabbitmq/rabbitmq.ts';
 import { percentile, printTable, rssMiB } from '../support.ts';
 import { BenchClient } from './http-client.ts';
 import { cpuSince, readCpu, type CpuGroups } from './process-cpu.ts';

@@ -22,8 +22,8 @@ import { temporaryDir } from '../temp-dir.ts';
 
 const CREW_RUNTIME = join(import.meta.dirname, 'crew-runtime.mjs');
 
-export type TransportKind = 'memory' | 'rabbitmq' | 'sqs';
-export const TRANSPORT_KINDS: readonly TransportKind[] = ['memory', 'rabbitmq', 'sqs'];
+export { TRANSPORT_KINDS, type TransportKind } from '../../transport/factory.ts';
+import type { TransportKind } from '../../transport/factory.ts';
 
 export interface DevStackOptions {
   dir: string;

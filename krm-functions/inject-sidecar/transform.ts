@@ -9,6 +9,7 @@ import { collectActors, generated, markActorsLocal, replaceGenerated, resultFor 
 import { readPlatformConfig, type PlatformConfig } from '../platform-config.ts';
 import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
 import { runtimeScript } from '../runtime-script.ts';
+import { TRANSPORT_PLUGINS } from '../../transport/registry.ts';
 import { injectPodTemplate, RUNTIME_CONFIGMAP, RUNTIME_SCRIPT_KEY, selectorLabels, type PodTemplate } from './pod-template.ts';
 
 export const FUNCTION_NAME = 'inject-sidecar';
@@ -60,8 +61,9 @@ export function workloadFor(actor: AsyncActor, template: PodTemplate): KubeObjec
 }
 
 export function serviceAccountFor(actor: AsyncActor, platform: PlatformConfig): { name?: string; object?: KubeObject; error?: { message: string; path: string } } {
-  const roleArn = platform.transports.sqs.actorRoleArn;
-  if (transportOf(actor) !== 'sqs' || !roleArn) return {};
+  const transport = transportOf(actor);
+  const roleArn = TRANSPORT_PLUGINS[transport].workloadRoleArn?.(platform.transports[transport]);
+  if (!roleArn) return {};
   const name = `asya-${actor.metadata.name}`;
   const userAccount = actor.spec.workload.template.spec.serviceAccountName;
   if (userAccount !== undefined && userAccount !== name) {

@@ -12,7 +12,8 @@ import { serviceAccountFor } from '../inject-sidecar/transform.ts';
 import { injectPodTemplate } from '../inject-sidecar/pod-template.ts';
 import { readPlatformConfig, type PlatformConfig } from '../platform-config.ts';
 import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
-import { physicalQueueName, RABBITMQ_PASSWORD_ENV, RABBITMQ_USERNAME_ENV } from '../transport-env.ts';
+import { physicalQueueName } from '../transport-env.ts';
+import { TRANSPORT_PLUGINS } from '../../transport/registry.ts';
 
 export const FUNCTION_NAME = 'keda-scaler';
 export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
@@ -43,59 +44,14 @@ interface Trigger {
  * a thousand actors need one object, not a thousand (the original made one per actor).
  */
 const authName = (actor: AsyncActor) => `asya-${transportOf(actor)}-trigger-auth`;
-const secretTarget = (parameter: string, ref: { name: string; key: string }) => ({ parameter, name: ref.name, key: ref.key });
-
-function rabbitmqTrigger(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger {
-  const r = platform.transports.rabbitmq;
-  const vhost = encodeURIComponent(r.vhost);
-  // Management API mode sees unacknowledged messages; AMQP mode only sees the ready ones.
-  const http = r.managementUrl !== undefined;
-  const base = http ? r.managementUrl!.replace(/\/+$/, '') : `amqp://${r.host}:${r.port}`;
-  const withSecret = r.passwordSecretRef !== undefined;
-  // Without a password secret the broker uses its default credentials, so they may sit in the URL.
-  const host = withSecret ? `${base}/${vhost}` : `${base.replace('://', `://${encodeURIComponent(r.username)}:guest@`)}/${vhost}`;
-  const metadata: Record<string, string> = {
-    protocol: http ? 'http' : 'amqp',
-    host,
-    queueName: physicalQueueName(actor.metadata.name, platform),
-    mode: 'QueueLength',
-    value: String(scaling.queueLength),
-    ...(scaling.activationQueueLength !== undefined ? { activationValue: String(scaling.activationQueueLength) } : {}),
-    ...(http ? { excludeUnacknowledged: String(!scaling.countInFlight) } : {}),
-    // The sidecar's own env carries the username whether literal or from a secret; KEDA reads it there.
-    ...(withSecret && !r.usernameSecretRef ? { usernameFromEnv: RABBITMQ_USERNAME_ENV } : {}),
-  };
-  const trigger = { type: 'rabbitmq', name: TRIGGER_NAME, metadata, ...(withSecret ? { authenticationRef: { name: authName(actor) } } : {}) };
-  if (!withSecret) return { trigger };
-  const secretTargetRef = [
-    ...(r.usernameSecretRef ? [secretTarget('username', r.usernameSecretRef)] : []),
-    secretTarget('password', r.passwordSecretRef!),
-  ];
-  return { trigger, auth: { secretTargetRef } };
-}
-
-function sqsTrigger(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger | { error: string } {
-  const s = platform.transports.sqs;
-  if (!s.accountId) return { error: 'transports.sqs.accountId is required to build the queue URL KEDA watches' };
-  const queue = physicalQueueName(actor.metadata.name, platform);
-  const queueURL = s.endpoint ? `${s.endpoint.replace(/\/+$/, '')}/${s.accountId}/${queue}` : `https://sqs.${s.region}.amazonaws.com/${s.accountId}/${queue}`;
-  const metadata: Record<string, string> = {
-    queueURL,
-    queueLength: String(scaling.queueLength),
-    awsRegion: s.region,
-    ...(s.endpoint ? { awsEndpoint: s.endpoint } : {}),
-    ...(scaling.activationQueueLength !== undefined ? { activationQueueLength: String(scaling.activationQueueLength) } : {}),
-    scaleOnInFlight: String(scaling.countInFlight),
-    scaleOnDelayed: String(scaling.countDelayed),
-  };
-  let auth: Record<string, unknown> | undefined;
-  if (s.credentials) {
-    auth = { secretTargetRef: [secretTarget('awsAccessKeyID', s.credentials.accessKeyIdSecretRef), secretTarget('awsSecretAccessKey', s.credentials.secretAccessKeySecretRef)] };
-  } else if (s.actorRoleArn) {
-    // The workload's IRSA role (ServiceAccount asya-<actor>) also reads its queue's attributes.
-    auth = { podIdentity: { provider: 'aws', identityOwner: 'workload' } };
-  }
-  return { trigger: { type: 'aws-sqs-queue', name: TRIGGER_NAME, metadata, ...(auth ? { authenticationRef: { name: authName(actor) } } : {}) }, ...(auth ? { auth } : {}) };
+/** The broker's trigger, named so formulas can refer to it, with a reference to its TriggerAuthentication. */
+function triggerFor(actor: AsyncActor, scaling: Scaling, platform: PlatformConfig): Trigger | { error: string } {
+  const transport = transportOf(actor);
+  const built = TRANSPORT_PLUGINS[transport].kedaTrigger(physicalQueueName(actor.metadata.name, platform), scaling, platform.transports[transport]);
+  if ('error' in built) return built;
+  const { type, metadata, auth } = built;
+  const trigger = { type, name: TRIGGER_NAME, metadata, ...(auth ? { authenticationRef: { name: authName(actor) } } : {}) };
+  return auth ? { trigger, auth } : { trigger };
 }
 
 function advanced(scaling: Scaling): Record<string, unknown> {
@@ -147,7 +103,7 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
   const { actors, results } = collectActors(items);
   const fresh: { object: KubeObject; from?: KubeObject }[] = [];
   const auths = new Map<string, { object: KubeObject; from: KubeObject }>();
-  let amqpOnly = false;
+  const warnings = new Set<string>();
   for (const { actor, item } of actors) {
     const scaling = actor.spec.scaling;
     if (!scaling?.enabled) continue;
@@ -157,12 +113,14 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
       results.push(resultFor(item, 'error', account.error.message, account.error.path));
       continue;
     }
-    const trigger = transportOf(actor) === 'rabbitmq' ? rabbitmqTrigger(actor, scaling, platform.config) : sqsTrigger(actor, scaling, platform.config);
+    const trigger = triggerFor(actor, scaling, platform.config);
     if ('error' in trigger) {
       results.push(resultFor(item, 'error', trigger.error, 'spec.transport'));
       continue;
     }
-    if (transportOf(actor) === 'rabbitmq' && scaling.countInFlight && !platform.config.transports.rabbitmq.managementUrl) amqpOnly = true;
+    const transport = transportOf(actor);
+    const warning = TRANSPORT_PLUGINS[transport].kedaWarning?.(scaling, platform.config.transports[transport]);
+    if (warning) warnings.add(warning);
     fresh.push({ object: generated(FUNCTION_NAME, actor, scalerFor(actor, scaling, trigger, platform.config, account.name)), from: item });
     const key = `${actor.metadata.namespace ?? ''}/${authName(actor)}`;
     if (trigger.auth && !auths.has(key)) {
@@ -171,8 +129,6 @@ export function kedaScaler(items: KubeObject[], functionConfig: unknown): Functi
     }
   }
   fresh.push(...auths.values());
-  const notes: Result[] = amqpOnly
-    ? [{ severity: 'warning', message: 'transports.rabbitmq.managementUrl is not set: KEDA counts only ready messages, so busy replicas can be scaled down; set it to count unacknowledged ones too' }]
-    : [];
+  const notes: Result[] = [...warnings].map((message) => ({ severity: 'warning', message }));
   return { items: markActorsLocal(replaceGenerated(items, FUNCTION_NAME, fresh), platform.config.keepAsyncActors), results: [...results, ...notes] };
 }

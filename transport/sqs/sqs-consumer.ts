@@ -3,10 +3,10 @@
  * nothing is received and left waiting (and its visibility clock running) behind a busy handler.
  */
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import { backoffDelay, HandlerPool, runHandler, sleep } from './dispatch.ts';
-import { errorText, type TransportLogger } from './log.ts';
+import { backoffDelay, HandlerPool, runHandler, sleep } from '../dispatch.ts';
+import { errorText, type TransportLogger } from '../log.ts';
 import { heartbeatIntervalMs, remainingDelayOf } from './sqs-policy.ts';
-import type { Consumer, Delivery, DeliveryHandler } from './transport.ts';
+import type { Consumer, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface SqsConsumerHost {
   readonly client: SQSClient;

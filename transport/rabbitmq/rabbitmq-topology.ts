@@ -13,7 +13,7 @@
  * Queues created by the original (classic, no arguments) stay usable: see RabbitMqTransport.ensureQueue.
  */
 import type { ConsumeMessage } from 'amqplib';
-import { deadLetterQueueOf, type QueueOptions } from './transport.ts';
+import { deadLetterQueueOf, type QueueOptions } from '../transport.ts';
 
 /** Extra time the broker grants beyond the runtime timeout, for routing and publisher confirms. */
 export const CONSUMER_TIMEOUT_MARGIN_MS = 60_000;

@@ -3,10 +3,10 @@
  * the bookkeeping that keeps acks on the channel that delivered the message.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { HandlerPool, runHandler, sleep } from './dispatch.ts';
-import { errorText, type TransportLogger } from './log.ts';
+import { HandlerPool, runHandler, sleep } from '../dispatch.ts';
+import { errorText, type TransportLogger } from '../log.ts';
 import { deliveryCountOf } from './rabbitmq-topology.ts';
-import type { Consumer, Delivery, DeliveryHandler } from './transport.ts';
+import type { Consumer, Delivery, DeliveryHandler } from '../transport.ts';
 
 export interface ConsumerHost {
   readonly log: TransportLogger;

@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { actorFromQueue } from '../protocol/queues.ts';
-import { backoffDelay, concurrencyOf, sleep } from './dispatch.ts';
-import { errorText, stderrLogger, type TransportLogger } from './log.ts';
+import { actorFromQueue } from '../../protocol/queues.ts';
+import { backoffDelay, concurrencyOf, sleep } from '../dispatch.ts';
+import { errorText, stderrLogger, type TransportLogger } from '../log.ts';
 import { closeQuietly, RabbitConsumer, type ConsumerHost } from './rabbitmq-consumer.ts';
 import { amqpCode, bucketDelay, holdingQueue, maxMessageSizeOfRefusal, queueArguments } from './rabbitmq-topology.ts';
 import {
@@ -27,7 +27,7 @@ import {
   type QueueDepth,
   type QueueOptions,
   type Transport,
-} from './transport.ts';
+} from '../transport.ts';
 
 export interface RabbitMqTransportOptions {
   /** amqp://user:pass@host:port/vhost */

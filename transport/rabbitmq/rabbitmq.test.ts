@@ -1,14 +1,14 @@
 import amqp from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { actorFromQueue } from '../protocol/queues.ts';
-import { capturingLogger } from '../test/support/capture-logger.ts';
-import { forceCloseConnection, RABBITMQ_URL, TestQueues, unackedOnBroker } from '../test/support/rabbitmq.ts';
-import { requireTools } from '../test/support/tools.ts';
-import { transportConformance } from './conformance.case.ts';
-import { deferred, text, waitFor, waitForDepth } from './conformance-helpers.ts';
+import { actorFromQueue } from '../../protocol/queues.ts';
+import { capturingLogger } from '../../test/support/capture-logger.ts';
+import { forceCloseConnection, RABBITMQ_URL, TestQueues, unackedOnBroker } from '../../test/support/rabbitmq.ts';
+import { requireTools } from '../../test/support/tools.ts';
+import { transportConformance } from '../conformance.case.ts';
+import { deferred, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
 import { RabbitMqTransport } from './rabbitmq.ts';
 import { bucketDelay, deliveryCountOf, holdingQueue, queueArguments } from './rabbitmq-topology.ts';
-import type { Delivery } from './transport.ts';
+import type { Delivery } from '../transport.ts';
 
 transportConformance('rabbitmq', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, logger: capturingLogger() }), { pushesAhead: true });
 

@@ -15,8 +15,8 @@ import {
   type Message,
   type QueueAttributeName,
 } from '@aws-sdk/client-sqs';
-import { concurrencyOf } from './dispatch.ts';
-import { errorText, stderrLogger, type TransportLogger } from './log.ts';
+import { concurrencyOf } from '../dispatch.ts';
+import { errorText, stderrLogger, type TransportLogger } from '../log.ts';
 import { SqsConsumer, type SqsConsumerHost } from './sqs-consumer.ts';
 import {
   DEFAULT_VISIBILITY_SECONDS,
@@ -40,7 +40,7 @@ import {
   type QueueDepth,
   type QueueOptions,
   type Transport,
-} from './transport.ts';
+} from '../transport.ts';
 
 export interface SqsTransportOptions {
   /** @default 'us-east-1' */

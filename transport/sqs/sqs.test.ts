@@ -1,10 +1,10 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger } from '../test/support/capture-logger.ts';
-import { startMoto, type MotoServer } from '../test/support/moto.ts';
-import { TestQueues } from '../test/support/queues.ts';
-import { transportConformance } from './conformance.case.ts';
-import { pause, text, waitFor, waitForDepth } from './conformance-helpers.ts';
+import { capturingLogger } from '../../test/support/capture-logger.ts';
+import { startMoto, type MotoServer } from '../../test/support/moto.ts';
+import { TestQueues } from '../../test/support/queues.ts';
+import { transportConformance } from '../conformance.case.ts';
+import { pause, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
 import { mapSqsError, SqsTransport, type SqsTransportOptions } from './sqs.ts';
 import {
   DELAY_REMAINING_ATTRIBUTE,
