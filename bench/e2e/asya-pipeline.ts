@@ -118,6 +118,10 @@ export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: numbe
           brokerMessages: delta(baseline.brokerMessages, now.brokerMessages),
         };
       },
+      async backlog() {
+        const stages = { a: names.a, b: names.b, 'happy-end': names.happy };
+        return Object.fromEntries(await Promise.all(Object.entries(stages).map(async ([k, n]) => [k, (await channel.checkQueue(queueName(n))).messageCount] as const)));
+      },
       async purge() {
         for (const name of [names.a, names.b, names.happy]) await channel.purgeQueue(queueName(name));
       },

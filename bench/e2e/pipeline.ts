@@ -21,6 +21,8 @@ export interface Pipeline {
   call(i: number): Promise<void>;
   /** Cumulative counters since the pipeline started. */
   counters(): Promise<PipelineCounters>;
+  /** Messages ready (not yet delivered) in each of the pipeline's queues, by stage: where a backlog builds. */
+  backlog(): Promise<Record<string, number>>;
   /** Empties the pipeline's queues (after a step that left a backlog the run gave up waiting for). */
   purge(): Promise<void>;
   stop(): Promise<void>;

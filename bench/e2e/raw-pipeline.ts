@@ -99,6 +99,10 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
         const brokerMessages: Counts = { client: published, 'hops a + b (by construction)': 2 * finished };
         return { dbRowWrites, httpRequests: {}, brokerMessages };
       },
+      async backlog() {
+        const stages = ['hop a', 'hop b', 'finisher'];
+        return Object.fromEntries(await Promise.all(queues.map(async (q, i) => [stages[i]!, (await channel.checkQueue(q)).messageCount] as const)));
+      },
       async purge() {
         for (const q of queues) await channel.purgeQueue(q);
       },

@@ -26,6 +26,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
     failed: s.failed,
     unfinished: s.unfinished,
     'in flight at end': s.inFlightAtLastSend,
+    'queued at end': Object.entries(s.backlogAtLastSend).map(([stage, n]) => `${stage} ${n}`).join(', '),
     'p50 ms': ms(s.p50Ms),
     'p99 ms': ms(s.p99Ms),
     'max ms': ms(s.maxMs),

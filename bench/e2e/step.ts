@@ -27,6 +27,8 @@ export interface StepResult {
   unfinished: number;
   /** Envelopes sent and not yet final at the moment of the last scheduled send. */
   inFlightAtLastSend: number;
+  /** Messages waiting in each stage's queue then: the stage that falls behind. */
+  backlogAtLastSend: Record<string, number>;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -73,6 +75,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   const lastDue = start + ((n - 1) * 1000) / rate;
   const sentPerSecond = n > 1 ? (n - 1) / ((performance.now() - start) / 1000) : n;
   const inFlightAtLastSend = n - latencies.length - failed;
+  const backlogAtLastSend = await pipeline.backlog();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.allSettled(calls), new Promise((r) => (timer = setTimeout(r, rule.settleMs)))]);
   clearTimeout(timer);
@@ -92,6 +95,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
     failed,
     unfinished,
     inFlightAtLastSend,
+    backlogAtLastSend,
     p50Ms: percentile(sorted, 50),
     p99Ms,
     maxMs: sorted[sorted.length - 1]!,
