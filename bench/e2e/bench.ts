@@ -20,6 +20,8 @@ export interface E2eOptions extends HoldRule {
   /** Wait for PostgreSQL's statistics before reading the counters (off only where counts do not matter). */
   readonly settleStatistics: boolean;
   readonly log?: (line: string) => void;
+  /** Stops the run early (Ctrl-C); the pipelines are still stopped and their queues and schemas removed. */
+  readonly signal?: AbortSignal;
 }
 
 export interface PipelineReport {
@@ -32,7 +34,7 @@ export interface PipelineReport {
 
 export interface E2eReport {
   startedAt: string;
-  options: Omit<E2eOptions, 'log'>;
+  options: Omit<E2eOptions, 'log' | 'signal'>;
   steps: StepResult[];
   asya: PipelineReport;
   raw: PipelineReport;
@@ -52,7 +54,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
     const [asya, raw] = pipelines as [Pipeline, Pipeline];
     const sent = new Map<Pipeline, number>([[asya, 0], [raw, 0]]);
     for (const p of pipelines) {
-      for (let i = 0; i < options.warmupCalls; i++) await p.call(-1 - i);
+      for (let i = 0; i < options.warmupCalls; i++) {
+        options.signal?.throwIfAborted();
+        await p.call(-1 - i);
+      }
       sent.set(p, options.warmupCalls);
     }
     const steps: StepResult[] = [];
@@ -61,7 +66,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
       for (const p of pipelines) {
         if (!climbing.has(p)) continue;
         log(`${p.name}: ${rate}/s for ${options.seconds} s ...`);
-        const step = await runStep(p, rate, options.seconds, options);
+        const step = await runStep(p, rate, options.seconds, options, options.signal);
         steps.push(step);
         sent.set(p, sent.get(p)! + step.sent);
         log(`  p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms, drained in ${step.drainMs?.toFixed(0) ?? '-'} ms: ${step.holds ? 'holds' : 'does not hold'}`);
@@ -92,7 +97,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
     };
     const asyaReport = await report(asya);
     const rawReport = await report(raw);
-    const { log: _log, ...recorded } = options;
+    const { log: _log, signal: _signal, ...recorded } = options;
     return { startedAt, options: recorded, steps, asya: asyaReport, raw: rawReport, ratio: rawReport.heldRate > 0 ? asyaReport.heldRate / rawReport.heldRate : null };
   } finally {
     for (const p of pipelines) await p.stop();

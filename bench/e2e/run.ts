@@ -47,6 +47,15 @@ const number = (flag: string, text: string): number => {
   return n;
 };
 const rates = (values.rates ?? (values.quick ? QUICK.rates : DEFAULT_RATES)).split(',').map((r) => number('rates', r.trim()));
+// Ctrl-C ends the run, but lets it stop the pipelines and drop their queues and schemas first.
+const interrupted = new AbortController();
+// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a second
+// SIGINT without a handler would end it before the clean-up.
+process.on('SIGINT', () => {
+  if (interrupted.signal.aborted) return;
+  process.stderr.write('interrupted: stopping the pipelines ...\n');
+  interrupted.abort(new Error('interrupted'));
+});
 const options = {
   rabbitmqUrl: process.env.ASYA_BENCH_RABBITMQ_URL ?? RABBITMQ_URL,
   rates,
@@ -58,9 +67,13 @@ const options = {
   warmupCalls: Math.round(number('warmup', values.warmup ?? (values.quick ? QUICK.warmup : '20'))),
   settleStatistics: true,
   log: (line: string) => process.stderr.write(`${line}\n`),
+  signal: interrupted.signal,
 };
 
-const report = await runE2e(options);
+const report = await runE2e(options).catch((err: unknown) => {
+  if (!interrupted.signal.aborted) throw err;
+  process.exit(130);
+});
 for (const table of formatReport(report)) printTable(table.title, table.rows);
 const out = values.out ?? join(REPO_ROOT, 'bench/results', `e2e-${report.startedAt.replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });

@@ -44,7 +44,8 @@ export interface StepResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runStep(pipeline: Pipeline, rate: number, seconds: number, rule: HoldRule): Promise<StepResult> {
+/** `signal` ends the step early (an interrupted run): it then throws once the calls sent so far are done or given up. */
+export async function runStep(pipeline: Pipeline, rate: number, seconds: number, rule: HoldRule, signal?: AbortSignal): Promise<StepResult> {
   const n = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
   const errors: string[] = [];
@@ -54,7 +55,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   const loadBefore = loadavg()[0]!;
   const calls: Array<Promise<void>> = [];
   const start = performance.now() + 20;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && !signal?.aborted; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
@@ -77,8 +78,10 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   const inFlightAtLastSend = n - latencies.length - failed;
   const backlogAtLastSend = await pipeline.backlog();
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.allSettled(calls), new Promise((r) => (timer = setTimeout(r, rule.settleMs)))]);
+  const aborted = new Promise((r) => signal?.addEventListener('abort', r, { once: true }));
+  await Promise.race([Promise.allSettled(calls), new Promise((r) => (timer = setTimeout(r, rule.settleMs))), aborted]);
   clearTimeout(timer);
+  signal?.throwIfAborted();
   const succeeded = latencies.length;
   const unfinished = n - succeeded - failed;
   // Failed and unfinished calls count as infinitely late, so they weigh on p99 as they would on a user.
