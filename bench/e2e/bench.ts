@@ -4,6 +4,7 @@
  * that does not hold. At the end, once PostgreSQL's statistics have settled, the counters of each pipeline
  * divided by the envelopes it was sent.
  */
+import { cpus, loadavg } from 'node:os';
 import { startAsyaPipeline } from './asya-pipeline.ts';
 import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
@@ -34,6 +35,8 @@ export interface PipelineReport {
 
 export interface E2eReport {
   startedAt: string;
+  /** Where the numbers come from: compare runs only on like machines and loads. */
+  machine: { cores: number; node: string; loadAverageAtStart: number[] };
   options: Omit<E2eOptions, 'log' | 'signal'>;
   steps: StepResult[];
   asya: PipelineReport;
@@ -45,6 +48,7 @@ export interface E2eReport {
 export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   const log = options.log ?? (() => {});
   const startedAt = new Date().toISOString();
+  const machine = { cores: cpus().length, node: process.version, loadAverageAtStart: loadavg() };
   const pipelines: Pipeline[] = [];
   try {
     log('starting the raw pipeline ...');
@@ -98,7 +102,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
     const asyaReport = await report(asya);
     const rawReport = await report(raw);
     const { log: _log, signal: _signal, ...recorded } = options;
-    return { startedAt, options: recorded, steps, asya: asyaReport, raw: rawReport, ratio: rawReport.heldRate > 0 ? asyaReport.heldRate / rawReport.heldRate : null };
+    return { startedAt, machine, options: recorded, steps, asya: asyaReport, raw: rawReport, ratio: rawReport.heldRate > 0 ? asyaReport.heldRate / rawReport.heldRate : null };
   } finally {
     for (const p of pipelines) await p.stop();
   }

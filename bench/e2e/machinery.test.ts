@@ -64,6 +64,7 @@ describe('bench/e2e machinery', () => {
     });
     const report: E2eReport = {
       startedAt: new Date().toISOString(),
+      machine: { cores: 2, node: process.version, loadAverageAtStart: [0, 0, 0] },
       options: { rabbitmqUrl: RABBITMQ_URL, rates: [1], seconds: 1, payloadBytes: 64, warmupCalls: 0, settleStatistics: true, ...RULE },
       steps,
       asya: pipelineReport(asyaCounters),
