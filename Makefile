@@ -51,3 +51,4 @@ bench: build services
 	npx tsx bench/hop/run.ts
 	npx tsx bench/gateway/run.ts
 	npx tsx bench/krm/run.ts
+	npx tsx bench/e2e/run.ts

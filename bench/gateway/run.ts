@@ -13,17 +13,17 @@
  *
  *   npx tsx bench/gateway/run.ts [calls] [seconds-at-200/s] [subscribers] [concurrency]
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { queueName } from '../../protocol/queues.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
 import { RabbitMqTransport } from '../../transport/rabbitmq/rabbitmq.ts';
+import { startGatewayProcess } from '../processes.ts';
 import { percentile, printTable, rssMiB } from '../support.ts';
 import { BenchClient } from './http-client.ts';
 import { cpuSince, readCpu, type CpuGroups } from './process-cpu.ts';
@@ -34,7 +34,6 @@ const SUBSCRIBERS = Number(process.argv[4] ?? 1000);
 const CONCURRENCY = Number(process.argv[5] ?? 16);
 const RATE = 200;
 const ROUNDS = Number(process.env.ASYA_BENCH_ROUNDS ?? 3);
-const ROOT = resolve(import.meta.dirname, '../..');
 
 const schema = await createTestSchema('asya_bench_gw');
 const actor = `bench-gw-${randomUUID().slice(0, 8)}`;
@@ -44,31 +43,19 @@ const dir = await mkdtemp(join(tmpdir(), 'asya-bench-gw-'));
 await writeFile(join(dir, 'tools.yaml'), `tools:\n- name: bench\n  parameters: {text: {type: string, required: true}, n: {type: integer}}\n  route: [${actor}]\n  timeout: 600\n`);
 
 // --- the gateway, as its own process ---
-const script = `import(${JSON.stringify(join(ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
-// e.g. ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
-const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-// ASYA_BENCH_GATEWAY_BUNDLE=dist/asya.js runs the bundled CLI (`make build`), as container images do.
-const bundle = process.env.ASYA_BENCH_GATEWAY_BUNDLE;
-const entry = bundle ? [resolve(bundle), 'gateway'] : ['--import', 'tsx', '--input-type=module', '-e', script];
-const gateway = spawn(process.execPath, [...nodeArgs, ...entry], {
-  env: {
-    PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0',
-    ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
-    ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL, ASYA_GATEWAY_AUTH: 'none',
-  },
-  stdio: ['ignore', 'ignore', 'pipe'],
+const gateway = await startGatewayProcess({
+  ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
+  ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL, ASYA_GATEWAY_AUTH: 'none',
 });
+const url = gateway.url;
 // Never leave the gateway behind, even when this run is interrupted.
 process.once('SIGINT', () => {
-  gateway.kill('SIGTERM');
+  gateway.child.kill('SIGTERM');
   process.exit(130);
 });
 
 async function cleanup(): Promise<void> {
-  if (gateway.exitCode === null) {
-    gateway.kill('SIGTERM');
-    await new Promise((r) => gateway.once('exit', r));
-  }
+  await gateway.stop();
   await transport.deleteQueue(queueName(actor)).catch(() => {});
   await transport.close();
   await schema.drop();
@@ -76,17 +63,6 @@ async function cleanup(): Promise<void> {
 }
 
 try {
-  const url = await new Promise<string>((resolvePort, reject) => {
-    let err = '';
-    gateway.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1];
-      if (port) resolvePort(`http://127.0.0.1:${port}`);
-    });
-    gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
-  });
-  while ((await fetch(`${url}/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
-
   // --- what one call costs in each case ---
   const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
   const body = (i: number) => ({ text: `hello ${i}`, n: i });

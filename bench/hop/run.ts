@@ -8,18 +8,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
+import { ASYA_ENTRY as ENTRY, sidecarNodeArgs, waitForLine } from '../processes.ts';
 import { cpuMs, percentile, printTable, rssMiB } from '../support.ts';
 
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.argv[2] ?? 3000);
 const STEADY_SECONDS = Number(process.argv[3] ?? 10);
 const PAD = 'x'.repeat(1024);
-// The bundled build is what images run; fall back to the tsx entry when `make build` has not run.
-const ENTRY = existsSync(join(REPO_ROOT, 'dist/asya.js')) ? join(REPO_ROOT, 'dist/asya.js') : join(REPO_ROOT, 'bin/asya.js');
 
 interface Case {
   name: string;
@@ -87,19 +85,6 @@ async function collector(queue: string) {
   };
 }
 
-function waitForLine(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      if (out.includes(text)) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${out}`)));
-  });
-}
-
 async function startHop(c: Case, actor: string, next: string): Promise<{ pid: number; pids: number[]; stop(): Promise<void> }> {
   let runtime: RuntimeProcess | undefined;
   let child: ChildProcess;
@@ -109,10 +94,7 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
   } else {
     const env: Record<string, string> = c.runtime.workers ? { ASYA_RUNTIME_WORKERS: String(c.runtime.workers) } : {};
     runtime = await startRuntime(c.runtime.kind, { handler: fixtureHandler(c.runtime.kind, 'echo'), env: { ...env, ASYA_LOG_LEVEL: 'INFO' } });
-    // The image runs node with a small young generation (see Dockerfile); the bench does the same.
-    // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
-    const nodeArgs = (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
-    child = spawn(process.execPath, [...nodeArgs, ENTRY, 'sidecar'], {
+    child = spawn(process.execPath, [...sidecarNodeArgs(), ENTRY, 'sidecar'], {
       env: {
         ...process.env,
         ASYA_TRANSPORT: 'rabbitmq',

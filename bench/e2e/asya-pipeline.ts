@@ -1,0 +1,134 @@
+/**
+ * The Asya pipeline as a user deploys it, every part its own process with default settings: `asya gateway`
+ * on PostgreSQL (tokens on), actors A and B (`asya sidecar` + `asya runtime` with a handler that returns
+ * its payload), and `asya crew happy-end`, all on RabbitMQ. The client calls `POST /tools/call` and then
+ * follows `GET /envelopes/{id}/stream` (SSE), which closes after the final update: the call's latency ends
+ * when the client has read that update.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import postgres from 'postgres';
+import { queueName } from '../../protocol/queues.ts';
+import { createTestSchema } from '../../test/support/postgres.ts';
+import { freePort } from '../../test/support/moto.ts';
+import { fixtureHandler, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
+import { BenchClient } from '../gateway/http-client.ts';
+import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
+import { delta, rowWrites, scrape, sumByLabel, type Counts } from './counters.ts';
+import type { Pipeline, PipelineCounters } from './pipeline.ts';
+
+const CLIENT_TOKEN = 'bench-e2e-client';
+const INTERNAL_TOKEN = 'bench-e2e-internal';
+const TOOL = 'e2e';
+
+export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: number): Promise<Pipeline> {
+  const suffix = randomUUID().slice(0, 8);
+  const names = { a: `bench-e2e-a-${suffix}`, b: `bench-e2e-b-${suffix}`, happy: `bench-e2e-happy-${suffix}`, error: `bench-e2e-error-${suffix}` };
+  const schema = await createTestSchema('asya_bench_e2e');
+  const dir = mkdtempSync(join(tmpdir(), 'asya-bench-e2e-'));
+  const processes: BenchProcess[] = [];
+  const runtimes: RuntimeProcess[] = [];
+  const broker = await amqp.connect(rabbitmqUrl);
+  const channel = await broker.createChannel();
+  const sql = postgres(schema.url, { max: 1, onnotice: () => {} });
+  const metricsUrls: Record<string, string> = {};
+  let client: BenchClient | undefined;
+
+  const stop = async () => {
+    client?.close();
+    // Crew and actors first, so nothing reports to a gateway that is gone.
+    for (const p of [...processes].reverse()) await p.stop();
+    for (const r of runtimes) await r.stop();
+    for (const name of Object.values(names)) for (const q of [queueName(name), `${queueName(name)}-dlq`]) await channel.deleteQueue(q);
+    await broker.close();
+    await sql.end();
+    await schema.drop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    writeFileSync(join(dir, 'tools.yaml'), `tools:\n- name: ${TOOL}\n  parameters: {text: {type: string, required: true}}\n  route: [${names.a}, ${names.b}]\n  timeout: 600\n`);
+    const gateway = await startGatewayProcess({
+      ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
+      ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: rabbitmqUrl, ASYA_GATEWAY_API_TOKEN: CLIENT_TOKEN, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
+    });
+    processes.push(gateway);
+    metricsUrls.gateway = `${gateway.url}/metrics`;
+    const common = {
+      ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: rabbitmqUrl, ASYA_GATEWAY_URL: gateway.url, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
+      ASYA_ACTOR_HAPPY_END: names.happy, ASYA_ACTOR_ERROR_END: names.error, ASYA_LOG_LEVEL: 'INFO',
+    };
+    const pids: Record<string, number> = { gateway: gateway.pid };
+    for (const role of ['a', 'b'] as const) {
+      const runtime = await startRuntime('node', { handler: fixtureHandler('node', 'echo') });
+      runtimes.push(runtime);
+      const port = await freePort();
+      processes.push(await startAsya(['sidecar'], { ...common, ASYA_ACTOR_NAME: names[role], ASYA_SOCKET_DIR: runtime.dir, ASYA_METRICS_ADDR: `127.0.0.1:${port}` }, 'Consuming'));
+      metricsUrls[`sidecar ${role}`] = `http://127.0.0.1:${port}/metrics`;
+      pids[`sidecar ${role}`] = processes.at(-1)!.pid;
+      pids[`runtime ${role}`] = runtime.child.pid!;
+    }
+    const crewPort = await freePort();
+    const crew = await startAsya(['crew', 'happy-end'], { ...common, ASYA_RESULTS_DIR: join(dir, 'results'), ASYA_METRICS_ADDR: `127.0.0.1:${crewPort}` }, 'Consuming');
+    processes.push(crew);
+    metricsUrls['happy-end'] = `http://127.0.0.1:${crewPort}/metrics`;
+    pids['happy-end'] = crew.pid; // its runtime is a child of it, not counted
+
+    client = new BenchClient(gateway.url, 4096);
+    const auth = { authorization: `Bearer ${CLIENT_TOKEN}` };
+    const json = { ...auth, 'content-type': 'application/json' };
+    const text = 'x'.repeat(payloadBytes);
+    const http = client;
+    const baseline = await readCounters();
+
+    async function readCounters(): Promise<PipelineCounters> {
+      const texts = Object.fromEntries(await Promise.all(Object.entries(metricsUrls).map(async ([k, url]) => [k, await scrape(url)] as const)));
+      const brokerMessages: Counts = {
+        'gateway (tool calls)': sumByLabel(texts.gateway!, 'asya_gateway_tool_calls_total', 'outcome').created ?? 0,
+        'gateway (outbox)': sumByLabel(texts.gateway!, 'asya_gateway_outbox_published_total').total ?? 0,
+      };
+      for (const k of ['sidecar a', 'sidecar b', 'happy-end']) brokerMessages[k] = sumByLabel(texts[k]!, 'asya_actor_messages_sent_total').total ?? 0;
+      // This bench's own scrapes are no part of the pipeline's cost.
+      const { '/metrics': _scrapes, ...httpRequests } = sumByLabel(texts.gateway!, 'asya_gateway_http_requests_total', 'route');
+      return {
+        dbRowWrites: await rowWrites(sql, schema.name),
+        httpRequests,
+        brokerMessages,
+      };
+    }
+
+    return {
+      name: 'asya',
+      pids,
+      async call(i) {
+        const res = await http.request('POST', '/tools/call', JSON.stringify({ name: TOOL, arguments: { text: `${i} ${text}` } }), json);
+        if (res.status !== 200 || res.text.includes('"isError":true')) throw new Error(`tools/call answered ${res.status}: ${res.text.slice(0, 300)}`);
+        const id = (JSON.parse((JSON.parse(res.text) as { content: Array<{ text: string }> }).content[0]!.text) as { envelope_id: string }).envelope_id;
+        const stream = await http.request('GET', `/envelopes/${id}/stream`, undefined, auth);
+        if (!stream.text.includes('"status":"succeeded"')) throw new Error(`envelope ${id} did not succeed: ${stream.status} ${stream.text.slice(-300)}`);
+      },
+      async counters() {
+        const now = await readCounters();
+        return {
+          dbRowWrites: delta(baseline.dbRowWrites, now.dbRowWrites),
+          httpRequests: delta(baseline.httpRequests, now.httpRequests),
+          brokerMessages: delta(baseline.brokerMessages, now.brokerMessages),
+        };
+      },
+      async backlog() {
+        const stages = { a: names.a, b: names.b, 'happy-end': names.happy };
+        return Object.fromEntries(await Promise.all(Object.entries(stages).map(async ([k, n]) => [k, (await channel.checkQueue(queueName(n))).messageCount] as const)));
+      },
+      async purge() {
+        for (const name of [names.a, names.b, names.happy]) await channel.purgeQueue(queueName(name));
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

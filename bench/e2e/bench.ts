@@ -1,0 +1,109 @@
+/**
+ * The stepped load test of bench/e2e: both pipelines started side by side on the same broker and database,
+ * then, rate by rate, a step of each (Asya first, then raw); a pipeline stops climbing at its first step
+ * that does not hold. At the end, once PostgreSQL's statistics have settled, the counters of each pipeline
+ * divided by the envelopes it was sent.
+ */
+import { cpus, loadavg } from 'node:os';
+import { startAsyaPipeline } from './asya-pipeline.ts';
+import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
+import type { Pipeline, PipelineCounters } from './pipeline.ts';
+import { startRawPipeline } from './raw-pipeline.ts';
+import { runStep, type HoldRule, type StepResult } from './step.ts';
+
+export interface E2eOptions extends HoldRule {
+  readonly rabbitmqUrl: string;
+  readonly rates: number[];
+  readonly seconds: number;
+  readonly payloadBytes: number;
+  /** Calls per pipeline at a low rate before the first step, not measured (JIT, pools, connections). */
+  readonly warmupCalls: number;
+  /** Wait for PostgreSQL's statistics before reading the counters (off only where counts do not matter). */
+  readonly settleStatistics: boolean;
+  readonly log?: (line: string) => void;
+  /** Stops the run early (Ctrl-C); the pipelines are still stopped and their queues and schemas removed. */
+  readonly signal?: AbortSignal;
+}
+
+export interface PipelineReport {
+  /** The highest step rate that held, 0 when none did. */
+  heldRate: number;
+  envelopes: number;
+  counters: PipelineCounters;
+  perEnvelope: { dbRowWrites: Counts; httpRequests: Counts; brokerMessages: Counts };
+}
+
+export interface E2eReport {
+  startedAt: string;
+  /** Where the numbers come from: compare runs only on like machines and loads. */
+  machine: { cores: number; node: string; loadAverageAtStart: number[] };
+  options: Omit<E2eOptions, 'log' | 'signal'>;
+  steps: StepResult[];
+  asya: PipelineReport;
+  raw: PipelineReport;
+  /** asya.heldRate / raw.heldRate; null when raw held no step. */
+  ratio: number | null;
+}
+
+export async function runE2e(options: E2eOptions): Promise<E2eReport> {
+  const log = options.log ?? (() => {});
+  const startedAt = new Date().toISOString();
+  const machine = { cores: cpus().length, node: process.version, loadAverageAtStart: loadavg() };
+  const pipelines: Pipeline[] = [];
+  try {
+    log('starting the raw pipeline ...');
+    pipelines.push(await startRawPipeline(options.rabbitmqUrl, options.payloadBytes));
+    log('starting the Asya pipeline (gateway, 2 actors, happy-end) ...');
+    pipelines.unshift(await startAsyaPipeline(options.rabbitmqUrl, options.payloadBytes));
+    const [asya, raw] = pipelines as [Pipeline, Pipeline];
+    const sent = new Map<Pipeline, number>([[asya, 0], [raw, 0]]);
+    for (const p of pipelines) {
+      for (let i = 0; i < options.warmupCalls; i++) {
+        options.signal?.throwIfAborted();
+        await p.call(-1 - i);
+      }
+      sent.set(p, options.warmupCalls);
+    }
+    const steps: StepResult[] = [];
+    const climbing = new Set(pipelines);
+    for (const rate of [...options.rates].sort((a, b) => a - b)) {
+      for (const p of pipelines) {
+        if (!climbing.has(p)) continue;
+        log(`${p.name}: ${rate}/s for ${options.seconds} s ...`);
+        const step = await runStep(p, rate, options.seconds, options, options.signal);
+        steps.push(step);
+        sent.set(p, sent.get(p)! + step.sent);
+        log(`  p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms, drained in ${step.drainMs?.toFixed(0) ?? '-'} ms: ${step.holds ? 'holds' : 'does not hold'}`);
+        if (step.holds) continue;
+        climbing.delete(p);
+        if (step.unfinished > 0) await p.purge();
+      }
+      if (climbing.size === 0) break;
+    }
+    if (options.settleStatistics) {
+      log(`waiting ${STATISTICS_SETTLE_MS / 1000} s for PostgreSQL's statistics ...`);
+      await new Promise((r) => setTimeout(r, STATISTICS_SETTLE_MS));
+    }
+    const report = async (p: Pipeline): Promise<PipelineReport> => {
+      const counters = await p.counters();
+      const envelopes = sent.get(p)!;
+      const held = steps.filter((s) => s.pipeline === p.name && s.holds).map((s) => s.rate);
+      return {
+        heldRate: Math.max(0, ...held),
+        envelopes,
+        counters,
+        perEnvelope: {
+          dbRowWrites: perEnvelope(counters.dbRowWrites, envelopes),
+          httpRequests: perEnvelope(counters.httpRequests, envelopes),
+          brokerMessages: perEnvelope(counters.brokerMessages, envelopes),
+        },
+      };
+    };
+    const asyaReport = await report(asya);
+    const rawReport = await report(raw);
+    const { log: _log, signal: _signal, ...recorded } = options;
+    return { startedAt, machine, options: recorded, steps, asya: asyaReport, raw: rawReport, ratio: rawReport.heldRate > 0 ? asyaReport.heldRate / rawReport.heldRate : null };
+  } finally {
+    for (const p of pipelines) await p.stop();
+  }
+}

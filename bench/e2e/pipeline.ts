@@ -1,0 +1,29 @@
+/** What the stepped load test drives: either pipeline, behind one shape. */
+import type { Counts } from './counters.ts';
+
+export interface PipelineCounters {
+  /** Rows written, by "<table> insert|update|delete". */
+  readonly dbRowWrites: Counts;
+  /** HTTP requests the gateway answered, by route (none for the raw pipeline). */
+  readonly httpRequests: Counts;
+  /** Messages published to the broker, by who published them. */
+  readonly brokerMessages: Counts;
+}
+
+export interface Pipeline {
+  readonly name: string;
+  /** The processes this pipeline runs (for CPU accounting), by role. */
+  readonly pids: Record<string, number>;
+  /**
+   * Starts envelope `i` and resolves once the client sees it final and succeeded; rejects when it is seen
+   * failed or the call is refused.
+   */
+  call(i: number): Promise<void>;
+  /** Cumulative counters since the pipeline started. */
+  counters(): Promise<PipelineCounters>;
+  /** Messages ready (not yet delivered) in each of the pipeline's queues, by stage: where a backlog builds. */
+  backlog(): Promise<Record<string, number>>;
+  /** Empties the pipeline's queues (after a step that left a backlog the run gave up waiting for). */
+  purge(): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,101 @@
+/**
+ * Starting Asya's own processes for the benchmarks, as production runs them: each as its own process, so
+ * its CPU and memory are its own. Shared by bench/hop, bench/gateway and bench/e2e.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { REPO_ROOT } from '../test/support/runtime-process.ts';
+
+// The bundled build is what images run; fall back to the tsx entry when `make build` has not run.
+export const ASYA_ENTRY = existsSync(join(REPO_ROOT, 'dist/asya.js')) ? join(REPO_ROOT, 'dist/asya.js') : join(REPO_ROOT, 'bin/asya.js');
+
+/** The image runs node with a small young generation (see Dockerfile); the benches do the same. */
+export function sidecarNodeArgs(): string[] {
+  // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
+  return (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+}
+
+/** Resolves once the child printed `text`; from then on its output is read and dropped, so a long run keeps none. */
+export function waitForLine(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onExit = (code: number | null) => reject(new Error(`exited with ${code} before "${text}":\n${out}`));
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      if (!out.includes(text)) return;
+      out = '';
+      for (const stream of [child.stdout, child.stderr]) stream?.removeListener('data', onData).resume();
+      child.removeListener('exit', onExit);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+export interface BenchProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** SIGTERM, then wait for the exit. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function stoppable(child: ChildProcess): BenchProcess {
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** `asya <args>` (ASYA_ENTRY) with `env` on top of this process's, resolved once it printed `readyText`. */
+export async function startAsya(args: string[], env: Record<string, string>, readyText: string, nodeArgs: string[] = sidecarNodeArgs()): Promise<BenchProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, ASYA_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForLine(child, readyText);
+  return stoppable(child);
+}
+
+/**
+ * `asya gateway` as its own process, with exactly `env` (plus PATH), on a free port of 127.0.0.1; resolved
+ * once /ready answers 200. By default it runs the sources under tsx;
+ * ASYA_BENCH_GATEWAY_BUNDLE=dist/asya.js runs the bundled CLI (`make build`), as container images do, and
+ * ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles it.
+ */
+export async function startGatewayProcess(env: Record<string, string>): Promise<BenchProcess & { url: string }> {
+  const script = `import(${JSON.stringify(join(REPO_ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
+  const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const bundle = process.env.ASYA_BENCH_GATEWAY_BUNDLE;
+  const entry = bundle ? [resolve(REPO_ROOT, bundle), 'gateway'] : ['--import', 'tsx', '--input-type=module', '-e', script];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const proc = stoppable(child);
+  try {
+    const url = await new Promise<string>((resolvePort, reject) => {
+      let err = '';
+      let found = false; // then keep nothing of a long run's log
+      child.stderr!.on('data', (d: Buffer) => {
+        if (found) return;
+        err += d.toString();
+        const port = /listening on 127\.0\.0\.1:(\d+)/.exec(err)?.[1];
+        if (!port) return;
+        found = true;
+        resolvePort(`http://127.0.0.1:${port}`);
+      });
+      child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
+    });
+    while ((await fetch(`${url}/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+    return { ...proc, url };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
