@@ -10,6 +10,8 @@ import { createTransport, type TransportEnv } from '../transport/factory.ts';
 import type { QueueDepth, Transport } from '../transport/transport.ts';
 
 export interface QueueAdmin {
+  /** False when queues are left to the sidecars (ASYA_DISABLE_QUEUE_MANAGEMENT). */
+  readonly manages: boolean;
   ensure(actor: AsyncActor): Promise<void>;
   remove(actor: AsyncActor): Promise<void>;
   depth(actor: AsyncActor): Promise<QueueDepth | undefined>;
@@ -17,6 +19,7 @@ export interface QueueAdmin {
 }
 
 export const noQueueManagement: QueueAdmin = {
+  manages: false,
   ensure: async () => {},
   remove: async () => {},
   depth: async () => undefined,
@@ -43,6 +46,7 @@ export function transportQueueAdmin(env: TransportEnv, connect: (kind: Transport
     return t;
   };
   return {
+    manages: true,
     async ensure(actor) {
       const transport = await transportFor(actor);
       await transport.ensureQueue(queueName(actor.metadata.name), queueOptionsFor(actor));

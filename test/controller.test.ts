@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { loadControllerConfig, type ControllerConfig } from '../controller/config.ts';
 import { startController, type RunningController } from '../controller/controller.ts';
 import { FINALIZER } from '../controller/reconciler.ts';
 import { transportQueueAdmin } from '../controller/queues.ts';
@@ -14,12 +13,14 @@ import { createLogger } from '../protocol/index.ts';
 import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
-import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { ControllerHarness, reconciles } from './support/controller-harness.ts';
+import type { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startMoto } from './support/moto.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const NS = 'ml';
 const prefix = `ctl${process.pid}`;
+let h: ControllerHarness | undefined;
 let api: FakeKubeApi;
 let url: string;
 let broker: Transport;
@@ -35,24 +36,18 @@ afterAll(async () => {
 const made: string[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
-  await api?.stop();
+  await h?.stop();
   await Promise.all(made.splice(0).flatMap((n) => [broker.deleteQueue(`asya-${n}`), broker.deleteQueue(`asya-${n}-dlq`)]));
 });
 
-function config(extra: Record<string, string> = {}): ControllerConfig {
-  return loadControllerConfig({
-    ASYA_KUBE_API_URL: url,
-    ASYA_METRICS_ADDR: '127.0.0.1:0',
-    ASYA_RESYNC_INTERVAL: '300ms',
-    ASYA_RETRY_BASE_DELAY: '50ms',
-    ASYA_RETRY_MAX_DELAY: '500ms',
-    ASYA_LEASE_RETRY_PERIOD: '100ms',
-    ASYA_LEASE_DURATION_SECONDS: '1',
-    ASYA_LEADER_ELECTION_NAMESPACE: 'asya',
-    ASYA_LOG_LEVEL: 'ERROR',
-    ...extra,
-  });
+/** A fresh fake API server for one test. */
+async function fresh(): Promise<void> {
+  h = await new ControllerHarness(NS).begin();
+  api = h.api;
+  url = h.url;
 }
+
+const config = (extra: Record<string, string> = {}) => h!.config(extra);
 
 async function start(extra: Record<string, string> = {}, queues = transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL })): Promise<RunningController> {
   const c = await startController({ config: config(extra), queues, log: createLogger('ERROR', 'test.controller') });
@@ -94,8 +89,7 @@ describe('asya controller', () => {
   beforeAll(() => {});
 
   test('create: the Deployment, the ScaledObject and a real RabbitMQ queue appear; status and finalizer are set', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-create`;
     const c = await start();
     await c.ready;
@@ -127,8 +121,7 @@ describe('asya controller', () => {
   });
 
   test('update propagates; delete removes children and the queue, then releases the finalizer', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-lifecycle`;
     const c = await start();
     await c.ready;
@@ -148,8 +141,7 @@ describe('asya controller', () => {
   });
 
   test('an invalid spec gives a False condition with a clear message and no workload', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-invalid`;
     const c = await start();
     await c.ready;
@@ -171,8 +163,7 @@ describe('asya controller', () => {
   });
 
   test('50 actors reconcile, and a restarted controller makes no writes when nothing changed', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     // A resync longer than a pass over 50 actors, so the work queue can be seen idle between passes.
     const slow = { ASYA_RESYNC_INTERVAL: '3s' };
     // The queues go to an in-memory broker here: a burst of 100 quorum queues is the broker's load test,
@@ -207,8 +198,7 @@ describe('asya controller', () => {
   }, 240_000);
 
   test('after a 410 Gone the controller relists and still sees new actors', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const c = await start();
     await c.ready;
     const first = `${prefix}-before-gone`;
@@ -227,8 +217,7 @@ describe('asya controller', () => {
   });
 
   test('leader election: only the Lease holder writes; a standby takes over when the leader stops', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const a = await start({ POD_NAME: 'replica-a' });
     await a.ready;
     const b = await start({ POD_NAME: 'replica-b' });
@@ -257,8 +246,7 @@ describe('asya controller', () => {
   test('SQS actors get their queue on SQS (moto); only the configured namespaces are watched', async () => {
     const moto = await startMoto();
     try {
-      api = new FakeKubeApi();
-      url = await api.start();
+      await fresh();
       const env = { ASYA_SQS_ENDPOINT: moto.endpoint, ASYA_AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
       const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
       writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    sqs: {accountId: "123456789012", endpoint: ${moto.endpoint}}\n`);
@@ -290,8 +278,7 @@ describe('asya controller', () => {
   });
 
   test('metrics and health endpoints', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const c = await start();
     await c.ready;
     const name = `${prefix}-metrics`;
@@ -307,14 +294,6 @@ describe('asya controller', () => {
   });
 });
 
-/** asya_controller_reconcile_total over every result, from the controller's /metrics. */
-async function reconciles(c: RunningController): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('asya_controller_reconcile_total{'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
 
 function i(name: string): number {
   return Number(name.split('-').at(-1));
