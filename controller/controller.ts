@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { createLogger, type Logger } from '../protocol/index.ts';
 import { Caches } from './cache.ts';
 import type { ControllerConfig } from './config.ts';
@@ -14,6 +15,7 @@ import type { LiveActor } from './desired.ts';
 import { eventRecorder, type EventSink } from './events.ts';
 import { KIND_ACTOR, OWNER_LABEL, POD_ACTOR_LABEL, WATCHED_KINDS } from './kinds.ts';
 import { kubeClient, loadKubeConfig } from './kube.ts';
+import { managementApi, withManagementDepth } from './management-depth.ts';
 import { elect, type Election } from './leader.ts';
 import { noQueueManagement, transportQueueAdmin, type QueueAdmin } from './queues.ts';
 import { Reconciler } from './reconciler.ts';
@@ -59,7 +61,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const log = options.log ?? createLogger(config.logLevel, 'asya.controller');
   const kubeConfig = loadKubeConfig(config.kubeApiUrl);
   const kube = kubeClient(kubeConfig);
-  const queues = options.queues ?? (config.manageQueues ? transportQueueAdmin(options.env ?? process.env) : noQueueManagement);
+  const env = options.env ?? process.env;
+  const admin = options.queues ?? (config.manageQueues ? transportQueueAdmin(env) : noQueueManagement);
+  const platform = readPlatformConfig(config.platform);
+  const managementUrl = platform.ok ? platform.config.transports.rabbitmq.managementUrl : undefined;
+  // Over AMQP the controller cannot see other connections' unacknowledged messages; the management API can.
+  const queues = managementUrl && admin.manages ? withManagementDepth(admin, managementApi(managementUrl, env), log) : admin;
   const caches = new Caches(WATCHED_KINDS);
   const events: EventSink = eventRecorder(kubeConfig, config.leaderElection.identity, log);
   const reconciler = new Reconciler({ kube, caches, events, queues, platform: config.platform, log });

@@ -3,6 +3,10 @@
  * the API as a user would, and read back status and Events. One harness per test; `stop()` stops
  * everything it started.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
 import { loadControllerConfig, type ControllerConfig } from '../../controller/config.ts';
 import { startController, type RunningController } from '../../controller/controller.ts';
 import type { QueueAdmin } from '../../controller/queues.ts';
@@ -53,8 +57,9 @@ export class ControllerHarness {
     return loadControllerConfig({ ASYA_KUBE_API_URL: this.url, ...TEST_TIMINGS, ...extra });
   }
 
-  async start(queues: QueueAdmin, extra: Record<string, string> = {}): Promise<RunningController> {
-    const c = await startController({ config: this.config(extra), queues, log: createLogger('ERROR', 'test.controller') });
+  /** `env`: the controller's own environment (broker settings), apart from its ASYA_* controller settings. */
+  async start(queues: QueueAdmin, extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<RunningController> {
+    const c = await startController({ config: this.config(extra), queues, env, log: createLogger('ERROR', 'test.controller') });
     this.running.push(c);
     await c.ready;
     return c;
@@ -109,6 +114,13 @@ export class ControllerHarness {
   events(name: string): RecordedEvent[] {
     return (this.api.list('Event') as unknown as RecordedEvent[]).filter((e) => e.regarding.name === name && e.regarding.kind === 'AsyncActor');
   }
+}
+
+/** A platform settings file (an AsyaPlatform resource) with this spec, for ASYA_PLATFORM_CONFIG. */
+export function platformFile(spec: Record<string, unknown>): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
+  writeFileSync(path, YAML.stringify({ apiVersion: 'fn.asya.sh/v1alpha1', kind: 'AsyaPlatform', metadata: { name: 'p' }, spec }));
+  return path;
 }
 
 /** asya_controller_reconcile_total over every result, from the controller's /metrics. */
