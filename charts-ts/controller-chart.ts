@@ -72,8 +72,8 @@ export class ControllerChart extends Chart {
       { name: ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: ENV.metricsAddr, value: `:${CONTROLLER_PORT}` },
-      // Shared queues have one owner: only the first cluster creates and deletes them (see options.ts).
-      ...(options.manageQueues ? [] : [{ name: ENV.disableQueueManagement, value: 'true' }]),
+      // Queues shared across clusters: every cluster declares them, none deletes them (see options.ts).
+      ...(options.sharedQueues ? [{ name: ENV.queueDeletion, value: 'never' }] : []),
       ...brokerEnv(options),
     ];
     const httpProbe = (path: string, port: string, timing: Partial<k8s.Probe>): k8s.Probe => ({

@@ -16,6 +16,8 @@ export const CONTROLLER_ENV = {
   metricsAddr: 'ASYA_METRICS_ADDR',
   /** "true": the controller neither creates nor deletes queues. */
   disableQueueManagement: 'ASYA_DISABLE_QUEUE_MANAGEMENT',
+  /** "never": deleting an actor keeps its queue (queues shared across clusters); default "delete". */
+  queueDeletion: 'ASYA_QUEUE_DELETION',
 } as const;
 
 export const CONTROLLER_PORT = 8080;

@@ -16,6 +16,7 @@ import { eventRecorder, type EventSink } from './events.ts';
 import { KIND_ACTOR, OWNER_LABEL, POD_ACTOR_LABEL, WATCHED_KINDS } from './kinds.ts';
 import { kubeClient, loadKubeConfig } from './kube.ts';
 import { managementApi, withManagementDepth } from './management-depth.ts';
+import { queueDeletionFromEnv, withQueueDeletion } from './queue-deletion.ts';
 import { elect, type Election } from './leader.ts';
 import { noQueueManagement, transportQueueAdmin, type QueueAdmin } from './queues.ts';
 import { Reconciler } from './reconciler.ts';
@@ -62,7 +63,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const kubeConfig = loadKubeConfig(config.kubeApiUrl);
   const kube = kubeClient(kubeConfig);
   const env = options.env ?? process.env;
-  const admin = options.queues ?? (config.manageQueues ? transportQueueAdmin(env) : noQueueManagement);
+  const admin = withQueueDeletion(options.queues ?? (config.manageQueues ? transportQueueAdmin(env) : noQueueManagement), queueDeletionFromEnv(env));
   const platform = readPlatformConfig(config.platform);
   const managementUrl = platform.ok ? platform.config.transports.rabbitmq.managementUrl : undefined;
   // Over AMQP the controller cannot see other connections' unacknowledged messages; the management API can.

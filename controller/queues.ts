@@ -12,6 +12,8 @@ import type { QueueDepth, Transport } from '../transport/transport.ts';
 export interface QueueAdmin {
   /** False when queues are left to the sidecars (ASYA_DISABLE_QUEUE_MANAGEMENT). */
   readonly manages: boolean;
+  /** False when deleting an actor keeps its queue (ASYA_QUEUE_DELETION=never, queue-deletion.ts). */
+  readonly deletes?: boolean;
   ensure(actor: AsyncActor): Promise<void>;
   remove(actor: AsyncActor): Promise<void>;
   depth(actor: AsyncActor): Promise<QueueDepth | undefined>;

@@ -61,7 +61,9 @@ export class Reconciler {
     if (live.metadata.deletionTimestamp) {
       if (!finalizers.includes(FINALIZER)) return outcome;
       await this.deleteEverything(live, outcome);
-      if (this.deps.queues.manages) this.deps.events.emit(live, { type: 'Normal', reason: 'QueueDeleted', action: 'DeleteQueue', note: `queue asya-${name} deleted` });
+      const { manages, deletes } = this.deps.queues;
+      if (manages && deletes !== false) this.deps.events.emit(live, { type: 'Normal', reason: 'QueueDeleted', action: 'DeleteQueue', note: `queue asya-${name} deleted` });
+      if (manages && deletes === false) this.deps.events.emit(live, { type: 'Normal', reason: 'QueueKept', action: 'DeleteQueue', note: `queue asya-${name} kept (ASYA_QUEUE_DELETION=never: other clusters may consume it)` });
       await kube.setFinalizers(live, finalizers.filter((f) => f !== FINALIZER));
       this.written.delete(`${namespace}/${name}`);
       log.info(`AsyncActor ${namespace}/${name} deleted: children and queue removed`);

@@ -1,6 +1,7 @@
 /**
  * What the controller says about and does to the queues: in-flight counts from the RabbitMQ management
- * API (on a private node with the plugin: the shared broker runs without it, and must not be restarted).
+ * API (on a private node with the plugin: the shared broker runs without it, and must not be restarted),
+ * and two clusters sharing one broker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { transportQueueAdmin } from '../controller/queues.ts';
@@ -12,6 +13,7 @@ import { startPrivateRabbitmq, type PrivateRabbitmq } from './support/private-ra
 const NS = 'queues';
 const prefix = `cq${process.pid}`;
 let h: ControllerHarness | undefined;
+const others: ControllerHarness[] = [];
 let node: PrivateRabbitmq;
 let broker: Transport;
 
@@ -24,7 +26,7 @@ afterAll(async () => {
   await node?.dispose();
 }, 120_000);
 afterEach(async () => {
-  await h?.stop();
+  await Promise.all([h, ...others.splice(0)].map((x) => x?.stop()));
 });
 
 describe('processingMessages', () => {
@@ -59,4 +61,38 @@ describe('processingMessages', () => {
     await vi.waitFor(() => expect(h!.statusOf(name)).toMatchObject({ processingMessages: 0 }), { timeout: 60_000, interval: 200 });
     await broker.deleteQueue(`asya-${name}`);
   }, 180_000);
+});
+
+describe('two clusters on one broker', () => {
+  test('both declare the shared queue; with ASYA_QUEUE_DELETION=never neither deletes it when its copy of the actor goes', async () => {
+    const env = { ASYA_RABBITMQ_URL: node.url, ASYA_QUEUE_DELETION: 'never' };
+    const [east, west] = await Promise.all([new ControllerHarness(NS).begin(), new ControllerHarness(NS).begin()]);
+    others.push(east!, west!);
+    const [c1] = await Promise.all([east!.start(transportQueueAdmin(env), {}, env), west!.start(transportQueueAdmin(env), {}, env)]);
+    const name = `${prefix}-shared`;
+    // The same actor applied in both clusters at once: both declare the queue, neither fails.
+    await Promise.all([east!.create(name), west!.create(name)]);
+    for (const cluster of [east!, west!]) await vi.waitFor(() => expect(cluster.condition(name, 'TransportReady')).toMatchObject({ status: 'True' }), { timeout: 20_000 });
+    await broker.publish(`asya-${name}`, Buffer.from('{"waiting":"for west"}'));
+
+    await east!.request('DELETE', east!.actorPath(name));
+    await vi.waitFor(() => expect(east!.api.get('AsyncActor', NS, name)).toBeUndefined(), { timeout: 20_000 });
+    await c1!.idle();
+    expect(east!.events(name).find((e) => e.reason === 'QueueKept')).toMatchObject({ type: 'Normal' });
+    // West's replicas still have their queue, with the message in it.
+    expect(await broker.queueDepth(`asya-${name}`)).toMatchObject({ ready: 1 });
+    expect(west!.condition(name, 'TransportReady')).toMatchObject({ status: 'True' });
+
+    await west!.request('DELETE', west!.actorPath(name));
+    await vi.waitFor(() => expect(west!.api.get('AsyncActor', NS, name)).toBeUndefined(), { timeout: 20_000 });
+    expect(await broker.queueDepth(`asya-${name}`)).toMatchObject({ ready: 1 });
+    await broker.deleteQueue(`asya-${name}`);
+  }, 120_000);
+
+  test('ASYA_QUEUE_DELETION accepts delete and never only', async () => {
+    h = await new ControllerHarness(NS).begin();
+    await expect(h.start(transportQueueAdmin({ ASYA_RABBITMQ_URL: node.url }), {}, { ASYA_QUEUE_DELETION: 'sometimes' })).rejects.toThrow(
+      'ASYA_QUEUE_DELETION="sometimes" must be one of delete, never',
+    );
+  });
 });
