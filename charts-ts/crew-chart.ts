@@ -8,6 +8,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
+import { crewHandler } from '../krm-functions/inject-sidecar/original-crew.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
 import { platformLabels } from './labels.ts';
@@ -42,7 +43,7 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
   const { gatewayUrl, gatewayTokenSecretRef } = options.platform;
   const claim = options.crew.resultsClaim;
   const env: Env[] = [
-    { name: 'ASYA_HANDLER', value: `/app/crew/${role}.ts#handle` },
+    { name: 'ASYA_HANDLER', value: crewHandler(role) },
     // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
     { name: 'ASYA_HANDLER_MODE', value: 'envelope' },
     // The crew handlers report finals themselves, so the runtime needs the gateway as much as the sidecar.

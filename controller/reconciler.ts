@@ -72,6 +72,10 @@ export class Reconciler {
     if (!finalizers.includes(FINALIZER)) await kube.setFinalizers(live, [...finalizers, FINALIZER]);
 
     const desired = desiredState(live, this.deps.platform);
+    // Warnings (an original crew handler replaced, a pod label overridden) once per spec change, not per resync.
+    if (this.previous(live)?.observedGeneration !== (live.metadata.generation ?? 1)) {
+      for (const w of desired.warnings) this.deps.events.emit(live, { type: 'Warning', reason: 'SpecWarning', action: 'Validate', note: w.message });
+    }
     const scalingEnabled = (live.spec as { scaling?: { enabled?: boolean } } | undefined)?.scaling?.enabled === true;
     const workloadKind = String((live.spec as { workload?: { kind?: string } } | undefined)?.workload?.kind ?? 'Deployment');
     const base = { generation: live.metadata.generation ?? 1, deleting: false, scalingEnabled, workloadKind, namespace, name, now: (this.deps.now ?? (() => new Date()))() };
@@ -163,10 +167,15 @@ export class Reconciler {
     }
   }
 
+  /** The actor's status as this replica last wrote it, else as the cache has it. */
+  private previous(live: LiveActor): AsyncActorStatus | undefined {
+    const mine = this.written.get(`${live.metadata.namespace ?? 'default'}/${live.metadata.name}`);
+    return mine && mine.uid === live.metadata.uid ? mine.status : (live.status as AsyncActorStatus | undefined);
+  }
+
   private async writeStatus(live: LiveActor, observation: Observation, outcome: ReconcileOutcome): Promise<void> {
     const key = `${observation.namespace}/${observation.name}`;
-    const mine = this.written.get(key);
-    const previous = mine && mine.uid === live.metadata.uid ? mine.status : (live.status as AsyncActorStatus | undefined);
+    const previous = this.previous(live);
     const next = computeStatus(previous, observation);
     for (const event of statusEvents(previous, next, observation)) this.deps.events.emit(live, event);
     if (previous && canonicalJson(previous) === canonicalJson(next)) return;

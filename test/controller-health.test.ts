@@ -159,6 +159,28 @@ describe('pod health', () => {
   }, 60_000);
 });
 
+describe('actors written for the original', () => {
+  test('an actor naming the original crew handler runs our crew, with a Warning Event once per spec change', async () => {
+    h = await new ControllerHarness(NS).begin();
+    const c = await h.start(memory());
+    const name = 'happy-end';
+    const container = { name: 'asya-runtime', image: 'asya-crew:latest', env: [{ name: 'ASYA_HANDLER', value: 'handlers.end_handlers.happy_end_handler' }, { name: 'ASYA_HANDLER_MODE', value: 'envelope' }] };
+    await h.create(name, { workload: { template: { spec: { containers: [container] } } } });
+    await vi.waitFor(() => expect(h.api.get('Deployment', NS, name)).toBeDefined(), { timeout: 15_000 });
+    const runtime = (h.api.get('Deployment', NS, name)!.spec as { template: { spec: { containers: { name: string; image: string; env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    expect(runtime.image).toMatch(/^asya:/);
+    expect(runtime.env).toContainEqual({ name: 'ASYA_HANDLER', value: '/app/crew/happy-end.ts#handle' });
+    await vi.waitFor(() => expect(h.statusOf(name)?.status).toBeDefined(), { timeout: 15_000 });
+    const before = await reconciles(c);
+    await vi.waitFor(async () => expect(await reconciles(c)).toBeGreaterThanOrEqual(before + 3), { timeout: 15_000 });
+    await c.idle();
+    const warnings = h.events(name).filter((e) => e.reason === 'SpecWarning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.series).toBeUndefined();
+    expect(warnings[0]!.note).toContain("is the original crew's happy-end handler: running Asya's crew (/app/crew/happy-end.ts#handle)");
+  }, 60_000);
+});
+
 describe('informer caches', () => {
   /** Requests other than watches and the leader's Lease renewals, since request number `since`. */
   const apiCalls = (since: number) => h.api.requests.slice(since).filter((r) => !r.path.includes('watch=true') && !r.path.includes('/leases/'));
