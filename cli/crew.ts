@@ -4,7 +4,7 @@
  * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
  */
 import { basename, join, resolve } from 'node:path';
-import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, endActorsFromEnv, type Logger } from '../protocol/index.ts';
+import { createLogger, CREW_CONCURRENCY, DLQ_QUEUE, endActorsFromEnv, queuePolicyFromEnv, sidecarQueueSettings, type Logger } from '../protocol/index.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
@@ -110,7 +110,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
       transport,
       supervisor: runtime,
       log,
-      queue: { autoCreate: env.ASYA_QUEUE_AUTO_CREATE !== 'false' },
+      queue: sidecarQueueSettings(queuePolicyFromEnv(env)),
     });
   } catch (err) {
     await cleanup();

@@ -17,6 +17,7 @@ import { KIND_ACTOR, OWNER_LABEL, POD_ACTOR_LABEL, WATCHED_KINDS } from './kinds
 import { kubeClient, loadKubeConfig } from './kube.ts';
 import { managementApi, withManagementDepth } from './management-depth.ts';
 import { queueDeletionFromEnv, withQueueDeletion } from './queue-deletion.ts';
+import { queuePolicyFor } from './queue-policy.ts';
 import { elect, type Election } from './leader.ts';
 import { noQueueManagement, transportQueueAdmin, type QueueAdmin } from './queues.ts';
 import { Reconciler } from './reconciler.ts';
@@ -63,7 +64,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const kubeConfig = loadKubeConfig(config.kubeApiUrl);
   const kube = kubeClient(kubeConfig);
   const env = options.env ?? process.env;
-  const admin = withQueueDeletion(options.queues ?? (config.manageQueues ? transportQueueAdmin(env) : noQueueManagement), queueDeletionFromEnv(env));
+  const admin = withQueueDeletion(options.queues ?? (config.manageQueues ? transportQueueAdmin(env, undefined, queuePolicyFor(config.platform)) : noQueueManagement), queueDeletionFromEnv(env));
   const platform = readPlatformConfig(config.platform);
   const managementUrl = platform.ok ? platform.config.transports.rabbitmq.managementUrl : undefined;
   // Over AMQP the controller cannot see other connections' unacknowledged messages; the management API can.

@@ -8,6 +8,7 @@ import { actorQueueOptions, DLQ_QUEUE, ERROR_END, queueName } from '../protocol/
 import { runtimeTimeoutMs } from '../krm-functions/sidecar-settings.ts';
 import { createTransport, type TransportEnv } from '../transport/factory.ts';
 import type { QueueDepth, Transport } from '../transport/transport.ts';
+import type { QueuePolicyFor } from './queue-policy.ts';
 
 export interface QueueAdmin {
   /** False when queues are left to the sidecars (ASYA_DISABLE_QUEUE_MANAGEMENT). */
@@ -33,8 +34,15 @@ export function queueOptionsFor(actor: AsyncActor) {
   return actorQueueOptions(runtimeTimeoutMs(actor));
 }
 
-/** `connect` opens the admin connection for a transport (default: from env); tests may give any Transport. */
-export function transportQueueAdmin(env: TransportEnv, connect: (kind: TransportName) => Promise<Transport> = (kind) => createTransport({ ...env, ASYA_TRANSPORT: kind })): QueueAdmin {
+/**
+ * `connect` opens the admin connection for a transport (default: from env); tests may give any Transport.
+ * `policy`: the platform's queue policy (queue-policy.ts); default: create, with the default DLQ.
+ */
+export function transportQueueAdmin(
+  env: TransportEnv,
+  connect: (kind: TransportName) => Promise<Transport> = (kind) => createTransport({ ...env, ASYA_TRANSPORT: kind }),
+  policy: QueuePolicyFor = (actor) => ({ autoCreate: true, options: queueOptionsFor(actor) }),
+): QueueAdmin {
   const open = new Map<TransportName, Promise<Transport>>();
   const transportFor = (actor: AsyncActor) => {
     const kind = transportOf(actor);
@@ -51,7 +59,15 @@ export function transportQueueAdmin(env: TransportEnv, connect: (kind: Transport
     manages: true,
     async ensure(actor) {
       const transport = await transportFor(actor);
-      await transport.ensureQueue(queueName(actor.metadata.name), queueOptionsFor(actor));
+      const { autoCreate, options } = policy(actor);
+      if (!autoCreate) {
+        // The platform team creates queues: only check that this one exists.
+        await transport.queueDepth(queueName(actor.metadata.name)).catch((err: Error) => {
+          throw new Error(`does not exist and queues.autoCreate is false (create it on the broker): ${err.message}`);
+        });
+        return;
+      }
+      await transport.ensureQueue(queueName(actor.metadata.name), options);
       // Where error-end puts dead letters (the sidecar creates it too; the controller makes it exist first).
       if (actor.metadata.name === ERROR_END) await transport.ensureQueue(DLQ_QUEUE);
     },

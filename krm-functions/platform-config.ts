@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isPlainObject } from '../protocol/json.ts';
+import { DEFAULT_QUEUE_POLICY } from '../protocol/queue-policy.ts';
 import pkg from '../package.json' with { type: 'json' };
 import type { Result } from './resource-list.ts';
 
@@ -22,6 +23,23 @@ const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? fa
 
 const secretKeyRef = z.object({ name: z.string().min(1), key: z.string().min(1) });
 
+/** protocol/queue-policy.ts: who may create an actor's queue, and its dead-letter queue. Per transport. */
+const queuePolicySchema = z
+  .strictObject({
+    /** false: nobody creates queues (sidecars, crew and controller only check that they exist). */
+    autoCreate: bool().default(DEFAULT_QUEUE_POLICY.autoCreate),
+    dlq: z
+      .strictObject({
+        enabled: bool().default(DEFAULT_QUEUE_POLICY.dlq.enabled),
+        /** Deliveries before a message moves to asya-<actor>-dlq (RabbitMQ delivery limit, SQS maxReceiveCount). */
+        maxDeliveries: int().pipe(z.number().min(1)).default(DEFAULT_QUEUE_POLICY.dlq.maxDeliveries),
+        /** Keep dead letters this many days (SQS allows at most 14). */
+        retentionDays: int().pipe(z.number().min(1)).optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const rabbitmqSchema = z.object({
   host: z.string().min(1).default('rabbitmq'),
   port: int().pipe(z.number().min(1).max(65535)).default(5672),
@@ -33,6 +51,7 @@ const rabbitmqSchema = z.object({
   exchange: z.string().min(1).optional(),
   /** HTTP management API (e.g. http://rabbitmq:15672). Lets KEDA count unacknowledged messages too. */
   managementUrl: z.url().optional(),
+  queues: queuePolicySchema,
 });
 
 const sqsSchema = z.object({
@@ -44,6 +63,9 @@ const sqsSchema = z.object({
   credentials: z.object({ accessKeyIdSecretRef: secretKeyRef, secretAccessKeySecretRef: secretKeyRef }).optional(),
   visibilityTimeout: int().pipe(z.number().min(1)).optional(),
   waitTimeSeconds: int().pipe(z.number().min(1).max(20)).optional(),
+  queues: queuePolicySchema.refine((q) => (q.dlq.retentionDays ?? 0) <= 14, { message: 'SQS keeps messages at most 14 days (dlq.retentionDays)' }),
+  /** Tags on every actor queue and DLQ, besides asya.sh/actor and asya.sh/namespace (the controller sets them). */
+  tags: z.record(z.string(), z.string()).optional(),
 });
 
 export const platformSpecSchema = z.strictObject({

@@ -3,7 +3,7 @@
  * which transport/factory.ts reads, and the queue names KEDA must watch.
  */
 import type { TransportName } from '../api/index.ts';
-import { queueName } from '../protocol/index.ts';
+import { queueName, queuePolicyEnv } from '../protocol/index.ts';
 import type { PlatformConfig } from './platform-config.ts';
 
 export interface EnvVar {
@@ -38,6 +38,8 @@ export function transportEnv(transport: TransportName, platform: PlatformConfig)
     }
   }
   if (platform.queuePrefix) env.push(literal('ASYA_QUEUE_PREFIX', platform.queuePrefix));
+  // The transport's queue policy, so the sidecar declares the queue as the controller does (default: no env).
+  env.push(...queuePolicyEnv(platform.transports[transport].queues));
   return env;
 }
 

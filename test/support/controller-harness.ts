@@ -116,10 +116,13 @@ export class ControllerHarness {
   }
 }
 
-/** A platform settings file (an AsyaPlatform resource) with this spec, for ASYA_PLATFORM_CONFIG. */
+/** The platform settings (an AsyaPlatform resource) with this spec. */
+export const platformResource = (spec: Record<string, unknown>) => ({ apiVersion: 'fn.asya.sh/v1alpha1', kind: 'AsyaPlatform', metadata: { name: 'p' }, spec });
+
+/** A platform settings file with this spec, for ASYA_PLATFORM_CONFIG. */
 export function platformFile(spec: Record<string, unknown>): string {
   const path = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-  writeFileSync(path, YAML.stringify({ apiVersion: 'fn.asya.sh/v1alpha1', kind: 'AsyaPlatform', metadata: { name: 'p' }, spec }));
+  writeFileSync(path, YAML.stringify(platformResource(spec)));
   return path;
 }
 
