@@ -3,7 +3,8 @@
  * small so its failure modes are ours to test. A watch that ends is resumed from the last resourceVersion
  * seen; a 410 Gone (the server compacted that history) or any error is answered by a fresh list after a
  * backoff, and the fresh list is reported whole so the controller can catch up on what it missed. A kind the
- * server does not serve (KEDA not installed) is reported as an empty list and tried again later; failures
+ * server does not serve (KEDA not installed), or that RBAC forbids, is reported as an empty list and tried
+ * again later; failures
  * back off exponentially, so an absent kind or a down API server does not turn into a stream of lists.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -64,8 +65,11 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
     try {
       body = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
     } catch (err) {
-      if (!notServed(err)) throw new Error(`list ${path}: ${(err as Error).message}`);
-      if (!absent) log.info(`${kind} (${apiVersion}) is not served by the API server; treating it as empty and checking again later`);
+      const forbidden = (err as { code?: number }).code === 403;
+      if (!notServed(err) && !forbidden) throw new Error(`list ${path}: ${(err as Error).message}`);
+      // Either way the controller works on without this kind rather than waiting for it forever.
+      if (!absent && forbidden) log.error(`list ${path} is forbidden: the controller's RBAC lacks list/watch on ${target.plural} (charts-ts/rbac.ts); treating it as empty and trying again later`);
+      else if (!absent) log.info(`${kind} (${apiVersion}) is not served by the API server; treating it as empty and checking again later`);
       absent = true;
       handlers.onList([]);
       markSynced();

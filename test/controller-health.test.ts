@@ -10,6 +10,7 @@ import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { ControllerHarness, reconciles } from './support/controller-harness.ts';
+import { DEFAULT_RESOURCES } from './support/fake-kube-api.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const NS = 'health';
@@ -156,6 +157,21 @@ describe('pod health', () => {
     await vi.waitFor(() => expect(h.api.get('AsyncActor', NS, good)).toBeUndefined(), { timeout: 15_000 });
     await c.idle();
     expect(h.events(good).find((e) => e.reason === 'QueueDeleted')).toMatchObject({ type: 'Normal', note: `queue asya-${good} deleted` });
+  }, 60_000);
+});
+
+describe('kinds the API server does not serve', () => {
+  test('without KEDA the controller still starts and runs actors; a scaled actor says KEDA is missing', async () => {
+    h = await new ControllerHarness(NS, DEFAULT_RESOURCES.filter((r) => r.group !== 'keda.sh')).begin();
+    await h.start(memory());
+    const plain = `${prefix}-nokeda`;
+    const scaled = `${prefix}-nokeda-scaled`;
+    await h.create(plain);
+    await h.create(scaled, { scaling: { enabled: true } });
+    await vi.waitFor(() => expect(h.api.get('Deployment', NS, plain)).toBeDefined(), { timeout: 15_000 });
+    await vi.waitFor(() => expect(h.statusOf(scaled)?.status).toBe('ScalingError'), { timeout: 15_000 });
+    expect(h.condition(scaled, 'ScalingReady')?.message).toContain('is KEDA installed?');
+    await vi.waitFor(() => expect(h.statusOf(plain)?.status).toBe('Creating'), { timeout: 15_000 });
   }, 60_000);
 });
 

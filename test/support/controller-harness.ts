@@ -11,7 +11,7 @@ import { loadControllerConfig, type ControllerConfig } from '../../controller/co
 import { startController, type RunningController } from '../../controller/controller.ts';
 import type { QueueAdmin } from '../../controller/queues.ts';
 import { createLogger } from '../../protocol/index.ts';
-import { FakeKubeApi } from './fake-kube-api.ts';
+import { FakeKubeApi, type Resource } from './fake-kube-api.ts';
 
 export type ActorStatus = {
   status?: string;
@@ -42,11 +42,17 @@ export const TEST_TIMINGS: Record<string, string> = {
 };
 
 export class ControllerHarness {
-  readonly api = new FakeKubeApi();
+  readonly api: FakeKubeApi;
   url = '';
   private readonly running: RunningController[] = [];
 
-  constructor(readonly namespace: string) {}
+  /** `resources`: what the fake API server serves (default: everything, KEDA included). */
+  constructor(
+    readonly namespace: string,
+    resources?: Resource[],
+  ) {
+    this.api = new FakeKubeApi(resources);
+  }
 
   async begin(): Promise<this> {
     this.url = await this.api.start();
