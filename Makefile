@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm crd docs test coverage demo bench services
+.PHONY: install build clean-cli krm crd docs test coverage demo bench services e2e-kind
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -42,6 +42,11 @@ test: install services
 # Not part of .ci/run: coverage slows every test. The HTML report lands in coverage/index.html.
 coverage: install services
 	node test/run.mjs --coverage; status=$$?; node --import tsx test/runner/coverage-by-folder.ts; exit $$status
+
+# The platform and examples/pipeline on a kind cluster, with KEDA, and one tool call (needs docker, kind,
+# kubectl, helm and the internet; not part of the test suite, which has no Docker). See docs/testing.md.
+e2e-kind: install
+	./test/e2e-kind.sh
 
 demo: build
 	node bin/asya.js dev examples/pipeline --demo

@@ -77,8 +77,8 @@ export class ControllerChart extends Chart {
       { name: envName(CONTROLLER_SETTINGS, 'podName'), valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       ...toEnv(CONTROLLER_SETTINGS, {
         metricsAddr: { port: CONTROLLER_PORT },
-        // Shared queues have one owner: only the first cluster creates and deletes them (see options.ts).
-        ...(options.manageQueues ? {} : { disableQueueManagement: true }),
+        // Queues shared across clusters: every cluster declares them, none deletes them (see options.ts).
+        ...(options.sharedQueues ? { queueDeletion: 'never' as const } : {}),
       }),
       ...brokerEnv(options),
     ];

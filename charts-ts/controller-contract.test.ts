@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { queueDeletionFromEnv } from '../controller/queue-deletion.ts';
 import { loadControllerConfig } from '../controller/config.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
@@ -65,7 +66,11 @@ describe('the controller reads the chart’s settings as meant', () => {
   test('watched namespaces and queue ownership across clusters', () => {
     expect(loadControllerConfig(podEnv(controllerObjects({ watchNamespaces: ['a', 'b'] }), { name: 'p', namespace: 'asya-system' })).namespaces).toEqual(['a', 'b']);
     const multi: PlatformOptions = { pattern: 'multi-cluster', clusters: ['one', 'two'], platform: { transports: { rabbitmq: { host: 'mq.example.com' } } } };
-    expect(loadControllerConfig(podEnv(controllerObjects(multi, 0), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(true);
-    expect(loadControllerConfig(podEnv(controllerObjects(multi, 1), { name: 'p', namespace: 'asya-system' })).manageQueues).toBe(false);
+    for (const cluster of [0, 1]) {
+      const env = podEnv(controllerObjects(multi, cluster), { name: 'p', namespace: 'asya-system' });
+      expect(loadControllerConfig(env).manageQueues).toBe(true);
+      expect(queueDeletionFromEnv(env)).toBe('never');
+    }
+    expect(queueDeletionFromEnv(podEnv(controllerObjects({}), { name: 'p', namespace: 'asya-system' }))).toBe('delete');
   });
 });

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { CREW_CONCURRENCY } from '../protocol/crew.ts';
 import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
 import { CREW_SETTINGS } from '../crew/settings.ts';
+import { crewHandler } from '../krm-functions/inject-sidecar/original-crew.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { envName, toEnv } from '../settings/index.ts';
@@ -48,7 +49,7 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
   const claim = options.crew.resultsClaim;
   const env: Env[] = [
     // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
-    ...toEnv(RUNTIME_SETTINGS, { handler: `/app/crew/${role}.ts#handle`, mode: 'envelope' }),
+    ...toEnv(RUNTIME_SETTINGS, { handler: crewHandler(role), mode: 'envelope' }),
     // The crew handlers report finals themselves, so the runtime needs the gateway as much as the sidecar.
     ...toEnv(CREW_SETTINGS, { gatewayUrl: gatewayUrl || undefined }),
     ...(gatewayTokenSecretRef ? [{ name: envName(CREW_SETTINGS, 'gatewayToken'), valueFrom: { secretKeyRef: { ...gatewayTokenSecretRef } } }] : []),

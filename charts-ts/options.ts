@@ -105,10 +105,11 @@ export interface ResolvedOptions {
   monitoring: boolean;
   monitoringLabels: Record<string, string>;
   /**
-   * This cluster's controller creates and deletes queues. Across clusters only the first does: the others
-   * consume the same queues and must not delete one when their copy of an actor goes.
+   * The queues are shared with other clusters (multi-cluster): every cluster's controller declares them,
+   * none deletes one when its copy of an actor goes (ASYA_QUEUE_DELETION=never), since another cluster
+   * may still consume it.
    */
-  manageQueues: boolean;
+  sharedQueues: boolean;
 }
 
 export class PlatformOptionsError extends Error {
@@ -182,10 +183,10 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
     crew: crewStorage(options.crew ?? {}, trial),
     monitoring: pattern === 'full',
     monitoringLabels: options.monitoring?.labels ?? {},
-    manageQueues: true,
+    sharedQueues: multi,
   } satisfies Omit<ResolvedOptions, 'gateway'>;
   if (!multi) return [{ ...base, ...(gatewayHere ? { gateway } : {}) }];
-  return options.clusters!.map((cluster, i) => ({ ...base, cluster, manageQueues: i === 0, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
+  return options.clusters!.map((cluster, i) => ({ ...base, cluster, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
 }
 
 /** The crew's storage choice, checked: exactly one place, and a durable one unless asked otherwise. */

@@ -190,9 +190,11 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
       expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
       expect(controllerPlatform(objects).gatewayUrl).toBe('https://asya.example.com');
     }
-    // The first cluster owns the shared queues; deleting an actor elsewhere must not delete one.
-    expect(controllerEnv(east!).ASYA_DISABLE_QUEUE_MANAGEMENT).toBeUndefined();
-    expect(controllerEnv(west!).ASYA_DISABLE_QUEUE_MANAGEMENT).toBe('true');
+    // Every cluster declares the shared queues; deleting an actor in one cluster must not delete its queue.
+    for (const objects of [east!, west!]) {
+      expect(controllerEnv(objects).ASYA_DISABLE_QUEUE_MANAGEMENT).toBeUndefined();
+      expect(controllerEnv(objects).ASYA_QUEUE_DELETION).toBe('never');
+    }
   });
 
   test('without a gateway URL no cluster runs a gateway', () => {

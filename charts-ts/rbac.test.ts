@@ -59,7 +59,9 @@ describe('controller RBAC', () => {
       'core/configmaps': manage,
       'core/serviceaccounts': manage,
       'core/services': manage,
-      'core/events': ['create'],
+      // Pods only to read their health; Events created once, then their series count patched.
+      'core/pods': ['get', 'list', 'watch'],
+      'events.k8s.io/events': ['create', 'patch'],
     });
   });
 
@@ -69,9 +71,10 @@ describe('controller RBAC', () => {
     expect(verbs.has('delete')).toBe(false);
   });
 
-  test('no access to Secrets at all, nor to RBAC, nodes or namespaces', () => {
+  test('no access to Secrets at all, nor to RBAC, nodes or namespaces; pods only read', () => {
     const resources = allRules.flatMap((r) => r.resources);
-    for (const forbidden of ['secrets', 'pods', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes', 'namespaces', 'pods/exec']) {
+    expect(allRules.filter((r) => r.resources.includes('pods')).flatMap((r) => r.verbs).sort()).toEqual(['get', 'list', 'watch']);
+    for (const forbidden of ['secrets', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes', 'namespaces', 'pods/exec']) {
       expect(resources).not.toContain(forbidden);
     }
   });

@@ -27,9 +27,12 @@ export const CONTROLLER_RULES: k8s.PolicyRule[] = [
   // The per-namespace asya-runtime ConfigMap (Python actors), the IRSA ServiceAccount asya-<actor> (SQS),
   // and the headless Service of a StatefulSet actor.
   { apiGroups: [''], resources: ['configmaps', 'serviceaccounts', 'services'], verbs: MANAGE },
-  // Events on AsyncActors explain reconcile failures in `kubectl describe`. (No pods rule: status comes from
-  // the workloads' own status, which the controller watches.)
-  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  // The actors' pods, read only: failingPods, pendingReplicas and the ImagePullError, RuntimeError, SidecarError,
+  // PendingResources and VolumeError statuses come from their container statuses and conditions.
+  { apiGroups: [''], resources: ['pods'], verbs: READ },
+  // Events (events.k8s.io/v1) on AsyncActors for `kubectl describe` and `kubectl events`; a repeat patches the
+  // first one's series count instead of creating another.
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
 /** Leader election: a Role in the controller's namespace, so it cannot touch other Leases. */

@@ -6,6 +6,7 @@
 import { basename, join, resolve } from 'node:path';
 import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.ts';
 import { endActorsFromEnv } from '../protocol/settings.ts';
+import { queuePolicyFromEnv, sidecarQueueSettings } from '../protocol/queue-policy.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { envName, toEnvRecord } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
@@ -114,7 +115,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
       transport,
       supervisor: runtime,
       log,
-      queue: { autoCreate: config.queueAutoCreate },
+      queue: sidecarQueueSettings(queuePolicyFromEnv(env)),
     });
   } catch (err) {
     await cleanup();

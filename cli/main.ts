@@ -73,6 +73,10 @@ const commands: Record<string, Command> = {
     synopsis: 'krm <function>   Run a KRM function (inject-sidecar, keda-scaler) for kpt, kustomize or a pipe',
     run: async (args) => (await import('./krm.ts')).runKrm(args),
   },
+  migrate: {
+    synopsis: 'migrate ...      Convert the original\'s settings: migrate operator-values <values.yaml> writes the platform settings',
+    run: async (args) => (await import('./migrate.ts')).runMigrate(args),
+  },
   crd: {
     synopsis: 'crd              Print the AsyncActor CustomResourceDefinition (asya crd | kubectl apply -f -)',
     run: async () => void process.stdout.write((await import('../api/crd.ts')).crdYaml()),

@@ -1,15 +1,23 @@
 /**
- * `asya controller`: watches AsyncActors (and the workloads it made, for their status), reconciles each
- * through a work queue with backoff, resyncs periodically to refresh status, serves /metrics, /healthz and
- * /readyz, and writes nothing unless it holds the leader Lease.
+ * `asya controller`: watches AsyncActors, the objects it made and the actors' pods into informer caches
+ * (kinds.ts lists them), reconciles each actor through a work queue with backoff once every cache has
+ * listed, resyncs periodically from the caches to refresh status, records Events, serves /metrics,
+ * /healthz and /readyz, and writes nothing unless it holds the leader Lease.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { API_GROUP, API_VERSION, KIND } from '../api/index.ts';
+import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { createLogger, type Logger } from '../protocol/index.ts';
+import { Caches } from './cache.ts';
 import type { ControllerConfig } from './config.ts';
-import { kubeClient, loadKubeConfig, PLURAL } from './kube.ts';
+import type { LiveActor } from './desired.ts';
+import { eventRecorder, type EventSink } from './events.ts';
+import { KIND_ACTOR, OWNER_LABEL, POD_ACTOR_LABEL, WATCHED_KINDS } from './kinds.ts';
+import { kubeClient, loadKubeConfig } from './kube.ts';
+import { managementApi, withManagementDepth } from './management-depth.ts';
+import { queueDeletionFromEnv, withQueueDeletion } from './queue-deletion.ts';
+import { queuePolicyFor } from './queue-policy.ts';
 import { elect, type Election } from './leader.ts';
 import { noQueueManagement, transportQueueAdmin, type QueueAdmin } from './queues.ts';
 import { Reconciler } from './reconciler.ts';
@@ -19,8 +27,10 @@ import { watchResource, type WatchedObject, type Watching } from './watcher.ts';
 export interface RunningController {
   readonly metricsPort: number;
   readonly reconciler: Reconciler;
-  /** Resolves when every queued reconcile is done (tests). */
+  /** Resolves when every queued reconcile is done and its Events are written (tests). */
   idle(): Promise<void>;
+  /** The informer caches (tests count what they hold). */
+  readonly caches: Caches;
   /** Resolves once this replica leads and has listed the actors. */
   readonly ready: Promise<void>;
   /** Resolves if the replica lost its Lease: the process should exit and restart as a candidate. */
@@ -35,12 +45,6 @@ export interface ControllerOptions {
   env?: Record<string, string | undefined>;
   log?: Logger;
 }
-
-const WORKLOADS = [
-  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
-  { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
-];
 
 function metrics() {
   const registry = new Registry();
@@ -59,8 +63,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const log = options.log ?? createLogger(config.logLevel, 'asya.controller');
   const kubeConfig = loadKubeConfig(config.kubeApiUrl);
   const kube = kubeClient(kubeConfig);
-  const queues = options.queues ?? (config.manageQueues ? transportQueueAdmin(options.env ?? process.env) : noQueueManagement);
-  const reconciler = new Reconciler({ kube, queues, platform: config.platform, log });
+  const env = options.env ?? process.env;
+  const admin = withQueueDeletion(options.queues ?? (config.manageQueues ? transportQueueAdmin(env, undefined, queuePolicyFor(config.platform)) : noQueueManagement), queueDeletionFromEnv(env));
+  const platform = readPlatformConfig(config.platform);
+  const managementUrl = platform.ok ? platform.config.transports.rabbitmq.managementUrl : undefined;
+  // Over AMQP the controller cannot see other connections' unacknowledged messages; the management API can.
+  const queues = managementUrl && admin.manages ? withManagementDepth(admin, managementApi(managementUrl, env), log) : admin;
+  const caches = new Caches(WATCHED_KINDS);
+  const events: EventSink = eventRecorder(kubeConfig, config.leaderElection.identity, log);
+  const reconciler = new Reconciler({ kube, caches, events, queues, platform: config.platform, log });
   const m = metrics();
   const known = new Set<string>();
   let listed = false;
@@ -77,6 +88,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         m.reconciles.inc({ result: 'ok' });
       } catch (err) {
         m.reconciles.inc({ result: 'error' });
+        const actor = caches.of(KIND_ACTOR.apiVersion, KIND_ACTOR.kind)?.get<LiveActor>(namespace, name);
+        if (actor) events.emit(actor, { type: 'Warning', reason: 'ReconcileError', action: 'Reconcile', note: (err as Error).message });
         throw err;
       } finally {
         end();
@@ -106,49 +119,56 @@ export async function startController(options: ControllerOptions): Promise<Runni
   let resync: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  /** Reconciles start once every cache has listed: before that, a missing object may only be unlisted. */
+  let synced = false;
+  const enqueue = (key: string) => {
+    if (synced && known.has(key)) queue.add(key);
+  };
   const begin = async () => {
     m.leader.set(1);
     const namespaces = config.namespaces.length ? config.namespaces : [undefined];
-    const actorWatches: Watching[] = [];
     for (const namespace of namespaces) {
-      actorWatches.push(
-        watchResource(
-          kubeConfig,
-          { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, plural: PLURAL, namespace },
-          {
-            onList: (items) => {
-              for (const o of items) {
-                known.add(keyOf(o));
-                queue.add(keyOf(o));
-              }
-            },
-            onEvent: (type, o) => {
-              if (type === 'DELETED') known.delete(keyOf(o));
-              else {
-                known.add(keyOf(o));
-                queue.add(keyOf(o));
-              }
-            },
-          },
-          log,
-        ),
-      );
-      for (const w of WORKLOADS) {
-        // A workload's status changes (pods becoming ready) update the owning actor's status.
-        const enqueueOwner = (o: WatchedObject) => {
-          const owner = (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/name'];
-          const key = owner ? `${o.metadata.namespace ?? 'default'}/${owner}` : undefined;
-          if (key && known.has(key)) queue.add(key);
+      for (const kind of WATCHED_KINDS) {
+        const cache = caches.of(kind.apiVersion, kind.kind)!;
+        // An object's change re-reconciles the actor it belongs to: by label for pods and children.
+        const ownerKey = (o: WatchedObject) => {
+          const labels = o.metadata.labels as Record<string, string> | undefined;
+          const owner = kind.role === 'actor' ? o.metadata.name : labels?.[kind.role === 'observed' ? POD_ACTOR_LABEL : OWNER_LABEL];
+          return owner ? keyOf({ metadata: { ...o.metadata, name: owner } }) : undefined;
         };
         watches.push(
-          watchResource(kubeConfig, { ...w, namespace, labelSelector: 'app.kubernetes.io/managed-by=asya' }, { onList: (items) => items.forEach(enqueueOwner), onEvent: (_t, o) => enqueueOwner(o) }, log),
+          watchResource(
+            kubeConfig,
+            { ...kind, namespace },
+            {
+              onList: (items) => {
+                cache.replace(namespace, items);
+                if (kind.role === 'actor') items.forEach((o) => known.add(keyOf(o)));
+                for (const o of items) {
+                  const key = ownerKey(o);
+                  if (key) enqueue(key);
+                }
+              },
+              onEvent: (type, o) => {
+                cache.update(type, o);
+                const key = ownerKey(o);
+                if (kind.role === 'actor') {
+                  if (type === 'DELETED') known.delete(keyOf(o));
+                  else known.add(keyOf(o));
+                }
+                if (key) enqueue(key);
+              },
+            },
+            log,
+          ),
         );
       }
     }
-    watches.push(...actorWatches);
-    await Promise.all(actorWatches.map((w) => w.synced));
+    await Promise.all(watches.map((w) => w.synced));
+    synced = true;
     listed = true;
-    resync = setInterval(() => known.forEach((k) => queue.add(k)), config.resyncMs);
+    known.forEach(enqueue);
+    resync = setInterval(() => known.forEach(enqueue), config.resyncMs);
     log.info(`controller running: watching ${config.namespaces.length ? config.namespaces.join(', ') : 'all namespaces'}`);
   };
 
@@ -161,14 +181,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
   return {
     metricsPort: (server.address() as AddressInfo).port,
     reconciler,
+    caches,
     ready,
     lost,
-    idle: () => queue.idle(),
+    idle: async () => {
+      await queue.idle();
+      await events.flush();
+    },
     async stop() {
       stopped = true;
       clearInterval(resync);
       for (const w of watches) w.stop();
       queue.stop();
+      await events.flush();
       m.leader.set(0);
       await election?.stop();
       await queues.close();

@@ -1,6 +1,6 @@
 /**
- * The controller's few Kubernetes operations, on @kubernetes/client-node 1.4: server-side apply, read,
- * list by label, delete, the AsyncActor's finalizers and status, and watch streams. Everything else in
+ * The controller's few Kubernetes writes, on @kubernetes/client-node 1.4: server-side apply, delete, the
+ * AsyncActor's finalizers and status, and a read for a kind the informer caches (cache.ts) do not hold. Everything else in
  * controller/ works on plain objects, so it can be reasoned about (and tested) without a cluster.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -37,12 +37,15 @@ function wrap(what: string, err: unknown): KubeError {
   return new KubeError(`${what}: ${detail}`, codeOf(err));
 }
 
+/** The API server does not serve this kind at all (its CRD is not installed). */
+export function notServed(err: unknown): boolean {
+  return codeOf(err) === 404 || /Unrecognized API version and kind|Failed to fetch resource metadata/.test((err as Error).message);
+}
+
 export interface Kube {
   apply(object: KubeObject): Promise<void>;
   read(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
-  listOwned(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubeObject[] | undefined>;
   remove(apiVersion: string, kind: string, namespace: string, name: string): Promise<void>;
-  readActor(namespace: string, name: string): Promise<LiveActor | undefined>;
   setFinalizers(actor: LiveActor, finalizers: string[]): Promise<void>;
   patchActorStatus(actor: LiveActor, status: unknown): Promise<void>;
   readonly config: k8s.KubeConfig;
@@ -70,29 +73,11 @@ export function kubeClient(config: k8s.KubeConfig): Kube {
         throw wrap(`read ${kind}/${name}`, err);
       }
     },
-    async listOwned(apiVersion, kind, namespace, labelSelector) {
-      try {
-        const list = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
-        return list.items as KubeObject[];
-      } catch (err) {
-        // The kind is not served (KEDA not installed): nothing of it can exist.
-        if (codeOf(err) === 404 || /Unrecognized API version and kind|Failed to fetch resource metadata/.test((err as Error).message)) return undefined;
-        throw wrap(`list ${kind}`, err);
-      }
-    },
     async remove(apiVersion, kind, namespace, name) {
       try {
         await objects.delete(header(apiVersion, kind, namespace, name), undefined, undefined, undefined, undefined, 'Background');
       } catch (err) {
         if (codeOf(err) !== 404) throw wrap(`delete ${kind}/${name}`, err);
-      }
-    },
-    async readActor(namespace, name) {
-      try {
-        return (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name })) as LiveActor;
-      } catch (err) {
-        if (codeOf(err) === 404) return undefined;
-        throw wrap(`read AsyncActor ${namespace}/${name}`, err);
       }
     },
     async setFinalizers(actor, finalizers) {

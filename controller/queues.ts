@@ -8,8 +8,13 @@ import { actorQueueOptions, DLQ_QUEUE, ERROR_END, queueName } from '../protocol/
 import { runtimeTimeoutMs } from '../krm-functions/sidecar-settings.ts';
 import { createTransport, type TransportEnv } from '../transport/factory.ts';
 import type { QueueDepth, Transport } from '../transport/transport.ts';
+import type { QueuePolicyFor } from './queue-policy.ts';
 
 export interface QueueAdmin {
+  /** False when queues are left to the sidecars (ASYA_DISABLE_QUEUE_MANAGEMENT). */
+  readonly manages: boolean;
+  /** False when deleting an actor keeps its queue (ASYA_QUEUE_DELETION=never, queue-deletion.ts). */
+  readonly deletes?: boolean;
   ensure(actor: AsyncActor): Promise<void>;
   remove(actor: AsyncActor): Promise<void>;
   depth(actor: AsyncActor): Promise<QueueDepth | undefined>;
@@ -17,6 +22,7 @@ export interface QueueAdmin {
 }
 
 export const noQueueManagement: QueueAdmin = {
+  manages: false,
   ensure: async () => {},
   remove: async () => {},
   depth: async () => undefined,
@@ -28,8 +34,15 @@ export function queueOptionsFor(actor: AsyncActor) {
   return actorQueueOptions(runtimeTimeoutMs(actor));
 }
 
-/** `connect` opens the admin connection for a transport (default: from env); tests may give any Transport. */
-export function transportQueueAdmin(env: TransportEnv, connect: (kind: TransportName) => Promise<Transport> = (kind) => createTransport({ ...env, ASYA_TRANSPORT: kind })): QueueAdmin {
+/**
+ * `connect` opens the admin connection for a transport (default: from env); tests may give any Transport.
+ * `policy`: the platform's queue policy (queue-policy.ts); default: create, with the default DLQ.
+ */
+export function transportQueueAdmin(
+  env: TransportEnv,
+  connect: (kind: TransportName) => Promise<Transport> = (kind) => createTransport({ ...env, ASYA_TRANSPORT: kind }),
+  policy: QueuePolicyFor = (actor) => ({ autoCreate: true, options: queueOptionsFor(actor) }),
+): QueueAdmin {
   const open = new Map<TransportName, Promise<Transport>>();
   const transportFor = (actor: AsyncActor) => {
     const kind = transportOf(actor);
@@ -43,9 +56,18 @@ export function transportQueueAdmin(env: TransportEnv, connect: (kind: Transport
     return t;
   };
   return {
+    manages: true,
     async ensure(actor) {
       const transport = await transportFor(actor);
-      await transport.ensureQueue(queueName(actor.metadata.name), queueOptionsFor(actor));
+      const { autoCreate, options } = policy(actor);
+      if (!autoCreate) {
+        // The platform team creates queues: only check that this one exists.
+        await transport.queueDepth(queueName(actor.metadata.name)).catch((err: Error) => {
+          throw new Error(`does not exist and queues.autoCreate is false (create it on the broker): ${err.message}`);
+        });
+        return;
+      }
+      await transport.ensureQueue(queueName(actor.metadata.name), options);
       // Where error-end puts dead letters (the sidecar creates it too; the controller makes it exist first).
       if (actor.metadata.name === ERROR_END) await transport.ensureQueue(DLQ_QUEUE);
     },

@@ -2,8 +2,11 @@
  * `asya controller`'s settings, declared once: controller/config.ts reads them, the controller chart writes
  * them, docs/configuration.md shows them. The original operator's own variables are listed as retired.
  */
-import { describedAs, duration, int, list, literalBool, settingsTable, string, stringKind, url } from '../settings/index.ts';
+import { describedAs, duration, int, list, literalBool, oneOf, settingsTable, string, stringKind, url } from '../settings/index.ts';
 import { LOG_LEVEL, METRICS_ADDR } from '../protocol/settings.ts';
+
+/** What deleting an AsyncActor does to its queue (controller/queue-deletion.ts). */
+export const QUEUE_DELETION = ['delete', 'never'] as const;
 
 const runtimeConfigMap = 'the runtime comes with the image; there is no runtime ConfigMap any more';
 
@@ -21,6 +24,11 @@ export const CONTROLLER_SETTINGS = settingsTable(
       default: false,
       defaultDoc: 'unset',
       literal: 'true',
+    }),
+    queueDeletion: oneOf(QUEUE_DELETION, {
+      env: 'ASYA_QUEUE_DELETION',
+      doc: '`never`: deleting an actor keeps its queue, for queues several clusters share ([controller.md](controller.md)); `delete`: the queue goes with the actor, as in the original',
+      default: 'delete',
     }),
     leaderElection: literalBool({ env: 'ASYA_LEADER_ELECTION', doc: '`false`: no Lease, for a single replica', default: true, literal: 'false' }),
     leaseNamespace: string({ env: 'ASYA_LEADER_ELECTION_NAMESPACE', doc: 'namespace of the Lease', defaultDoc: '`POD_NAMESPACE`, else `asya`' }),

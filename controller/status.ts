@@ -6,6 +6,8 @@
  * its lastTransitionTime until its status really changes.
  */
 import type { AsyncActorStatus } from '../api/status.ts';
+import type { ActorEvent } from './events.ts';
+import type { PodHealth } from './pod-health.ts';
 
 export interface Observation {
   generation: number;
@@ -16,10 +18,13 @@ export interface Observation {
   name: string;
   /** Problems with the spec (from the KRM functions); no workload is applied while there are any. */
   specErrors: string[];
-  transport: { ready: boolean; message: string; depth?: { ready: number; inFlight: number } };
+  /** managed: the controller declares the queue (so it can say it created it). */
+  transport: { ready: boolean; message: string; depth?: { ready: number; inFlight: number }; managed?: boolean };
   /** The workload object as the API server holds it (undefined: not created yet). */
   workload?: { spec?: { replicas?: number; parallelism?: number }; status?: { replicas?: number; readyReplicas?: number; active?: number; succeeded?: number } };
   scaling?: { ready: boolean; message: string };
+  /** The actor's pods, classified (undefined: not looked at, e.g. for an invalid spec). */
+  pods?: PodHealth;
   now: Date;
 }
 
@@ -37,15 +42,20 @@ export function computeStatus(previous: AsyncActorStatus | undefined, o: Observa
   const ready = isJob ? (o.workload?.status?.active ?? 0) : (o.workload?.status?.readyReplicas ?? 0);
   const total = isJob ? (o.workload?.status?.active ?? 0) : (o.workload?.status?.replicas ?? 0);
   const desired = isJob ? (o.workload?.spec?.parallelism ?? 0) : (o.workload?.spec?.replicas ?? (o.scalingEnabled ? 0 : 1));
-  const workloadOk = o.specErrors.length === 0 && o.workload !== undefined && (ready >= desired || (isJob && (o.workload.status?.succeeded ?? 0) > 0));
+  // A pod problem outranks the replica count: a rollout stuck on a bad image still has its old pods ready.
+  const podProblem = o.specErrors.length === 0 ? o.pods?.problem : undefined;
+  const workloadOk = o.specErrors.length === 0 && !podProblem && o.workload !== undefined && (ready >= desired || (isJob && (o.workload.status?.succeeded ?? 0) > 0));
   const workloadMessage = o.specErrors.length
     ? o.specErrors.join('; ')
-    : o.workload === undefined
-      ? `${o.workloadKind} not created yet`
-      : `${ready}/${desired} replicas ready`;
+    : podProblem
+      ? podProblem.message
+      : o.workload === undefined
+        ? `${o.workloadKind} not created yet`
+        : `${ready}/${desired} replicas ready`;
+  const workloadReason = o.specErrors.length ? 'InvalidSpec' : podProblem ? podProblem.status : workloadOk ? 'Ready' : 'NotReady';
   const conditions: Condition[] = [
     condition(previous, 'TransportReady', o.transport.ready, o.transport.ready ? 'QueueReady' : 'QueueError', o.transport.message, o),
-    condition(previous, 'WorkloadReady', workloadOk, o.specErrors.length ? 'InvalidSpec' : workloadOk ? 'Ready' : 'NotReady', workloadMessage, o),
+    condition(previous, 'WorkloadReady', workloadOk, workloadReason, workloadMessage, o),
     ...(o.scalingEnabled && o.scaling ? [condition(previous, 'ScalingReady', o.scaling.ready, o.scaling.ready ? 'ScalerReady' : 'ScalerError', o.scaling.message, o)] : []),
   ];
 
@@ -53,6 +63,7 @@ export function computeStatus(previous: AsyncActorStatus | undefined, o: Observa
   if (o.deleting) status = 'Terminating';
   else if (o.specErrors.length) status = 'ConfigError';
   else if (!o.transport.ready) status = 'TransportError';
+  else if (podProblem) status = podProblem.status;
   else if (o.scalingEnabled && o.scaling && !o.scaling.ready) status = 'ScalingError';
   else if (o.workload === undefined) status = 'Creating';
   else if (o.scalingEnabled && desired === 0 && ready === 0) status = 'Napping';
@@ -70,6 +81,7 @@ export function computeStatus(previous: AsyncActorStatus | undefined, o: Observa
     status,
     readyReplicas: ready,
     totalReplicas: total,
+    ...(o.pods ? { failingPods: o.pods.failing, pendingReplicas: o.pods.pending } : {}),
     replicas: ready,
     desiredReplicas: desired,
     readyReplicasSummary: `${ready}/${total}`,
@@ -83,4 +95,25 @@ export function computeStatus(previous: AsyncActorStatus | undefined, o: Observa
     ...(o.scalingEnabled && o.scaling?.ready ? { scaledObjectRef: { name: o.name, namespace: o.namespace } } : {}),
     observedGeneration: o.generation,
   };
+}
+
+/** Statuses that mean something is wrong: their transition Events are Warnings. */
+const HEALTHY = new Set(['Creating', 'Running', 'Napping', 'ScalingUp', 'ScalingDown', 'Terminating']);
+
+/** The Events a status change deserves: the transition itself, a newly invalid spec, a queue made ready. */
+export function statusEvents(previous: AsyncActorStatus | undefined, next: AsyncActorStatus, o: Observation): ActorEvent[] {
+  const find = (s: AsyncActorStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+  const events: ActorEvent[] = [];
+  const workload = find(next, 'WorkloadReady');
+  if (o.specErrors.length && find(previous, 'WorkloadReady')?.message !== workload?.message) {
+    events.push({ type: 'Warning', reason: 'InvalidSpec', action: 'Validate', note: o.specErrors.join('; ') });
+  }
+  if (o.transport.managed && o.transport.ready && find(previous, 'TransportReady')?.status !== 'True') {
+    events.push({ type: 'Normal', reason: 'QueueCreated', action: 'CreateQueue', note: o.transport.message });
+  }
+  if (previous?.status !== next.status && next.status) {
+    const why = next.conditions?.find((c) => c.status === 'False')?.message ?? workload?.message ?? '';
+    events.push({ type: HEALTHY.has(next.status) ? 'Normal' : 'Warning', reason: next.status, action: 'UpdateStatus', note: `${previous?.status ?? 'new'} → ${next.status}: ${why}` });
+  }
+  return events;
 }

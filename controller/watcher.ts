@@ -2,11 +2,15 @@
  * List, then watch from the list's resourceVersion, forever: the shape of every Kubernetes informer, kept
  * small so its failure modes are ours to test. A watch that ends is resumed from the last resourceVersion
  * seen; a 410 Gone (the server compacted that history) or any error is answered by a fresh list after a
- * backoff, and the fresh list is reported whole so the controller can catch up on what it missed.
+ * backoff, and the fresh list is reported whole so the controller can catch up on what it missed. A kind the
+ * server does not serve (KEDA not installed), or that RBAC forbids, is reported as an empty list and tried
+ * again later; failures
+ * back off exponentially, so an absent kind or a down API server does not turn into a stream of lists.
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../protocol/index.ts';
 import { sleep } from '../protocol/index.ts';
+import { notServed } from './kube.ts';
 
 export interface WatchedObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
@@ -37,6 +41,9 @@ export interface WatchTarget {
   labelSelector?: string;
 }
 
+/** The longest wait between two failed lists. */
+const MAX_BACKOFF_MS = 60_000;
+
 export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handlers: WatchHandlers, log: Logger, backoffMs = 1000): Watching {
   const watch = new k8s.Watch(config);
   const objects = k8s.KubernetesObjectApi.makeApiClient(config);
@@ -47,11 +54,28 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
   let current: AbortController | undefined;
   let markSynced = () => {};
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
-  async function list(): Promise<string> {
-    const body = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector).catch((err: Error) => {
-      throw new Error(`list ${path}: ${err.message}`);
-    });
+  let failures = 0;
+  const halt = new AbortController();
+  const pause = (ms: number) => sleep(ms, halt.signal).catch(() => {});
+  let absent = false;
+  /** The list's resourceVersion, or undefined when the kind is not served. */
+  async function list(): Promise<string | undefined> {
     lists++;
+    let body: k8s.KubernetesListObject<k8s.KubernetesObject>;
+    try {
+      body = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+    } catch (err) {
+      const forbidden = (err as { code?: number }).code === 403;
+      if (!notServed(err) && !forbidden) throw new Error(`list ${path}: ${(err as Error).message}`);
+      // Either way the controller works on without this kind rather than waiting for it forever.
+      if (!absent && forbidden) log.error(`list ${path} is forbidden: the controller's RBAC lacks list/watch on ${target.plural} (charts-ts/rbac.ts); treating it as empty and trying again later`);
+      else if (!absent) log.info(`${kind} (${apiVersion}) is not served by the API server; treating it as empty and checking again later`);
+      absent = true;
+      handlers.onList([]);
+      markSynced();
+      return undefined;
+    }
+    absent = false;
     handlers.onList(body.items as WatchedObject[]);
     markSynced();
     return body.metadata?.resourceVersion ?? '';
@@ -96,15 +120,24 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
 
   void (async () => {
     let resourceVersion: string | undefined;
+    const backoff = () => Math.min(backoffMs * 2 ** Math.min(failures++, 16), MAX_BACKOFF_MS);
     while (!stopped) {
       try {
-        resourceVersion ??= await list();
+        if (resourceVersion === undefined) {
+          resourceVersion = await list();
+          if (resourceVersion === undefined) {
+            await pause(backoff());
+            continue;
+          }
+          failures = 0;
+        }
         resourceVersion = await watchFrom(resourceVersion);
-        if (resourceVersion === undefined && !stopped) await sleep(backoffMs);
+        if (resourceVersion === undefined && !stopped) await pause(backoff());
       } catch (err) {
-        log.warn(`${(err as Error).message}; retrying in ${backoffMs} ms`);
+        const wait = backoff();
+        log.warn(`${(err as Error).message}; retrying in ${wait} ms`);
         resourceVersion = undefined;
-        await sleep(backoffMs);
+        await pause(wait);
       }
     }
   })();
@@ -114,6 +147,7 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
     lists: () => lists,
     stop() {
       stopped = true;
+      halt.abort();
       current?.abort();
     },
   };

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isPlainObject } from '../protocol/json.ts';
+import { DEFAULT_QUEUE_POLICY } from '../protocol/queue-policy.ts';
 import pkg from '../package.json' with { type: 'json' };
 import type { Result } from './resource-list.ts';
 import { transportsPlatformSchema } from '../transport/registry.ts';

@@ -4,7 +4,7 @@
  * variables (transport/<broker>/plugin.ts); this adds what every broker shares.
  */
 import type { TransportName } from '../api/index.ts';
-import { queueName } from '../protocol/index.ts';
+import { queueName, queuePolicyEnv } from '../protocol/index.ts';
 import { TRANSPORT_PLUGINS, TRANSPORT_SETTINGS } from '../transport/index.ts';
 import { toEnv } from '../settings/index.ts';
 import type { PlatformConfig } from './platform-config.ts';
@@ -20,6 +20,8 @@ export function transportEnv(transport: TransportName, platform: PlatformConfig)
     ...toEnv(TRANSPORT_SETTINGS, { transport }),
     ...TRANSPORT_PLUGINS[transport].sidecarEnv(platform.transports[transport]),
     ...toEnv(TRANSPORT_SETTINGS, { queuePrefix: platform.queuePrefix || undefined }),
+    // The transport's queue policy, so the sidecar declares the queue as the controller does (default: no env).
+    ...queuePolicyEnv(platform.transports[transport].queues),
   ];
 }
 

@@ -7,7 +7,7 @@ import { DLQ_QUEUE } from './crew.ts';
 import { DEFAULT_RUNTIME_TIMEOUT } from './duration.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
 import type { LogLevel } from './log.ts';
-import { ERROR_END, HAPPY_END, type EndActors } from './queues.ts';
+import { ERROR_END, HAPPY_END, QUEUE_MAX_DELIVERIES, type EndActors } from './queues.ts';
 
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARNING', 'ERROR'];
 
@@ -81,4 +81,29 @@ export const ENABLE_VALIDATION = literalBool({
   doc: "check every input envelope and, in envelope mode, every output against the input's route. Only the literal `true` (any case) enables it. The crew's handlers need `false`",
   default: true,
   literal: 'true',
+});
+
+/** The queue policy's variables (protocol/queue-policy.ts): inject-sidecar writes them, the sidecar, crew and `asya dev` read them. */
+export const QUEUE_AUTO_CREATE = literalBool({
+  env: 'ASYA_QUEUE_AUTO_CREATE',
+  doc: "declare the actor's own queue at startup (the platform's `transports.<t>.queues.autoCreate`). Only the literal `false` turns it off",
+  default: true,
+  literal: 'false',
+});
+export const QUEUE_MAX_DELIVERIES_SETTING = int({
+  env: 'ASYA_QUEUE_MAX_DELIVERIES',
+  doc: "deliveries of one message before the broker dead-letters it (`transports.<t>.queues.dlq.maxDeliveries`); `0`: no dead-letter queue",
+  default: QUEUE_MAX_DELIVERIES,
+  min: 0,
+});
+export const QUEUE_DLQ_RETENTION_DAYS = int({
+  env: 'ASYA_QUEUE_DLQ_RETENTION_DAYS',
+  doc: 'days dead letters are kept (`transports.<t>.queues.dlq.retentionDays`)',
+  defaultDoc: "the broker's default",
+  min: 1,
+});
+export const QUEUE_POLICY_SETTINGS = settingsTable('queue-policy', {
+  autoCreate: QUEUE_AUTO_CREATE,
+  maxDeliveries: QUEUE_MAX_DELIVERIES_SETTING,
+  dlqRetentionDays: QUEUE_DLQ_RETENTION_DAYS,
 });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { retrySchema } from '../api/asyncactor.ts';
 import { CREW_CONCURRENCY, isValidActorName } from '../protocol/index.ts';
-import { DLQ_QUEUE_NAME, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HAPPY_END_ACTOR, LOG_LEVEL, MAX_FRAME_BYTES, METRICS_ADDR, RUNTIME_TIMEOUT, SOCKET_DIR } from '../protocol/settings.ts';
+import { DLQ_QUEUE_NAME, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HAPPY_END_ACTOR, LOG_LEVEL, MAX_FRAME_BYTES, METRICS_ADDR, QUEUE_AUTO_CREATE, QUEUE_DLQ_RETENTION_DAYS, QUEUE_MAX_DELIVERIES_SETTING, RUNTIME_TIMEOUT, SOCKET_DIR } from '../protocol/settings.ts';
 import { bool, custom, describedAs, duration, int, json, literalBool, settingsTable, string, stringKind, type Kind } from '../settings/index.ts';
 
 const actorNameKind: Kind<string> = {
@@ -61,12 +61,9 @@ export const SIDECAR_SETTINGS = settingsTable(
       defaultDoc: `\`1\`; \`${CREW_CONCURRENCY}\` for the crew (\`asya crew\`, \`asya dev\`, \`asya synth\`)`,
       min: 1,
     }),
-    queueAutoCreate: literalBool({
-      env: 'ASYA_QUEUE_AUTO_CREATE',
-      doc: "declare the actor's own queue at startup. Only the literal `false` turns it off (`asya sidecar`, `asya crew`)",
-      default: true,
-      literal: 'false',
-    }),
+    queueAutoCreate: QUEUE_AUTO_CREATE,
+    queueMaxDeliveries: QUEUE_MAX_DELIVERIES_SETTING,
+    queueDlqRetentionDays: QUEUE_DLQ_RETENTION_DAYS,
     exitWhenIdleMs: duration({
       env: 'ASYA_EXIT_WHEN_IDLE',
       doc: 'drain and exit 0 once no message has come for this long and none is in flight. `inject-sidecar` sets `30s` for the `Job` workload kind, so the Job completes',

@@ -19,7 +19,7 @@ export interface SidecarOptions {
   reporter?: ProgressReporter;
   log?: Logger;
   /** Queue settings when the sidecar creates its own queue (ASYA_QUEUE_AUTO_CREATE); default actorQueueOptions. */
-  queue?: { autoCreate: boolean; maxDeliveries?: number };
+  queue?: { autoCreate: boolean; maxDeliveries?: number; dlqRetentionMs?: number };
 }
 
 export interface RunningSidecar {
@@ -67,7 +67,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     if (options.queue?.autoCreate ?? true) {
       // The broker must not take a delivery back while the runtime may still legitimately be working on it.
       const declared = actorQueueOptions(config.runtimeTimeoutMs);
-      const override = options.queue && 'maxDeliveries' in options.queue ? { maxDeliveries: options.queue.maxDeliveries } : {};
+      const { autoCreate: _, ...override } = options.queue ?? { autoCreate: true };
       await transport.ensureQueue(own, { ...declared, ...override });
       // error-end's dead letters must have somewhere to go before the first one is written.
       if (config.isEndActor && config.actorName === config.errorEnd) await transport.ensureQueue(config.dlqQueue);

@@ -6,7 +6,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { loadControllerConfig, type ControllerConfig } from '../controller/config.ts';
 import { startController, type RunningController } from '../controller/controller.ts';
 import { FINALIZER } from '../controller/reconciler.ts';
 import { transportQueueAdmin } from '../controller/queues.ts';
@@ -14,13 +13,15 @@ import { createLogger } from '../protocol/index.ts';
 import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
-import { FakeKubeApi } from './support/fake-kube-api.ts';
+import { ControllerHarness, reconciles } from './support/controller-harness.ts';
+import type { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startMoto } from './support/moto.ts';
 import { NATS_URL } from './support/nats.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const NS = 'ml';
 const prefix = `ctl${process.pid}`;
+let h: ControllerHarness | undefined;
 let api: FakeKubeApi;
 let url: string;
 let broker: Transport;
@@ -36,29 +37,22 @@ afterAll(async () => {
 const made: string[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.stop()));
-  await api?.stop();
+  await h?.stop();
   await Promise.all(made.splice(0).flatMap((n) => [broker.deleteQueue(`asya-${n}`), broker.deleteQueue(`asya-${n}-dlq`)]));
 });
 
-function config(extra: Record<string, string> = {}): ControllerConfig {
-  return loadControllerConfig({
-    ASYA_KUBE_API_URL: url,
-    ASYA_METRICS_ADDR: '127.0.0.1:0',
-    ASYA_RESYNC_INTERVAL: '300ms',
-    ASYA_RETRY_BASE_DELAY: '50ms',
-    ASYA_RETRY_MAX_DELAY: '500ms',
-    ASYA_LEASE_RETRY_PERIOD: '100ms',
-    ASYA_LEASE_DURATION_SECONDS: '1',
-    ASYA_LEADER_ELECTION_NAMESPACE: 'asya',
-    ASYA_LOG_LEVEL: 'ERROR',
-    ...extra,
-  });
+/** A fresh fake API server for one test. */
+async function fresh(): Promise<void> {
+  h = await new ControllerHarness(NS).begin();
+  api = h.api;
+  url = h.url;
 }
+
+const config = (extra: Record<string, string> = {}) => h!.config(extra);
 
 /** A fresh API and a controller watching NS, with `transport` (one line of spec.transports) as its platform. */
 async function startWithPlatform(env: Record<string, string>, transport: string): Promise<void> {
-  api = new FakeKubeApi();
-  url = await api.start();
+  await fresh();
   const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
   writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    ${transport}\n`);
   const c = await startController({
@@ -110,8 +104,7 @@ describe('asya controller', () => {
   beforeAll(() => {});
 
   test('create: the Deployment, the ScaledObject and a real RabbitMQ queue appear; status and finalizer are set', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-create`;
     const c = await start();
     await c.ready;
@@ -143,8 +136,7 @@ describe('asya controller', () => {
   });
 
   test('update propagates; delete removes children and the queue, then releases the finalizer', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-lifecycle`;
     const c = await start();
     await c.ready;
@@ -164,8 +156,7 @@ describe('asya controller', () => {
   });
 
   test('an invalid spec gives a False condition with a clear message and no workload', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const name = `${prefix}-invalid`;
     const c = await start();
     await c.ready;
@@ -187,8 +178,7 @@ describe('asya controller', () => {
   });
 
   test('50 actors reconcile, and a restarted controller makes no writes when nothing changed', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     // A resync longer than a pass over 50 actors, so the work queue can be seen idle between passes.
     const slow = { ASYA_RESYNC_INTERVAL: '3s' };
     // The queues go to an in-memory broker here: a burst of 100 quorum queues is the broker's load test,
@@ -223,8 +213,7 @@ describe('asya controller', () => {
   }, 240_000);
 
   test('after a 410 Gone the controller relists and still sees new actors', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const c = await start();
     await c.ready;
     const first = `${prefix}-before-gone`;
@@ -243,8 +232,7 @@ describe('asya controller', () => {
   });
 
   test('leader election: only the Lease holder writes; a standby takes over when the leader stops', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const a = await start({ POD_NAME: 'replica-a' });
     await a.ready;
     const b = await start({ POD_NAME: 'replica-b' });
@@ -319,8 +307,7 @@ describe('asya controller', () => {
   });
 
   test('metrics and health endpoints', async () => {
-    api = new FakeKubeApi();
-    url = await api.start();
+    await fresh();
     const c = await start();
     await c.ready;
     const name = `${prefix}-metrics`;
@@ -336,14 +323,6 @@ describe('asya controller', () => {
   });
 });
 
-/** asya_controller_reconcile_total over every result, from the controller's /metrics. */
-async function reconciles(c: RunningController): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('asya_controller_reconcile_total{'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
 
 function i(name: string): number {
   return Number(name.split('-').at(-1));

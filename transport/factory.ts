@@ -49,7 +49,7 @@ function readTransportSettings(env: TransportEnv, warn?: (message: string) => vo
 }
 
 /**
- * Builds a transport's options from the original's environment variables (reference §3.1), so a sidecar or
+ * Builds a transport's options from the original's environment variables (docs/configuration.md, "Transport"), so a sidecar or
  * gateway deployment switches implementations without renaming anything. Each broker's settings are declared
  * in its plugin (transport/<broker>/plugin.ts); an empty variable counts as unset.
  */

@@ -56,6 +56,10 @@ export interface QueueOptions {
    * SQS visibility timeout). Must exceed the actor's runtime timeout.
    */
   processingTimeoutMs?: number;
+  /** With maxDeliveries: keep dead letters this long (SQS MessageRetentionPeriod, at most 14 days; RabbitMQ x-message-ttl on the DLQ). */
+  dlqRetentionMs?: number;
+  /** SQS tags, on the queue and its DLQ (the memory and RabbitMQ transports have none). */
+  tags?: Record<string, string>;
 }
 
 export interface QueueDepth {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
 import { sidecarSettingsEnv } from '../../krm-functions/sidecar-settings.ts';
-import { actorQueueOptions, queueName, type Logger } from '../../protocol/index.ts';
+import { policyQueueOptions, queueName, queuePolicyFromEnv, sidecarQueueSettings, type Logger, type QueuePolicy } from '../../protocol/index.ts';
 import { endActorsFromEnv } from '../../protocol/settings.ts';
 import { toEnvRecord } from '../../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
@@ -58,6 +58,7 @@ export class DevActor {
   readonly config: SidecarConfig;
   state: DevActorState = 'starting';
   private readonly runtime: DevRuntime;
+  private readonly queuePolicy: QueuePolicy;
   private sidecar: RunningSidecar | undefined;
   private busy: Promise<void> = Promise.resolve();
 
@@ -67,7 +68,11 @@ export class DevActor {
   ) {
     this.name = actor.metadata.name;
     const socketDir = join(ctx.workdir, this.name);
-    this.config = loadSidecarConfig(devSidecarEnv(actor, ctx, socketDir));
+    const sidecarEnv = devSidecarEnv(actor, ctx, socketDir);
+    this.config = loadSidecarConfig(sidecarEnv);
+    // The queue policy as a sidecar in the cluster gets it (ASYA_QUEUE_* from your environment); dev mode
+    // always creates its queues on the in-memory broker.
+    this.queuePolicy = { ...queuePolicyFromEnv(sidecarEnv), autoCreate: true };
     this.runtime = devRuntime({
       command: runtimeCommandFor(actor),
       env: {
@@ -93,7 +98,7 @@ export class DevActor {
 
   /** What the sidecar passes to ensureQueue (one rule for sidecar, crew and controller); created before any call. */
   queueOptions(): QueueOptions {
-    return actorQueueOptions(this.config.runtimeTimeoutMs);
+    return policyQueueOptions(this.queuePolicy, this.config.runtimeTimeoutMs);
   }
 
   get queue(): string {
@@ -140,7 +145,7 @@ export class DevActor {
         transport: countingTransport(this.ctx.transport, this.counters),
         supervisor: this.runtime,
         log: this.ctx.logger(`asya.sidecar.${this.name}`),
-        queue: { autoCreate: true },
+        queue: sidecarQueueSettings(this.queuePolicy),
       });
     }
     this.state = 'up';

@@ -10,6 +10,7 @@ import { readPlatformConfig, type PlatformConfig } from '../platform-config.ts';
 import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
 import { runtimeScript } from '../runtime-script.ts';
 import { TRANSPORT_PLUGINS } from '../../transport/registry.ts';
+import { translateOriginalCrew } from './original-crew.ts';
 import { injectPodTemplate, RUNTIME_CONFIGMAP, RUNTIME_SCRIPT_KEY, selectorLabels, type PodTemplate } from './pod-template.ts';
 
 export const FUNCTION_NAME = 'inject-sidecar';
@@ -97,7 +98,10 @@ export function injectSidecar(items: KubeObject[], functionConfig: unknown): Fun
   const { actors, results } = collectActors(items);
   const fresh: { object: KubeObject; from?: KubeObject }[] = [];
   const runtimeNamespaces = new Map<string, KubeObject>();
-  for (const { actor, item } of actors) {
+  for (const { actor: written, item } of actors) {
+    const crew = translateOriginalCrew(written, platform.config.sidecar.image);
+    if (crew.warning) results.push(resultFor(item, 'warning', crew.warning.message, crew.warning.path));
+    const actor = crew.actor;
     const account = serviceAccountFor(actor, platform.config);
     if (account.error) {
       results.push(resultFor(item, 'error', account.error.message, account.error.path));

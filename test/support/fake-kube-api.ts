@@ -8,18 +8,26 @@
  *   application/json-patch+json, and the /status subresource (status changes only there);
  * - watch: ?watch=true from a resourceVersion, newline-delimited events over chunked HTTP, and an ERROR event
  *   with a 410 Status when the requested resourceVersion has been compacted away (`compact()`);
- * - metadata.generation bumps on spec changes, uid and creationTimestamp on create.
- * It does not model: resourceVersion preconditions in patches (PUT checks them), field ownership and apply
- * conflicts (every apply wins, lists are replaced whole rather
- * than merged by key), strategic merge patch, garbage collection through ownerReferences, admission
- * (defaulting, validation, CRD schemas), RBAC and authentication, field selectors, pagination, and real
- * controllers (a Deployment's status only changes when a test sets it).
+ * - metadata.generation bumps on spec changes, uid and creationTimestamp on create;
+ * - resourceVersion preconditions: a PUT or PATCH that carries metadata.resourceVersion fails with 409
+ *   Conflict when the object has changed since;
+ * - server-side apply field ownership per leaf field (fake-kube-fields.ts): an apply that would change a
+ *   field another manager owns is a 409 Conflict unless forced (`force=true` takes the field over);
+ * - label selectors `k=v`, `k!=v`, `k`, `!k` on lists and on watches;
+ * - Pods (with status.containerStatuses and conditions as a test writes them, see `setStatus`) and
+ *   events.k8s.io/v1 Events.
+ * It does not model: strategic merge patch, lists merged by key in apply (a list is one atomic field, so an
+ * apply replaces it whole) and the removal of fields a manager stops applying, garbage collection through
+ * ownerReferences, admission (defaulting, validation, CRD schemas), RBAC and authentication, field
+ * selectors, pagination, watch events for objects that stop matching a label selector, and the built-in
+ * controllers (a Deployment's status and its pods only change when a test writes them).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalJson } from '../../controller/desired.ts';
 import { isPlainObject } from '../../protocol/json.ts';
+import { applyConflicts, changedLeaves, leaves, matchesSelector, takeOwnership, type Owners } from './fake-kube-fields.ts';
 
 export interface Resource {
   group: string;
@@ -36,7 +44,8 @@ export const DEFAULT_RESOURCES: Resource[] = [
   { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
   { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true },
   { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
-  { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
+  { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, hasStatus: true },
+  { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
   { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, hasStatus: true },
   { group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, hasStatus: true },
@@ -92,14 +101,6 @@ function jsonPatch(target: Obj, ops: { op: string; path: string; value?: unknown
   return doc as unknown as Obj;
 }
 
-function matchesSelector(labels: Record<string, string> | undefined, selector: string | null): boolean {
-  if (!selector) return true;
-  return selector.split(',').every((term) => {
-    const [k, v] = term.split('=');
-    return labels?.[k!] === v;
-  });
-}
-
 const canonical = canonicalJson;
 
 const specOf = (o: Obj) => canonical(Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'metadata' && k !== 'status')));
@@ -108,7 +109,9 @@ export class FakeKubeApi {
   private server?: Server;
   private readonly store = new Map<string, Obj>();
   private readonly history: WatchEvent[] = [];
-  private readonly watchers = new Set<{ resource: Resource; namespace?: string; res: ServerResponse }>();
+  private readonly watchers = new Set<{ resource: Resource; namespace?: string; selector: string | null; res: ServerResponse }>();
+  /** Field owners per stored object key (server-side apply's managedFields, kept aside). */
+  private readonly owners = new Map<string, Owners>();
   private rv = 1;
   /** Events with a resourceVersion at or below this are gone: watching from there answers 410. */
   private compactedThrough = 0;
@@ -164,6 +167,32 @@ export class FakeKubeApi {
     this.write(resource, key, { ...o, status: clone(status) }, 'MODIFIED');
   }
 
+  /** Test access: create an object as another client would (a pod made by the ReplicaSet controller). */
+  put(object: Obj): Obj {
+    const resource = this.resources.find((r) => r.kind === object.kind)!;
+    const key = this.key(resource, object.metadata.namespace, object.metadata.name);
+    if (this.store.has(key)) throw new Error(`${object.kind} ${object.metadata.name} exists`);
+    return this.write(resource, key, this.created(object, object.metadata.namespace), 'ADDED');
+  }
+
+  /** Test access: delete an object at once (no finalizers), as its controller would. */
+  delete(kind: string, namespace: string | undefined, name: string): void {
+    const resource = this.resources.find((r) => r.kind === kind)!;
+    const key = this.key(resource, namespace, name);
+    const o = this.store.get(key);
+    if (o) this.write(resource, key, o, 'DELETED');
+  }
+
+  /** Test access: which manager owns each field of an object (server-side apply). */
+  fieldOwners(kind: string, namespace: string | undefined, name: string): Record<string, string[]> {
+    const resource = this.resources.find((r) => r.kind === kind)!;
+    return Object.fromEntries([...(this.owners.get(this.key(resource, namespace, name)) ?? [])].map(([p, o]) => [p, [...o].sort()]));
+  }
+
+  private watches(w: { resource: Resource; namespace?: string; selector: string | null }, resource: Resource, object: Obj): boolean {
+    return w.resource === resource && (!w.namespace || w.namespace === object.metadata.namespace) && matchesSelector(object.metadata.labels as Record<string, string> | undefined, w.selector);
+  }
+
   private key(resource: Resource, namespace: string | undefined, name: string): string {
     return `${resource.group}/${resource.plural}/${resource.namespaced ? (namespace ?? 'default') : ''}/${name}`;
   }
@@ -171,12 +200,15 @@ export class FakeKubeApi {
   private write(resource: Resource, key: string, object: Obj, type: WatchEvent['type']): Obj {
     const stored = clone(object);
     stored.metadata.resourceVersion = String(++this.rv);
-    if (type === 'DELETED') this.store.delete(key);
+    if (type === 'DELETED') {
+      this.store.delete(key);
+      this.owners.delete(key);
+    }
     else this.store.set(key, stored);
     const event: WatchEvent = { rv: this.rv, type, resource, object: stored };
     this.history.push(event);
     for (const w of this.watchers) {
-      if (w.resource === resource && (!w.namespace || w.namespace === stored.metadata.namespace)) w.res.write(`${JSON.stringify({ type, object: stored })}\n`);
+      if (this.watches(w, resource, stored)) w.res.write(`${JSON.stringify({ type, object: stored })}\n`);
     }
     return clone(stored);
   }
@@ -233,7 +265,7 @@ export class FakeKubeApi {
     if (!resource) return this.status(res, 404, 'NotFound', `the server could not find the requested resource (${plural})`);
 
     if (!name) {
-      if (req.method === 'GET' && url.searchParams.get('watch') === 'true') return this.watch(resource, namespace, Number(url.searchParams.get('resourceVersion') ?? 0), res);
+      if (req.method === 'GET' && url.searchParams.get('watch') === 'true') return this.watch(resource, namespace, Number(url.searchParams.get('resourceVersion') ?? 0), url.searchParams.get('labelSelector'), res);
       if (req.method === 'GET') {
         const items = [...this.store.entries()]
           .filter(([k]) => k.startsWith(`${resource.group}/${resource.plural}/${namespace ? `${namespace}/` : ''}`))
@@ -245,7 +277,9 @@ export class FakeKubeApi {
         const object = (await this.body(req)) as Obj;
         const key = this.key(resource, namespace, object.metadata.name);
         if (this.store.has(key)) return this.status(res, 409, 'AlreadyExists', `${plural} "${object.metadata.name}" already exists`);
-        return this.json(res, 201, this.write(resource, key, this.created(object, namespace), 'ADDED'));
+        const made = this.write(resource, key, this.created(object, namespace), 'ADDED');
+        takeOwnership(this.ownersOf(key), leaves(object).keys(), url.searchParams.get('fieldManager') ?? 'unknown');
+        return this.json(res, 201, made);
       }
       return this.status(res, 405, 'MethodNotAllowed', req.method ?? '');
     }
@@ -262,26 +296,48 @@ export class FakeKubeApi {
       this.write(resource, key, existing, 'DELETED');
       return this.json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 200 });
     }
-    if (req.method === 'PATCH') {
+    if (req.method === 'PATCH' || req.method === 'PUT') {
       const contentType = req.headers['content-type'] ?? '';
       const patch = await this.body(req);
-      const apply = contentType.startsWith('application/apply-patch');
+      const apply = req.method === 'PATCH' && contentType.startsWith('application/apply-patch');
+      const manager = url.searchParams.get('fieldManager') ?? 'unknown';
       if (!existing && !apply) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
+      const sent = (patch as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
+      if (existing && sent !== undefined && sent !== existing.metadata.resourceVersion) {
+        return this.status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      if (apply && !url.searchParams.get('fieldManager')) return this.status(res, 400, 'BadRequest', 'PATCH with application/apply-patch+yaml requires fieldManager');
+      const owners = this.ownersOf(key);
+      if (apply && existing && url.searchParams.get('force') !== 'true') {
+        const conflicts = applyConflicts(owners, existing, patch, manager);
+        if (conflicts.length) {
+          const list = conflicts.map((c) => `conflict with "${c.owner}": ${c.path}`).join('\n- ');
+          return this.status(res, 409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${list}`);
+        }
+      }
       let next: Obj;
-      if (contentType.startsWith('application/json-patch')) next = jsonPatch(existing!, patch as { op: string; path: string }[]);
+      if (req.method === 'PUT') next = patch as Obj;
+      else if (contentType.startsWith('application/json-patch')) next = jsonPatch(existing!, patch as { op: string; path: string }[]);
       else if (apply || contentType.startsWith('application/merge-patch')) next = mergePatch(existing ?? {}, patch) as Obj;
       else return this.status(res, 415, 'UnsupportedMediaType', `${contentType} is not supported by this fake`);
-      if (!existing) return this.json(res, 201, this.write(resource, key, this.created(next, namespace), 'ADDED'));
-      return this.json(res, 200, this.update(resource, key, existing, next, sub === 'status'));
-    }
-    if (req.method === 'PUT') {
-      if (!existing) return this.status(res, 404, 'NotFound', `${plural} "${name}" not found`);
-      const next = (await this.body(req)) as Obj;
-      const sent = next.metadata.resourceVersion;
-      if (sent !== undefined && sent !== existing.metadata.resourceVersion) return this.status(res, 409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
-      return this.json(res, 200, this.update(resource, key, existing, next, sub === 'status'));
+      if (!existing) {
+        const made = this.write(resource, key, this.created(next, namespace), 'ADDED');
+        takeOwnership(owners, leaves(patch).keys(), manager);
+        return this.json(res, 201, made);
+      }
+      const updated = this.update(resource, key, existing, next, sub === 'status');
+      const before = leaves(existing);
+      const after = leaves(updated);
+      takeOwnership(owners, apply ? leaves(patch).keys() : changedLeaves(existing, updated), manager, (p) => before.get(p) !== after.get(p));
+      return this.json(res, 200, updated);
     }
     return this.status(res, 405, 'MethodNotAllowed', req.method ?? '');
+  }
+
+  private ownersOf(key: string): Owners {
+    let owners = this.owners.get(key);
+    if (!owners) this.owners.set(key, (owners = new Map()));
+    return owners;
   }
 
   private created(object: Obj, namespace: string | undefined): Obj {
@@ -311,7 +367,7 @@ export class FakeKubeApi {
     return this.write(resource, key, merged, 'MODIFIED');
   }
 
-  private watch(resource: Resource, namespace: string | undefined, from: number, res: ServerResponse): void {
+  private watch(resource: Resource, namespace: string | undefined, from: number, selector: string | null, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     // Without an immediate flush client-node's informer waits for the first event before it starts.
     res.flushHeaders();
@@ -321,9 +377,9 @@ export class FakeKubeApi {
       return;
     }
     for (const e of this.history) {
-      if (e.rv > from && e.resource === resource && (!namespace || e.object.metadata.namespace === namespace)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      if (e.rv > from && this.watches({ resource, namespace, selector }, e.resource, e.object)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     }
-    const watcher = { resource, namespace, res };
+    const watcher = { resource, namespace, selector, res };
     this.watchers.add(watcher);
     res.on('close', () => this.watchers.delete(watcher));
   }

@@ -18,11 +18,15 @@ const run = promisify(execFile);
 export interface PrivateRabbitmqOptions {
   /** Extra lines for rabbitmq.conf, e.g. `max_message_size = 1048576`. */
   config?: string[];
+  /** Enable the management plugin, on a free port of its own (`managementUrl`). */
+  management?: boolean;
 }
 
 export interface PrivateRabbitmq {
   readonly url: string;
   readonly port: number;
+  /** The HTTP management API (guest/guest), when started with `management: true`. */
+  readonly managementUrl?: string;
   readonly nodeName: string;
   /** Starts the node again on the same data (after stop or kill). */
   start(): Promise<void>;
@@ -70,12 +74,14 @@ export async function startPrivateRabbitmq(options: PrivateRabbitmqOptions = {})
   // Erlang distribution needs a port of its own; take another free one rather than port + 20000.
   const distPort = await freePort();
   const nodeName = `asya-test-${port}@localhost`;
+  const managementPort = options.management ? await freePort() : undefined;
+  // The management plugin gets a port of its own: on 15672 it would fight the shared broker's.
+  const management = managementPort ? [`management.tcp.ip = 127.0.0.1`, `management.tcp.port = ${managementPort}`] : [];
   writeFileSync(
     join(dir, 'rabbitmq.conf'),
-    [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', ...(options.config ?? [])].join('\n') + '\n',
+    [`listeners.tcp.default = 127.0.0.1:${port}`, 'loopback_users = none', ...management, ...(options.config ?? [])].join('\n') + '\n',
   );
-  // No plugins: the management plugin would fight the shared broker for port 15672.
-  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  writeFileSync(join(dir, 'enabled_plugins'), managementPort ? '[rabbitmq_management].\n' : '[].\n');
   // The node and rabbitmqctl find the same Erlang cookie through HOME.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -122,6 +128,7 @@ export async function startPrivateRabbitmq(options: PrivateRabbitmqOptions = {})
   const broker: PrivateRabbitmq = {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     port,
+    ...(managementPort ? { managementUrl: `http://127.0.0.1:${managementPort}` } : {}),
     nodeName,
     start,
     async stop() {

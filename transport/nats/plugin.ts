@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { duration, fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
 import { TransportConfigError } from '../config-error.ts';
-import { configBool, configInt, secretKeyRef } from '../platform-values.ts';
+import { configBool, configInt, queuePolicySchema, secretKeyRef } from '../platform-values.ts';
 import { secretEnv, type TransportPlugin } from '../plugin.ts';
 import type { NatsTransportOptions } from './nats.ts';
 import { CONSUMER_NAME } from './nats-topology.ts';
@@ -27,6 +27,7 @@ export const natsPlatformSchema = z.object({
   passwordSecretRef: secretKeyRef.optional(),
   tokenSecretRef: secretKeyRef.optional(),
   replicas: configInt().pipe(z.number().min(1).max(5)).optional(),
+  queues: queuePolicySchema,
 });
 type Platform = z.output<typeof natsPlatformSchema>;
 

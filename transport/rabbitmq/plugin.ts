@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
 import { TransportConfigError } from '../config-error.ts';
-import { configInt, secretKeyRef } from '../platform-values.ts';
+import { configInt, queuePolicySchema, secretKeyRef } from '../platform-values.ts';
 import { literalEnv, secretEnv, secretTarget, type KedaTrigger, type PodEnvVar, type TransportPlugin } from '../plugin.ts';
 import type { RabbitMqTransportOptions } from './rabbitmq.ts';
 
@@ -33,6 +33,7 @@ export const rabbitmqPlatformSchema = z.object({
   exchange: z.string().min(1).optional(),
   /** HTTP management API (e.g. http://rabbitmq:15672). Lets KEDA count unacknowledged messages too. */
   managementUrl: z.url().optional(),
+  queues: queuePolicySchema,
 });
 type Platform = z.output<typeof rabbitmqPlatformSchema>;
 

@@ -116,7 +116,8 @@ export class RabbitMqTransport implements Transport {
     const args = queueArguments(queue, options);
     if (options.maxDeliveries !== undefined) {
       const dlq = deadLetterQueueOf(queue);
-      await this.declareQueue(dlq, queueArguments(dlq));
+      const retention = options.dlqRetentionMs !== undefined ? { 'x-message-ttl': Math.ceil(options.dlqRetentionMs) } : {};
+      await this.declareQueue(dlq, { ...queueArguments(dlq), ...retention });
     }
     await this.declareQueue(queue, args);
   }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { fromEnv, int, settingsTable, string, toEnv } from '../../settings/index.ts';
 import { TransportConfigError } from '../config-error.ts';
-import { configInt, secretKeyRef } from '../platform-values.ts';
+import { configInt, queuePolicySchema, secretKeyRef } from '../platform-values.ts';
 import { secretEnv, secretTarget, type TransportPlugin } from '../plugin.ts';
 import type { SqsTransportOptions } from './sqs.ts';
 
@@ -34,6 +34,9 @@ export const sqsPlatformSchema = z.object({
   credentials: z.object({ accessKeyIdSecretRef: secretKeyRef, secretAccessKeySecretRef: secretKeyRef }).optional(),
   visibilityTimeout: configInt().pipe(z.number().min(1)).optional(),
   waitTimeSeconds: configInt().pipe(z.number().min(1).max(20)).optional(),
+  queues: queuePolicySchema.refine((q) => (q.dlq.retentionDays ?? 0) <= 14, { message: 'SQS keeps messages at most 14 days (dlq.retentionDays)' }),
+  /** Tags on every actor queue and DLQ, besides asya.sh/actor and asya.sh/namespace (the controller sets them). */
+  tags: z.record(z.string(), z.string()).optional(),
 });
 type Platform = z.output<typeof sqsPlatformSchema>;
 

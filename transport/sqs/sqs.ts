@@ -11,6 +11,7 @@ import {
   GetQueueUrlCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
+  TagQueueCommand,
   SQSClient,
   type Message,
   type QueueAttributeName,
@@ -122,12 +123,14 @@ export class SqsTransport implements Transport {
       if (!Number.isInteger(options.maxDeliveries) || options.maxDeliveries < 1) {
         throw new RangeError(`maxDeliveries must be a positive integer, got ${options.maxDeliveries}`);
       }
-      const dlqUrl = await this.createQueue(deadLetterQueueOf(queue), {});
+      const dlqAttributes: Partial<Record<QueueAttributeName, string>> = {};
+      if (options.dlqRetentionMs !== undefined) dlqAttributes.MessageRetentionPeriod = String(Math.min(1_209_600, Math.max(60, Math.ceil(options.dlqRetentionMs / 1000))));
+      const dlqUrl = await this.createQueue(deadLetterQueueOf(queue), dlqAttributes, options.tags);
       const arn = (await this.attributes(dlqUrl, ['QueueArn'])).QueueArn;
       if (!arn) throw new TransportError(`no ARN for ${deadLetterQueueOf(queue)}`, 'unavailable');
       attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(options.maxDeliveries) });
     }
-    await this.createQueue(queue, attributes);
+    await this.createQueue(queue, attributes, options.tags);
   }
 
   async deleteQueue(queue: string): Promise<void> {
@@ -285,9 +288,9 @@ export class SqsTransport implements Transport {
     );
   }
 
-  private async createQueue(name: string, attributes: Partial<Record<QueueAttributeName, string>>): Promise<string> {
+  private async createQueue(name: string, attributes: Partial<Record<QueueAttributeName, string>>, tags?: Record<string, string>): Promise<string> {
     try {
-      const out = await this.client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+      const out = await this.client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes, ...(tags ? { tags } : {}) }));
       const url = this.localUrl(out.QueueUrl!);
       this.urls.set(name, url);
       return url;
@@ -300,6 +303,7 @@ export class SqsTransport implements Transport {
       await this.call(`update ${name}`, () =>
         this.client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes })),
       );
+      if (tags) await this.call(`tag ${name}`, () => this.client.send(new TagQueueCommand({ QueueUrl: url, Tags: tags })));
       return url;
     }
   }
