@@ -28,9 +28,11 @@ describe('queue policy', () => {
     expect(policyQueueOptions({ autoCreate: true, dlq: { enabled: true, maxDeliveries: 3, retentionDays: 2 } }, 1000)).toEqual({ processingTimeoutMs: 2000, maxDeliveries: 3, dlqRetentionMs: 172_800_000 });
   });
 
-  test('bad values are refused with the variable named', () => {
-    expect(() => queuePolicyFromEnv({ ASYA_QUEUE_AUTO_CREATE: 'no' })).toThrow('ASYA_QUEUE_AUTO_CREATE="no" must be true or false');
-    expect(() => queuePolicyFromEnv({ ASYA_QUEUE_MAX_DELIVERIES: '-1' })).toThrow('ASYA_QUEUE_MAX_DELIVERIES="-1" must be a whole number of at least 0');
-    expect(() => queuePolicyFromEnv({ ASYA_QUEUE_DLQ_RETENTION_DAYS: '0' })).toThrow('ASYA_QUEUE_DLQ_RETENTION_DAYS="0" must be a whole number of at least 1');
+  test('bad values are refused with the variable named; an auto-create word other than true/false is warned about', () => {
+    const warnings: string[] = [];
+    expect(queuePolicyFromEnv({ ASYA_QUEUE_AUTO_CREATE: 'no' }, { warn: (m) => warnings.push(m) }).autoCreate).toBe(true);
+    expect(warnings).toEqual(['ASYA_QUEUE_AUTO_CREATE="no" is read as true: only the literal false changes it']);
+    expect(() => queuePolicyFromEnv({ ASYA_QUEUE_MAX_DELIVERIES: '-1' })).toThrow('Invalid ASYA_QUEUE_MAX_DELIVERIES="-1": expected an integer >= 0');
+    expect(() => queuePolicyFromEnv({ ASYA_QUEUE_DLQ_RETENTION_DAYS: '0' })).toThrow('Invalid ASYA_QUEUE_DLQ_RETENTION_DAYS="0": expected an integer >= 1');
   });
 });
