@@ -10,8 +10,9 @@ import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { renderSettingsDocs, type SettingsTable } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
+import { CLI_SETTINGS, DLQ_CLI_SETTINGS } from './settings.ts';
 
-export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [RUNTIME_SETTINGS, SIDECAR_SETTINGS, GATEWAY_SETTINGS, CREW_SETTINGS, CONTROLLER_SETTINGS];
+export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [RUNTIME_SETTINGS, SIDECAR_SETTINGS, GATEWAY_SETTINGS, CREW_SETTINGS, CONTROLLER_SETTINGS, CLI_SETTINGS, DLQ_CLI_SETTINGS];
 
 export const CONFIGURATION_DOC = join(import.meta.dirname, '..', 'docs', 'configuration.md');
 
