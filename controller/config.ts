@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import YAML from 'yaml';
 import type { LogLevel } from '../protocol/index.ts';
-import { fromEnv, type HostPort } from '../settings/index.ts';
+import { envName, fromEnv, type HostPort } from '../settings/index.ts';
 import { CONTROLLER_SETTINGS } from './settings.ts';
 
 export interface ControllerConfig {
@@ -27,18 +27,20 @@ export class ControllerConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+const PLATFORM_CONFIG = envName(CONTROLLER_SETTINGS, 'platformConfig');
+
 function readPlatform(path: string | undefined): unknown {
   if (!path) return undefined;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ControllerConfigError(`ASYA_PLATFORM_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: cannot read ${path}: ${(err as Error).message}`);
   }
   try {
     return YAML.parse(text) as unknown;
   } catch (err) {
-    throw new ControllerConfigError(`ASYA_PLATFORM_CONFIG: ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: ${path} is not valid YAML: ${(err as Error).message}`);
   }
 }
 
