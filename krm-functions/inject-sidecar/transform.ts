@@ -9,6 +9,7 @@ import { collectActors, generated, markActorsLocal, replaceGenerated, resultFor 
 import { readPlatformConfig, type PlatformConfig } from '../platform-config.ts';
 import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
 import { runtimeScript } from '../runtime-script.ts';
+import { sidecarEnvProblems } from '../sidecar-settings.ts';
 import { injectPodTemplate, RUNTIME_CONFIGMAP, RUNTIME_SCRIPT_KEY, selectorLabels, type PodTemplate } from './pod-template.ts';
 
 export const FUNCTION_NAME = 'inject-sidecar';
@@ -96,11 +97,11 @@ export function injectSidecar(items: KubeObject[], functionConfig: unknown): Fun
   const fresh: { object: KubeObject; from?: KubeObject }[] = [];
   const runtimeNamespaces = new Map<string, KubeObject>();
   for (const { actor, item } of actors) {
+    const envProblems = sidecarEnvProblems(actor);
+    for (const p of envProblems) results.push(resultFor(item, p.severity, p.message, p.path));
     const account = serviceAccountFor(actor, platform.config);
-    if (account.error) {
-      results.push(resultFor(item, 'error', account.error.message, account.error.path));
-      continue;
-    }
+    if (account.error) results.push(resultFor(item, 'error', account.error.message, account.error.path));
+    if (account.error || envProblems.some((p) => p.severity === 'error')) continue;
     const pod = injectPodTemplate(actor, platform.config, account.name);
     for (const w of pod.warnings) results.push(resultFor(item, 'warning', w.message, w.path));
     const objects = [...workloadFor(actor, pod.template), ...(account.object ? [account.object] : [])];
