@@ -8,7 +8,7 @@ import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.t
 import { endActorsFromEnv } from '../protocol/settings.ts';
 import { queuePolicyFromEnv, sidecarQueueSettings } from '../protocol/queue-policy.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
-import { envName, toEnvRecord } from '../settings/index.ts';
+import { isSet, pickSettings, readSettings, toEnvRecord } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
 import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
@@ -23,6 +23,8 @@ export const CREW_ROLES: readonly CrewRole[] = ['happy-end', 'error-end'];
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
 type Env = Record<string, string | undefined>;
+
+const SOCKET_DIR_ONLY = pickSettings(SIDECAR_SETTINGS, ['socketDir']);
 
 export interface CrewOptions {
   /** @default process.env */
@@ -68,11 +70,12 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
   const env = options.env ?? process.env;
   const ends = endActorsFromEnv(env);
   const name = role === 'happy-end' ? ends.happyEnd : ends.errorEnd;
-  const ownSocketDir = env.ASYA_SOCKET_DIR ? undefined : temporaryDir(`asya-crew-${name}-`);
-  const socketDir = env.ASYA_SOCKET_DIR || ownSocketDir!.path;
+  // Unless told otherwise: a socket dir of its own (two crews on one machine must not share one), and the crew's concurrency.
+  const ownSocketDir = isSet(SIDECAR_SETTINGS, 'socketDir', env) ? undefined : temporaryDir(`asya-crew-${name}-`);
+  const socketDir = ownSocketDir?.path ?? readSettings(SOCKET_DIR_ONLY, env).values.socketDir;
   const config = loadSidecarConfig({
     ...env,
-    ...toEnvRecord(SIDECAR_SETTINGS, { ...(env[envName(SIDECAR_SETTINGS, 'concurrency')]?.trim() ? {} : { concurrency: CREW_CONCURRENCY }), actorName: name, isEndActor: true, socketDir }),
+    ...toEnvRecord(SIDECAR_SETTINGS, { ...(isSet(SIDECAR_SETTINGS, 'concurrency', env) ? {} : { concurrency: CREW_CONCURRENCY }), actorName: name, isEndActor: true, socketDir }),
   });
   const log = options.log ?? createLogger(config.logLevel, `asya.crew.${name}`);
   let stopping = false;

@@ -6,13 +6,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseOptions } from './client/parse-options.ts';
-import { parseLogLevel } from '../protocol/index.ts';
+import { fromEnv, pickSettings } from '../settings/index.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { readDemoFile } from './dev/demo-file.ts';
 import { runDemo } from './dev/demo.ts';
 import { startDevStack, TRANSPORT_KINDS, type DevStack, type TransportKind } from './dev/stack.ts';
 import { boardLogger, statusBoard, type StatusBoard } from './dev/status-board.ts';
 import { lockStore } from './dev/store-lock.ts';
+import { CLI_SETTINGS } from './settings.ts';
 import { temporaryDir } from './temp-dir.ts';
 
 export const DEV_USAGE = `Usage: asya dev <dir> [options]
@@ -33,6 +34,7 @@ Options:
 Exit codes: 0 stopped cleanly (--demo: every call ended as demo.yaml expects), 1 a demo call did not,
 2 usage, 130 stopped by a second Ctrl-C before the drain ended.`;
 
+const DEV_SETTINGS = pickSettings(CLI_SETTINGS, ['logLevel', 'apiToken']);
 const DRAIN_REPORT_EVERY_MS = 2000;
 const TABLE_REFRESH_MS = 1000;
 
@@ -92,7 +94,8 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
   }
   const calls = options.demo ? readDemoFile(join(options.dir, 'demo.yaml')) : [];
   const board = statusBoard(options.table && process.stdout.isTTY === true);
-  const level = parseLogLevel(env.ASYA_LOG_LEVEL ?? 'WARNING');
+  const settings = fromEnv(DEV_SETTINGS, env, { error: (message) => new CliError(EXIT.usage, message) });
+  const level = settings.logLevel;
   const say = (line: string) => board.log(line);
   const toolsFile = existsSync(join(options.dir, 'tools.yaml')) ? join(options.dir, 'tools.yaml') : undefined;
   // Taken before anything starts: a second dev on the same store stops here, with nothing to undo.
@@ -151,7 +154,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
     };
     process.on('SIGINT', stopNow);
     process.on('SIGTERM', stopNow);
-    const ok = await runDemo(stack.gateway.url, calls, (line) => board.print(line), env.ASYA_GATEWAY_API_TOKEN);
+    const ok = await runDemo(stack.gateway.url, calls, (line) => board.print(line), settings.apiToken);
     demoResults?.keep();
     say(`stored results and errors: ${resultsDir}`);
     clearInterval(ticker);

@@ -9,11 +9,10 @@ import { parseOptions } from './client/parse-options.ts';
 import { ErrorAnswer, type FinalRequest, type ReplayRequest } from '../protocol/gateway-contract.ts';
 import type { DeadLetterRecord } from '../protocol/index.ts';
 import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../crew/dlq.ts';
-import { CREW_SETTINGS } from '../crew/settings.ts';
-import { fromEnv, pickSettings, SettingsError } from '../settings/index.ts';
+import { fromEnv, SettingsError } from '../settings/index.ts';
 import type { Transport } from '../transport/transport.ts';
+import { DLQ_CLI_SETTINGS } from './settings.ts';
 
-const DLQ_SETTINGS = pickSettings(CREW_SETTINGS, ['dlqQueue', 'gatewayUrl', 'gatewayToken']);
 
 const USAGE = `Usage:
   asya dlq list [--queue asya-dlq] [--json]
@@ -43,8 +42,7 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
   let parsed;
   let settings;
   try {
-    // The crew's own reading of these variables: `asya dlq` acts on error-end's queue and gateway.
-    settings = fromEnv(DLQ_SETTINGS, io.env ?? process.env);
+    settings = fromEnv(DLQ_CLI_SETTINGS, io.env ?? process.env);
     parsed = parseOptions({
       args,
       allowPositionals: true,

@@ -5,7 +5,8 @@
  * the gateways start with ASYA_GATEWAY_AUTO_MIGRATE=false.
  */
 import { parseOptions } from './client/parse-options.ts';
-import { createLogger, parseLogLevel } from '../protocol/log.ts';
+import { createLogger } from '../protocol/log.ts';
+import { logLevelFromEnv } from '../protocol/settings.ts';
 import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { envName, fromEnv, pickSettings } from '../settings/index.ts';
 
@@ -35,7 +36,7 @@ export async function runGateway(args: string[], env: Record<string, string | un
   };
   const { startGateway } = await import('../gateway/server.ts');
   const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
-  const early = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.gateway');
+  const early = createLogger(logLevelFromEnv(env), 'asya.gateway');
   surviveClosedSocketWriteBug((message) => early.warn(message));
   // Signals are taken from the start: one that arrives while the gateway is still starting (it already
   // listens, the outbox relay is not up yet) stops it as soon as it is up, rather than killing it unclean.
@@ -64,7 +65,7 @@ export async function runGateway(args: string[], env: Record<string, string | un
 
 async function migrate(env: Record<string, string | undefined>): Promise<void> {
   const { databaseUrl: url, databaseSchema: schema, logLevel } = fromEnv(MIGRATE_SETTINGS, env);
-  if (!url) throw new Error('migrate needs ASYA_DATABASE_URL (the embedded store migrates itself when the gateway starts)');
+  if (!url) throw new Error(`migrate needs ${envName(GATEWAY_SETTINGS, 'databaseUrl')} (the embedded store migrates itself when the gateway starts)`);
   const log = createLogger(logLevel, 'asya.gateway');
   const { openPostgresStore } = await import('../gateway/store/index.ts');
   const store = await openPostgresStore({ url, ...(schema ? { schema } : {}), migrate: true, applicationName: 'asya-gateway-migrate' });

@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof code === 'number') process.exit(code);
   } catch (err) {
     process.stderr.write(`asya ${name}: ${(err as Error).message}\n`);
-    if (process.env.ASYA_LOG_LEVEL?.toUpperCase() === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
+    if ((await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
     process.exit(err instanceof CliError ? err.exitCode : 1);
   }
 }

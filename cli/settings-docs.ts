@@ -12,6 +12,7 @@ import { renderSettingsDocs, type SettingsTable } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import { TRANSPORT_SETTINGS } from '../transport/factory.ts';
 import { TRANSPORT_NAMES, TRANSPORT_PLUGINS } from '../transport/registry.ts';
+import { CLI_SETTINGS, DLQ_CLI_SETTINGS } from './settings.ts';
 
 export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [
   RUNTIME_SETTINGS,
@@ -22,6 +23,8 @@ export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [
   GATEWAY_SETTINGS,
   CREW_SETTINGS,
   CONTROLLER_SETTINGS,
+  CLI_SETTINGS,
+  DLQ_CLI_SETTINGS,
 ];
 
 export const CONFIGURATION_DOC = join(import.meta.dirname, '..', 'docs', 'configuration.md');

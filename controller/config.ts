@@ -2,23 +2,36 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import YAML from 'yaml';
-import type { LogLevel } from '../protocol/index.ts';
-import { fromEnv, type HostPort } from '../settings/index.ts';
+import { envName, fromEnv, type Settings } from '../settings/index.ts';
 import { CONTROLLER_SETTINGS } from './settings.ts';
 
+/** The values as the table reads them: a change of a declaration is a type change here. */
+type Read = Settings<typeof CONTROLLER_SETTINGS>;
+
+/** The controller's settings, grouped by what uses them; each field's type is its declaration's. */
 export interface ControllerConfig {
   /** Namespaces to watch; empty: all. */
-  namespaces: string[];
+  namespaces: Read['namespaces'];
   /** The KRM functions' functionConfig (an AsyaPlatform resource or a ConfigMap), from ASYA_PLATFORM_CONFIG. */
   platform: unknown;
-  manageQueues: boolean;
-  leaderElection: { enabled: boolean; namespace: string; name: string; identity: string; leaseDurationSeconds: number; retryPeriodMs: number };
-  metricsAddr: HostPort;
-  concurrency: number;
-  resyncMs: number;
-  backoff: { baseMs: number; maxMs: number };
-  kubeApiUrl?: string;
-  logLevel: LogLevel;
+  /** Not ASYA_DISABLE_QUEUE_MANAGEMENT. */
+  manageQueues: Read['disableQueueManagement'];
+  leaderElection: {
+    enabled: Read['leaderElection'];
+    /** ASYA_LEADER_ELECTION_NAMESPACE, else POD_NAMESPACE, else `asya`. */
+    namespace: NonNullable<Read['leaseNamespace'] | Read['podNamespace']>;
+    name: Read['leaseName'];
+    /** POD_NAME, else `<hostname>-<pid>`. */
+    identity: NonNullable<Read['podName']>;
+    leaseDurationSeconds: Read['leaseDurationSeconds'];
+    retryPeriodMs: Read['leaseRetryPeriodMs'];
+  };
+  metricsAddr: Read['metricsAddr'];
+  concurrency: Read['concurrency'];
+  resyncMs: Read['resyncMs'];
+  backoff: { baseMs: Read['backoffBaseMs']; maxMs: Read['backoffMaxMs'] };
+  kubeApiUrl?: Read['kubeApiUrl'];
+  logLevel: Read['logLevel'];
 }
 
 export class ControllerConfigError extends Error {
@@ -27,18 +40,20 @@ export class ControllerConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+const PLATFORM_CONFIG = envName(CONTROLLER_SETTINGS, 'platformConfig');
+
 function readPlatform(path: string | undefined): unknown {
   if (!path) return undefined;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ControllerConfigError(`ASYA_PLATFORM_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: cannot read ${path}: ${(err as Error).message}`);
   }
   try {
     return YAML.parse(text) as unknown;
   } catch (err) {
-    throw new ControllerConfigError(`ASYA_PLATFORM_CONFIG: ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: ${path} is not valid YAML: ${(err as Error).message}`);
   }
 }
 

@@ -1,22 +1,26 @@
 /** Crew settings from the environment: the original's S3 variables, the gateway, and error-end's retries. */
 import { createLogger, type Logger } from '../protocol/index.ts';
 import { gatewayClient, type GatewayClient } from '../protocol/gateway-client.ts';
-import { fromEnv, readSettings } from '../settings/index.ts';
-import type { RetryPolicy } from './retry-policy.ts';
+import { fromEnv, readSettings, type Settings } from '../settings/index.ts';
 import { CREW_RUNTIME_SETTINGS, CREW_SETTINGS } from './settings.ts';
 import { storageFromSettings, type Storage } from './storage.ts';
 
+/** The values as the table reads them: a change of a declaration is a type change here. */
+type Read = Settings<typeof CREW_SETTINGS>;
+
+/** What the crew's handlers use, built from the table; each field's type is its declaration's. */
 export interface CrewConfig {
+  /** Built from the S3 settings, or ASYA_RESULTS_DIR. */
   storage: Storage;
-  resultsPrefix: string;
-  errorsPrefix: string;
+  resultsPrefix: Read['resultsPrefix'];
+  errorsPrefix: Read['errorsPrefix'];
   /** Set when `ASYA_GATEWAY_URL` is; without it the crew only stores. */
   gateway?: GatewayClient;
-  happyEnd: string;
-  errorEnd: string;
-  dlqQueue: string;
+  happyEnd: Read['happyEnd'];
+  errorEnd: Read['errorEnd'];
+  dlqQueue: Read['dlqQueue'];
   /** For error envelopes without `x-asya-retry-policy`: `ASYA_RETRY_POLICY` (JSON spec.retry) or the defaults. */
-  defaultPolicy: RetryPolicy;
+  defaultPolicy: Read['defaultPolicy'];
   log: Logger;
 }
 

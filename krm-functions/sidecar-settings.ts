@@ -6,7 +6,7 @@
  */
 import type { AsyncActor } from '../api/index.ts';
 import { ERROR_END, HAPPY_END, isEndActor, type EndActors } from '../protocol/index.ts';
-import { fromEnv, pickSettings, toEnv, type Settings } from '../settings/index.ts';
+import { fromEnv, pickSettings, readSettings, toEnv, type Settings, type SettingsTable } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import type { EnvVar } from './transport-env.ts';
 
@@ -70,3 +70,40 @@ export function runtimeTimeoutMs(actor: AsyncActor): number {
 }
 
 const RUNTIME_TIMEOUT_ONLY = pickSettings(SIDECAR_SETTINGS, ['runtimeTimeoutMs']);
+
+/** A problem of one spec.sidecar.env entry, as the sidecar would report it at startup. */
+export interface SidecarEnvProblem {
+  severity: 'error' | 'warning';
+  message: string;
+  /** The entry's field path in the AsyncActor. */
+  path: string;
+}
+
+type SidecarKey = keyof typeof SIDECAR_SETTINGS.settings & string;
+
+/**
+ * spec.sidecar.env read by the sidecar's own table before any pod exists: a value the sidecar would refuse
+ * at startup is refused here, with the sidecar's message, instead of a pod that crash-loops; one it would
+ * read with a warning is warned about. Each setting is read from the whole environment the pod would have
+ * (so an entry a later one overrides is not blamed), and the problem points at the entry that causes it.
+ * Values from a Secret or ConfigMap, and files (`_FILE`), exist only in the pod and are left to the sidecar.
+ */
+export function sidecarEnvProblems(actor: AsyncActor): SidecarEnvProblem[] {
+  const own = actor.spec.sidecar?.env ?? [];
+  if (own.length === 0) return [];
+  const { env, unresolved } = sidecarSettingsEnv(actor);
+  for (const name of Object.keys(env)) if (unresolved.includes(name) || name.endsWith('_FILE')) delete env[name];
+  const problems: SidecarEnvProblem[] = [];
+  const blame = (names: readonly string[], table: SettingsTable) => {
+    const index = own.map((e) => names.includes(e.name) && e.value !== undefined).lastIndexOf(true);
+    if (index < 0) return;
+    const { errors, warnings } = readSettings(table, env);
+    const path = `spec.sidecar.env[${index}].value`;
+    problems.push(...errors.map((message) => ({ severity: 'error' as const, message, path })), ...warnings.map((message) => ({ severity: 'warning' as const, message, path })));
+  };
+  for (const [key, setting] of Object.entries(SIDECAR_SETTINGS.settings)) {
+    blame([setting.options.env, ...(setting.options.aliases ?? [])], pickSettings(SIDECAR_SETTINGS, [key as SidecarKey]));
+  }
+  for (const retired of SIDECAR_SETTINGS.retired) blame([retired.env], { component: SIDECAR_SETTINGS.component, settings: {}, retired: [retired] });
+  return problems;
+}

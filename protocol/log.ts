@@ -1,6 +1,7 @@
-/** A minimal leveled logger; payloads are only ever rendered at DEBUG, lazily, so INFO stays cheap. */
-import { LOG_LEVEL } from './settings.ts';
-
+/**
+ * A minimal leveled logger; payloads are only ever rendered at DEBUG, lazily, so INFO stays cheap. The level
+ * is ASYA_LOG_LEVEL as each component's table reads it (or logLevelFromEnv, protocol/settings.ts).
+ */
 export type LogFields = Record<string, unknown>;
 
 /** Also satisfies the transports' logger, so one process logs in one format. */
@@ -20,19 +21,6 @@ function renderFields(fields: LogFields | undefined): string {
 
 const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 } as const;
 export type LogLevel = keyof typeof LEVELS;
-
-/**
- * Lenient like the original's getattr(logging, level, INFO): unknown levels mean INFO. The spelling rules
- * are ASYA_LOG_LEVEL's declaration (protocol/settings.ts); this is for loggers made before a component has
- * read its settings, so it does not warn (the settings reader does).
- */
-export function parseLogLevel(raw: string | undefined): LogLevel {
-  try {
-    return raw?.trim() ? LOG_LEVEL.kind.parse(raw.trim()) : 'INFO';
-  } catch {
-    return 'INFO';
-  }
-}
 
 export function createLogger(level: LogLevel, name: string): Logger {
   const min = LEVELS[level];

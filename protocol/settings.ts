@@ -21,6 +21,16 @@ export const LOG_LEVEL = oneOf(LEVELS, {
   strictness: 'lenient',
 });
 
+/**
+ * The level for a logger made before the component has read its table (to report that reading's failure):
+ * the same reading, without the warning, which the table's reader gives.
+ */
+export function logLevelFromEnv(env: Record<string, string | undefined>): LogLevel {
+  return readSettings(LOG_LEVEL_ONLY, env).values.logLevel;
+}
+
+const LOG_LEVEL_ONLY = settingsTable('log-level', { logLevel: LOG_LEVEL });
+
 export const SOCKET_DIR = string({
   env: 'ASYA_SOCKET_DIR',
   doc: "directory of the socket and the `runtime-ready` file; created if missing. Must be the sidecar's too",

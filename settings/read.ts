@@ -68,6 +68,17 @@ function source(setting: AnySetting, env: Env, warnings: string[]): { name: stri
   return first ? { name: first.name, raw: first.raw! } : undefined;
 }
 
+/**
+ * Whether the environment gives this setting a value (itself, its file or an old name), as the reader sees it:
+ * for a caller that supplies its own default only when the user gave none.
+ */
+export function isSet<Table extends SettingsTable>(table: Table, key: keyof Table['settings'] & string, env: Env): boolean {
+  const setting = table.settings[key];
+  if (!setting) throw new Error(`settings table ${table.component} has no setting ${key}`);
+  const { env: name, aliases = [], fromFile: file, keepEmpty } = setting.options;
+  return [name, ...aliases, ...(file ? [`${name}_FILE`] : [])].some((n) => present(env, n, keepEmpty) !== undefined);
+}
+
 function shown(setting: AnySetting, name: string, raw: string): string {
   return setting.options.secret || setting.kind.quiet ? name : `${name}=${JSON.stringify(raw)}`;
 }

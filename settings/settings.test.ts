@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, expectTypeOf, test } from 'vitest';
 import { z } from 'zod';
-import { bool, duration, fromEnv, hostPort, int, json, list, literalBool, oneOf, readSettings, renderSettingsDocs, renderSettingsTable, settingsTable, SettingsError, string, toEnv, toEnvRecord, url, intKind, type HostPort } from './index.ts';
+import { bool, duration, fromEnv, hostPort, int, isSet, json, list, literalBool, oneOf, readSettings, renderSettingsDocs, renderSettingsTable, settingsTable, SettingsError, string, toEnv, toEnvRecord, url, intKind, type HostPort } from './index.ts';
 
 const table = settingsTable(
   'example',
@@ -82,6 +82,14 @@ describe('reading', () => {
     expect(() => fromEnv(table, {}, { error: (m) => new RangeError(m) })).toThrow(RangeError);
   });
 
+  test('isSet: whether the user gave a value, under its name, an old name or a file, as the reader sees it', () => {
+    expect(isSet(table, 'workers', {})).toBe(false);
+    expect(isSet(table, 'workers', { X_WORKERS: '  ' })).toBe(false);
+    expect(isSet(table, 'workers', { X_WORKERS: '2' })).toBe(true);
+    expect(isSet(table, 'workers', { X_OLD_WORKERS: '2' })).toBe(true);
+    expect(isSet(table, 'prefix', { X_PREFIX: '' })).toBe(true);
+    expect(() => isSet(table, 'nope' as 'workers', {})).toThrow('settings table example has no setting nope');
+  });
   test('a secret is never echoed', () => {
     const secretTable = settingsTable('s', { tokens: int({ env: 'X_TOKENS', doc: 'tokens', secret: true }) });
     expect(readSettings(secretTable, { X_TOKENS: 'hunter2' }).errors).toEqual(['Invalid X_TOKENS: expected an integer']);

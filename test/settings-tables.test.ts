@@ -10,6 +10,8 @@ import { CREW_SETTINGS } from '../crew/settings.ts';
 import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { readSettings } from '../settings/index.ts';
 import { loadSidecarConfig } from '../sidecar/config.ts';
+import { parseAsyncActor } from '../api/index.ts';
+import { sidecarEnvProblems, sidecarSettingsEnv } from '../krm-functions/sidecar-settings.ts';
 
 describe.each(DOCUMENTED_SETTINGS.map((table) => [table.component, table] as const))('the %s table', (_, table) => {
   test.each(Object.entries(table.settings))('%s: its default reads back as itself, and it has a doc line', (_, setting) => {
@@ -47,5 +49,44 @@ describe("the original's names", () => {
     const warnings: string[] = [];
     expect(loadSidecarConfig({ ASYA_ACTOR_NAME: 'a', ASYA_QUEUE_AUTO_CREATE: 'no' }, { warn: (m) => warnings.push(m) }).queueAutoCreate).toBe(true);
     expect(warnings).toEqual(['ASYA_QUEUE_AUTO_CREATE="no" is read as true: only the literal false changes it']);
+  });
+});
+
+describe("an AsyncActor's spec.sidecar.env", () => {
+  const actor = (env: Array<{ name: string; value?: string; valueFrom?: Record<string, unknown> }>) =>
+    parseAsyncActor({
+      apiVersion: 'asya.sh/v1alpha1',
+      kind: 'AsyncActor',
+      metadata: { name: 'a' },
+      spec: { transport: 'rabbitmq', sidecar: { env }, workload: { template: { spec: { containers: [{ name: 'asya-runtime', image: 'i', env: [{ name: 'ASYA_HANDLER', value: 'h.f' }] }] } } } },
+    });
+
+  test.each([
+    ['ASYA_RUNTIME_TIMEOUT', 'abc'],
+    ['ASYA_CONCURRENCY', '-1'],
+    ['ASYA_METRICS_ADDR', '8080'],
+    ['ASYA_CUSTOM_METRICS', '[{"name":"x"}]'],
+    ['ASYA_ACTOR_NAME', 'Not_A_Name'],
+  ])('%s=%s is refused by inject-sidecar with the message the sidecar gives at startup', (name, value) => {
+    const given = actor([{ name, value }]);
+    const startup = (() => {
+      try {
+        loadSidecarConfig(sidecarSettingsEnv(given).env, { warn: () => {} });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('the sidecar started');
+    })();
+    expect(sidecarEnvProblems(given)).toEqual([{ severity: 'error', message: startup, path: 'spec.sidecar.env[0].value' }]);
+  });
+
+  test('valid values, values from a Secret and an overridden entry are not blamed', () => {
+    expect(sidecarEnvProblems(actor([{ name: 'ASYA_CONCURRENCY', value: 'x' }, { name: 'ASYA_CONCURRENCY', value: '8' }, { name: 'ASYA_RUNTIME_TIMEOUT', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }]))).toEqual([]);
+  });
+
+  test("the sidecar's warnings come along, at the entry", () => {
+    expect(sidecarEnvProblems(actor([{ name: 'ASYA_SOCKET_PATH', value: '/x' }]))).toEqual([
+      { severity: 'warning', message: 'ASYA_SOCKET_PATH is not read any more: the socket is always `asya-runtime.sock` in `ASYA_SOCKET_DIR`', path: 'spec.sidecar.env[0].value' },
+    ]);
   });
 });

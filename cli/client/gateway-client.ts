@@ -17,13 +17,13 @@ import {
   UPDATE_EVENT,
   type ToolCallRequest,
 } from '../../protocol/gateway-contract.ts';
+import { envName, fromEnv, pickSettings, type Env } from '../../settings/index.ts';
+import { CLI_SETTINGS, gatewayUrlKind } from '../settings.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { readSseEvents } from './sse.ts';
 
 export { isFinalStatus, type EnvelopeUpdate, type EnvelopeView };
 
-/** Where `asya dev` serves the gateway unless told otherwise. */
-export const DEV_GATEWAY_URL = 'http://127.0.0.1:8089';
 
 export interface ToolInfo {
   name: string;
@@ -257,10 +257,21 @@ export class GatewayClient {
 
 /**
  * --gateway, else ASYA_GATEWAY_URL, else where `asya dev` listens. --token, else ASYA_GATEWAY_API_TOKEN (the
- * gateway's client token), else ASYA_GATEWAY_TOKEN, so one exported token serves a dev shell either way.
+ * gateway's client token), else ASYA_GATEWAY_TOKEN (cli/settings.ts). A variable an option overrides is not
+ * read, so a stale one in the shell does not stop a command that names what it wants.
  */
-export function gatewayFrom(options: { gateway?: string; token?: string }, env: Record<string, string | undefined>): GatewayClient {
-  const url = options.gateway || env.ASYA_GATEWAY_URL || DEV_GATEWAY_URL;
-  if (!/^https?:\/\/[^/]/.test(url)) throw new CliError(EXIT.usage, `the gateway URL must start with http:// or https://, got ${JSON.stringify(url)}`);
-  return new GatewayClient(url, options.token || env.ASYA_GATEWAY_API_TOKEN || env.ASYA_GATEWAY_TOKEN || undefined);
+export function gatewayFrom(options: { gateway?: string; token?: string }, env: Env): GatewayClient {
+  const overridden = options.gateway ? { [envName(CLIENT_SETTINGS, 'gatewayUrl')]: undefined } : {};
+  const settings = fromEnv(CLIENT_SETTINGS, { ...env, ...overridden }, { error: (message) => new CliError(EXIT.usage, message) });
+  let url = settings.gatewayUrl;
+  if (options.gateway) {
+    try {
+      url = gatewayUrlKind.parse(options.gateway);
+    } catch (err) {
+      throw new CliError(EXIT.usage, `Invalid --gateway ${JSON.stringify(options.gateway)}: ${(err as Error).message}`);
+    }
+  }
+  return new GatewayClient(url, options.token || settings.apiToken || settings.gatewayToken);
 }
+
+const CLIENT_SETTINGS = pickSettings(CLI_SETTINGS, ['gatewayUrl', 'apiToken', 'gatewayToken']);

@@ -18,6 +18,7 @@ import { findActors, watchedFiles } from './actors.ts';
 import { DevActor } from './dev-actor.ts';
 import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
 import type { ActorRow } from './status-board.ts';
+import { cliLogLevel } from '../settings.ts';
 import { temporaryDir } from '../temp-dir.ts';
 
 const CREW_RUNTIME = join(import.meta.dirname, 'crew-runtime.mjs');
@@ -102,7 +103,7 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
 
     const crewEnv = {
       ...options.env,
-      ...toEnvRecord(CREW_SETTINGS, { gatewayUrl: gateway.url, resultsDir: options.resultsDir, ...(options.env.ASYA_LOG_LEVEL === undefined ? { logLevel: 'WARNING' } : {}) }),
+      ...toEnvRecord(CREW_SETTINGS, { gatewayUrl: gateway.url, resultsDir: options.resultsDir, logLevel: cliLogLevel(options.env) }),
       ...toEnvRecord(SIDECAR_SETTINGS, { metricsEnabled: false }),
     };
     const crew: CrewMember[] = await Promise.all(

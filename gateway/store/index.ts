@@ -13,9 +13,12 @@ export interface OpenStoreOptions extends Partial<PostgresStoreOptions> {
   dataDir?: string;
 }
 
-/** ASYA_DATABASE_URL set → PostgreSQL (shared by replicas); unset → embedded PGlite, as for `asya dev`. */
+/**
+ * A URL → PostgreSQL (shared by replicas); none → embedded PGlite, as for `asya dev`. The URL is the
+ * gateway's ASYA_DATABASE_URL as its settings table read it (gateway/server.ts), never the process's own.
+ */
 export function openStore(options: OpenStoreOptions = {}): Promise<EnvelopeStore> {
-  const url = options.url ?? process.env.ASYA_DATABASE_URL;
+  const { url } = options;
   if (url) return openPostgresStore({ ...options, url });
   return openPgliteStore({ dataDir: options.dataDir, onBackgroundError: options.onBackgroundError });
 }

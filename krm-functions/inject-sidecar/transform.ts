@@ -11,6 +11,7 @@ import type { FunctionOutput, KubeObject, Result } from '../resource-list.ts';
 import { runtimeScript } from '../runtime-script.ts';
 import { TRANSPORT_PLUGINS } from '../../transport/registry.ts';
 import { translateOriginalCrew } from './original-crew.ts';
+import { sidecarEnvProblems } from '../sidecar-settings.ts';
 import { injectPodTemplate, RUNTIME_CONFIGMAP, RUNTIME_SCRIPT_KEY, selectorLabels, type PodTemplate } from './pod-template.ts';
 
 export const FUNCTION_NAME = 'inject-sidecar';
@@ -102,11 +103,11 @@ export function injectSidecar(items: KubeObject[], functionConfig: unknown): Fun
     const crew = translateOriginalCrew(written, platform.config.sidecar.image);
     if (crew.warning) results.push(resultFor(item, 'warning', crew.warning.message, crew.warning.path));
     const actor = crew.actor;
+    const envProblems = sidecarEnvProblems(actor);
+    for (const p of envProblems) results.push(resultFor(item, p.severity, p.message, p.path));
     const account = serviceAccountFor(actor, platform.config);
-    if (account.error) {
-      results.push(resultFor(item, 'error', account.error.message, account.error.path));
-      continue;
-    }
+    if (account.error) results.push(resultFor(item, 'error', account.error.message, account.error.path));
+    if (account.error || envProblems.some((p) => p.severity === 'error')) continue;
     const pod = injectPodTemplate(actor, platform.config, account.name);
     for (const w of pod.warnings) results.push(resultFor(item, 'warning', w.message, w.path));
     const objects = [...workloadFor(actor, pod.template), ...(account.object ? [account.object] : [])];

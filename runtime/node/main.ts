@@ -1,11 +1,12 @@
 /** `asya runtime`: load the handler, serve the socket, clean up on SIGTERM. */
 import { loadRuntimeConfig, RuntimeConfigError } from './config.ts';
 import { HandlerLoadError, loadHandler } from './load-handler.ts';
-import { createLogger, parseLogLevel } from '../../protocol/index.ts';
+import { createLogger } from '../../protocol/index.ts';
+import { logLevelFromEnv } from '../../protocol/settings.ts';
 import { startRuntimeServer } from './server.ts';
 
 export async function runRuntime(env: Record<string, string | undefined> = process.env): Promise<void> {
-  const log = createLogger(parseLogLevel(env.ASYA_LOG_LEVEL), 'asya.runtime');
+  const log = createLogger(logLevelFromEnv(env), 'asya.runtime');
   let server;
   try {
     const config = loadRuntimeConfig(env);
