@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm crd test coverage demo bench services
+.PHONY: install build clean-cli krm lib crd test coverage demo bench services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,6 +23,14 @@ clean-cli:
 # (dist/krm/kustomize-plugins); see krm-functions/README.md.
 krm: install
 	npx tsx krm-functions/build.ts dist/krm
+
+# The library entry points `asya/cdk8s` and `asya/krm` (package.json `exports`) as JS + .d.ts in dist/lib.
+# The Python runtime goes beside them: krm-functions/runtime-script.ts reads it relative to its own file.
+# `npm pack` runs `krm` and `lib` first (the `prepack` script), so the tarball always carries both.
+lib: install
+	rm -rf dist/lib
+	npx tsc -p tsconfig.lib.json
+	mkdir -p dist/lib/runtime/python && cp runtime/python/asya_runtime.py dist/lib/runtime/python/
 
 # Regenerate the AsyncActor CRD from api/ (a test fails when the committed file is stale).
 crd: install
