@@ -9,11 +9,11 @@ install: node_modules/.package-lock.json
 
 DIST ?= dist
 
-# Type-check, then bundle the CLI into dist/ (what container images run; no tsx at run time).
+# Type-check, then bundle the CLI into dist/ and the sidecar image's contents into dist/sidecar/ (what the
+# container images run; no tsx at run time); cli/build.ts says what each holds.
 build: install clean-cli
 	npx tsc -p tsconfig.json
-	npx esbuild cli/bin.ts --bundle --splitting --platform=node --target=node20 --format=esm \
-	  --packages=external --outdir=$(DIST) --entry-names=asya --log-level=warning
+	npx tsx cli/build.ts $(DIST)
 
 # Only the bundle's own files (asya.js and its chunks): dist/krm, built by `make krm`, stays.
 clean-cli:
