@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm lib crd test coverage demo bench services
+.PHONY: install build clean-cli krm lib crd test coverage demo bench image-sizes services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -55,3 +55,7 @@ bench: build services
 	npx tsx bench/hop/run.ts
 	npx tsx bench/gateway/run.ts
 	npx tsx bench/krm/run.ts
+
+# What each image adds on top of its base, from the files its Dockerfile copies (no image is built here).
+image-sizes: install
+	npx tsx bench/images/run.ts
