@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm lib crd test coverage demo bench image-sizes services
+.PHONY: install build clean-cli krm sea lib crd test coverage demo bench image-sizes services
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,6 +23,11 @@ clean-cli:
 # (dist/krm/kustomize-plugins); see krm-functions/README.md.
 krm: install
 	npx tsx krm-functions/build.ts dist/krm
+
+# The KRM functions as single executables that need no Node.js on the machine (Node's SEA: the bundle injected
+# into a copy of the node binary running this, ~100-125 MB each): dist/sea/asya-inject-sidecar, asya-keda-scaler.
+sea: install
+	npx tsx krm-functions/sea.ts dist/sea
 
 # The library entry points `asya/cdk8s` and `asya/krm` (package.json `exports`) as JS + .d.ts in dist/lib.
 # The Python runtime goes beside them: krm-functions/runtime-script.ts reads it relative to its own file.
