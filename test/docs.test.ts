@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } from './support/doc-blocks.ts';
 import { waitUntil } from '../gateway/test-harness.ts';
+import { packRepository } from './support/pack.ts';
 import { signalGroup } from './support/process-group.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -94,8 +95,7 @@ function tail(text: string, lines = 60): string {
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'asya-docs-'));
-  const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as Array<{ filename: string }>;
-  tarball = join(scratch, pack[0]!.filename);
+  tarball = packRepository(scratch).tarball;
   toolbox = join(scratch, 'toolbox');
   mkdirSync(toolbox);
   writeFileSync(join(toolbox, 'package.json'), '{"name": "toolbox", "private": true}\n');

@@ -19,6 +19,7 @@ import { runFunction, type KubeObject } from '../krm-functions/resource-list.ts'
 import { runtimeScript } from '../krm-functions/runtime-script.ts';
 import { goldenCases, goldenConfig, readStream, resourceListText, withScriptPlaceholder } from './support/golden.ts';
 import { validateKubeObject } from './support/kube-schemas.ts';
+import { packRepository } from './support/pack.ts';
 
 const REPO = join(import.meta.dirname, '..');
 /** The cdk8s CLI a user installs beside the package (pinned, so a new CLI release cannot change this test). */
@@ -41,12 +42,12 @@ const byKey = (objects: KubeObject[]) => [...objects].sort((a, b) => `${a.kind}/
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'asya-package-'));
-  const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }).toString()) as Array<{ filename: string; files: { path: string }[] }>;
-  packedFiles = pack[0]!.files.map((f) => f.path);
+  const pack = packRepository(work);
+  packedFiles = pack.files;
   project = join(work, 'app');
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), '{"name": "user-app", "private": true, "type": "module"}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, pack[0]!.filename), CDK8S_CLI, 'cdk8s@2', 'constructs@10', 'yaml@2'], { cwd: project, stdio: 'ignore', timeout: INSTALL_TIMEOUT_MS });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', pack.tarball, CDK8S_CLI, 'cdk8s@2', 'constructs@10', 'yaml@2'], { cwd: project, stdio: 'ignore', timeout: INSTALL_TIMEOUT_MS });
 }, INSTALL_TIMEOUT_MS + 60_000);
 
 afterAll(() => {
