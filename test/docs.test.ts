@@ -107,7 +107,9 @@ afterAll(() => {
   writeFileSync(SUMMARY_FILE, lines.join('\n') + '\n');
   console.log(lines.join('\n'));
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+  // The scratch folder holds whole node_modules trees (getting-started's clone installs its own to pack);
+  // removing them takes more than the default hook time on a loaded machine.
+}, BLOCK_TIMEOUT_MS);
 
 test('every shell block in README.md and docs/ is marked: run, background, file or skip with a reason', () => {
   const problems: string[] = [];
