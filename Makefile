@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm crd docs test coverage demo bench services e2e-kind
+.PHONY: install build clean-cli krm sea lib crd docs test coverage demo bench image-sizes services e2e-kind
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -9,11 +9,11 @@ install: node_modules/.package-lock.json
 
 DIST ?= dist
 
-# Type-check, then bundle the CLI into dist/ (what container images run; no tsx at run time).
+# Type-check, then bundle the CLI into dist/ and the sidecar image's contents into dist/sidecar/ (what the
+# container images run; no tsx at run time); cli/build.ts says what each holds.
 build: install clean-cli
 	npx tsc -p tsconfig.json
-	npx esbuild cli/bin.ts --bundle --splitting --platform=node --target=node20 --format=esm \
-	  --packages=external --outdir=$(DIST) --entry-names=asya --log-level=warning
+	npx tsx cli/build.ts $(DIST)
 
 # Only the bundle's own files (asya.js and its chunks): dist/krm, built by `make krm`, stays.
 clean-cli:
@@ -23,6 +23,19 @@ clean-cli:
 # (dist/krm/kustomize-plugins); see krm-functions/README.md.
 krm: install
 	npx tsx krm-functions/build.ts dist/krm
+
+# The KRM functions as single executables that need no Node.js on the machine (Node's SEA: the bundle injected
+# into a copy of the node binary running this, ~100-125 MB each): dist/sea/asya-inject-sidecar, asya-keda-scaler.
+sea: install
+	npx tsx krm-functions/sea.ts dist/sea
+
+# The library entry points `asya/cdk8s` and `asya/krm` (package.json `exports`) as JS + .d.ts in dist/lib.
+# The Python runtime goes beside them: krm-functions/runtime-script.ts reads it relative to its own file.
+# `npm pack` runs `krm` and `lib` first (the `prepack` script), so the tarball always carries both.
+lib: install
+	rm -rf dist/lib
+	npx tsc -p tsconfig.lib.json
+	mkdir -p dist/lib/runtime/python && cp runtime/python/asya_runtime.py dist/lib/runtime/python/
 
 # Regenerate the AsyncActor CRD from api/ (a test fails when the committed file is stale).
 crd: install
@@ -57,3 +70,7 @@ bench: build services
 	npx tsx bench/gateway/run.ts
 	npx tsx bench/krm/run.ts
 	npx tsx bench/e2e/run.ts
+
+# What each image adds on top of its base, from the files its Dockerfile copies (no image is built here).
+image-sizes: install
+	npx tsx bench/images/run.ts

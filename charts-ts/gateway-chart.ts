@@ -15,6 +15,8 @@ import { GATEWAY_NAME, type ResolvedOptions } from './options.ts';
 import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
 
 export const GATEWAY_PORT = 8080;
+/** The port of the gateway's Service, which sidecars, the crew and an Ingress reach. */
+export const GATEWAY_SERVICE_PORT = 80;
 export const TOOLS_CONFIGMAP = `${GATEWAY_NAME}-tools`;
 const TOOLS_DIR = '/etc/asya/tools';
 const TOOLS_FILE = 'tools.yaml';
@@ -102,7 +104,7 @@ export class GatewayChart extends Chart {
 
     new k8s.KubeService(this, 'service', {
       metadata: meta(name),
-      spec: { selector: selectorFor(name), ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') }] },
+      spec: { selector: selectorFor(name), ports: [{ name: 'http', port: GATEWAY_SERVICE_PORT, targetPort: k8s.IntOrString.fromString('http') }] },
     });
 
     // Labels of its own: with the gateway's, the Service would send requests to the migration pod.

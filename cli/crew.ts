@@ -3,6 +3,7 @@
  * handler (`asya runtime`, envelope mode, validation off) as a child process and the sidecar in end-actor
  * mode in front of it: the same two parts a cluster runs as two containers, here one process tree for dev.
  */
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.ts';
 import { endActorsFromEnv } from '../protocol/settings.ts';
@@ -49,9 +50,13 @@ export interface RunningCrew {
   stop(): Promise<void>;
 }
 
-/** The crew handler file, next to this command in the source tree and in the image (/app/crew). */
+/**
+ * The crew handler file, next to this command: TypeScript in the source tree and the full image (/app/crew),
+ * JavaScript in the sidecar image (cli/build.ts bundles it there), which carries no tsx to load TypeScript.
+ */
 export function crewHandler(role: CrewRole): string {
-  return `${join(REPO_ROOT, 'crew', `${role}.ts`)}#handle`;
+  const bundled = join(REPO_ROOT, 'crew', `${role}.js`);
+  return `${existsSync(bundled) ? bundled : join(REPO_ROOT, 'crew', `${role}.ts`)}#handle`;
 }
 
 /** What the crew's runtime needs on top of the caller's env; the crew refuses to run without it. */

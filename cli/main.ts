@@ -1,18 +1,5 @@
 /** The `asya` command: one subcommand per component. */
-import { readFileSync } from 'node:fs';
-import { didYouMean } from '../api/nearest-name.ts';
-import { CliError } from './client/exit-codes.ts';
-
-/** A command answers an exit code when it is done, or nothing when it keeps running (services, dev). */
-type Run = (args: string[]) => Promise<number | void>;
-
-interface Command {
-  /** The line in `asya help`. */
-  synopsis: string;
-  run: Run;
-  /** For commands that parse no options themselves: what `asya <command> --help` prints. */
-  help?: string;
-}
+import { helpCommand, runCommands, SIDECAR_COMMANDS, usageOf, type Command } from './command.ts';
 
 const commands: Record<string, Command> = {
   dev: {
@@ -31,24 +18,13 @@ const commands: Record<string, Command> = {
     synopsis: 'tools            List the gateway\'s tools and their arguments',
     run: async (args) => (await import('./tools.ts')).runTools(args),
   },
-  sidecar: {
-    synopsis: 'sidecar          Run the sidecar for ASYA_ACTOR_NAME in front of a runtime socket',
-    run: async () => (await import('./sidecar.ts')).runSidecar(),
-    help: 'Usage: asya sidecar\n\nConsumes asya-<ASYA_ACTOR_NAME>, calls the runtime on ASYA_SOCKET_DIR, routes the results; drains on SIGTERM.\nConfigured by environment variables only: see docs/sidecar.md.',
-  },
-  runtime: {
-    synopsis: 'runtime          Serve a JS/TS handler on the runtime socket (ASYA_HANDLER=<file>#<export>)',
-    run: async () => (await import('../runtime/node/main.ts')).runRuntime(),
-    help: 'Usage: asya runtime\n\nServes ASYA_HANDLER=<file>#<export> on ASYA_SOCKET_DIR/asya-runtime.sock for the sidecar.\nConfigured by environment variables only: see docs/runtimes.md.',
-  },
+  sidecar: SIDECAR_COMMANDS.sidecar,
+  runtime: SIDECAR_COMMANDS.runtime,
   gateway: {
     synopsis: "gateway          Run the MCP/REST gateway; 'gateway migrate' applies the database migrations",
     run: async (args) => (await import('./gateway.ts')).runGateway(args),
   },
-  crew: {
-    synopsis: 'crew <role>      Run an end actor: happy-end (store results, report success) or error-end (retries, DLQ)',
-    run: async (args) => (await import('./crew.ts')).runCrew(args),
-  },
+  crew: SIDECAR_COMMANDS.crew,
   dlq: {
     synopsis: "dlq <command>    Dead letters: 'dlq list', 'dlq show <id>', 'dlq replay <id>|--all'",
     run: async (args) => (await import('./dlq.ts')).runDlq(args),
@@ -82,52 +58,10 @@ const commands: Record<string, Command> = {
     run: async () => void process.stdout.write((await import('../api/crd.ts')).crdYaml()),
     help: 'Usage: asya crd\n\nPrints the asyncactors.asya.sh CRD generated from api/ (the same as api/crd/asyncactors.asya.sh.yaml).',
   },
-  version: {
-    synopsis: 'version          Print the version',
-    run: async () => {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-      process.stdout.write(`asya ${pkg.version}\n`);
-    },
-    help: 'Usage: asya version',
-  },
-  help: {
-    synopsis: 'help             Show this help',
-    run: async () => void process.stdout.write(`${usage()}\n`),
-    help: 'Usage: asya help',
-  },
+  version: SIDECAR_COMMANDS.version,
+  help: helpCommand(() => commands),
 };
 
-/** The flags every command line tool answers to. */
-const ALIASES: Record<string, string> = { '--help': 'help', '-h': 'help', '--version': 'version', '-V': 'version' };
+export const usage = (): string => usageOf(commands);
 
-export function usage(): string {
-  return `Usage: asya <command> [options]
-
-Commands:
-${Object.values(commands)
-  .map((c) => `  ${c.synopsis}`)
-  .join('\n')}
-
-'asya <command> --help' describes a command; 'asya --version' prints the version. Environment variables configure every component; see docs/.`;
-}
-
-export async function main(argv: string[]): Promise<void> {
-  const [name = 'help', ...rest] = argv;
-  const command = commands[ALIASES[name] ?? name];
-  if (!command) {
-    process.stderr.write(`asya: unknown command '${name}'${didYouMean(name, Object.keys(commands))}\n\n${usage()}\n`);
-    process.exit(2);
-  }
-  if (command.help && (rest[0] === '--help' || rest[0] === '-h')) {
-    process.stdout.write(`${command.help}\n`);
-    process.exit(0);
-  }
-  try {
-    const code = await command.run(rest);
-    if (typeof code === 'number') process.exit(code);
-  } catch (err) {
-    process.stderr.write(`asya ${name}: ${(err as Error).message}\n`);
-    if ((await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
-    process.exit(err instanceof CliError ? err.exitCode : 1);
-  }
-}
+export const main = (argv: string[]): Promise<void> => runCommands(commands, argv);

@@ -8,7 +8,8 @@ import { parseOptions } from './client/parse-options.ts';
 import { readPlatformDocument } from './platform-file.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
 import { PATTERNS, PlatformOptionsError, resolveOptions, type Pattern, type PlatformOptions, type PlatformSettings } from '../charts-ts/options.ts';
-import { platformApps } from '../charts-ts/platform.ts';
+import { appObjects, platformApps } from '../charts-ts/platform.ts';
+import { HELM_CHART_NAME, helmChartFiles, writeHelmChart } from '../charts-ts/helm-chart.ts';
 import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
 import { TRANSPORTS, type TransportName } from '../api/index.ts';
 import { buildTools, parseToolsFile } from '../gateway/tools/index.ts';
@@ -28,8 +29,13 @@ Patterns:
   multi-cluster  minimal for every --clusters name on one shared broker, in <out>/<cluster>/;
                  the first cluster also runs the gateway when --gateway-url is given
 
+With --format helm, a Helm chart instead, in <dir>/asya (values for the image, replicas, resources,
+nodeSelector, tolerations, affinity, imagePullSecrets, ServiceAccount annotations, a gateway Ingress):
+  helm install asya <dir>/asya --namespace asya-system --create-namespace
+
 Options:
   -o, --out <dir>              output directory (default: dist); its *.k8s.yaml files are replaced
+  -f, --format yaml|helm       plain manifests (default) or a Helm chart in <dir>/asya
   -p, --pattern <name>         deployment pattern (default: minimal)
   -n, --namespace <ns>         platform namespace (default: asya-system)
       --image <image>          the asya image for controller, gateway, crew and sidecars (default: asya:<version>)
@@ -91,11 +97,15 @@ function checkedTools(path: string): string {
   return text;
 }
 
-export function parseSynthArgs(args: string[]): { out: string; options: PlatformOptions } | 'help' {
+const FORMATS = ['yaml', 'helm'] as const;
+type SynthFormat = (typeof FORMATS)[number];
+
+export function parseSynthArgs(args: string[]): { out: string; format: SynthFormat; options: PlatformOptions } | 'help' {
   const { values } = parseOptions({
     args,
     options: {
       out: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
       pattern: { type: 'string', short: 'p' },
       namespace: { type: 'string', short: 'n' },
       image: { type: 'string' },
@@ -122,6 +132,8 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
     },
   });
   if (values.help) return 'help';
+  const format = (values.format ?? 'yaml') as SynthFormat;
+  if (!(FORMATS as readonly string[]).includes(format)) throw new SynthUsageError(`--format must be one of ${FORMATS.join(', ')}; got "${format}"`);
   const pattern = (values.pattern ?? 'minimal') as Pattern;
   if (!(PATTERNS as readonly string[]).includes(pattern)) throw new SynthUsageError(`--pattern must be one of ${PATTERNS.join(', ')}; got "${pattern}"`);
   const transport = (values.transport ?? 'rabbitmq') as TransportName;
@@ -164,7 +176,7 @@ export function parseSynthArgs(args: string[]): { out: string; options: Platform
     return [key, rest.join('=')] as const;
   });
   if (labels.length) options.monitoring = { labels: Object.fromEntries(labels) };
-  return { out: values.out ?? 'dist', options };
+  return { out: values.out ?? 'dist', format, options };
 }
 
 /** Runs `asya synth`; answers the exit code (0 written, 1 bad settings, 2 usage). */
@@ -185,6 +197,13 @@ export async function runSynth(args: string[]): Promise<number> {
     const apps = platformApps(parsed.options, parsed.out);
     if (resolveOptions(parsed.options).some((o) => o.gateway?.open)) {
       process.stderr.write('asya synth: WARNING: the gateway runs OPEN (ASYA_GATEWAY_AUTH=none): anyone who reaches its Service can call tools, read every result and forge final results; pass --gateway-token-secret for production\n');
+    }
+    if (parsed.format === 'helm') {
+      for (const { app, options } of apps) {
+        const dir = join(app.outdir, HELM_CHART_NAME);
+        for (const file of writeHelmChart(dir, helmChartFiles(appObjects(app), options))) process.stdout.write(`${shortPath(join(dir, file))}\n`);
+      }
+      return 0;
     }
     for (const { app } of apps) {
       // Files of charts a previous run emitted but this pattern does not would otherwise be applied too.

@@ -1,17 +1,17 @@
 /**
- * The gateway as the container image runs it: the CLI bundled into one directory (the Makefile's and the
- * Dockerfile's esbuild command), with none of the source tree beside it. Anything the gateway reads from a
+ * The gateway as the container image runs it: the CLI bundled into one directory (cli/build.ts, which the
+ * Makefile and the Dockerfile run), with none of the source tree beside it. Anything the gateway reads from a
  * path relative to its own source file breaks only here.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestSchema } from '../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../test/support/rabbitmq.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { buildCli } from '../cli/build.ts';
 import { MIGRATIONS } from './store/migrations/index.ts';
 import { testSchema, waitUntil } from '../test/support/gateway-harness.ts';
 
@@ -24,10 +24,7 @@ beforeAll(async () => {
   const cache = join(ROOT, 'node_modules', '.cache');
   await mkdir(cache, { recursive: true });
   outdir = await mkdtemp(join(cache, 'asya-gateway-bundle-'));
-  await build({
-    entryPoints: [join(ROOT, 'cli/bin.ts')], bundle: true, splitting: true, platform: 'node', target: 'node20', format: 'esm',
-    packages: 'external', outdir, entryNames: 'asya', logLevel: 'warning',
-  });
+  await buildCli(outdir);
   schema = await testSchema('bundle');
 });
 

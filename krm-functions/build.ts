@@ -8,8 +8,16 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import pkg from '../package.json' with { type: 'json' };
 
 const ROOT = resolve(import.meta.dirname, '..');
+
+/** esbuild's target for every bundle: the oldest Node the package supports (package.json `engines`, e.g. `>=22` → `node22`). */
+export function nodeTarget(engines: string = pkg.engines.node): string {
+  const major = /^>=\s*(\d+)/.exec(engines)?.[1];
+  if (!major) throw new Error(`package.json engines.node must read ">=<major>", got "${engines}"`);
+  return `node${major}`;
+}
 export const KRM_FUNCTIONS = { 'inject-sidecar': 'InjectSidecar', 'keda-scaler': 'KedaScaler' } as const;
 
 export async function buildKrmFunctions(outDir: string): Promise<Record<keyof typeof KRM_FUNCTIONS, string>> {
@@ -22,7 +30,7 @@ export async function buildKrmFunctions(outDir: string): Promise<Record<keyof ty
       outfile: file,
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: nodeTarget(),
       format: 'cjs',
       banner: { js: '#!/usr/bin/env node' },
       define: { __ASYA_RUNTIME_SCRIPT__: JSON.stringify(script), 'import.meta.url': '"file:///asya-krm-bundle.cjs"' },

@@ -10,50 +10,37 @@
  * expected files as a placeholder, so editing the runtime does not rewrite every golden file.
  * Regenerate after a deliberate change with UPDATE_GOLDEN=1, then read the diff (refused where CI is set).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
-import { updateGolden } from '../test/support/golden.ts';
+import { goldenCases, goldenConfig, readStream, resourceListText, updateGolden, withScriptPlaceholder } from '../test/support/golden.ts';
 import { FUNCTIONS } from './functions.ts';
 import { runFunction, stringify, type KubeObject, type Result } from './resource-list.ts';
 import { runtimeScript } from './runtime-script.ts';
 
-const SCRIPT_PLACEHOLDER = '<runtime/python/asya_runtime.py>';
 const update = updateGolden();
 
-function readStream(path: string): unknown[] {
-  return YAML.parseAllDocuments(readFileSync(path, 'utf8'))
-    .map((d) => d.toJS() as unknown)
-    .filter((v) => v !== null);
-}
-
 function run(name: string, items: unknown[], config: unknown): { items: KubeObject[]; results: Result[]; exitCode: number } {
-  const list = { apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items, ...(config !== undefined ? { functionConfig: config } : {}) };
-  const out = runFunction(FUNCTIONS[name]!, stringify(list));
+  const out = runFunction(FUNCTIONS[name]!, resourceListText(items, config));
   const parsed = YAML.parse(out.stdout) as { items: KubeObject[]; results?: Result[] };
   return { items: parsed.items, results: parsed.results ?? [], exitCode: out.exitCode };
 }
 
 function withPlaceholder(items: KubeObject[]): KubeObject[] {
-  return items.map((item) => {
-    const data = item.data as Record<string, string> | undefined;
-    if (item.kind !== 'ConfigMap' || data?.['asya_runtime.py'] === undefined) return item;
-    expect(data['asya_runtime.py']).toBe(runtimeScript());
-    return { ...item, data: { ...data, 'asya_runtime.py': SCRIPT_PLACEHOLDER } };
-  });
+  const { items: replaced, scripts } = withScriptPlaceholder(items);
+  for (const script of scripts) expect(script).toBe(runtimeScript());
+  return replaced;
 }
 
 const writeStream = (path: string, values: unknown[]) => writeFileSync(path, values.map((v) => stringify(v)).join('---\n'));
 
 for (const name of Object.keys(FUNCTIONS)) {
-  const root = join(import.meta.dirname, name, 'testdata');
   describe(`${name} golden cases`, () => {
-    for (const caseName of readdirSync(root).sort()) {
-      const dir = join(root, caseName);
+    for (const { name: caseName, dir } of goldenCases(name)) {
       test(caseName, () => {
         const input = readStream(join(dir, 'input.yaml'));
-        const config = existsSync(join(dir, 'config.yaml')) ? readStream(join(dir, 'config.yaml'))[0] : undefined;
+        const config = goldenConfig(dir);
         const first = run(name, input, config);
         const hasError = first.results.some((r) => r.severity === 'error');
         expect(first.exitCode).toBe(hasError ? 1 : 0);

@@ -1,13 +1,15 @@
 /** `asya crew happy-end` as one real process on RabbitMQ: configured by env only, drains on SIGTERM. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCrew } from '../cli/crew.ts';
 import { FileStorage } from '../crew/storage.ts';
 import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
+import { expectHappyEndRoundTrip } from './support/crew-process.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
@@ -30,39 +32,7 @@ afterAll(async () => {
 });
 
 test('one command starts the runtime and the sidecar; an envelope is stored and reported; SIGTERM exits 0', async () => {
-  const name = `happy-end-${randomUUID().slice(0, 8)}`;
-  const child = spawn(process.execPath, [ASYA, 'crew', 'happy-end'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ASYA_TRANSPORT: 'rabbitmq',
-      ASYA_RABBITMQ_URL: RABBITMQ_URL,
-      ASYA_ACTOR_HAPPY_END: name,
-      ASYA_GATEWAY_URL: gateway.url,
-      ASYA_RESULTS_DIR: results,
-      ASYA_METRICS_ENABLED: 'false',
-      ASYA_LOG_LEVEL: 'INFO',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  try {
-    await expect.poll(() => output, { timeout: 30_000 }).toContain(`Consuming ${queueName(name)}`);
-    const id = randomUUID();
-    await transport.publish(queueName(name), envelopeBody(id, ['prep'], { done: true }, { route: { actors: ['prep'], current: 1 } }));
-    await expect.poll(() => gateway.requests.filter((r) => r.path === `/envelopes/${id}/final`).length, { timeout: 30_000 }).toBe(1);
-    const keys = await new FileStorage(results).list('happy-asya/');
-    expect(keys).toEqual([expect.stringMatching(new RegExp(`^happy-asya/\\d{4}-.*/prep/${id}\\.json$`)), `happy-asya/ids/${id}.json`]);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-  } finally {
-    child.kill('SIGKILL');
-    await transport.deleteQueue(queueName(name)).catch(() => {});
-    await transport.deleteQueue(`${queueName(name)}-dlq`).catch(() => {});
-  }
+  await expectHappyEndRoundTrip({ command: [process.execPath, ASYA, 'crew', 'happy-end'], cwd: REPO_ROOT, transport, gateway, results });
 });
 
 test('a wrong role is a usage error (exit 2)', () => {

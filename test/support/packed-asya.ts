@@ -1,12 +1,11 @@
 /**
- * `asya` installed the way a user installs it: `npm pack` of this repository, then `npm install <tarball>`
+ * `asya` installed the way a user installs it: `npm pack` of this repository (test/support/pack.ts), then `npm install <tarball>`
  * into an empty project. Its `node_modules/.bin` goes first on PATH for commands run "as a user".
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-
-const REPO = resolve(import.meta.dirname, '../..');
+import { join } from 'node:path';
+import { packRepository } from './pack.ts';
 
 export interface PackedAsya {
   tarball: string;
@@ -18,8 +17,7 @@ export interface PackedAsya {
 
 /** Packs into `scratch` and installs into `scratch`/toolbox (slow: give the calling hook minutes). */
 export function installPackedAsya(scratch: string): PackedAsya {
-  const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as Array<{ filename: string }>;
-  const tarball = join(scratch, pack[0]!.filename);
+  const { tarball } = packRepository(scratch);
   const toolbox = join(scratch, 'toolbox');
   mkdirSync(toolbox);
   writeFileSync(join(toolbox, 'package.json'), '{"name": "toolbox", "private": true}\n');
