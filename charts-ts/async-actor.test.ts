@@ -11,6 +11,7 @@ import { kedaScaler } from '../krm-functions/keda-scaler/transform.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { AsyncActor, AsyncActorSynthError, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
 import { asFunctionConfig, type PlatformSettings } from './options.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const examples = new URL('../examples/hello/', import.meta.url);
 const exampleActor = (file: string) => YAML.parse(readFileSync(new URL(`actors/${file}`, examples), 'utf8')) as KubeObject;
@@ -101,7 +102,7 @@ describe('AsyncActor construct', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(AsyncActorSynthError);
-    const message = (error as Error).message;
+    const message = errorText(error);
     expect(message).toContain('AsyncActor broken');
     expect(message).toContain('spec.workload.template.spec.containers: must contain exactly one container named "asya-runtime"');
     expect(message).toContain('spec.scaling.minReplicas: minReplicas (5) must not exceed maxReplicas (2)');

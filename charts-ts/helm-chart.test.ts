@@ -19,6 +19,7 @@ import { helmChartFiles, splitImage } from './helm-chart.ts';
 import { MONITORING_API_VERSION } from './monitoring-chart.ts';
 import { resolveOptions, type PlatformOptions } from './options.ts';
 import { at, containersOf, only, podSpecOf, synthObjects, withCrewStorage } from '../test/support/charts.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const REPO = join(import.meta.dirname, '..');
 const DOCUMENTED_VALUES = 'values-prod.yaml';
@@ -39,7 +40,7 @@ function render(files: Map<string, string>, overrides: unknown = {}): KubeObject
       try {
         return YAML.parseAllDocuments(out).map((d) => d.toJS() as KubeObject | null).filter((o) => o !== null);
       } catch (err) {
-        throw new Error(`${path} rendered to invalid YAML: ${(err as Error).message}\n${out}`);
+        throw new Error(`${path} rendered to invalid YAML: ${errorText(err)}\n${out}`);
       }
     });
 }

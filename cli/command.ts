@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { didYouMean } from '../api/nearest-name.ts';
 import { CliError } from './client/exit-codes.ts';
+import { asError, errorText } from '../protocol/errors.ts';
 
 /** A command answers an exit code when it is done, or nothing when it keeps running (services, dev). */
 type Run = (args: string[]) => Promise<number | void>;
@@ -80,8 +81,8 @@ export async function runCommands(commands: Record<string, Command>, argv: strin
     const code = await command.run(rest);
     if (typeof code === 'number') process.exit(code);
   } catch (err) {
-    process.stderr.write(`asya ${name}: ${(err as Error).message}\n`);
-    if ((await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG') process.stderr.write(`${(err as Error).stack}\n`);
+    process.stderr.write(`asya ${name}: ${errorText(err)}\n`);
+    if ((await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG') process.stderr.write(`${asError(err).stack}\n`);
     process.exit(err instanceof CliError ? err.exitCode : 1);
   }
 }

@@ -15,6 +15,7 @@ import { boardLogger, statusBoard, type StatusBoard } from './dev/status-board.t
 import { lockStore } from './dev/store-lock.ts';
 import { CLI_SETTINGS } from './settings.ts';
 import { temporaryDir } from './temp-dir.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const DEV_USAGE = `Usage: asya dev <dir> [options]
 
@@ -63,7 +64,7 @@ function parseDevArgs(argv: string[]): DevOptions | undefined {
       },
     });
   } catch (err) {
-    throw new CliError(EXIT.usage, `${(err as Error).message}\n\n${DEV_USAGE}`);
+    throw new CliError(EXIT.usage, `${errorText(err)}\n\n${DEV_USAGE}`);
   }
   const { values, positionals } = parsed;
   if (values.help) return undefined;
@@ -224,7 +225,7 @@ async function waitForReady(gatewayUrl: string, timeoutMs: number): Promise<void
       (r) => r.status,
       (err: Error) => {
         // fetch refuses some ports outright (22, 25, 6000, ...): waiting would not help.
-        if ((err.cause as Error | undefined)?.message === 'bad port') throw new CliError(EXIT.usage, `fetch clients refuse to talk to ${gatewayUrl}; pick another --port`);
+        if (errorText(err.cause) === 'bad port') throw new CliError(EXIT.usage, `fetch clients refuse to talk to ${gatewayUrl}; pick another --port`);
         return 0;
       },
     );

@@ -12,6 +12,7 @@ import { ensureDlqQueue, replay, withDeadLetters, type DeadLetter } from '../cre
 import { fromEnv, SettingsError } from '../settings/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { DLQ_CLI_SETTINGS } from './settings.ts';
+import { errorText } from '../protocol/errors.ts';
 
 
 const USAGE = `Usage:
@@ -49,7 +50,7 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
       options: { queue: { type: 'string', default: settings.dlqQueue }, json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     });
   } catch (e) {
-    err(`asya dlq: ${(e as Error).message}${e instanceof SettingsError ? '' : `\n\n${USAGE}`}\n`);
+    err(`asya dlq: ${errorText(e)}${e instanceof SettingsError ? '' : `\n\n${USAGE}`}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -116,9 +117,9 @@ export async function dlqCommand(args: string[], io: DlqIo = {}): Promise<number
             out(`replayed ${record.id} → ${target}${reopened ? ' (reopened at the gateway)' : ''}\n`);
           } catch (e) {
             failed++;
-            err(`could not replay ${record.id} (left in ${queue}): ${(e as Error).message}\n`);
+            err(`could not replay ${record.id} (left in ${queue}): ${errorText(e)}\n`);
             // Reopened but not sent: nothing would ever finish it, so it goes back to failed.
-            if (reopened && gateway) await gateway.refail(record, (e as Error).message, (problem) => err(`warning: ${problem}\n`));
+            if (reopened && gateway) await gateway.refail(record, errorText(e), (problem) => err(`warning: ${problem}\n`));
           }
         }
         if (chosen.length > 1) out(`${done.length} replayed, ${failed} left in ${queue}\n`);
@@ -172,7 +173,7 @@ class GatewayReopener {
       } satisfies FinalRequest);
       if (status !== 200) throw new Error(`HTTP ${status}`);
     } catch (e) {
-      warn(`${record.id} stays running at the gateway (marking it failed again did not work: ${(e as Error).message})`);
+      warn(`${record.id} stays running at the gateway (marking it failed again did not work: ${errorText(e)})`);
     }
   }
 
@@ -186,7 +187,7 @@ class GatewayReopener {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+      const cause = (e as Error & { cause?: Error }).cause?.message ?? errorText(e);
       throw new Error(`the gateway at ${this.url} is unreachable (${cause}); fix ASYA_GATEWAY_URL, or unset it to replay without the gateway`);
     }
     const text = await res.text();

@@ -9,6 +9,7 @@ import { createLogger } from '../protocol/log.ts';
 import { logLevelFromEnv } from '../protocol/settings.ts';
 import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { envName, fromEnv, pickSettings } from '../settings/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>]
        asya gateway migrate
@@ -52,7 +53,7 @@ export async function runGateway(args: string[], env: Record<string, string | un
     void gateway.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        log.error(`shutdown: ${(err as Error).message}`);
+        log.error(`shutdown: ${errorText(err)}`);
         process.exit(1);
       },
     );

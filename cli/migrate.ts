@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { convertOperatorValues } from './migrate/operator-values.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const USAGE = `Usage: asya migrate operator-values <values.yaml> [-o <platform.yaml>]
 
@@ -28,7 +29,7 @@ export async function runMigrate(args: string[], out: (text: string) => void = (
   try {
     values = YAML.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new CliError(EXIT.usage, `${file}: ${(e as Error).message}`);
+    throw new CliError(EXIT.usage, `${file}: ${errorText(e)}`);
   }
   const { platform, unmapped } = convertOperatorValues(values);
   const text = `# Platform settings converted from ${file} by asya migrate operator-values.\n${YAML.stringify(platform)}`;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { PlatformOptionsError } from '../charts-ts/options.ts';
+import { errorText } from '../protocol/errors.ts';
 
 /** The file's one document, as the KRM functions take it for their functionConfig. */
 export function readPlatformDocument(path: string): unknown {
@@ -9,7 +10,7 @@ export function readPlatformDocument(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new PlatformOptionsError(`${path}: cannot read the platform settings: ${(err as Error).message}`);
+    throw new PlatformOptionsError(`${path}: cannot read the platform settings: ${errorText(err)}`);
   }
   const parsed = YAML.parseAllDocuments(text);
   const broken = parsed.find((d) => d.errors.length > 0);

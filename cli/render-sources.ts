@@ -8,6 +8,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { errorText } from '../protocol/errors.ts';
 
 /** The annotation kpt uses for an item's file; the functions copy it into their results (`file.path`). */
 export const PATH_ANNOTATION = 'internal.config.kubernetes.io/path';
@@ -73,7 +74,7 @@ export function readObjects(dir: string, skip?: string): KubeObject[] {
     try {
       documents = jsyaml.loadAll(readFileSync(file, 'utf8'));
     } catch (err) {
-      problems.push(`${rel}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      problems.push(`${rel}: not valid YAML: ${errorText(err).split('\n')[0]}`);
       continue;
     }
     documents.forEach((doc, index) => {

@@ -14,6 +14,7 @@ import { GENERATED_BY, GENERATED_FROM, LOCAL_CONFIG, stripToolAnnotations } from
 import { FN_API_VERSION } from '../krm-functions/platform-config.ts';
 import { formatResult, stringify, type KubeObject, type Result } from '../krm-functions/resource-list.ts';
 import { isAsyncActorResource } from '../api/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const USAGE = `Usage: asya render <dir> [--platform <file>] [-o <dir>]
 
@@ -118,7 +119,7 @@ export async function runRender(args: string[]): Promise<number> {
     if (parsed.positionals.length !== 1) throw new RenderUsageError(`expected one directory, got ${parsed.positionals.length}`);
     dir = parsed.positionals[0]!;
   } catch (err) {
-    process.stderr.write(`asya render: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`asya render: ${errorText(err)}\n\n${USAGE}\n`);
     return 2;
   }
   try {
@@ -136,7 +137,7 @@ export async function runRender(args: string[]): Promise<number> {
     else writeFolder(values.out, objects);
     return 0;
   } catch (err) {
-    process.stderr.write(`asya render: ${(err as Error).message}\n`);
+    process.stderr.write(`asya render: ${errorText(err)}\n`);
     return 1;
   }
 }

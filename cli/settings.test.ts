@@ -6,6 +6,7 @@ import { CliError, EXIT } from './client/exit-codes.ts';
 import { gatewayFrom } from './client/gateway-client.ts';
 import { CLI_SETTINGS, cliLogLevel, DEV_GATEWAY_URL } from './settings.ts';
 import { fromEnv } from '../settings/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 function usageError(run: () => unknown): string {
   try {
@@ -13,7 +14,7 @@ function usageError(run: () => unknown): string {
   } catch (err) {
     expect(err).toBeInstanceOf(CliError);
     expect((err as CliError).exitCode).toBe(EXIT.usage);
-    return (err as Error).message;
+    return errorText(err);
   }
   throw new Error('expected a usage error');
 }

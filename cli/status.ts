@@ -4,6 +4,7 @@ import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
 import { gatewayFrom, isFinalStatus } from './client/gateway-client.ts';
 import { progressView } from './client/progress.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const STATUS_USAGE = `Usage: asya status <envelope id> [options]
 
@@ -34,7 +35,7 @@ export async function runStatus(argv: string[], env: Record<string, string | und
       },
     });
   } catch (err) {
-    throw new CliError(EXIT.usage, `${(err as Error).message}\n\n${STATUS_USAGE}`);
+    throw new CliError(EXIT.usage, `${errorText(err)}\n\n${STATUS_USAGE}`);
   }
   const { values, positionals } = parsed;
   if (values.help) {

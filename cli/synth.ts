@@ -13,6 +13,7 @@ import { HELM_CHART_NAME, helmChartFiles, writeHelmChart } from '../charts-ts/he
 import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
 import { TRANSPORTS, type TransportName } from '../api/index.ts';
 import { buildTools, parseToolsFile } from '../gateway/tools/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const SYNTH_SYNOPSIS = 'synth            Write the platform manifests (CRD, controller, gateway, crew, monitoring) for a deployment pattern';
 
@@ -92,7 +93,7 @@ function checkedTools(path: string): string {
   try {
     buildTools([parseToolsFile(path, text)], path);
   } catch (err) {
-    throw new Error(`--tools ${path}: the gateway would refuse this file: ${(err as Error).message}`);
+    throw new Error(`--tools ${path}: the gateway would refuse this file: ${errorText(err)}`);
   }
   return text;
 }
@@ -186,7 +187,7 @@ export async function runSynth(args: string[]): Promise<number> {
     parsed = parseSynthArgs(args);
   } catch (err) {
     const usageError = err instanceof SynthUsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    process.stderr.write(`asya synth: ${(err as Error).message}\n${usageError ? `\n${USAGE}\n` : ''}`);
+    process.stderr.write(`asya synth: ${errorText(err)}\n${usageError ? `\n${USAGE}\n` : ''}`);
     return usageError ? 2 : 1;
   }
   if (parsed === 'help') {
@@ -214,7 +215,7 @@ export async function runSynth(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof PlatformOptionsError || err instanceof AsyncActorSynthError) {
-      process.stderr.write(`asya synth: ${(err as Error).message}\n`);
+      process.stderr.write(`asya synth: ${errorText(err)}\n`);
       return 1;
     }
     throw err;

@@ -2,6 +2,7 @@
 import { parseOptions } from './client/parse-options.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { gatewayFrom, type JsonSchema, type ToolInfo } from './client/gateway-client.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const TOOLS_USAGE = `Usage: asya tools [options]
 
@@ -54,7 +55,7 @@ export async function runTools(argv: string[], env: Record<string, string | unde
       },
     });
   } catch (err) {
-    throw new CliError(EXIT.usage, `${(err as Error).message}\n\n${TOOLS_USAGE}`);
+    throw new CliError(EXIT.usage, `${errorText(err)}\n\n${TOOLS_USAGE}`);
   }
   const { values } = parsed;
   if (values.help) {

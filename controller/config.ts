@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import YAML from 'yaml';
 import { envName, fromEnv, type Settings } from '../settings/index.ts';
 import { CONTROLLER_SETTINGS } from './settings.ts';
+import { errorText } from '../protocol/errors.ts';
 
 /** The values as the table reads them: a change of a declaration is a type change here. */
 type Read = Settings<typeof CONTROLLER_SETTINGS>;
@@ -48,12 +49,12 @@ function readPlatform(path: string | undefined): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ControllerConfigError(`${PLATFORM_CONFIG}: cannot read ${path}: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: cannot read ${path}: ${errorText(err)}`);
   }
   try {
     return YAML.parse(text) as unknown;
   } catch (err) {
-    throw new ControllerConfigError(`${PLATFORM_CONFIG}: ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new ControllerConfigError(`${PLATFORM_CONFIG}: ${path} is not valid YAML: ${errorText(err)}`);
   }
 }
 

@@ -23,6 +23,7 @@ import { noQueueManagement, transportQueueAdmin, type QueueAdmin } from './queue
 import { Reconciler } from './reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 import { watchResource, type WatchedObject, type Watching } from './watcher.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface RunningController {
   readonly metricsPort: number;
@@ -89,7 +90,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       } catch (err) {
         m.reconciles.inc({ result: 'error' });
         const actor = caches.of(KIND_ACTOR.apiVersion, KIND_ACTOR.kind)?.get<LiveActor>(namespace, name);
-        if (actor) events.emit(actor, { type: 'Warning', reason: 'ReconcileError', action: 'Reconcile', note: (err as Error).message });
+        if (actor) events.emit(actor, { type: 'Warning', reason: 'ReconcileError', action: 'Reconcile', note: errorText(err) });
         throw err;
       } finally {
         end();

@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../api/index.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { FIELD_MANAGER, type LiveActor } from './desired.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const PLURAL = 'asyncactors';
 
@@ -26,7 +27,7 @@ function codeOf(err: unknown): number | undefined {
 
 function wrap(what: string, err: unknown): KubeError {
   const body = (err as { body?: unknown }).body;
-  let detail = (err as Error).message;
+  let detail = errorText(err);
   if (typeof body === 'string') {
     try {
       detail = (JSON.parse(body) as { message?: string }).message ?? detail;
@@ -39,7 +40,7 @@ function wrap(what: string, err: unknown): KubeError {
 
 /** The API server does not serve this kind at all (its CRD is not installed). */
 export function notServed(err: unknown): boolean {
-  return codeOf(err) === 404 || /Unrecognized API version and kind|Failed to fetch resource metadata/.test((err as Error).message);
+  return codeOf(err) === 404 || /Unrecognized API version and kind|Failed to fetch resource metadata/.test(errorText(err));
 }
 
 export interface Kube {

@@ -8,6 +8,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../protocol/index.ts';
 import { sleep } from '../protocol/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface LeaderOptions {
   namespace: string;
@@ -81,7 +82,7 @@ export function elect(config: k8s.KubeConfig, options: LeaderOptions, log: Logge
           won();
         }
       } catch (err) {
-        if (code(err) !== 409) log.warn(`leader election: ${(err as Error).message}`);
+        if (code(err) !== 409) log.warn(`leader election: ${errorText(err)}`);
       }
       if (leader && Date.now() - lastRenewal > options.leaseDurationSeconds * 1000) {
         leader = false;
@@ -108,7 +109,7 @@ export function elect(config: k8s.KubeConfig, options: LeaderOptions, log: Logge
           await api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined } } });
         }
       } catch (err) {
-        log.warn(`leader election: could not release Lease ${namespace}/${name}: ${(err as Error).message}`);
+        log.warn(`leader election: could not release Lease ${namespace}/${name}: ${errorText(err)}`);
       }
     },
   };

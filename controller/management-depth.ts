@@ -15,6 +15,7 @@ import { TRANSPORT_SETTINGS, type TransportEnv } from '../transport/factory.ts';
 import { rabbitmqPlugin } from '../transport/rabbitmq/plugin.ts';
 import type { QueueDepth } from '../transport/transport.ts';
 import type { QueueAdmin } from './queues.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface ManagementApi {
   /** e.g. http://rabbitmq:15672 */
@@ -61,7 +62,7 @@ export function withManagementDepth(admin: QueueAdmin, api: ManagementApi, log: 
         warned = false;
         return depth;
       } catch (err) {
-        if (!warned) log.warn(`RabbitMQ management API: ${(err as Error).message}; counting over AMQP (no unacknowledged messages) until it answers`);
+        if (!warned) log.warn(`RabbitMQ management API: ${errorText(err)}; counting over AMQP (no unacknowledged messages) until it answers`);
         warned = true;
         return admin.depth(actor);
       }

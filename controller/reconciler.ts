@@ -17,6 +17,7 @@ import { KIND_ACTOR, OWNED_KINDS, OWNER_LABEL, POD_ACTOR_LABEL } from './kinds.t
 import { podHealth, type Pod } from './pod-health.ts';
 import type { QueueAdmin } from './queues.ts';
 import { computeStatus, statusEvents, type Observation } from './status.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export const FINALIZER = 'asya.sh/finalizer';
 
@@ -95,7 +96,7 @@ export class Reconciler {
         if (await this.applyIfChanged(object)) outcome.applied++;
       } catch (err) {
         if (object.apiVersion === KEDA) {
-          scaling = { ready: false, message: `${object.kind} not applied (is KEDA installed?): ${(err as Error).message}` };
+          scaling = { ready: false, message: `${object.kind} not applied (is KEDA installed?): ${errorText(err)}` };
           continue;
         }
         throw err;
@@ -117,7 +118,7 @@ export class Reconciler {
       const depth = await this.deps.queues.depth(actor);
       return { ready: true, managed: this.deps.queues.manages, message: `queue asya-${actor.metadata.name} ready on ${transportOf(actor)}`, ...(depth ? { depth } : {}) };
     } catch (err) {
-      return { ready: false, message: `queue asya-${actor.metadata.name} on ${transportOf(actor)}: ${(err as Error).message}` };
+      return { ready: false, message: `queue asya-${actor.metadata.name} on ${transportOf(actor)}: ${errorText(err)}` };
     }
   }
 

@@ -11,6 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../protocol/index.ts';
 import { sleep } from '../protocol/index.ts';
 import { notServed } from './kube.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface WatchedObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown };
@@ -66,7 +67,7 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
       body = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
     } catch (err) {
       const forbidden = (err as { code?: number }).code === 403;
-      if (!notServed(err) && !forbidden) throw new Error(`list ${path}: ${(err as Error).message}`);
+      if (!notServed(err) && !forbidden) throw new Error(`list ${path}: ${errorText(err)}`);
       // Either way the controller works on without this kind rather than waiting for it forever.
       if (!absent && forbidden) log.error(`list ${path} is forbidden: the controller's RBAC lacks list/watch on ${target.plural} (charts-ts/rbac.ts); treating it as empty and trying again later`);
       else if (!absent) log.info(`${kind} (${apiVersion}) is not served by the API server; treating it as empty and checking again later`);
@@ -102,7 +103,7 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
           },
           (err: unknown) => {
             if (err && !stopped) {
-              log.warn(`watch ${path} ended: ${(err as Error).message ?? String(err)}`);
+              log.warn(`watch ${path} ended: ${errorText(err)}`);
               latest = undefined;
             }
             resolve(latest);
@@ -135,7 +136,7 @@ export function watchResource(config: k8s.KubeConfig, target: WatchTarget, handl
         if (resourceVersion === undefined && !stopped) await pause(backoff());
       } catch (err) {
         const wait = backoff();
-        log.warn(`${(err as Error).message}; retrying in ${wait} ms`);
+        log.warn(`${errorText(err)}; retrying in ${wait} ms`);
         resourceVersion = undefined;
         await pause(wait);
       }

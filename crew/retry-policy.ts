@@ -5,6 +5,7 @@
  */
 import { retrySchema, type RetryPolicy } from '../api/asyncactor.ts';
 import { ATTEMPTS_HEADER, isPlainObject, RETRY_POLICY_HEADER, type JsonObject } from '../protocol/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export type { RetryPolicy } from '../api/asyncactor.ts';
 
@@ -22,7 +23,7 @@ export function parseRetryPolicy(value: unknown): { policy?: RetryPolicy; proble
     try {
       raw = JSON.parse(raw);
     } catch (err) {
-      return { problem: `not JSON: ${(err as Error).message}` };
+      return { problem: `not JSON: ${errorText(err)}` };
     }
   }
   const result = retrySchema.safeParse(raw);

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import { fromEnv, type Settings } from '../settings/index.ts';
 import { CREW_SETTINGS } from './settings.ts';
+import { asError } from '../protocol/errors.ts';
 
 export interface Storage {
   /** A URI naming where `key` lives (file:///..., s3://bucket/key). */
@@ -226,14 +227,14 @@ export class S3Storage implements Storage {
       const location = this.options.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: this.options.region as BucketLocationConstraint } };
       await client.send(new sdk.CreateBucketCommand({ Bucket, ...location }));
     } catch (err) {
-      const name = (err as Error).name;
+      const name = asError(err).name;
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
     }
   }
 }
 
 function isNotFound(err: unknown): boolean {
-  const name = (err as Error | undefined)?.name;
+  const name = asError(err).name;
   const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   return status === 404 || name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket';
 }

@@ -17,6 +17,7 @@ import { refuseOtherMethods, Routes } from './http/routes.ts';
 import { streamRoute } from './http/stream-route.ts';
 import { toolRoutes } from './http/tool-routes.ts';
 import { mcpRoutes } from './mcp/http.ts';
+import { asError } from '../protocol/errors.ts';
 
 export function createGatewayApp(deps: GatewayDeps): Hono {
   const { options, metrics, log } = deps;
@@ -49,6 +50,6 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   envelopeRoutes(routes, deps);
   refuseOtherMethods(app);
   app.notFound((c) => c.json(errorBody(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
-  app.onError((err, c: Context) => errorResponse(c, err, (e) => log.error(`${c.req.method} ${c.req.path}: ${(e as Error)?.stack ?? String(e)}`)));
+  app.onError((err, c: Context) => errorResponse(c, err, (e) => log.error(`${c.req.method} ${c.req.path}: ${asError(e).stack ?? String(e)}`)));
   return app;
 }

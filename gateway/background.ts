@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../protocol/log.ts';
 import { StoreUnavailableError } from './store/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface Loops {
   /** Runs `work` every `ms`, first after `firstAfterMs` (default `ms`). */
@@ -19,7 +20,7 @@ export function backgroundLoops(log: Logger): Loops {
   const quietly = (what: string) => (err: unknown) => {
     // An unreachable database is already visible on /ready; repeating it every second is noise.
     if (err instanceof StoreUnavailableError) log.debug(`${what} skipped: ${err.message}`);
-    else log.error(`${what} failed: ${(err as Error)?.message ?? String(err)}`);
+    else log.error(`${what} failed: ${errorText(err)}`);
   };
 
   return {

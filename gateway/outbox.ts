@@ -16,6 +16,7 @@ import { rfc3339 } from './core/envelope-json.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS } from './settings.ts';
 import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS };
 const BATCH = 100;
@@ -62,7 +63,7 @@ export async function publishSaved(deps: OutboxDeps, envelope: EnvelopeRecord): 
     const { queue, body } = envelopeMessage(envelope);
     await deps.transport.publish(queue, body);
   } catch (err) {
-    const reason = (err as Error).message;
+    const reason = errorText(err);
     if (isTransient(err)) {
       deps.log.warn(`${id}: not published yet, the outbox will retry: ${reason}`);
       return { kind: 'deferred', error: reason };
@@ -71,13 +72,13 @@ export async function publishSaved(deps: OutboxDeps, envelope: EnvelopeRecord): 
     deps.log.error(`${id}: ${error}`);
     await deps.store.setFinal(id, { status: 'failed', error }).catch((e: unknown) => {
       // Its outbox entry stays: the relay tries again, and records the refusal then.
-      deps.log.error(`${id}: could not record the publish failure: ${(e as Error).message}`);
+      deps.log.error(`${id}: could not record the publish failure: ${errorText(e)}`);
     });
     return { kind: 'refused', error };
   }
   // Not awaited: the caller has its answer once the broker confirmed. A lost delete means one more publish.
   deps.store.markPublished(id).catch((e: unknown) => {
-    deps.log.warn(`${id}: published, but its outbox entry stays and it will be published again: ${(e as Error).message}`);
+    deps.log.warn(`${id}: published, but its outbox entry stays and it will be published again: ${errorText(e)}`);
   });
   return { kind: 'published' };
 }

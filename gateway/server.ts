@@ -18,6 +18,7 @@ import { connectStore } from './store-connector.ts';
 import { openStore, type EnvelopeStore } from './store/index.ts';
 import { startSweeper, type Sweeper } from './sweeper.ts';
 import { loadTools, ToolSet } from './tools/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface StartGatewayOptions {
   /** @default from process.env */
@@ -63,7 +64,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
           maxLifetimeSeconds: config.dbMaxLifetimeSeconds,
           idleTimeoutSeconds: config.dbIdleTimeoutSeconds,
           migrate: config.autoMigrate,
-          onBackgroundError: (err) => log.debug(`store background: ${(err as Error).message}`),
+          onBackgroundError: (err) => log.debug(`store background: ${errorText(err)}`),
         }),
       { log },
     );
@@ -120,8 +121,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       await outboxRelay?.stop();
       for (const close of [...deps.closers]) close();
       await closeServer(server, config.shutdownTimeoutMs);
-      if (!options.transport) await transport.close().catch((e: unknown) => log.warn(`transport close: ${(e as Error).message}`));
-      if (!options.store) await store.close().catch((e: unknown) => log.warn(`store close: ${(e as Error).message}`));
+      if (!options.transport) await transport.close().catch((e: unknown) => log.warn(`transport close: ${errorText(e)}`));
+      if (!options.store) await store.close().catch((e: unknown) => log.warn(`store close: ${errorText(e)}`));
     })());
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, deps, sweeper, outboxRelay, stop };
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../protocol/log.ts';
 import { StoreUnavailableError, type EnvelopeStore } from './store/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface ConnectingStore extends EnvelopeStore {
   /** Resolves once the real store is open (never rejects; it keeps retrying until closed). */
@@ -37,7 +38,7 @@ export function connectStore(
         return;
       } catch (err) {
         lastError = err;
-        options.log.warn(`cannot open the envelope store (attempt ${attempt}, retrying in ${delay} ms): ${(err as Error).message}`);
+        options.log.warn(`cannot open the envelope store (attempt ${attempt}, retrying in ${delay} ms): ${errorText(err)}`);
       }
       await new Promise<void>((resolve) => {
         wakeRetry = resolve;

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from '../test/support/postgres.ts';
 import { startTestGateway, testSchema, type TestGateway } from '../test/support/gateway-harness.ts';
+import { asError, errorText } from '../protocol/errors.ts';
 
 const TOOLS = `
 tools:
@@ -65,7 +66,7 @@ async function send(i: number): Promise<Answer> {
       ...(body.error ? { error: body.error } : {}), ...(body.isError ? { isError: true } : {}),
     };
   } catch (err) {
-    return { request: request.name, status: `no answer: ${(err as Error).name}: ${(err as Error).message}` };
+    return { request: request.name, status: `no answer: ${asError(err).name}: ${errorText(err)}` };
   }
 }
 

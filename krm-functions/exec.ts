@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { runFunction, type KrmTransform } from './resource-list.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export function usage(name: string): string {
   return `Usage: ${name} [plugin-config-file] < input
@@ -29,7 +30,7 @@ export async function runExecutable(name: string, transform: KrmTransform, args:
     try {
       legacyConfig = readFileSync(args[0], 'utf8');
     } catch (err) {
-      process.stderr.write(`${name}: cannot read plugin config ${args[0]}: ${(err as Error).message}\n`);
+      process.stderr.write(`${name}: cannot read plugin config ${args[0]}: ${errorText(err)}\n`);
       return 1;
     }
   }

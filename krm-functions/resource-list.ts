@@ -13,6 +13,7 @@
  */
 import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
+import { errorText } from '../protocol/errors.ts';
 
 /** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
 export const stringify = (value: unknown) => jsyaml.dump(value, { noRefs: true, lineWidth: -1 });
@@ -69,7 +70,7 @@ function parseDocuments(text: string, source: string): unknown[] {
   try {
     return jsyaml.loadAll(text).filter((value) => value !== null && value !== undefined);
   } catch (err) {
-    throw new InputError(`${source} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new InputError(`${source} is not valid YAML: ${errorText(err).split('\n')[0]}`);
   }
 }
 
@@ -130,7 +131,7 @@ export function runFunction(transform: KrmTransform, stdin: string, legacyConfig
   try {
     input = parseInput(stdin, legacyConfig);
   } catch (err) {
-    return { stdout: '', stderr: `${(err as Error).message}\n`, exitCode: 1 };
+    return { stdout: '', stderr: `${errorText(err)}\n`, exitCode: 1 };
   }
   const output = transform(input.items, input.functionConfig);
   const failed = hasErrors(output.results);

@@ -3,6 +3,7 @@
  * tests and alerts match on them (docs/compatibility.md, "Kept identical").
  */
 import { isPlainObject, jsonTextNestsDeeper, MAX_JSON_DEPTH, pyRepr, valueNestsDeeper, type JsonObject, type JsonValue } from './json.ts';
+import { errorText } from './errors.ts';
 
 export interface Route {
   actors: string[];
@@ -134,7 +135,7 @@ export function parseEnvelope(body: Buffer | string, options: { endActor?: boole
     // V8's JSON.parse does not recurse, so depth is checked on the parsed value rather than before.
     parsed = JSON.parse(text);
   } catch (err) {
-    return { error: `Failed to parse message: ${(err as Error).message}`, code: 'parse_error' };
+    return { error: `Failed to parse message: ${errorText(err)}`, code: 'parse_error' };
   }
   if (!isPlainObject(parsed)) {
     return { error: `Failed to parse message: envelope must be a JSON object, got ${jsonTypeName(parsed)}`, code: 'parse_error' };

@@ -7,7 +7,7 @@
  * Progress is best effort.
  */
 import { GATEWAY_UNAVAILABLE } from './crew.ts';
-import { TerminalError } from './errors.ts';
+import { TerminalError, errorText } from './errors.ts';
 import type { FinalReport } from './final-report.ts';
 import { ErrorAnswer, type Filled, type ProgressRequest } from './gateway-contract.ts';
 import type { Logger } from './log.ts';
@@ -96,7 +96,7 @@ export function gatewayClient(options: GatewayClientOptions): GatewayClient {
         try {
           answer = await post(path, report);
         } catch (err) {
-          last = (err as Error).message;
+          last = errorText(err);
         }
         if (answer) {
           if (answer.status >= 200 && answer.status < 300) return 'accepted';
@@ -121,7 +121,7 @@ export function gatewayClient(options: GatewayClientOptions): GatewayClient {
         const { status } = await post(`/envelopes/${encodeURIComponent(id)}/progress`, report);
         if (status >= 300) options.log.debug(`progress for ${id} answered ${status}`);
       } catch (err) {
-        options.log.debug(`progress for ${id} not sent: ${(err as Error).message}`);
+        options.log.debug(`progress for ${id} not sent: ${errorText(err)}`);
       }
     },
   };

@@ -7,6 +7,7 @@
 import { gatewayClient, postToGateway, type Logger, type ProgressReport } from '../protocol/index.ts';
 import type { FinalReport } from './end-actor.ts';
 import type { FanoutChild } from './outcome.ts';
+import { errorText } from '../protocol/errors.ts';
 
 export interface ProgressReporter {
   progress(id: string, body: ProgressReport): void;
@@ -83,7 +84,7 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter {
       } catch (err) {
         if (Date.now() - lastWarning > 10_000) {
           lastWarning = Date.now();
-          log.warn(`Gateway report ${job.path} failed: ${(err as Error).message} (routing is not affected)`);
+          log.warn(`Gateway report ${job.path} failed: ${errorText(err)} (routing is not affected)`);
         }
       }
     }

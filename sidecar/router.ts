@@ -23,7 +23,7 @@ import {
   type Logger,
   type RuntimeResult,
 } from '../protocol/index.ts';
-import { isTerminal } from '../protocol/errors.ts';
+import { asError, errorText, isTerminal } from '../protocol/errors.ts';
 import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
@@ -88,7 +88,7 @@ export class Router {
     try {
       decision = await this.decide(delivery);
     } catch (err) {
-      decision = { requeue: `unexpected error: ${(err as Error).stack ?? err}` };
+      decision = { requeue: `unexpected error: ${asError(err).stack ?? err}` };
     }
     if ('giveBack' in decision) {
       await this.giveBack(delivery, decision.giveBack);
@@ -108,7 +108,7 @@ export class Router {
     }
     if (refused) {
       metrics.failed('routing_error');
-      log.error(`Publishing results failed, requeueing the input: ${(refused.error as Error).message}`);
+      log.error(`Publishing results failed, requeueing the input: ${errorText(refused.error)}`);
       await sleep(1000, this.deps.stopping);
       await this.settle(() => transport.nack(delivery, { requeue: true }));
       return;
@@ -205,7 +205,7 @@ export class Router {
           await reporter.final(input.id, report);
         } catch (err) {
           if (err instanceof GatewayUnavailableError) return new GatewayAway(err.message);
-          return this.retryOrDeadLetter(delivery, `final status refused by the gateway: ${(err as Error).message}`);
+          return this.retryOrDeadLetter(delivery, `final status refused by the gateway: ${errorText(err)}`);
         }
       }
     }
@@ -229,7 +229,7 @@ export class Router {
     try {
       await transport.publish(delivery.queue, delivery.body);
     } catch (err) {
-      log.error(`Could not give a held message back to ${delivery.queue} (${(err as Error).message}); requeueing it`);
+      log.error(`Could not give a held message back to ${delivery.queue} (${errorText(err)}); requeueing it`);
       await this.settle(() => transport.nack(delivery, { requeue: true }));
       return;
     }
@@ -329,7 +329,7 @@ export class Router {
         return;
       }
       if (!isPermanent(again.error)) {
-        log.error(`Could not report a refused publish, requeueing the input: ${(again.error as Error).message}`);
+        log.error(`Could not report a refused publish, requeueing the input: ${errorText(again.error)}`);
         await sleep(1000, this.deps.stopping);
         await this.settle(() => transport.nack(delivery, { requeue: true }));
         return;
@@ -358,7 +358,7 @@ export class Router {
       await reporter.final(parsed.envelope.id, failedReport(parsed.envelope, { publish_refused: err.message, dead_lettered_to: dlqName(config.actorName) }));
       return true;
     } catch (reportErr) {
-      log.error(`Could not report ${parsed.envelope.id} failed: ${(reportErr as Error).message}`);
+      log.error(`Could not report ${parsed.envelope.id} failed: ${errorText(reportErr)}`);
       return false;
     }
   }
@@ -412,7 +412,7 @@ export class Router {
     try {
       await action();
     } catch (err) {
-      this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${(err as Error).message}`);
+      this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${errorText(err)}`);
     }
   }
 }

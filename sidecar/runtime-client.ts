@@ -4,6 +4,7 @@
  */
 import { connect } from 'node:net';
 import { encodeFrame, FrameError, jsonTextNestsDeeper, MAX_JSON_DEPTH, readFrame, type RuntimeResult } from '../protocol/index.ts';
+import { errorText } from '../protocol/errors.ts';
 
 /** A response wraps each result's payload one level deeper than the envelope that carries it on. */
 const MAX_RESPONSE_DEPTH = MAX_JSON_DEPTH + 1;
@@ -64,7 +65,7 @@ export function callRuntime(socketPath: string, body: Buffer, options: CallOptio
         .catch((err: unknown) => {
           if (err instanceof RuntimeCallError) settle(err);
           else if (err instanceof FrameError && err.kind === 'too_large') settle(new RuntimeCallError('invalid_response', err.message));
-          else settle(new RuntimeCallError('connection_lost', `failed to read response from runtime: ${(err as Error).message}`));
+          else settle(new RuntimeCallError('connection_lost', `failed to read response from runtime: ${errorText(err)}`));
         });
       socket.write(encodeFrame(body));
     });
@@ -77,7 +78,7 @@ function parseResponse(frame: Buffer): RuntimeResult[] {
     // The original runtime may emit NaN/Infinity (Python's allow_nan); they are not JSON.
     parsed = JSON.parse(frame.toString('utf8'));
   } catch (err) {
-    throw new RuntimeCallError('invalid_response', `failed to parse runtime response: ${(err as Error).message}`);
+    throw new RuntimeCallError('invalid_response', `failed to parse runtime response: ${errorText(err)}`);
   }
   // Parsing any depth is safe; serialising the result again for the next actor is not.
   if (jsonTextNestsDeeper(frame, MAX_RESPONSE_DEPTH)) {

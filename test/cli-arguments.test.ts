@@ -9,6 +9,7 @@ import { jsonErrorOffset } from '../cli/client/json-error.ts';
 import { applyFlags, parseArgumentsJson } from '../cli/client/tool-arguments.ts';
 import { readDemoFile, unmet } from '../cli/dev/demo-file.ts';
 import { formatTable } from '../cli/dev/status-board.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const schema = {
   type: 'object',
@@ -28,7 +29,7 @@ function usageError(fn: () => unknown): string {
   } catch (err) {
     expect(err).toBeInstanceOf(CliError);
     expect((err as CliError).exitCode).toBe(2);
-    return (err as Error).message;
+    return errorText(err);
   }
   throw new Error('expected a usage error');
 }

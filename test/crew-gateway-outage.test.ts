@@ -21,6 +21,7 @@ import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import { startOutageRelay, type PostgresOutage, type TestSchema } from './support/postgres.ts';
 import { DLQ_IDLE_MS } from './support/queues.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const suffix = randomUUID().slice(0, 8);
 const names = { actor: `outage-${suffix}`, happy: `happy-end-${suffix}`, error: `error-end-${suffix}`, dlq: `asya-dlq-${suffix}` };
@@ -71,7 +72,7 @@ async function statusOf(id: string): Promise<string> {
     const res = await fetch(`${gateway.url}/envelopes/${id}`, { signal: AbortSignal.timeout(5_000) });
     return res.status === 200 ? ((await res.json()) as { status: string }).status : `http ${res.status}`;
   } catch (err) {
-    return (err as Error).message;
+    return errorText(err);
   }
 }
 

@@ -14,6 +14,7 @@ import { readDocPage, runnableText, SHELL_LANGS, type DocBlock, type DocPage } f
 import { waitUntil } from './support/gateway-harness.ts';
 import { signalGroup } from './support/process-group.ts';
 import { installPackedAsya } from './support/packed-asya.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PAGES: DocPage[] = [
@@ -153,7 +154,7 @@ for (const page of PAGES.filter((p) => p.blocks.some((b) => b.mark && b.mark.kin
           try {
             await waitUntil(() => ready(mark.ready, workdir, child), 180_000, `${block.where} ready at ${mark.ready}`);
           } catch (err) {
-            throw new Error(`${(err as Error).message}\n--- output ---\n${tail(readFileSync(log, 'utf8'))}`);
+            throw new Error(`${errorText(err)}\n--- output ---\n${tail(readFileSync(log, 'utf8'))}`);
           }
         }
         ran.push(block.where);

@@ -12,6 +12,7 @@ import { readSettings } from '../settings/index.ts';
 import { loadSidecarConfig } from '../sidecar/config.ts';
 import { parseAsyncActor } from '../api/index.ts';
 import { sidecarEnvProblems, sidecarSettingsEnv } from '../krm-functions/sidecar-settings.ts';
+import { errorText } from '../protocol/errors.ts';
 
 describe.each(DOCUMENTED_SETTINGS.map((table) => [table.component, table] as const))('the %s table', (_, table) => {
   test.each(Object.entries(table.settings))('%s: its default reads back as itself, and it has a doc line', (_, setting) => {
@@ -73,7 +74,7 @@ describe("an AsyncActor's spec.sidecar.env", () => {
       try {
         loadSidecarConfig(sidecarSettingsEnv(given).env, { warn: () => {} });
       } catch (err) {
-        return (err as Error).message;
+        return errorText(err);
       }
       throw new Error('the sidecar started');
     })();

@@ -16,6 +16,7 @@ import { TransportError } from '../transport/transport.ts';
 import { capturingLogger } from './support/capture-logger.ts';
 import { collectEnds, envelopeBody, startActor, type Actor } from './support/pipeline.ts';
 import { startPrivateRabbitmq, type PrivateRabbitmq } from './support/private-rabbitmq.ts';
+import { errorText } from '../protocol/errors.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -41,7 +42,7 @@ describe('RabbitMQ max_message_size', () => {
       const refused = await transport.publish(queue, Buffer.alloc(LIMIT + 1, 0x61)).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(TransportError);
       expect(refused).toMatchObject({ reason: 'too_large' });
-      expect((refused as Error).message).toContain(`${LIMIT}`);
+      expect(errorText(refused)).toContain(`${LIMIT}`);
       await Promise.all(small);
       await transport.publish(queue, Buffer.alloc(LIMIT, 0x62));
 

@@ -24,6 +24,7 @@ import { createTestSchema } from '../../test/support/postgres.ts';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
 import { RabbitMqTransport } from '../../transport/rabbitmq/rabbitmq.ts';
 import { printTable, rssMiB } from '../support.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 const MiB = 1024 * 1024;
 const STALLED = 40;
@@ -95,7 +96,7 @@ function stalledUpload(url: URL): { answered: Promise<number>; destroy(): void }
 async function bigCall(url: string, body: string): Promise<{ status: number; attempts: number }> {
   for (let attempts = 1; ; attempts++) {
     const res = await fetch(`${url}/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body }).catch(
-      (err: Error) => (console.error(`call failed: ${err.message} (${String((err.cause as Error | undefined)?.message)})`), undefined),
+      (err: Error) => (console.error(`call failed: ${err.message} (${String(errorText(err.cause))})`), undefined),
     );
     if (!res) return { status: 0, attempts };
     await res.arrayBuffer();

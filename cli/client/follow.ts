@@ -5,6 +5,7 @@
 import { CliError, EXIT } from './exit-codes.ts';
 import { isFinalStatus, type EnvelopeUpdate, type EnvelopeView, type GatewayClient } from './gateway-client.ts';
 import type { ProgressView } from './progress.ts';
+import { asError } from '../../protocol/errors.ts';
 
 export async function followToFinal(gateway: GatewayClient, id: string, view: ProgressView, options: { timeoutSeconds?: number } = {}): Promise<EnvelopeUpdate | EnvelopeView> {
   const stop = new AbortController();
@@ -16,7 +17,7 @@ export async function followToFinal(gateway: GatewayClient, id: string, view: Pr
       : undefined;
   try {
     let last: EnvelopeUpdate | undefined;
-    const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(stop.signal.reason as Error), { once: true }));
+    const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener('abort', () => reject(asError(stop.signal.reason)), { once: true }));
     const consume = (async () => {
       for await (const update of gateway.updates(id, stop.signal)) {
         last = update;

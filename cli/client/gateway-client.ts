@@ -21,6 +21,7 @@ import { envName, fromEnv, pickSettings, type Env } from '../../settings/index.t
 import { CLI_SETTINGS, gatewayUrlKind } from '../settings.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { readSseEvents } from './sse.ts';
+import { asError, errorText } from '../../protocol/errors.ts';
 
 export { isFinalStatus, type EnvelopeUpdate, type EnvelopeView };
 
@@ -54,7 +55,7 @@ function networkFailure(err: unknown): string | undefined {
   for (let e = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if ((e as Error).name === 'TimeoutError') return 'timed out';
+    if (asError(e).name === 'TimeoutError') return 'timed out';
     if (fetchFailed && e instanceof Error) return e.message;
     fetchFailed = e instanceof TypeError && e.message === 'fetch failed';
   }
@@ -268,7 +269,7 @@ export function gatewayFrom(options: { gateway?: string; token?: string }, env: 
     try {
       url = gatewayUrlKind.parse(options.gateway);
     } catch (err) {
-      throw new CliError(EXIT.usage, `Invalid --gateway ${JSON.stringify(options.gateway)}: ${(err as Error).message}`);
+      throw new CliError(EXIT.usage, `Invalid --gateway ${JSON.stringify(options.gateway)}: ${errorText(err)}`);
     }
   }
   return new GatewayClient(url, options.token || settings.apiToken || settings.gatewayToken);

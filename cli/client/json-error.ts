@@ -2,6 +2,7 @@
  * Where a JSON text goes wrong. V8's messages give a position for some mistakes and not for others
  * ("Unexpected token 'h', "hello" is not valid JSON"), so a small scanner finds the offset itself.
  */
+import { errorText } from '../../protocol/errors.ts';
 
 /** The offset of the first syntax error in `text`, or undefined when the text is valid JSON. */
 export function jsonErrorOffset(text: string): number | undefined {
@@ -101,7 +102,7 @@ export function parseJsonOrExplain(text: string, what: string): unknown {
     const lineText = text.split('\n')[line - 1] ?? '';
     const found = offset >= text.length ? 'the text ends too early' : `unexpected ${JSON.stringify(text[offset])}`;
     throw new Error(
-      `${what}: not valid JSON: ${found} at line ${line}, column ${column} (${(err as Error).message})\n  ${lineText}\n  ${' '.repeat(column - 1)}^`,
+      `${what}: not valid JSON: ${found} at line ${line}, column ${column} (${errorText(err)})\n  ${lineText}\n  ${' '.repeat(column - 1)}^`,
     );
   }
 }

@@ -7,6 +7,7 @@ import { CliError, EXIT } from './exit-codes.ts';
 import type { JsonSchema } from './gateway-client.ts';
 import { didYouMean } from '../../api/nearest-name.ts';
 import { parseJsonOrExplain } from './json-error.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** One `--key value`, `--key=value` or bare `--flag` (value true) from the command line. */
 export interface FlagArgument {
@@ -22,7 +23,7 @@ export function parseArgumentsJson(text: string): Record<string, unknown> {
   try {
     value = parseJsonOrExplain(text, 'the arguments');
   } catch (err) {
-    throw usage((err as Error).message);
+    throw usage(errorText(err));
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw usage(`the arguments must be a JSON object like {"text": "hi"}, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
@@ -57,7 +58,7 @@ function coerce(flag: string, raw: string | true, schema: JsonSchema | undefined
       try {
         value = parseJsonOrExplain(raw, flag);
       } catch (err) {
-        throw usage((err as Error).message);
+        throw usage(errorText(err));
       }
       const ok = type === 'array' ? Array.isArray(value) : value !== null && typeof value === 'object' && !Array.isArray(value);
       if (!ok) throw usage(`${flag} expects ${article(type)} as JSON, got ${raw}`);

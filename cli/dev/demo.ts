@@ -10,6 +10,7 @@ import { failureText } from '../client/failure-text.ts';
 import { CreatedBody, FinalBody } from '../../protocol/gateway-contract.ts';
 import { GatewayClient } from '../client/gateway-client.ts';
 import { unmet, type DemoCall } from './demo-file.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** A pipeline may run long, but each progress notification shows it is alive. */
 const SILENCE_TIMEOUT_MS = 120_000;
@@ -36,7 +37,7 @@ export async function runDemo(gatewayUrl: string, calls: DemoCall[], print: (lin
         try {
           outcome = await callThroughMcp(client, rest, call, (percent, message) => print(`  ${tag} ${String(Math.round(percent)).padStart(3)}% ${message ?? ''}`.trimEnd()));
         } catch (err) {
-          outcome = { id: '-', status: 'error', text: (err as Error).message };
+          outcome = { id: '-', status: 'error', text: errorText(err) };
         }
         if (outcome.status === 'succeeded') print(`✓ ${outcome.id} succeeded: ${tag}\n${JSON.stringify(outcome.result, null, 2)}`);
         else if (outcome.status === 'failed') print(`✗ ${outcome.id} failed: ${outcome.text} ${tag}`);

@@ -17,6 +17,7 @@ import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts
 import { handlerSpec, isNodeHandler, pythonPath, runtimeCommandFor } from './actors.ts';
 import { devRuntime, type DevRuntime } from './runtime-process.ts';
 import type { ActorRow } from './status-board.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 const RESTART_PAUSE_MS = 1000;
 
@@ -154,7 +155,7 @@ export class DevActor {
 
   private fail(err: unknown): void {
     this.state = 'failed';
-    const reason = (err as Error).message.replace(/[.\s]+$/, '');
+    const reason = errorText(err).replace(/[.\s]+$/, '');
     this.ctx.say(`✗ actor ${this.name}: its handler failed to load: ${reason}. Its messages wait in ${this.queue}; the other actors keep running. Fix the handler and save it to retry.`);
   }
 

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { RuntimeSupervisor } from '../../sidecar/router.ts';
 import { waitForRuntime, type RuntimePaths } from '../../sidecar/supervisor.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** The runtime exited before it was ready: almost always a handler that does not import. */
 export class RuntimeStartError extends Error {
@@ -79,7 +80,7 @@ export function devRuntime(options: DevRuntimeOptions): DevRuntime {
     } catch (err) {
       // Not ready in time: a runtime that hangs while loading is as unusable as one that died.
       await kill('SIGKILL');
-      throw err instanceof RuntimeStartError ? err : new RuntimeStartError((err as Error).message);
+      throw err instanceof RuntimeStartError ? err : new RuntimeStartError(errorText(err));
     }
     ready = true;
     for (const line of lines.splice(0)) options.output(line);

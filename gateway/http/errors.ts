@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { requestProblem, type ErrorAnswer, type ErrorExtras } from '../../protocol/gateway-contract.ts';
 import { InvalidEnvelopeInputError, StoreUnavailableError } from '../store/index.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -50,6 +51,6 @@ export function parseJsonBody(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new HttpError(400, `Invalid request body: ${(err as Error).message}`);
+    throw new HttpError(400, `Invalid request body: ${errorText(err)}`);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommit } from './group-commit.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** A writer whose batches finish only when the test says so, recording what each batch held. */
 function gatedWriter() {
@@ -38,7 +39,7 @@ describe('GroupCommit', () => {
     const settled = Promise.allSettled([group.submit(1, 1), group.submit(-2, 1), group.submit(3, 1)]);
     await w.nextTurn();
     w.gates.shift()?.();
-    expect((await settled).map((s) => (s.status === 'fulfilled' ? s.value : (s.reason as Error).message))).toEqual([10, 'bad -2', 30]);
+    expect((await settled).map((s) => (s.status === 'fulfilled' ? s.value : errorText(s.reason)))).toEqual([10, 'bad -2', 30]);
 
     const broken = new GroupCommit<number, number>(async () => {
       throw new Error('connection lost');

@@ -12,6 +12,7 @@ import originalSchema from './migrations/001_initial.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { openPostgresStore, type PostgresStoreOptions } from './postgres.ts';
 import { StoreUnavailableError, type EnvelopeEvent, type EnvelopeStore } from './store.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 const schemas: TestSchema[] = [];
 const stores: EnvelopeStore[] = [];
@@ -158,7 +159,7 @@ describe('postgres: losing the database', () => {
     // The relay stays down until relay.up() below, so a call that settles here did not wait for the database.
     const failure = await remote.get(id).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(StoreUnavailableError);
-    expect((failure as Error).message).toMatch(/^envelope store unavailable: /);
+    expect(errorText(failure)).toMatch(/^envelope store unavailable: /);
     await expect(lateSubscriber.subscribe(id, () => {})).rejects.toBeInstanceOf(StoreUnavailableError);
     // Written while the remote instance cannot hear: its NOTIFYs are gone, the rows are not.
     await direct.appendProgress(id, { actorState: 'processing', currentActorIdx: 0 });

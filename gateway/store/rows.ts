@@ -12,6 +12,7 @@ import {
   type EnvelopeRecord,
   type EnvelopeStatus,
 } from './store.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** The original wrote Go's zero time (year 1) for "no deadline"; anything before this means none. */
 export const NO_DEADLINE_BEFORE = `'0002-01-01T00:00:00Z'::timestamptz`;
@@ -207,7 +208,7 @@ export function checkJson(value: JsonValue | undefined, what: string, options: {
   try {
     text = JSON.stringify(value);
   } catch (err) {
-    throw new InvalidEnvelopeInputError(`${what} is not serialisable as JSON: ${(err as Error).message}`);
+    throw new InvalidEnvelopeInputError(`${what} is not serialisable as JSON: ${errorText(err)}`);
   }
   if (text === undefined) throw new InvalidEnvelopeInputError(`${what} is not a JSON value`);
   if (!options.nulAllowed && JSON_NUL.test(text)) throw new InvalidEnvelopeInputError(`${what} contains a NUL character, which PostgreSQL cannot store`);

@@ -12,13 +12,14 @@ import { DEFAULT_TOOL_OPTIONS, ToolConfigError, type Tool } from './config.ts';
 import { inputSchemaFor } from './json-schema.ts';
 import { parseToolsFile, type Located, type ParsedFile } from './parse.ts';
 import { ToolSet } from './tool-set.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export async function loadTools(path: string): Promise<ToolSet> {
   let info;
   try {
     info = await stat(path);
   } catch (err) {
-    throw new ToolConfigError(`${path}: cannot read the tools configuration: ${(err as Error).message}`);
+    throw new ToolConfigError(`${path}: cannot read the tools configuration: ${errorText(err)}`);
   }
   const files = info.isDirectory()
     ? (await readdir(path)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f))

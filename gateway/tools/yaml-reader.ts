@@ -6,6 +6,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pai
 import { isPlainObject, type JsonValue } from '../../protocol/json.ts';
 import { parseDuration } from '../../protocol/duration.ts';
 import { ToolConfigError } from './config.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export interface Entry {
   key: string;
@@ -96,7 +97,7 @@ export class YamlReader {
       try {
         return Math.ceil(parseDuration(node.value, field) / 1000);
       } catch (err) {
-        this.fail(node, field, (err as Error).message);
+        this.fail(node, field, errorText(err));
       }
     }
     return this.fail(node, field, `must be seconds (30) or a duration ("5m"), got ${this.describe(node)}`);

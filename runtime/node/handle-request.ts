@@ -14,6 +14,7 @@ import {
 } from '../../protocol/index.ts';
 import type { HandlerMode } from './config.ts';
 import type { Handler } from './load-handler.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** Error classes named like Python's, so both runtimes report the same `details.type`. */
 class NamedError extends Error {
@@ -36,7 +37,7 @@ export function decodeRequest(body: Buffer): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const detail = text.length === 0 ? 'Expecting value: empty request' : (err as Error).message;
+    const detail = text.length === 0 ? 'Expecting value: empty request' : errorText(err);
     throw new NamedError('JSONDecodeError', detail);
   }
   if (!isPlainObject(parsed)) {
@@ -99,7 +100,7 @@ async function runEnvelopeMode(envelope: Record<string, unknown>, { handler, val
     try {
       return validateOutputEnvelope(output, input);
     } catch (err) {
-      throw new NamedError('ValueError', `Invalid output envelope[${i}/${results.length}]: ${(err as Error).message}`);
+      throw new NamedError('ValueError', `Invalid output envelope[${i}/${results.length}]: ${errorText(err)}`);
     }
   });
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { errorText } from '../../protocol/errors.ts';
 
 export type Handler = (input: unknown) => unknown;
 
@@ -71,7 +72,7 @@ export async function loadHandler(spec: string, cwd = process.cwd()): Promise<Ha
   try {
     module = TYPESCRIPT_EXTENSIONS.has(extname(path)) ? await importTypeScript(path) : ((await import(pathToFileURL(path).href)) as Record<string, unknown>);
   } catch (err) {
-    throw new HandlerLoadError(`Failed to import ${file}: ${(err as Error).message}`, { cause: err });
+    throw new HandlerLoadError(`Failed to import ${file}: ${errorText(err)}`, { cause: err });
   }
   const exported = module[name];
   if (exported === undefined) {
@@ -99,7 +100,7 @@ function instantiate(exported: unknown, where: string, method: string): Handler 
   try {
     instance = new (exported as new () => Record<string, unknown>)();
   } catch (err) {
-    throw new HandlerLoadError(`Failed to instantiate ${where}: ${(err as Error).message}`, { cause: err });
+    throw new HandlerLoadError(`Failed to instantiate ${where}: ${errorText(err)}`, { cause: err });
   }
   const bound = instance[method];
   if (typeof bound !== 'function') throw new HandlerLoadError(`${where} has no method '${method}'`);

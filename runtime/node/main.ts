@@ -4,6 +4,7 @@ import { HandlerLoadError, loadHandler } from './load-handler.ts';
 import { createLogger } from '../../protocol/index.ts';
 import { logLevelFromEnv } from '../../protocol/settings.ts';
 import { startRuntimeServer } from './server.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export async function runRuntime(env: Record<string, string | undefined> = process.env): Promise<void> {
   const log = createLogger(logLevelFromEnv(env), 'asya.runtime');
@@ -14,7 +15,7 @@ export async function runRuntime(env: Record<string, string | undefined> = proce
     server = await startRuntimeServer(config, handler, createLogger(config.logLevel, 'asya.runtime'));
   } catch (err) {
     const known = err instanceof RuntimeConfigError || err instanceof HandlerLoadError;
-    log.error(`FATAL: ${known ? (err as Error).message : `could not start the runtime: ${(err as Error).message}`}`);
+    log.error(`FATAL: ${known ? errorText(err) : `could not start the runtime: ${errorText(err)}`}`);
     process.exit(1);
   }
   const stop = (signal: string) => {

@@ -9,6 +9,7 @@ import type { RuntimeConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
 import type { Handler } from './load-handler.ts';
 import { createLogger, type Logger } from '../../protocol/index.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export interface RuntimeServer {
   readonly socketPath: string;
@@ -34,7 +35,7 @@ export async function startRuntimeServer(
   try {
     writeFileSync(config.readyFile, 'ready');
   } catch (err) {
-    log.error(`Could not write ready file ${config.readyFile}: ${(err as Error).message}`);
+    log.error(`Could not write ready file ${config.readyFile}: ${errorText(err)}`);
   }
   log.info(`Runtime ready on ${config.socketPath} (mode=${config.mode}, validation=${config.validate})`);
   let closing: Promise<void> | undefined;
@@ -66,7 +67,7 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
       : errorResponse('connection_error', err);
     // A connection closed before its first byte is a readiness probe, not a failed request.
     if (err instanceof FrameError && err.kind === 'closed_before_frame') log.debug('Probe connection closed');
-    else log.warn(`Request not read: ${(err as Error).message}`);
+    else log.warn(`Request not read: ${errorText(err)}`);
   }
   if (socket.destroyed || !socket.writable) {
     log.warn('Client disconnected before the response was sent');

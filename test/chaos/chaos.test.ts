@@ -12,6 +12,7 @@ import { waitUntil } from '../support/gateway-harness.ts';
 import { steadyLoad, type Load } from './load.ts';
 import { chaosTable, isFinal, mustFinish, storedEnvelopes, tally, unfinishedAccepted, type ScenarioRow } from './tally.ts';
 import { startChaosWorld, type ChaosWorld } from './world.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 function seconds(name: string, fallback: number): number {
   const value = Number(process.env[name] || fallback);
@@ -80,7 +81,7 @@ async function runScenario(scenario: string, fault: string, apply: (ctx: FaultCo
     const before = await finalCount(scenario);
     await waitUntil(async () => (await finalCount(scenario)) >= before + MARKER_FINALS, 180_000, `${scenario}: new finals after the recovery`);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${world.outputs()}`);
+    throw new Error(`${errorText(err)}\n${world.outputs()}`);
   } finally {
     await load.stop();
   }

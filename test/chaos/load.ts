@@ -5,6 +5,7 @@
  * connection failed, e.g. the gateway was killed while it held the call).
  */
 import { CLIENT_TOKEN, TOOL } from './world.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export type CallKind = 'accepted' | 'refused' | 'unanswered';
 
@@ -33,7 +34,7 @@ async function callOnce(gatewayUrl: string, scenario: string, n: number, seconds
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
     });
   } catch (err) {
-    return record('unanswered', { detail: (err as Error).message });
+    return record('unanswered', { detail: errorText(err) });
   }
   const text = await res.text().catch((err: Error) => `(body lost: ${err.message})`);
   if (res.status !== 200) return record('refused', { detail: `${res.status} ${text.slice(0, 200)}` });

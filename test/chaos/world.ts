@@ -16,6 +16,7 @@ import { startPrivateRabbitmq, type PrivateRabbitmq } from '../support/private-r
 import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from '../support/runtime-process.ts';
 import { startFreezableProxy, type FreezableProxy } from './freezable-proxy.ts';
 import { ASYA_BIN, service, type Service } from './service.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 export const CLIENT_TOKEN = 'chaos-client-secret';
 export const INTERNAL_TOKEN = 'chaos-internal-secret';
@@ -156,7 +157,7 @@ export async function startChaosWorld(): Promise<ChaosWorld> {
   } catch (err) {
     const detail = world.outputs();
     await world.stop();
-    throw new Error(`${(err as Error).message}\n${detail}`);
+    throw new Error(`${errorText(err)}\n${detail}`);
   }
   return world;
 }

@@ -2,6 +2,7 @@
  * Validates objects against the published OpenAPI schemas of Kubernetes (kubernetes-models) and KEDA
  * (@kubernetes-models/keda), the way an API server with those CRDs would check their shape.
  */
+import { errorText } from '../../protocol/errors.ts';
 interface Model {
   validate(): void;
 }
@@ -25,6 +26,6 @@ export async function validateKubeObject(object: { apiVersion: string; kind: str
   try {
     new Model(object).validate();
   } catch (err) {
-    throw new Error(`${object.kind}/${object.metadata?.name}: ${(err as Error).message}`);
+    throw new Error(`${object.kind}/${object.metadata?.name}: ${errorText(err)}`);
   }
 }

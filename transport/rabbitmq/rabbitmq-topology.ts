@@ -14,6 +14,7 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import { deadLetterQueueOf, type QueueOptions } from '../transport.ts';
+import { errorText } from '../../protocol/errors.ts';
 
 /** Extra time the broker grants beyond the runtime timeout, for routing and publisher confirms. */
 export const CONSUMER_TIMEOUT_MARGIN_MS = 60_000;
@@ -100,6 +101,6 @@ export function amqpCode(err: unknown): number | undefined {
  */
 export function maxMessageSizeOfRefusal(err: unknown): number | undefined {
   if (amqpCode(err) !== 406) return undefined;
-  const match = /message size \d+ is larger than (?:configured )?max size (\d+)/.exec((err as Error).message ?? '');
+  const match = /message size \d+ is larger than (?:configured )?max size (\d+)/.exec(errorText(err) ?? '');
   return match ? Number(match[1]) : undefined;
 }

@@ -28,6 +28,7 @@ import {
   type QueueOptions,
   type Transport,
 } from '../transport.ts';
+import { asError } from '../../protocol/errors.ts';
 
 export interface RabbitMqTransportOptions {
   /** amqp://user:pass@host:port/vhost */
@@ -288,7 +289,7 @@ export class RabbitMqTransport implements Transport {
         );
       } catch (err) {
         this.returned.delete(messageId);
-        if ((err as Error)?.name === 'IllegalOperationError') resolve('lost');
+        if (asError(err).name === 'IllegalOperationError') resolve('lost');
         else reject(new TransportError(`publish failed: ${errorText(err)}`, 'rejected', { cause: err }));
       }
     });

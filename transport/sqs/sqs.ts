@@ -42,6 +42,7 @@ import {
   type QueueOptions,
   type Transport,
 } from '../transport.ts';
+import { asError } from '../../protocol/errors.ts';
 
 export interface SqsTransportOptions {
   /** @default 'us-east-1' */
@@ -295,7 +296,7 @@ export class SqsTransport implements Transport {
       this.urls.set(name, url);
       return url;
     } catch (err) {
-      const code = (err as Error).name;
+      const code = asError(err).name;
       if (code !== 'QueueNameExists' && code !== 'QueueAlreadyExists') throw mapSqsError(err, `create ${name}`);
       // Same name, other attributes: reconcile in place. Deleting would lose messages and block the name for 60 s.
       const url = await this.url(name);
@@ -344,7 +345,7 @@ export class SqsTransport implements Transport {
 
   /** A receipt handle that no longer works means SQS already gave the message to someone else. */
   private staleOrThrow(err: unknown, delivery: Delivery, what: string): void {
-    const code = (err as { cause?: { name?: string } })?.cause?.name ?? (err as Error).name;
+    const code = (err as { cause?: { name?: string } })?.cause?.name ?? asError(err).name;
     if (code === 'ReceiptHandleIsInvalid' || code === 'MessageNotInflight' || code === 'InvalidParameterValue') {
       this.log.warn(`stale delivery: ${what} ignored`, { queue: delivery.queue, messageId: delivery.messageId });
       return;
@@ -371,7 +372,7 @@ export class SqsTransport implements Transport {
 /** Exported for its unit test: real SQS refusals cannot all be provoked on moto. */
 export function mapSqsError(err: unknown, what: string): TransportError {
   if (err instanceof TransportError) return err;
-  const code = (err as Error)?.name ?? '';
+  const code = asError(err).name ?? '';
   if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') {
     return new TransportError(`${what}: queue does not exist`, 'not_found', { cause: err });
   }
