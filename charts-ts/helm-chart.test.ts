@@ -129,7 +129,7 @@ describe('asya synth --format helm as a process', () => {
   const work = mkdtempSync(join(tmpdir(), 'asya-helm-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   // From the repository, where tsx resolves; the chart goes to a temporary directory.
-  const synth = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO, 'charts-ts/synth-entry.ts'), ...args], { cwd: REPO });
+  const synth = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO, 'test/support/synth-entry.ts'), ...args], { cwd: REPO });
 
   test('writes the chart in <out>/asya and lists its files', async () => {
     const { stdout } = await synth(['--format', 'helm', '--pattern', 'standard', '--trial', '--out', join(work, 'out')]);

@@ -24,7 +24,8 @@ const TESTDATA = (fn: string) => join(import.meta.dirname, '../krm-functions', f
 
 /**
  * What the platform or the place decides, not the spec: the socket and metrics (dev runs in-process), the
- * gateway, log level, how long a runtime may take to start, and a Job pod's idle exit. Everything else in
+ * gateway, log level, how long a runtime may take to start, a Job pod's idle exit, and the queue policy (the
+ * platform's `transports.<t>.queues`; dev creates its in-memory queues itself). Everything else in
  * SidecarConfig, including fields added later, must agree.
  */
 const PLATFORM_FIELDS = [
@@ -39,6 +40,9 @@ const PLATFORM_FIELDS = [
   'metricsAddr',
   'logLevel',
   'exitWhenIdleMs',
+  'queueAutoCreate',
+  'queueMaxDeliveries',
+  'queueDlqRetentionDays',
 ] as const satisfies readonly (keyof SidecarConfig)[];
 
 const specDecided = (config: SidecarConfig) =>

@@ -6,7 +6,8 @@
  * - the library entry points `asya/cdk8s` and `asya/krm`: their exported names, pinned here so the public
  *   surface changes only on purpose;
  * - a user's own cdk8s app (TypeScript, type-checked strictly against the shipped .d.ts, run by `cdk8s synth`
- *   from cdk8s-cli as installed from the npm registry) gives the objects the bins' pipe gives, each schema-valid.
+ *   from cdk8s-cli as installed from the npm registry) gives the objects the bins' pipe and `asya render` give,
+ *   each schema-valid.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { FUNCTIONS } from '../krm-functions/functions.ts';
+import { COMPONENTS } from '../vitest.config.ts';
 import { runFunction, type KubeObject } from '../krm-functions/resource-list.ts';
 import { runtimeScript } from '../krm-functions/runtime-script.ts';
 import { goldenCases, goldenConfig, readStream, resourceListText, withScriptPlaceholder } from './support/golden.ts';
@@ -66,6 +68,9 @@ test('the tarball carries both bundles, the compiled library with its types, and
     'bin/asya.js',
   ]));
   expect(packedFiles.filter((f) => f.endsWith('.test.ts') || f.includes('/testdata/') || f.startsWith('test/'))).toEqual([]);
+  // Every component folder ships: the installed `asya` runs its TypeScript (a folder missing from package.json's
+  // `files` broke every command that imports it).
+  expect(COMPONENTS.filter((folder) => !packedFiles.some((f) => f.startsWith(`${folder}/`)))).toEqual([]);
 });
 
 describe.each(Object.keys(FUNCTIONS))('bin asya-%s from the installed package', (fn) => {
@@ -141,7 +146,7 @@ for (const file of readdirSync('actors').filter((f) => f.endsWith('.yaml') && f 
 app.synth();
 `;
 
-test("a user's cdk8s app outside the repository: cdk8s synth gives the bins' objects, every one schema-valid", async () => {
+test("a user's cdk8s app outside the repository: cdk8s synth gives the bins' and asya render's objects, every one schema-valid", async () => {
   const hello = join(REPO, 'examples/hello');
   cpSync(join(hello, 'actors'), join(project, 'actors'), { recursive: true });
   cpSync(join(hello, 'platform.yaml'), join(project, 'platform.yaml'));
@@ -169,5 +174,10 @@ test("a user's cdk8s app outside the repository: cdk8s synth gives the bins' obj
 
   expect(synthesized.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Deployment', 'Deployment', 'ScaledObject', 'ScaledObject', 'ScaledObject', 'TriggerAuthentication']);
   expect(byKey(synthesized)).toEqual(byKey(piped));
+  // The GitOps route, `asya render` from the same package, gives the same objects.
+  const render = sh(bin('asya'), ['render', 'actors', '--platform', 'platform.yaml', '-o', 'rendered'], { cwd: project });
+  expect(render.code, render.stderr).toBe(0);
+  const rendered = readdirSync(join(project, 'rendered')).filter((f) => f !== 'kustomization.yaml').flatMap((f) => readStream(join(project, 'rendered', f)) as KubeObject[]);
+  expect(byKey(rendered)).toEqual(byKey(synthesized));
   for (const object of synthesized) await validateKubeObject(object);
 });
