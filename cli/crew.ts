@@ -7,12 +7,12 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.ts';
 import { endActorsFromEnv } from '../protocol/settings.ts';
-import { queuePolicyFromEnv, sidecarQueueSettings } from '../protocol/queue-policy.ts';
+import { sidecarQueueSettings } from '../protocol/queue-policy.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { isSet, pickSettings, readSettings, toEnvRecord } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
 import { ensureDlqQueue } from '../crew/dlq.ts';
-import { ConfigError, loadSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
+import { ConfigError, loadSidecarConfig, queuePolicyOfConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../sidecar/supervisor.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -123,7 +123,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
       transport,
       supervisor: runtime,
       log,
-      queue: sidecarQueueSettings(queuePolicyFromEnv(env)),
+      queue: sidecarQueueSettings(queuePolicyOfConfig(config)),
     });
   } catch (err) {
     await cleanup();

@@ -1,24 +1,21 @@
 /** `asya sidecar`: configuration from the environment, transport from ASYA_TRANSPORT, drain on SIGTERM. */
-import { createLogger, queuePolicyFromEnv, sidecarQueueSettings } from '../protocol/index.ts';
-import { SettingsError } from '../settings/index.ts';
-import { ConfigError, loadSidecarConfig } from '../sidecar/config.ts';
+import { createLogger, sidecarQueueSettings } from '../protocol/index.ts';
+import { ConfigError, loadSidecarConfig, queuePolicyOfConfig } from '../sidecar/config.ts';
 import { startSidecar } from '../sidecar/sidecar.ts';
 
 export async function runSidecar(env: Record<string, string | undefined> = process.env): Promise<void> {
   let config;
-  let queue;
   try {
     config = loadSidecarConfig(env);
-    queue = sidecarQueueSettings(queuePolicyFromEnv(env));
   } catch (err) {
-    if (!(err instanceof ConfigError || err instanceof SettingsError)) throw err;
+    if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`FATAL: ${err.message}\n`);
     process.exit(1);
   }
   const log = createLogger(config.logLevel, `asya.sidecar.${config.actorName}`);
   const { createTransport } = await import('../transport/factory.ts');
   const transport = await createTransport(env, { logger: log });
-  const sidecar = await startSidecar({ config, transport, log, queue });
+  const sidecar = await startSidecar({ config, transport, log, queue: sidecarQueueSettings(queuePolicyOfConfig(config)) });
   const stop = (signal: string) => {
     log.info(`${signal}: draining`);
     void sidecar

@@ -35,13 +35,17 @@ export function queuePolicyEnv(policy: QueuePolicy): { name: string; value: stri
   });
 }
 
-/** The policy from a sidecar's env; a bad value throws the settings engine's SettingsError naming the variable. */
-export function queuePolicyFromEnv(env: Record<string, string | undefined>, options?: FromEnvOptions): QueuePolicy {
-  const { autoCreate, maxDeliveries, dlqRetentionDays } = fromEnv(QUEUE_POLICY_SETTINGS, env, options);
+/** The policy from values read with QUEUE_POLICY_SETTINGS' declarations (the sidecar's table includes them). */
+export function queuePolicyOf({ autoCreate, maxDeliveries, dlqRetentionDays }: { autoCreate: boolean; maxDeliveries: number; dlqRetentionDays?: number | undefined }): QueuePolicy {
   return {
     autoCreate,
     dlq: { enabled: maxDeliveries > 0, maxDeliveries: maxDeliveries > 0 ? maxDeliveries : QUEUE_MAX_DELIVERIES, ...(dlqRetentionDays !== undefined ? { retentionDays: dlqRetentionDays } : {}) },
   };
+}
+
+/** The policy from an env of its own; a bad value throws the settings engine's SettingsError naming the variable. */
+export function queuePolicyFromEnv(env: Record<string, string | undefined>, options?: FromEnvOptions): QueuePolicy {
+  return queuePolicyOf(fromEnv(QUEUE_POLICY_SETTINGS, env, options));
 }
 
 /** How an actor's queue is declared under a policy: the processing timeout doubled, and the DLQ if on. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatDuration, parseDuration } from '../protocol/index.ts';
-import { ConfigError, loadSidecarConfig } from './config.ts';
+import { formatDuration, parseDuration, queuePolicyFromEnv } from '../protocol/index.ts';
+import { ConfigError, loadSidecarConfig, queuePolicyOfConfig } from './config.ts';
 
 describe('durations', () => {
   test.each([
@@ -54,5 +54,21 @@ describe('sidecar config', () => {
   ])('%j is a clear ConfigError', (env, message) => {
     expect(() => loadSidecarConfig(env)).toThrow(ConfigError);
     expect(() => loadSidecarConfig(env)).toThrow(message);
+  });
+});
+
+describe('the queue policy in the sidecar settings', () => {
+  test.each([
+    {},
+    { ASYA_QUEUE_AUTO_CREATE: 'false', ASYA_QUEUE_MAX_DELIVERIES: '4', ASYA_QUEUE_DLQ_RETENTION_DAYS: '14' },
+    { ASYA_QUEUE_MAX_DELIVERIES: '0' },
+  ])('%j: the same policy as read on its own', (queueEnv) => {
+    const env = { ASYA_ACTOR_NAME: 'a', ...queueEnv };
+    expect(queuePolicyOfConfig(loadSidecarConfig(env))).toEqual(queuePolicyFromEnv(env));
+  });
+
+  test('a bad value stops the sidecar as a ConfigError naming the variable', () => {
+    expect(() => loadSidecarConfig({ ASYA_ACTOR_NAME: 'a', ASYA_QUEUE_MAX_DELIVERIES: '-1' })).toThrow(ConfigError);
+    expect(() => loadSidecarConfig({ ASYA_ACTOR_NAME: 'a', ASYA_QUEUE_MAX_DELIVERIES: '-1' })).toThrow('ASYA_QUEUE_MAX_DELIVERIES');
   });
 });

@@ -1,6 +1,6 @@
 /** Sidecar settings from the environment, as declared in sidecar/settings.ts, plus what follows from them. */
 import { join } from 'node:path';
-import { isEndActor, READY_FILE, RESTART_MARKER, SOCKET_NAME } from '../protocol/index.ts';
+import { isEndActor, queuePolicyOf, READY_FILE, RESTART_MARKER, SOCKET_NAME, type QueuePolicy } from '../protocol/index.ts';
 import { fromEnv, type FromEnvOptions, type Settings } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from './settings.ts';
 
@@ -19,6 +19,11 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The queue policy the sidecar's own settings carry (ASYA_QUEUE_*), read once with the rest of them. */
+export function queuePolicyOfConfig(config: SidecarConfig): QueuePolicy {
+  return queuePolicyOf({ autoCreate: config.queueAutoCreate, maxDeliveries: config.queueMaxDeliveries, dlqRetentionDays: config.queueDlqRetentionDays });
+}
 
 export function loadSidecarConfig(env: Env = process.env, options: Pick<FromEnvOptions, 'warn'> = {}): SidecarConfig {
   const settings = fromEnv(SIDECAR_SETTINGS, env, { ...options, error: (message) => new ConfigError(message) });

@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
 import { sidecarSettingsEnv } from '../../krm-functions/sidecar-settings.ts';
-import { policyQueueOptions, queueName, queuePolicyFromEnv, sidecarQueueSettings, type Logger, type QueuePolicy } from '../../protocol/index.ts';
+import { policyQueueOptions, queueName, sidecarQueueSettings, type Logger, type QueuePolicy } from '../../protocol/index.ts';
 import { endActorsFromEnv } from '../../protocol/settings.ts';
 import { toEnvRecord } from '../../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
-import { loadSidecarConfig, type SidecarConfig } from '../../sidecar/config.ts';
+import { loadSidecarConfig, queuePolicyOfConfig, type SidecarConfig } from '../../sidecar/config.ts';
 import { startSidecar, type RunningSidecar } from '../../sidecar/sidecar.ts';
 import type { QueueOptions, Transport } from '../../transport/transport.ts';
 import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
@@ -73,7 +73,7 @@ export class DevActor {
     this.config = loadSidecarConfig(sidecarEnv);
     // The queue policy as a sidecar in the cluster gets it (ASYA_QUEUE_* from your environment); dev mode
     // always creates its queues on the in-memory broker.
-    this.queuePolicy = { ...queuePolicyFromEnv(sidecarEnv), autoCreate: true };
+    this.queuePolicy = { ...queuePolicyOfConfig(this.config), autoCreate: true };
     this.runtime = devRuntime({
       command: runtimeCommandFor(actor),
       env: {
