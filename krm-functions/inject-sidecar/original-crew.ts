@@ -7,6 +7,10 @@
  */
 import { RUNTIME_CONTAINER, type AsyncActor } from '../../api/index.ts';
 import { ERROR_END, HAPPY_END } from '../../protocol/queues.ts';
+import { RUNTIME_SETTINGS } from '../../runtime/settings.ts';
+import { envName } from '../../settings/index.ts';
+
+const HANDLER_ENV = envName(RUNTIME_SETTINGS, 'handler');
 
 /** The original crew's handlers, and the crew role each one was. */
 export const ORIGINAL_CREW_HANDLERS: Readonly<Record<string, string>> = {
@@ -28,11 +32,11 @@ export function translateOriginalCrew(actor: AsyncActor, image: string): CrewTra
   const index = containers.findIndex((c) => c.name === RUNTIME_CONTAINER);
   const runtime = containers[index];
   const env = (runtime?.env ?? []) as { name: string; value?: string }[];
-  const handlerAt = env.findIndex((e) => e.name === 'ASYA_HANDLER');
+  const handlerAt = env.findIndex((e) => e.name === HANDLER_ENV);
   const role = ORIGINAL_CREW_HANDLERS[env[handlerAt]?.value ?? ''];
   if (!runtime || role === undefined) return { actor };
   const original = env[handlerAt]!.value!;
-  const replaced = { ...runtime, image, env: env.map((e, i) => (i === handlerAt ? { name: 'ASYA_HANDLER', value: crewHandler(role) } : e)) };
+  const replaced = { ...runtime, image, env: env.map((e, i) => (i === handlerAt ? { name: HANDLER_ENV, value: crewHandler(role) } : e)) };
   const translated = structuredClone(actor);
   translated.spec.workload.template.spec.containers[index] = replaced as (typeof containers)[number];
   return {
