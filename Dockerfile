@@ -34,6 +34,8 @@ COPY --from=build /src/runtime/python/asya_runtime.py ./runtime/python/asya_runt
 COPY --from=build /src/crew ./crew
 COPY --from=build /src/protocol ./protocol
 COPY --from=build /src/api ./api
+# The console's static files: the gateway serves them at /ui from ../gateway/ui beside dist/.
+COPY --from=build /src/gateway/ui ./gateway/ui
 # `asya` on PATH for shells: the ArgoCD plugin sidecar (deploy/argocd/cmp) runs `asya render` through sh -c.
 RUN printf '#!/bin/sh\nexec node /app/dist/asya.js "$@"\n' > /usr/local/bin/asya && chmod 755 /usr/local/bin/asya
 # Non-root and read-only friendly: nothing is written under /app; sockets live in /var/run/asya (emptyDir).

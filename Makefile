@@ -64,12 +64,11 @@ e2e-kind: install
 demo: build
 	node bin/asya.js dev examples/pipeline --demo
 
+# Every bench (bench/all.ts says which) 3 times, interleaved, with the load average of each run and the medians
+# in bench/results/all-<time>/summary.md. Hours long; BENCH_ARGS="--quick --runs 1" is a short run.
+BENCH_ARGS ?=
 bench: build services
-	npx tsx bench/runtime/run.ts
-	npx tsx bench/hop/run.ts
-	npx tsx bench/gateway/run.ts
-	npx tsx bench/krm/run.ts
-	npx tsx bench/e2e/run.ts
+	npx tsx bench/all.ts $(BENCH_ARGS)
 
 # What each image adds on top of its base, from the files its Dockerfile copies (no image is built here).
 image-sizes: install

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { isClosedSocketWriteBug } from './gateway/store/postgres-driver-bug.ts';
 
 /** The folders whose code coverage measures (the components; see docs/testing.md, "Coverage"). */
-export const COMPONENTS = ['settings', 'protocol', 'api', 'transport', 'runtime', 'sidecar', 'gateway', 'crew', 'krm-functions', 'controller', 'charts-ts', 'cli'];
+export const COMPONENTS = ['settings', 'telemetry', 'protocol', 'api', 'transport', 'payload-store', 'runtime', 'sidecar', 'gateway', 'crew', 'krm-functions', 'controller', 'charts-ts', 'cli'];
 
 export default defineConfig({
   test: {

@@ -5,10 +5,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ASYA_BIN } from '../test/support/dev-process.ts';
 import { REPO_ROOT } from '../test/support/runtime-process.ts';
 
 // The bundled build is what images run; fall back to the tsx entry when `make build` has not run.
 export const ASYA_ENTRY = existsSync(join(REPO_ROOT, 'dist/asya.js')) ? join(REPO_ROOT, 'dist/asya.js') : join(REPO_ROOT, 'bin/asya.js');
+
+/**
+ * The checkout whose bundles bench/cold-start and bench/memory run: this one, or ASYA_BENCH_ROOT, another
+ * checkout where `make build` ran (how their "before" columns are measured).
+ */
+export const BUNDLE_ROOT = resolve(process.env.ASYA_BENCH_ROOT ?? REPO_ROOT);
+
+/** A bundle of BUNDLE_ROOT (`dist/asya.js`, the full image's; `dist/sidecar/dist/asya.js`, the sidecar image's). */
+export function bundleEntry(path: 'dist/asya.js' | 'dist/sidecar/dist/asya.js'): string {
+  const entry = join(BUNDLE_ROOT, path);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`make build\` in ${BUNDLE_ROOT} first`);
+  return entry;
+}
 
 /** The image runs node with a small young generation (see Dockerfile); the benches do the same. */
 export function sidecarNodeArgs(): string[] {
@@ -54,6 +68,13 @@ function stoppable(child: ChildProcess): BenchProcess {
   };
 }
 
+/** A plain Node script (a raw baseline's process), resolved once it printed `readyText`. */
+export async function startNodeScript(script: string, args: string[], readyText = 'consuming'): Promise<BenchProcess> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForLine(child, readyText);
+  return stoppable(child);
+}
+
 /** `asya <args>` (ASYA_ENTRY) with `env` on top of this process's, resolved once it printed `readyText`. */
 export async function startAsya(args: string[], env: Record<string, string>, readyText: string, nodeArgs: string[] = sidecarNodeArgs()): Promise<BenchProcess> {
   const child = spawn(process.execPath, [...nodeArgs, ASYA_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,7 +113,51 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       });
       child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
     });
-    while ((await fetch(`${url}/ready`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+    // A gateway still booting its embedded database may drop the connection instead of answering 503.
+    while ((await fetch(`${url}/ready`).catch(() => undefined))?.status !== 200) await new Promise((r) => setTimeout(r, 100));
+    return { ...proc, url };
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}
+
+/**
+ * `asya dev <dir>` as users run it (bin/asya.js, not the bundle), on a free port, in `dir` (its store lands
+ * in dir/.asya); resolved with the gateway's URL once it printed that it is ready, every actor's runtime
+ * started. Stopping it is Ctrl-C's SIGINT.
+ */
+export async function startDevProject(dir: string, env: Record<string, string> = {}): Promise<BenchProcess & { url: string }> {
+  const child = spawn(process.execPath, [...sidecarNodeArgs(), ASYA_BIN, 'dev', dir, '--port', '0', '--no-table'], {
+    cwd: dir,
+    env: { ...process.env, ASYA_LOG_LEVEL: 'INFO', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const proc: BenchProcess = {
+    child,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+    },
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const onData = (c: Buffer) => {
+        out += c.toString();
+        const found = /ready: try 'asya tools'/.test(out) ? /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(out) : null;
+        if (!found) return;
+        for (const stream of [child.stdout, child.stderr]) stream.removeListener('data', onData).resume();
+        child.removeListener('exit', onExit);
+        resolve(found[1]!);
+      };
+      const onExit = (code: number | null) => reject(new Error(`asya dev exited with ${code}:\n${out}`));
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', onExit);
+    });
     return { ...proc, url };
   } catch (err) {
     await proc.stop();

@@ -1,5 +1,9 @@
 /** Small helpers shared by the benchmarks: percentiles, RSS, and printing a result table. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
+import type { Channel } from 'amqplib';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -13,11 +17,22 @@ export function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** The process's peak resident set so far (VmHWM), in MiB; NaN once it is gone. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function printTable(title: string, rows: Array<Record<string, string | number>>): void {
   console.log(`\n${title}`);
   if (rows.length === 0) return;
   const keys = Object.keys(rows[0]!);
-  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
+  // A `|` inside a cell is escaped, as markdown has it, so the table reads back cell by cell (bench/median-tables.ts).
+  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v.replace(/\|/g, '\\|'));
   const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k] ?? '').length)));
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(keys));
@@ -25,8 +40,36 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
   for (const r of rows) console.log(line(keys.map((k) => cell(r[k] ?? ''))));
 }
 
+/** The process's descendants, children first, by /proc (the runtimes that `asya dev` started). */
+export function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
 /** User + system CPU time a process has used so far, in milliseconds (Linux /proc, 100 ticks/s). */
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The benchmarks' OTLP/HTTP receiver (bench/otlp-counter.mjs), a process of its own: the spans it was sent, counted. */
+export async function countingOtlpReceiver(): Promise<{ url: string; spans(): Promise<number>; close(): void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./otlp-counter.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  const url = `http://127.0.0.1:${line.toString('utf8').trim()}`;
+  return { url, spans: async () => Number(await (await fetch(`${url}/count`)).text()), close: () => void child.kill('SIGTERM') };
+}
+
+/** An actor's queue as the sidecar would find it (durable, bound on the `asya` exchange), emptied of earlier runs. */
+export async function freshActorQueue(channel: Channel, actor: string): Promise<string> {
+  const queue = `asya-${actor}`;
+  await channel.assertQueue(queue, { durable: true });
+  await channel.bindQueue(queue, 'asya', actor);
+  await channel.purgeQueue(queue);
+  return queue;
 }

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import YAML from 'yaml';
 import { TRANSPORTS } from '../api/index.ts';
 import { transportEnv } from '../krm-functions/transport-env.ts';
+import { platformLogEnv } from '../krm-functions/platform-config.ts';
 import { CONTROLLER_SETTINGS } from '../controller/settings.ts';
 import { envName, toEnv } from '../settings/index.ts';
 import { CONTROLLER_LIVENESS_PATH, CONTROLLER_PORT, CONTROLLER_READINESS_PATH, PLATFORM_CONFIG_DIR, PLATFORM_CONFIG_FILE } from './controller-contract.ts';
@@ -73,6 +74,7 @@ export class ControllerChart extends Chart {
         leaderElection: true,
         leaseName: name,
       }),
+      ...platformLogEnv(options.platform),
       { name: envName(CONTROLLER_SETTINGS, 'podNamespace'), valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: envName(CONTROLLER_SETTINGS, 'podName'), valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       ...toEnv(CONTROLLER_SETTINGS, {

@@ -1,26 +1,26 @@
 /**
- * The crew: happy-end and error-end as AsyncActors whose runtime is the Node runtime serving the crew
+ * The crew (CREW_ROLES: happy-end, error-end and the fan-in route step) as AsyncActors whose runtime is the Node runtime serving the crew
  * handlers from the asya image (docs/crew.md). By default they are AsyncActor objects for the controller;
  * with `crew.expand` they go through the AsyncActor construct and come out as plain workloads, for a
  * cluster that runs no controller.
  */
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { CREW_CONCURRENCY } from '../protocol/crew.ts';
-import { ERROR_END, HAPPY_END } from '../protocol/queues.ts';
+import { CREW_CONCURRENCY, CREW_ROLES, type CrewRole } from '../protocol/crew.ts';
+import { FAN_IN_ACTOR } from '../protocol/fan-in.ts';
 import { CREW_SETTINGS } from '../crew/settings.ts';
 import { crewHandler } from '../krm-functions/inject-sidecar/original-crew.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { transportEnv } from '../krm-functions/transport-env.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { envName, toEnv } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
+import { TELEMETRY_SETTINGS } from '../telemetry/settings.ts';
 import { AsyncActor, asyncActorResource, type AsyncActorProps } from './async-actor.ts';
 import { platformLabels } from './labels.ts';
 import type { ResolvedOptions } from './options.ts';
 import { plainContainerSecurity, plainPodSecurity, plainResources } from './security.ts';
 
-export type CrewRole = typeof HAPPY_END | typeof ERROR_END;
-export const CREW_ROLES: readonly CrewRole[] = [HAPPY_END, ERROR_END];
 /** With `crew.ephemeralResults`: the pod's /tmp emptyDir (lost when the pod goes). */
 const EPHEMERAL_RESULTS_DIR = '/tmp/asya-results';
 /** With `crew.resultsClaim`: where the claim is mounted. */
@@ -43,10 +43,40 @@ function storageEnv(options: ResolvedOptions): Env[] {
   ];
 }
 
+/**
+ * fan-in is not one of the end actors inject-sidecar recognises by name, so its props say what the other two
+ * get from there: the sidecar in end-actor mode and a runtime that passes whole envelopes unvalidated.
+ * Without a gateway its runtime keeps the state in its own PostgreSQL and publishes the combined envelope
+ * itself, so it gets the database URL and the broker's settings as a sidecar would.
+ */
+function fanInEnv(role: CrewRole, options: ResolvedOptions): { runtime: Env[]; sidecar: Env[] } {
+  if (role !== FAN_IN_ACTOR || options.fanIn === false) return { runtime: [], sidecar: [] };
+  const database = options.fanInDatabase;
+  return {
+    runtime: [
+      ...toEnv(RUNTIME_SETTINGS, { validate: false }),
+      ...toEnv(CREW_SETTINGS, options.fanIn),
+      ...(database
+        ? [
+            { name: envName(CREW_SETTINGS, 'fanInDatabaseUrl'), valueFrom: { secretKeyRef: { name: database.name, key: database.key } } },
+            ...transportEnv(options.transport, options.platform),
+          ]
+        : []),
+    ],
+    sidecar: toEnv(SIDECAR_SETTINGS, { isEndActor: true }),
+  };
+}
+
+/** The crew actors this platform deploys: all of CREW_ROLES, fan-in unless `crew.fanIn` is false. */
+export function deployedCrewRoles(options: ResolvedOptions): CrewRole[] {
+  return CREW_ROLES.filter((role) => role !== FAN_IN_ACTOR || options.fanIn !== false);
+}
+
 /** The crew actor's props, shared by the AsyncActor object and the construct. */
 export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncActorProps {
-  const { gatewayUrl, gatewayTokenSecretRef } = options.platform;
+  const { gatewayUrl, gatewayTokenSecretRef, otlpEndpoint } = options.platform;
   const claim = options.crew.resultsClaim;
+  const fanIn = fanInEnv(role, options);
   const env: Env[] = [
     // The crew reads whole envelopes; inject-sidecar adds ASYA_ENABLE_VALIDATION=false for end actors.
     ...toEnv(RUNTIME_SETTINGS, { handler: crewHandler(role), mode: 'envelope' }),
@@ -54,6 +84,10 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
     ...toEnv(CREW_SETTINGS, { gatewayUrl: gatewayUrl || undefined }),
     ...(gatewayTokenSecretRef ? [{ name: envName(CREW_SETTINGS, 'gatewayToken'), valueFrom: { secretKeyRef: { ...gatewayTokenSecretRef } } }] : []),
     ...storageEnv(options),
+    // The crew's handlers run in the runtime container and export their own spans (its sidecar gets the
+    // endpoint from inject-sidecar, as every sidecar does).
+    ...toEnv(TELEMETRY_SETTINGS, { endpoint: otlpEndpoint || undefined }),
+    ...fanIn.runtime,
   ];
   return {
     metadata: {
@@ -68,7 +102,7 @@ export function crewActorProps(role: CrewRole, options: ResolvedOptions): AsyncA
       transport: options.transport,
       sidecar: {
         resources: plainResources({ cpu: ['50m', '500m'], memory: ['64Mi', '256Mi'] }),
-        env: toEnv(SIDECAR_SETTINGS, { concurrency: CREW_CONCURRENCY }),
+        env: [...toEnv(SIDECAR_SETTINGS, { concurrency: CREW_CONCURRENCY }), ...fanIn.sidecar],
       },
       // One replica always listens, so finals are stored and reported without a cold start (the original
       // crew chart's minimum); another joins per CREW_CONCURRENCY messages waiting or in flight.
@@ -105,7 +139,7 @@ export function crewActor(role: CrewRole, options: ResolvedOptions): KubeObject 
 export class CrewChart extends Chart {
   constructor(scope: Construct, id: string, options: ResolvedOptions) {
     super(scope, id);
-    for (const role of CREW_ROLES) {
+    for (const role of deployedCrewRoles(options)) {
       if (options.crew.expand) new AsyncActor(this, role, crewActorProps(role, options));
       else new ApiObject(this, role, crewActor(role, options));
     }

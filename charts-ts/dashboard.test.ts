@@ -1,7 +1,7 @@
 /**
  * The dashboard's queries name real metrics: every series it reads is registered by the sidecar (with its
- * default prefix, from the sidecar's own config loader), the gateway or the controller, with the labels it
- * groups by.
+ * default prefix, from the sidecar's own config loader), the gateway (Node's process metrics included, under
+ * their standard names) or the controller, with the labels it groups by.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -19,7 +19,7 @@ interface MetricInfo {
 async function registered(): Promise<Map<string, MetricInfo>> {
   const config = loadSidecarConfig({ ASYA_ACTOR_NAME: 'probe', ASYA_SOCKET_DIR: '/tmp' });
   expect(config.metricsNamespace).toBe(SIDECAR_PREFIX);
-  const registries = [createMetrics(config, 'rabbitmq').registry, new GatewayMetrics({ defaultMetrics: false }).registry];
+  const registries = [createMetrics(config, 'rabbitmq').registry, new GatewayMetrics().registry];
   const map = new Map<string, MetricInfo>(controllerMetrics().map((m) => [m.name, m]));
   for (const registry of registries) {
     for (const metric of registry.getMetricsAsArray()) {
@@ -45,10 +45,13 @@ function controllerMetrics(): MetricInfo[] {
   return found;
 }
 
-/** Metric names in an expression, with the histogram suffixes mapped back to the histogram. */
+/** Metric names in an expression: Asya's own, and Node's standard process metrics. */
 function metricsIn(expr: string): string[] {
-  return [...expr.matchAll(/\basya_[a-z_]+\b/g)].map((m) => m[0]).filter((n) => n !== ACTOR_LABEL);
+  return [...expr.matchAll(/\b(?:asya|process|nodejs)_[a-z0-9_]+\b/g)].map((m) => m[0]).filter((n) => n !== ACTOR_LABEL);
 }
+
+/** Labels every scraped series gets from its target rather than from the metric (ServiceMonitor, PodMonitor). */
+const TARGET_LABELS = new Set(['le', 'pod', ACTOR_LABEL]);
 
 describe('Grafana dashboard', () => {
   test('every queried metric exists, histograms through their _bucket series', async () => {
@@ -63,8 +66,10 @@ describe('Grafana dashboard', () => {
         used.add(base);
       }
     }
-    // Every metric the sidecar, gateway and controller export has a panel.
-    expect([...metrics.keys()].filter((n) => !used.has(n))).toEqual([]);
+    // Every metric the sidecar, gateway and controller export has a panel; Node's process metrics are
+    // there for stock Node.js dashboards, and the gateway row shows a few of them.
+    expect([...metrics.keys()].filter((n) => n.startsWith('asya_') && !used.has(n))).toEqual([]);
+    expect([...used].filter((n) => !n.startsWith('asya_')).length).toBeGreaterThan(0);
   });
 
   test('grouping labels are labels the metric has (or the PodMonitor adds)', async () => {
@@ -72,10 +77,16 @@ describe('Grafana dashboard', () => {
     for (const expr of dashboardExpressions()) {
       const groups = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((s) => s.trim()));
       const names = metricsIn(expr).map((n) => n.replace(/_bucket$/, ''));
-      for (const label of groups.filter((l) => l !== 'le' && l !== ACTOR_LABEL)) {
+      for (const label of groups.filter((l) => !TARGET_LABELS.has(l))) {
         expect(names.some((n) => metrics.get(n)?.labels.has(label)), `${label} in ${expr}`).toBe(true);
       }
     }
+  });
+
+  test("Node's process metrics keep their standard names, with no component prefix", async () => {
+    const names = (await new GatewayMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toEqual(expect.arrayContaining(['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']));
+    expect(names.filter((n) => !n.startsWith('asya_gateway_')).every((n) => /^(process|nodejs)_/.test(n))).toBe(true);
   });
 
   test('panels have unique ids, a Prometheus data source and queries', () => {

@@ -1,8 +1,10 @@
 /**
  * The Grafana dashboard: actors (sidecar metrics, prefix asya_actor_ by default), autoscaling (replicas
- * counted from the sidecars' own series), the controller and the gateway. Every expression names metrics
- * the code really exports; dashboard.test.ts checks them against the registries.
+ * counted from the sidecars' own series), the controller and the gateway, with the gateway process's own
+ * health from Node's standard process metrics. Every expression names metrics the code really exports;
+ * dashboard.test.ts checks them against the registries.
  */
+import { GATEWAY_NAME } from './options.ts';
 
 /** ASYA_METRICS_NAMESPACE's default: the sidecar's metric prefix. */
 export const SIDECAR_PREFIX = 'asya_actor';
@@ -19,6 +21,8 @@ interface Panel {
 const p95 = (metric: string, by: string) => `histogram_quantile(0.95, sum by (le, ${by}) (rate(${metric}_bucket[$__rate_interval])))`;
 const rate = (metric: string, by: string) => `sum by (${by}) (rate(${metric}[$__rate_interval]))`;
 const actor = (name: string) => `${SIDECAR_PREFIX}_${name}`;
+/** The gateway's series of Node's standard process metrics: its ServiceMonitor names the job after its Service. */
+const gatewayProcess = (name: string) => `${name}{job="${GATEWAY_NAME}"}`;
 
 export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
   {
@@ -106,6 +110,16 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
         unit: 'short',
         exprs: [{ expr: 'sum by (reason) (increase(asya_gateway_request_bodies_refused_total[$__rate_interval]))', legend: '{{reason}}' }],
       },
+    ],
+  },
+  {
+    title: 'Gateway process',
+    panels: [
+      { title: 'CPU per replica', unit: 'percentunit', exprs: [{ expr: `sum by (pod) (rate(${gatewayProcess('process_cpu_seconds_total')}[$__rate_interval]))`, legend: '{{pod}}' }] },
+      { title: 'Resident memory per replica', unit: 'bytes', exprs: [{ expr: `sum by (pod) (${gatewayProcess('process_resident_memory_bytes')})`, legend: '{{pod}}' }] },
+      { title: 'Heap used per replica', unit: 'bytes', exprs: [{ expr: `sum by (pod) (${gatewayProcess('nodejs_heap_size_used_bytes')})`, legend: '{{pod}}' }] },
+      { title: 'Event loop lag p99', unit: 's', exprs: [{ expr: `max by (pod) (${gatewayProcess('nodejs_eventloop_lag_p99_seconds')})`, legend: '{{pod}}' }] },
+      { title: 'Open file descriptors', unit: 'short', exprs: [{ expr: `max by (pod) (${gatewayProcess('process_open_fds')})`, legend: '{{pod}}' }] },
     ],
   },
 ];

@@ -9,7 +9,9 @@ import type { Construct } from 'constructs';
 import pkg from '../package.json' with { type: 'json' };
 import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { transportEnv } from '../krm-functions/transport-env.ts';
+import { payloadStoreValues, payloadsVolume, platformLogEnv } from '../krm-functions/platform-config.ts';
 import { envName, toEnv } from '../settings/index.ts';
+import { TELEMETRY_SETTINGS } from '../telemetry/settings.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { GATEWAY_NAME, type ResolvedOptions } from './options.ts';
 import { containerSecurity, podSecurity, resources, tmpMount, tmpVolume } from './security.ts';
@@ -41,7 +43,7 @@ export class GatewayChart extends Chart {
       valueFrom: { secretKeyRef: { name: secret, key: secretKey, ...(optional ? { optional: true } : {}) } },
     });
     const database = secretEnv('databaseUrl', gateway.databaseSecret.name, gateway.databaseSecret.key);
-    const commonEnv: k8s.EnvVar[] = [database, ...toEnv(GATEWAY_SETTINGS, { logLevel: 'INFO' })];
+    const commonEnv: k8s.EnvVar[] = [database, ...toEnv(GATEWAY_SETTINGS, { logLevel: 'INFO' }), ...platformLogEnv(options.platform)];
 
     const env: k8s.EnvVar[] = [
       ...toEnv(GATEWAY_SETTINGS, { port: GATEWAY_PORT }),
@@ -58,9 +60,17 @@ export class GatewayChart extends Chart {
           ]
         : toEnv(GATEWAY_SETTINGS, { auth: 'none' })),
       ...(transportEnv(options.transport, options.platform) as k8s.EnvVar[]),
+      ...toEnv(GATEWAY_SETTINGS, payloadStoreValues(options.platform.payloads)),
+      ...toEnv(TELEMETRY_SETTINGS, { endpoint: options.platform.otlpEndpoint || undefined }),
+      ...toEnv(GATEWAY_SETTINGS, { prometheusUrl: options.prometheus?.url, prometheusSelector: options.prometheus?.selector }),
     ];
-    const mounts: k8s.VolumeMount[] = [tmpMount, ...(gateway.tools !== undefined ? [{ name: 'tools', mountPath: TOOLS_DIR, readOnly: true }] : [])];
-    const volumes: k8s.Volume[] = [tmpVolume, ...(gateway.tools !== undefined ? [{ name: 'tools', configMap: { name: TOOLS_CONFIGMAP } }] : [])];
+    const payloads = payloadsVolume(options.platform.payloads);
+    const mounts: k8s.VolumeMount[] = [tmpMount, ...(gateway.tools !== undefined ? [{ name: 'tools', mountPath: TOOLS_DIR, readOnly: true }] : []), ...(payloads ? [payloads.mount] : [])];
+    const volumes: k8s.Volume[] = [
+      tmpVolume,
+      ...(gateway.tools !== undefined ? [{ name: 'tools', configMap: { name: TOOLS_CONFIGMAP } }] : []),
+      ...(payloads ? [payloads.volume] : []),
+    ];
 
     if (gateway.tools !== undefined) {
       new k8s.KubeConfigMap(this, 'tools', { metadata: meta(TOOLS_CONFIGMAP), data: { [TOOLS_FILE]: gateway.tools } });

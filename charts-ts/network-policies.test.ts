@@ -13,7 +13,8 @@ import { validateKubeObject } from '../test/support/kube-schemas.ts';
 import { asya } from '../test/support/dev-process.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import type { PlatformOptions, PlatformSettings } from './options.ts';
-import { byKind, synthObjects } from '../test/support/charts.ts';
+import { CREW_ROLES } from '../protocol/crew.ts';
+import { at, byKind, only, synthObjects } from '../test/support/charts.ts';
 
 interface Selector {
   matchLabels?: Record<string, string>;
@@ -115,6 +116,18 @@ describe('what the policies let through (standard pattern, actors in a watched n
   test('one actor policy per actor namespace, one for the gateway, one for the controller; all schema-valid', async () => {
     expect(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()).toEqual(['asya-system/asya-actors', 'asya-system/asya-controller', 'asya-system/asya-gateway', 'documents/asya-actors']);
     for (const p of policies) await validateKubeObject(p as unknown as KubeObject);
+  });
+
+  test('every crew actor’s pod, as the expanded crew labels it (fan-in included), is an actor pod to the policies', () => {
+    const expanded = synthObjects({ ...STANDARD, crew: { expand: true, ephemeralResults: true } });
+    const expandedPolicies = policiesOf(expanded);
+    for (const role of CREW_ROLES) {
+      const pod = { ns: NS, labels: at(only(expanded, 'Deployment', role), 'spec', 'template', 'metadata', 'labels') as Record<string, string> };
+      expect(connects(expandedPolicies, pod, pods.broker, 5672), role).toBe(true);
+      expect(connects(expandedPolicies, pod, pods.gateway, 8080), role).toBe(true);
+      expect(connects(expandedPolicies, pod, pods.internet, 443), role).toBe(false);
+      expect(connects(expandedPolicies, pod, pods.postgres, 5432), role).toBe(false);
+    }
   });
 
   test('actor pods (and the crew) reach DNS, the broker and the gateway, and nothing else', () => {

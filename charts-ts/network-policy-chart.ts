@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import type { PlatformConfig } from '../krm-functions/platform-config.ts';
 import { ACTOR_POD_LABEL } from '../krm-functions/inject-sidecar/pod-template.ts';
 import { GATEWAY_PORT } from './gateway-chart.ts';
+import { OTEL_COLLECTOR_NAME, OTLP_HTTP_PORT } from './otel-collector-chart.ts';
 import { platformLabels, selectorFor } from './labels.ts';
 import { CONTROLLER_NAME, GATEWAY_NAME, PlatformOptionsError, TRIAL_RABBITMQ_NAME, type ResolvedOptions } from './options.ts';
 
@@ -78,6 +79,8 @@ export class NetworkPolicyChart extends Chart {
           DNS_RULE,
           brokerRule,
           ...(options.gateway ? [{ to: [inNamespace(namespace, selectorFor(GATEWAY_NAME))], ports: [tcp(GATEWAY_PORT)] }] : []),
+          // Spans go to the platform's collector; one of your own is reached through actorEgress.
+          ...(options.otelCollector ? [{ to: [inNamespace(namespace, selectorFor(OTEL_COLLECTOR_NAME))], ports: [tcp(OTLP_HTTP_PORT)] }] : []),
           ...settings.actorEgress.map((e) => ({ to: [{ ipBlock: { cidr: e.cidr } }], ports: e.ports.map(tcp) })),
         ],
       });

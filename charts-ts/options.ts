@@ -6,6 +6,9 @@
 import { DEFAULT_IMAGE, FN_API_VERSION, platformSpecSchema, readPlatformConfig, type PlatformConfig } from '../krm-functions/platform-config.ts';
 import type { z } from 'zod';
 import type { TransportName } from '../api/index.ts';
+import { CREW_SETTINGS } from '../crew/settings.ts';
+import { envName, pickSettings, readSettings, type Settings } from '../settings/index.ts';
+import { collectorUrl, DEFAULT_BACKEND_ENDPOINTS, OTEL_BACKENDS, type OtelBackend } from './otel-collector-chart.ts';
 
 export const PATTERNS = ['minimal', 'standard', 'full', 'multi-cluster'] as const;
 export type Pattern = (typeof PATTERNS)[number];
@@ -73,10 +76,31 @@ export interface PlatformOptions {
     ephemeralResults?: boolean;
     /** Render the crew as Deployments through the AsyncActor construct instead of AsyncActor objects for the controller. @default false */
     expand?: boolean;
+    /**
+     * The fan-in crew actor (a route step that joins a fan-out's children, docs/crew.md): false leaves it out;
+     * `policy` and `timeout` (a duration such as `10m`) become its ASYA_FAN_IN_POLICY and ASYA_FAN_IN_TIMEOUT.
+     * Without a gateway the fan-in keeps its state in a PostgreSQL of its own: `databaseSecret` names the
+     * Secret key holding its URL (ASYA_FAN_IN_DATABASE_URL); without one there, the fan-in is left out.
+     * @default {} (deployed with a gateway, with the crew's defaults)
+     */
+    fanIn?: false | { policy?: string; timeout?: string; databaseSecret?: SecretKey };
   };
   monitoring?: {
     /** Labels Prometheus selects ServiceMonitors and PodMonitors by (kube-prometheus-stack: `release: <name>`). @default {} */
     labels?: Record<string, string>;
+    /** The Prometheus that scrapes the sidecars: the gateway's console reads the actors' numbers from it (ASYA_GATEWAY_PROMETHEUS_URL). */
+    prometheusUrl?: string;
+    /** Label matchers for those queries, e.g. `namespace="ml-prod"` (ASYA_GATEWAY_PROMETHEUS_SELECTOR). */
+    prometheusSelector?: string;
+  };
+  /**
+   * The `full` pattern only: deploy an OpenTelemetry Collector that forwards the platform's spans to Jaeger
+   * or Tempo; the platform's otlpEndpoint then defaults to it.
+   */
+  otelCollector?: {
+    backend: OtelBackend;
+    /** The backend's OTLP/gRPC `host:port`. @default DEFAULT_BACKEND_ENDPOINTS[backend] */
+    endpoint?: string;
   };
 }
 
@@ -102,8 +126,17 @@ export interface ResolvedOptions {
   /** This cluster hosts the gateway (single-cluster patterns with one; the first cluster of multi-cluster with a URL). */
   gateway?: { tools?: string; replicas: number; databaseSecret: SecretKey; tokenSecret?: string; open: boolean };
   crew: NonNullable<PlatformOptions['crew']>;
+  /** The fan-in actor's settings, checked by the crew's settings table; false: not deployed. */
+  fanIn: false | Partial<Pick<Settings<typeof CREW_SETTINGS>, 'fanInPolicy' | 'fanInTimeoutMs'>>;
+  /** Where a fan-in without a gateway keeps its state: the Secret key with its PostgreSQL URL. */
+  fanInDatabase?: SecretKey;
+  /** Why the fan-in is not deployed although it was not turned off (synth says so). */
+  fanInLeftOut?: string;
   monitoring: boolean;
   monitoringLabels: Record<string, string>;
+  /** Where the gateway's console reads the sidecars' metrics. */
+  prometheus?: { url: string; selector?: string };
+  otelCollector?: { backend: OtelBackend; endpoint: string };
   /**
    * The queues are shared with other clusters (multi-cluster): every cluster's controller declares them,
    * none deletes one when its copy of an actor goes (ASYA_QUEUE_DELETION=never), since another cluster
@@ -155,7 +188,10 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
   else if (gatewayHere) settings.gatewayUrl ??= `http://${GATEWAY_NAME}.${namespace}.svc.cluster.local`;
   if (options.gateway?.tokenSecret) settings.gatewayTokenSecretRef ??= { name: options.gateway.tokenSecret, key: 'internal-token' };
   if (options.image) ((settings.sidecar ??= {}).image ??= options.image);
+  const otelCollector = collectorOf(options, pattern);
+  if (otelCollector) settings.otlpEndpoint ??= collectorUrl(namespace);
   const platform = parsePlatform(settings);
+  const fanIn = fanInPlacement(options.crew?.fanIn ?? {}, Boolean(platform.gatewayUrl));
   const open = options.gateway?.open ?? (trial && !options.gateway?.tokenSecret);
   if (gatewayHere && open && options.gateway?.tokenSecret) {
     throw new PlatformOptionsError('the gateway cannot be both open and guarded by the token Secret: drop --gateway-open or --gateway-token-secret');
@@ -181,12 +217,63 @@ export function resolveOptions(options: PlatformOptions = {}): ResolvedOptions[]
     createNamespace: options.createNamespace ?? true,
     watchNamespaces: options.watchNamespaces ?? [],
     crew: crewStorage(options.crew ?? {}, trial),
+    ...fanIn,
     monitoring: pattern === 'full',
     monitoringLabels: options.monitoring?.labels ?? {},
+    ...(options.monitoring?.prometheusUrl
+      ? { prometheus: { url: options.monitoring.prometheusUrl, ...(options.monitoring.prometheusSelector ? { selector: options.monitoring.prometheusSelector } : {}) } }
+      : {}),
+    ...(otelCollector ? { otelCollector } : {}),
     sharedQueues: multi,
   } satisfies Omit<ResolvedOptions, 'gateway'>;
   if (!multi) return [{ ...base, ...(gatewayHere ? { gateway } : {}) }];
   return options.clusters!.map((cluster, i) => ({ ...base, cluster, ...(gatewayHere && i === 0 ? { gateway } : {}) }));
+}
+
+function collectorOf(options: PlatformOptions, pattern: Pattern): ResolvedOptions['otelCollector'] {
+  const wanted = options.otelCollector;
+  if (!wanted) return undefined;
+  if (pattern !== 'full') throw new PlatformOptionsError(`--otel-collector comes with the full pattern, not ${pattern}: set the platform's otlpEndpoint to a collector of your own instead`);
+  if (!(OTEL_BACKENDS as readonly string[]).includes(wanted.backend)) throw new PlatformOptionsError(`--otel-collector must be one of ${OTEL_BACKENDS.join(', ')}; got "${wanted.backend}"`);
+  const endpoint = wanted.endpoint ?? DEFAULT_BACKEND_ENDPOINTS[wanted.backend];
+  if (!/^[a-z0-9.-]+:\d+$/i.test(endpoint)) throw new PlatformOptionsError(`--otel-backend expects host:port (the backend's OTLP/gRPC port), got "${endpoint}"`);
+  return { backend: wanted.backend, endpoint };
+}
+
+const FAN_IN_SETTINGS = pickSettings(CREW_SETTINGS, ['fanInPolicy', 'fanInTimeoutMs']);
+
+/** The fan-in options read as its env would be, so a bad policy or timeout fails at synth, not in the pod. */
+function fanInSettings(fanIn: NonNullable<NonNullable<PlatformOptions['crew']>['fanIn']>): ResolvedOptions['fanIn'] {
+  if (fanIn === false) return false;
+  const raw = { [envName(CREW_SETTINGS, 'fanInPolicy')]: fanIn.policy, [envName(CREW_SETTINGS, 'fanInTimeoutMs')]: fanIn.timeout };
+  const { values, errors } = readSettings(FAN_IN_SETTINGS, raw);
+  if (errors.length > 0) throw new PlatformOptionsError(`crew.fanIn: ${errors.join('; ')}`);
+  return {
+    ...(fanIn.policy !== undefined ? { fanInPolicy: values.fanInPolicy } : {}),
+    ...(fanIn.timeout !== undefined ? { fanInTimeoutMs: values.fanInTimeoutMs } : {}),
+  };
+}
+
+/**
+ * Where the fan-in keeps its state: in the gateway's store when there is a gateway, else in the PostgreSQL
+ * the options name. A fan-in with neither would fail every child, so it is left out, with the reason.
+ */
+function fanInPlacement(
+  fanIn: NonNullable<NonNullable<PlatformOptions['crew']>['fanIn']>,
+  gateway: boolean,
+): Pick<ResolvedOptions, 'fanIn' | 'fanInDatabase' | 'fanInLeftOut'> {
+  const settings = fanInSettings(fanIn);
+  if (fanIn === false || settings === false) return { fanIn: false };
+  if (gateway && fanIn.databaseSecret) {
+    throw new PlatformOptionsError("crew.fanIn.databaseSecret (--crew-fan-in-database-secret) is for a platform without a gateway: with one, the fan-in keeps its state in the gateway's store");
+  }
+  if (fanIn.databaseSecret) return { fanIn: settings, fanInDatabase: fanIn.databaseSecret };
+  if (gateway) return { fanIn: settings };
+  return {
+    fanIn: false,
+    fanInLeftOut:
+      'the fan-in crew actor is left out: without a gateway it keeps its state in a PostgreSQL of its own; give --crew-fan-in-database-secret <Secret>[:<key>] (crew.fanIn.databaseSecret) to deploy it, or --no-crew-fan-in to leave it out quietly',
+  };
 }
 
 /** The crew's storage choice, checked: exactly one place, and a durable one unless asked otherwise. */

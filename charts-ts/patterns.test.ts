@@ -3,10 +3,13 @@ import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { asyncActorCrd } from '../api/crd.ts';
 import { readPlatformConfig } from '../krm-functions/platform-config.ts';
-import { CREW_CONCURRENCY } from '../protocol/crew.ts';
+import { transportEnv } from '../krm-functions/transport-env.ts';
+import { CREW_CONCURRENCY, CREW_ROLES } from '../protocol/crew.ts';
+import { FAN_IN_ACTOR } from '../protocol/fan-in.ts';
 import { MIGRATION_JOB } from './gateway-chart.ts';
 import { PlatformOptionsError, resolveOptions } from './options.ts';
 import { appObjects, platformApps } from './platform.ts';
+import { parseDuration as parseDurationMs } from '../settings/duration.ts';
 import { at, containersOf, kindsAndNames, only, synthObjects, TEST_RESULTS_CLAIM, withCrewStorage } from '../test/support/charts.ts';
 
 const CORE = [
@@ -20,9 +23,11 @@ const CORE = [
   'ConfigMap/asya-platform',
   'Deployment/asya-controller',
   'Service/asya-controller-metrics',
-  'AsyncActor/happy-end',
-  'AsyncActor/error-end',
+  ...CREW_ROLES.filter((role) => role !== FAN_IN_ACTOR).map((role) => `AsyncActor/${role}`),
 ];
+/** The fan-in crew actor: deployed where a gateway keeps its state (or a database given for it). */
+const FAN_IN = [`AsyncActor/${FAN_IN_ACTOR}`];
+const FAN_IN_DB = { name: 'fan-in-db', key: 'database-url' };
 const TRIAL_RABBITMQ = ['Secret/asya-rabbitmq', 'Service/rabbitmq', 'StatefulSet/rabbitmq'];
 const GATEWAY = ['ServiceAccount/asya-gateway', 'Deployment/asya-gateway', 'Service/asya-gateway', `Job/${MIGRATION_JOB}`];
 const TRIAL_POSTGRES = ['Secret/asya-postgresql', 'Secret/asya-gateway-db', 'Service/asya-postgresql', 'StatefulSet/asya-postgresql'];
@@ -66,7 +71,7 @@ describe('minimal: CRD + queue', () => {
   test('--gateway-url points sidecars and crew at a gateway elsewhere, over the platform file’s', () => {
     const objects = synthObjects({ platform: { gatewayUrl: 'http://old' }, gateway: { url: 'https://gateway.example.com' } });
     expect(controllerPlatform(objects).gatewayUrl).toBe('https://gateway.example.com');
-    expect(kindsAndNames(objects)).toEqual(sorted(CORE));
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...FAN_IN]));
   });
 
   test('the crew AsyncActors survive ArgoCD’s dry run before the CRD exists', () => {
@@ -91,7 +96,7 @@ describe('minimal: CRD + queue', () => {
 describe('standard: + gateway and PostgreSQL', () => {
   test('gateway objects; PostgreSQL is the user’s, referenced by Secret', () => {
     const objects = synthObjects({ pattern: 'standard', gateway: { open: true } });
-    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY]));
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...FAN_IN, ...GATEWAY]));
     const gateway = JSON.stringify(only(objects, 'Deployment', 'asya-gateway'));
     expect(gateway).toContain('{"name":"ASYA_DATABASE_URL","valueFrom":{"secretKeyRef":{"key":"database-url","name":"asya-gateway-db"}}}');
     expect(gateway).toContain('{"name":"ASYA_GATEWAY_AUTO_MIGRATE","value":"false"}');
@@ -100,7 +105,7 @@ describe('standard: + gateway and PostgreSQL', () => {
 
   test('--trial adds RabbitMQ and PostgreSQL with the gateway’s database Secret', () => {
     const objects = synthObjects({ pattern: 'standard', trial: true });
-    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...TRIAL_RABBITMQ, ...GATEWAY, ...TRIAL_POSTGRES]));
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...FAN_IN, ...TRIAL_RABBITMQ, ...GATEWAY, ...TRIAL_POSTGRES]));
     const url = at(only(objects, 'Secret', 'asya-gateway-db'), 'stringData', 'database-url');
     expect(url).toBe('postgres://asya:asya-trial-only@asya-postgresql.asya-system.svc.cluster.local:5432/asya?sslmode=disable');
   });
@@ -115,7 +120,7 @@ describe('standard: + gateway and PostgreSQL', () => {
   test('a tools file becomes a mounted ConfigMap and ASYA_CONFIG_PATH', () => {
     const tools = 'tools:\n- name: echo\n  route: [echo]\n';
     const objects = synthObjects({ pattern: 'standard', gateway: { tools, open: true } });
-    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...GATEWAY, 'ConfigMap/asya-gateway-tools']));
+    expect(kindsAndNames(objects)).toEqual(sorted([...CORE, ...FAN_IN, ...GATEWAY, 'ConfigMap/asya-gateway-tools']));
     expect(at(only(objects, 'ConfigMap', 'asya-gateway-tools'), 'data', 'tools.yaml')).toBe(tools);
     expect(JSON.stringify(only(objects, 'Deployment', 'asya-gateway'))).toContain('{"name":"ASYA_CONFIG_PATH","value":"/etc/asya/tools/tools.yaml"}');
   });
@@ -147,7 +152,7 @@ describe('standard: + gateway and PostgreSQL', () => {
 
 describe('full: + Prometheus and Grafana', () => {
   test('ServiceMonitors, a PodMonitor for the sidecars and the dashboard', () => {
-    expect(kindsAndNames(synthObjects({ pattern: 'full', gateway: { open: true } }))).toEqual(sorted([...CORE, ...GATEWAY, ...MONITORING]));
+    expect(kindsAndNames(synthObjects({ pattern: 'full', gateway: { open: true } }))).toEqual(sorted([...CORE, ...FAN_IN, ...GATEWAY, ...MONITORING]));
   });
 
   test('the monitors select what the charts and the KRM functions label', () => {
@@ -184,8 +189,8 @@ describe('multi-cluster: actors in several clusters on shared queues', () => {
       ['eu-west', '/out/eu-west'],
     ]);
     const [east, west] = apps.map((a) => appObjects(a.app));
-    expect(kindsAndNames(east!)).toEqual(sorted([...CORE, ...GATEWAY]));
-    expect(kindsAndNames(west!)).toEqual(sorted(CORE));
+    expect(kindsAndNames(east!)).toEqual(sorted([...CORE, ...FAN_IN, ...GATEWAY]));
+    expect(kindsAndNames(west!)).toEqual(sorted([...CORE, ...FAN_IN]));
     for (const objects of [east!, west!]) {
       expect(controllerPlatform(objects).transports.rabbitmq.host).toBe('mq.example.com');
       expect(controllerPlatform(objects).gatewayUrl).toBe('https://asya.example.com');
@@ -238,9 +243,9 @@ describe('crew storage', () => {
     expect(() => resolveOptions({ crew: { s3: { bucket: 'b' }, resultsClaim: 'c' } })).toThrow('the crew stores in one place; got --crew-s3-bucket and --crew-results-pvc');
   });
 
-  test('a claim is mounted into both crew runtimes and is where they store', () => {
-    const objects = synthObjects({ crew: { resultsClaim: 'results-rwx' } });
-    for (const role of ['happy-end', 'error-end']) {
+  test('a claim is mounted into every crew runtime and is where they store', () => {
+    const objects = synthObjects({ crew: { resultsClaim: 'results-rwx', fanIn: { databaseSecret: FAN_IN_DB } } });
+    for (const role of CREW_ROLES) {
       const { pod, runtime, env } = crewRuntime(objects, role);
       expect(pod.volumes).toEqual([{ name: 'crew-results', persistentVolumeClaim: { claimName: 'results-rwx' } }]);
       expect(runtime.volumeMounts).toEqual([{ name: 'crew-results', mountPath: '/var/lib/asya/results' }]);
@@ -264,9 +269,9 @@ describe('crew storage', () => {
   });
 
   test(`the crew sidecars handle ${CREW_CONCURRENCY} messages at once, and KEDA adds a pod per ${CREW_CONCURRENCY} waiting`, () => {
-    for (const role of ['happy-end', 'error-end']) {
-      const actor = only(synthObjects(), 'AsyncActor', role);
-      expect(at(actor, 'spec', 'sidecar', 'env')).toEqual([{ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) }]);
+    for (const role of CREW_ROLES) {
+      const actor = only(synthObjects({ crew: { fanIn: { databaseSecret: FAN_IN_DB } } }), 'AsyncActor', role);
+      expect(at(actor, 'spec', 'sidecar', 'env')).toContainEqual({ name: 'ASYA_CONCURRENCY', value: String(CREW_CONCURRENCY) });
       expect(at(actor, 'spec', 'scaling', 'queueLength')).toBe(CREW_CONCURRENCY);
     }
     const sidecar = containersOf(only(synthObjects({ crew: { expand: true } }), 'Deployment', 'happy-end')).find((c) => c.name === 'asya-sidecar');
@@ -276,6 +281,93 @@ describe('crew storage', () => {
   test('the test default is a claim (TEST_RESULTS_CLAIM)', () => {
     expect(crewRuntime(synthObjects(), 'error-end').pod.volumes).toEqual([{ name: 'crew-results', persistentVolumeClaim: { claimName: TEST_RESULTS_CLAIM } }]);
     expect(containersOf(only(synthObjects({ crew: { expand: true } }), 'Deployment', 'happy-end')).find((c) => c.name === 'asya-runtime')?.volumeMounts).toContainEqual({ name: 'crew-results', mountPath: '/var/lib/asya/results' });
+  });
+});
+
+describe('the fan-in crew actor', () => {
+  type Env = Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  const runtimeOf = (objects: ReturnType<typeof synthObjects>) =>
+    (at(only(objects, 'AsyncActor', FAN_IN_ACTOR), 'spec', 'workload', 'template', 'spec', 'containers') as Array<{ image: string; env: Env }>)[0]!;
+  const sidecarEnvOf = (objects: ReturnType<typeof synthObjects>) => at(only(objects, 'AsyncActor', FAN_IN_ACTOR), 'spec', 'sidecar', 'env') as Env;
+
+  test('runs the crew handler from the asya image behind a sidecar in end-actor mode, reporting to the gateway', () => {
+    const objects = synthObjects({ pattern: 'standard', gateway: { open: true }, image: 'registry.example.com/asya:9.9.9' });
+    const runtime = runtimeOf(objects);
+    expect(runtime.image).toBe('registry.example.com/asya:9.9.9');
+    expect(runtime.env).toEqual(
+      expect.arrayContaining([
+        { name: 'ASYA_HANDLER', value: `/app/crew/${FAN_IN_ACTOR}.ts#handle` },
+        { name: 'ASYA_HANDLER_MODE', value: 'envelope' },
+        { name: 'ASYA_ENABLE_VALIDATION', value: 'false' },
+        { name: 'ASYA_GATEWAY_URL', value: 'http://asya-gateway.asya-system.svc.cluster.local' },
+      ]),
+    );
+    // The gateway's URL and token reach it exactly as they reach happy-end.
+    const happyEnv = (at(only(objects, 'AsyncActor', 'happy-end'), 'spec', 'workload', 'template', 'spec', 'containers') as Array<{ env: Env }>)[0]!.env;
+    const gatewayEnv = (env: Env) => env.filter((e) => e.name.startsWith('ASYA_GATEWAY_'));
+    expect(gatewayEnv(runtime.env)).toEqual(gatewayEnv(happyEnv));
+    // No policy or timeout given: the crew's own defaults apply, so nothing is written.
+    expect(runtime.env.map((e) => e.name)).not.toContain('ASYA_FAN_IN_POLICY');
+    expect(runtime.env.map((e) => e.name)).not.toContain('ASYA_FAN_IN_TIMEOUT');
+    expect(sidecarEnvOf(objects)).toContainEqual({ name: 'ASYA_IS_END_ACTOR', value: 'true' });
+  });
+
+  test('happy-end and error-end get neither end-actor setting from the chart: inject-sidecar knows them by name', () => {
+    for (const role of CREW_ROLES.filter((r) => r !== FAN_IN_ACTOR)) {
+      const actor = only(synthObjects(), 'AsyncActor', role);
+      expect(JSON.stringify(at(actor, 'spec'))).not.toContain('ASYA_IS_END_ACTOR');
+      expect(JSON.stringify(at(actor, 'spec'))).not.toContain('ASYA_FAN_IN_');
+    }
+  });
+
+  test('crew.fanIn sets its policy and timeout', () => {
+    const runtime = runtimeOf(synthObjects({ pattern: 'standard', gateway: { open: true }, crew: { fanIn: { policy: 'partial', timeout: '90s' } } }));
+    expect(runtime.env).toContainEqual({ name: 'ASYA_FAN_IN_POLICY', value: 'partial' });
+    const timeout = runtime.env.find((e) => e.name === 'ASYA_FAN_IN_TIMEOUT')?.value;
+    expect(timeout).toBeDefined();
+    expect(parseDurationMs(timeout!)).toBe(90_000);
+  });
+
+  test('without a gateway: left out, with the reason, unless a database Secret is given for its state', () => {
+    const [resolved] = resolveOptions({ crew: { ephemeralResults: true } });
+    expect(resolved!.fanIn).toBe(false);
+    expect(resolved!.fanInLeftOut).toMatch(/--crew-fan-in-database-secret/);
+    expect(kindsAndNames(synthObjects())).not.toContain(`AsyncActor/${FAN_IN_ACTOR}`);
+
+    const objects = synthObjects({ crew: { fanIn: { databaseSecret: FAN_IN_DB } } });
+    const env = runtimeOf(objects).env;
+    expect(env).toContainEqual({ name: 'ASYA_FAN_IN_DATABASE_URL', valueFrom: { secretKeyRef: FAN_IN_DB } });
+    expect(env.map((e) => e.name)).not.toContain('ASYA_GATEWAY_URL');
+    // It publishes the combined envelope itself, so its runtime reads the broker as the sidecar does.
+    const sidecarTransport = transportEnv('rabbitmq', controllerPlatform(objects)).map((e) => e.name);
+    expect(sidecarTransport).toContain('ASYA_TRANSPORT');
+    expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(sidecarTransport));
+  });
+
+  test('with a gateway, a database Secret for the fan-in is refused: the gateway keeps its state', () => {
+    expect(() => resolveOptions({ pattern: 'standard', gateway: { open: true }, crew: { ephemeralResults: true, fanIn: { databaseSecret: FAN_IN_DB } } })).toThrow(/for a platform without a gateway/);
+  });
+
+  test('crew.fanIn: false leaves it out', () => {
+    expect(kindsAndNames(synthObjects({ crew: { fanIn: false } }))).not.toContain(`AsyncActor/${FAN_IN_ACTOR}`);
+    expect(kindsAndNames(synthObjects({ crew: { fanIn: false } }))).toContain('AsyncActor/happy-end');
+  });
+
+  test('a bad policy or timeout is refused at synth, naming the variable', () => {
+    expect(() => resolveOptions({ crew: { ephemeralResults: true, fanIn: { policy: 'some' } } })).toThrow(PlatformOptionsError);
+    expect(() => resolveOptions({ crew: { ephemeralResults: true, fanIn: { policy: 'some' } } })).toThrow(/crew\.fanIn: .*ASYA_FAN_IN_POLICY/);
+    expect(() => resolveOptions({ crew: { ephemeralResults: true, fanIn: { timeout: 'soon' } } })).toThrow(/crew\.fanIn: .*ASYA_FAN_IN_TIMEOUT/);
+  });
+
+  test('expanded: a Deployment whose sidecar runs in end-actor mode and a ScaledObject on its queue, like the other crew actors', () => {
+    const objects = synthObjects({ pattern: 'standard', gateway: { open: true }, crew: { expand: true } });
+    const containers = containersOf(only(objects, 'Deployment', FAN_IN_ACTOR));
+    expect(containers.find((c) => c.name === 'asya-sidecar')?.env).toContainEqual({ name: 'ASYA_IS_END_ACTOR', value: 'true' });
+    const runtimeEnv = (containers.find((c) => c.name === 'asya-runtime')?.env ?? []) as Env;
+    expect(runtimeEnv.filter((e) => e.name === 'ASYA_ENABLE_VALIDATION')).toEqual([{ name: 'ASYA_ENABLE_VALIDATION', value: 'false' }]);
+    const scaled = (kind: string) => objects.filter((o) => o.kind === kind && o.metadata.name.includes(FAN_IN_ACTOR)).length;
+    expect(scaled('ScaledObject')).toBe(objects.filter((o) => o.kind === 'ScaledObject' && o.metadata.name.includes('happy-end')).length);
+    expect(scaled('ScaledObject')).toBeGreaterThan(0);
   });
 });
 

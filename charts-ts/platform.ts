@@ -19,6 +19,7 @@ import { CrdChart } from './crd-chart.ts';
 import { CrewChart } from './crew-chart.ts';
 import { GatewayChart } from './gateway-chart.ts';
 import { MonitoringChart } from './monitoring-chart.ts';
+import { OtelCollectorChart } from './otel-collector-chart.ts';
 import { NamespaceChart } from './namespace-chart.ts';
 import { NetworkPolicyChart } from './network-policy-chart.ts';
 import { resolveOptions, type PlatformOptions, type ResolvedOptions } from './options.ts';
@@ -33,6 +34,7 @@ export const CHART_IDS = {
   gateway: '30-asya-gateway',
   crew: '40-asya-crew',
   monitoring: '50-asya-monitoring',
+  otelCollector: '55-asya-otel-collector',
   networkPolicies: '60-asya-network-policies',
 } as const;
 
@@ -53,6 +55,7 @@ export function addPlatformCharts(app: App, options: ResolvedOptions): void {
   if (options.gateway) new GatewayChart(app, CHART_IDS.gateway, options);
   new CrewChart(app, CHART_IDS.crew, options);
   if (options.monitoring) new MonitoringChart(app, CHART_IDS.monitoring, options);
+  if (options.otelCollector) new OtelCollectorChart(app, CHART_IDS.otelCollector, options);
   if (options.platform.networkPolicies?.enabled) new NetworkPolicyChart(app, CHART_IDS.networkPolicies, options);
 }
 

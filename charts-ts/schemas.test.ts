@@ -17,6 +17,7 @@ const variants: [string, PlatformOptions][] = [
   ['minimal --trial', { pattern: 'minimal', trial: true }],
   ['standard --trial with tools and tokens', { pattern: 'standard', trial: true, gateway: { tools: 'tools: []\n', tokenSecret: 'asya-tokens' } }],
   ['full --trial, crew expanded, S3 crew storage', { pattern: 'full', trial: true, crew: { expand: true, s3: { bucket: 'results', endpoint: 'http://minio:9000', credentialsSecret: 'minio' } } }],
+  ['full --trial with an OpenTelemetry Collector for Tempo', { pattern: 'full', trial: true, otelCollector: { backend: 'tempo' } }],
   ['full on sqs, watching two namespaces', { pattern: 'full', gateway: { tokenSecret: 'asya-tokens' }, transport: 'sqs', watchNamespaces: ['a', 'b'], platform: { transports: { sqs: { accountId: '123456789012' } } } }],
   [
     'multi-cluster',

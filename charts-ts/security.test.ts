@@ -12,6 +12,7 @@ const variants: [string, PlatformOptions][] = [
   ...PATTERNS.filter((p) => p !== 'multi-cluster').map((pattern): [string, PlatformOptions] => [`${pattern} --trial`, { pattern, trial: true }]),
   ['full, crew expanded', { pattern: 'full', gateway: { tokenSecret: 'asya-tokens' }, crew: { expand: true } }],
   ['standard on sqs', { pattern: 'standard', gateway: { open: true }, transport: 'sqs', platform: { transports: { sqs: { accountId: '123456789012' } } } }],
+  ['full --trial with an OpenTelemetry Collector', { pattern: 'full', trial: true, otelCollector: { backend: 'jaeger' } }],
 ];
 
 describe.each(variants)('%s', (_label, options) => {

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { runSynth } from '../cli/synth.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
 import { asyncActorCrd } from '../api/crd.ts';
+import { CREW_ROLES } from '../protocol/crew.ts';
 import { TRANSPORT_NAMES } from '../protocol/transports.ts';
 
 const run = promisify(execFile);
@@ -59,7 +60,7 @@ describe('asya synth as a process', () => {
     expect(names(gateway)).toContain('ConfigMap/asya-gateway-tools');
     const tools = gateway.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
     expect(tools.data['tools.yaml']).toBe(readFileSync(join(root, 'examples/hello/tools.yaml'), 'utf8'));
-    expect(names(readObjects(join(out, '40-asya-crew.k8s.yaml')))).toEqual(['AsyncActor/happy-end', 'AsyncActor/error-end']);
+    expect(names(readObjects(join(out, '40-asya-crew.k8s.yaml')))).toEqual(CREW_ROLES.map((role) => `AsyncActor/${role}`));
   });
 
   test('--help prints the usage and exits 0', async () => {
@@ -116,6 +117,61 @@ describe('runSynth', () => {
     const monitors = readObjects(join(out, '50-asya-monitoring.k8s.yaml')).filter((o) => o.kind.endsWith('Monitor'));
     expect(monitors).toHaveLength(3);
     for (const m of monitors) expect(m.metadata.labels).toMatchObject({ release: 'prometheus', team: 'ml' });
+  });
+
+  test('--prometheus-url points the gateway\'s console at Prometheus', async () => {
+    const envOf = (dir: string) => {
+      const deployment = readObjects(join(dir, '30-asya-gateway.k8s.yaml')).find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } } };
+      return deployment.spec.template.spec.containers[0]!.env;
+    };
+    const out = join(work, 'prometheus');
+    expect((await synth(['--out', out, '--pattern', 'full', '--gateway-open', '--prometheus-url', 'http://prometheus-operated.monitoring:9090', ...STORAGE])).code).toBe(0);
+    expect(envOf(out)).toContainEqual({ name: 'ASYA_GATEWAY_PROMETHEUS_URL', value: 'http://prometheus-operated.monitoring:9090' });
+    const without = join(work, 'no-prometheus');
+    expect((await synth(['--out', without, '--pattern', 'full', '--gateway-open', ...STORAGE])).code).toBe(0);
+    expect(envOf(without).map((e) => e.name)).not.toContain('ASYA_GATEWAY_PROMETHEUS_URL');
+  });
+
+  test('--crew-fan-in-policy/--crew-fan-in-timeout configure the fan-in actor; --no-crew-fan-in leaves it out; bad values exit 2 naming them', async () => {
+    const out = join(work, 'fan-in');
+    expect((await synth(['--out', out, '--pattern', 'standard', '--gateway-open', '--crew-fan-in-policy', 'fail-fast', '--crew-fan-in-timeout', '2m', ...STORAGE])).code).toBe(0);
+    const fanIn = readObjects(join(out, '40-asya-crew.k8s.yaml')).find((o) => o.metadata.name === 'fan-in') as unknown as {
+      spec: { workload: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+    };
+    const env = Object.fromEntries(fanIn.spec.workload.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env.ASYA_FAN_IN_POLICY).toBe('fail-fast');
+    expect(env.ASYA_FAN_IN_TIMEOUT).toBeDefined();
+
+    const without = join(work, 'no-fan-in');
+    expect((await synth(['--out', without, '--no-crew-fan-in', ...STORAGE])).code).toBe(0);
+    expect(names(readObjects(join(without, '40-asya-crew.k8s.yaml')))).toEqual(CREW_ROLES.filter((r) => r !== 'fan-in').map((role) => `AsyncActor/${role}`));
+
+    const bad = await synth(['--out', join(work, 'bad-fan-in'), '--crew-fan-in-policy', 'eventually', ...STORAGE]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('ASYA_FAN_IN_POLICY');
+    const both = await synth(['--out', join(work, 'both-fan-in'), '--no-crew-fan-in', '--crew-fan-in-policy', 'partial', ...STORAGE]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--no-crew-fan-in');
+  });
+
+  test('without a gateway the fan-in needs --crew-fan-in-database-secret: without it synth leaves it out and says so', async () => {
+    const plain = await synth(['--out', join(work, 'minimal-fan-in'), ...STORAGE]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain('asya synth: note: the fan-in crew actor is left out');
+    expect(names(readObjects(join(work, 'minimal-fan-in', '40-asya-crew.k8s.yaml')))).not.toContain('AsyncActor/fan-in');
+
+    const out = join(work, 'minimal-fan-in-db');
+    const withDb = await synth(['--out', out, '--crew-fan-in-database-secret', 'fan-in-db', ...STORAGE]);
+    expect(withDb.code, withDb.stderr).toBe(0);
+    expect(withDb.stderr).not.toContain('left out');
+    const fanIn = readObjects(join(out, '40-asya-crew.k8s.yaml')).find((o) => o.metadata.name === 'fan-in') as unknown as {
+      spec: { workload: { template: { spec: { containers: { env: { name: string; valueFrom?: unknown }[] }[] } } } };
+    };
+    expect(fanIn.spec.workload.template.spec.containers[0]!.env).toContainEqual({ name: 'ASYA_FAN_IN_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'fan-in-db', key: 'database-url' } } });
+
+    const refused = await synth(['--out', join(work, 'gateway-fan-in-db'), '--pattern', 'standard', '--gateway-open', '--crew-fan-in-database-secret', 'fan-in-db', ...STORAGE]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('for a platform without a gateway');
   });
 
   test('a platform settings file in the KRM functions’ ConfigMap form works too', async () => {

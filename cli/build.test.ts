@@ -50,6 +50,28 @@ test('no code of the packages a sidecar never runs is inside; the only imports l
   expect(existsSync(join(image, 'node_modules'))).toBe(false);
 });
 
+test('a sidecar loads one broker client, when it connects: no client is among what every start loads', () => {
+  // What a start loads: the static imports, and the dynamic ones the CLI makes to run a command and build
+  // its parts (the transport factory). Not those made on use: a plugin's client on connect, S3 on first offload.
+  const reached = new Set<string>();
+  const visit = (input: string) => {
+    if (reached.has(input)) return;
+    reached.add(input);
+    const atStart = /^cli\//.test(input);
+    for (const i of metafile.inputs[input]?.imports ?? []) if (!i.external && (i.kind !== 'dynamic-import' || atStart)) visit(i.path);
+  };
+  visit(Object.keys(metafile.inputs).find((i) => i.endsWith('cli/sidecar-bin.ts'))!);
+  const packages = new Set([...reached].map(packageOf));
+  // Guards: the walk reaches the plugins and the dependencies a start does load.
+  expect([...reached].filter((i) => /transport\/rabbitmq\/plugin\.ts$/.test(i))).toHaveLength(1);
+  expect(packages).toContain('zod');
+  expect([...packages].filter((p) => p && /^(amqplib|@aws-sdk\/|@smithy\/|@nats-io\/)/.test(p))).toEqual([]);
+  const everywhere = new Set(Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs).map(packageOf)));
+  expect(['amqplib', '@aws-sdk/client-sqs', '@nats-io/jetstream'].filter((p) => !everywhere.has(p))).toEqual([]); // each still bundled, behind its import
+  const locales = Object.keys(metafile.inputs).filter((i) => /^node_modules\/zod\/v4\/locales\//.test(i)); // not our stub index
+  expect(locales.map((i) => i.split('/').pop())).toEqual(['en.js']);
+});
+
 test('asya crew happy-end from the bundle alone: consumes, stores, reports, drains on SIGTERM', async () => {
   const results = mkdtempSync(join(work, 'results-'));
   await expectHappyEndRoundTrip({ command: [process.execPath, join(image, 'dist/asya.js'), 'crew', 'happy-end'], cwd: image, transport, gateway, results });

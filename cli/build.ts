@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import pkg from '../package.json' with { type: 'json' };
 import { nodeTarget } from '../krm-functions/build.ts';
+import { externalPackagesExcept, zodEnglishOnly } from '../krm-functions/bundle-plugins.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -23,6 +24,14 @@ export const SIDECAR_EXCLUDED = ['@electric-sql/pglite', 'cdk8s', 'cdk8s-plus-33
 // CommonJS dependencies (amqplib, the AWS SDK) call require(); an ES module bundle has none of its own.
 const REQUIRE_SHIM = "import { createRequire as __asyaCreateRequire } from 'node:module'; const require = __asyaCreateRequire(import.meta.url);";
 
+/**
+ * Inside the full bundle although node_modules ship beside it: every process loads it at start (the logger
+ * reads the active span through it), as 52 ES modules from node_modules, about as many files as the rest of
+ * a runtime's start. A second copy is safe: the API keeps one registry per process on a global symbol, so
+ * the tracing SDK in node_modules and this copy see the same spans.
+ */
+export const BUNDLED_IN_CLI = ['@opentelemetry/api'] as const;
+
 export async function buildCli(outDir: string): Promise<void> {
   for (const name of ['asya.js', 'asya.js.map']) rmSync(join(outDir, name), { force: true });
   await build({
@@ -32,7 +41,7 @@ export async function buildCli(outDir: string): Promise<void> {
     platform: 'node',
     target: nodeTarget(),
     format: 'esm',
-    packages: 'external',
+    plugins: [externalPackagesExcept(BUNDLED_IN_CLI)],
     outdir: outDir,
     entryNames: 'asya',
     logLevel: 'warning',
@@ -48,6 +57,7 @@ export async function buildSidecar(outDir: string): Promise<Metafile> {
       { in: join(ROOT, 'cli/sidecar-bin.ts'), out: 'dist/asya' },
       { in: join(ROOT, 'crew/happy-end.ts'), out: 'crew/happy-end' },
       { in: join(ROOT, 'crew/error-end.ts'), out: 'crew/error-end' },
+      { in: join(ROOT, 'crew/fan-in.ts'), out: 'crew/fan-in' },
     ],
     bundle: true,
     splitting: true,
@@ -56,6 +66,7 @@ export async function buildSidecar(outDir: string): Promise<Metafile> {
     format: 'esm',
     external: [...SIDECAR_EXCLUDED.flatMap((name) => [name, `${name}/*`])],
     banner: { js: REQUIRE_SHIM },
+    plugins: [zodEnglishOnly],
     outdir: dir,
     // Beside the entry, as in the full bundle: cli/crew.ts finds /app/crew as ../crew from its own chunk.
     chunkNames: 'dist/[name]-[hash]',

@@ -3,12 +3,14 @@
  * from the envelope's SSE stream, and the result on stdout. The exit code follows the final status
  * (cli/client/exit-codes.ts).
  */
+import { payloadRefOf } from '../protocol/payload-ref.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
 import { failureText } from './client/failure-text.ts';
 import { gatewayFrom } from './client/gateway-client.ts';
 import { progressView } from './client/progress.ts';
 import { applyFlags, parseArgumentsJson, type FlagArgument } from './client/tool-arguments.ts';
+import { idempotencyKeyProblem } from '../protocol/gateway-contract.ts';
 
 export const CALL_USAGE = `Usage: asya call <tool> ['<json arguments>'] [--<argument> <value> ...] [options]
 
@@ -25,6 +27,12 @@ Options:
   --token <token>      Bearer token (default: ASYA_GATEWAY_API_TOKEN, else ASYA_GATEWAY_TOKEN)
   --timeout <seconds>  Stop waiting after this long (exit 6); the envelope goes on. Default: wait until final
   --no-wait            Print the envelope id and exit without waiting
+  --idempotency-key <key>
+                       Name this call: run again with the same key and arguments (after a lost
+                       answer, a timeout), it follows the first call's envelope instead of starting
+                       another; the same key with other arguments is refused (exit 2). A call that
+                       gets no answer, or 502/503/504, is sent again (3 tries in all). 1 to 255
+                       visible ASCII characters; keys last as long as the gateway keeps the envelope
   --json               Print the whole final envelope (GET /envelopes/{id}) instead of the result
   -h, --help           Show this help
 
@@ -39,12 +47,13 @@ interface CallLine {
   gateway?: string;
   token?: string;
   timeoutSeconds?: number;
+  idempotencyKey?: string;
   noWait: boolean;
   jsonOutput: boolean;
 }
 
 const usage = (message: string) => new CliError(EXIT.usage, `${message}\n\n${CALL_USAGE}`);
-const VALUED = new Set(['gateway', 'token', 'timeout']);
+const VALUED = new Set(['gateway', 'token', 'timeout', 'idempotency-key']);
 
 /** asya's own options are taken wherever they appear before '--'; every other --flag is a tool argument. */
 export function scanCallLine(argv: string[]): CallLine {
@@ -85,7 +94,11 @@ export function scanCallLine(argv: string[]): CallLine {
       const value = takeValue();
       if (key === 'gateway') line.gateway = value;
       else if (key === 'token') line.token = value;
-      else {
+      else if (key === 'idempotency-key') {
+        const problem = idempotencyKeyProblem(value, '--idempotency-key');
+        if (problem) throw usage(problem);
+        line.idempotencyKey = value;
+      } else {
         const seconds = Number(value);
         if (!Number.isFinite(seconds) || seconds < 0) throw usage(`--timeout expects seconds, got ${JSON.stringify(value)}`);
         line.timeoutSeconds = seconds;
@@ -124,17 +137,24 @@ export async function runCall(argv: string[], env: Record<string, string | undef
     if (!info) throw new CliError(EXIT.notFound, `the gateway at ${gateway.url} has no tool "${tool}"; it has: ${tools.map((t) => t.name).join(', ') || 'none'}`);
     args = applyFlags(args, line.flags, info.inputSchema, (message) => process.stderr.write(`asya call: warning: ${message}\n`));
   }
-  const id = await gateway.callTool(tool, args);
+  const { id, replayed } = await gateway.callTool(tool, args, line.idempotencyKey, (reason, attempt, of) => {
+    process.stderr.write(`asya call: ${reason}; sending the call again with its idempotency key (attempt ${attempt} of ${of})\n`);
+  });
+  if (replayed) process.stderr.write(`${tool}: the gateway already had this call (idempotency key ${line.idempotencyKey}): following its envelope, nothing new started\n`);
   if (line.noWait) {
     process.stdout.write(`${JSON.stringify({ envelope_id: id })}\n`);
     return EXIT.ok;
   }
   process.stderr.write(`${tool}: envelope ${id}\n`);
   const final = await followToFinal(gateway, id, progressView(process.stderr, tool), line.timeoutSeconds ? { timeoutSeconds: line.timeoutSeconds } : {});
-  const envelope = line.jsonOutput ? await gateway.envelope(id) : final;
+  // The stream carries an offloaded result as its reference; the envelope read resolves it (docs/payloads.md).
+  const offloaded = payloadRefOf(final.result) !== undefined;
+  const envelope = line.jsonOutput || offloaded ? await gateway.envelope(id) : final;
   if (final.status === 'succeeded') {
     process.stderr.write(`✓ ${tool} succeeded\n`);
-    process.stdout.write(`${JSON.stringify(line.jsonOutput ? envelope : (final.result ?? null), null, 2)}\n`);
+    const resultUrl = 'result_url' in envelope ? envelope.result_url : undefined;
+    if (resultUrl) process.stderr.write(`the result is too large to show inline; download it from ${gateway.url}${resultUrl}\n`);
+    process.stdout.write(`${JSON.stringify(line.jsonOutput ? envelope : (envelope.result ?? null), null, 2)}\n`);
     return EXIT.ok;
   }
   process.stderr.write(`✗ ${tool} failed: ${failureText(line.jsonOutput ? envelope : await gateway.envelope(id))}\n`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { didYouMean } from '../api/nearest-name.ts';
 import { CliError } from './client/exit-codes.ts';
 import { asError, errorText } from '../protocol/errors.ts';
+import { jsonProcessLog } from '../protocol/process-log.ts';
 
 /** A command answers an exit code when it is done, or nothing when it keeps running (services, dev). */
 type Run = (args: string[]) => Promise<number | void>;
@@ -77,12 +78,17 @@ export async function runCommands(commands: Record<string, Command>, argv: strin
     process.stdout.write(`${command.help}\n`);
     process.exit(0);
   }
+  const jsonLog = jsonProcessLog(`asya.${name}`, process.env);
   try {
     const code = await command.run(rest);
     if (typeof code === 'number') process.exit(code);
   } catch (err) {
-    process.stderr.write(`asya ${name}: ${errorText(err)}\n`);
-    if ((await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG') process.stderr.write(`${asError(err).stack}\n`);
+    const debug = (await import('./settings.ts')).cliLogLevel(process.env) === 'DEBUG';
+    if (jsonLog) jsonLog.error(errorText(err), debug ? { stack: asError(err).stack } : undefined);
+    else {
+      process.stderr.write(`asya ${name}: ${errorText(err)}\n`);
+      if (debug) process.stderr.write(`${asError(err).stack}\n`);
+    }
     process.exit(err instanceof CliError ? err.exitCode : 1);
   }
 }

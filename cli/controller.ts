@@ -2,6 +2,7 @@
 import { ControllerConfigError, loadControllerConfig } from '../controller/config.ts';
 import { startController } from '../controller/controller.ts';
 import { createLogger } from '../protocol/index.ts';
+import { logFormatFromEnv, logLevelFromEnv } from '../protocol/settings.ts';
 
 export async function runController(): Promise<number | void> {
   let config;
@@ -9,10 +10,10 @@ export async function runController(): Promise<number | void> {
     config = loadControllerConfig();
   } catch (err) {
     if (!(err instanceof ControllerConfigError)) throw err;
-    process.stderr.write(`asya controller: ${err.message}\n`);
+    createLogger(logLevelFromEnv(process.env), 'asya.controller', { format: logFormatFromEnv(process.env) }).error(err.message);
     return 2;
   }
-  const log = createLogger(config.logLevel, 'asya.controller');
+  const log = createLogger(config.logLevel, 'asya.controller', { format: config.logFormat });
   const controller = await startController({ config, log });
   const stop = (why: string, code: number) => {
     log.info(`${why}: stopping`);

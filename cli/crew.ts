@@ -5,8 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { createLogger, CREW_CONCURRENCY, type Logger } from '../protocol/index.ts';
-import { endActorsFromEnv } from '../protocol/settings.ts';
+import { createLogger, CREW_CONCURRENCY, CREW_ROLES, type CrewRole, type Logger } from '../protocol/index.ts';
+import { endActorsFromEnv, logFormatFromEnv, logLevelFromEnv } from '../protocol/settings.ts';
+import { FAN_IN_ACTOR } from '../protocol/fan-in.ts';
 import { sidecarQueueSettings } from '../protocol/queue-policy.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { isSet, pickSettings, readSettings, toEnvRecord } from '../settings/index.ts';
@@ -16,16 +17,17 @@ import { ConfigError, loadSidecarConfig, queuePolicyOfConfig, type SidecarConfig
 import { startSidecar, type RunningSidecar } from '../sidecar/sidecar.ts';
 import { childProcessSupervisor, type SpawnedRuntime } from '../sidecar/supervisor.ts';
 import type { Transport } from '../transport/transport.ts';
+import { startTracing } from '../telemetry/index.ts';
 import { temporaryDir } from './temp-dir.ts';
 
-export type CrewRole = 'happy-end' | 'error-end';
-export const CREW_ROLES: readonly CrewRole[] = ['happy-end', 'error-end'];
+export { CREW_ROLES, type CrewRole } from '../protocol/crew.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
 type Env = Record<string, string | undefined>;
 
 const SOCKET_DIR_ONLY = pickSettings(SIDECAR_SETTINGS, ['socketDir']);
+const ACTOR_NAME_ONLY = pickSettings(SIDECAR_SETTINGS, ['actorName']);
 
 export interface CrewOptions {
   /** @default process.env */
@@ -64,6 +66,11 @@ export function crewRuntimeEnv(role: CrewRole, socketDir: string): Record<string
   return toEnvRecord(RUNTIME_SETTINGS, { handler: crewHandler(role), mode: 'envelope', validate: false, socketDir });
 }
 
+/** A fan-in actor may take another name (ASYA_ACTOR_NAME), e.g. one per policy. */
+function fanInName(env: Env): string {
+  return isSet(SIDECAR_SETTINGS, 'actorName', env) ? readSettings(ACTOR_NAME_ONLY, env).values.actorName : FAN_IN_ACTOR;
+}
+
 function defaultRuntimeCommand(): string[] {
   const entry = process.argv[1];
   // `asya` itself (bin/asya.js, dist/asya.js in the image, or an npm bin link) can serve as the runtime.
@@ -74,7 +81,7 @@ function defaultRuntimeCommand(): string[] {
 export async function startCrew(role: CrewRole, options: CrewOptions = {}): Promise<RunningCrew> {
   const env = options.env ?? process.env;
   const ends = endActorsFromEnv(env);
-  const name = role === 'happy-end' ? ends.happyEnd : ends.errorEnd;
+  const name = role === 'happy-end' ? ends.happyEnd : role === 'error-end' ? ends.errorEnd : fanInName(env);
   // Unless told otherwise: a socket dir of its own (two crews on one machine must not share one), and the crew's concurrency.
   const ownSocketDir = isSet(SIDECAR_SETTINGS, 'socketDir', env) ? undefined : temporaryDir(`asya-crew-${name}-`);
   const socketDir = ownSocketDir?.path ?? readSettings(SOCKET_DIR_ONLY, env).values.socketDir;
@@ -82,7 +89,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
     ...env,
     ...toEnvRecord(SIDECAR_SETTINGS, { ...(isSet(SIDECAR_SETTINGS, 'concurrency', env) ? {} : { concurrency: CREW_CONCURRENCY }), actorName: name, isEndActor: true, socketDir }),
   });
-  const log = options.log ?? createLogger(config.logLevel, `asya.crew.${name}`);
+  const log = options.log ?? createLogger(config.logLevel, 'asya.crew', { format: config.logFormat, actor: name });
   let stopping = false;
   const runtime = childProcessSupervisor({
     command: options.runtimeCommand ?? defaultRuntimeCommand(),
@@ -147,9 +154,9 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
   };
 }
 
-const CREW_USAGE = `Usage: asya crew happy-end|error-end\n\nRuns the end actor: the crew handler in the Node runtime and the sidecar in end-actor mode.\nConfiguration: the sidecar's env (ASYA_TRANSPORT, ASYA_GATEWAY_URL, ...) and the crew's (ASYA_S3_BUCKET or ASYA_RESULTS_DIR, ASYA_RETRY_POLICY, ASYA_DLQ_QUEUE); see docs/crew.md.\n`;
+const CREW_USAGE = `Usage: asya crew happy-end|error-end|fan-in\n\nRuns a crew actor: the crew handler in the Node runtime and the sidecar in end-actor mode. fan-in (a route step that joins a fan-out's children) also reads ASYA_FAN_IN_POLICY and ASYA_FAN_IN_TIMEOUT, and ASYA_ACTOR_NAME for another name than fan-in.\nConfiguration: the sidecar's env (ASYA_TRANSPORT, ASYA_GATEWAY_URL, ...) and the crew's (ASYA_S3_BUCKET or ASYA_RESULTS_DIR, ASYA_RETRY_POLICY, ASYA_DLQ_QUEUE); see docs/crew.md.\n`;
 
-/** The CLI entry: `asya crew happy-end|error-end`; runs until SIGTERM/SIGINT, then drains. */
+/** The CLI entry: `asya crew happy-end|error-end|fan-in`; runs until SIGTERM/SIGINT, then drains. */
 export async function runCrew(args: string[]): Promise<void> {
   const [role, ...extra] = args;
   if (args.includes('--help') || args.includes('-h')) {
@@ -162,16 +169,20 @@ export async function runCrew(args: string[]): Promise<void> {
     return;
   }
   let crew: RunningCrew;
+  const tracing = await startTracing('crew');
   try {
     crew = await startCrew(role as CrewRole);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`FATAL: ${err.message}\n`);
+    createLogger(logLevelFromEnv(process.env), 'asya.crew', { format: logFormatFromEnv(process.env), actor: role }).error(`FATAL: ${err.message}`);
     process.exit(1);
   }
   const stop = (signal: string) => {
-    process.stderr.write(`${signal}: draining ${crew.name}\n`);
-    void crew.stop().then(() => process.exit(0));
+    createLogger(crew.config.logLevel, 'asya.crew', { format: crew.config.logFormat, actor: crew.name }).info(`${signal}: draining`);
+    void crew
+      .stop()
+      .then(() => tracing.shutdown())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -6,7 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseOptions } from './client/parse-options.ts';
-import { fromEnv, pickSettings } from '../settings/index.ts';
+import { fromEnv, pickSettings, settingsTable, toEnvRecord } from '../settings/index.ts';
+import { startTracing, TELEMETRY_SETTINGS } from '../telemetry/index.ts';
+import { LOG_FORMAT, LOG_FORMAT_ONLY, logFormatFromEnv, PAYLOAD_STORE } from '../protocol/settings.ts';
+import type { LogFormat } from '../protocol/log.ts';
+import { jsonProcessLog } from '../protocol/process-log.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { readDemoFile } from './dev/demo-file.ts';
 import { runDemo } from './dev/demo.ts';
@@ -28,14 +32,19 @@ Options:
   --port <port>          Gateway port (default 8089; --demo: any free port)
   --transport <kind>     ${TRANSPORT_KINDS.join(', ')} (default memory); brokers are configured by the usual ASYA_* variables
   --data-dir <dir>       Where the embedded store keeps envelopes (default .asya/gateway; --demo: in memory)
+  --payload-store <where> A directory or s3://bucket/prefix for payloads over ASYA_PAYLOAD_OFFLOAD_BYTES (the claim check)
   --demo                 Make the calls in <dir>/demo.yaml through MCP, print their progress and results, exit
   --no-table             No live table, even on a terminal
+  --log-format <format>  text or json (one JSON object per line) for dev mode and every component it runs;
+                         wins over ASYA_LOG_FORMAT
+  --otlp <url>           Export OpenTelemetry spans of every component to this OTLP/HTTP collector (e.g. http://localhost:4318)
   -h, --help             Show this help
 
 Exit codes: 0 stopped cleanly (--demo: every call ended as demo.yaml expects), 1 a demo call did not,
 2 usage, 130 stopped by a second Ctrl-C before the drain ended.`;
 
-const DEV_SETTINGS = pickSettings(CLI_SETTINGS, ['logLevel', 'apiToken']);
+const DEV_SETTINGS = pickSettings(CLI_SETTINGS, ['logLevel', 'logFormat', 'apiToken']);
+const PAYLOAD_STORE_ONLY = settingsTable('payload-store', { payloadStore: PAYLOAD_STORE });
 const DRAIN_REPORT_EVERY_MS = 2000;
 const TABLE_REFRESH_MS = 1000;
 
@@ -44,8 +53,12 @@ interface DevOptions {
   transport: TransportKind;
   port: number;
   dataDir: string | undefined;
+  /** ASYA_PAYLOAD_STORE for the gateway, every sidecar and the crew. */
+  payloadStore: string | undefined;
   demo: boolean;
   table: boolean;
+  otlp: string | undefined;
+  logFormat: LogFormat | undefined;
 }
 
 function parseDevArgs(argv: string[]): DevOptions | undefined {
@@ -59,7 +72,10 @@ function parseDevArgs(argv: string[]): DevOptions | undefined {
         port: { type: 'string' },
         transport: { type: 'string', default: 'memory' },
         'data-dir': { type: 'string' },
+        'payload-store': { type: 'string' },
         'no-table': { type: 'boolean', default: false },
+        otlp: { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -76,27 +92,83 @@ function parseDevArgs(argv: string[]): DevOptions | undefined {
   const port = values.port === undefined ? (values.demo ? 0 : 8089) : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(EXIT.usage, `--port expects a port number (0-65535), got ${JSON.stringify(values.port)}`);
   if (values.demo && !existsSync(join(dir, 'demo.yaml'))) throw new CliError(EXIT.usage, `--demo needs ${join(dir, 'demo.yaml')}`);
+  if (values.otlp !== undefined) checkOtlp(values.otlp);
   return {
     dir,
     transport,
     port,
     // The demo keeps its state in memory; a dev session keeps it under .asya/ so history survives a restart.
     dataDir: values['data-dir'] ?? (values.demo ? undefined : join(process.cwd(), '.asya', 'gateway')),
+    payloadStore: payloadStoreOption(values['payload-store']),
     demo: values.demo,
     table: !values['no-table'],
+    otlp: values.otlp,
+    logFormat: logFormatOption(values['log-format']),
   };
 }
 
-export async function runDev(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number | void> {
+/** --log-format is read as ASYA_LOG_FORMAT is, so both accept and refuse the same values. */
+function logFormatOption(value: string | undefined): LogFormat | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return LOG_FORMAT.kind.parse(value);
+  } catch (err) {
+    throw new CliError(EXIT.usage, `--log-format ${JSON.stringify(value)}: ${errorText(err)}`);
+  }
+}
+
+/** A directory is made absolute (runtimes and the crew run elsewhere); an S3 store must name its bucket. */
+function payloadStoreOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.startsWith('s3://')) {
+    if (!/^s3:\/\/[^/]+/.test(value)) throw new CliError(EXIT.usage, `--payload-store s3://… needs a bucket (s3://bucket/prefix), got ${JSON.stringify(value)}`);
+    return value;
+  }
+  if (value.trim() === '') throw new CliError(EXIT.usage, '--payload-store needs a directory or s3://bucket/prefix');
+  return resolve(value.startsWith('file://') ? new URL(value).pathname : value);
+}
+
+/** --otlp is read as OTEL_EXPORTER_OTLP_ENDPOINT is: the same kind, so both refuse the same values. */
+function checkOtlp(value: string): void {
+  try {
+    TELEMETRY_SETTINGS.settings.endpoint.kind.parse(value);
+  } catch (err) {
+    throw new CliError(EXIT.usage, `--otlp ${JSON.stringify(value)}: ${errorText(err)} (an OTLP/HTTP collector)`);
+  }
+}
+
+export async function runDev(argv: string[], given: Record<string, string | undefined> = process.env): Promise<number | void> {
   const options = parseDevArgs(argv);
   if (!options) {
     process.stdout.write(`${DEV_USAGE}\n`);
     return EXIT.ok;
   }
+  // Every component dev mode starts reads these from its env: the OTLP endpoint (the crew's runtimes export
+  // their own spans), the payload store (the gateway, every sidecar and the crew share the one setting) and
+  // the log format (runtime children and the crew's runtimes log by it themselves).
+  const env = {
+    ...given,
+    ...(options.otlp ? toEnvRecord(TELEMETRY_SETTINGS, { endpoint: options.otlp }) : {}),
+    ...(options.payloadStore ? toEnvRecord(PAYLOAD_STORE_ONLY, { payloadStore: options.payloadStore }) : {}),
+    ...(options.logFormat ? toEnvRecord(LOG_FORMAT_ONLY, { logFormat: options.logFormat }) : {}),
+  };
+  // `asya` routed the process's own output (Node's warnings, a failing command's error) by ASYA_LOG_FORMAT
+  // before this command ran; --log-format json asks for the same routing.
+  const jsonLog = options.logFormat === 'json' && logFormatFromEnv(given) !== 'json' ? jsonProcessLog('asya.dev', env) : undefined;
+  if (!jsonLog) return devSession(options, env);
+  try {
+    return await devSession(options, env);
+  } catch (err) {
+    jsonLog.error(errorText(err));
+    return err instanceof CliError ? err.exitCode : EXIT.failed;
+  }
+}
+
+async function devSession(options: DevOptions, env: Record<string, string | undefined>): Promise<number | void> {
   const calls = options.demo ? readDemoFile(join(options.dir, 'demo.yaml')) : [];
-  const board = statusBoard(options.table && process.stdout.isTTY === true);
   const settings = fromEnv(DEV_SETTINGS, env, { error: (message) => new CliError(EXIT.usage, message) });
-  const level = settings.logLevel;
+  const { logLevel: level, logFormat: format } = settings;
+  const board = statusBoard(options.table && process.stdout.isTTY === true, format);
   const say = (line: string) => board.log(line);
   const toolsFile = existsSync(join(options.dir, 'tools.yaml')) ? join(options.dir, 'tools.yaml') : undefined;
   // Taken before anything starts: a second dev on the same store stops here, with nothing to undo.
@@ -104,7 +176,9 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
   // The demo's results are shown, then go with the process; a dev session keeps them beside its store.
   const demoResults = options.demo ? temporaryDir('asya-results-') : undefined;
   const resultsDir = join(demoResults?.path ?? join(process.cwd(), '.asya'), 'results');
-  say(`starting ${options.dir} on the ${options.transport} transport${toolsFile ? `, tools from ${toolsFile}` : ''} (store ${options.dataDir ?? 'in memory'})`);
+  const tracing = await startTracing('dev', env, say);
+  if (tracing.enabled) say(`exporting spans to ${options.otlp ?? 'the OTLP endpoint of OTEL_EXPORTER_OTLP_ENDPOINT'}`);
+  say(`starting ${options.dir} on the ${options.transport} transport${toolsFile ? `, tools from ${toolsFile}` : ''} (store ${options.dataDir ?? 'in memory'}${options.payloadStore ? `, payloads over the threshold in ${options.payloadStore}` : ''})`);
   // Until the drain can take over, a signal ends dev mode once what has started is stopped again.
   let interrupted: NodeJS.Signals | undefined;
   const early = (signal: NodeJS.Signals) => {
@@ -122,7 +196,8 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
     resultsDir,
     toolsFile,
     env,
-    logger: (name) => boardLogger(board, level, name),
+    logFormat: format,
+    logger: (name, actor) => boardLogger(board, level, name, format, actor),
     say,
   });
   const refresh = async () => board.update(await stack.rows().catch(() => []));
@@ -135,6 +210,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
     throw err;
   }
   say(`gateway ${stack.gateway.url} (MCP ${stack.gateway.url}/mcp); results stored in ${resultsDir}`);
+  if (stack.gateway.deps.options.ui) say(`console ${stack.gateway.url}/ui/`);
   process.removeListener('SIGINT', early);
   process.removeListener('SIGTERM', early);
   if (interrupted) {
@@ -161,6 +237,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
     clearInterval(ticker);
     await refresh();
     await stack.stop();
+    await tracing.shutdown();
     board.close();
     return ok ? EXIT.ok : EXIT.failed;
   }
@@ -172,7 +249,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
       process.exit(EXIT.interrupted);
     }
     draining = true;
-    drainAndExit(stack, board, options.transport, say, signal, ticker, refresh).catch((err: Error) => {
+    drainAndExit(stack, board, options.transport, say, signal, ticker, refresh, () => tracing.shutdown()).catch((err: Error) => {
       say(`the drain failed: ${err.message}`);
       process.exit(EXIT.failed);
     });
@@ -186,7 +263,7 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
  * every accepted call reaches its final status. On a broker, queued messages are safe where they are, so
  * the actors stop taking new ones at once and only finish those in flight.
  */
-async function drainAndExit(stack: DevStack, board: StatusBoard, transport: TransportKind, say: (line: string) => void, signal: string, ticker: NodeJS.Timeout, refresh: () => Promise<void>): Promise<never> {
+async function drainAndExit(stack: DevStack, board: StatusBoard, transport: TransportKind, say: (line: string) => void, signal: string, ticker: NodeJS.Timeout, refresh: () => Promise<void>, flush: () => Promise<void>): Promise<never> {
   let dropped = 0;
   if (transport === 'memory') {
     say(`${signal}: draining: letting every queued call finish (Ctrl-C again to stop at once)`);
@@ -210,6 +287,7 @@ async function drainAndExit(stack: DevStack, board: StatusBoard, transport: Tran
   clearInterval(ticker);
   await refresh();
   const left = await stack.stop();
+  await flush();
   board.close();
   if (transport !== 'memory') say(`drained: ${left} message(s) stay queued on ${transport} for the next run; stopped`);
   else if (dropped > 0) say(`drained: every call that could run finished; ${dropped} message(s) for actors that do not load were dropped; stopped`);

@@ -6,10 +6,13 @@
  */
 import { parseOptions } from './client/parse-options.ts';
 import { createLogger } from '../protocol/log.ts';
-import { logLevelFromEnv } from '../protocol/settings.ts';
+import { logFormatFromEnv, logLevelFromEnv } from '../protocol/settings.ts';
 import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { envName, fromEnv, pickSettings } from '../settings/index.ts';
 import { errorText } from '../protocol/errors.ts';
+import { startTracing, type Tracing } from '../telemetry/index.ts';
+import type { ConsoleSources } from '../gateway/console/sources.ts';
+import { DLQ_CLI_SETTINGS } from './settings.ts';
 
 const USAGE = `Usage: asya gateway [--port <port>] [--config <tools.yaml or dir>]
        asya gateway migrate
@@ -37,12 +40,13 @@ export async function runGateway(args: string[], env: Record<string, string | un
   };
   const { startGateway } = await import('../gateway/server.ts');
   const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
-  const early = createLogger(logLevelFromEnv(env), 'asya.gateway');
-  surviveClosedSocketWriteBug((message) => early.warn(message));
+  const early = createLogger(logLevelFromEnv(env), 'asya.gateway', { format: logFormatFromEnv(env) });
+  surviveClosedSocketWriteBug(early);
   // Signals are taken from the start: one that arrives while the gateway is still starting (it already
   // listens, the outbox relay is not up yet) stops it as soon as it is up, rather than killing it unclean.
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   let signalled: string | undefined;
+  let tracing: Tracing | undefined;
   const stop = (signal: string) => {
     if (!gateway) {
       signalled = signal;
@@ -51,7 +55,7 @@ export async function runGateway(args: string[], env: Record<string, string | un
     const log = gateway.deps.log;
     log.info(`${signal}: shutting down`);
     void gateway.stop().then(
-      () => process.exit(0),
+      () => void Promise.resolve(tracing?.shutdown()).finally(() => process.exit(0)),
       (err: unknown) => {
         log.error(`shutdown: ${errorText(err)}`);
         process.exit(1);
@@ -60,18 +64,23 @@ export async function runGateway(args: string[], env: Record<string, string | un
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  gateway = await startGateway({ env: merged });
+  tracing = await startTracing('gateway', merged, (message) => early.warn(message));
+  // The console reads and replays the DLQ on the gateway's own transport, once it has one.
+  const consoleSources: ConsoleSources = { actorsNote: "the gateway does not see the actors in a cluster: their numbers are the sidecars' Prometheus metrics; set ASYA_GATEWAY_PROMETHEUS_URL to show them here (docs/console.md)" };
+  gateway = await startGateway({ env: merged, consoleSources });
+  const { consoleDeadLetters } = await import('./console-dlq.ts');
+  consoleSources.deadLetters = consoleDeadLetters(gateway.deps.transport, fromEnv(DLQ_CLI_SETTINGS, env).dlqQueue);
   if (signalled) stop(signalled);
 }
 
 async function migrate(env: Record<string, string | undefined>): Promise<void> {
-  const { databaseUrl: url, databaseSchema: schema, logLevel } = fromEnv(MIGRATE_SETTINGS, env);
+  const { databaseUrl: url, databaseSchema: schema, logLevel, logFormat } = fromEnv(MIGRATE_SETTINGS, env);
   if (!url) throw new Error(`migrate needs ${envName(GATEWAY_SETTINGS, 'databaseUrl')} (the embedded store migrates itself when the gateway starts)`);
-  const log = createLogger(logLevel, 'asya.gateway');
+  const log = createLogger(logLevel, 'asya.gateway', { format: logFormat });
   const { openPostgresStore } = await import('../gateway/store/index.ts');
   const store = await openPostgresStore({ url, ...(schema ? { schema } : {}), migrate: true, applicationName: 'asya-gateway-migrate' });
   await store.close();
   log.info(`migrations applied; the schema${schema ? ` ${schema}` : ''} is up to date`);
 }
 
-const MIGRATE_SETTINGS = pickSettings(GATEWAY_SETTINGS, ['databaseUrl', 'databaseSchema', 'logLevel']);
+const MIGRATE_SETTINGS = pickSettings(GATEWAY_SETTINGS, ['databaseUrl', 'databaseSchema', 'logLevel', 'logFormat']);

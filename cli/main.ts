@@ -14,6 +14,10 @@ const commands: Record<string, Command> = {
     synopsis: 'status <id>      Show an envelope (--wait: until it is final)',
     run: async (args) => (await import('./status.ts')).runStatus(args),
   },
+  resume: {
+    synopsis: 'resume <id>      Answer a paused envelope (--input json|@file) so its pipeline goes on',
+    run: async (args) => (await import('./resume.ts')).runResume(args),
+  },
   tools: {
     synopsis: 'tools            List the gateway\'s tools and their arguments',
     run: async (args) => (await import('./tools.ts')).runTools(args),

@@ -10,6 +10,7 @@ import { GATEWAY_SETTINGS } from '../gateway/settings.ts';
 import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
 import { renderSettingsDocs, type SettingsTable } from '../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../sidecar/settings.ts';
+import { TELEMETRY_SETTINGS } from '../telemetry/settings.ts';
 import { TRANSPORT_SETTINGS } from '../transport/factory.ts';
 import { TRANSPORT_NAMES, TRANSPORT_PLUGINS } from '../transport/registry.ts';
 import { CLI_SETTINGS, DLQ_CLI_SETTINGS } from './settings.ts';
@@ -22,6 +23,7 @@ export const DOCUMENTED_SETTINGS: readonly SettingsTable[] = [
   ...TRANSPORT_NAMES.map((name) => TRANSPORT_PLUGINS[name].settings),
   GATEWAY_SETTINGS,
   CREW_SETTINGS,
+  TELEMETRY_SETTINGS,
   CONTROLLER_SETTINGS,
   CLI_SETTINGS,
   DLQ_CLI_SETTINGS,

@@ -4,7 +4,7 @@
  * docs/configuration.md's CLI section is generated from these tables (`make docs`).
  */
 import type { LogLevel } from '../protocol/log.ts';
-import { DLQ_QUEUE_NAME, GATEWAY_TOKEN, GATEWAY_URL, LOG_LEVEL } from '../protocol/settings.ts';
+import { DLQ_QUEUE_NAME, GATEWAY_TOKEN, GATEWAY_URL, LOG_FORMAT, LOG_LEVEL } from '../protocol/settings.ts';
 import { custom, describedAs, pickSettings, readSettings, settingsTable, string, urlKind, type Env, type Kind, type SettingOptions } from '../settings/index.ts';
 
 /** Where `asya dev` serves the gateway unless told otherwise. */
@@ -41,6 +41,7 @@ export const CLI_SETTINGS = settingsTable('cli', {
     default: 'WARNING',
     defaultDoc: '`WARNING`',
   }),
+  logFormat: describedAs(LOG_FORMAT, { doc: "`asya dev`: the format of its own lines and of every component it hosts (`json`: the demo's output and the closing table too, as JSON lines); the service commands (`gateway`, `sidecar`, `crew`, `runtime`, `controller`) read it through their own tables. `json` also makes a failing command's error one JSON line" }),
 });
 
 /**

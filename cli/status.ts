@@ -1,10 +1,9 @@
 /** `asya status <id>`: one envelope as the gateway holds it; with --wait, until it is final. */
-import { parseOptions } from './client/parse-options.ts';
+import { oneEnvelopeId, parseClientCommand } from './client/parse-options.ts';
 import { CliError, EXIT } from './client/exit-codes.ts';
 import { followToFinal } from './client/follow.ts';
 import { gatewayFrom, isFinalStatus } from './client/gateway-client.ts';
 import { progressView } from './client/progress.ts';
-import { errorText } from '../protocol/errors.ts';
 
 export const STATUS_USAGE = `Usage: asya status <envelope id> [options]
 
@@ -21,29 +20,10 @@ Exit codes: 0 found (with --wait: succeeded), 1 failed (with --wait), 2 usage, 3
 4 no such envelope, 5 gateway error, 6 --timeout passed, 130 interrupted.`;
 
 export async function runStatus(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseOptions({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        wait: { type: 'boolean', default: false },
-        timeout: { type: 'string' },
-        gateway: { type: 'string' },
-        token: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError(EXIT.usage, `${errorText(err)}\n\n${STATUS_USAGE}`);
-  }
+  const parsed = parseClientCommand(argv, { wait: { type: 'boolean', default: false }, timeout: { type: 'string' } }, STATUS_USAGE);
+  if (!parsed) return EXIT.ok;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${STATUS_USAGE}\n`);
-    return EXIT.ok;
-  }
-  if (positionals.length !== 1) throw new CliError(EXIT.usage, `${positionals.length === 0 ? 'missing the envelope id' : `one envelope id, got ${positionals.length}`}\n\n${STATUS_USAGE}`);
-  const id = positionals[0]!;
+  const id = oneEnvelopeId(positionals, STATUS_USAGE);
   const timeoutSeconds = values.timeout === undefined ? 0 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw new CliError(EXIT.usage, `--timeout expects seconds, got ${JSON.stringify(values.timeout)}`);
   const gateway = gatewayFrom(values, env);

@@ -11,6 +11,7 @@ import { PATTERNS, PlatformOptionsError, resolveOptions, type Pattern, type Plat
 import { appObjects, platformApps } from '../charts-ts/platform.ts';
 import { HELM_CHART_NAME, helmChartFiles, writeHelmChart } from '../charts-ts/helm-chart.ts';
 import { AsyncActorSynthError } from '../charts-ts/async-actor.ts';
+import { OTEL_BACKENDS, type OtelBackend } from '../charts-ts/otel-collector-chart.ts';
 import { TRANSPORTS, type TransportName } from '../api/index.ts';
 import { buildTools, parseToolsFile } from '../gateway/tools/index.ts';
 import { errorText } from '../protocol/errors.ts';
@@ -56,7 +57,17 @@ Options:
       --crew-results-pvc <claim>  or on a ReadWriteMany PersistentVolumeClaim (one of the two is required, except with --trial)
       --crew-ephemeral-results or in the pod's /tmp: lost with the pod, not shared between replicas (the --trial default)
       --expand-crew            render the crew as plain workloads (no controller needed for them)
+      --crew-fan-in-policy <wait-all|fail-fast|partial>  the fan-in crew actor's ASYA_FAN_IN_POLICY
+      --crew-fan-in-timeout <duration>  its ASYA_FAN_IN_TIMEOUT (e.g. 10m)
+      --crew-fan-in-database-secret <secret>[:<key>]  without a gateway: the Secret key (default database-url)
+                               with the PostgreSQL URL where the fan-in keeps its state; without it there, the fan-in is left out
+      --no-crew-fan-in         do not deploy the fan-in crew actor
       --monitoring-label <k=v> label the ServiceMonitors/PodMonitor for your Prometheus (e.g. release=prometheus); repeatable
+      --prometheus-url <url>   the Prometheus that scrapes the sidecars: the console's actors page reads it
+                               (ASYA_GATEWAY_PROMETHEUS_URL on the gateway)
+      --otel-collector <jaeger|tempo>  full pattern: deploy an OpenTelemetry Collector forwarding every component's
+                               spans to Jaeger or Tempo (the platform's otlpEndpoint then points at it)
+      --otel-backend <host:port>  the backend's OTLP/gRPC address (default: jaeger-collector or tempo in observability)
       --network-policies       emit NetworkPolicies (actors, gateway, controller); the platform file's
                                networkPolicies gives the broker and API server addresses (docs/platform.md)
       --no-namespace           do not emit the Namespace object
@@ -126,7 +137,14 @@ export function parseSynthArgs(args: string[]): { out: string; format: SynthForm
       'crew-results-pvc': { type: 'string' },
       'crew-ephemeral-results': { type: 'boolean' },
       'expand-crew': { type: 'boolean' },
+      'crew-fan-in-policy': { type: 'string' },
+      'crew-fan-in-timeout': { type: 'string' },
+      'crew-fan-in-database-secret': { type: 'string' },
+      'no-crew-fan-in': { type: 'boolean' },
       'monitoring-label': { type: 'string', multiple: true },
+      'prometheus-url': { type: 'string' },
+      'otel-collector': { type: 'string' },
+      'otel-backend': { type: 'string' },
       'no-namespace': { type: 'boolean' },
       'network-policies': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -139,6 +157,12 @@ export function parseSynthArgs(args: string[]): { out: string; format: SynthForm
   if (!(PATTERNS as readonly string[]).includes(pattern)) throw new SynthUsageError(`--pattern must be one of ${PATTERNS.join(', ')}; got "${pattern}"`);
   const transport = (values.transport ?? 'rabbitmq') as TransportName;
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new SynthUsageError(`--transport must be one of ${TRANSPORTS.join(', ')}; got "${transport}"`);
+  const fanInPolicy = values['crew-fan-in-policy'];
+  const fanInTimeout = values['crew-fan-in-timeout'];
+  const fanInDatabase = values['crew-fan-in-database-secret'];
+  if (values['no-crew-fan-in'] && (fanInPolicy || fanInTimeout || fanInDatabase)) {
+    throw new SynthUsageError('--no-crew-fan-in leaves the fan-in actor out; its --crew-fan-in-policy/--crew-fan-in-timeout/--crew-fan-in-database-secret cannot apply');
+  }
   const options: PlatformOptions = {
     pattern,
     transport,
@@ -158,6 +182,16 @@ export function parseSynthArgs(args: string[]): { out: string; format: SynthForm
     },
     crew: {
       ...(values['expand-crew'] ? { expand: true } : {}),
+      ...(values['no-crew-fan-in'] ? { fanIn: false as const } : {}),
+      ...(fanInPolicy || fanInTimeout || fanInDatabase
+        ? {
+            fanIn: {
+              ...(fanInPolicy ? { policy: fanInPolicy } : {}),
+              ...(fanInTimeout ? { timeout: fanInTimeout } : {}),
+              ...(fanInDatabase ? { databaseSecret: secretKey(fanInDatabase, 'database-url') } : {}),
+            },
+          }
+        : {}),
       ...(values['crew-results-pvc'] ? { resultsClaim: values['crew-results-pvc'] } : {}),
       ...(values['crew-ephemeral-results'] ? { ephemeralResults: true } : {}),
       ...(values['crew-s3-bucket']
@@ -177,6 +211,13 @@ export function parseSynthArgs(args: string[]): { out: string; format: SynthForm
     return [key, rest.join('=')] as const;
   });
   if (labels.length) options.monitoring = { labels: Object.fromEntries(labels) };
+  if (values['prometheus-url']) options.monitoring = { ...options.monitoring, prometheusUrl: values['prometheus-url'] };
+  if (values['otel-backend'] && !values['otel-collector']) throw new SynthUsageError('--otel-backend goes with --otel-collector jaeger|tempo');
+  if (values['otel-collector']) {
+    const backend = values['otel-collector'] as OtelBackend;
+    if (!(OTEL_BACKENDS as readonly string[]).includes(backend)) throw new SynthUsageError(`--otel-collector must be one of ${OTEL_BACKENDS.join(', ')}; got "${backend}"`);
+    options.otelCollector = { backend, ...(values['otel-backend'] ? { endpoint: values['otel-backend'] } : {}) };
+  }
   return { out: values.out ?? 'dist', format, options };
 }
 
@@ -196,7 +237,9 @@ export async function runSynth(args: string[]): Promise<number> {
   }
   try {
     const apps = platformApps(parsed.options, parsed.out);
-    if (resolveOptions(parsed.options).some((o) => o.gateway?.open)) {
+    const resolved = resolveOptions(parsed.options);
+    for (const leftOut of new Set(resolved.flatMap((o) => (o.fanInLeftOut ? [o.fanInLeftOut] : [])))) process.stderr.write(`asya synth: note: ${leftOut}\n`);
+    if (resolved.some((o) => o.gateway?.open)) {
       process.stderr.write('asya synth: WARNING: the gateway runs OPEN (ASYA_GATEWAY_AUTH=none): anyone who reaches its Service can call tools, read every result and forge final results; pass --gateway-token-secret for production\n');
     }
     if (parsed.format === 'helm') {

@@ -33,6 +33,7 @@ export interface ControllerConfig {
   backoff: { baseMs: Read['backoffBaseMs']; maxMs: Read['backoffMaxMs'] };
   kubeApiUrl?: Read['kubeApiUrl'];
   logLevel: Read['logLevel'];
+  logFormat: Read['logFormat'];
 }
 
 export class ControllerConfigError extends Error {
@@ -78,5 +79,6 @@ export function loadControllerConfig(env: Env = process.env): ControllerConfig {
     backoff: { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs },
     ...(settings.kubeApiUrl ? { kubeApiUrl: settings.kubeApiUrl } : {}),
     logLevel: settings.logLevel,
+    logFormat: settings.logFormat,
   };
 }

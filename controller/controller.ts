@@ -24,6 +24,7 @@ import { Reconciler } from './reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 import { watchResource, type WatchedObject, type Watching } from './watcher.ts';
 import { errorText } from '../protocol/errors.ts';
+import { addProcessMetrics } from '../telemetry/process-metrics.ts';
 
 export interface RunningController {
   readonly metricsPort: number;
@@ -49,6 +50,7 @@ export interface ControllerOptions {
 
 function metrics() {
   const registry = new Registry();
+  addProcessMetrics(registry);
   return {
     registry,
     reconciles: new Counter({ name: 'asya_controller_reconcile_total', help: 'Reconciles by result', labelNames: ['result'], registers: [registry] }),
@@ -61,7 +63,7 @@ function metrics() {
 
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const { config } = options;
-  const log = options.log ?? createLogger(config.logLevel, 'asya.controller');
+  const log = options.log ?? createLogger(config.logLevel, 'asya.controller', { format: config.logFormat });
   const kubeConfig = loadKubeConfig(config.kubeApiUrl);
   const kube = kubeClient(kubeConfig);
   const env = options.env ?? process.env;

@@ -3,7 +3,7 @@
  * them, docs/configuration.md shows them. The original operator's own variables are listed as retired.
  */
 import { describedAs, duration, int, list, literalBool, oneOf, settingsTable, string, stringKind, url } from '../settings/index.ts';
-import { LOG_LEVEL, METRICS_ADDR } from '../protocol/settings.ts';
+import { LOG_FORMAT, LOG_LEVEL, METRICS_ADDR } from '../protocol/settings.ts';
 
 /** What deleting an AsyncActor does to its queue (controller/queue-deletion.ts). */
 export const QUEUE_DELETION = ['delete', 'never'] as const;
@@ -44,6 +44,7 @@ export const CONTROLLER_SETTINGS = settingsTable(
     metricsAddr: describedAs(METRICS_ADDR, { doc: '`/metrics`, `/healthz`, `/readyz`' }),
     kubeApiUrl: url({ env: 'ASYA_KUBE_API_URL', doc: 'the API server to talk to', defaultDoc: 'in-cluster, else `~/.kube/config`' }),
     logLevel: LOG_LEVEL,
+    logFormat: LOG_FORMAT,
   },
   [
     { env: 'ASYA_TRANSPORT_CONFIG', action: 'refuse', reason: 'put the transports in the platform file that `ASYA_PLATFORM_CONFIG` names' },

@@ -4,6 +4,7 @@ import { gatewayClient, type GatewayClient } from '../protocol/gateway-client.ts
 import { fromEnv, readSettings, type Settings } from '../settings/index.ts';
 import { CREW_RUNTIME_SETTINGS, CREW_SETTINGS } from './settings.ts';
 import { storageFromSettings, type Storage } from './storage.ts';
+import { startTracing } from '../telemetry/index.ts';
 
 /** The values as the table reads them: a change of a declaration is a type change here. */
 type Read = Settings<typeof CREW_SETTINGS>;
@@ -51,7 +52,7 @@ export function assertEndHandlerEnv(env: Env): void {
 
 export function crewConfigFromEnv(env: Env = process.env, name = 'crew'): CrewConfig {
   const settings = fromEnv(CREW_SETTINGS, env, { error: (message) => new CrewConfigError(message) });
-  const log = createLogger(settings.logLevel, `asya.crew.${name}`);
+  const log = createLogger(settings.logLevel, 'asya.crew', { format: settings.logFormat, actor: name });
   const { gatewayUrl: url, gatewayToken: token } = settings;
   return {
     storage: storageFromSettings(settings),
@@ -69,10 +70,13 @@ export function crewConfigFromEnv(env: Env = process.env, name = 'crew'): CrewCo
 /** What a crew handler needs, built once from the environment on first use (see happy-end.ts). */
 export function lazyHandler<T>(name: string, create: (config: CrewConfig) => (envelope: unknown) => Promise<T>): (envelope: unknown) => Promise<T> {
   let handler: ((envelope: unknown) => Promise<T>) | undefined;
-  return (envelope) => {
+  return async (envelope) => {
     if (!handler) {
       assertEndHandlerEnv(process.env);
-      handler = create(crewConfigFromEnv(process.env, name));
+      const config = crewConfigFromEnv(process.env, name);
+      // The crew's runtime is a process of its own: its spans are exported from here.
+      await startTracing('crew', process.env, (message) => config.log.warn(message));
+      handler ??= create(config);
     }
     return handler(envelope);
   };

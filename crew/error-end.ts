@@ -7,6 +7,7 @@
  * itself, and its sidecar refuses any publish to error-end's own queue.
  */
 import {
+  envelopeLogFields,
   failedReport,
   headerObject,
   isPlainObject,
@@ -25,6 +26,8 @@ import { requireEnvelope, storageMetadata, type CrewAnswer } from './happy-end.t
 import { envelopeKey, markerKey } from './keys.ts';
 import { markReported, perKey, storedBody, storeOnce } from './once.ts';
 import { decideRetry, parseRetryPolicy, retryHeaders, retryMessage } from './retry-policy.ts';
+import { deadLettered, traceCrewCall } from './tracing.ts';
+import { traceIdOfHeaders } from '../telemetry/index.ts';
 
 /** An error envelope as the sidecar builds it (protocol/error-envelope.ts), or as the original Go one did. */
 interface Failure {
@@ -83,10 +86,12 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     const marker = markerKey(config.errorsPrefix, envelope.id, readReplays(envelope.headers));
     return inTurn(marker, async (): Promise<CrewAnswer> => {
       const stored = await storeOnce(config.storage, marker, { objectKey: envelopeKey(config.errorsPrefix, envelope, now), body: storedBody(envelope), at: now });
-      const record: DeadLetterRecord = { id: envelope.id, ...entry, dead_lettered_at: stored.at, storage_uri: stored.uri };
+      const traceId = traceIdOfHeaders(envelope.headers);
+      const record: DeadLetterRecord = { id: envelope.id, ...entry, dead_lettered_at: stored.at, storage_uri: stored.uri, ...(traceId ? { trace_id: traceId } : {}) };
       if (record.details === undefined) delete record.details;
+      deadLettered(entry.code, entry.error, entry.attempts);
       const publish = [{ queue: config.dlqQueue, envelope: record as unknown as JsonObject }];
-      config.log.warn(`Dead-lettering ${envelope.id} (${entry.failed_actor ?? 'no actor'}: ${entry.code}) after ${entry.attempts} attempt(s)`);
+      config.log.warn(`Dead-lettering ${envelope.id} (${entry.failed_actor ?? 'no actor'}: ${entry.code}) after ${entry.attempts} attempt(s)`, envelopeLogFields(envelope));
       if (!config.gateway) return { payload: { storage_uri: stored.uri, dead_lettered: true, publish } };
       if (!stored.reported) {
         const report = failedReport(envelope, storageMetadata(stored.uri), now);
@@ -98,7 +103,9 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     });
   };
 
-  return async function errorEnd(value: unknown): Promise<CrewAnswer> {
+  return (value: unknown): Promise<CrewAnswer> => traceCrewCall('error-end', value, () => decide(value));
+
+  async function decide(value: unknown): Promise<CrewAnswer> {
     const envelope = requireEnvelope(value);
     const now = clock();
     const failure = readFailure(envelope, config.errorEnd);
@@ -109,7 +116,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     const previous = readAttempts(envelope.headers);
     const attempt = (previous[failure.actor] ?? 0) + 1;
     const { policy, problem } = parseRetryPolicy(headerObject(envelope.headers, RETRY_POLICY_HEADER));
-    if (problem) config.log.warn(`Ignoring the retry policy of ${envelope.id} (${problem}); using the defaults`);
+    if (problem) config.log.warn(`Ignoring the retry policy of ${envelope.id} (${problem}); using the defaults`, envelopeLogFields(envelope));
     const activePolicy = policy ?? config.defaultPolicy;
     const original = rebuildOriginal(envelope, failure, { ...previous, [failure.actor]: attempt });
     const details = isPlainObject(failure.details) ? failure.details : undefined;
@@ -124,7 +131,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
       ...(options.random ? { random: options.random } : {}),
     });
     if (!decision.retry) {
-      config.log.info(`Not retrying ${envelope.id} at ${failure.actor}: ${decision.reason}`);
+      config.log.info(`Not retrying ${envelope.id} at ${failure.actor}: ${decision.reason}`, envelopeLogFields(envelope));
       return deadLetter(
         envelope,
         { failed_actor: failure.actor, error: failure.error, code: failure.code, ...(failure.details !== undefined ? { details: failure.details } : {}), attempts: attempt, envelope: original },
@@ -132,7 +139,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
       );
     }
     const message = retryMessage(attempt, activePolicy.maxAttempts, decision.delayMs);
-    config.log.info(`Envelope ${envelope.id} failed at ${failure.actor} (${failure.code}); ${message}`);
+    config.log.info(`Envelope ${envelope.id} failed at ${failure.actor} (${failure.code}); ${message}`, envelopeLogFields(envelope));
     await config.gateway?.progress(envelope.id, { actors: envelope.route.actors, current_actor_idx: envelope.route.current, status: 'processing', message });
     // No final status yet: the envelope is still on its way. `final_reported` tells the sidecar not to send one.
     return {
@@ -142,7 +149,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
         publish: [{ queue: queueName(failure.actor), envelope: original, delay_ms: decision.delayMs }],
       },
     };
-  };
+  }
 }
 
 /** The runtime's entry point: configured from the environment on the first message. */

@@ -200,6 +200,16 @@ describe('error-end', () => {
     expect(sent('e2')).toHaveLength(2);
   });
 
+  test('a dead-letter record carries the trace id of an envelope that has a valid traceparent', async () => {
+    const handle = createErrorEnd(config());
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const out = await handle(failed('e-traced', { headers: { traceparent, [ATTEMPTS_HEADER]: { infer: 2 } } }));
+    expect(out.payload.publish).toEqual([{ queue: 'asya-dlq', envelope: expect.objectContaining({ id: 'e-traced', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' }) }]);
+    // 't' above is no traceparent: no trace_id rather than a wrong one.
+    const untraced = await handle(failed('e-untraced', { headers: { [ATTEMPTS_HEADER]: { infer: 2 } } }));
+    expect((untraced.payload.publish as Array<{ envelope: Record<string, unknown> }>)[0]!.envelope).not.toHaveProperty('trace_id');
+  });
+
   test('attempts count per actor: a later actor does not inherit an earlier one', async () => {
     const handle = createErrorEnd(config());
     const out = await handle(failed('e3', { headers: { [ATTEMPTS_HEADER]: { prep: 3 } } }));

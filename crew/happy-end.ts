@@ -3,10 +3,11 @@
  * the broker delivers it. Runs in the Node runtime (`ASYA_HANDLER=crew/happy-end.ts#handle`, envelope mode,
  * validation off) behind a sidecar in end-actor mode; see docs/crew.md for the contract with that sidecar.
  */
-import { isPlainObject, succeededReport, type Envelope, type JsonObject } from '../protocol/index.ts';
+import { envelopeLogFields, isPlainObject, succeededReport, type Envelope, type JsonObject } from '../protocol/index.ts';
 import { lazyHandler, type CrewConfig } from './config.ts';
 import { envelopeKey, markerKey } from './keys.ts';
 import { markReported, perKey, storedBody, storeOnce } from './once.ts';
+import { traceCrewCall } from './tracing.ts';
 
 export interface CrewAnswer {
   payload: JsonObject;
@@ -30,11 +31,12 @@ export function storageMetadata(uri: string): JsonObject {
 
 export function createHappyEnd(config: CrewConfig, clock: () => Date = () => new Date()) {
   const inTurn = perKey();
-  return async function happyEnd(value: unknown): Promise<CrewAnswer> {
-    const envelope = requireEnvelope(value);
-    const marker = markerKey(config.resultsPrefix, envelope.id);
-    return inTurn(marker, () => storeAndReport(config, envelope, marker, clock()));
-  };
+  return (value: unknown): Promise<CrewAnswer> =>
+    traceCrewCall('happy-end', value, async () => {
+      const envelope = requireEnvelope(value);
+      const marker = markerKey(config.resultsPrefix, envelope.id);
+      return inTurn(marker, () => storeAndReport(config, envelope, marker, clock()));
+    });
 }
 
 async function storeAndReport(config: CrewConfig, envelope: Envelope, marker: string, now: Date): Promise<CrewAnswer> {
@@ -48,8 +50,9 @@ async function storeAndReport(config: CrewConfig, envelope: Envelope, marker: st
   if (!stored.reported) {
     await config.gateway.final(envelope.id, succeededReport(envelope, storageMetadata(stored.uri), now));
     await markReported(config.storage, marker, stored);
+    config.log.debug(() => `Stored the result at ${stored.uri} and reported success`, envelopeLogFields(envelope));
   } else {
-    config.log.info(`Envelope ${envelope.id} was stored and reported before (redelivery); nothing to do`);
+    config.log.info(`Envelope ${envelope.id} was stored and reported before (redelivery); nothing to do`, envelopeLogFields(envelope));
   }
   return { payload: { final_reported: true, storage_uri: stored.uri } };
 }

@@ -4,8 +4,9 @@
  * sidecar half reads the sidecar's table.
  */
 import { retrySchema } from '../api/asyncactor.ts';
-import { describedAs, json, settingsTable, string, url } from '../settings/index.ts';
-import { DLQ_QUEUE_NAME, ENABLE_VALIDATION, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HANDLER_MODE, HAPPY_END_ACTOR, LOG_LEVEL, RUNTIME_TIMEOUT } from '../protocol/settings.ts';
+import { describedAs, duration, json, oneOf, settingsTable, string, url } from '../settings/index.ts';
+import { FAN_IN_POLICIES } from '../protocol/fan-in.ts';
+import { DLQ_QUEUE_NAME, ENABLE_VALIDATION, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HANDLER_MODE, HAPPY_END_ACTOR, LOG_FORMAT, LOG_LEVEL, RUNTIME_TIMEOUT } from '../protocol/settings.ts';
 import { DEFAULT_RETRY_POLICY } from './retry-policy.ts';
 
 export const CREW_SETTINGS = settingsTable('crew', {
@@ -30,9 +31,32 @@ export const CREW_SETTINGS = settingsTable('crew', {
   runtimeTimeoutMs: describedAs(RUNTIME_TIMEOUT, {
     doc: 'read by the crew too: one final report tries twice, each try at most a quarter of it (and at most 5 s), so a handler call ends well inside it while the gateway is away',
   }),
+  fanInPolicy: oneOf(FAN_IN_POLICIES, {
+    env: 'ASYA_FAN_IN_POLICY',
+    doc: 'fan-in: wait-all (failed children marked in place), fail-fast (a failed child fails the whole), partial ({results, errors})',
+    default: 'wait-all',
+  }),
+  fanInTimeoutMs: duration({
+    env: 'ASYA_FAN_IN_TIMEOUT',
+    doc: 'fan-in: from the first child that arrives, how long to wait for its siblings; then the missing ones count as failed',
+    default: '10m',
+    minMs: 1,
+  }),
+  fanInDatabaseUrl: string({
+    env: 'ASYA_FAN_IN_DATABASE_URL',
+    doc: "fan-in without a gateway (minimal pattern): the PostgreSQL where it keeps arrivals and its outbox. Not together with ASYA_GATEWAY_URL",
+    defaultDoc: "unset: the gateway's store keeps the state",
+    secret: true,
+  }),
+  fanInDatabaseSchema: string({
+    env: 'ASYA_FAN_IN_DATABASE_SCHEMA',
+    doc: 'fan-in without a gateway: the schema of its tables in that database (created if missing)',
+    default: 'asya_fan_in',
+  }),
   happyEnd: HAPPY_END_ACTOR,
   errorEnd: ERROR_END_ACTOR,
   logLevel: LOG_LEVEL,
+  logFormat: LOG_FORMAT,
 });
 
 /** What the crew's handlers check of their runtime's settings: they need whole envelopes, unvalidated. */

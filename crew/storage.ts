@@ -6,10 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import { fromEnv, type Settings } from '../settings/index.ts';
 import { CREW_SETTINGS } from './settings.ts';
-import { asError } from '../protocol/errors.ts';
+import { isS3NotFound, lazyS3, statusOf, type OpenedS3, type S3Options } from '../payload-store/s3-client.ts';
 
 export interface Storage {
   /** A URI naming where `key` lives (file:///..., s3://bucket/key). */
@@ -124,19 +123,14 @@ export class FileStorage implements Storage {
   }
 }
 
-export interface S3StorageOptions {
-  bucket: string;
-  region: string;
-  /** MinIO, moto: path-style addressing. */
-  endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
+export type S3StorageOptions = S3Options;
 
 export class S3Storage implements Storage {
-  private ready: Promise<void> | undefined;
-  private clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
+  private readonly open: () => Promise<OpenedS3>;
 
-  constructor(readonly options: S3StorageOptions) {}
+  constructor(readonly options: S3StorageOptions) {
+    this.open = lazyS3(options);
+  }
 
   uri(key: string): string {
     return `s3://${this.options.bucket}/${key}`;
@@ -155,7 +149,7 @@ export class S3Storage implements Storage {
       return true;
     } catch (err) {
       // 412: the key exists. 409: another conditional write to the key is in progress; it wins.
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = statusOf(err);
       if (status === 412 || status === 409) return false;
       throw err;
     }
@@ -167,7 +161,7 @@ export class S3Storage implements Storage {
       const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
       return await out.Body!.transformToString('utf8');
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isS3NotFound(err)) return undefined;
       throw err;
     }
   }
@@ -178,7 +172,7 @@ export class S3Storage implements Storage {
       await client.send(new sdk.HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isS3NotFound(err)) return false;
       throw err;
     }
   }
@@ -194,47 +188,4 @@ export class S3Storage implements Storage {
     } while (token);
     return keys.sort();
   }
-
-  /** The SDK is loaded on first use: a crew on the filesystem never pays for it. */
-  private async open() {
-    this.clientPromise ??= import('@aws-sdk/client-s3').then((sdk) => ({
-      sdk,
-      client: new sdk.S3Client({
-        region: this.options.region,
-        ...(this.options.endpoint ? { endpoint: this.options.endpoint, forcePathStyle: true } : {}),
-        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
-      }),
-    }));
-    const opened = await this.clientPromise;
-    this.ready ??= this.ensureBucket(opened).catch((err) => {
-      this.ready = undefined;
-      throw err;
-    });
-    await this.ready;
-    return opened;
-  }
-
-  private async ensureBucket({ client, sdk }: { client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }): Promise<void> {
-    const Bucket = this.options.bucket;
-    try {
-      await client.send(new sdk.HeadBucketCommand({ Bucket }));
-      return;
-    } catch (err) {
-      // 403 and friends: the bucket may exist without our ListBucket right; writes will tell.
-      if (!isNotFound(err)) return;
-    }
-    try {
-      const location = this.options.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: this.options.region as BucketLocationConstraint } };
-      await client.send(new sdk.CreateBucketCommand({ Bucket, ...location }));
-    } catch (err) {
-      const name = asError(err).name;
-      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
-    }
-  }
-}
-
-function isNotFound(err: unknown): boolean {
-  const name = asError(err).name;
-  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return status === 404 || name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket';
 }

@@ -11,13 +11,18 @@ import { Access } from './http/access.ts';
 import { envelopeRoutes } from './http/envelope-routes.ts';
 import { errorBody, errorResponse } from './http/errors.ts';
 import { healthRoutes } from './http/health-routes.ts';
+import { pauseRoutes } from './http/pause-routes.ts';
 import { reportRoutes } from './http/report-routes.ts';
+import { fanInRoutes } from './http/fan-in-routes.ts';
 import { BodyBudget } from './http/request-body.ts';
 import { refuseOtherMethods, Routes } from './http/routes.ts';
 import { streamRoute } from './http/stream-route.ts';
 import { toolRoutes } from './http/tool-routes.ts';
 import { mcpRoutes } from './mcp/http.ts';
+import { consoleRoutes } from './console/routes.ts';
+import { consoleDir, serveConsoleFiles } from './console/static.ts';
 import { asError } from '../protocol/errors.ts';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../protocol/gateway-contract.ts';
 
 export function createGatewayApp(deps: GatewayDeps): Hono {
   const { options, metrics, log } = deps;
@@ -31,7 +36,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     metrics.httpDuration.observe({ route, method: c.req.method }, (performance.now() - started) / 1000);
   });
   if (options.corsOrigins && options.corsOrigins.length > 0) {
-    app.use('*', cors({ origin: options.corsOrigins, exposeHeaders: ['Mcp-Session-Id'], allowHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'] }));
+    app.use('*', cors({
+      origin: options.corsOrigins,
+      exposeHeaders: ['Mcp-Session-Id', IDEMPOTENT_REPLAYED_HEADER],
+      allowHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID', IDEMPOTENCY_KEY_HEADER],
+    }));
   }
   if (options.auth === 'none') log.warn('ASYA_GATEWAY_AUTH=none: every endpoint is open to anyone who can reach this gateway (development only)');
   const access = new Access(options, log);
@@ -47,7 +56,15 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   mcpRoutes(routes, deps);
   streamRoute(routes, deps);
   reportRoutes(routes, deps);
+  pauseRoutes(routes, deps);
+  fanInRoutes(routes, deps);
   envelopeRoutes(routes, deps);
+  if (options.ui) {
+    consoleRoutes(routes, deps, deps.consoleSources ?? {}, { traceUrl: options.traceUrl });
+    const dir = consoleDir();
+    if (dir) serveConsoleFiles(app, dir);
+    else log.warn('ASYA_GATEWAY_UI is on but this installation has no console files (gateway/ui); /ui answers 404');
+  }
   refuseOtherMethods(app);
   app.notFound((c) => c.json(errorBody(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c: Context) => errorResponse(c, err, (e) => log.error(`${c.req.method} ${c.req.path}: ${asError(e).stack ?? String(e)}`)));

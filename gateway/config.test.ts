@@ -6,10 +6,12 @@ describe('gateway configuration from the environment', () => {
     expect(loadGatewayConfig({})).toEqual({
       port: 8080, host: '0.0.0.0', configPath: undefined, databaseUrl: undefined, databaseSchema: undefined,
       dbMaxConnections: 10, dbMaxLifetimeSeconds: 3600, dbIdleTimeoutSeconds: 1800, dataDir: undefined, autoMigrate: true,
-      logLevel: 'INFO', auth: 'token', apiToken: undefined, adminToken: undefined, clientTokens: {}, internalToken: undefined,
+      logLevel: 'INFO', logFormat: 'text', auth: 'token', apiToken: undefined, adminToken: undefined, clientTokens: {}, internalToken: undefined,
       maxBodyBytes: 10 * 1024 * 1024, bodyBudgetBytes: 32 * 1024 * 1024, corsOrigins: [],
       sseKeepAliveMs: 15_000, sweepIntervalMs: 1000, retentionMs: 168 * 3_600_000, cleanupIntervalMs: 3_600_000,
-      taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000, outboxIntervalMs: 1000, outboxLeaseMs: 30_000,
+      taskPollIntervalMs: 1000, shutdownTimeoutMs: 10_000, outboxIntervalMs: 1000, outboxLeaseMs: 30_000, pauseMaxMs: 7 * 24 * 3_600_000,
+      payloadStore: undefined, payloadOffloadBytes: undefined, payloadS3Endpoint: undefined, payloadS3Region: 'us-east-1', payloadResolveBytes: 10 * 1024 * 1024,
+      ui: true, traceUrl: undefined, prometheusUrl: undefined, prometheusSelector: undefined, prometheusMetricsNamespace: 'asya_actor',
     });
   });
 
@@ -21,16 +23,21 @@ describe('gateway configuration from the environment', () => {
       ASYA_GATEWAY_TOKEN: 'b', ASYA_GATEWAY_MAX_BODY_BYTES: '1024', ASYA_GATEWAY_CORS_ORIGINS: 'https://a.example, https://b.example',
       ASYA_GATEWAY_SSE_KEEPALIVE: '5s', ASYA_GATEWAY_SWEEP_INTERVAL: '250ms', ASYA_GATEWAY_RETENTION: '0',
       ASYA_GATEWAY_CLEANUP_INTERVAL: '10m', ASYA_GATEWAY_TASK_POLL_INTERVAL: '2s', ASYA_GATEWAY_SHUTDOWN_TIMEOUT: '30',
-      ASYA_GATEWAY_OUTBOX_INTERVAL: '500ms', ASYA_GATEWAY_OUTBOX_LEASE: '2m',
+      ASYA_GATEWAY_OUTBOX_INTERVAL: '500ms', ASYA_GATEWAY_OUTBOX_LEASE: '2m', ASYA_GATEWAY_PAUSE_MAX: '0', ASYA_GATEWAY_UI: 'false', ASYA_GATEWAY_TRACE_URL: 'http://jaeger:16686/trace/{trace_id}',
+      ASYA_GATEWAY_PROMETHEUS_URL: 'http://prometheus:9090', ASYA_GATEWAY_PROMETHEUS_SELECTOR: 'namespace="ml"', ASYA_METRICS_NAMESPACE: 'ml_actor',
+      ASYA_PAYLOAD_STORE: 's3://payloads/gw', ASYA_PAYLOAD_OFFLOAD_BYTES: '65536', ASYA_PAYLOAD_S3_ENDPOINT: 'http://minio:9000',
+      ASYA_PAYLOAD_S3_REGION: 'eu-west-1', ASYA_PAYLOAD_RESOLVE_BYTES: '1048576',
       ASYA_GATEWAY_AUTH: 'None', ASYA_GATEWAY_ADMIN_TOKEN: 'c', ASYA_GATEWAY_CLIENT_TOKENS: 'alice:x:1, bob:y', ASYA_GATEWAY_BODY_BUDGET_BYTES: '4096',
     });
     expect(config).toEqual({
       port: 9090, host: '127.0.0.1', configPath: '/etc/asya/tools', databaseUrl: 'postgres://db/asya', databaseSchema: 'gw',
       dbMaxConnections: 20, dbMaxLifetimeSeconds: 7200, dbIdleTimeoutSeconds: 90, dataDir: '/data', autoMigrate: false,
-      logLevel: 'WARNING', auth: 'none', apiToken: 'a', adminToken: 'c', clientTokens: { alice: 'x:1', bob: 'y' }, internalToken: 'b',
+      logLevel: 'WARNING', logFormat: 'text', auth: 'none', apiToken: 'a', adminToken: 'c', clientTokens: { alice: 'x:1', bob: 'y' }, internalToken: 'b',
       maxBodyBytes: 1024, bodyBudgetBytes: 4096, corsOrigins: ['https://a.example', 'https://b.example'],
       sseKeepAliveMs: 5000, sweepIntervalMs: 250, retentionMs: 0, cleanupIntervalMs: 600_000, taskPollIntervalMs: 2000, shutdownTimeoutMs: 30_000,
-      outboxIntervalMs: 500, outboxLeaseMs: 120_000,
+      outboxIntervalMs: 500, outboxLeaseMs: 120_000, pauseMaxMs: 0, ui: false, traceUrl: 'http://jaeger:16686/trace/{trace_id}',
+      prometheusUrl: 'http://prometheus:9090', prometheusSelector: 'namespace="ml"', prometheusMetricsNamespace: 'ml_actor',
+      payloadStore: 's3://payloads/gw', payloadOffloadBytes: 65536, payloadS3Endpoint: 'http://minio:9000', payloadS3Region: 'eu-west-1', payloadResolveBytes: 1_048_576,
     });
   });
 
@@ -42,6 +49,7 @@ describe('gateway configuration from the environment', () => {
     [{ ASYA_GATEWAY_AUTO_MIGRATE: 'maybe' }, 'ASYA_GATEWAY_AUTO_MIGRATE="maybe": expected true/false, 1/0, yes/no or on/off'],
     [{ ASYA_GATEWAY_OUTBOX_LEASE: '0s' }, 'ASYA_GATEWAY_OUTBOX_LEASE="0s": expected a duration above 0'],
     [{ ASYA_GATEWAY_OUTBOX_INTERVAL: '0' }, 'ASYA_GATEWAY_OUTBOX_INTERVAL="0": expected a duration above 0'],
+    [{ ASYA_GATEWAY_PAUSE_MAX: 'a week' }, 'ASYA_GATEWAY_PAUSE_MAX="a week"'],
     [{ ASYA_GATEWAY_AUTH: 'off' }, 'ASYA_GATEWAY_AUTH="off": expected token or none'],
     [{ ASYA_GATEWAY_CLIENT_TOKENS: 'alice' }, 'ASYA_GATEWAY_CLIENT_TOKENS: expected name:token entries'],
     [{ ASYA_GATEWAY_CLIENT_TOKENS: 'a b:x' }, 'ASYA_GATEWAY_CLIENT_TOKENS: expected name:token entries'],

@@ -1,7 +1,9 @@
 /** What the HTTP and MCP layers are built from; server.ts assembles it, tests build their own. */
 import type { Logger } from '../protocol/log.ts';
+import type { GatewayPayloads } from './core/payloads.ts';
 import type { AuthMode } from './config.ts';
 import type { Transport } from '../transport/transport.ts';
+import type { ConsoleSources } from './console/sources.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { EnvelopeStore } from './store/index.ts';
 import type { ToolSet } from './tools/index.ts';
@@ -27,6 +29,12 @@ export interface AppOptions {
   retentionMs?: number;
   /** How long a tool call owns its envelope's outbox entry before a relay may publish it. @default 30000 */
   outboxLeaseMs?: number;
+  /** The longest a pause waits for input; 0: a pause without a timeout waits forever. @default DEFAULT_PAUSE_MAX_MS (a week) */
+  pauseMaxMs?: number;
+  /** Serve the console at /ui and its endpoints under /console/api. @default false */
+  ui?: boolean;
+  /** The console's trace link, `{trace_id}` replaced. */
+  traceUrl?: string | undefined;
 }
 
 export interface GatewayDeps {
@@ -36,6 +44,10 @@ export interface GatewayDeps {
   log: Logger;
   metrics: GatewayMetrics;
   options: AppOptions;
+  /** The claim check: large arguments offloaded, offloaded results resolved. Absent: payloads travel inline. */
+  payloads?: GatewayPayloads;
   /** Long-lived responses (SSE, waiting tool calls) register here so shutdown can end them. */
   closers: Set<() => void>;
+  /** What the console shows beyond the store (DLQ, actors); see console/sources.ts. */
+  consoleSources?: ConsoleSources;
 }

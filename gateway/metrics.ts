@@ -2,7 +2,8 @@
  * Prometheus metrics on a registry of the gateway's own, so two gateways in one process (tests, `asya dev`)
  * never collide on the global registry.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { addProcessMetrics } from '../telemetry/process-metrics.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -79,7 +80,8 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** With Node's process metrics (telemetry/process-metrics.ts) unless a test leaves them out. */
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'asya_gateway_' });
+    if (options.defaultMetrics ?? true) addProcessMetrics(this.registry);
   }
 }

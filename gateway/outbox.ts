@@ -10,13 +10,16 @@
 import type { Envelope } from '../protocol/envelope.ts';
 import type { Logger } from '../protocol/log.ts';
 import { queueName } from '../protocol/queues.ts';
+import { envelopeLogFields } from '../protocol/trace-context.ts';
 import { TransportError, type Transport } from '../transport/transport.ts';
 import { backgroundLoops } from './background.ts';
+import { tracePublish } from './tracing.ts';
 import { rfc3339 } from './core/envelope-json.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS } from './settings.ts';
 import type { EnvelopeRecord, EnvelopeStore } from './store/index.ts';
 import { errorText } from '../protocol/errors.ts';
+import { relayResumes } from './core/pause.ts';
 
 export { DEFAULT_OUTBOX_INTERVAL_MS, DEFAULT_OUTBOX_LEASE_MS };
 const BATCH = 100;
@@ -44,6 +47,9 @@ function isTransient(err: unknown): boolean {
   return err instanceof TransportError && (err.reason === 'unavailable' || err.reason === 'closed');
 }
 
+/** How the error of an envelope whose publish the transport refused begins. */
+export const PUBLISH_REFUSED = 'failed to send envelope';
+
 export type PublishOutcome =
   | { kind: 'published' }
   /** Not confirmed; the outbox publishes it once the lease runs out. */
@@ -59,26 +65,27 @@ export interface OutboxDeps {
 
 export async function publishSaved(deps: OutboxDeps, envelope: EnvelopeRecord): Promise<PublishOutcome> {
   const { id } = envelope;
+  const about = envelopeLogFields(envelope);
   try {
     const { queue, body } = envelopeMessage(envelope);
-    await deps.transport.publish(queue, body);
+    await tracePublish({ transportKind: deps.transport.kind, queue, envelopeId: id, headers: envelope.headers }, () => deps.transport.publish(queue, body));
   } catch (err) {
     const reason = errorText(err);
     if (isTransient(err)) {
-      deps.log.warn(`${id}: not published yet, the outbox will retry: ${reason}`);
+      deps.log.warn(`${id}: not published yet, the outbox will retry: ${reason}`, about);
       return { kind: 'deferred', error: reason };
     }
-    const error = `failed to send envelope: ${reason}`;
-    deps.log.error(`${id}: ${error}`);
+    const error = `${PUBLISH_REFUSED}: ${reason}`;
+    deps.log.error(`${id}: ${error}`, about);
     await deps.store.setFinal(id, { status: 'failed', error }).catch((e: unknown) => {
       // Its outbox entry stays: the relay tries again, and records the refusal then.
-      deps.log.error(`${id}: could not record the publish failure: ${errorText(e)}`);
+      deps.log.error(`${id}: could not record the publish failure: ${errorText(e)}`, about);
     });
     return { kind: 'refused', error };
   }
   // Not awaited: the caller has its answer once the broker confirmed. A lost delete means one more publish.
   deps.store.markPublished(id).catch((e: unknown) => {
-    deps.log.warn(`${id}: published, but its outbox entry stays and it will be published again: ${errorText(e)}`);
+    deps.log.warn(`${id}: published, but its outbox entry stays and it will be published again: ${errorText(e)}`, about);
   });
   return { kind: 'published' };
 }
@@ -116,6 +123,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // A deferral means the broker is away: the leases pace the retries, not a tight loop.
       if (due.length < BATCH || loops.stopped || outcomes.some((o) => o.kind === 'deferred')) break;
     }
+    // Resumed envelopes (core/pause.ts) are published by the same passes, from their own leases.
+    const resumed = await relayResumes(options, leaseMs, BATCH);
+    published += resumed;
+    metrics.outboxPublished.inc(resumed);
     if (published > 0) log.info(`published ${published} envelope(s) from the outbox`);
     return published;
   };

@@ -12,13 +12,17 @@ import type { Transport } from '../transport/transport.ts';
 import { createGatewayApp } from './app.ts';
 import { checkSettings, loadGatewayConfig, type Env, type GatewayConfig } from './config.ts';
 import type { GatewayDeps } from './deps.ts';
+import type { ConsoleSources } from './console/sources.ts';
+import { prometheusConsoleSource } from './console/prometheus-actors.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { startOutboxRelay, type OutboxRelay } from './outbox.ts';
+import { startFanInRelay } from './fan-in-relay.ts';
 import { connectStore } from './store-connector.ts';
 import { openStore, type EnvelopeStore } from './store/index.ts';
 import { startSweeper, type Sweeper } from './sweeper.ts';
 import { loadTools, ToolSet } from './tools/index.ts';
 import { errorText } from '../protocol/errors.ts';
+import { offloadThreshold, payloadStoreOf } from '../payload-store/index.ts';
 
 export interface StartGatewayOptions {
   /** @default from process.env */
@@ -33,6 +37,8 @@ export interface StartGatewayOptions {
   sweeper?: boolean;
   /** Run the outbox relay (publishes saved envelopes whose publish was not confirmed). @default true */
   outboxRelay?: boolean;
+  /** The DLQ and actors the console shows (console/sources.ts); the caller may fill it in after the start. */
+  consoleSources?: ConsoleSources;
 }
 
 export interface RunningGateway {
@@ -49,7 +55,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   const env = options.env ?? process.env;
   const config: GatewayConfig = { ...loadGatewayConfig(env), ...options.config };
   checkSettings(config);
-  const log = options.log ?? createLogger(config.logLevel, 'asya.gateway');
+  const log = options.log ?? createLogger(config.logLevel, 'asya.gateway', { format: config.logFormat });
   const tools = options.tools ?? (config.configPath ? await loadTools(config.configPath) : new ToolSet());
   if (tools.size === 0) log.warn('no tools configured (set ASYA_CONFIG_PATH); /mcp and /tools/call offer nothing');
   const store =
@@ -73,6 +79,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     throw err;
   }));
   const metrics = options.metrics ?? new GatewayMetrics();
+  const payloadStore = payloadStoreOf(config);
+  const consoleSources = withPrometheusActors(config, transport, options.consoleSources);
   const deps: GatewayDeps = {
     store,
     transport,
@@ -80,6 +88,8 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     log,
     metrics,
     closers: new Set(),
+    payloads: { store: payloadStore, offloadBytes: offloadThreshold(config, transport.kind), resolveBytes: config.payloadResolveBytes },
+    ...(consoleSources ? { consoleSources } : {}),
     options: {
       auth: config.auth,
       apiToken: config.apiToken,
@@ -93,6 +103,9 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       taskPollIntervalMs: config.taskPollIntervalMs,
       retentionMs: config.retentionMs,
       outboxLeaseMs: config.outboxLeaseMs,
+      pauseMaxMs: config.pauseMaxMs,
+      ui: config.ui,
+      traceUrl: config.traceUrl,
     },
   };
   const app = createGatewayApp(deps);
@@ -104,11 +117,16 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
           sweepIntervalMs: config.sweepIntervalMs,
           retentionMs: config.retentionMs,
           cleanupIntervalMs: config.cleanupIntervalMs,
+          ...(payloadStore ? { payloads: payloadStore } : {}),
         });
   const outboxRelay =
     options.outboxRelay === false
       ? undefined
       : startOutboxRelay({ store, transport, log, metrics, intervalMs: config.outboxIntervalMs, leaseMs: config.outboxLeaseMs });
+  const fanInRelay =
+    options.outboxRelay === false
+      ? undefined
+      : startFanInRelay({ store, transport, log, intervalMs: config.outboxIntervalMs, leaseMs: config.outboxLeaseMs });
   const server = await listen(app, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -119,6 +137,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     (stopping ??= (async () => {
       await sweeper?.stop();
       await outboxRelay?.stop();
+      await fanInRelay?.stop();
       for (const close of [...deps.closers]) close();
       await closeServer(server, config.shutdownTimeoutMs);
       if (!options.transport) await transport.close().catch((e: unknown) => log.warn(`transport close: ${errorText(e)}`));
@@ -153,4 +172,14 @@ function closeServer(server: ServerType, timeoutMs: number): Promise<void> {
     });
     closeIdle();
   });
+}
+
+/**
+ * In a cluster the console's actors come from the Prometheus that scrapes the sidecars, when one is named;
+ * a caller that knows its actors itself (`asya dev`) fills them in later and replaces this.
+ */
+function withPrometheusActors(config: GatewayConfig, transport: Transport, sources: ConsoleSources | undefined): ConsoleSources | undefined {
+  if (!config.prometheusUrl) return sources;
+  const source = prometheusConsoleSource({ url: config.prometheusUrl, selector: config.prometheusSelector, metricsNamespace: config.prometheusMetricsNamespace, transport });
+  return Object.assign(sources ?? {}, source);
 }

@@ -3,13 +3,15 @@
  * rest are ours. gateway/config.ts reads them, the gateway chart writes them, docs/configuration.md shows them.
  */
 import { formatDuration } from '../protocol/duration.ts';
-import { LOG_LEVEL } from '../protocol/settings.ts';
-import { bool, custom, duration, int, list, oneOf, settingsTable, string, stringKind, type Kind } from '../settings/index.ts';
+import { LOG_FORMAT, LOG_LEVEL, METRICS_NAMESPACE, PAYLOAD_STORE_SETTINGS } from '../protocol/settings.ts';
+import { bool, custom, describedAs, duration, int, list, oneOf, settingsTable, string, stringKind, url, type Kind } from '../settings/index.ts';
 
 const MiB = 1024 * 1024;
 
 /** How long a publisher owns an outbox entry before a relay may take it: beyond a publish's own 30 s timeout. */
 export const DEFAULT_OUTBOX_LEASE_MS = 30_000;
+/** A week, as long as final envelopes are kept by default: a pause nobody answers ends instead of staying open. */
+export const DEFAULT_PAUSE_MAX_MS = 168 * 3_600_000;
 export const DEFAULT_OUTBOX_INTERVAL_MS = 1000;
 
 /**
@@ -94,6 +96,11 @@ export const GATEWAY_SETTINGS = settingsTable(
     corsOrigins: list(stringKind, { env: 'ASYA_GATEWAY_CORS_ORIGINS', doc: 'comma-separated origins allowed by CORS; unset: no CORS headers', default: [], defaultDoc: '–' }),
     sseKeepAliveMs: duration({ env: 'ASYA_GATEWAY_SSE_KEEPALIVE', doc: 'interval of keep-alive comments on SSE streams', default: '15s' }),
     sweepIntervalMs: duration({ env: 'ASYA_GATEWAY_SWEEP_INTERVAL', doc: 'how often envelopes past their deadline are failed', default: '1s' }),
+    pauseMaxMs: duration({
+      env: 'ASYA_GATEWAY_PAUSE_MAX',
+      doc: 'the longest a pause waits for input: a pause without a timeout, or with a longer one, gets this one, and ends like a timed-out pause (its default is taken, else the envelope fails); `0` lets a pause without a timeout wait until resumed or cancelled',
+      default: formatDuration(DEFAULT_PAUSE_MAX_MS),
+    }),
     retentionMs: duration({ env: 'ASYA_GATEWAY_RETENTION', doc: 'final envelopes older than this are deleted with their history; `0` keeps them', default: '168h' }),
     cleanupIntervalMs: duration({ env: 'ASYA_GATEWAY_CLEANUP_INTERVAL', doc: 'how often retention runs', default: '1h' }),
     taskPollIntervalMs: duration({ env: 'ASYA_GATEWAY_TASK_POLL_INTERVAL', doc: 'the `pollInterval` suggested to MCP task clients', default: '1s' }),
@@ -111,7 +118,31 @@ export const GATEWAY_SETTINGS = settingsTable(
       default: formatDuration(DEFAULT_OUTBOX_INTERVAL_MS),
       minMs: 1,
     }),
+    ui: bool({ env: 'ASYA_GATEWAY_UI', doc: 'serve the web console at `/ui` and the endpoints only it reads under `/console/api` ([console.md](console.md)); `false` turns both off', default: true }),
+    traceUrl: string({
+      env: 'ASYA_GATEWAY_TRACE_URL',
+      doc: "the console links an envelope to its trace with this URL, `{trace_id}` replaced by the trace id of the envelope's `traceparent` header (e.g. `http://jaeger:16686/trace/{trace_id}`); unset: no link",
+    }),
+    prometheusUrl: url({
+      env: 'ASYA_GATEWAY_PROMETHEUS_URL',
+      doc: "the Prometheus that scrapes the sidecars: the console's actors page reads their metrics from it ([console.md](console.md#actors)); unset: the page says the gateway does not know its actors (`asya dev` fills it in itself)",
+    }),
+    prometheusSelector: string({
+      env: 'ASYA_GATEWAY_PROMETHEUS_SELECTOR',
+      doc: 'label matchers added to every query the console makes to Prometheus, to pick one installation\'s sidecars, e.g. `namespace="ml-prod"`',
+      defaultDoc: 'none (every sidecar Prometheus has)',
+    }),
+    prometheusMetricsNamespace: describedAs(METRICS_NAMESPACE, { doc: "the prefix of the sidecars' metric names (set as theirs is), which the console asks Prometheus for" }),
     logLevel: LOG_LEVEL,
+    ...PAYLOAD_STORE_SETTINGS,
+    payloadResolveBytes: int({
+      env: 'ASYA_PAYLOAD_RESOLVE_BYTES',
+      doc: 'an offloaded result up to this size is resolved for the client (`GET /envelopes/{id}`, MCP results); a larger one is answered with its reference and `result_url`, which streams it ([payloads.md](payloads.md))',
+      default: 10 * 1024 * 1024,
+      defaultDoc: '`10485760` (10 MiB)',
+      min: 0,
+    }),
+    logFormat: LOG_FORMAT,
   },
   [{ env: 'ASYA_DB_MIN_CONNS', action: 'warn', reason: 'the pool opens connections on demand' }],
 );

@@ -58,9 +58,17 @@ export function connectStore(
     get isOpen() {
       return inner !== undefined;
     },
+    fanIns: {
+      arrive: (childId, arrival) => call(() => use().fanIns.arrive(childId, arrival)),
+      expire: (limit) => call(() => use().fanIns.expire(limit)),
+      claimOutbox: (leaseMs, limit) => call(() => use().fanIns.claimOutbox(leaseMs, limit)),
+      markPublished: (parentId) => call(() => use().fanIns.markPublished(parentId)),
+    },
     create: (input) => call(() => use().create(input)),
+    createOnce: (input, idempotency) => call(() => use().createOnce(input, idempotency)),
     get: (id) => call(() => use().get(id)),
     list: (filter) => call(() => use().list(filter)),
+    summaries: (ids) => call(() => use().summaries(ids)),
     appendProgress: (id, input) => call(() => use().appendProgress(id, input)),
     setFinal: (id, input) => call(() => use().setFinal(id, input)),
     eventsSince: (id, after, limit) => call(() => use().eventsSince(id, after, limit)),
@@ -72,6 +80,12 @@ export function connectStore(
     claimOutbox: (leaseMs, limit) => call(() => use().claimOutbox(leaseMs, limit)),
     markPublished: (id) => call(() => use().markPublished(id)),
     deleteOlderThan: (cutoff) => call(() => use().deleteOlderThan(cutoff)),
+    pause: (id, input) => call(() => use().pause(id, input)),
+    getPause: (id) => call(() => use().getPause(id)),
+    resume: (id, input) => call(() => use().resume(id, input)),
+    expirePauses: (now, limit) => call(() => use().expirePauses(now, limit)),
+    claimResumes: (leaseMs, limit) => call(() => use().claimResumes(leaseMs, limit)),
+    markResumePublished: (id) => call(() => use().markResumePublished(id)),
     ping: async () => (inner ? inner.ping() : false),
     pendingMigrations: () => call(() => use().pendingMigrations()),
     async close() {

@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import pkg from '../package.json' with { type: 'json' };
+import { noBrokerClients, zodEnglishOnly } from './bundle-plugins.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -34,6 +35,7 @@ export async function buildKrmFunctions(outDir: string): Promise<Record<keyof ty
       format: 'cjs',
       banner: { js: '#!/usr/bin/env node' },
       define: { __ASYA_RUNTIME_SCRIPT__: JSON.stringify(script), 'import.meta.url': '"file:///asya-krm-bundle.cjs"' },
+      plugins: [zodEnglishOnly, noBrokerClients],
       logLevel: 'error',
     });
     chmodSync(file, 0o755);

@@ -8,6 +8,9 @@
  */
 import { z } from 'zod';
 import { isPlainObject } from '../protocol/json.ts';
+import { LOG_FORMATS } from '../protocol/log.ts';
+import { LOG_FORMAT_ONLY } from '../protocol/settings.ts';
+import { toEnv, type EnvVar } from '../settings/index.ts';
 import { DEFAULT_QUEUE_POLICY } from '../protocol/queue-policy.ts';
 import pkg from '../package.json' with { type: 'json' };
 import type { Result } from './resource-list.ts';
@@ -45,6 +48,41 @@ const networkPoliciesSchema = z.strictObject({
   actorEgress: z.array(z.strictObject({ cidr, ports: z.array(portNumber()).min(1) })).default([]),
 });
 
+/**
+ * The claim check's payload store (docs/payloads.md), written into every sidecar and the gateway. A
+ * directory store in a cluster needs a volume every one of those pods mounts: `volumeClaim` names a
+ * ReadWriteMany PersistentVolumeClaim, mounted at the store's path.
+ */
+const payloadsSchema = z.strictObject({
+  /** `s3://bucket/prefix` or an absolute path; empty: payloads travel inline. */
+  store: z.string().default(''),
+  /** Default per transport (docs/configuration.md, ASYA_PAYLOAD_OFFLOAD_BYTES). */
+  offloadBytes: configInt().pipe(z.number().min(1)).optional(),
+  s3Endpoint: z.string().optional(),
+  s3Region: z.string().optional(),
+  volumeClaim: z.string().optional(),
+});
+export type PayloadsConfig = z.infer<typeof payloadsSchema>;
+
+/** The payload store's settings as values of the shared table entries (protocol/settings.ts, PAYLOAD_STORE_SETTINGS). */
+export function payloadStoreValues(payloads: PayloadsConfig) {
+  if (!payloads.store) return {};
+  return {
+    payloadStore: payloads.store,
+    ...(payloads.offloadBytes !== undefined ? { payloadOffloadBytes: payloads.offloadBytes } : {}),
+    ...(payloads.s3Endpoint ? { payloadS3Endpoint: payloads.s3Endpoint } : {}),
+    ...(payloads.s3Region ? { payloadS3Region: payloads.s3Region } : {}),
+  };
+}
+
+/** The volume and mount of a directory store on a shared claim, when the platform names one. */
+export const PAYLOADS_VOLUME = 'asya-payloads';
+export function payloadsVolume(payloads: PayloadsConfig): { volume: { name: string; persistentVolumeClaim: { claimName: string } }; mount: { name: string; mountPath: string } } | undefined {
+  if (!payloads.store || payloads.store.startsWith('s3://') || !payloads.volumeClaim) return undefined;
+  const mountPath = payloads.store.startsWith('file://') ? new URL(payloads.store).pathname : payloads.store;
+  return { volume: { name: PAYLOADS_VOLUME, persistentVolumeClaim: { claimName: payloads.volumeClaim } }, mount: { name: PAYLOADS_VOLUME, mountPath } };
+}
+
 export const platformSpecSchema = z.strictObject({
   sidecar: z
     .strictObject({
@@ -54,9 +92,19 @@ export const platformSpecSchema = z.strictObject({
       logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     })
     .prefault({}),
+  /**
+   * ASYA_LOG_FORMAT of every component the platform deploys: the controller, the gateway, the crew, and every
+   * actor's sidecar and runtime (an actor's own ASYA_LOG_FORMAT wins). `json`: one JSON object per line.
+   */
+  logFormat: z.enum(LOG_FORMATS).default('text'),
   /** Where sidecars report progress; empty: no progress reports (the original's behaviour without a URL). */
   gatewayUrl: z.string().default(''),
   gatewayTokenSecretRef: secretKeyRef.optional(),
+  /**
+   * An OTLP/HTTP collector (`http://otel-collector:4318`): every sidecar, the crew and the gateway export
+   * their spans there (OTEL_EXPORTER_OTLP_ENDPOINT). Empty: no tracing.
+   */
+  otlpEndpoint: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://otel-collector:4318' })]).default(''),
   /** Prepended to every physical queue name (ASYA_QUEUE_PREFIX); lets namespaces or teams share one broker. */
   queuePrefix: z.string().regex(/^[a-z0-9-]*$/, 'lowercase letters, digits and - only').default(''),
   /** One block per broker of transport/registry.ts, each with its defaults. */
@@ -66,11 +114,19 @@ export const platformSpecSchema = z.strictObject({
    * `kubectl get asyas`); by default they are marked local-config so kustomize and kpt live apply skip them.
    */
   keepAsyncActors: bool().default(false),
+  payloads: payloadsSchema.prefault({}),
   networkPolicies: networkPoliciesSchema.optional(),
 });
 
 export type PlatformConfig = z.infer<typeof platformSpecSchema>;
 
+/**
+ * The platform's ASYA_LOG_FORMAT for a container; nothing for the default (`text`), so the manifests of a
+ * platform that does not ask for JSON stay as they were.
+ */
+export function platformLogEnv(platform: Pick<PlatformConfig, 'logFormat'>): EnvVar[] {
+  return toEnv(LOG_FORMAT_ONLY, { logFormat: platform.logFormat }, { omitDefaults: true });
+}
 
 /** A ConfigMap's flat `data` becomes a nested spec; a value written as a JSON object or list is parsed. */
 function specFromConfigMapData(data: Record<string, unknown>): Record<string, unknown> {

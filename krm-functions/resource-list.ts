@@ -8,15 +8,17 @@
  * Either way a function is one pure `transform(items, functionConfig)`; this module only moves bytes.
  *
  * The wire uses js-yaml, not the `yaml` package the rest of the code uses: at 1,000 actors a function reads
- * and writes megabytes, and js-yaml parses them about ten times faster (bench/krm). Output stays block
- * YAML: kpt keeps the style it is given, so JSON output would land in users' files as flow style.
+ * and writes megabytes, and js-yaml parses them about ten times faster (bench/krm); block-yaml.ts writes
+ * js-yaml's text about three times faster than js-yaml. Output stays block YAML: kpt keeps the style it is
+ * given, so JSON output would land in users' files as flow style.
  */
 import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
 import { errorText } from '../protocol/errors.ts';
+import { dumpBlockYaml } from './block-yaml.ts';
 
 /** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
-export const stringify = (value: unknown) => jsyaml.dump(value, { noRefs: true, lineWidth: -1 });
+export const stringify = (value: unknown) => dumpBlockYaml(value);
 
 export interface ObjectMeta {
   name: string;

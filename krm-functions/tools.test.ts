@@ -37,6 +37,21 @@ function copyHello(): string {
   return dir;
 }
 
+/** The packages whose code is in a bundle, from the `// node_modules/<package>/...` path comments esbuild writes. */
+function bundledPackages(file: string): Set<string> {
+  return new Set([...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
+}
+
+test('the bundles carry no broker client and only English zod messages: nothing a function never runs', () => {
+  for (const file of Object.values(fns)) {
+    const packages = bundledPackages(file);
+    expect(packages).toContain('js-yaml'); // a guard: the path comments this test reads are there
+    expect([...packages].filter((p) => /^(amqplib|@aws-sdk\/|@smithy\/|@nats-io\/)/.test(p))).toEqual([]);
+    const locales = [...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/([^/\n]+)$/gm)].map((m) => m[1]);
+    expect(locales).toEqual(['en.js']);
+  }
+});
+
 describe('kpt', () => {
   beforeEach((ctx) => requireTools(ctx, ['kpt']));
 

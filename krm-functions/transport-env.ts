@@ -5,7 +5,9 @@
  */
 import type { TransportName } from '../api/index.ts';
 import { queueName, queuePolicyEnv } from '../protocol/index.ts';
-import { TRANSPORT_PLUGINS, TRANSPORT_SETTINGS } from '../transport/index.ts';
+// Not the transport barrel, which carries the broker clients: these modules hold settings and data only.
+import { TRANSPORT_SETTINGS } from '../transport/factory.ts';
+import { TRANSPORT_PLUGINS } from '../transport/registry.ts';
 import { toEnv } from '../settings/index.ts';
 import type { PlatformConfig } from './platform-config.ts';
 

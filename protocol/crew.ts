@@ -10,8 +10,15 @@
  * A handler that returns `{}` (the original Python crew) leaves the final report to the sidecar, as before.
  */
 import { isPlainObject, type JsonObject, type JsonValue } from './json.ts';
-import { QUEUE_PREFIX } from './queues.ts';
+import { ERROR_END, FAN_IN_ACTOR, HAPPY_END, QUEUE_PREFIX } from './queues.ts';
 import type { ErrorDetails } from './runtime-response.ts';
+
+export type CrewRole = typeof HAPPY_END | typeof ERROR_END | typeof FAN_IN_ACTOR;
+/**
+ * The crew's actors, listed once: `asya crew`, `asya dev` and the platform's crew chart all take them from
+ * here. fan-in is a route step, not an end, but runs the same way: a crew handler behind an end-actor sidecar.
+ */
+export const CREW_ROLES: readonly CrewRole[] = [HAPPY_END, ERROR_END, FAN_IN_ACTOR];
 
 /** `{ "<actor>": <attempts so far> }`: per actor, so a later actor does not inherit an earlier one's count. */
 export const ATTEMPTS_HEADER = 'x-asya-attempts';
@@ -86,6 +93,8 @@ export interface DeadLetterRecord {
   storage_uri?: string;
   /** The envelope as the failed actor received it; `asya dlq replay` sends it back there. */
   envelope: JsonObject;
+  /** The W3C trace id of the envelope's trace, when it carried one: where to look for what happened. */
+  trace_id?: string;
 }
 
 export function isDeadLetterRecord(value: unknown): value is DeadLetterRecord {

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'nesting_too_deep',
   'queue_not_found',
+  'payload_unavailable',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

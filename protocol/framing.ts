@@ -27,35 +27,57 @@ export function encodeFrame(body: Buffer | string): Buffer {
   return Buffer.concat([prefix, data]);
 }
 
+/** The frame's length prefix for a body written in parts (the sidecar writes a resolved payload without joining it). */
+export function framePrefix(bodyBytes: number): Buffer {
+  const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
+  prefix.writeUInt32BE(bodyBytes, 0);
+  return prefix;
+}
+
 /** Reads exactly one frame from a socket; rejects with FrameError on oversize or early close. */
 export function readFrame(socket: Socket, maxBytes = DEFAULT_MAX_FRAME_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Until the prefix is complete, chunks are kept; then the body goes straight into one buffer of its
+    // size, so a 50 MB frame is held once (a chunk list and its concatenation would hold it twice).
+    let head: Buffer[] = [];
+    let headBytes = 0;
+    let frame: Buffer | undefined;
+    let filled = 0;
     let received = 0;
     let expected = -1;
-    const finish = (err: Error | null, frame?: Buffer) => {
+    const finish = (err: Error | null, result?: Buffer) => {
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       socket.off('error', onError);
       if (err) reject(err);
-      else resolve(frame!);
+      else resolve(result!);
+    };
+    const take = (chunk: Buffer) => {
+      const room = expected - filled;
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      part.copy(frame!, filled);
+      filled += part.length;
     };
     const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
       received += chunk.length;
-      if (expected < 0 && received >= PREFIX_BYTES) {
-        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        expected = head.readUInt32BE(0);
+      if (expected < 0) {
+        head.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes < PREFIX_BYTES) return;
+        const all = head.length === 1 ? head[0]! : Buffer.concat(head);
+        head = [];
+        expected = all.readUInt32BE(0);
         if (expected > maxBytes) {
           finish(new FrameError('too_large', `Frame of ${expected} bytes exceeds the maximum of ${maxBytes} bytes`));
           return;
         }
+        frame = Buffer.allocUnsafe(expected);
+        take(all.subarray(PREFIX_BYTES));
+      } else {
+        take(chunk);
       }
-      if (expected >= 0 && received >= PREFIX_BYTES + expected) {
-        const all = Buffer.concat(chunks, received);
-        finish(null, all.subarray(PREFIX_BYTES, PREFIX_BYTES + expected));
-      }
+      if (filled >= expected) finish(null, frame!);
     };
     const onEnd = () => {
       if (received === 0) finish(new FrameError('closed_before_frame', 'Connection closed before any data was sent'));

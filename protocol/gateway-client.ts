@@ -8,8 +8,10 @@
  */
 import { GATEWAY_UNAVAILABLE } from './crew.ts';
 import { TerminalError, errorText } from './errors.ts';
+import type { FanInAnswer, FanInArrival } from './fan-in.ts';
 import type { FinalReport } from './final-report.ts';
 import { ErrorAnswer, type Filled, type ProgressRequest } from './gateway-contract.ts';
+import { postJson } from './gateway-http.ts';
 import type { Logger } from './log.ts';
 
 /** Progress as sidecars and end actors send it: every field filled in (the contract allows any to be absent). */
@@ -25,6 +27,11 @@ export interface GatewayClient {
   final(id: string, report: FinalReport): Promise<'accepted' | 'unknown'>;
   /** Never throws. */
   progress(id: string, report: ProgressReport): Promise<void>;
+  /**
+   * A fan-out child reached a fan-in step (POST /envelopes/{id}/fan-in). Unavailable (or the child not yet
+   * registered, 503) throws GatewayUnavailableError, so the message is held; another 4xx is a refusal.
+   */
+  fanIn(childId: string, arrival: FanInArrival): Promise<FanInAnswer>;
 }
 
 /** "Not now": the same report may be taken later. Its name travels as `details.type` from a crew handler. */
@@ -61,15 +68,7 @@ export async function postToGateway(
   body: unknown,
   options: { token?: string; timeoutMs: number },
 ): Promise<{ status: number; text: string }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const res = await fetch(`${url.replace(/\/+$/, '')}${path}`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(options.timeoutMs),
-  });
-  return { status: res.status, text: (await res.text()).slice(0, 300) };
+  return postJson(url, path, body, options);
 }
 
 /** The gateway names the envelope's status in a refusal when it settled the envelope itself. */
@@ -115,6 +114,19 @@ export function gatewayClient(options: GatewayClientOptions): GatewayClient {
         if (attempt < attempts) await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
       }
       throw new GatewayUnavailableError(`POST ${path} failed ${attempts} times; last: ${last}`);
+    },
+    async fanIn(childId, arrival) {
+      const path = `/envelopes/${encodeURIComponent(childId)}/fan-in`;
+      let answer: { status: number; text: string };
+      try {
+        answer = await postToGateway(options.url, path, arrival, { token: options.token, timeoutMs });
+      } catch (err) {
+        throw new GatewayUnavailableError(`POST ${path} failed: ${errorText(err)}`);
+      }
+      if (answer.status >= 200 && answer.status < 300) return JSON.parse(answer.text) as FanInAnswer;
+      const last = `POST ${path} answered ${answer.status} ${answer.text}`;
+      if (isUnavailableStatus(answer.status)) throw new GatewayUnavailableError(last);
+      throw new FinalReportRejectedError(last);
     },
     async progress(id, report) {
       try {

@@ -16,16 +16,20 @@ import type { JsonObject, JsonValue } from './json.ts';
 // ---------------------------------------------------------------------------------------------------------
 // Shared vocabulary
 
-/** Cancel and timeout are `failed` with their own error text: the original's clients stop on succeeded|failed. */
-export const ENVELOPE_STATUSES = ['pending', 'running', 'succeeded', 'failed'] as const;
+/**
+ * Cancel and timeout are `failed` with their own error text: the original's clients stop on succeeded|failed.
+ * `paused` is ours: a handler asked for input (docs/concepts.md, "Pause and resume"); it is not final.
+ */
+export const ENVELOPE_STATUSES = ['pending', 'running', 'paused', 'succeeded', 'failed'] as const;
 export type EnvelopeStatus = (typeof ENVELOPE_STATUSES)[number];
 export const FINAL_STATUSES = ['succeeded', 'failed'] as const satisfies readonly EnvelopeStatus[];
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 /** The sidecar's per-actor report (the `status` field of POST /envelopes/{id}/progress). */
 export const ACTOR_STATES = ['received', 'processing', 'completed'] as const;
 export type ActorState = (typeof ACTOR_STATES)[number];
-/** What an event records beyond its status: an actor's report, or an operator's replay (reopen). */
-export type EventState = ActorState | 'replayed';
+/** What an event records beyond its status: an actor's report, an operator's replay (reopen), a pause or its resume. */
+export const EVENT_STATES = [...ACTOR_STATES, 'replayed', 'paused', 'resumed'] as const;
+export type EventState = (typeof EVENT_STATES)[number];
 
 export function isFinalStatus(status: string): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
@@ -82,6 +86,33 @@ export const ToolCallRequest = z.object(
   { error: 'Invalid request body: expected {"name": ..., "arguments": {...}}' },
 );
 export type ToolCallRequest = z.input<typeof ToolCallRequest>;
+
+/**
+ * Idempotent tool calls (ours; docs/gateway.md, "Idempotent calls"). A client names a call with a key; a
+ * repeat with the same key gets the first call's envelope and publishes nothing. REST takes the key in a
+ * header (the IETF httpapi draft's name), MCP in the call's `params._meta`, under a reverse-DNS prefix as
+ * MCP 2025-11-25 asks of `_meta` keys.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENCY_META_KEY = 'sh.asya/idempotency-key';
+/** Set (`true`) on the answer to a repeat: the envelope is the first call's, nothing was published. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+export const IDEMPOTENT_REPLAYED_META_KEY = 'sh.asya/idempotent-replayed';
+/** The `code` of the 409 for a key used before with another tool or other arguments. */
+export const IDEMPOTENCY_KEY_CONFLICT = 'idempotency_key_conflict';
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
+/** Why a key is refused (`what` names where it came from), or undefined: 1 to 255 visible ASCII characters. */
+export function idempotencyKeyProblem(key: unknown, what: string): string | undefined {
+  if (typeof key !== 'string') return `Invalid ${what}: must be a string`;
+  if (key === '') return `Invalid ${what}: empty`;
+  if (key.length > IDEMPOTENCY_KEY_MAX_LENGTH) return `Invalid ${what}: ${key.length} characters, at most ${IDEMPOTENCY_KEY_MAX_LENGTH}`;
+  const bad = /[^\x21-\x7e]/.exec(key);
+  if (bad) {
+    return `Invalid ${what}: ${JSON.stringify(bad[0])} at position ${bad.index + 1} is not allowed (visible ASCII only: letters, digits and punctuation, no spaces)`;
+  }
+  return undefined;
+}
 
 /** POST /envelopes/{id}/progress, sent by sidecars (internal token). An empty `actors` means the stored route. */
 export const ProgressRequest = z.object(
@@ -181,6 +212,8 @@ export const ListQuery = z.object({
     .refine((raw) => /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 500, { error: 'Invalid limit: expected 1 to 500' })
     .optional(),
   cursor: z.string().optional(),
+  /** Envelopes whose id starts with this (the console's search box). */
+  id: z.string().max(200, { error: 'Invalid id: at most 200 characters' }).optional(),
 });
 export type ListQuery = z.input<typeof ListQuery>;
 
@@ -211,8 +244,12 @@ export const EnvelopeView = z.object({
   updated_at: z.string(),
   tool_name: z.string().optional(),
   owner: z.string().optional(),
+  /** The key of the idempotent call that created it. */
+  idempotency_key: z.string().optional(),
   cancelled: z.literal(true).optional(),
   fanout_index: z.number().optional(),
+  /** The result is offloaded and larger than the gateway resolves: `result` is its reference, and this path streams it. */
+  result_url: z.string().optional(),
 });
 export type EnvelopeView = z.infer<typeof EnvelopeView>;
 
@@ -238,7 +275,7 @@ export const EnvelopeUpdate = z.object({
   actor: z.string().optional(),
   actors: z.array(z.string()).optional(),
   current_actor_idx: z.number().optional(),
-  envelope_state: z.enum([...ACTOR_STATES, 'replayed']).optional(),
+  envelope_state: z.enum(EVENT_STATES).optional(),
   /** A report from a step behind the progress already reached (history, not progress). */
   late: z.literal(true).optional(),
   timestamp: z.string(),
@@ -300,6 +337,8 @@ export const FinalBody = z.object({
   error: z.string().optional(),
   /** What the failure stored beside its error (the failing actor, the handler's exception). */
   details: json.optional(),
+  /** As in EnvelopeView: the offloaded result's download path when `result` is its reference. */
+  result_url: z.string().optional(),
 });
 export type FinalBody = z.infer<typeof FinalBody>;
 

@@ -14,3 +14,7 @@ export * from './gateway-client.ts';
 export * from './sleep.ts';
 export * from './socket-dir.ts';
 export * from './transports.ts';
+export * from './pause.ts';
+export * from './payload-ref.ts';
+export * from './trace-context.ts';
+export * from './process-log.ts';

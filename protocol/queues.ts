@@ -3,6 +3,8 @@
 export const QUEUE_PREFIX = 'asya-';
 export const HAPPY_END = 'happy-end';
 export const ERROR_END = 'error-end';
+/** The conventional name of the fan-in crew actor (protocol/fan-in.ts); any name works, the route decides. */
+export const FAN_IN_ACTOR = 'fan-in';
 
 /** Actor names become queue names, DNS labels and metric labels, so they are kept to that alphabet. */
 const ACTOR_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -6,7 +6,7 @@ import { duration, hostPort, int, literalBool, oneOf, readSettings, settingsTabl
 import { DLQ_QUEUE } from './crew.ts';
 import { DEFAULT_RUNTIME_TIMEOUT } from './duration.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
-import type { LogLevel } from './log.ts';
+import { LOG_FORMATS, type LogFormat, type LogLevel } from './log.ts';
 import { ERROR_END, HAPPY_END, QUEUE_MAX_DELIVERIES, type EndActors } from './queues.ts';
 
 const LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARNING', 'ERROR'];
@@ -30,6 +30,24 @@ export function logLevelFromEnv(env: Record<string, string | undefined>): LogLev
 }
 
 const LOG_LEVEL_ONLY = settingsTable('log-level', { logLevel: LOG_LEVEL });
+
+export const LOG_FORMAT = oneOf(LOG_FORMATS, {
+  env: 'ASYA_LOG_FORMAT',
+  doc: '`text`: one readable line per event. `json`: one JSON object per line (time, level, component, actor, message, envelope_id, trace_id, span_id; [operations.md](operations.md#logs)). Case-insensitive; anything else stops startup. In a cluster the platform setting `logFormat` sets it on every component',
+  default: 'text',
+  caseInsensitive: true,
+});
+
+/**
+ * The format for a logger made before the component has read its table: a value the table will refuse
+ * reads as `text` here, so the refusal itself can be logged.
+ */
+export function logFormatFromEnv(env: Record<string, string | undefined>): LogFormat {
+  return readSettings(LOG_FORMAT_ONLY, env).values.logFormat ?? 'text';
+}
+
+/** ASYA_LOG_FORMAT alone: what a platform writes into every component it deploys (krm-functions/platform-config.ts). */
+export const LOG_FORMAT_ONLY = settingsTable('log-format', { logFormat: LOG_FORMAT });
 
 export const SOCKET_DIR = string({
   env: 'ASYA_SOCKET_DIR',
@@ -75,6 +93,9 @@ const END_ACTORS = settingsTable('end-actors', { happyEnd: HAPPY_END_ACTOR, erro
 
 export const DLQ_QUEUE_NAME = string({ env: 'ASYA_DLQ_QUEUE', doc: 'where error-end puts dead letters', default: DLQ_QUEUE });
 
+/** The sidecar prefixes its metric names with this; the gateway's console reads them from Prometheus by it. */
+export const METRICS_NAMESPACE = string({ env: 'ASYA_METRICS_NAMESPACE', doc: 'prefix of the metric names', default: 'asya_actor' });
+
 export const METRICS_ADDR = hostPort({ env: 'ASYA_METRICS_ADDR', doc: '`[host]:port` of that server', default: { port: 8080 }, defaultDoc: '`:8080`' });
 
 /** Read by the runtimes, and checked by the crew's handlers, which need whole envelopes unvalidated. */
@@ -117,3 +138,28 @@ export const QUEUE_POLICY_SETTINGS = settingsTable('queue-policy', {
   maxDeliveries: QUEUE_MAX_DELIVERIES_SETTING,
   dlqRetentionDays: QUEUE_DLQ_RETENTION_DAYS,
 });
+
+/**
+ * The claim check (docs/payloads.md): the payload store every component that reads or writes payloads shares.
+ * Credentials come from the AWS SDK's own chain (AWS_ACCESS_KEY_ID, a web identity, an instance role).
+ */
+export const PAYLOAD_STORE = string({
+  env: 'ASYA_PAYLOAD_STORE',
+  doc: 'where payloads over the offload threshold go: `s3://bucket/prefix` or a directory (`/shared/payloads`, `file:///…`) that every component mounts. Unset: payloads travel inline, and one too large for the broker is refused',
+});
+export const PAYLOAD_OFFLOAD_BYTES = int({
+  env: 'ASYA_PAYLOAD_OFFLOAD_BYTES',
+  doc: "a payload whose JSON is larger goes to the payload store and the envelope carries a reference. The default keeps every message under the broker's limit",
+  defaultDoc: 'per transport: SQS `196608` (192 KiB of SQS\'s 256 KiB), NATS `786432`, RabbitMQ `1048576`',
+  min: 1,
+});
+export const PAYLOAD_S3_ENDPOINT = url({ env: 'ASYA_PAYLOAD_S3_ENDPOINT', doc: "an S3 store's endpoint for MinIO, moto, LocalStack (path-style addressing)", defaultDoc: 'AWS' });
+export const PAYLOAD_S3_REGION = string({ env: 'ASYA_PAYLOAD_S3_REGION', doc: "an S3 store's region", default: 'us-east-1' });
+
+/** The store's settings as one table, for components that include them all. */
+export const PAYLOAD_STORE_SETTINGS = {
+  payloadStore: PAYLOAD_STORE,
+  payloadOffloadBytes: PAYLOAD_OFFLOAD_BYTES,
+  payloadS3Endpoint: PAYLOAD_S3_ENDPOINT,
+  payloadS3Region: PAYLOAD_S3_REGION,
+} as const;

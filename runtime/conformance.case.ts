@@ -42,6 +42,30 @@ export function runtimeConformance(kind: RuntimeKind): void {
         expect(res).toEqual([{ payload: { message: 'hello' }, route: { actors: ['a', 'b'], current: 1 } }]);
       });
 
+      test('pause() answers one result with the pause in the x-asya-pause header, headers kept, route advanced', async () => {
+        const headers = { traceparent: '00-abc-def-01' };
+        const res = await ask('ask_approval', env({ doc: 'd1', timeout: 30, default: { approved: false } }, { headers }));
+        expect(res).toEqual([
+          {
+            payload: { doc: 'd1', timeout: 30, default: { approved: false } },
+            route: { actors: ['a', 'b'], current: 1 },
+            headers: {
+              traceparent: '00-abc-def-01',
+              'x-asya-pause': {
+                prompt: 'Approve d1?',
+                schema: { type: 'object', properties: { approved: { type: 'boolean' }, note: { type: 'string' } }, required: ['approved'] },
+                timeout_seconds: 30,
+                default: { approved: false },
+              },
+            },
+          },
+        ]);
+        const plain = await ask('ask_approval', env({ doc: 'd2' }));
+        expect(plain[0]!.headers).toEqual({ 'x-asya-pause': expect.objectContaining({ prompt: 'Approve d2?' }) });
+        expect(plain[0]!.headers['x-asya-pause']).not.toHaveProperty('default');
+        expect(plain[0]!.headers['x-asya-pause']).not.toHaveProperty('timeout_seconds');
+      });
+
       test('route metadata and extra route keys survive', async () => {
         const res = await ask('echo', { id: 'x', route: { actors: ['a'], current: 0, metadata: { k: 1 } }, payload: 1 });
         expect(res[0]!.route).toEqual({ actors: ['a'], current: 1, metadata: { k: 1 } });

@@ -29,7 +29,15 @@ export interface FromEnvOptions {
   error?: (message: string) => Error;
 }
 
-const stderrWarning = (message: string) => process.stderr.write(`${new Date().toISOString()} WARNING asya.settings: ${message}\n`);
+let stderrWarning = (message: string): void => void process.stderr.write(`${new Date().toISOString()} WARNING asya.settings: ${message}\n`);
+
+/**
+ * Where warnings go when the caller names no `warn`: a process that logs JSON (ASYA_LOG_FORMAT) points this
+ * at its logger once, at startup, so a deprecation warning is a JSON line like the rest.
+ */
+export function sendSettingsWarningsTo(warn: (message: string) => void): void {
+  stderrWarning = warn;
+}
 
 /** The value of a variable as the tables see it: trimmed, and empty counts as unset unless the setting keeps it. */
 function present(env: Env, name: string, keepEmpty: boolean | undefined): string | undefined {

@@ -1,16 +1,21 @@
 /**
  * Prometheus metrics with the original's names (docs/operations.md, "Metrics"). Fixed on purpose: every queue label holds
  * the queue name (`asya-<actor>`), where the original mixed `happy-end` and `asya-happy-end`;
- * runtime_errors_total says what failed (timeout, unavailable, connection_lost, invalid_response).
- * Custom metrics from ASYA_CUSTOM_METRICS are registered, unprefixed, as in the original.
+ * runtime_errors_total says what failed (timeout, unavailable, connection_lost, invalid_response); active_messages
+ * carries the queue too (the original's had no label, so its series could not be told apart by actor).
+ * Custom metrics from ASYA_CUSTOM_METRICS are registered, unprefixed, as in the original. Node's process
+ * metrics (`process_*`, `nodejs_*`) are unprefixed too, whatever ASYA_METRICS_NAMESPACE says.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { queueName } from '../protocol/index.ts';
+import { addProcessMetrics } from '../telemetry/process-metrics.ts';
 import type { SidecarConfig } from './config.ts';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const SEND_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
-const SIZE_BUCKETS = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+// 64 KiB and 256 KiB (SQS's limit) show how close messages come to the brokers' limits, and whether the
+// claim check keeps them small (docs/payloads.md).
+const SIZE_BUCKETS = [100, 1_000, 10_000, 65_536, 100_000, 262_144, 1_000_000, 10_000_000, 100_000_000];
 
 export interface SidecarMetrics {
   readonly registry: Registry;
@@ -28,8 +33,10 @@ export interface SidecarMetrics {
   active(delta: 1 | -1): void;
 }
 
-export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metricsNamespace' | 'customMetrics'>, transport: string): SidecarMetrics {
+export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metricsNamespace' | 'customMetrics' | 'metricsEnabled'>, transport: string): SidecarMetrics {
   const registry = new Registry();
+  // Only where /metrics is served: collecting them keeps an event-loop monitor and a GC observer running.
+  if (config.metricsEnabled) addProcessMetrics(registry);
   const ns = config.metricsNamespace ? `${config.metricsNamespace}_` : '';
   const queue = queueName(config.actorName);
   const make = <T>(ctor: new (o: never) => T, name: string, help: string, labelNames: string[], extra: object = {}) =>
@@ -42,10 +49,14 @@ export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metrics
   const runtimeExec = make(Histogram, 'runtime_execution_duration_seconds', 'Runtime call time', ['queue'], { buckets: DURATION_BUCKETS });
   const sendDuration = make(Histogram, 'queue_send_duration_seconds', 'Publish time until confirmed', ['destination_queue', 'transport'], { buckets: SEND_BUCKETS });
   const size = make(Histogram, 'envelope_size_bytes', 'Envelope size', ['direction'], { buckets: SIZE_BUCKETS });
-  const active = make(Gauge, 'active_messages', 'Messages being processed', []);
+  const active = make(Gauge, 'active_messages', 'Messages being processed', ['queue']);
   const runtimeErrors = make(Counter, 'runtime_errors_total', 'Runtime call failures', ['queue', 'error_type']);
   const gatewayUnavailable = make(Counter, 'gateway_unavailable_total', 'Final reports that met an unavailable gateway (held, not requeued)', ['queue']);
   const givenBack = make(Counter, 'messages_given_back_total', 'Held deliveries returned to their queue as fresh copies', ['queue']);
+  // Present from the start, so Prometheus (and the console's actors page) sees an actor that has handled
+  // nothing yet as at zero rather than absent.
+  active.set({ queue }, 0);
+  processing.zero({ queue });
   for (const m of config.customMetrics) {
     const name = m.name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/^(\d)/, '_$1');
     const options = { name, help: m.help, labelNames: m.labels ?? [], registers: [registry] };
@@ -87,7 +98,7 @@ export function createMetrics(config: Pick<SidecarConfig, 'actorName' | 'metrics
       givenBack.inc({ queue });
     },
     active(delta) {
-      active.inc(delta);
+      active.inc({ queue }, delta);
     },
   };
 }

@@ -58,6 +58,17 @@ describe('routing runtime results', () => {
     ]);
   });
 
+  test('fan-out children carry their place in x-asya-fan-out, appended to the levels they are already inside', () => {
+    const outer = { 'x-asya-fan-out': [{ parent_id: 'P', index: 1, size: 2 }], traceparent: 't' };
+    const { messages } = routeResults(input({ headers: outer }), [next(0), next(1)], 'prep', ends);
+    expect(messages.map((m) => (m.envelope as Envelope).headers)).toEqual([0, 1].map((index) => ({
+      traceparent: 't',
+      'x-asya-fan-out': [{ parent_id: 'P', index: 1, size: 2 }, { parent_id: 'X', index, size: 2 }],
+    })));
+    const single = routeResults(input({ headers: outer }), [next(0)], 'prep', ends).messages[0]!.envelope as Envelope;
+    expect(single.headers).toEqual(outer);
+  });
+
   test('nested fan-out never repeats an id', () => {
     const seen = new Set<string>();
     let frontier: Envelope[] = [input({ route: { actors: ['a', 'b', 'c', 'd'], current: 0 } })];

@@ -15,6 +15,7 @@ import {
   type RuntimeSuccess,
 } from '../protocol/index.ts';
 import type { ChildRequest, Filled } from '../protocol/gateway-contract.ts';
+import { withFanOutLevel } from '../protocol/fan-in.ts';
 
 export interface OutboundMessage {
   queue: string;
@@ -74,7 +75,9 @@ export function routeResults(
     if (parentId) envelope.parent_id = parentId;
     envelope.route = result.route;
     const headers = isPlainObject(result.headers) ? result.headers : input.headers;
-    if (headers) envelope.headers = headers;
+    // A fan-out child carries its place in the fan-out, for a fan-in that has no gateway to ask.
+    if (fanout) envelope.headers = withFanOutLevel(headers, { parent_id: input.id, index, size: successes.length });
+    else if (headers) envelope.headers = headers;
     envelope.payload = result.payload ?? null;
     if (input.deadline) envelope.deadline = input.deadline;
     if (fanout) {

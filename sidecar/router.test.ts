@@ -132,6 +132,14 @@ const processingRows: Row[] = [
     metrics: ['runtime_error:unavailable'],
   },
   {
+    name: 'a large result the payload store could not take → requeued, nothing published (the handler runs again)',
+    world: echo({ runtime: [{ fail: 'result_not_stored' }] }),
+    published: [],
+    settled: 'requeue',
+    progress: STARTED,
+    metrics: ['runtime_error:result_not_stored'],
+  },
+  {
     name: 'runtime timeout → error-end timeout, then the runtime is restarted',
     world: echo({ runtime: [{ fail: 'timeout' }] }),
     published: [errorEnd('timeout', { error: 'Runtime timeout exceeded after 5m0s' })],
@@ -477,7 +485,7 @@ describe('sidecar router: delivery × outcome → published, settled, reported',
 
   it('covers every runtime failure, every settlement and each kind of message', () => {
     const failures = ROWS.flatMap((r) => r.world.runtime.flatMap((s) => ('fail' in s ? [s.fail] : [])));
-    const every: Record<RuntimeCallFailure, true> = { unavailable: true, timeout: true, connection_lost: true, invalid_response: true };
+    const every: Record<RuntimeCallFailure, true> = { unavailable: true, timeout: true, connection_lost: true, invalid_response: true, result_not_stored: true };
     expect(new Set(failures)).toEqual(new Set(Object.keys(every)));
     const settlements: Record<Settlement, true> = { ack: true, requeue: true, 'dead-letter': true };
     expect(new Set(ROWS.map((r) => r.settled))).toEqual(new Set(Object.keys(settlements)));

@@ -7,6 +7,7 @@ import {
   currentActor,
   DLQ_QUEUE,
   dlqName,
+  envelopeLogFields,
   failedReport,
   formatDuration,
   GATEWAY_UNAVAILABLE,
@@ -24,17 +25,22 @@ import {
   type RuntimeResult,
 } from '../protocol/index.ts';
 import { asError, errorText, isTerminal } from '../protocol/errors.ts';
+import { tracingOn } from '../telemetry/index.ts';
 import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
+import type { ClaimCheck } from './claim-check.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
 import { GatewayAway, holdWhileGatewayAway, type GiveBack } from './gateway-hold.ts';
+import { failureOf, hopFailed, tracedPublish, tracedRuntimeCall, withHopSpan } from './hop-trace.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { errorMessage, routeResults, type OutboundMessage } from './outcome.ts';
 import type { ProgressReporter } from './progress-reporter.ts';
 import { RuntimeCallError } from './runtime-client.ts';
+import { findPause, type PauseReporter } from './pause.ts';
 
 export interface RuntimeCaller {
-  call(body: Buffer, timeoutMs: number): Promise<RuntimeResult[]>;
+  /** `readResponse` replaces parsing the answer whole (the claim check offloads large results from the frame). */
+  call(body: Buffer | Buffer[], timeoutMs: number, readResponse?: (frame: Buffer) => Promise<RuntimeResult[]>): Promise<RuntimeResult[]>;
 }
 
 export interface RuntimeSupervisor {
@@ -48,10 +54,14 @@ export interface RouterDeps {
   runtime: RuntimeCaller;
   supervisor: RuntimeSupervisor;
   reporter: ProgressReporter;
+  /** Where pauses go; absent without a gateway (a pause is then an error). */
+  pauses?: PauseReporter | undefined;
   metrics: SidecarMetrics;
   log: Logger;
   /** Aborted when the sidecar drains: waits are cut short and held deliveries are requeued. */
   stopping: AbortSignal;
+  /** Resolves payload references for the runtime and offloads large results; none: payloads travel inline. */
+  claimCheck?: ClaimCheck;
   now?: () => number;
 }
 
@@ -81,6 +91,11 @@ export class Router {
 
   /** Handles a delivery to the end: acked after its results are confirmed, or requeued. Never throws. */
   async handle(delivery: Delivery): Promise<void> {
+    if (!tracingOn()) return this.handleHop(delivery);
+    return withHopSpan(delivery, { actor: this.deps.config.actorName, transportKind: this.deps.transport.kind }, () => this.handleHop(delivery));
+  }
+
+  private async handleHop(delivery: Delivery): Promise<void> {
     const { metrics, transport, log } = this.deps;
     const started = this.now();
     metrics.received(delivery.body.length);
@@ -96,6 +111,7 @@ export class Router {
     }
     if ('requeue' in decision) {
       log.warn(`Requeueing message from ${delivery.queue}: ${decision.requeue}`);
+      if (tracingOn()) hopFailed('requeued', decision.requeue);
       await this.settle(() => transport.nack(delivery, { requeue: true }));
       return;
     }
@@ -131,6 +147,7 @@ export class Router {
       metrics.failed('validation_error');
       return { publish: [this.rejectUnparseable(delivery, { error: "Envelope missing required 'id' field", code: 'validation_error', salvage: input })] };
     }
+    this.deps.log.debug(() => `Received from ${delivery.queue}`, envelopeLogFields(input));
     if (config.isEndActor) return this.decideEnd(delivery, input);
     if (input.deadline && deadlineOf(input) <= this.now()) {
       metrics.failed('deadline_exceeded');
@@ -146,8 +163,11 @@ export class Router {
     this.report(input, 'processing', `Processing in ${me}`);
     const call = await this.callRuntime(delivery, input);
     if ('requeue' in call || 'publish' in call) return call;
+    const pause = findPause(call.results, input.headers);
+    if (pause) return this.pause(input, pause);
     const { messages, children } = routeResults(input, call.results, me, this.ends);
     for (const child of children) this.deps.reporter.child(child);
+    this.deps.log.debug(() => `Handled in ${call.ms} ms; publishing to ${messages.map((m) => m.queue).join(', ') || 'nowhere'}`, envelopeLogFields(input));
     if (messages[0]?.kind === 'error_end') {
       metrics.failed('runtime_error');
       return { publish: messages };
@@ -158,6 +178,35 @@ export class Router {
     const next = (messages[0]!.envelope as Envelope).route;
     this.report({ ...input, route: next }, 'completed', `Completed processing in ${call.ms}ms`, call.ms);
     return { publish: messages, status: 'success' };
+  }
+
+  /**
+   * The handler asked to pause: the gateway keeps the envelope as it will continue, and the input is acked.
+   * Whatever cannot be kept (no gateway, an id it does not know, a pause it refuses) goes to error-end with
+   * the reason; a gateway that is away gets the message back in the queue (the handler runs again).
+   */
+  private async pause(input: Envelope, found: NonNullable<ReturnType<typeof findPause>>): Promise<Decision> {
+    const { config, metrics, log, pauses } = this.deps;
+    const me = config.actorName;
+    const fail = (message: string): Decision => {
+      metrics.failed('runtime_error');
+      return { publish: [errorMessage(input, { message, code: 'processing_error', actor: me, details: { type: 'PauseError', message } }, this.ends)] };
+    };
+    if ('error' in found) return fail(found.error);
+    const { messages } = routeResults(input, [found.result], me, this.ends);
+    const next = messages[0]!;
+    if (next.kind === 'error_end') return { publish: messages };
+    if (!pauses) return fail(`pause needs the gateway: ${me} has no ASYA_GATEWAY_URL, so nothing could keep the envelope while it waits`);
+    let answer;
+    try {
+      answer = await pauses.pause(input.id, { ...found.spec, actor: me, queue: next.queue, envelope: next.envelope as Record<string, never> });
+    } catch (err) {
+      if (err instanceof GatewayUnavailableError) return { requeue: `the gateway could not take the pause: ${err.message}` };
+      return fail(errorText(err));
+    }
+    if (answer === 'unknown') return fail(`pause needs an envelope the gateway knows; ${input.id} was not sent through the gateway`);
+    if (answer === 'final') log.info(`${input.id} ended while its handler paused (cancelled or timed out); the pause is dropped`);
+    return { publish: [], status: 'success' };
   }
 
   /**
@@ -176,7 +225,7 @@ export class Router {
       now: this.now,
       onAway: (reason, attempt) => {
         metrics.gatewayUnavailable();
-        if (attempt % 10 === 0) log.warn(`Gateway not available for the final status of ${input.id} (${reason}); holding the message`);
+        if (attempt % 10 === 0) log.warn(`Gateway not available for the final status of ${input.id} (${reason}); holding the message`, envelopeLogFields(input));
       },
     });
   }
@@ -267,10 +316,24 @@ export class Router {
     const deadlineMs = options.ignoreDeadline ? Number.POSITIVE_INFINITY : deadlineOf(input) - this.now();
     const byDeadline = deadlineMs < config.runtimeTimeoutMs;
     const timeoutMs = Math.max(1, Math.min(config.runtimeTimeoutMs, deadlineMs));
+    const claimCheck = config.isEndActor ? undefined : this.deps.claimCheck;
+    // End actors keep references as they are: the crew stores results by reference, not through memory.
+    const prepared = claimCheck ? await claimCheck.runtimeBody(delivery, input) : { body: delivery.body };
+    if ('requeue' in prepared) {
+      await sleep(1000, stopping);
+      return { requeue: `payload store unavailable: ${prepared.requeue}` };
+    }
+    if ('unreadable' in prepared) {
+      metrics.failed('payload_unavailable');
+      return { publish: [errorMessage(input, { message: prepared.unreadable, code: 'payload_unavailable', actor: me }, this.ends)] };
+    }
+    const readResponse = claimCheck?.responseReader(input);
     for (let attempt = 0; ; attempt++) {
       const started = this.now();
       try {
-        const results = await runtime.call(delivery.body, timeoutMs);
+        const results = tracingOn()
+          ? await tracedRuntimeCall(me, prepared.body, (body) => runtime.call(body, timeoutMs, readResponse))
+          : await runtime.call(prepared.body, timeoutMs, readResponse);
         this.runtimeUnavailable = false;
         const ms = this.now() - started;
         metrics.runtimeDuration(ms);
@@ -295,6 +358,11 @@ export class Router {
             publish: [errorMessage(input, { message, code: byDeadline ? 'deadline_exceeded' : 'timeout', actor: me }, this.ends)],
             after: () => supervisor.restart(message),
           };
+        }
+        if (err.failure === 'result_not_stored') {
+          log.error(`${err.message}; requeueing the input`);
+          await sleep(1000, stopping);
+          return { requeue: err.message };
         }
         if (err.failure === 'connection_lost' && delivery.deliveryCount < this.deps.config.maxRuntimeRetries) {
           return { requeue: `${err.message} (delivery ${delivery.deliveryCount} of ${this.deps.config.maxRuntimeRetries})` };
@@ -384,7 +452,21 @@ export class Router {
   }
 
   private async publish(message: Outbound): Promise<void> {
-    const body = Buffer.from(JSON.stringify(this.withRetryPolicy(message)));
+    if (!tracingOn()) return this.send(message, this.withRetryPolicy(message));
+    if (message.kind === 'error_end') {
+      const failure = failureOf(message.envelope);
+      hopFailed(failure.code, failure.message);
+    }
+    const { config, transport } = this.deps;
+    // An end actor routes onwards only for error-end's retries.
+    const retry = config.isEndActor && message.kind === 'routing';
+    await tracedPublish({ queue: message.queue, envelope: this.withRetryPolicy(message) }, { transportKind: transport.kind, actor: config.actorName, retry }, (envelope) =>
+      this.send(message, envelope),
+    );
+  }
+
+  private async send(message: Outbound, envelope: object): Promise<void> {
+    const body = Buffer.from(JSON.stringify(envelope));
     const started = this.now();
     await this.deps.transport.publish(message.queue, body, message.delayMs ? { delayMs: message.delayMs } : undefined);
     this.deps.metrics.sent(message.queue, message.kind, body.length, this.now() - started);

@@ -3,7 +3,7 @@
  * either of our runtimes and the original Python one.
  */
 import { connect } from 'node:net';
-import { encodeFrame, FrameError, jsonTextNestsDeeper, MAX_JSON_DEPTH, readFrame, type RuntimeResult } from '../protocol/index.ts';
+import { FrameError, framePrefix, jsonTextNestsDeeper, MAX_JSON_DEPTH, readFrame, type RuntimeResult } from '../protocol/index.ts';
 import { errorText } from '../protocol/errors.ts';
 
 /** A response wraps each result's payload one level deeper than the envelope that carries it on. */
@@ -17,7 +17,9 @@ export type RuntimeCallFailure =
   /** The connection broke after the request was sent (runtime crashed mid-request). */
   | 'connection_lost'
   /** The runtime answered something that is not a JSON array of results. */
-  | 'invalid_response';
+  | 'invalid_response'
+  /** A result over the offload threshold could not be written to the payload store (it may be back soon). */
+  | 'result_not_stored';
 
 export class RuntimeCallError extends Error {
   override readonly name = 'RuntimeCallError';
@@ -32,9 +34,13 @@ export class RuntimeCallError extends Error {
 export interface CallOptions {
   timeoutMs: number;
   maxFrameBytes: number;
+  /** Reads a response frame instead of parsing it whole (the claim check offloads large results from it). */
+  readResponse?: (frame: Buffer) => Promise<RuntimeResult[]>;
 }
 
-export function callRuntime(socketPath: string, body: Buffer, options: CallOptions): Promise<RuntimeResult[]> {
+/** `body` may come in parts (an envelope around a resolved payload): they are written in turn, never joined. */
+export function callRuntime(socketPath: string, body: Buffer | readonly Buffer[], options: CallOptions): Promise<RuntimeResult[]> {
+  const parts = Buffer.isBuffer(body) ? [body] : body;
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let connected = false;
@@ -61,18 +67,21 @@ export function callRuntime(socketPath: string, body: Buffer, options: CallOptio
     socket.once('connect', () => {
       connected = true;
       readFrame(socket, options.maxFrameBytes)
-        .then((frame) => settle(null, parseResponse(frame)))
+        .then(async (frame) => settle(null, options.readResponse ? await options.readResponse(frame) : parseResponse(frame)))
         .catch((err: unknown) => {
           if (err instanceof RuntimeCallError) settle(err);
           else if (err instanceof FrameError && err.kind === 'too_large') settle(new RuntimeCallError('invalid_response', err.message));
           else settle(new RuntimeCallError('connection_lost', `failed to read response from runtime: ${errorText(err)}`));
         });
-      socket.write(encodeFrame(body));
+      socket.cork();
+      socket.write(framePrefix(parts.reduce((n, part) => n + part.length, 0)));
+      for (const part of parts) socket.write(part);
+      socket.uncork();
     });
   });
 }
 
-function parseResponse(frame: Buffer): RuntimeResult[] {
+export function parseResponse(frame: Buffer): RuntimeResult[] {
   let parsed: unknown;
   try {
     // The original runtime may emit NaN/Infinity (Python's allow_nan); they are not JSON.

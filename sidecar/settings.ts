@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { retrySchema } from '../api/asyncactor.ts';
 import { CREW_CONCURRENCY, isValidActorName } from '../protocol/index.ts';
-import { DLQ_QUEUE_NAME, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HAPPY_END_ACTOR, LOG_LEVEL, MAX_FRAME_BYTES, METRICS_ADDR, QUEUE_AUTO_CREATE, QUEUE_DLQ_RETENTION_DAYS, QUEUE_MAX_DELIVERIES_SETTING, RUNTIME_TIMEOUT, SOCKET_DIR } from '../protocol/settings.ts';
+import { DLQ_QUEUE_NAME, ERROR_END_ACTOR, GATEWAY_TOKEN, GATEWAY_URL, HAPPY_END_ACTOR, LOG_FORMAT, LOG_LEVEL, MAX_FRAME_BYTES, METRICS_ADDR, METRICS_NAMESPACE, PAYLOAD_STORE_SETTINGS, QUEUE_AUTO_CREATE, QUEUE_DLQ_RETENTION_DAYS, QUEUE_MAX_DELIVERIES_SETTING, RUNTIME_TIMEOUT, SOCKET_DIR } from '../protocol/settings.ts';
 import { bool, custom, describedAs, duration, int, json, literalBool, settingsTable, string, stringKind, type Kind } from '../settings/index.ts';
 
 const actorNameKind: Kind<string> = {
@@ -72,7 +72,7 @@ export const SIDECAR_SETTINGS = settingsTable(
     maxFrameBytes: describedAs(MAX_FRAME_BYTES, { doc: 'largest runtime answer accepted' }),
     metricsEnabled: bool({ env: 'ASYA_METRICS_ENABLED', doc: 'serve `/metrics`, `/health` (`/healthz`) and `/ready` (`/readyz`)', default: true }),
     metricsAddr: METRICS_ADDR,
-    metricsNamespace: string({ env: 'ASYA_METRICS_NAMESPACE', doc: 'prefix of the metric names', default: 'asya_actor' }),
+    metricsNamespace: METRICS_NAMESPACE,
     customMetrics: json(customMetricsSchema, 'a JSON array of {name, type, help, labels?, buckets?}', {
       env: 'ASYA_CUSTOM_METRICS',
       doc: 'JSON array of `{name, type: counter|gauge|histogram, help, labels?, buckets?}`, registered unprefixed as in the original. Nothing in Asya updates them (nor did anything in the original)',
@@ -80,6 +80,7 @@ export const SIDECAR_SETTINGS = settingsTable(
       defaultDoc: '–',
     }),
     logLevel: describedAs(LOG_LEVEL, { doc: 'as for the runtime' }),
+    logFormat: LOG_FORMAT,
     maxRuntimeRetries: int({
       env: 'ASYA_RUNTIME_MAX_RETRIES',
       doc: 'deliveries of one message whose runtime connection breaks mid-request (or whose body cannot be handled for a transient reason): it is requeued until this delivery, then goes to error-end as `connection_error`',
@@ -87,6 +88,7 @@ export const SIDECAR_SETTINGS = settingsTable(
       min: 1,
     }),
     dlqQueue: describedAs(DLQ_QUEUE_NAME, { doc: "the error-end sidecar creates this queue for the crew's dead letters" }),
+    ...PAYLOAD_STORE_SETTINGS,
   },
   [{ env: 'ASYA_SOCKET_PATH', action: 'warn', reason: 'the socket is always `asya-runtime.sock` in `ASYA_SOCKET_DIR`' }],
 );

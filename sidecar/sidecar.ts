@@ -5,10 +5,13 @@
 import { createServer, type Server } from 'node:http';
 import { actorQueueOptions, createLogger, dlqName, queueName, type Logger } from '../protocol/index.ts';
 import type { Consumer, Transport } from '../transport/transport.ts';
+import { offloadThreshold, payloadStoreOf } from '../payload-store/index.ts';
+import { ClaimCheck } from './claim-check.ts';
 import type { SidecarConfig } from './config.ts';
 import { createMetrics, type SidecarMetrics } from './metrics.ts';
 import { httpReporter, noGateway, type ProgressReporter } from './progress-reporter.ts';
 import { Router, type RuntimeSupervisor } from './router.ts';
+import { httpPauseReporter, type PauseReporter } from './pause.ts';
 import { callRuntime } from './runtime-client.ts';
 import { markerFileSupervisor, waitForRuntime } from './supervisor.ts';
 
@@ -17,6 +20,7 @@ export interface SidecarOptions {
   transport: Transport;
   supervisor?: RuntimeSupervisor;
   reporter?: ProgressReporter;
+  pauses?: PauseReporter;
   log?: Logger;
   /** Queue settings when the sidecar creates its own queue (ASYA_QUEUE_AUTO_CREATE); default actorQueueOptions. */
   queue?: { autoCreate: boolean; maxDeliveries?: number; dlqRetentionMs?: number };
@@ -34,7 +38,7 @@ export interface RunningSidecar {
 
 export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
   const { config, transport } = options;
-  const log = options.log ?? createLogger(config.logLevel, `asya.sidecar.${config.actorName}`);
+  const log = options.log ?? createLogger(config.logLevel, 'asya.sidecar', { format: config.logFormat, actor: config.actorName });
   const metrics = createMetrics(config, transport.kind);
   const stopping = new AbortController();
   let consumer: Consumer | undefined;
@@ -44,9 +48,19 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const router = new Router({
     config,
     transport,
-    runtime: { call: (body, timeoutMs) => callRuntime(config.socketPath, body, { timeoutMs, maxFrameBytes: config.maxFrameBytes }) },
+    runtime: {
+      call: (body, timeoutMs, readResponse) => callRuntime(config.socketPath, body, { timeoutMs, maxFrameBytes: config.maxFrameBytes, ...(readResponse ? { readResponse } : {}) }),
+    },
+    claimCheck: new ClaimCheck({
+      store: payloadStoreOf(config),
+      thresholdBytes: offloadThreshold(config, transport.kind),
+      log,
+      stopping: stopping.signal,
+      holdLimitMs: config.runtimeTimeoutMs,
+    }),
     supervisor: options.supervisor ?? markerFileSupervisor(config, config.runtimeReadyTimeoutMs, log),
     reporter,
+    pauses: options.pauses ?? (config.gatewayUrl ? httpPauseReporter({ url: config.gatewayUrl, token: config.gatewayToken }) : undefined),
     metrics,
     log,
     stopping: stopping.signal,

@@ -55,6 +55,17 @@ describe('asya call command line', () => {
     expect(usageError(() => scanCallLine(['t', '{}', 'extra']))).toContain('unexpected arguments: extra');
     expect(scanCallLine(['--help']).help).toBe(true);
   });
+
+  test('--idempotency-key is asya\'s own (before --), checked before anything is sent', () => {
+    expect(scanCallLine(['t', '--idempotency-key', 'order-17:retry']).idempotencyKey).toBe('order-17:retry');
+    expect(scanCallLine(['t', '--idempotency-key=k']).idempotencyKey).toBe('k');
+    const forTheTool = scanCallLine(['t', '--', '--idempotency-key', 'k']);
+    expect(forTheTool).not.toHaveProperty('idempotencyKey');
+    expect(forTheTool.flags).toEqual([{ key: 'idempotency-key', value: 'k' }]);
+    expect(usageError(() => scanCallLine(['t', '--idempotency-key']))).toContain('--idempotency-key needs a value');
+    expect(usageError(() => scanCallLine(['t', '--idempotency-key', 'a b']))).toContain('Invalid --idempotency-key: " " at position 2 is not allowed');
+    expect(usageError(() => scanCallLine(['t', '--idempotency-key', 'k'.repeat(256)]))).toContain('Invalid --idempotency-key: 256 characters, at most 255');
+  });
 });
 
 describe('arguments', () => {

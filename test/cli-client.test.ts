@@ -4,6 +4,7 @@
  * JSON, unknown tools, an unreachable gateway.
  */
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -35,6 +36,33 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((r) => server.close(r));
   return port;
+}
+
+/**
+ * In front of the gateway, losing one answer: the first POST /tools/call reaches the gateway, which does the
+ * work, and then the connection is cut instead of answered, as a flaky network does. The rest pass through.
+ */
+async function answerLosingProxy(target: string): Promise<{ url: string; posts: () => number; close: () => Promise<void> }> {
+  let posts = 0;
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const isCall = req.method === 'POST' && req.url === '/tools/call';
+      const lose = isCall && ++posts === 1;
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+      const body = req.method === 'GET' ? undefined : Buffer.concat(chunks);
+      void fetch(`${target}${req.url}`, { method: req.method, headers, ...(body ? { body } : {}) }).then(async (answer) => {
+        const text = await answer.text();
+        if (lose) return req.socket.destroy();
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        res.end(text);
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, posts: () => posts, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 beforeAll(async () => {
@@ -98,6 +126,47 @@ describe('asya call', () => {
     expect(withFlags.stderr).toContain('has no tool "no_such_tool"; it has: analyze_many, analyze_text');
     const withJson = await asya(['call', 'no_such_tool', '{}'], env);
     expect(withJson.status).toBe(4);
+  });
+
+  test('--idempotency-key: a repeat follows the first envelope (asya dev, PGlite); other arguments and bad keys exit 2', async () => {
+    const key = `cli-${Date.now().toString(36)}`;
+    const first = await asya(['call', 'analyze_text', '--text', 'calm and kind', '--idempotency-key', key], env);
+    expect(first.status, first.stderr).toBe(0);
+    const id = /envelope (\S+)/.exec(first.stderr)?.[1];
+    expect(id).toBeDefined();
+    expect(first.stderr).not.toContain('already had this call');
+    const again = await asya(['call', 'analyze_text', '--text', 'calm and kind', '--idempotency-key', key], env);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`the gateway already had this call (idempotency key ${key}): following its envelope, nothing new started`);
+    expect(again.stderr).toContain(`envelope ${id}`);
+    expect(again.stdout).toBe(first.stdout);
+    const other = await asya(['call', 'analyze_text', '--text', 'something else', '--idempotency-key', key], env);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain(`refused the call to analyze_text: Idempotency key "${key}" was already used for a call of analyze_text with other arguments (envelope ${id})`);
+    const bad = await asya(['call', 'analyze_text', '--text', 'x', '--idempotency-key', 'two words'], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Invalid --idempotency-key: " " at position 4 is not allowed');
+  });
+
+  test('--idempotency-key: an answer lost on the way is asked for again, and the gateway starts nothing new', async () => {
+    const proxy = await answerLosingProxy(dev.url);
+    try {
+      const key = `lost-${Date.now().toString(36)}`;
+      const text = `steady and warm ${key}`;
+      const run = await asya(['call', 'analyze_text', '--text', text, '--idempotency-key', key, '--gateway', proxy.url], env);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/asya call: cannot reach the gateway at .*; sending the call again with its idempotency key \(attempt 2 of 3\)/);
+      expect(run.stderr).toContain(`the gateway already had this call (idempotency key ${key})`);
+      expect(proxy.posts()).toBe(2);
+      const listed = await fetch(`${dev.url}/envelopes?tool=analyze_text&limit=500`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const { envelopes } = (await listed.json()) as { envelopes: Array<{ id: string; status: string; payload: { text?: string } }> };
+      const made = envelopes.filter((e) => e.payload.text === text);
+      expect(made).toHaveLength(1);
+      expect(made[0]).toMatchObject({ status: 'succeeded' });
+      expect(run.stderr).toContain(`envelope ${made[0]!.id}`);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('an unreachable gateway exits 3 and names the URL', async () => {

@@ -10,6 +10,7 @@ import { startController, type RunningController } from '../controller/controlle
 import { FINALIZER } from '../controller/reconciler.ts';
 import { transportQueueAdmin } from '../controller/queues.ts';
 import { createLogger } from '../protocol/index.ts';
+import { expectProcessMetrics } from './support/process-metrics.ts';
 import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -320,6 +321,7 @@ describe('asya controller', () => {
     expect(text).toMatch(/asya_controller_reconcile_total\{result="ok"\} [1-9]/);
     expect(text).toMatch(/asya_controller_writes_total\{kind="apply"\} [1-9]/);
     expect(text).toContain('asya_controller_leader 1');
+    expectProcessMetrics(text);
   });
 });
 

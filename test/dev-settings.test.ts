@@ -24,8 +24,9 @@ const TESTDATA = (fn: string) => join(import.meta.dirname, '../krm-functions', f
 
 /**
  * What the platform or the place decides, not the spec: the socket and metrics (dev runs in-process), the
- * gateway, log level, how long a runtime may take to start, a Job pod's idle exit, and the queue policy (the
- * platform's `transports.<t>.queues`; dev creates its in-memory queues itself). Everything else in
+ * gateway, log level and format, how long a runtime may take to start, a Job pod's idle exit, the queue policy (the
+ * platform's `transports.<t>.queues`; dev creates its in-memory queues itself) and the payload store (the
+ * platform's `payloads`, `asya dev --payload-store`). Everything else in
  * SidecarConfig, including fields added later, must agree.
  */
 const PLATFORM_FIELDS = [
@@ -43,6 +44,11 @@ const PLATFORM_FIELDS = [
   'queueAutoCreate',
   'queueMaxDeliveries',
   'queueDlqRetentionDays',
+  'logFormat',
+  'payloadStore',
+  'payloadOffloadBytes',
+  'payloadS3Endpoint',
+  'payloadS3Region',
 ] as const satisfies readonly (keyof SidecarConfig)[];
 
 const specDecided = (config: SidecarConfig) =>
@@ -66,6 +72,7 @@ function devActor(actor: AsyncActor, env: Record<string, string> = {}, said: str
     env,
     gatewayUrl: 'http://127.0.0.1:1',
     logger: (name) => createLogger('ERROR', name),
+    logFormat: 'text',
     say: (line) => said.push(line),
   };
   return new DevActor(actor, ctx);

@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import type { RunningCrew } from '../cli/crew.ts';
 import { storageFromEnv, type Storage } from '../crew/storage.ts';
 import { readSse, startTestGateway, testSchema, type SseRead, type TestGateway } from './support/gateway-harness.ts';
+import type { ConsoleSources } from '../gateway/console/sources.ts';
 import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -88,6 +89,8 @@ export interface EnvelopeJson {
 export interface E2eWorld {
   readonly transport: Transport;
   readonly gw: TestGateway;
+  /** The gateway's PostgreSQL schema (for a look at tables no API shows). */
+  readonly schema: TestSchema;
   readonly names: ActorNames;
   readonly storage: Storage;
   readonly happy: RunningCrew;
@@ -122,6 +125,10 @@ export async function startE2eWorld(options: {
   retry: RetryShape;
   /** A PostgreSQL server of the test's own (e.g. one it takes down); default: the shared test database. */
   databaseUrl?: string;
+  /** The gateway's tools file for this world's names. @default toolsYaml */
+  tools?: (names: ActorNames) => string;
+  /** Handed to the gateway for its console (its DLQ and actors), to be filled in once the world is up. */
+  consoleSources?: ConsoleSources;
 }): Promise<E2eWorld> {
   const { transport } = options;
   const suffix = randomUUID().slice(0, 8);
@@ -131,9 +138,10 @@ export async function startE2eWorld(options: {
     schema,
     // Short connect attempts, so a gateway whose database went away answers 503 at once.
     ...(options.databaseUrl ? { store: { connectTimeoutSeconds: 2 } } : {}),
-    tools: toolsYaml(names),
+    tools: (options.tools ?? toolsYaml)(names),
     transport,
     sweeper: true,
+    ...(options.consoleSources ? { consoleSources: options.consoleSources } : {}),
     config: { apiToken: CLIENT_TOKEN, internalToken: INTERNAL_TOKEN },
   });
   const endEnv = { ASYA_ACTOR_HAPPY_END: `e2e-happy-${suffix}`, ASYA_ACTOR_ERROR_END: `e2e-error-${suffix}` };
@@ -165,6 +173,7 @@ export async function startE2eWorld(options: {
   const world: E2eWorld = {
     transport,
     gw,
+    schema,
     names,
     storage: storageFromEnv(options.storageEnv),
     happy,

@@ -55,11 +55,11 @@ function cdk8sObjects(): Obj[] {
 }
 
 describe('examples/pipeline as deployment manifests', () => {
-  test('the cdk8s app (AsyncActor construct) renders six workloads with sidecars and their KEDA objects, all schema-valid', async () => {
+  test('the cdk8s app (AsyncActor construct) renders seven workloads with sidecars and their KEDA objects, all schema-valid', async () => {
     const objects = cdk8sObjects();
     const kinds = objects.map((o) => o.kind);
-    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(6);
-    expect(kinds.filter((k) => k === 'ScaledObject')).toHaveLength(6);
+    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(7);
+    expect(kinds.filter((k) => k === 'ScaledObject')).toHaveLength(7);
     expect(kinds).not.toContain('AsyncActor');
     for (const o of objects) await validateKubeObject(o);
   });

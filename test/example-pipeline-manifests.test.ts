@@ -11,6 +11,7 @@ import { handlerLanguage, parseAsyncActor, type AsyncActor } from '../api/index.
 import { injectSidecar } from '../krm-functions/inject-sidecar/transform.ts';
 import { kedaScaler } from '../krm-functions/keda-scaler/transform.ts';
 import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { FAN_IN_ACTOR } from '../protocol/fan-in.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
 const EXAMPLE = join(REPO_ROOT, 'examples/pipeline');
@@ -28,6 +29,7 @@ interface Container {
 test('one valid AsyncActor per file, named after it, with Python and TypeScript handlers', () => {
   expect(actors.map((a) => a.metadata.name)).toEqual(files.map((f) => basename(f, '.yaml')));
   expect(Object.fromEntries(actors.map((a) => [a.metadata.name, handlerLanguage(a)]))).toEqual({
+    assess: 'python',
     chunk: 'node',
     clean: 'python',
     judge: 'python',
@@ -72,12 +74,12 @@ test('keda-scaler gives every actor a ScaledObject with its replica bounds', () 
   }
 });
 
-test('every route in tools.yaml names only actors that have a manifest', () => {
+test('every route in tools.yaml names only actors that have a manifest, or the crew actor fan-in', () => {
   const tools = YAML.parse(readFileSync(join(EXAMPLE, 'tools.yaml'), 'utf8')) as {
     routes: Record<string, string[]>;
     tools: Array<{ name: string; route: string | string[] }>;
   };
-  const names = new Set(actors.map((a) => a.metadata.name));
+  const names = new Set([...actors.map((a) => a.metadata.name), FAN_IN_ACTOR]);
   for (const tool of tools.tools) {
     const route = typeof tool.route === 'string' ? tools.routes[tool.route]! : tool.route;
     expect(route.filter((a) => !names.has(a)), tool.name).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * examples/pipeline through `asya dev`, as a user runs it: the CLI starts the gateway, the six actors and the
+ * examples/pipeline through `asya dev`, as a user runs it: the CLI starts the gateway, the seven actors and the
  * crew from the example's manifests, and the test calls the tools over the gateway's REST surface. Every
  * call of demo.yaml is made and its `expect` checked, then the results are examined in detail: the
  * fan-out, the judge's refine loop and its bound, the order of the gathered results, and the failure.
@@ -153,9 +153,10 @@ describe('examples/pipeline under asya dev', () => {
     const result = finals.get(1)!.result as { score: number; terms: string[]; scorer_calls: number };
     expect(result.score).toBe(0.8);
     expect(result.terms).toEqual(['actor', 'envelope', 'route', 'sidecar']);
-    // One Scorer instance served this call and the document's six scorings (1 + 2 + 3), in whatever order.
+    // One Scorer instance served this call, the document's six scorings (1 + 2 + 3) and assess_document's
+    // two, in whatever order.
     expect(result.scorer_calls).toBeGreaterThanOrEqual(1);
-    expect(result.scorer_calls).toBeLessThanOrEqual(7);
+    expect(result.scorer_calls).toBeLessThanOrEqual(9);
   });
 
   test('an empty document fails at clean, once, with the handler’s message', async () => {
@@ -170,6 +171,18 @@ describe('examples/pipeline under asya dev', () => {
     const history = await (await fetch(`${gateway}/envelopes/${encodeURIComponent(view.id)}/stream`)).text();
     expect(history).toContain('"status":"failed"');
     expect(history).not.toMatch(/retry \d/);
+  });
+
+  test('assess_document: every chunk scored in parallel, fan-in, then one verdict on the whole document', async () => {
+    const view = finals.get(3)!;
+    expect(view.result).toMatchObject({ verdict: 'needs_work', chunks: 2, scores: [0.85, 0.25], mean_score: 0.55, failed_chunks: [] });
+    expect((view.result as { weakest: { index: number } }).weakest.index).toBe(1);
+    // The children ended at the fan-in; the document itself went on to assess under its own id.
+    const { envelopes } = await getJson<{ envelopes: EnvelopeView[] }>(`/envelopes?parent_id=${encodeURIComponent(view.id)}`);
+    expect(envelopes.map((e) => [e.status, e.message]).sort()).toEqual([
+      ['succeeded', `Joined fan-in fan-in of ${view.id}`],
+      ['succeeded', `Joined fan-in fan-in of ${view.id}`],
+    ]);
   });
 
   test('a call with arguments of the wrong type is refused before anything runs', async () => {

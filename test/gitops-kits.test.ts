@@ -12,17 +12,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { installPackedAsya, type PackedAsya } from './support/packed-asya.ts';
-import { byId, idOf, objects, validateAll, type RenderedObject } from './support/rendered.ts';
+import { byId, examplePipelineObjects, idOf, objects, validateAll, type RenderedObject } from './support/rendered.ts';
 import { requireTools } from './support/tools.ts';
 import { buildKrmFunctions } from '../krm-functions/build.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const ARGOCD = join(REPO, 'deploy/argocd');
-const PIPELINE_OBJECTS = [
-  'ConfigMap/asya-runtime',
-  ...['chunk', 'clean', 'judge', 'publish', 'refine', 'score'].flatMap((a) => [`Deployment/${a}`, `ScaledObject/${a}`]),
-  'TriggerAuthentication/asya-rabbitmq-trigger-auth',
-].sort();
+const PIPELINE_OBJECTS = examplePipelineObjects(join(import.meta.dirname, '..'));
 
 let scratch = '';
 let packed: PackedAsya;

@@ -73,6 +73,12 @@ describe('the production module graph (cli/bin.ts bundled)', () => {
     expect(edges(under('protocol'), (target) => !under('protocol')(target) && !under('settings')(target) && target !== 'package.json')).toEqual([]);
   });
 
+  it('keeps telemetry on settings alone (and the OpenTelemetry packages), under the components that trace', () => {
+    expect(edges(under('telemetry'), (target) => !under('telemetry')(target) && !under('settings')(target))).toEqual([]);
+    // crew/tracing.ts is reached through the crew handlers, which the runtime loads by path, not the CLI.
+    for (const user of ['sidecar/hop-trace.ts', 'gateway/tracing.ts']) expect(graph.get(user), user).toContain('telemetry/index.ts');
+  });
+
   it('keeps the gateway core below both of its surfaces', () => {
     const surfaces = (path: string) => under('gateway/http')(path) || under('gateway/mcp')(path) || path === 'gateway/app.ts' || path === 'gateway/server.ts';
     expect(edges(under('gateway/core'), surfaces)).toEqual([]);

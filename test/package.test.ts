@@ -3,7 +3,7 @@
  * in a temporary directory outside the repository, with nothing of the checkout on the module path.
  * - the bins `asya-inject-sidecar` and `asya-keda-scaler` on every golden case: stdout byte for byte what the
  *   in-process function writes, and the golden items;
- * - the library entry points `asya/cdk8s` and `asya/krm`: their exported names, pinned here so the public
+ * - the library entry points `asya/cdk8s`, `asya/krm` and `asya/pause`: their exported names, pinned here so the public
  *   surface changes only on purpose;
  * - a user's own cdk8s app (TypeScript, type-checked strictly against the shipped .d.ts, run by `cdk8s synth`
  *   from cdk8s-cli as installed from the npm registry) gives the objects the bins' pipe and `asya render` give,
@@ -33,8 +33,10 @@ let project: string;
 let packedFiles: string[];
 
 function sh(command: string, args: string[], options: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }) {
-  const run = spawnSync(command, args, { cwd: options.cwd, input: options.input, env: options.env ?? process.env, encoding: 'utf8', timeout: 120_000 });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  // Failure bounds for a loaded 2-core machine, not timings; a process killed (timeout, signal) says so in stderr.
+  const run = spawnSync(command, args, { cwd: options.cwd, input: options.input, env: options.env ?? process.env, encoding: 'utf8', timeout: 360_000, maxBuffer: 64 * 1024 * 1024 });
+  const killed = run.signal ? `\n(${command} ${args.join(' ')} was killed by ${run.signal}${run.error ? `: ${run.error.message}` : ''})` : '';
+  return { code: run.status, stdout: run.stdout, stderr: `${run.stderr}${killed}` };
 }
 
 const bin = (name: string) => join(project, 'node_modules', '.bin', name);
@@ -64,6 +66,8 @@ test('the tarball carries both bundles, the compiled library with its types, and
     'dist/lib/charts-ts/index.d.ts',
     'dist/lib/krm-functions/index.js',
     'dist/lib/krm-functions/index.d.ts',
+    'dist/lib/runtime/node/pause.js',
+    'dist/lib/runtime/node/pause.d.ts',
     'dist/lib/runtime/python/asya_runtime.py',
     'bin/asya.js',
   ]));
@@ -120,6 +124,12 @@ describe('the public surface (change these lists only on purpose)', () => {
     expect(exportedTypeNames('dist/lib/krm-functions/index.d.ts')).toEqual([
       'FunctionInput', 'FunctionOutput', 'FunctionRun', 'KrmTransform', 'KubeObject', 'ObjectMeta', 'PlatformConfig', 'ResourceRef', 'Result',
     ]);
+  });
+
+  test('asya/pause', () => {
+    expect(exportedNames('asya/pause')).toEqual(['PAUSE_MARKER', 'isPause', 'pause', 'pausedOutput']);
+    const marker = JSON.parse(nodeInProject(`const { pause } = await import('asya/pause'); console.log(JSON.stringify(pause('Go?', { payload: { a: 1 }, timeoutSeconds: 5 })));`));
+    expect(marker).toEqual({ __asya_pause__: { prompt: 'Go?', timeout_seconds: 5 }, payload: { a: 1 } });
   });
 
   test('nothing but the declared entry points is importable', () => {
@@ -180,4 +190,4 @@ test("a user's cdk8s app outside the repository: cdk8s synth gives the bins' and
   const rendered = readdirSync(join(project, 'rendered')).filter((f) => f !== 'kustomization.yaml').flatMap((f) => readStream(join(project, 'rendered', f)) as KubeObject[]);
   expect(byKey(rendered)).toEqual(byKey(synthesized));
   for (const object of synthesized) await validateKubeObject(object);
-});
+}, 600_000);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, expect, test } from 'vitest';
 import { asya, copyExample } from './support/dev-process.ts';
 import { greetProject } from './support/new-project.ts';
-import { byId, idOf, objects, snapshot, validateAll, type RenderedObject } from './support/rendered.ts';
+import { byId, examplePipelineObjects, idOf, objects, snapshot, validateAll, type RenderedObject } from './support/rendered.ts';
 import { requireTools } from './support/tools.ts';
 import { buildKrmFunctions } from '../krm-functions/build.ts';
 
@@ -28,11 +28,7 @@ const kustomize = (dir: string, env: Record<string, string> = {}, extra: string[
 
 const render = (args: string[], cwd = example.dir) => asya(['render', ...args], {}, cwd);
 
-const PIPELINE_OBJECTS = [
-  'ConfigMap/asya-runtime',
-  ...['chunk', 'clean', 'judge', 'publish', 'refine', 'score'].flatMap((a) => [`Deployment/${a}`, `ScaledObject/${a}`]),
-  'TriggerAuthentication/asya-rabbitmq-trigger-auth',
-].sort();
+const PIPELINE_OBJECTS = examplePipelineObjects(join(import.meta.dirname, '..'));
 
 test('render -o writes a folder kubectl kustomize applies as it is: every object, schema-valid, no local-config input; twice gives the same bytes', async (ctx) => {
   requireTools(ctx, ['kubectl']);
@@ -109,6 +105,7 @@ test('an invalid actor: exit 1, the functions\' message after the file name, and
   expect(snapshot(out)).toEqual(before);
 });
 
+// Eight asya processes in a row: a failure bound for a loaded 2-core machine (60 s was reached at load 20), not a timing.
 test('bad settings, bad YAML, a wrong directory, no actors, a foreign output folder: exit 1 with the file named', async () => {
   writeFileSync(join(example.dir, 'bad-platform.yaml'), 'apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec: {queuePrefx: a-}\n');
   const settings = await render(['actors', '--platform', 'bad-platform.yaml']);
@@ -150,4 +147,4 @@ test('bad settings, bad YAML, a wrong directory, no actors, a foreign output fol
   const usage = await render([]);
   expect(usage.status).toBe(2);
   expect(usage.stderr).toContain('Usage: asya render <dir>');
-});
+}, 180_000);

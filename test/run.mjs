@@ -23,8 +23,9 @@ const run = spawnSync(
 
 let passed = 0;
 let failed = 0;
+let failures = [];
 try {
-  ({ passed, failed } = JSON.parse(readFileSync(countsFile, 'utf8')));
+  ({ passed, failed, failures = [] } = JSON.parse(readFileSync(countsFile, 'utf8')));
 } catch {
   failed = 1;
   console.error(`test/run: vitest exited with ${run.status ?? run.signal} before reporting any counts`);
@@ -40,5 +41,8 @@ if (run.status !== 0 && failed === 0) {
   failed = 1;
   console.error(`test/run: vitest exited with ${run.status ?? run.signal} although no test failed`);
 }
+// The reporter listed the failures already, but the doc-block list above may have pushed them out of a
+// log's tail; CI shows only the tail.
+if (failures.length > 0) console.log(`failed ${failures.length}:\n${failures.map((line) => `  × ${line}`).join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

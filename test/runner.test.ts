@@ -24,12 +24,17 @@ test('test/run.mjs on the fixture suite counts hook, load and unhandled errors a
   // unhandled rejection, the passing output test, and pytest's test_passes. failed: three tests behind
   // the failing beforeAll, the failing afterAll, the file that does not load, the failing output test,
   // pytest's test_fails, and the unhandled rejection.
-  expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('5 passed, 8 failed');
+  const lines = run.stdout.trimEnd().split('\n');
+  expect(lines.at(-1)).toBe('5 passed, 8 failed');
+  // The failures are named again just above the closing line, where a log's tail still shows them.
+  expect(lines.at(-10)).toBe('failed 8:');
+  expect(lines.slice(-9, -1).every((line) => line.startsWith('  × ')), lines.slice(-10).join('\n')).toBe(true);
 
   expect(output).toContain('hook-fails.fixture.ts > a suite whose beforeAll throws > two: did not run: fixture: beforeAll fails');
   expect(output).toContain('hook-fails.fixture.ts > a suite whose afterAll throws after its test passed: fixture: afterAll fails');
   expect(output).toContain('load-fails.fixture.ts: fixture: the file fails to load');
-  expect(output).toContain('unhandled error: fixture: unhandled rejection');
+  // An unhandled error names the file and the test that was running when it surfaced.
+  expect(output).toContain('unhandled error in test/runner/fixture/unhandled.fixture.ts > passes, but leaves a rejection nobody handles: fixture: unhandled rejection');
   expect(output).toContain('test_fixture.py::test_fails: pytest: assert 1 == 2');
   expect(output).toContain('skipped 2:');
   expect(output).toMatch(/ {2}fixture: the tool is missing:\n {4}↓ test\/runner\/fixture\/output.fixture.ts > skips with a reason\n/);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to are up: RabbitMQ on 5672, NATS with JetStream on 4222 and
-# PostgreSQL on 5432 (trust auth, database `test`), plus python3 with pytest and moto. Starts what is installed but stopped, installs what
+# PostgreSQL on 5432 (trust auth, database `test`), plus python3 with pytest and moto, and Chromium for the console's browser tests. Starts what is installed but stopped, installs what
 # is missing (apt-get, as root), and leaves running services alone: a broker it did not start is never
 # stopped, even one that does not answer (it says so and fails; someone may be using it). Last it names the
 # command-line tools (kpt, kubectl, rabbitmqctl) that are missing and how to get them: no registry here has
@@ -33,8 +33,9 @@ amqp_answers() {
 
 ensure_rabbitmq() {
   if port_open "$RABBITMQ_PORT"; then
-    amqp_answers && return 0
-    log "something accepts connections on $RABBITMQ_PORT but does not answer AMQP; it was running before this script and is left alone"
+    # A busy broker (another suite creating and deleting quorum queues) can be slow to greet: ask for a minute.
+    for _ in 1 2 3 4; do amqp_answers && return 0; done
+    log "something accepts connections on $RABBITMQ_PORT but does not answer AMQP within a minute; it was running before this script and is left alone"
     log "restart it yourself (rabbitmqctl stop; rabbitmq-server -detached), then run this again"
     return 1
   fi
@@ -94,6 +95,17 @@ ensure_python() {
   command -v moto_server >/dev/null || pip install -q 'moto[server]' || apt_install python3-moto || return 1
 }
 
+# The console's browser tests drive Debian's Chromium (test/support/browser.ts installs it too when missing).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+# The console's actors from metrics: a private Prometheus scrapes a real sidecar (test/support/prometheus.ts
+# installs it too when missing). Only the binary is used; the package's own service is never started.
+ensure_prometheus() {
+  [ -x /usr/bin/prometheus ] || apt_install prometheus
+}
+
 report_tools() {
   [ -d node_modules/tsx ] || { log "run npm ci first to check the tools the tests need"; return 0; }
   node --import tsx test/support/tools.ts
@@ -105,5 +117,7 @@ ensure_rabbitmq || status=1
 ensure_nats || status=1
 ensure_postgres || status=1
 ensure_python || status=1
+ensure_chromium || status=1
+ensure_prometheus || status=1
 report_tools
 exit $status

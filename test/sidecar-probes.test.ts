@@ -10,6 +10,7 @@ import { queueName } from '../protocol/index.ts';
 import { LIVENESS_PROBE_SCRIPT, markerFileSupervisor } from '../sidecar/supervisor.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import { capturingLogger } from './support/capture-logger.ts';
+import { expectProcessMetrics } from './support/process-metrics.ts';
 import { collectEnds, envelopeBody, startActor } from './support/pipeline.ts';
 
 describe('metrics and probes', () => {
@@ -36,7 +37,8 @@ describe('metrics and probes', () => {
     expect(metrics).toContain(`asya_actor_messages_failed_total{queue="${q}",reason="route_mismatch"} 1`);
     expect(metrics).toContain('asya_actor_messages_sent_total{destination_queue="asya-error-end",message_type="error_end"} 1');
     expect(metrics).toMatch(/asya_actor_runtime_execution_duration_seconds_count\{queue="[^"]+"\} 2/);
-    expect(metrics).toContain('asya_actor_active_messages 0');
+    expect(metrics).toContain(`asya_actor_active_messages{queue="${q}"} 0`);
+    expectProcessMetrics(metrics);
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);

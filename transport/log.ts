@@ -2,21 +2,20 @@
  * Transports report what they recover from (reconnects, stale acks, requeued handler failures) instead of
  * throwing, so the caller's logger has to be pluggable; tests capture these lines to count them.
  */
+import { jsonLine, type LogFields } from '../protocol/log.ts';
+
 export interface TransportLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-function line(level: string, message: string, fields?: Record<string, unknown>): string {
-  return JSON.stringify({ level, component: 'transport', msg: message, ...fields });
-}
+/**
+ * For a transport made without a logger: JSON lines on stderr (stdout belongs to the process that hosts the
+ * transport), in the same shape as ASYA_LOG_FORMAT=json, so they never need a format of their own.
+ */
+const line = (level: 'INFO' | 'WARNING' | 'ERROR') => (message: string, fields?: LogFields) => void process.stderr.write(`${jsonLine(level, 'asya.transport', message, fields)}\n`);
 
-/** JSON lines on stderr: stdout belongs to the process that hosts the transport. */
-export const stderrLogger: TransportLogger = {
-  info: (message, fields) => process.stderr.write(line('info', message, fields) + '\n'),
-  warn: (message, fields) => process.stderr.write(line('warn', message, fields) + '\n'),
-  error: (message, fields) => process.stderr.write(line('error', message, fields) + '\n'),
-};
+export const stderrLogger: TransportLogger = { info: line('INFO'), warn: line('WARNING'), error: line('ERROR') };
 
 export { errorText } from '../protocol/errors.ts';

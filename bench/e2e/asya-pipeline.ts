@@ -1,15 +1,14 @@
 /**
  * The Asya pipeline as a user deploys it, every part its own process with default settings: `asya gateway`
  * on PostgreSQL (tokens on), actors A and B (`asya sidecar` + `asya runtime` with a handler that returns
- * its payload), and `asya crew happy-end`, all on RabbitMQ. The client calls `POST /tools/call` and then
- * follows `GET /envelopes/{id}/stream` (SSE), which closes after the final update: the call's latency ends
- * when the client has read that update.
+ * its payload), and `asya crew happy-end`, all on one broker (brokers.ts: RabbitMQ, or SQS on moto). The
+ * client calls `POST /tools/call` and then follows `GET /envelopes/{id}/stream` (SSE), which closes after
+ * the final update: the call's latency ends when the client has read that update.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqp from 'amqplib';
 import postgres from 'postgres';
 import { queueName } from '../../protocol/queues.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
@@ -17,6 +16,7 @@ import { freePort } from '../../test/support/moto.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
 import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
+import type { BenchBroker } from './brokers.ts';
 import { delta, rowWrites, scrape, sumByLabel, type Counts } from './counters.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
 
@@ -24,15 +24,13 @@ const CLIENT_TOKEN = 'bench-e2e-client';
 const INTERNAL_TOKEN = 'bench-e2e-internal';
 const TOOL = 'e2e';
 
-export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: number): Promise<Pipeline> {
+export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: number): Promise<Pipeline> {
   const suffix = randomUUID().slice(0, 8);
   const names = { a: `bench-e2e-a-${suffix}`, b: `bench-e2e-b-${suffix}`, happy: `bench-e2e-happy-${suffix}`, error: `bench-e2e-error-${suffix}` };
   const schema = await createTestSchema('asya_bench_e2e');
   const dir = mkdtempSync(join(tmpdir(), 'asya-bench-e2e-'));
   const processes: BenchProcess[] = [];
   const runtimes: RuntimeProcess[] = [];
-  const broker = await amqp.connect(rabbitmqUrl);
-  const channel = await broker.createChannel();
   const sql = postgres(schema.url, { max: 1, onnotice: () => {} });
   const metricsUrls: Record<string, string> = {};
   let client: BenchClient | undefined;
@@ -42,8 +40,7 @@ export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: numbe
     // Crew and actors first, so nothing reports to a gateway that is gone.
     for (const p of [...processes].reverse()) await p.stop();
     for (const r of runtimes) await r.stop();
-    for (const name of Object.values(names)) for (const q of [queueName(name), `${queueName(name)}-dlq`]) await channel.deleteQueue(q);
-    await broker.close();
+    for (const name of Object.values(names)) for (const q of [queueName(name), `${queueName(name)}-dlq`]) await broker.remove(q);
     await sql.end();
     await schema.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -53,12 +50,12 @@ export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: numbe
     writeFileSync(join(dir, 'tools.yaml'), `tools:\n- name: ${TOOL}\n  parameters: {text: {type: string, required: true}}\n  route: [${names.a}, ${names.b}]\n  timeout: 600\n`);
     const gateway = await startGatewayProcess({
       ASYA_CONFIG_PATH: join(dir, 'tools.yaml'), ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
-      ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: rabbitmqUrl, ASYA_GATEWAY_API_TOKEN: CLIENT_TOKEN, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
+      ...broker.env, ASYA_GATEWAY_API_TOKEN: CLIENT_TOKEN, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
     });
     processes.push(gateway);
     metricsUrls.gateway = `${gateway.url}/metrics`;
     const common = {
-      ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: rabbitmqUrl, ASYA_GATEWAY_URL: gateway.url, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
+      ...broker.env, ASYA_GATEWAY_URL: gateway.url, ASYA_GATEWAY_TOKEN: INTERNAL_TOKEN,
       ASYA_ACTOR_HAPPY_END: names.happy, ASYA_ACTOR_ERROR_END: names.error, ASYA_LOG_LEVEL: 'INFO',
     };
     const pids: Record<string, number> = { gateway: gateway.pid };
@@ -101,7 +98,7 @@ export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: numbe
     }
 
     return {
-      name: 'asya',
+      name: `asya (${broker.name})`,
       pids,
       async call(i) {
         const res = await http.request('POST', '/tools/call', JSON.stringify({ name: TOOL, arguments: { text: `${i} ${text}` } }), json);
@@ -120,10 +117,10 @@ export async function startAsyaPipeline(rabbitmqUrl: string, payloadBytes: numbe
       },
       async backlog() {
         const stages = { a: names.a, b: names.b, 'happy-end': names.happy };
-        return Object.fromEntries(await Promise.all(Object.entries(stages).map(async ([k, n]) => [k, (await channel.checkQueue(queueName(n))).messageCount] as const)));
+        return Object.fromEntries(await Promise.all(Object.entries(stages).map(async ([k, n]) => [k, await broker.ready(queueName(n))] as const)));
       },
       async purge() {
-        for (const name of [names.a, names.b, names.happy]) await channel.purgeQueue(queueName(name));
+        for (const name of [names.a, names.b, names.happy]) await broker.purge(queueName(name));
       },
       stop,
     };

@@ -5,14 +5,22 @@
  * divided by the envelopes it was sent.
  */
 import { cpus, loadavg } from 'node:os';
+import { peakRssMiB } from '../support.ts';
 import { startAsyaPipeline } from './asya-pipeline.ts';
+import { openBroker, type BenchBroker, type BrokerLeg } from './brokers.ts';
 import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
+import { startDevPipeline } from './dev-pipeline.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
 import { startRawPipeline } from './raw-pipeline.ts';
 import { runStep, type HoldRule, type StepResult } from './step.ts';
 
+export const E2E_LEGS = ['rabbitmq', 'sqs', 'memory'] as const;
+export type E2eLeg = BrokerLeg | 'memory';
+
 export interface E2eOptions extends HoldRule {
   readonly rabbitmqUrl: string;
+  /** What the Asya pipeline runs on: a broker, or `asya dev` (memory). The raw pipeline is always on RabbitMQ. */
+  readonly transport: E2eLeg;
   readonly rates: number[];
   readonly seconds: number;
   readonly payloadBytes: number;
@@ -31,6 +39,8 @@ export interface PipelineReport {
   envelopes: number;
   counters: PipelineCounters;
   perEnvelope: { dbRowWrites: Counts; httpRequests: Counts; brokerMessages: Counts };
+  /** Each process's peak resident set over the run (VmHWM), by role. */
+  peakRssMiB: Record<string, number>;
 }
 
 export interface E2eReport {
@@ -50,11 +60,18 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   const startedAt = new Date().toISOString();
   const machine = { cores: cpus().length, node: process.version, loadAverageAtStart: loadavg() };
   const pipelines: Pipeline[] = [];
+  let broker: BenchBroker | undefined;
   try {
     log('starting the raw pipeline ...');
     pipelines.push(await startRawPipeline(options.rabbitmqUrl, options.payloadBytes));
-    log('starting the Asya pipeline (gateway, 2 actors, happy-end) ...');
-    pipelines.unshift(await startAsyaPipeline(options.rabbitmqUrl, options.payloadBytes));
+    if (options.transport === 'memory') {
+      log('starting the Asya pipeline under asya dev (memory transport) ...');
+      pipelines.unshift(await startDevPipeline(options.payloadBytes));
+    } else {
+      log(`starting the Asya pipeline on ${options.transport} (gateway, 2 actors, happy-end) ...`);
+      broker = await openBroker(options.transport, options.rabbitmqUrl);
+      pipelines.unshift(await startAsyaPipeline(broker, options.payloadBytes));
+    }
     const [asya, raw] = pipelines as [Pipeline, Pipeline];
     const sent = new Map<Pipeline, number>([[asya, 0], [raw, 0]]);
     for (const p of pipelines) {
@@ -97,6 +114,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
           httpRequests: perEnvelope(counters.httpRequests, envelopes),
           brokerMessages: perEnvelope(counters.brokerMessages, envelopes),
         },
+        peakRssMiB: Object.fromEntries(Object.entries(p.pids).map(([role, pid]) => [role, peakRssMiB(pid)])),
       };
     };
     const asyaReport = await report(asya);
@@ -105,5 +123,6 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
     return { startedAt, machine, options: recorded, steps, asya: asyaReport, raw: rawReport, ratio: rawReport.heldRate > 0 ? asyaReport.heldRate / rawReport.heldRate : null };
   } finally {
     for (const p of pipelines) await p.stop();
+    await broker?.close();
   }
 }

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
 import { startAsyaPipeline } from './asya-pipeline.ts';
+import { openBroker, type BenchBroker } from './brokers.ts';
+import { startDevPipeline } from './dev-pipeline.ts';
 import type { E2eReport, PipelineReport } from './bench.ts';
 import { perEnvelope, total } from './counters.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
@@ -16,13 +18,16 @@ import { runStep, type StepResult } from './step.ts';
 const RULE = { p99LimitMs: 1000, drainLimitMs: 2000, settleMs: 60_000 };
 let asya: Pipeline;
 let raw: Pipeline;
+let rabbitmq: BenchBroker;
 
 beforeAll(async () => {
-  [asya, raw] = await Promise.all([startAsyaPipeline(RABBITMQ_URL, 64), startRawPipeline(RABBITMQ_URL, 64)]);
+  rabbitmq = await openBroker('rabbitmq', RABBITMQ_URL);
+  [asya, raw] = await Promise.all([startAsyaPipeline(rabbitmq, 64), startRawPipeline(RABBITMQ_URL, 64)]);
 }, 180_000);
 
 afterAll(async () => {
   await Promise.allSettled([asya?.stop(), raw?.stop()]);
+  await rabbitmq?.close();
 }, 60_000);
 
 /** Counters once PostgreSQL has published the row writes (its backends do so when idle, within ~10 s). */
@@ -61,23 +66,60 @@ describe('bench/e2e machinery', () => {
       envelopes: 1,
       counters,
       perEnvelope: { dbRowWrites: perEnvelope(counters.dbRowWrites, 1), httpRequests: perEnvelope(counters.httpRequests, 1), brokerMessages: perEnvelope(counters.brokerMessages, 1) },
+      peakRssMiB: { gateway: 90 },
     });
     const report: E2eReport = {
       startedAt: new Date().toISOString(),
       machine: { cores: 2, node: process.version, loadAverageAtStart: [0, 0, 0] },
-      options: { rabbitmqUrl: RABBITMQ_URL, rates: [1], seconds: 1, payloadBytes: 64, warmupCalls: 0, settleStatistics: true, ...RULE },
+      options: { rabbitmqUrl: RABBITMQ_URL, transport: 'rabbitmq', rates: [1], seconds: 1, payloadBytes: 64, warmupCalls: 0, settleStatistics: true, ...RULE },
       steps,
       asya: pipelineReport(asyaCounters),
       raw: pipelineReport(rawCounters),
       ratio: 1,
     };
     const tables = formatReport(report);
-    expect(tables.map((t) => t.rows.length)).toEqual([2, 2, expect.any(Number)]);
-    expect(tables[0]!.rows.map((r) => r.pipeline)).toEqual(['asya', 'raw']);
+    expect(tables.map((t) => t.rows.length)).toEqual([2, 2, 2, expect.any(Number)]);
+    expect(tables[0]!.rows.map((r) => r.pipeline)).toEqual(['asya (rabbitmq)', 'raw']);
     expect(tables[1]!.rows.map((r) => r['vs raw'])).toEqual(['100%', '100%']);
-    const perEnvelopeRows = Object.fromEntries(tables[2]!.rows.map((r) => [r.counter, r]));
+    expect(tables[2]!.rows.map((r) => r.process)).toEqual(['gateway', 'gateway']);
+    const perEnvelopeRows = Object.fromEntries(tables[3]!.rows.map((r) => [r.counter, r]));
     expect(perEnvelopeRows['broker: total']).toEqual({ counter: 'broker: total', asya: expect.stringMatching(/^\d+\.\d\d$/), raw: '3.00' });
     expect(perEnvelopeRows['http: /tools/call']).toMatchObject({ asya: '1.00', raw: '' });
     expect(JSON.parse(JSON.stringify(report))).toMatchObject({ asya: { envelopes: 1 }, raw: { envelopes: 1 } });
+  });
+});
+
+describe('bench/e2e legs', () => {
+  // One envelope each: the SQS leg's processes find moto's queues, and asya dev's pipeline answers the same client.
+  it('carries one envelope through the pipeline on SQS (moto)', { timeout: 180_000 }, async () => {
+    const sqs = await openBroker('sqs', RABBITMQ_URL);
+    try {
+      const pipeline = await startAsyaPipeline(sqs, 64);
+      try {
+        const step = await runStep(pipeline, 1, 1, RULE);
+        expect(step, JSON.stringify(step.errors)).toMatchObject({ pipeline: 'asya (sqs)', sent: 1, succeeded: 1, failed: 0, unfinished: 0 });
+        expect(await pipeline.backlog()).toEqual({ a: 0, b: 0, 'happy-end': 0 });
+        const counters = await pipeline.counters();
+        expect(counters.brokerMessages).toMatchObject({ 'gateway (tool calls)': 1, 'sidecar a': 1, 'sidecar b': 1 });
+      } finally {
+        await pipeline.stop();
+      }
+    } finally {
+      await sqs.close();
+    }
+  });
+
+  it('carries one envelope through asya dev (memory transport) and counts its HTTP requests', { timeout: 180_000 }, async () => {
+    const pipeline = await startDevPipeline(64);
+    try {
+      expect(Object.keys(pipeline.pids).length).toBeGreaterThanOrEqual(3);
+      const step = await runStep(pipeline, 1, 1, RULE);
+      expect(step, JSON.stringify(step.errors)).toMatchObject({ pipeline: 'asya (asya dev, memory)', sent: 1, succeeded: 1, failed: 0, unfinished: 0 });
+      const counters = await pipeline.counters();
+      expect(counters.httpRequests).toMatchObject({ '/tools/call': 1, '/envelopes/:id/stream': 1 });
+      expect(counters.brokerMessages).toEqual({ 'gateway (tool calls)': 1 });
+    } finally {
+      await pipeline.stop();
+    }
   });
 });

@@ -8,32 +8,18 @@
  * latency ends when the NOTIFY arrives, the push counterpart of the Asya client's SSE stream (which the
  * gateway also feeds from a NOTIFY).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import postgres from 'postgres';
 import { CREW_CONCURRENCY } from '../../protocol/crew.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
-import { waitForLine, type BenchProcess } from '../processes.ts';
+import { startNodeScript, type BenchProcess } from '../processes.ts';
 import { delta, rowWrites, type Counts } from './counters.ts';
 import type { Pipeline } from './pipeline.ts';
 
 const EXCHANGE = 'asya';
 const ACTOR_PREFETCH = 1;
-
-function startNode(script: string, args: string[]): Promise<BenchProcess> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return waitForLine(child, 'consuming').then(() => ({
-    child,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  }));
-}
 
 export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number): Promise<Pipeline> {
   const suffix = randomUUID().slice(0, 8);
@@ -66,9 +52,9 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
     }
     await sql.listen(notifyChannel, (id) => waiting.get(id)?.());
     const forwarder = join(import.meta.dirname, '../hop/raw-forwarder.mjs');
-    processes.push(await startNode(forwarder, [rabbitmqUrl, queues[0]!, queues[1]!, String(ACTOR_PREFETCH)]));
-    processes.push(await startNode(forwarder, [rabbitmqUrl, queues[1]!, queues[2]!, String(ACTOR_PREFETCH)]));
-    processes.push(await startNode(join(import.meta.dirname, 'raw-finisher.mjs'), [rabbitmqUrl, queues[2]!, String(CREW_CONCURRENCY), schema.url, schema.name, notifyChannel]));
+    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[0]!, queues[1]!, String(ACTOR_PREFETCH)]));
+    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[1]!, queues[2]!, String(ACTOR_PREFETCH)]));
+    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-finisher.mjs'), [rabbitmqUrl, queues[2]!, String(CREW_CONCURRENCY), schema.url, schema.name, notifyChannel]));
     const baseline = await rowWrites(sql, schema.name);
     const text = 'x'.repeat(payloadBytes);
 

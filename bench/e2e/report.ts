@@ -37,6 +37,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
   }));
   const ratio = report.ratio === null ? 'n/a (raw held no step)' : `${Math.round(report.ratio * 100)}%`;
   const { asya, raw } = report;
+  const asyaName = report.steps.find((s) => s.pipeline !== 'raw')?.pipeline ?? 'asya';
   return [
     {
       title: `End to end, ${options.seconds} s per step, ${options.payloadBytes}-byte payloads; a step holds when p99 ≤ ${options.p99LimitMs} ms and all is final ≤ ${options.drainLimitMs} ms after the last send (CPU: the pipeline's own processes)`,
@@ -46,7 +47,14 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
       title: 'Highest rate held',
       rows: [
         { pipeline: 'raw (INSERT + publish, 2 hops, UPDATE + NOTIFY)', 'held calls/s': raw.heldRate, 'vs raw': '100%' },
-        { pipeline: 'asya (REST → gateway → A → B → happy-end)', 'held calls/s': asya.heldRate, 'vs raw': ratio },
+        { pipeline: `${asyaName} (REST → gateway → A → B → happy-end)`, 'held calls/s': asya.heldRate, 'vs raw': ratio },
+      ],
+    },
+    {
+      title: 'Peak RSS over the run, MiB (VmHWM of each process)',
+      rows: [
+        ...Object.entries(asya.peakRssMiB).map(([process, mib]) => ({ pipeline: asyaName, process, 'peak RSS MiB': mib.toFixed(0) })),
+        ...Object.entries(raw.peakRssMiB).map(([process, mib]) => ({ pipeline: 'raw', process, 'peak RSS MiB': mib.toFixed(0) })),
       ],
     },
     {

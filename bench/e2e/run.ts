@@ -5,7 +5,7 @@
  * is left. Prints the steps, the held rates and their ratio, and per-envelope database row writes, HTTP
  * requests and broker messages; writes every number to a JSON file. See docs/performance.md.
  *
- *   npx tsx bench/e2e/run.ts [--quick] [--rates 10,20,40] [--seconds 60] [--p99-ms 1000] [--drain-ms 2000]
+ *   npx tsx bench/e2e/run.ts [--quick] [--transport rabbitmq|sqs|memory] [--rates 10,20,40] [--seconds 60] [--p99-ms 1000] [--drain-ms 2000]
  *                            [--settle-ms 60000] [--payload-bytes 1024] [--warmup 20] [--out file.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
 import { REPO_ROOT } from '../../test/support/runtime-process.ts';
 import { printTable } from '../support.ts';
-import { runE2e } from './bench.ts';
+import { E2E_LEGS, runE2e, type E2eLeg } from './bench.ts';
 import { formatReport } from './report.ts';
 
 const DEFAULT_RATES = '10,20,40,60,80,100,120,160,200,250,300,400,500';
@@ -34,8 +34,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-if (values.transport !== 'rabbitmq') {
-  process.stderr.write(`--transport ${values.transport}: only rabbitmq is implemented so far (sqs and memory are not yet)\n`);
+const transport = values.transport as E2eLeg;
+if (!(E2E_LEGS as readonly string[]).includes(transport)) {
+  process.stderr.write(`--transport must be one of ${E2E_LEGS.join(', ')}; got "${values.transport}"\n`);
   process.exit(2);
 }
 const number = (flag: string, text: string): number => {
@@ -58,6 +59,7 @@ process.on('SIGINT', () => {
 });
 const options = {
   rabbitmqUrl: process.env.ASYA_BENCH_RABBITMQ_URL ?? RABBITMQ_URL,
+  transport,
   rates,
   seconds: number('seconds', values.seconds ?? (values.quick ? QUICK.seconds : '60')),
   p99LimitMs: number('p99-ms', values['p99-ms']!),
@@ -75,7 +77,7 @@ const report = await runE2e(options).catch((err: unknown) => {
   process.exit(130);
 });
 for (const table of formatReport(report)) printTable(table.title, table.rows);
-const out = values.out ?? join(REPO_ROOT, 'bench/results', `e2e-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+const out = values.out ?? join(REPO_ROOT, 'bench/results', `e2e-${transport}-${report.startedAt.replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nraw numbers: ${out}`);

@@ -2,7 +2,8 @@
  * One hop on RabbitMQ (persistent messages, publisher confirms, 1 KiB payloads): raw amqplib consume →
  * publish → ack as the baseline, against `asya sidecar` with the Node runtime and with the Python runtime,
  * all in the same run. Reports throughput, latency at a steady 100 msg/s (and what the sidecar adds over
- * the baseline), and the sidecar's RSS.
+ * the baseline), and the sidecar's RSS. The Node case runs again with tracing on, exporting every span to
+ * an OTLP/HTTP receiver (a process of its own), for the cost of tracing per hop (docs/performance.md).
  *
  *   npx tsx bench/hop/run.ts [messages-for-throughput] [seconds-at-100-per-s]
  */
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
 import { ASYA_ENTRY as ENTRY, sidecarNodeArgs, waitForLine } from '../processes.ts';
-import { cpuMs, percentile, printTable, rssMiB } from '../support.ts';
+import { countingOtlpReceiver, cpuMs, freshActorQueue, percentile, printTable, rssMiB } from '../support.ts';
 
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.argv[2] ?? 3000);
@@ -23,14 +24,18 @@ interface Case {
   name: string;
   concurrency: number;
   runtime?: { kind: 'node' | 'python'; workers?: number };
+  /** The sidecar exports its spans to the receiver below. */
+  tracing?: boolean;
 }
 
 const allCases: Case[] = [
   { name: 'raw amqplib', concurrency: 1 },
   { name: 'sidecar + node runtime', concurrency: 1, runtime: { kind: 'node' } },
+  { name: 'sidecar + node runtime, tracing on', concurrency: 1, runtime: { kind: 'node' }, tracing: true },
   { name: 'sidecar + python runtime', concurrency: 1, runtime: { kind: 'python' } },
   { name: 'raw amqplib', concurrency: 8 },
   { name: 'sidecar + node runtime', concurrency: 8, runtime: { kind: 'node' } },
+  { name: 'sidecar + node runtime, tracing on', concurrency: 8, runtime: { kind: 'node' }, tracing: true },
   { name: 'sidecar + python runtime (4 workers)', concurrency: 8, runtime: { kind: 'python', workers: 4 } },
 ];
 
@@ -38,17 +43,12 @@ const allCases: Case[] = [
 const only = process.argv[4];
 const cases = allCases.filter((c) => !only || !c.runtime || c.name.includes(only));
 
+const receiver = await countingOtlpReceiver();
+const OTLP_URL = receiver.url;
+
 const connection = await amqp.connect(URL);
 const channel = await connection.createConfirmChannel();
 await channel.assertExchange('asya', 'topic', { durable: true });
-
-async function freshQueue(actor: string): Promise<string> {
-  const queue = `asya-${actor}`;
-  await channel.assertQueue(queue, { durable: true });
-  await channel.bindQueue(queue, 'asya', actor);
-  await channel.purgeQueue(queue);
-  return queue;
-}
 
 function publish(actor: string, next: string, sentAt: number): Promise<void> {
   const body = Buffer.from(JSON.stringify({ id: randomUUID(), route: { actors: [actor, next], current: 0 }, payload: { sent_at: sentAt, pad: PAD } }));
@@ -105,6 +105,7 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
         ASYA_METRICS_ENABLED: 'false',
         ASYA_QUEUE_AUTO_CREATE: 'false',
         ASYA_LOG_LEVEL: 'INFO',
+        ...(c.tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_URL } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -124,10 +125,11 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
 async function runCase(c: Case) {
   const actor = `benchhop-${randomUUID().slice(0, 6)}`;
   const next = `${actor}-out`;
-  await freshQueue(actor);
-  const output = await freshQueue(next);
+  await freshActorQueue(channel, actor);
+  const output = await freshActorQueue(channel, next);
   const sink = await collector(output);
   const hop = await startHop(c, actor, next);
+  const spansBefore = await receiver.spans();
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, rssMiB(hop.pid))), 100);
 
@@ -155,10 +157,12 @@ async function runCase(c: Case) {
   const latencies = sink.arrivals.map((a) => a.latency).sort((a, b) => a - b);
   clearInterval(sampler);
   await hop.stop();
+  // The sidecar exports what is left when it stops: every hop's three spans (process, runtime, send).
+  const spans = (await receiver.spans()) - spansBefore;
   await sink.close();
   await channel.deleteQueue(`asya-${actor}`);
   await channel.deleteQueue(output);
-  return { throughput, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rss, cpuPerMessage };
+  return { throughput, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rss, cpuPerMessage, spans };
 }
 
 const results: Array<{ c: Case; r: Awaited<ReturnType<typeof runCase>> }> = [];
@@ -179,8 +183,20 @@ const rows = results.map(({ c, r }) => {
     'added p99 ms': c.runtime ? r.p99 - base.p99 : 0,
     'RSS MiB': r.rss,
     'CPU ms/msg (hop, runtime)': r.cpuPerMessage.map((v) => v.toFixed(3)).join(', '),
+    'spans exported': c.tracing ? `${r.spans} of ${3 * (N + STEADY_SECONDS * 100)}` : '',
   };
 });
+// Tracing's cost: the traced case against the same case untraced, in this run.
+for (const { c, r } of results.filter((x) => x.c.tracing)) {
+  const plain = results.find((x) => !x.c.tracing && x.c.runtime?.kind === c.runtime?.kind && x.c.concurrency === c.concurrency && x.c.name === c.name.replace(', tracing on', ''));
+  if (!plain) continue;
+  const cpu = (r.cpuPerMessage[0]! / plain.r.cpuPerMessage[0]! - 1) * 100;
+  process.stdout.write(
+    `tracing on, concurrency ${c.concurrency}: sidecar CPU per hop ${plain.r.cpuPerMessage[0]!.toFixed(3)} → ${r.cpuPerMessage[0]!.toFixed(3)} ms (${cpu >= 0 ? '+' : ''}${cpu.toFixed(0)}%), ` +
+      `throughput ${((r.throughput / plain.r.throughput) * 100).toFixed(0)}% of untraced, p50 ${plain.r.p50.toFixed(2)} → ${r.p50.toFixed(2)} ms\n`,
+  );
+}
 printTable(`One RabbitMQ hop (sidecar from ${ENTRY.replace(REPO_ROOT + '/', '')}), 1 KiB persistent messages with confirms (${N} for throughput, ${STEADY_SECONDS}s at 100 msg/s for latency)`, rows);
 await channel.close();
 await connection.close();
+receiver.close();

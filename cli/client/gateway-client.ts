@@ -12,6 +12,8 @@ import {
   EnvelopeUpdate,
   EnvelopeView,
   ErrorAnswer,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
   isFinalStatus,
   ToolResult,
   UPDATE_EVENT,
@@ -61,6 +63,10 @@ function networkFailure(err: unknown): string | undefined {
   }
   return fetchFailed ? 'fetch failed' : undefined;
 }
+
+/** Tries of a keyed tool call (the first included), and the answers that are worth another. */
+const KEYED_ATTEMPTS = 3;
+const RETRIED_STATUSES = new Set([502, 503, 504]);
 
 // Read loose: a newer gateway may add fields, and the client passes them on.
 const ENVELOPE = EnvelopeView.loose();
@@ -151,20 +157,39 @@ export class GatewayClient {
     return new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered ${res.status} to ${what}: ${detail}`);
   }
 
-  /** POST /tools/call; the id of the envelope the gateway queued. */
-  async callTool(name: string, args: Record<string, unknown>): Promise<string> {
-    const res = await this.fetch('/tools/call', {
+  /**
+   * POST /tools/call; the id of the envelope the gateway queued, and whether it was an earlier call's (the
+   * gateway knew the idempotency key, and started nothing new).
+   *
+   * With a key, a call that got no answer (connection lost or refused, timed out) or a 502/503/504 is sent
+   * again, KEYED_ATTEMPTS times in all: the gateway may have started the call before the answer was lost,
+   * and the key makes the next attempt find it instead of starting another. Without a key it is not sent
+   * again, since that could run the pipeline twice.
+   */
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    idempotencyKey?: string,
+    onRetry?: (reason: string, attempt: number, of: number) => void,
+  ): Promise<{ id: string; replayed: boolean }> {
+    const post = () => this.fetch('/tools/call', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(idempotencyKey !== undefined ? { [IDEMPOTENCY_KEY_HEADER]: idempotencyKey } : {}) },
       body: JSON.stringify({ name, arguments: args } satisfies ToolCallRequest),
     });
+    const res = idempotencyKey === undefined ? await post() : await this.keyedRetries(post, onRetry);
     if (res.status === 404) {
       // Only the gateway's own 404 means "no such tool"; any other is a URL that is not a gateway.
       const message = await this.errorMessage(res);
       if (/^Tool ".*" not found$/.test(message)) throw new CliError(EXIT.notFound, `the gateway at ${this.url} has no tool "${name}" (asya tools lists them)`);
       throw await this.refusal(res, 'POST /tools/call (is this an Asya gateway?)', message);
     }
+    // A key used before for another call, or (from an older client's check) a key the gateway refused.
+    if (idempotencyKey !== undefined && (res.status === 409 || res.status === 400)) {
+      throw new CliError(EXIT.usage, `the gateway refused the call to ${name}: ${await this.errorMessage(res)}`);
+    }
     if (!res.ok) throw await this.refusal(res, `the call to ${name}`);
+    const replayed = res.headers.get(IDEMPOTENT_REPLAYED_HEADER) === 'true';
     const body = await this.json(res, ToolResult, `the call to ${name}`);
     const text = body.content.map((c) => c.text).join('\n');
     if (body.isError) {
@@ -178,7 +203,23 @@ export class GatewayClient {
     } catch {
       throw new CliError(EXIT.gatewayError, `the gateway at ${this.url} answered without an envelope id: ${text}`);
     }
-    return this.parse(CreatedBody, created, `the call to ${name}`).envelope_id;
+    return { id: this.parse(CreatedBody, created, `the call to ${name}`).envelope_id, replayed };
+  }
+
+  private async keyedRetries(post: () => Promise<Response>, onRetry?: (reason: string, attempt: number, of: number) => void): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      let reason: string;
+      try {
+        const res = await post();
+        if (!RETRIED_STATUSES.has(res.status) || attempt === KEYED_ATTEMPTS) return res;
+        reason = `${res.status} ${await this.errorMessage(res)}`;
+      } catch (err) {
+        if (!(err instanceof CliError && err.exitCode === EXIT.unreachable) || attempt === KEYED_ATTEMPTS) throw err;
+        reason = err.message;
+      }
+      onRetry?.(reason, attempt + 1, KEYED_ATTEMPTS);
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
   }
 
   /** GET /envelopes/{id}; fields this client does not know are kept (`asya status --json` shows them). */
@@ -188,6 +229,22 @@ export class GatewayClient {
     if (res.status === 400) throw new CliError(EXIT.usage, `${JSON.stringify(id)} is not an envelope id: ${await this.errorMessage(res)}`);
     if (!res.ok) throw await this.refusal(res, `reading envelope ${id}`);
     return this.json(res, ENVELOPE, `reading envelope ${id}`);
+  }
+
+  /**
+   * POST /envelopes/{id}/resume. Input the pause's schema refuses is a usage error (exit 2) naming the reason;
+   * an envelope that is not paused is refused by the gateway (exit 5).
+   */
+  async resume(id: string, input: unknown): Promise<EnvelopeView> {
+    const res = await this.fetch(`/envelopes/${encodeURIComponent(id)}/resume`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input }),
+    });
+    if (res.status === 404) throw new CliError(EXIT.notFound, `the gateway at ${this.url} has no envelope ${id}`);
+    if (res.status === 400) throw new CliError(EXIT.usage, `the gateway refused the input for ${id}: ${await this.errorMessage(res)}`);
+    if (!res.ok) throw await this.refusal(res, `resuming envelope ${id}`);
+    return this.json(res, ENVELOPE, `resuming envelope ${id}`);
   }
 
   /**

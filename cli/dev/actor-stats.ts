@@ -20,9 +20,18 @@ export class ActorCounters {
 
   /** Median over the last SAMPLES deliveries; undefined before the first. */
   p50(): number | undefined {
+    return this.percentile(0.5);
+  }
+
+  /** The console shows the tail too. */
+  p95(): number | undefined {
+    return this.percentile(0.95);
+  }
+
+  private percentile(q: number): number | undefined {
     if (this.durations.length === 0) return undefined;
     const sorted = [...this.durations].sort((a, b) => a - b);
-    return sorted[Math.floor((sorted.length - 1) / 2)];
+    return sorted[Math.floor((sorted.length - 1) * q)];
   }
 }
 

@@ -5,6 +5,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runRuntime } = await import('../../runtime/node/main.ts');
+// Not started through the asya command, so it routes its own process output (ASYA_LOG_FORMAT=json) itself.
+(await import('../../protocol/process-log.ts')).jsonProcessLog('asya.runtime', process.env);
 await runRuntime();
 process.removeAllListeners('SIGINT');
 process.on('SIGINT', () => {});

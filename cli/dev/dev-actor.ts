@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { runtimeEnv, type AsyncActor } from '../../api/index.ts';
 import { sidecarSettingsEnv } from '../../krm-functions/sidecar-settings.ts';
-import { policyQueueOptions, queueName, sidecarQueueSettings, type Logger, type QueuePolicy } from '../../protocol/index.ts';
+import { policyQueueOptions, queueName, sidecarQueueSettings, type LogFormat, type Logger, type QueuePolicy } from '../../protocol/index.ts';
 import { endActorsFromEnv } from '../../protocol/settings.ts';
 import { toEnvRecord } from '../../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
@@ -16,7 +16,7 @@ import type { QueueOptions, Transport } from '../../transport/transport.ts';
 import { ActorCounters, counterTotal, countingTransport } from './actor-stats.ts';
 import { handlerSpec, isNodeHandler, pythonPath, runtimeCommandFor } from './actors.ts';
 import { devRuntime, type DevRuntime } from './runtime-process.ts';
-import type { ActorRow } from './status-board.ts';
+import { runtimeLine, type ActorRow } from './status-board.ts';
 import { errorText } from '../../protocol/errors.ts';
 
 const RESTART_PAUSE_MS = 1000;
@@ -27,8 +27,10 @@ export interface DevActorContext {
   transport: Transport;
   env: Record<string, string | undefined>;
   gatewayUrl: string;
-  /** A component's logger by name (warnings and errors by default). */
-  logger: (name: string) => Logger;
+  /** A component's logger by name and actor (warnings and errors by default). */
+  logger: (name: string, actor?: string) => Logger;
+  /** The format the runtime's lines are shown in. */
+  logFormat: LogFormat;
   /** dev mode's own one-line messages. */
   say: (line: string) => void;
 }
@@ -87,7 +89,7 @@ export class DevActor {
       cwd: ctx.dir,
       paths: this.config,
       readyTimeoutMs: 60_000,
-      output: (line) => ctx.say(`[${this.name}] ${line}`),
+      output: (line) => ctx.say(runtimeLine(line, this.name, ctx.logFormat)),
       onUnexpectedExit: (code, signal) => {
         if (this.state !== 'up') return;
         ctx.say(`actor ${this.name}: the runtime exited (${signal ?? `code ${code}`}); starting it again`);
@@ -145,7 +147,7 @@ export class DevActor {
         config: this.config,
         transport: countingTransport(this.ctx.transport, this.counters),
         supervisor: this.runtime,
-        log: this.ctx.logger(`asya.sidecar.${this.name}`),
+        log: this.ctx.logger('asya.sidecar', this.name),
         queue: sidecarQueueSettings(this.queuePolicy),
       });
     }
@@ -183,6 +185,7 @@ export class DevActor {
       processed: registry ? await counterTotal(registry, `${ns}messages_processed_total`) : 0,
       errors: registry ? await counterTotal(registry, `${ns}messages_failed_total`) : 0,
       p50Ms: this.counters.p50(),
+      p95Ms: this.counters.p95(),
     };
   }
 }

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import type { RuntimeSupervisor } from '../../sidecar/router.ts';
 import { waitForRuntime, type RuntimePaths } from '../../sidecar/supervisor.ts';
 import { errorText } from '../../protocol/errors.ts';
+import { parseJsonObject } from './status-board.ts';
 
 /** The runtime exited before it was ready: almost always a handler that does not import. */
 export class RuntimeStartError extends Error {
@@ -115,8 +116,15 @@ export function devRuntime(options: DevRuntimeOptions): DevRuntime {
   };
 }
 
-/** Both runtimes say why they could not start in one `FATAL: ...` line; otherwise the last line says most. */
-function startFailure(lines: string[], code: number | null, signal: NodeJS.Signals | null): string {
+/**
+ * Both runtimes say why they could not start in one `FATAL: ...` line (its message, when they log JSON);
+ * otherwise the last line says most.
+ */
+function startFailure(output: string[], code: number | null, signal: NodeJS.Signals | null): string {
+  const lines = output.map((line) => {
+    const message = parseJsonObject(line)?.message;
+    return typeof message === 'string' ? message : line;
+  });
   const fatal = lines.find((l) => l.includes('FATAL'));
   const reason = fatal ? fatal.slice(fatal.indexOf('FATAL')).replace(/^FATAL:\s*/, '') : lines.filter((l) => l.trim()).at(-1);
   return reason ?? `the runtime exited (${signal ?? `code ${code}`}) before it was ready, without saying why`;

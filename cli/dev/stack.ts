@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { CREW_SETTINGS } from '../../crew/settings.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
-import { queueName, type Logger } from '../../protocol/index.ts';
-import { toEnvRecord } from '../../settings/index.ts';
+import { queueName, type LogFormat, type Logger } from '../../protocol/index.ts';
+import { fromEnv, toEnvRecord } from '../../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
 import { createTransport } from '../../transport/factory.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
@@ -20,6 +20,9 @@ import { watchHandlerFiles, type HandlerWatch } from './handler-watch.ts';
 import type { ActorRow } from './status-board.ts';
 import { cliLogLevel } from '../settings.ts';
 import { temporaryDir } from '../temp-dir.ts';
+import type { ConsoleSources } from '../../gateway/console/sources.ts';
+import { consoleDeadLetters } from '../console-dlq.ts';
+import { DLQ_CLI_SETTINGS } from '../settings.ts';
 
 const CREW_RUNTIME = join(import.meta.dirname, 'crew-runtime.mjs');
 
@@ -35,8 +38,10 @@ export interface DevStackOptions {
   resultsDir: string;
   toolsFile: string | undefined;
   env: Record<string, string | undefined>;
-  /** A component's logger by name (sidecars, gateway, crew, transport). */
-  logger: (name: string) => Logger;
+  /** A component's logger by name (sidecars, gateway, crew, transport) and the actor it speaks for. */
+  logger: (name: string, actor?: string) => Logger;
+  /** How runtime children's lines are shown (they log in the format of ASYA_LOG_FORMAT in `env`). */
+  logFormat: LogFormat;
   /** dev mode's own one-line messages. */
   say: (line: string) => void;
 }
@@ -81,9 +86,11 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
   const undo = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
   };
+  const consoleSources: ConsoleSources = { deadLetters: consoleDeadLetters(transport, fromEnv(DLQ_CLI_SETTINGS, options.env).dlqQueue) };
   try {
     const gateway = await startGateway({
       transport,
+      consoleSources,
       log: options.logger('asya.gateway'),
       env: { ...options.env, ASYA_TRANSPORT: options.transport },
       config: {
@@ -96,7 +103,7 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
       throw err.code === 'EADDRINUSE' ? new Error(`port ${options.port} is in use (another asya dev?); pick another with --port`) : err;
     });
     cleanups.push(() => gateway.stop());
-    const ctx = { dir: options.dir, workdir, transport, env: options.env, gatewayUrl: gateway.url, logger: options.logger, say: options.say };
+    const ctx = { dir: options.dir, workdir, transport, env: options.env, gatewayUrl: gateway.url, logger: options.logger, logFormat: options.logFormat, say: options.say };
     const actors = manifests.map((actor) => new DevActor(actor, ctx));
     // Before any call can be routed: a queue that exists holds messages even for an actor that is down.
     for (const actor of actors) await transport.ensureQueue(actor.queue, actor.queueOptions());
@@ -112,7 +119,7 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
         const crew = await startCrew(role, {
           transport: countingTransport(transport, counters),
           env: crewEnv,
-          log: options.logger(`asya.crew.${role}`),
+          log: options.logger('asya.crew', role),
           runtimeCommand: [process.execPath, CREW_RUNTIME],
         });
         return { crew, counters };
@@ -144,20 +151,22 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
         processed: await counterTotal(c.sidecar.metrics.registry, `${ns}messages_processed_total`),
         errors: await counterTotal(c.sidecar.metrics.registry, `${ns}messages_failed_total`),
         p50Ms: counters.p50(),
+        p95Ms: counters.p95(),
       };
     };
     const depthOf = async (queue: string) => {
       const d = await transport.queueDepth(queue).catch(() => ({ ready: 0, inFlight: 0, delayed: 0 }));
       return d.ready + d.inFlight + d.delayed;
     };
+    const rows = async () => [...(await Promise.all(actors.map((a) => a.row()))), ...(await Promise.all(crew.map(crewRow)))];
+    consoleSources.actors = rows;
+    consoleSources.actorsNote = 'asya dev: queue depth from the transport, the rest counted by each sidecar it runs (p50 and p95 over the last 256 messages)';
     let stopped: Promise<number> | undefined;
     return {
       gateway,
       transport,
       actors,
-      async rows() {
-        return [...(await Promise.all(actors.map((a) => a.row()))), ...(await Promise.all(crew.map(crewRow)))];
-      },
+      rows,
       async pending() {
         let total = 0;
         const stranded: Array<{ actor: string; messages: number }> = [];

@@ -1,21 +1,14 @@
 /**
  * What `asya dev` shows. On a terminal: a table of the actors redrawn in place, with log lines scrolling
  * above it. Elsewhere (a pipe, CI): plain log lines on stderr and no table while it runs, so a log file gets
- * no redraw noise; the table is printed once, when dev mode stops.
+ * no redraw noise; the table is printed once, when dev mode stops. With ASYA_LOG_FORMAT=json every line is a
+ * JSON object (jsonBoard): no table, and the closing numbers as one line per actor.
  */
-import type { LogFields, Logger } from '../../protocol/index.ts';
+import type { ActorStats } from '../../gateway/console/sources.ts';
+import { createLogger, jsonLine, type LogFields, type LogFormat, type Logger, type LogLevel } from '../../protocol/index.ts';
 
-export interface ActorRow {
-  name: string;
-  /** up, starting, reloading, failed, stopped. */
-  state: string;
-  /** Ready and delayed messages in the actor's queue. */
-  queued: number | undefined;
-  inFlight: number;
-  processed: number;
-  errors: number;
-  p50Ms: number | undefined;
-}
+/** One actor's row: the numbers the console's actors page shows too (gateway/console/sources.ts). */
+export type ActorRow = ActorStats;
 
 export interface StatusBoard {
   /** A log line: above the table on a terminal, stderr otherwise. */
@@ -45,7 +38,8 @@ export function formatTable(rows: ActorRow[]): string[] {
   return [line(header), ...cells.map(line)];
 }
 
-export function statusBoard(live: boolean): StatusBoard {
+export function statusBoard(live: boolean, format: LogFormat = 'text'): StatusBoard {
+  if (format === 'json') return jsonBoard();
   let rows: ActorRow[] = [];
   if (!live) {
     return {
@@ -93,15 +87,55 @@ export function statusBoard(live: boolean): StatusBoard {
   };
 }
 
+/** dev mode's own lines on stderr, the demo's output on stdout, each one JSON object. */
+function jsonBoard(): StatusBoard {
+  let rows: ActorRow[] = [];
+  return {
+    // A runtime's line arrives already JSON (runtimeLine) and passes as it is.
+    log: (line) => void process.stderr.write(`${parseJsonObject(line) ? line : jsonLine('INFO', 'asya.dev', line)}\n`),
+    print: (line) => void process.stdout.write(`${jsonLine('INFO', 'asya.dev', line)}\n`),
+    update: (next) => void (rows = next),
+    close() {
+      for (const { name, ...numbers } of rows) process.stderr.write(`${jsonLine('INFO', 'asya.dev', 'actor totals', numbers, name)}\n`);
+    },
+  };
+}
+
+/**
+ * A line a runtime child printed, as dev mode shows it. Text: prefixed with the actor. JSON: a runtime that
+ * logs JSON passes through with its actor named; anything else it prints (a handler's print()) is wrapped.
+ */
+export function runtimeLine(line: string, actor: string, format: LogFormat): string {
+  if (format === 'text') return `[${actor}] ${line}`;
+  const parsed = parseJsonObject(line);
+  return parsed ? JSON.stringify({ ...parsed, actor: parsed.actor ?? actor }) : jsonLine('INFO', 'asya.runtime', line, { output: 'unstructured' }, actor);
+}
+
+/** The object a JSON log line holds, or undefined for any other line. */
+export function parseJsonObject(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 } as const;
 
-/** A component logger whose lines go through the board, so they never tear the table. */
-export function boardLogger(board: StatusBoard, level: keyof typeof LEVELS, name: string): Logger {
+/**
+ * A component logger whose lines go through the board, so they never tear the table. JSON lines need no
+ * board (there is no table then) and go straight to stderr, like a component's own.
+ */
+export function boardLogger(board: StatusBoard, level: LogLevel, name: string, format: LogFormat = 'text', actor?: string): Logger {
+  if (format === 'json') return createLogger(level, name, { format, ...(actor ? { actor } : {}) });
   const min = LEVELS[level];
+  const shownName = actor ? `${name}.${actor}` : name;
   const write = (lvl: keyof typeof LEVELS, message: string, fields?: LogFields) => {
     if (LEVELS[lvl] < min) return;
-    const extra = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('') : '';
-    board.log(`${lvl} ${name}: ${message}${extra}`);
+    const extra = fields ? Object.entries(fields).filter(([k, v]) => k !== 'traceparent' && v !== undefined).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('') : '';
+    board.log(`${lvl} ${shownName}: ${message}${extra}`);
   };
   return {
     debug: (m, f) => {

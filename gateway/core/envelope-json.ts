@@ -36,6 +36,7 @@ export function envelopeJson(e: EnvelopeRecord): EnvelopeView {
     updated_at: rfc3339(e.updatedAt),
     ...(e.toolName ? { tool_name: e.toolName } : {}),
     ...(e.owner ? { owner: e.owner } : {}),
+    ...(e.idempotencyKey ? { idempotency_key: e.idempotencyKey } : {}),
     ...(e.cancelled ? { cancelled: true } : {}),
     ...(e.fanoutIndex !== null ? { fanout_index: e.fanoutIndex } : {}),
   };

@@ -6,6 +6,10 @@ import type { GatewayDeps } from '../deps.ts';
 import type { EnvelopeStatus, ListFilter } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { envelopeJson } from '../core/envelope-json.ts';
+import { viewForClient } from '../core/payloads.ts';
+import { payloadRefOf } from '../../protocol/payload-ref.ts';
+import { PayloadUnreadableError } from '../../payload-store/index.ts';
+import { Readable } from 'node:stream';
 import { errorBody, HttpError, notFound, parseJsonBody, parseRequest } from './errors.ts';
 import { checkPathId } from './ids.ts';
 import { bodyText } from './request-body.ts';
@@ -23,6 +27,7 @@ function listFilter(raw: Record<string, string>): ListFilter {
   if (query.created_to) filter.createdTo = new Date(query.created_to);
   if (query.limit !== undefined) filter.limit = Number(query.limit);
   if (query.cursor) filter.cursor = query.cursor;
+  if (query.id) filter.idPrefix = query.id;
   return filter;
 }
 
@@ -44,7 +49,24 @@ export function envelopeRoutes(routes: Routes, deps: GatewayDeps): void {
   routes.get('/envelopes/:id', 'client', async (c) => {
     const envelope = await visible(c, checkPathId(c.req.param('id')));
     if (!envelope) throw notFound();
-    return c.json(envelopeJson(envelope));
+    return c.json(await viewForClient(deps.payloads, envelopeJson(envelope)));
+  });
+
+  // An offloaded result, streamed from the payload store as its JSON text (docs/payloads.md).
+  routes.get('/envelopes/:id/result', 'client', async (c) => {
+    const envelope = await visible(c, checkPathId(c.req.param('id')));
+    if (!envelope) throw notFound();
+    if (envelope.status !== 'succeeded') throw new HttpError(409, `Envelope is ${envelope.status}; it has no result`);
+    const ref = payloadRefOf(envelope.result);
+    if (!ref) return c.json(envelope.result);
+    const store = deps.payloads?.store;
+    if (!store) throw new HttpError(503, `The result is offloaded to ${ref.uri}, and this gateway has no payload store (ASYA_PAYLOAD_STORE)`);
+    const body = await store.stream(ref.uri).catch((err: unknown) => {
+      throw err instanceof PayloadUnreadableError ? new HttpError(410, `The result's object is gone: ${err.message}`) : err;
+    });
+    return new Response(Readable.toWeb(body) as ReadableStream, {
+      headers: { 'content-type': ref.content_type, 'content-length': String(ref.size), 'x-asya-payload-sha256': ref.sha256 },
+    });
   });
 
   // The original answered 410 for an unknown id too; an id that never existed is a 404 here.

@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { requestProblem, type ErrorAnswer, type ErrorExtras } from '../../protocol/gateway-contract.ts';
 import { InvalidEnvelopeInputError, StoreUnavailableError } from '../store/index.ts';
+import { PayloadStoreUnavailableError } from '../../payload-store/index.ts';
 import { errorText } from '../../protocol/errors.ts';
 
 export class HttpError extends Error {
@@ -26,11 +27,11 @@ export function errorBody(message: string, extra: ErrorExtras = {}): ErrorAnswer
   return { error: message, ...extra };
 }
 
-/** Maps what handlers throw to a status: bad input 400, database away 503, anything unexpected 500. */
+/** Maps what handlers throw to a status: bad input 400, database or payload store away 503, anything unexpected 500. */
 export function errorResponse(c: Context, err: unknown, onUnexpected: (err: unknown) => void) {
   if (err instanceof HttpError) return c.json(errorBody(err.message, err.extra), err.status);
   if (err instanceof InvalidEnvelopeInputError) return c.json(errorBody(err.message), 400);
-  if (err instanceof StoreUnavailableError) {
+  if (err instanceof StoreUnavailableError || err instanceof PayloadStoreUnavailableError) {
     c.header('Retry-After', '1');
     return c.json(errorBody(err.message), 503);
   }

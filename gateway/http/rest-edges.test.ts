@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, takePublished } from '../../test/support/gateway-harness.ts';
 import { startRestFixture, TOOLS, type RestFixture } from '../../test/support/rest-fixture.ts';
+import { expectProcessMetrics } from '../../test/support/process-metrics.ts';
 
 let f: RestFixture;
 let gw: RestFixture['gw'];
@@ -185,6 +186,7 @@ describe('health, readiness, metrics, CORS', () => {
     expect(text).toMatch(/asya_gateway_http_requests_total\{route="\/tools\/call",method="POST",status="200"\} \d+/);
     expect(text).toMatch(/asya_gateway_tool_calls_total\{tool="echo",via="rest",outcome="created"\} \d+/);
     expect(text).toContain('asya_gateway_publish_failures_total 1');
+    expectProcessMetrics(text);
   });
 
   it('sends no CORS headers unless origins are configured', async () => {

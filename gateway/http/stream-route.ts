@@ -6,9 +6,9 @@
  * reopened (`envelope_state: replayed` follows it) is sent but does not close the stream. `: keepalive`
  * comments keep proxies from timing out.
  *
- * Frames go straight into the response stream as the store delivers them, each event encoded once for all
- * of its subscribers: with a thousand clients on one envelope the per-client cost is one enqueue. A client
- * that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
+ * Frames go straight into the response stream (sse-body.ts) as the store delivers them, each event encoded
+ * once for all of its subscribers: with a thousand clients on one envelope the per-client cost is one
+ * enqueue. A client that stops reading is cut off once too much is queued for it; it resumes with Last-Event-ID.
  */
 import { UPDATE_EVENT } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -18,14 +18,13 @@ import { isFinal } from '../store/state-machine.ts';
 import { updateJson } from '../core/envelope-json.ts';
 import { HttpError, notFound } from './errors.ts';
 import { checkPathId } from './ids.ts';
+import { SseBody } from './sse-body.ts';
 import type { Routes } from './routes.ts';
 
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
 const frames = new WeakMap<EnvelopeEvent, Uint8Array>();
-const KEEPALIVE = encoder.encode(': keepalive\n\n');
 
-function frameFor(event: EnvelopeEvent): Uint8Array {
+export function frameFor(event: EnvelopeEvent): Uint8Array {
   let frame = frames.get(event);
   if (!frame) {
     frame = encoder.encode(`event: ${UPDATE_EVENT}\nid: ${event.seq}\ndata: ${JSON.stringify(updateJson(event))}\n\n`);
@@ -34,14 +33,14 @@ function frameFor(event: EnvelopeEvent): Uint8Array {
   return frame;
 }
 
-function lastEventId(raw: string | undefined): number {
+export function lastEventId(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 0;
   if (!/^\d{1,15}$/.test(raw.trim())) throw new HttpError(400, 'Invalid Last-Event-ID: expected the id of a previous event');
   return Number(raw.trim());
 }
 
 export function streamRoute(routes: Routes, deps: GatewayDeps): void {
-  const { store, metrics, log } = deps;
+  const { store } = deps;
   const keepAliveMs = deps.options.sseKeepAliveMs ?? 15_000;
 
   routes.get('/envelopes/:id/stream', 'client', async (c) => {
@@ -50,65 +49,36 @@ export function streamRoute(routes: Routes, deps: GatewayDeps): void {
     const envelope = await store.get(id);
     if (!envelope || !canSee(c.get('caller'), envelope)) throw notFound();
 
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
     let lastSent = after;
-    let open = true;
     let subscription: Subscription | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    const body = new SseBody(c, deps, () => `SSE client for ${id} is not reading; closing its stream (it can resume from event ${lastSent})`);
+    body.whenClosed(() => void subscription?.close());
     // History may hold a final event that an operator's replay reopened afterwards: while the stored events
     // are replayed, a final one does not end the stream; the envelope's state read right after does.
     let replaying = true;
-    const close = () => {
-      if (!open) return;
-      open = false;
-      clearInterval(timer);
-      deps.closers.delete(close);
-      metrics.sseStreams.dec();
-      void subscription?.close();
-      try {
-        controller.close();
-      } catch {
-        // Already closed or cancelled by the client.
-      }
-    };
     const send = (event: EnvelopeEvent) => {
-      if (!open || event.seq <= lastSent) return;
-      if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) {
-        log.warn(`SSE client for ${id} is not reading; closing its stream (it can resume from event ${lastSent})`);
-        return close();
-      }
-      controller.enqueue(frameFor(event));
+      if (event.seq <= lastSent || !body.send(frameFor(event))) return;
       lastSent = event.seq;
-      if (!replaying && isFinal(event.status)) close();
+      if (!replaying && isFinal(event.status)) body.close();
     };
-    const body = new ReadableStream<Uint8Array>(
-      { start: (ctl) => void (controller = ctl), cancel: close },
-      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
-    );
-    metrics.sseStreams.inc();
-    deps.closers.add(close);
-    c.req.raw.signal.addEventListener('abort', close, { once: true });
     try {
       // Subscribed before the response starts, so a database outage is still a clean 503.
       subscription = await store.subscribe(id, send, { afterSeq: after });
+      // The client may have left while the subscription was being made.
+      if (!body.open) void subscription.close();
       // The final event may be older than Last-Event-ID, or land between the replay and this check:
       // read what is left from the table, and stop once the envelope is final.
       const now = await store.get(id);
       replaying = false;
       if (!now || isFinal(now.status)) {
         for (const event of await store.eventsSince(id, lastSent)) send(event);
-        close();
+        body.close();
       }
     } catch (err) {
-      close();
+      body.close();
       throw err;
     }
-    if (open) {
-      timer = setInterval(() => open && controller.enqueue(KEEPALIVE), keepAliveMs);
-      timer.unref();
-    }
-    return new Response(body, {
-      headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' },
-    });
+    body.keepAlive(keepAliveMs);
+    return body.response();
   });
 }

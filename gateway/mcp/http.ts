@@ -19,6 +19,7 @@ import { bodyText } from '../http/request-body.ts';
 import type { Routes } from '../http/routes.ts';
 import { INVALID_PARAMS, paramsProblem } from './params.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
+import { isElicitationAnswer, takeElicitationAnswer } from './elicit.ts';
 
 const SESSION_ID = /^mcp-session-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_TERMINATED = 10_000;
@@ -34,8 +35,11 @@ function idOf(message: unknown): RpcId {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-/** Remembers ended sessions, oldest forgotten first, so memory stays bounded. */
-class EndedSessions {
+/**
+ * Sessions whose client declared elicitation at initialize, oldest forgotten first. Per replica: a waiting
+ * call on a replica that did not see the session's initialize does not elicit (docs/gateway.md).
+ */
+class Bounded {
   private readonly ids = new Set<string>();
   add(id: string): void {
     this.ids.add(id);
@@ -58,7 +62,8 @@ function cancelledRequestIds(messages: unknown[]): RpcId[] {
 }
 
 export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
-  const ended = new EndedSessions();
+  const ended = new Bounded();
+  const eliciting = new Bounded();
   const waiting = new Map<string, () => void>();
 
   const checkSession = (c: Context, id: RpcId): Response | undefined => {
@@ -98,6 +103,12 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
     }
     const session = initializing ? `mcp-session-${randomUUID()}` : (c.req.header('mcp-session-id') as string);
     for (const id of cancelledRequestIds(messages)) waiting.get(waitingKey(session, id))?.();
+    if (initializing && messages.some(declaresElicitation)) eliciting.add(session);
+    // Answers to our elicitations may reach any replica: each is taken from the store alone (elicit.ts).
+    if (messages.every((m) => isElicitationAnswer(m as Record<string, unknown>))) {
+      for (const m of messages) await takeElicitationAnswer(deps, m as Record<string, unknown>, c.get('caller'));
+      return new Response(null, { status: 202, headers: { 'mcp-session-id': session } });
+    }
 
     // Clients must accept both; the original's clients sent `*/*` or nothing, which we read as both too.
     const accept = c.req.header('accept') ?? '*/*';
@@ -117,7 +128,7 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
       keepAliveMs: deps.options.sseKeepAliveMs ?? 15_000,
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
-    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name), c.get('caller'));
+    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name), c.get('caller'), { elicits: eliciting.has(session) });
     const key = waitsLong ? waitingKey(session, idOf(messages[0])) : undefined;
     if (key) waiting.set(key, stop);
     const release = () => {
@@ -160,6 +171,12 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
     c.header('Allow', 'POST, DELETE');
     return rpcError(c, 405, null, -32000, 'Method not allowed: this server sends nothing unprompted, so there is no GET stream; use POST');
   });
+}
+
+function declaresElicitation(message: unknown): boolean {
+  if (!isPlainObject(message) || message.method !== 'initialize' || !isPlainObject(message.params)) return false;
+  const capabilities = message.params.capabilities;
+  return isPlainObject(capabilities) && isPlainObject(capabilities.elicitation);
 }
 
 function waits(deps: GatewayDeps, message: unknown): boolean {

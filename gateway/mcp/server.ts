@@ -19,12 +19,14 @@ import pkg from '../../package.json' with { type: 'json' };
 import type { GatewayDeps } from '../deps.ts';
 import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
-import { finalResult, outcomeResult } from '../core/results.ts';
+import { finalResult, keyConflictText, outcomeResult } from '../core/results.ts';
+import { IDEMPOTENCY_META_KEY, IDEMPOTENT_REPLAYED_META_KEY, idempotencyKeyProblem } from '../../protocol/gateway-contract.ts';
 import { callTool, traceHeaders } from '../core/tool-call.ts';
 import { shortened, type Tool } from '../tools/index.ts';
 import { ownerScope, type Caller } from '../core/caller.ts';
 import { waitForFinal } from '../core/wait-final.ts';
 import { registerTaskHandlers, taskFor } from './tasks.ts';
+import { elicitPauses } from './elicit.ts';
 
 // Imported, not read from a path relative to this file: in the bundled CLI this file is dist/chunk-*.js.
 export const SERVER_INFO = { name: 'asya-gateway', version: pkg.version };
@@ -47,7 +49,26 @@ export function waitsForResult(tool: Tool | undefined, params: { _meta?: { progr
   return tool?.progress === true && params._meta?.progressToken !== undefined && params.task === undefined;
 }
 
-export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: (name: string) => string | undefined, caller?: Caller): Server {
+/** The key from a call's `_meta`: absent, valid, or refused with the reason. */
+function idempotencyKeyOf(meta: Record<string, unknown> | undefined): string | undefined | { problem: string } {
+  if (!meta || !(IDEMPOTENCY_META_KEY in meta)) return undefined;
+  const key = meta[IDEMPOTENCY_META_KEY];
+  const problem = idempotencyKeyProblem(key, `_meta["${IDEMPOTENCY_META_KEY}"]`);
+  return problem ? { problem } : (key as string);
+}
+
+/** What the gateway remembers of the session's client; `elicits`: it declared the elicitation capability. */
+export interface McpSessionInfo {
+  elicits: boolean;
+}
+
+export function buildMcpServer(
+  deps: GatewayDeps,
+  signal: AbortSignal,
+  headers: (name: string) => string | undefined,
+  caller?: Caller,
+  session: McpSessionInfo = { elicits: false },
+): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
     jsonSchemaValidator: SCHEMA_VALIDATOR,
@@ -59,20 +80,32 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
     const { name, arguments: args, task } = request.params;
     const tool = deps.tools.get(name);
     if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${shortened(name)}`);
-    const outcome = await callTool(deps, tool, args, { via: 'mcp', headers: traceHeaders(headers), owner: ownerScope(caller) }).catch((err: unknown) => {
-      throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
-    });
+    const key = idempotencyKeyOf(request.params._meta);
+    if (typeof key === 'object') {
+      if (task) throw rpcError(ErrorCode.InvalidParams, key.problem);
+      return { content: [{ type: 'text', text: key.problem }], isError: true };
+    }
+    const outcome = await callTool(deps, tool, args, { via: 'mcp', headers: traceHeaders(headers), owner: ownerScope(caller), idempotencyKey: key })
+      .catch((err: unknown) => {
+        throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
+      });
+    const replayed = outcome.kind === 'repeated' ? { _meta: { [IDEMPOTENT_REPLAYED_META_KEY]: true } } : {};
     if (task) {
       // A task must be created or refused; a CallToolResult is not an answer to a task request.
       if (outcome.kind === 'invalid') throw rpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
+      if (outcome.kind === 'key_conflict') throw rpcError(ErrorCode.InvalidParams, keyConflictText(tool, outcome));
       if (outcome.kind === 'publish_failed') throw rpcError(ErrorCode.InternalError, outcome.error);
-      return { task: taskFor(outcome.envelope, deps) };
+      return { task: taskFor(outcome.envelope, deps), ...replayed };
     }
-    if (outcome.kind !== 'created' || !waitsForResult(tool, request.params)) return outcomeResult(tool, outcome);
+    if ((outcome.kind !== 'created' && outcome.kind !== 'repeated') || !waitsForResult(tool, request.params)) {
+      return { ...outcomeResult(tool, outcome), ...replayed };
+    }
     const progressToken = request.params._meta?.progressToken as string | number;
     let reported = -1;
     let notifications = Promise.resolve();
+    const elicit = elicitPauses(server, deps, extra.requestId, session.elicits);
     const onEvent = (event: EnvelopeEvent) => {
+      elicit(event);
       if (event.progressPercent === null || event.progressPercent <= reported) return;
       reported = event.progressPercent;
       const params = { progressToken, progress: event.progressPercent, total: 100, ...(event.message ? { message: event.message } : {}) };
@@ -80,9 +113,9 @@ export function buildMcpServer(deps: GatewayDeps, signal: AbortSignal, headers: 
     };
     const envelope = await waitForFinal(deps.store, outcome.envelope.id, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
     await notifications;
-    return finalResult(envelope);
+    return { ...(await finalResult(envelope, deps.payloads)), ...replayed };
   });
 
-  registerTaskHandlers(server, deps, signal, caller);
+  registerTaskHandlers(server, deps, signal, caller, session.elicits);
   return server;
 }

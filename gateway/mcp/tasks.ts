@@ -21,10 +21,19 @@ import { rpcError } from './params.ts';
 import { InvalidEnvelopeInputError, type EnvelopeRecord } from '../store/index.ts';
 import { finalResult } from '../core/results.ts';
 import { waitForFinal } from '../core/wait-final.ts';
+import { elicitPauses } from './elicit.ts';
 
 export function taskFor(e: EnvelopeRecord, deps: GatewayDeps): Task {
   const status: Task['status'] =
-    e.status === 'succeeded' ? 'completed' : e.status === 'failed' ? (e.cancelled ? 'cancelled' : 'failed') : 'working';
+    e.status === 'succeeded'
+      ? 'completed'
+      : e.status === 'failed'
+        ? e.cancelled
+          ? 'cancelled'
+          : 'failed'
+        : e.status === 'paused'
+          ? 'input_required'
+          : 'working';
   const retention = deps.options.retentionMs ?? 0;
   const statusMessage = e.status === 'failed' ? (e.error ?? e.message) : e.message;
   return {
@@ -45,14 +54,16 @@ async function envelopeOf(deps: GatewayDeps, taskId: string, caller: Caller | un
   return envelope;
 }
 
-export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: AbortSignal, caller: Caller | undefined): void {
+export function registerTaskHandlers(server: Server, deps: GatewayDeps, signal: AbortSignal, caller: Caller | undefined, elicits = false): void {
   server.setRequestHandler(GetTaskRequestSchema, async (request) => taskFor(await envelopeOf(deps, request.params.taskId, caller), deps));
 
   server.setRequestHandler(GetTaskPayloadRequestSchema, async (request, extra) => {
     const { taskId } = request.params;
     await envelopeOf(deps, taskId, caller);
-    const envelope = await waitForFinal(deps.store, taskId, { signal: AbortSignal.any([signal, extra.signal]) });
-    const result = finalResult(envelope);
+    // A paused task is input_required: its result stream is where the client is asked (elicit.ts).
+    const onEvent = elicitPauses(server, deps, extra.requestId, elicits);
+    const envelope = await waitForFinal(deps.store, taskId, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
+    const result = await finalResult(envelope, deps.payloads);
     return { ...result, _meta: { [RELATED_TASK_META_KEY]: { taskId } } };
   });
 

@@ -13,6 +13,8 @@ import {
   type EnvelopeStore,
 } from './store.ts';
 import { outboxConformance } from './outbox.case.ts';
+import { idempotencyConformance } from './idempotency.case.ts';
+import { pauseConformance } from './pause.case.ts';
 
 export interface ConformanceTarget {
   /** A store on a fresh, empty database. Called once per file. */
@@ -75,6 +77,21 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const events = await store.eventsSince(id, 0);
       expect(events.map((e) => e.status)).toEqual(['pending']);
       await expect(store.create({ id, actors: ['a'], payload: null })).rejects.toBeInstanceOf(DuplicateEnvelopeError);
+    });
+
+    it('answers summaries of the envelopes asked for, and leaves unknown ones out', async () => {
+      const root = uid('summary');
+      const child = uid('summary-child');
+      const created = await store.create({ id: root, actors: ['a'], payload: { big: 'x'.repeat(1000) }, toolName: 'echo', owner: 'alice' });
+      await store.registerChild({ id: child, parentId: root, index: 1, actors: ['a'] });
+      const found = await store.summaries([root, child, uid('summary-missing')]);
+      expect(found.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+        [
+          { id: root, owner: 'alice', toolName: 'echo', parentId: null, createdAt: created.createdAt },
+          { id: child, owner: 'alice', toolName: null, parentId: root, createdAt: expect.any(Date) },
+        ].sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      expect(await store.summaries([])).toEqual([]);
     });
 
     it('answers not_found for unknown ids without writing anything', async () => {
@@ -188,6 +205,40 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const extended = await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 2, actors: ['a', 'b', 'c', 'd'] });
       expect(extended).toMatchObject({ envelope: { progressPercent: 99, totalActors: 4, routeActors: ['a', 'b', 'c', 'd'] } });
       expect((await store.eventsSince(id, 0)).map((e) => e.envelopeState)).toEqual([null, 'completed', 'received', 'received', 'completed']);
+    });
+
+    it('answers progress reports that arrive together each on its own, in arrival order per envelope, across instances', async () => {
+      // Sent in one turn, so they share batches (batched-progress.ts); the peer's batches cross this one's ids.
+      const ids = Array.from({ length: 12 }, () => uid('batch'));
+      for (const id of ids) await store.create({ id, actors: ['a', 'b'], payload: null });
+      const done = uid('batch-done');
+      await store.create({ id: done, actors: ['a'], payload: null });
+      await store.setFinal(done, { status: 'succeeded' });
+      const missing = uid('batch-missing');
+      const reports = ids.flatMap((id, i) => {
+        const via = i % 2 === 0 ? store : peer;
+        return (['received', 'processing', 'completed'] as ActorState[]).map((state, k) =>
+          via.appendProgress(id, { actorState: state, currentActorIdx: k === 2 ? 1 : 0, message: `${state} ${id}` }));
+      });
+      const others = [store.appendProgress(done, { actorState: 'received', currentActorIdx: 0 }), peer.appendProgress(missing, { actorState: 'received' })];
+      const answers = await Promise.all(reports);
+      expect(answers.map((r) => r.outcome)).toEqual(reports.map(() => 'applied'));
+      const [late, unknown] = await Promise.all(others);
+      expect(late).toMatchObject({ outcome: 'ignored', envelope: { status: 'succeeded' } });
+      expect(unknown).toEqual({ outcome: 'not_found', id: missing });
+      // The same three reports one at a time give the state each batched envelope must have.
+      const one = uid('batch-one');
+      await store.create({ id: one, actors: ['a', 'b'], payload: null });
+      for (const [state, idx] of [['received', 0], ['processing', 0], ['completed', 1]] as Array<[ActorState, number]>) {
+        await store.appendProgress(one, { actorState: state, currentActorIdx: idx });
+      }
+      const expected = await store.get(one);
+      for (const id of ids) {
+        const events = await store.eventsSince(id, 0);
+        expect(events.map((e) => e.envelopeState)).toEqual([null, 'received', 'processing', 'completed']);
+        expect(events.at(-1)?.message).toBe(`completed ${id}`);
+        expect(await store.get(id)).toMatchObject({ status: 'running', currentActorIdx: 1, progressPercent: expected?.progressPercent });
+      }
     });
 
     it('replays events after a sequence number, per envelope and across envelopes', async () => {
@@ -478,6 +529,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
     });
 
     outboxConformance(() => ({ store, peer }));
+    idempotencyConformance(() => ({ store, peer }));
+    pauseConformance(() => ({ store, peer }));
 
     it('reports health and rejects clearly once closed', async () => {
       const own = await target.openThrowaway();

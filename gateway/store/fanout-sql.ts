@@ -1,7 +1,9 @@
 /** Fan-out queries shared by registration and settling: a parent's branches, its size, its lineage. */
 import type { SqlExecutor } from './driver.ts';
+import { UNINDEXED } from './fan-in-decision.ts';
 import { fromResult } from './rows.ts';
-import type { FanOutChild } from './state-machine.ts';
+import type { FanOutChild, FanOutCounts } from './state-machine.ts';
+import { FINAL_STATUSES } from '../../protocol/gateway-contract.ts';
 import type { EnvelopeStatus } from './store.ts';
 
 export async function children(tx: SqlExecutor, parentId: string): Promise<FanOutChild[]> {
@@ -15,8 +17,21 @@ export async function children(tx: SqlExecutor, parentId: string): Promise<FanOu
     status: String(r.status) as EnvelopeStatus,
     result: fromResult(r.result),
     error: r.error === null || r.error === undefined || r.error === '' ? null : String(r.error),
-    index: r.fanout_index === null || r.fanout_index === undefined ? 1_000_000 + i : Number(r.fanout_index),
+    index: r.fanout_index === null || r.fanout_index === undefined ? UNINDEXED + i : Number(r.fanout_index),
   }));
+}
+
+/** The final statuses as an SQL list, for counts in a statement (a constant, never user input). */
+export const FINAL_LIST = FINAL_STATUSES.map((status) => `'${status}'`).join(', ');
+
+export async function childCounts(tx: SqlExecutor, parentId: string): Promise<FanOutCounts> {
+  const [counts] = await tx.query(
+    `select count(*) as children, count(*) filter (where status not in (${FINAL_LIST})) as pending,
+            coalesce(bool_or(fanout_index = 0), false) as has_index_zero
+     from envelopes where parent_id = $1`,
+    [parentId],
+  );
+  return { children: Number(counts?.children ?? 0), pending: Number(counts?.pending ?? 0), hasIndexZero: counts?.has_index_zero === true };
 }
 
 /** The announced size only grows: a retried registration from an older report must not shrink it. */

@@ -6,7 +6,7 @@ import type { SqlExecutor } from './driver.ts';
 import * as rows from './rows.ts';
 import type { JsonValue } from '../../protocol/json.ts';
 import { ENVELOPE_COLUMNS, ENVELOPE_COLUMNS_BUT_PAYLOAD, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
-import type { CreateEnvelopeInput } from './store.ts';
+import type { CreateEnvelopeInput, IdempotencyInput } from './store.ts';
 
 const COLUMNS = `id, parent_id, status, tool_name, route_actors, route_current, route_metadata, headers, payload, timeout_sec,
   deadline, progress_percent, current_actor_idx, current_actor_name, total_actors, actors_completed, fanout_index, owner`;
@@ -44,7 +44,12 @@ export interface NewEnvelope {
 }
 
 /** The JSON object a batch carries for one envelope; absent keys read as SQL NULL, a JSON null stays JSON. */
-export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnvelopeInput, 'id' | 'actors'>): NewEnvelope {
+export function newEnvelope(
+  id: string,
+  actors: string[],
+  input: Omit<CreateEnvelopeInput, 'id' | 'actors'>,
+  idempotency?: IdempotencyInput,
+): NewEnvelope {
   const current = input.routeCurrent ?? 0;
   const payload = input.payload ?? null;
   const element = JSON.stringify({
@@ -62,6 +67,8 @@ export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnve
     current_actor_name: actors[current],
     total_actors: actors.length,
     outbox_lease_ms: input.outbox?.leaseMs,
+    idempotency_key: idempotency?.key,
+    idempotency_hash: idempotency?.requestHash,
   });
   return { id, payload, element };
 }
@@ -71,22 +78,23 @@ export function newEnvelope(id: string, actors: string[], input: Omit<CreateEnve
  * of those that asked for one, and the NOTIFYs in a data-modifying CTE, as atomic as a transaction and one round trip however many envelopes it carries.
  * The batch travels as one JSON array parameter, so the statement text (and its prepared plan) is the same
  * for any batch size. The payload is not read back: the row carries the caller's own value, which the
- * stored jsonb equals up to key order. Answers a row per input, in order; undefined where the id existed
- * already. Ids must be distinct within a batch: a repeated one would be skipped by ON CONFLICT and both
- * callers would see the first one's row.
+ * stored jsonb equals up to key order. Answers a row per input, in order; undefined where the id, or the
+ * owner's idempotency key, existed already (also earlier in the same batch: ON CONFLICT without a target
+ * skips whichever unique index a row collides with). Ids must be distinct within a batch: a repeated one
+ * would be skipped and both callers would see the first one's row.
  */
 export async function createWithEvents(db: SqlExecutor, channel: string, batch: NewEnvelope[]): Promise<Array<EnvelopeRow | undefined>> {
   const inserted = await db.query(
     `with input as (
        select e, ord from jsonb_array_elements($1::text::jsonb) with ordinality as t(e, ord)),
      ins as (
-       insert into envelopes (${COLUMNS})
+       insert into envelopes (${COLUMNS}, idempotency_key, idempotency_hash)
        select e->>'id', e->>'parent_id', 'pending', e->>'tool_name', array(select jsonb_array_elements_text(e->'actors')),
          (e->>'route_current')::integer, e->'route_metadata', e->'headers', e->'payload', (e->>'timeout_sec')::integer,
          (e->>'deadline')::timestamptz, 0, (e->>'route_current')::integer, e->>'current_actor_name',
-         (e->>'total_actors')::integer, 0, null, e->>'owner'
+         (e->>'total_actors')::integer, 0, null, e->>'owner', e->>'idempotency_key', e->>'idempotency_hash'
        from input order by ord
-       on conflict (id) do nothing returning ${ENVELOPE_COLUMNS_BUT_PAYLOAD}),
+       on conflict do nothing returning ${ENVELOPE_COLUMNS_BUT_PAYLOAD}),
      ev as (
        insert into envelope_updates (envelope_id, status, message, progress_percent, actor, current_actor_idx, actors)
        select id, status, 'Envelope created', progress_percent, current_actor_name, current_actor_idx, route_actors from ins

@@ -23,7 +23,7 @@ function childThrowing(stack: string): ReturnType<typeof spawnSync> {
   const guard = join(import.meta.dirname, 'postgres-driver-bug.ts');
   const script = `
     const { surviveClosedSocketWriteBug } = await import(${JSON.stringify(guard)});
-    surviveClosedSocketWriteBug((m) => console.log('warned: ' + m));
+    surviveClosedSocketWriteBug({ debug() {}, info() {}, warn: (m) => console.log('warned: ' + m), error: (m) => console.error(m) });
     setImmediate(() => {
       const err = new TypeError("Cannot read properties of null (reading 'write')");
       err.stack = ${JSON.stringify(stack)};

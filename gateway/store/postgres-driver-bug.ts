@@ -1,3 +1,6 @@
+import type { Logger } from '../../protocol/log.ts';
+import { surviveUncaught } from '../../protocol/process-log.ts';
+
 /**
  * postgres (postgres.js) 3.4.x can throw from a deferred socket write after the database closed the
  * connection: a TypeError "Cannot read properties of null (reading 'write')" out of connection.js
@@ -17,16 +20,11 @@ export function isClosedSocketWriteBug(err: unknown): boolean {
 
 /**
  * Makes this process survive that one error (logged as a warning) and only that one: any other uncaught
- * exception still prints its stack and exits 1, as Node does by default. For processes, not libraries: a
+ * exception is logged with its stack and exits 1, as Node does by default. For processes, not libraries: a
  * test runner has handlers of its own.
  */
-export function surviveClosedSocketWriteBug(warn: (message: string) => void): void {
-  process.on('uncaughtException', (err) => {
-    if (isClosedSocketWriteBug(err)) {
-      warn('database connection: a write after the connection closed was dropped (postgres.js #1154); the pool reconnects');
-      return;
-    }
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
+export function surviveClosedSocketWriteBug(log: Logger): void {
+  surviveUncaught(log, (err) =>
+    isClosedSocketWriteBug(err) ? 'database connection: a write after the connection closed was dropped (postgres.js #1154); the pool reconnects' : undefined,
+  );
 }

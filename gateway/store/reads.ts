@@ -1,14 +1,45 @@
 /** The store's queries that change no envelope state: lookups, listing, event reads and retention. */
+import { ENVELOPE_STATUSES } from '../../protocol/gateway-contract.ts';
 import type { SqlExecutor, SqlParam } from './driver.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS } from './rows.ts';
-import { InvalidEnvelopeInputError, type EnvelopeEvent, type EnvelopePage, type EnvelopeRecord, type ListFilter } from './store.ts';
+import { InvalidEnvelopeInputError, type EnvelopeEvent, type EnvelopePage, type EnvelopeRecord, type EnvelopeSummary, type ListFilter } from './store.ts';
 
-const STATUSES = new Set(['pending', 'running', 'succeeded', 'failed']);
+const STATUSES = new Set<string>(ENVELOPE_STATUSES);
 
 export async function getEnvelope(db: SqlExecutor, id: string): Promise<EnvelopeRecord | undefined> {
   const found = await db.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = $1`, [id]);
   return found[0] ? rows.toRecord(rows.toEnvelopeRow(found[0])) : undefined;
+}
+
+export async function summaries(db: SqlExecutor, ids: readonly string[]): Promise<EnvelopeSummary[]> {
+  if (ids.length === 0) return [];
+  const found = await db.query(
+    `select id, owner, tool_name, parent_id, created_at from envelopes where id in (select jsonb_array_elements_text($1::text::jsonb))`,
+    [JSON.stringify(ids)],
+  );
+  return found.map((r) => ({
+    id: String(r.id),
+    owner: r.owner === null || r.owner === undefined ? null : String(r.owner),
+    toolName: r.tool_name === null || r.tool_name === undefined ? null : String(r.tool_name),
+    parentId: r.parent_id === null || r.parent_id === undefined || r.parent_id === '' ? null : String(r.parent_id),
+    createdAt: rows.toDate(r.created_at) ?? new Date(0),
+  }));
+}
+
+/** The envelope holding an owner's idempotency key (the expression is the unique index's, so it is used). */
+export async function byIdempotencyKey(
+  db: SqlExecutor,
+  owner: string | undefined,
+  key: string,
+): Promise<{ envelope: EnvelopeRecord; requestHash: string } | undefined> {
+  const found = await db.query(
+    `select ${ENVELOPE_COLUMNS}, idempotency_hash from envelopes
+     where coalesce(owner, '') = $1 and idempotency_key = $2 and idempotency_key is not null`,
+    [owner ?? '', key],
+  );
+  const row = found[0];
+  return row ? { envelope: rows.toRecord(rows.toEnvelopeRow(row)), requestHash: String(row.idempotency_hash) } : undefined;
 }
 
 /** Keyset paging on (created_at, id), newest first; the cursor keeps created_at to the microsecond. */
@@ -22,6 +53,9 @@ export async function listEnvelopes(db: SqlExecutor, filter: ListFilter): Promis
   if (filter.toolName !== undefined) where.push(`tool_name = ${param(filter.toolName)}`);
   if (filter.owner !== undefined) where.push(`owner = ${param(filter.owner)}`);
   if (filter.parentId !== undefined) where.push(`parent_id = ${param(filter.parentId)}`);
+  // LIKE with its wildcards escaped, so an id holding % or _ matches itself; an index on id text_pattern_ops
+  // (migration 011) serves the prefix.
+  if (filter.idPrefix) where.push(`id like ${param(`${filter.idPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
   if (filter.rootsOnly) where.push(`(parent_id is null or parent_id = '')`);
   rows.checkDate(filter.createdFrom, 'createdFrom');
   rows.checkDate(filter.createdTo, 'createdTo');

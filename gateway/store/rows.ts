@@ -18,7 +18,7 @@ import { errorText } from '../../protocol/errors.ts';
 export const NO_DEADLINE_BEFORE = `'0002-01-01T00:00:00Z'::timestamptz`;
 
 /** Every column but the payload, for a write whose caller holds the payload already (it can be megabytes). */
-export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, owner, route_actors, route_current, route_metadata,
+export const ENVELOPE_COLUMNS_BUT_PAYLOAD = `id, parent_id, status, tool_name, owner, idempotency_key, route_actors, route_current, route_metadata,
   headers, result, error, timeout_sec,
   case when deadline < ${NO_DEADLINE_BEFORE} then null else deadline end as deadline, progress_percent, current_actor_idx,
   current_actor_name, message, total_actors, fanout_index, fanout_size, branch_status, branch_result,
@@ -53,6 +53,7 @@ export function toEnvelopeRow(r: Row): EnvelopeRow {
     status: String(r.status) as EnvelopeStatus,
     toolName: toText(r.tool_name),
     owner: toText(r.owner),
+    idempotencyKey: toText(r.idempotency_key),
     routeActors: actors,
     routeCurrent: toInt(r.route_current) ?? 0,
     routeMetadata: isPlainObject(r.route_metadata) ? (r.route_metadata as JsonObject) : null,
@@ -120,7 +121,7 @@ function toInt(v: unknown): number | null {
   return n === null ? null : Math.trunc(n);
 }
 
-function toDate(v: unknown): Date | null {
+export function toDate(v: unknown): Date | null {
   if (v === null || v === undefined) return null;
   const d = v instanceof Date ? v : new Date(String(v));
   return Number.isNaN(d.getTime()) ? null : d;

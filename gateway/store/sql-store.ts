@@ -7,33 +7,48 @@
  * cascade to descendants runs in separate transactions, so two writers never wait on each other in a cycle.
  */
 import { createHash } from 'node:crypto';
-import type { JsonValue } from '../../protocol/json.ts';
+import type { JsonObject, JsonValue } from '../../protocol/json.ts';
 import type { SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
-import { children, growFanout, isAncestor } from './fanout-sql.ts';
+import { childCounts, children, growFanout, isAncestor } from './fanout-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
-import { insertEnvelope, newEnvelope } from './insert-sql.ts';
+import { progressBatcher, type ProgressBatcher, type ProgressWrite } from './batched-progress.ts';
+import { insertEnvelope, newEnvelope, type NewEnvelope } from './insert-sql.ts';
 import { claimDue, publishedBatcher } from './outbox-sql.ts';
+import { FanInLedger } from './fan-in-ledger.ts';
 import type { GroupCommit } from './group-commit.ts';
 import { pendingMigrations } from './migrate.ts';
-import { decideFinal, decideProgress, decideReopen, isFinal, settleFanOut } from './state-machine.ts';
+import { deadlineAfterPause, decideFinal, decidePause, decideProgress, decideReopen, decideResume, fanOutWaitsByCounts, isFinal, settleFanOut } from './state-machine.ts';
+import * as pauses from './pause-sql.ts';
+import { withInput } from '../../protocol/pause.ts';
 import {
   CANCELLED_ERROR,
   DuplicateEnvelopeError,
   InvalidEnvelopeInputError,
+  StoreError,
+  PAUSE_TIMEOUT_ERROR,
   TIMEOUT_ERROR,
   type CreateEnvelopeInput,
+  type CreateOnceResult,
+  type IdempotencyInput,
   type EnvelopeEvent,
   type EnvelopePage,
   type EnvelopeRecord,
+  type EnvelopeSummary,
   type EnvelopeStore,
   type EventState,
   type FinalInput,
   type FinalStatus,
   type ListFilter,
+  type PauseInput,
+  type PauseRecord,
+  type PauseResult,
   type ProgressInput,
+  type ResumedMessage,
+  type ResumeInput,
+  type ResumeResult,
   type RegisterChildInput,
   type ReopenInput,
   type ReopenResult,
@@ -54,7 +69,7 @@ export function channelFor(schema?: string): string {
   return `asya_envelopes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
-interface Finish {
+export interface Finish {
   status: FinalStatus;
   result?: JsonValue;
   error?: string | null;
@@ -66,8 +81,11 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
   private readonly creates: CreateBatcher;
   private readonly published: GroupCommit<string, void>;
+  private readonly progress: ProgressBatcher;
   private listening: Promise<void> | undefined;
   private schemaCurrent = false;
+  /** Fan-in state and its outbox (fan-in-ledger.ts); settling a fan-out parent asks it first. */
+  readonly fanIns: FanInLedger;
 
   constructor(
     private readonly db: SqlDriver,
@@ -84,9 +102,43 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     );
     this.creates = createBatcher(db, channel);
     this.published = publishedBatcher(db);
+    this.fanIns = new FanInLedger(db, {
+      lock: (tx, id) => this.lock(tx, id),
+      finish: (tx, row, finish) => this.finish(tx, row, finish),
+      settleAncestors: (tx, id) => this.settleAncestors(tx, id),
+      appendEvent: (tx, row, message) => this.appendEvent(tx, row, { message }).then(() => undefined),
+      finishById: (id, finish) => this.finishById(id, finish),
+      registerChild: (input) => this.registerChild(input),
+    });
+    this.progress = progressBatcher(db, (tx, write) => this.applyProgress(tx, write));
   }
 
   async create(input: CreateEnvelopeInput): Promise<EnvelopeRecord> {
+    const envelope = this.checkedNew(input);
+    const row = await this.creates.submit(envelope, envelope.element.length);
+    if (!row) throw new DuplicateEnvelopeError(envelope.id);
+    return rows.toRecord(row);
+  }
+
+  async createOnce(input: CreateEnvelopeInput, idempotency: IdempotencyInput): Promise<CreateOnceResult> {
+    rows.checkText(idempotency.key, 'idempotency key');
+    rows.checkText(idempotency.requestHash, 'idempotency request hash');
+    if (idempotency.key === '') throw new InvalidEnvelopeInputError('idempotency key must not be empty');
+    const envelope = this.checkedNew(input, idempotency);
+    // Insert first: a new key (the usual case) costs nothing more than a plain create. A key already
+    // held, or inserted meanwhile by another replica, makes the insert skip its row; then it is read.
+    // Twice at most: the holder may be deleted (retention) between the skipped insert and the read.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const row = await this.creates.submit(envelope, envelope.element.length);
+      if (row) return { outcome: 'created', envelope: rows.toRecord(row) };
+      const held = await reads.byIdempotencyKey(this.db, input.owner, idempotency.key);
+      if (held) return { outcome: 'existing', ...held };
+      if (await this.get(envelope.id)) throw new DuplicateEnvelopeError(envelope.id);
+    }
+    throw new StoreError(`idempotency key ${JSON.stringify(idempotency.key)} was taken and released while creating envelope ${envelope.id}`);
+  }
+
+  private checkedNew(input: CreateEnvelopeInput, idempotency?: IdempotencyInput): NewEnvelope {
     const id = rows.checkId(input.id);
     const actors = rows.checkActors(input.actors);
     if (input.parentId !== undefined) rows.checkId(input.parentId, 'parentId');
@@ -99,10 +151,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkJson(input.routeMetadata, 'routeMetadata');
     rows.checkJson(input.headers, 'headers');
     rows.checkIndex(input.outbox?.leaseMs, 'outbox.leaseMs');
-    const envelope = newEnvelope(id, actors, input);
-    const row = await this.creates.submit(envelope, envelope.element.length);
-    if (!row) throw new DuplicateEnvelopeError(id);
-    return rows.toRecord(row);
+    return newEnvelope(id, actors, input, idempotency);
   }
 
   get(id: string): Promise<EnvelopeRecord | undefined> {
@@ -111,6 +160,10 @@ export class SqlEnvelopeStore implements EnvelopeStore {
 
   list(filter: ListFilter = {}): Promise<EnvelopePage> {
     return reads.listEnvelopes(this.db, filter);
+  }
+
+  summaries(ids: readonly string[]): Promise<EnvelopeSummary[]> {
+    return reads.summaries(this.db, ids);
   }
 
   eventsSince(envelopeId: string | undefined, afterSeq: number, limit = 1000): Promise<EnvelopeEvent[]> {
@@ -136,24 +189,27 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkIndex(input.currentActorIdx, 'currentActorIdx');
     if (input.actors !== undefined) rows.checkActors(input.actors);
     rows.checkText(input.message, 'message');
-    return this.db.transaction(async (tx) => {
-      const row = await this.lock(tx, id);
-      if (!row) return { outcome: 'not_found', id };
-      // The parent id's own branch ended; later reports for that id are stale retries.
-      if (row.branchStatus) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: 'own branch already finished' };
-      const decision = decideProgress(row, input);
-      if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
-      const next = decision.next;
-      const updated = await this.updateOne(
-        tx,
-        `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
-         message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
-        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
-          JSON.stringify(next.routeActors), next.routeActors.length],
-      );
-      const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState, late: next.late });
-      return { outcome: 'applied', envelope: rows.toRecord(updated), event };
-    });
+    return this.progress.submit({ id, input }, 1);
+  }
+
+  /** One report inside a batch's transaction (batched-progress.ts). */
+  private async applyProgress(tx: SqlExecutor, { id, input }: ProgressWrite): Promise<UpdateResult> {
+    const row = await this.lock(tx, id);
+    if (!row) return { outcome: 'not_found', id };
+    // The parent id's own branch ended; later reports for that id are stale retries.
+    if (row.branchStatus) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: 'own branch already finished' };
+    const decision = decideProgress(row, input);
+    if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
+    const next = decision.next;
+    const updated = await this.updateOne(
+      tx,
+      `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
+       message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
+      [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
+        JSON.stringify(next.routeActors), next.routeActors.length],
+    );
+    const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState, late: next.late });
+    return { outcome: 'applied', envelope: rows.toRecord(updated), event };
   }
 
   async setFinal(id: string, input: FinalInput): Promise<UpdateResult> {
@@ -169,7 +225,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       if (!row) return { outcome: 'not_found', id };
       if (isFinal(row.status)) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: `envelope is already ${row.status}` };
       const kids = await children(tx, id);
-      if (kids.length === 0) {
+      // A parent whose children fanned in continues as an envelope of its own (fan-in-ledger.ts).
+      if (kids.length === 0 || (await this.fanIns.joined(tx, id))) {
         return this.finishAndSettle(tx, row, { ...input, message: input.message ?? finalMessage(input.status, input.error) });
       }
       const ownBranch = { status: input.status, result: input.result ?? null, error: input.error ?? null };
@@ -282,6 +339,105 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     );
   }
 
+  async pause(id: string, input: PauseInput): Promise<PauseResult> {
+    rows.checkText(input.actor, 'actor');
+    rows.checkText(input.prompt, 'prompt');
+    rows.checkText(input.queue, 'queue');
+    rows.checkText(input.inputKey, 'inputKey');
+    rows.checkJson(input.schema, 'schema');
+    rows.checkJson(input.message, 'message');
+    rows.checkJson(input.default?.value, 'default');
+    if (input.timeoutSeconds !== undefined && !(input.timeoutSeconds > 0 && Number.isFinite(input.timeoutSeconds))) {
+      throw new InvalidEnvelopeInputError('timeoutSeconds must be a positive number');
+    }
+    const message = `Paused at ${input.actor}: ${input.prompt}`;
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      const decision = decidePause(row);
+      if (decision.kind === 'repeat') return { outcome: 'repeat', envelope: rows.toRecord(row) };
+      if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
+      await pauses.upsertPause(tx, id, input);
+      const updated = await this.updateOne(tx, `status = 'paused', message = $2`, [id, message]);
+      const event = await this.appendEvent(tx, updated, { message, state: 'paused' });
+      return { outcome: 'applied', envelope: rows.toRecord(updated), event };
+    });
+  }
+
+  getPause(id: string): Promise<PauseRecord | undefined> {
+    return pauses.getPause(this.db, id);
+  }
+
+  async resume(id: string, input: ResumeInput): Promise<ResumeResult> {
+    rows.checkJson(input.input, 'input');
+    rows.checkText(input.via, 'via');
+    rows.checkIndex(input.leaseMs, 'leaseMs');
+    return this.db.transaction(async (tx) => {
+      const row = await this.lock(tx, id);
+      if (!row) return { outcome: 'not_found', id };
+      const decision = decideResume(row);
+      const pause = decision.kind === 'apply' ? await pauses.getPause(tx, id, { lock: true }) : undefined;
+      if (decision.kind === 'ignore' || !pause) {
+        return { outcome: 'refused', envelope: rows.toRecord(row), reason: decision.kind === 'ignore' ? decision.reason : 'envelope has no pause' };
+      }
+      return this.resumeLocked(tx, row, pause, input.input, `Resumed (${input.via})`, input.leaseMs);
+    });
+  }
+
+  /** The resume itself, on rows the caller locked: status, deadline, the message to publish, the event. */
+  private async resumeLocked(
+    tx: SqlExecutor,
+    row: EnvelopeRow,
+    pause: PauseRecord,
+    input: JsonValue,
+    note: string,
+    leaseMs: number,
+  ): Promise<ResumeResult & { outcome: 'applied' }> {
+    const [clock] = await tx.query(`select now() as now`);
+    const now = rows.toDate(clock?.now) ?? new Date();
+    const deadline = deadlineAfterPause(row.deadline, pause.pausedAt, now);
+    const message: JsonObject = { ...pause.message, payload: withInput(pause.message.payload ?? null, pause.inputKey, input) };
+    if (deadline) message.deadline = deadline.toISOString();
+    await pauses.writeResume(tx, row.id, message, leaseMs);
+    const updated = await this.updateOne(tx, `status = 'running', message = $2, deadline = coalesce($3::timestamptz, deadline)`, [
+      row.id, note, rows.dateParam(deadline),
+    ]);
+    const event = await this.appendEvent(tx, updated, { message: note, state: 'resumed' });
+    return { outcome: 'applied', envelope: rows.toRecord(updated), event, publish: { envelopeId: row.id, queue: pause.queue, message } };
+  }
+
+  async expirePauses(now: Date = new Date(), limit = 100): Promise<string[]> {
+    rows.checkDate(now, 'now');
+    const handled: string[] = [];
+    while (handled.length < limit) {
+      const id = await this.db.transaction(async (tx) => {
+        const pause = await pauses.lockExpired(tx, now);
+        if (!pause) return undefined;
+        const row = await this.lock(tx, pause.envelopeId);
+        if (!row) return undefined;
+        if (pause.default) {
+          // Due at once: the relay's next pass publishes it (no caller waits to do so).
+          await this.resumeLocked(tx, row, pause, pause.default.value, `Resumed with the default after ${pause.timeoutSeconds} s without input`, 0);
+        } else {
+          const error = `${PAUSE_TIMEOUT_ERROR}: no input within ${pause.timeoutSeconds} s for "${pause.prompt}" (paused at ${pause.actor})`;
+          await this.finishAndSettle(tx, row, { status: 'failed', error, message: 'Pause timed out' });
+        }
+        return row.id;
+      });
+      if (id === undefined) break;
+      handled.push(id);
+    }
+    return handled;
+  }
+
+  claimResumes(leaseMs: number, limit = 100): Promise<ResumedMessage[]> {
+    return pauses.claimResumes(this.db, leaseMs, limit);
+  }
+
+  markResumePublished(id: string): Promise<void> {
+    return pauses.markResumePublished(this.db, rows.checkId(id));
+  }
+
   async cancel(id: string, reason?: string): Promise<UpdateResult> {
     rows.checkText(reason, 'reason');
     const error = reason ? `${CANCELLED_ERROR}: ${reason}` : CANCELLED_ERROR;
@@ -291,7 +447,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       `with recursive tree as (
          select id from envelopes where parent_id = $1
          union select e.id from envelopes e join tree on e.parent_id = tree.id)
-       select e.id from envelopes e join tree using (id) where e.status in ('pending', 'running')`,
+       select e.id from envelopes e join tree using (id) where e.status in ('pending', 'running', 'paused')`,
       [id],
     );
     const cascade = `${CANCELLED_ERROR}: ancestor ${id} was cancelled`;
@@ -354,6 +510,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   async close(): Promise<void> {
     // A publish confirmed just before shutdown must not be published again by the next relay pass.
     await this.published.idle();
+    // Reports whose batch is in flight are answered once it commits: let it, before the pool closes.
+    await this.progress.idle();
     this.hub.close();
     await this.db.close();
   }
@@ -393,10 +551,19 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     while (parentId) {
       const parent = await this.lock(tx, parentId);
       if (!parent || isFinal(parent.status)) break;
+      // Children that fan in settle by their fan-in's policy; a parent it failed settles its own parent.
+      const fanIn = await this.fanIns.settle(tx, parent);
+      if (fanIn === 'failed') {
+        parentId = parent.parentId;
+        continue;
+      }
+      if (fanIn !== 'none') break;
       const ownBranch = parent.branchStatus
         ? { status: parent.branchStatus, result: parent.branchResult, error: parent.branchError }
         : null;
-      const outcome = settleFanOut({ id: parent.id, ownBranch, fanoutSize: parent.fanoutSize }, await children(tx, parent.id));
+      const fanOut = { id: parent.id, ownBranch, fanoutSize: parent.fanoutSize };
+      if (fanOutWaitsByCounts(fanOut, await childCounts(tx, parent.id))) break;
+      const outcome = settleFanOut(fanOut, await children(tx, parent.id));
       if (!outcome) break;
       await this.finish(tx, parent, outcome);
       parentId = parent.parentId;

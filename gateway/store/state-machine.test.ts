@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { ENVELOPE_STATUSES } from '../../protocol/gateway-contract.ts';
 import {
   canTransition,
+  deadlineAfterPause,
   decideFinal,
+  decidePause,
   decideProgress,
   decideReopen,
+  decideResume,
+  fanOutWaitsByCounts,
   progressFor,
   settleFanOut,
   type FanOutChild,
@@ -86,7 +91,7 @@ describe('progress', () => {
 });
 
 describe('transitions', () => {
-  const all: EnvelopeStatus[] = ['pending', 'running', 'succeeded', 'failed'];
+  const all: EnvelopeStatus[] = ['pending', 'running', 'paused', 'succeeded', 'failed'];
 
   it('never leaves a final state', () => {
     for (const from of ['succeeded', 'failed'] as const) {
@@ -121,6 +126,41 @@ describe('transitions', () => {
   });
 });
 
+describe('pause and resume', () => {
+  it('pauses a pending or running envelope; a repeated pause changes nothing; a final one cannot pause', () => {
+    for (const status of ['pending', 'running'] as const) {
+      expect(decidePause({ status })).toEqual({ kind: 'apply', next: { status: 'paused' } });
+      expect(canTransition(status, 'paused')).toBe(true);
+    }
+    expect(decidePause({ status: 'paused' })).toEqual({ kind: 'repeat' });
+    for (const status of ['succeeded', 'failed'] as const) {
+      expect(decidePause({ status })).toEqual({ kind: 'ignore', reason: `envelope is already ${status}` });
+    }
+  });
+
+  it('leaves paused only by a resume (running) or a failure (timeout, cancel)', () => {
+    expect(ENVELOPE_STATUSES.filter((to) => canTransition('paused', to))).toEqual(['running', 'failed']);
+    expect(decideResume({ status: 'paused' })).toEqual({ kind: 'apply', next: { status: 'running' } });
+    for (const status of ['pending', 'running', 'succeeded', 'failed'] as const) {
+      expect(decideResume({ status })).toEqual({ kind: 'ignore', reason: `envelope is ${status}, not paused` });
+    }
+    const paused: LifecycleSnapshot = { status: 'paused', progressPercent: 25, currentActorIdx: 1, routeActors: ['a', 'b'] };
+    expect(decideFinal(paused, 'failed')).toEqual({ kind: 'apply', next: { status: 'failed', progressPercent: 25 } });
+  });
+
+  it('ignores progress for a paused envelope (a late report of the actor that paused)', () => {
+    const paused: LifecycleSnapshot = { status: 'paused', progressPercent: 25, currentActorIdx: 0, routeActors: ['a', 'b'] };
+    expect(decideProgress(paused, { actorState: 'processing', currentActorIdx: 0 })).toEqual({ kind: 'ignore', reason: 'envelope is paused' });
+  });
+
+  it('does not count the time spent paused against the deadline', () => {
+    const pausedAt = new Date('2026-01-01T10:00:00Z');
+    const resumedAt = new Date('2026-01-01T12:30:00Z');
+    expect(deadlineAfterPause(new Date('2026-01-01T10:05:00Z'), pausedAt, resumedAt)).toEqual(new Date('2026-01-01T12:35:00Z'));
+    expect(deadlineAfterPause(null, pausedAt, resumedAt)).toBeNull();
+  });
+});
+
 describe('fan-out settlement', () => {
   const child = (index: number, status: EnvelopeStatus, result: unknown = `r${index}`, error: string | null = null): FanOutChild => ({
     id: `c${index}`,
@@ -139,6 +179,30 @@ describe('fan-out settlement', () => {
       error: null,
       message: 'All 3 fan-out branches succeeded',
     });
+  });
+
+  it('the counts say "wait" only where settleFanOut waits, and do on every unfinished set it reads to the end', () => {
+    // Every small fan-out: 0-3 children on indices 0-3, each status, with and without the parent's own branch
+    // and an announced size. Seeded, so a failure names a case that comes back.
+    let seed = 7;
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const statuses: EnvelopeStatus[] = ['pending', 'running', 'succeeded', 'failed', 'paused'];
+    let waitsCounted = 0;
+    for (let trial = 0; trial < 4000; trial++) {
+      const kids = Array.from({ length: next(4) }, () => child(next(4), statuses[next(statuses.length)]!));
+      const ownStatus = [null, 'succeeded', 'failed', 'running'][next(4)] as EnvelopeStatus | null;
+      const parent = { id: 'p', ownBranch: ownStatus ? { status: ownStatus, result: 'own', error: null } : null, fanoutSize: [null, 1, 2, 3, 4][next(5)]! };
+      const counts = { children: kids.length, pending: kids.filter((k) => k.status !== 'succeeded' && k.status !== 'failed').length, hasIndexZero: kids.some((k) => k.index === 0) };
+      const waits = fanOutWaitsByCounts(parent, counts);
+      const settled = settleFanOut(parent, kids);
+      if (waits) {
+        waitsCounted++;
+        expect(settled, JSON.stringify({ parent, kids })).toBeUndefined();
+      }
+      // Where it settles, the counts must have let it read; where it waits with a child unfinished, they must say so.
+      if (counts.pending > 0) expect(waits).toBe(true);
+    }
+    expect(waitsCounted).toBeGreaterThan(1000);
   });
 
   it('waits for the announced number of branches', () => {

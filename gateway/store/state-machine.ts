@@ -12,6 +12,10 @@
  *
  * The one way out of a final state is an operator's explicit replay (decideReopen): failed ──► running,
  * for an envelope `asya dlq replay` sends through its pipeline again. It is recorded as an event of its own.
+ *
+ * A handler may pause its envelope for input (decidePause): pending | running ──► paused. Only a resume
+ * leaves it running again (decideResume); a cancel or the pause's timeout fails it. Progress reports for
+ * a paused envelope (late ones from the actor that paused) change nothing.
  */
 import { isFinalStatus } from '../../protocol/gateway-contract.ts';
 import { isPlainObject, type JsonValue } from '../../protocol/json.ts';
@@ -21,8 +25,9 @@ import type { ActorState, EnvelopeStatus, FinalStatus, ProgressInput } from './s
 export const NON_FINAL_PROGRESS_CAP = 99;
 
 const TRANSITIONS: Record<EnvelopeStatus, readonly EnvelopeStatus[]> = {
-  pending: ['running', 'succeeded', 'failed'],
-  running: ['running', 'succeeded', 'failed'],
+  pending: ['running', 'paused', 'succeeded', 'failed'],
+  running: ['running', 'paused', 'succeeded', 'failed'],
+  paused: ['running', 'failed'],
   succeeded: [],
   failed: [],
 };
@@ -83,6 +88,7 @@ export interface ProgressChange {
  */
 export function decideProgress(current: LifecycleSnapshot, input: ProgressInput): Decision<ProgressChange> {
   if (isFinal(current.status)) return { kind: 'ignore', reason: `envelope is already ${current.status}` };
+  if (current.status === 'paused') return { kind: 'ignore', reason: 'envelope is paused' };
   const actors =
     input.actors && input.actors.length > current.routeActors.length ? input.actors : current.routeActors;
   const reported = input.currentActorIdx ?? current.currentActorIdx;
@@ -125,6 +131,31 @@ export function decideReopen(current: { status: EnvelopeStatus; cancelled: boole
   return { kind: 'apply', next: { status: 'running' } };
 }
 
+/**
+ * A pause report. `repeat`: the envelope is paused already (the sidecar's report was delivered twice, or
+ * its input message was): nothing changes, and the sender may ack.
+ */
+export function decidePause(current: { status: EnvelopeStatus }): Decision<{ status: 'paused' }> | { kind: 'repeat' } {
+  if (isFinal(current.status)) return { kind: 'ignore', reason: `envelope is already ${current.status}` };
+  if (current.status === 'paused') return { kind: 'repeat' };
+  return { kind: 'apply', next: { status: 'paused' } };
+}
+
+/** Only a paused envelope can be resumed, and only once per pause. */
+export function decideResume(current: { status: EnvelopeStatus }): Decision<{ status: 'running' }> {
+  if (current.status !== 'paused') return { kind: 'ignore', reason: `envelope is ${current.status}, not paused` };
+  return { kind: 'apply', next: { status: 'running' } };
+}
+
+/**
+ * The deadline a resumed envelope carries on: the time spent waiting for a person does not count, so the
+ * old deadline moves by how long the pause lasted. No deadline stays none.
+ */
+export function deadlineAfterPause(deadline: Date | null, pausedAt: Date, resumedAt: Date): Date | null {
+  if (!deadline) return null;
+  return new Date(deadline.getTime() + Math.max(0, resumedAt.getTime() - pausedAt.getTime()));
+}
+
 export interface Branch {
   id: string;
   status: EnvelopeStatus;
@@ -164,6 +195,28 @@ export interface FanOutOutcome {
  *   the first few failed branches with their handler's message and exception type.
  * Returns undefined while the parent must keep waiting.
  */
+/** What counting a parent's children tells, without reading their results. */
+export interface FanOutCounts {
+  children: number;
+  /** Children not final yet. */
+  pending: number;
+  /** Some child holds index 0 (else the parent's own flow is branch 0). */
+  hasIndexZero: boolean;
+}
+
+/**
+ * True when the counts alone show settleFanOut must return undefined (the parent keeps waiting), so the
+ * finals of a fan-out of n read the n results once, at the last, instead of at every one (n² read).
+ * Never true where settleFanOut would settle; false means only "read the children and see".
+ */
+export function fanOutWaitsByCounts(parent: FanOutParent, counts: FanOutCounts): boolean {
+  if (counts.children === 0 || counts.pending > 0) return true;
+  const ownBranchExpected = parent.ownBranch !== null || !counts.hasIndexZero;
+  if (ownBranchExpected && (parent.ownBranch === null || !isFinal(parent.ownBranch.status))) return true;
+  const branches = counts.children + (ownBranchExpected ? 1 : 0);
+  return parent.fanoutSize !== null && branches < parent.fanoutSize;
+}
+
 export function settleFanOut(parent: FanOutParent, children: readonly FanOutChild[]): FanOutOutcome | undefined {
   if (children.length === 0) return undefined;
   const ordered = [...children].sort((a, b) => a.index - b.index);
@@ -216,7 +269,7 @@ function failureDetails(branch: Branch): { message?: string; type?: string; fail
   };
 }
 
-function failureText(branch: Branch): string {
+export function failureText(branch: Branch): string {
   const { message, type, failed_actor: actor } = failureDetails(branch);
   const code = branch.error ?? 'failed';
   if (message === undefined) return code;

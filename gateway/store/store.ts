@@ -12,6 +12,7 @@
  * - A method that cannot reach the database rejects with StoreUnavailableError; it never hangs forever.
  */
 import type { ActorState, EnvelopeStatus, EventState, FinalStatus } from '../../protocol/gateway-contract.ts';
+import type { FanInAnswer, FanInArrival } from '../../protocol/fan-in.ts';
 import type { JsonObject, JsonValue } from '../../protocol/json.ts';
 
 // The statuses and states are the wire's (protocol/gateway-contract.ts); the store keeps exactly those.
@@ -24,6 +25,8 @@ export interface EnvelopeRecord {
   toolName: string | null;
   /** The named client that created it (a fan-out child: its root's); null when the caller sees everything. */
   owner: string | null;
+  /** The idempotency key of the call that created it (docs/gateway.md, "Idempotent calls"); null without one. */
+  idempotencyKey: string | null;
   routeActors: string[];
   routeCurrent: number;
   routeMetadata: JsonObject | null;
@@ -46,6 +49,15 @@ export interface EnvelopeRecord {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** What a list row shows of an envelope that no update changes: for the console's live feed. */
+export interface EnvelopeSummary {
+  id: string;
+  owner: string | null;
+  toolName: string | null;
+  parentId: string | null;
+  createdAt: Date;
 }
 
 export interface EnvelopeEvent {
@@ -87,6 +99,19 @@ export interface CreateEnvelopeInput {
    */
   outbox?: { leaseMs: number };
 }
+
+/** What makes a create idempotent: the caller's key, and a hash of the request it stands for. */
+export interface IdempotencyInput {
+  /** Unique per owner (an envelope without owner: one key space for all such callers). */
+  key: string;
+  /** Compared by the caller, not the store: the same key with another request is the caller's conflict. */
+  requestHash: string;
+}
+
+export type CreateOnceResult =
+  | { outcome: 'created'; envelope: EnvelopeRecord }
+  /** The key was taken: nothing was written, and this is the envelope that holds it. */
+  | { outcome: 'existing'; envelope: EnvelopeRecord; requestHash: string };
 
 export interface RegisterChildInput {
   id: string;
@@ -133,6 +158,64 @@ export type ReopenResult =
   | { outcome: 'refused'; envelope: EnvelopeRecord; reason: string }
   | { outcome: 'not_found'; id: string };
 
+export interface PauseInput {
+  actor: string;
+  prompt: string;
+  /** Checked to be a JSON Schema by the caller; resume input is validated against it. */
+  schema?: JsonObject;
+  timeoutSeconds?: number;
+  /** Present (even as null) when the pause takes a default on timeout. */
+  default?: { value: JsonValue };
+  inputKey: string;
+  /** Where the envelope goes on resume, and the envelope as it continues there. */
+  queue: string;
+  message: JsonObject;
+}
+
+export interface PauseRecord {
+  envelopeId: string;
+  actor: string;
+  prompt: string;
+  schema: JsonObject | null;
+  timeoutSeconds: number | null;
+  default: { value: JsonValue } | null;
+  inputKey: string;
+  queue: string;
+  message: JsonObject;
+  pausedAt: Date;
+  expiresAt: Date | null;
+  resumedAt: Date | null;
+}
+
+export type PauseResult =
+  | { outcome: 'applied'; envelope: EnvelopeRecord; event: EnvelopeEvent }
+  /** Paused already: a repeated report; nothing changed. */
+  | { outcome: 'repeat'; envelope: EnvelopeRecord }
+  /** Final (cancelled, timed out): nothing changed, the pause is dropped. */
+  | { outcome: 'ignored'; envelope: EnvelopeRecord; reason: string }
+  | { outcome: 'not_found'; id: string };
+
+export interface ResumeInput {
+  input: JsonValue;
+  /** Recorded in the event: `Resumed (<via>)`. */
+  via: string;
+  /** How long the resuming caller owns the publish before a relay pass may take it. */
+  leaseMs: number;
+}
+
+/** An envelope a resume wrote for publishing: the message and the queue it goes to. */
+export interface ResumedMessage {
+  envelopeId: string;
+  queue: string;
+  message: JsonObject;
+}
+
+export type ResumeResult =
+  | { outcome: 'applied'; envelope: EnvelopeRecord; event: EnvelopeEvent; publish: ResumedMessage }
+  /** Not paused: nothing changed. */
+  | { outcome: 'refused'; envelope: EnvelopeRecord; reason: string }
+  | { outcome: 'not_found'; id: string };
+
 export interface ListFilter {
   status?: EnvelopeStatus | EnvelopeStatus[];
   toolName?: string;
@@ -144,6 +227,8 @@ export interface ListFilter {
   createdTo?: Date;
   /** Only envelopes without a parent (tool calls, not fan-out children). */
   rootsOnly?: boolean;
+  /** Only envelopes whose id starts with this. */
+  idPrefix?: string;
   /** Default 50, at most 500. */
   limit?: number;
   /** From the previous page's nextCursor. */
@@ -175,11 +260,49 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+export type FanInArrivalResult =
+  | FanInAnswer
+  /** The child's registration has not reached the gateway yet: try again shortly. */
+  | { status: 'not_registered'; reason: string }
+  | { status: 'not_found'; reason: string };
+
+/** A combined envelope waiting in the fan-in outbox. */
+export interface FanInMessage {
+  parentId: string;
+  queue: string;
+  body: Buffer;
+}
+
+/** Fan-in state (docs/concepts.md#fan-in), kept with the envelopes so it shares their transactions. */
+export interface FanInStore {
+  /**
+   * One child reached a fan-in step: it finishes `succeeded` with its payload, and the transaction that
+   * sees the fan-in complete (by its policy) writes the combined envelope to the fan-in outbox, once per
+   * parent. A redelivered child changes nothing.
+   */
+  arrive(childId: string, arrival: FanInArrival): Promise<FanInArrivalResult>;
+  /** Fails the children of fan-ins past their timeout and settles those fan-ins; returns their parents. */
+  expire(limit?: number): Promise<string[]>;
+  /** Leases due combined envelopes to one publisher for leaseMs (SKIP LOCKED). */
+  claimOutbox(leaseMs: number, limit?: number): Promise<FanInMessage[]>;
+  /** The broker confirmed the combined envelope: it leaves the outbox. */
+  markPublished(parentId: string): Promise<void>;
+}
+
 export interface EnvelopeStore {
+  readonly fanIns: FanInStore;
   /** Rejects with DuplicateEnvelopeError or InvalidEnvelopeInputError. */
   create(input: CreateEnvelopeInput): Promise<EnvelopeRecord>;
+  /**
+   * create, once per (owner, idempotency key): when an envelope of the same owner holds the key, nothing is
+   * written (no event, no outbox entry) and that envelope is answered. Safe on several replicas at once: a
+   * unique index decides, so racing creates with one key make exactly one envelope.
+   */
+  createOnce(input: CreateEnvelopeInput, idempotency: IdempotencyInput): Promise<CreateOnceResult>;
   get(id: string): Promise<EnvelopeRecord | undefined>;
   list(filter?: ListFilter): Promise<EnvelopePage>;
+  /** The fields of these envelopes that updates do not change, without their payloads; unknown ids are left out. */
+  summaries(ids: readonly string[]): Promise<EnvelopeSummary[]>;
   appendProgress(id: string, input: ProgressInput): Promise<UpdateResult>;
   setFinal(id: string, input: FinalInput): Promise<UpdateResult>;
   /** Ascending by seq. With no envelope id, every envelope's events. */
@@ -221,6 +344,30 @@ export interface EnvelopeStore {
   claimOutbox(leaseMs: number, limit?: number): Promise<EnvelopeRecord[]>;
   /** The broker confirmed the envelope: its outbox entry is deleted. Concurrent calls share one statement. */
   markPublished(id: string): Promise<void>;
+  /**
+   * A handler paused the envelope: status paused, the pause stored with the envelope as it continues, one
+   * `paused` event. Its deadline no longer runs (failOverdue skips paused envelopes); the pause's own timeout
+   * does (expirePauses).
+   */
+  pause(id: string, input: PauseInput): Promise<PauseResult>;
+  /** The envelope's latest pause (also after its resume), or undefined. */
+  getPause(id: string): Promise<PauseRecord | undefined>;
+  /**
+   * Resumes a paused envelope with input already checked against the pause's schema: running again, one
+   * `resumed` event, the deadline moved by the time spent paused, and the message to publish written in the
+   * same transaction (leased to the caller for leaseMs; then claimResumes hands it to a relay). Refused
+   * unless the envelope is paused, so a pause is resumed at most once.
+   */
+  resume(id: string, input: ResumeInput): Promise<ResumeResult>;
+  /**
+   * Pauses whose timeout passed by `now`: resumed with their default, or failed with a timeout error that
+   * names the prompt. Each exactly once across replicas. Returns the ids handled.
+   */
+  expirePauses(now?: Date, limit?: number): Promise<string[]>;
+  /** Resumed messages whose publish lease ran out, leased again to this caller (the relay). */
+  claimResumes(leaseMs: number, limit?: number): Promise<ResumedMessage[]>;
+  /** The broker confirmed a resumed message: it is not published again. */
+  markResumePublished(id: string): Promise<void>;
   /** Deletes final envelopes (and their events) last updated before `cutoff`. Returns how many. */
   deleteOlderThan(cutoff: Date): Promise<number>;
   ping(): Promise<boolean>;
@@ -253,3 +400,4 @@ export class InvalidEnvelopeInputError extends StoreError {
 
 export const TIMEOUT_ERROR = 'envelope timed out';
 export const CANCELLED_ERROR = 'envelope cancelled';
+export const PAUSE_TIMEOUT_ERROR = 'pause timed out';

@@ -11,7 +11,8 @@ import { isEndActor, LIVENESS_PROBE_SCRIPT, parseDuration, READINESS_PROBE_SCRIP
 import { RUNTIME_SETTINGS } from '../../runtime/settings.ts';
 import { envName, toEnv } from '../../settings/index.ts';
 import { SIDECAR_SETTINGS } from '../../sidecar/settings.ts';
-import type { PlatformConfig } from '../platform-config.ts';
+import { payloadStoreValues, payloadsVolume, platformLogEnv, type PlatformConfig } from '../platform-config.ts';
+import { TELEMETRY_SETTINGS } from '../../telemetry/settings.ts';
 import { ASYA_UID, restrictedContainerSecurity } from '../security.ts';
 import { sidecarSettings } from '../sidecar-settings.ts';
 import { transportEnv, type EnvVar } from '../transport-env.ts';
@@ -34,6 +35,8 @@ export type PodTemplate = { metadata: { labels: Record<string, string>; annotati
 
 /** Every actor pod carries it (value: the actor's name): the PodMonitor and the NetworkPolicies select by it. */
 export const ACTOR_POD_LABEL = 'asya.sh/asya';
+/** Kubernetes' recommended label for one instance of an application: for an actor, its name. */
+export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 export function selectorLabels(actor: AsyncActor): Record<string, string> {
   return { app: actor.metadata.name, [ACTOR_POD_LABEL]: actor.metadata.name, 'asya.sh/workload': actor.spec.workload.kind.toLowerCase() };
@@ -41,7 +44,7 @@ export function selectorLabels(actor: AsyncActor): Record<string, string> {
 
 const execProbe = (script: string, timing: Record<string, number>) => ({ exec: { command: ['sh', '-c', script] }, ...timing });
 
-function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boolean): Container {
+function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boolean, platform: PlatformConfig): Container {
   const end = isEndActor(actor.metadata.name);
   const command = handlerLanguage(actor) === 'node' ? NODE_RUNTIME_COMMAND : [actor.spec.workload.pythonExecutable, RUNTIME_SCRIPT_PATH];
   const mounts = [
@@ -52,7 +55,7 @@ function runtimeContainer(actor: AsyncActor, user: Container, nativeSidecar: boo
   return {
     ...user,
     command,
-    env: [...(user.env ?? []), ...toEnv(RUNTIME_SETTINGS, { socketDir: SOCKET_DIR, ...(end ? { validate: false } : {}) })],
+    env: [...platformLogEnv(platform).filter((e) => !user.env?.some((own) => own.name === e.name)), ...(user.env ?? []), ...toEnv(RUNTIME_SETTINGS, { socketDir: SOCKET_DIR, ...(end ? { validate: false } : {}) })],
     volumeMounts: [...(user.volumeMounts ?? []), ...mounts],
     ...runtimeSecurity(actor, user),
     ...(nativeSidecar ? { restartPolicy: 'Always' } : {}),
@@ -90,13 +93,16 @@ function sidecarEnv(actor: AsyncActor, platform: PlatformConfig, gatewayUrl: str
   return [
     // The platform's spelling (`info`) as written; the sidecar reads any case.
     { name: envName(SIDECAR_SETTINGS, 'logLevel'), value: platform.sidecar.logLevel },
+    ...platformLogEnv(platform),
     ...toEnv(SIDECAR_SETTINGS, { gatewayUrl }),
+    ...toEnv(TELEMETRY_SETTINGS, { endpoint: platform.otlpEndpoint || undefined }),
     ...(platform.gatewayTokenSecretRef ? [{ name: envName(SIDECAR_SETTINGS, 'gatewayToken'), valueFrom: { secretKeyRef: { ...platform.gatewayTokenSecretRef } } }] : []),
     ...settings.actor,
     ...brokerEnv(actor, platform).env,
     ...toEnv(SIDECAR_SETTINGS, { socketDir: SOCKET_DIR, metricsAddr: { port: METRICS_PORT } }),
     ...settings.policy,
     ...toEnv(SIDECAR_SETTINGS, actor.spec.workload.kind === 'Job' ? { exitWhenIdleMs: parseDuration(JOB_IDLE_EXIT) } : {}),
+    ...toEnv(SIDECAR_SETTINGS, payloadStoreValues(platform.payloads)),
     ...settings.own,
   ];
 }
@@ -125,6 +131,7 @@ function sidecarContainer(actor: AsyncActor, platform: PlatformConfig, gatewayUr
       { name: 'socket-dir', mountPath: SOCKET_DIR },
       { name: 'tmp', mountPath: '/tmp' },
       ...(credentials ? [{ name: BROKER_CREDENTIALS_VOLUME, mountPath: BROKER_CREDENTIALS_DIR, readOnly: true }] : []),
+      ...[payloadsVolume(platform.payloads)?.mount ?? []].flat(),
     ],
   };
 }
@@ -163,7 +170,7 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
   const userEnv = Object.fromEntries((runtimeUser.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
   const gatewayUrl = platform.gatewayUrl || userEnv.ASYA_GATEWAY_URL || '';
   const isJob = actor.spec.workload.kind === 'Job';
-  const runtime = runtimeContainer(actor, runtimeUser, isJob);
+  const runtime = runtimeContainer(actor, runtimeUser, isJob, platform);
   const sidecar = sidecarContainer(actor, platform, gatewayUrl);
   const volumes = [
     ...((spec.volumes as unknown[] | undefined) ?? []),
@@ -171,6 +178,7 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
     { name: 'tmp', emptyDir: {} },
     ...(handlerLanguage(actor) === 'python' ? [{ name: 'asya-runtime', configMap: { name: RUNTIME_CONFIGMAP, defaultMode: 0o755 } }] : []),
     ...[brokerEnv(actor, platform).volume ?? []].flat(),
+    ...[payloadsVolume(platform.payloads)?.volume ?? []].flat(),
   ];
   const grace = actor.spec.timeout?.gracefulShutdown;
   const podSpec: Record<string, unknown> = {
@@ -188,7 +196,8 @@ export function injectPodTemplate(actor: AsyncActor, platform: PlatformConfig, s
   };
   const annotations = metadata.annotations as Record<string, string> | undefined;
   return {
-    template: { metadata: { ...metadata, labels: { ...userLabels, ...selector }, ...(annotations ? { annotations } : {}) }, spec: podSpec },
+    // The instance label lets log and metric pipelines group an actor's pods; the user may name it otherwise.
+    template: { metadata: { ...metadata, labels: { [INSTANCE_LABEL]: actor.metadata.name, ...userLabels, ...selector }, ...(annotations ? { annotations } : {}) }, spec: podSpec },
     warnings,
   };
 }

@@ -24,6 +24,7 @@ function objectMeta(actor: AsyncActor, name = actor.metadata.name): KubeObject['
     labels: {
       ...actorLabels,
       'app.kubernetes.io/name': actor.metadata.name,
+      'app.kubernetes.io/instance': actor.metadata.name,
       'app.kubernetes.io/component': 'actor',
       'app.kubernetes.io/part-of': 'asya',
       'app.kubernetes.io/managed-by': 'asya',

@@ -70,7 +70,7 @@ function meta(actor: AsyncActor, name: string, shared = false): KubeObject['meta
   return {
     name,
     ...(actor.metadata.namespace ? { namespace: actor.metadata.namespace } : {}),
-    labels: { ...(shared ? {} : { 'app.kubernetes.io/name': actor.metadata.name }), 'app.kubernetes.io/part-of': 'asya', 'app.kubernetes.io/managed-by': 'asya' },
+    labels: { ...(shared ? {} : { 'app.kubernetes.io/name': actor.metadata.name, 'app.kubernetes.io/instance': actor.metadata.name }), 'app.kubernetes.io/part-of': 'asya', 'app.kubernetes.io/managed-by': 'asya' },
   };
 }
 

@@ -1,6 +1,6 @@
 /** Node runtime settings, declared with the Python runtime's in runtime/settings.ts. */
 import { join } from 'node:path';
-import { READY_FILE } from '../../protocol/index.ts';
+import { READY_FILE } from '../../protocol/socket-dir.ts';
 import { fromEnv, type Settings } from '../../settings/index.ts';
 import { NODE_RUNTIME_SETTINGS } from '../settings.ts';
 

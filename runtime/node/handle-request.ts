@@ -2,18 +2,13 @@
  * One request → one response, with the original runtime's rules (docs/runtimes.md). Pure apart from
  * calling the handler, so the conformance suite and the server share it.
  */
-import {
-  assertSerialisable,
-  errorResponse,
-  EnvelopeValidationError,
-  isPlainObject,
-  jsonTypeName,
-  validateEnvelope,
-  validateOutputEnvelope,
-  type RuntimeResult,
-} from '../../protocol/index.ts';
+// Modules, not the protocol barrel: a runtime starts faster without the schemas (zod) only other components use.
+import { EnvelopeValidationError, jsonTypeName, validateEnvelope, validateOutputEnvelope } from '../../protocol/envelope.ts';
+import { assertSerialisable, isPlainObject } from '../../protocol/json.ts';
+import { errorResponse, type RuntimeResult } from '../../protocol/runtime-response.ts';
 import type { HandlerMode } from './config.ts';
 import type { Handler } from './load-handler.ts';
+import { isPause, pausedOutput } from './pause.ts';
 import { errorText } from '../../protocol/errors.ts';
 
 /** Error classes named like Python's, so both runtimes report the same `details.type`. */
@@ -60,12 +55,15 @@ export interface RequestOptions {
   handler: Handler;
   mode: HandlerMode;
   validate: boolean;
+  /** Called with the request's envelope once it is read, before the handler runs (the server's log lines name it). */
+  seen?: (envelope: Record<string, unknown>) => void;
 }
 
 export async function handleRequest(body: Buffer, options: RequestOptions): Promise<RuntimeResult[]> {
   let envelope: Record<string, unknown>;
   try {
     envelope = decodeRequest(body);
+    options.seen?.(envelope);
     if (options.validate) envelope = validateEnvelope(envelope);
   } catch (err) {
     return errorResponse('msg_parsing_error', err);
@@ -86,6 +84,7 @@ async function runPayloadMode(envelope: Record<string, unknown>, { handler }: Re
   const nextRoute = { ...route, current: Number(route.current ?? 0) + 1 };
   const hasHeaders = 'headers' in envelope;
   return results.map((payload) => {
+    if (isPause(payload)) return pausedOutput(payload, nextRoute, envelope.headers);
     const output: Record<string, unknown> = { payload, route: nextRoute };
     if (hasHeaders) output.headers = envelope.headers;
     return output;

@@ -4,11 +4,13 @@
  */
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, errorResponse, FrameError, isRuntimeError, readFrame, type RuntimeResult } from '../../protocol/index.ts';
+import { encodeFrame, FrameError, readFrame } from '../../protocol/framing.ts';
+import { errorResponse, isRuntimeError, type RuntimeResult } from '../../protocol/runtime-response.ts';
 import type { RuntimeConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
 import type { Handler } from './load-handler.ts';
-import { createLogger, type Logger } from '../../protocol/index.ts';
+import { createLogger, type LogFields, type Logger } from '../../protocol/log.ts';
+import { envelopeLogFields } from '../../protocol/trace-context.ts';
 import { errorText } from '../../protocol/errors.ts';
 
 export interface RuntimeServer {
@@ -20,7 +22,7 @@ export interface RuntimeServer {
 export async function startRuntimeServer(
   config: RuntimeConfig,
   handler: Handler,
-  log: Logger = createLogger(config.logLevel, 'asya.runtime'),
+  log: Logger = createLogger(config.logLevel, 'asya.runtime', { format: config.logFormat }),
 ): Promise<RuntimeServer> {
   mkdirSync(config.socketDir, { recursive: true });
   removeStaleSocket(config.socketPath);
@@ -56,11 +58,19 @@ export async function startRuntimeServer(
 async function serveConnection(socket: Socket, config: RuntimeConfig, handler: Handler, log: Logger): Promise<void> {
   socket.on('error', () => {});
   let responses: RuntimeResult[];
+  let about: LogFields = {};
   try {
     const body = await readFrame(socket, config.maxFrameBytes);
-    log.debug(() => `Request ${body.length} bytes: ${body.toString('utf8')}`);
-    responses = await handleRequest(body, { handler, mode: config.mode, validate: config.validate });
-    logHandlerFailure(responses, log);
+    let seen = false;
+    // As the Python runtime: lines about a request name its envelope and the trace its headers carry.
+    const onEnvelope = (envelope: Record<string, unknown>) => {
+      seen = true;
+      about = envelopeLogFields(envelope);
+      log.debug(() => `Request ${body.length} bytes: ${body.toString('utf8')}`, about);
+    };
+    responses = await handleRequest(body, { handler, mode: config.mode, validate: config.validate, seen: onEnvelope });
+    if (!seen) log.debug(() => `Request ${body.length} bytes, not an envelope: ${body.toString('utf8')}`);
+    logHandlerFailure(responses, log, about);
   } catch (err) {
     responses = err instanceof FrameError && err.kind === 'too_large'
       ? [{ error: 'msg_parsing_error', details: { message: err.message, type: 'FrameTooLarge', traceback: '' } }]
@@ -70,20 +80,20 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
     else log.warn(`Request not read: ${errorText(err)}`);
   }
   if (socket.destroyed || !socket.writable) {
-    log.warn('Client disconnected before the response was sent');
+    log.warn('Client disconnected before the response was sent', about);
     return;
   }
   const data = JSON.stringify(responses);
-  log.debug(() => `Response: ${data}`);
+  log.debug(() => `Response: ${data}`, about);
   await new Promise<void>((resolve) => socket.end(encodeFrame(data), () => resolve()));
 }
 
 /** As the Python runtime does: the handler's exception in the runtime's own log, not only in the response. */
-function logHandlerFailure(responses: RuntimeResult[], log: Logger): void {
+function logHandlerFailure(responses: RuntimeResult[], log: Logger, about: LogFields): void {
   const [first] = responses;
   if (responses.length !== 1 || !first || !isRuntimeError(first) || first.error !== 'processing_error') return;
   const details = (first.details ?? {}) as { type?: unknown; message?: unknown };
-  log.error(`Handler failed: ${String(details.type ?? 'Error')}: ${String(details.message ?? '')}`);
+  log.error(`Handler failed: ${String(details.type ?? 'Error')}: ${String(details.message ?? '')}`, about);
 }
 
 function removeStaleSocket(path: string): void {

@@ -10,7 +10,9 @@ envelopes or of a single {"error": code, "details": {...}} element.
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import datetime
 import errno
 import importlib
 import inspect
@@ -29,6 +31,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 logger = logging.getLogger("asya.runtime")
 
 HANDLER_MODES = ("payload", "envelope")
+LOG_FORMATS = ("text", "json")
 PROCESSING_ERROR = "processing_error"
 MSG_PARSING_ERROR = "msg_parsing_error"
 CONNECTION_ERROR = "connection_error"
@@ -55,6 +58,7 @@ class Config:
     enable_validation: bool = True
     chunk_size: int = 65536
     log_level: str = "INFO"
+    log_format: str = "text"
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     workers: int = 1
 
@@ -72,6 +76,13 @@ def parse_handler_mode(value: Optional[str]) -> str:
     if mode not in HANDLER_MODES:
         raise ValueError("Invalid ASYA_HANDLER_MODE={}: not in {}".format(mode, HANDLER_MODES))
     return mode
+
+
+def parse_log_format(value: Optional[str]) -> str:
+    log_format = (value or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise ValueError("Invalid ASYA_LOG_FORMAT={!r}: expected one of text, json".format(value))
+    return log_format
 
 
 def parse_chmod(value: Optional[str]) -> Optional[int]:
@@ -130,9 +141,100 @@ def load_config(env: Optional[Mapping[str, str]] = None) -> Config:
         enable_validation=env.get("ASYA_ENABLE_VALIDATION", "true").lower() == "true",
         chunk_size=_positive_int(env, "ASYA_CHUNK_SIZE", 65536),
         log_level=(env.get("ASYA_LOG_LEVEL") or "INFO").upper(),
+        log_format=parse_log_format(env.get("ASYA_LOG_FORMAT")),
         max_frame_bytes=_positive_int(env, "ASYA_MAX_FRAME_BYTES", DEFAULT_MAX_FRAME_BYTES),
         workers=_positive_int(env, "ASYA_RUNTIME_WORKERS", 1),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------------------------------------
+
+# The envelope being handled, for the log lines written meanwhile (the runtime's own and the handler's).
+_LOG_CONTEXT: "contextvars.ContextVar[Dict[str, str]]" = contextvars.ContextVar("asya_log_context", default={})
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$")
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+
+
+def parse_traceparent(value: Any) -> Optional[Dict[str, str]]:
+    """W3C trace context: {"trace_id", "span_id"}, or None when the value is not a valid traceparent."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    match = _TRACEPARENT.match(text)
+    if not match or match.group(1) == "ff" or set(match.group(2)) == {"0"} or set(match.group(3)) == {"0"}:
+        return None
+    if match.group(1) == "00" and len(text) != 55:
+        return None
+    return {"trace_id": match.group(2), "span_id": match.group(3)}
+
+
+def envelope_log_context(envelope: Any) -> Dict[str, str]:
+    """envelope_id, and trace_id/span_id from headers.traceparent: the span the sidecar called us in."""
+    if not isinstance(envelope, dict):
+        return {}
+    context: Dict[str, str] = {}
+    if isinstance(envelope.get("id"), str):
+        context["envelope_id"] = envelope["id"]
+    headers = envelope.get("headers")
+    trace = parse_traceparent(headers.get("traceparent")) if isinstance(headers, dict) else None
+    if trace:
+        context.update(trace)
+    return context
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, the fields of ASYA_LOG_FORMAT=json in every other component."""
+
+    # CRITICAL (the FATAL lines) reads as ERROR: one vocabulary of levels across components.
+    _LEVELS = {"CRITICAL": "ERROR", "WARN": "WARNING"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+        line: Dict[str, Any] = {
+            "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + "{:03d}Z".format(int(record.msecs)),
+            "level": self._LEVELS.get(record.levelname, record.levelname),
+            "component": "runtime",
+            "message": record.getMessage(),
+        }
+        line.update(_LOG_CONTEXT.get())
+        if record.name != logger.name:
+            line["logger"] = record.name
+        line["pid"] = record.process
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, default=_safe_str, ensure_ascii=False, separators=(",", ":"))
+
+
+def setup_logging(level: int, log_format: str) -> None:
+    """
+    The root logger, so a handler's own logging.getLogger(...) lines come out in the same format. Like
+    logging.basicConfig, it leaves a root logger that someone else (a test runner) configured alone.
+    """
+    root = logging.getLogger()
+    if any(not getattr(h, "_asya", False) for h in root.handlers):
+        return
+    for ours in list(root.handlers):
+        root.removeHandler(ours)
+    handler = logging.StreamHandler()
+    handler._asya = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
+    if log_format == "json":
+        # Python's warnings and an uncaught exception would otherwise print plain text.
+        logging.captureWarnings(True)
+        sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind: Any, value: BaseException, tb: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logger.critical("Uncaught exception: %s: %s", kind.__name__, _safe_str(value), exc_info=(kind, value, tb))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -424,6 +526,43 @@ def send_frame(sock: socket.socket, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Pause (docs/handlers.md, "Pausing for input")
+# ---------------------------------------------------------------------------------------------------------
+
+PAUSE_HEADER = "x-asya-pause"
+_PAUSE_MARKER = "__asya_pause__"
+_NO_DEFAULT = object()
+
+
+def pause(prompt, payload=None, schema=None, timeout_seconds=None, default=_NO_DEFAULT, input_key=None):
+    """Return this from a payload-mode handler to wait for input before the next step.
+
+    `payload` travels on; on resume the answer is added to it under `input_key` (default "resume_input").
+    The marker is a plain dict, so it works whether the handler imported this module or the running copy.
+    """
+    spec = {"prompt": prompt}
+    if schema is not None:
+        spec["schema"] = schema
+    if timeout_seconds is not None:
+        spec["timeout_seconds"] = timeout_seconds
+    if default is not _NO_DEFAULT:
+        spec["default"] = default
+    if input_key is not None:
+        spec["input_key"] = input_key
+    return {_PAUSE_MARKER: spec, "payload": payload}
+
+
+def _is_pause(output: Any) -> bool:
+    return isinstance(output, dict) and _PAUSE_MARKER in output
+
+
+def _paused_output(output: Dict[str, Any], next_route: Dict[str, Any], headers: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    merged = dict(headers or {})
+    merged[PAUSE_HEADER] = output[_PAUSE_MARKER]
+    return {"payload": output.get("payload"), "route": next_route, "headers": merged}
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Request processing
 # ---------------------------------------------------------------------------------------------------------
 
@@ -452,6 +591,9 @@ def _run_payload_mode(envelope: Dict[str, Any], func: Callable[[Any], Any]) -> L
     next_route = dict(route)
     next_route["current"] = route.get("current", 0) + 1
     outputs = _as_outputs(func(envelope["payload"]))
+    if any(_is_pause(p) for p in outputs):
+        headers = envelope.get("headers")
+        return [_paused_output(p, next_route, headers) if _is_pause(p) else {"payload": p, "route": next_route} for p in outputs]
     if "headers" in envelope:
         headers = envelope["headers"]
         return [{"payload": p, "route": next_route, "headers": headers} for p in outputs]
@@ -482,6 +624,14 @@ def process_message(data: bytes, func: Callable[[Any], Any], config: Config) -> 
     except Exception as exc:
         logger.warning("Rejected request: %s: %s", type(exc).__name__, _safe_str(exc))
         return error_response(MSG_PARSING_ERROR, exc)
+    token = _LOG_CONTEXT.set(envelope_log_context(envelope))
+    try:
+        return _process_envelope(envelope, func, config)
+    finally:
+        _LOG_CONTEXT.reset(token)
+
+
+def _process_envelope(envelope: Dict[str, Any], func: Callable[[Any], Any], config: Config) -> List[Any]:
     debug = logger.isEnabledFor(logging.DEBUG)
     if debug:
         logger.debug("Request id=%s payload=%r", envelope.get("id"), envelope.get("payload"))
@@ -718,14 +868,13 @@ def main() -> int:
     try:
         config = load_config()
     except ValueError as exc:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The format as far as it can be read: the problem may be ASYA_LOG_FORMAT itself.
+        wanted = (os.environ.get("ASYA_LOG_FORMAT") or "").strip().lower()
+        setup_logging(logging.INFO, "json" if wanted == "json" else "text")
         logger.critical("FATAL: %s", exc)
         return 1
     level = logging.getLevelName(config.log_level)
-    logging.basicConfig(
-        level=level if isinstance(level, int) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-    )
+    setup_logging(level if isinstance(level, int) else logging.INFO, config.log_format)
     if not isinstance(level, int):
         logger.warning("Unknown ASYA_LOG_LEVEL=%s; using INFO", config.log_level)
     for warning in retired_variable_warnings(os.environ):

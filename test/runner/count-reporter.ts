@@ -3,7 +3,7 @@
  * a test: tests behind a failing beforeAll are marked skipped, a file that fails to load has no tests, and
  * an unhandled error belongs to no test. Here each of those counts as failed (docs/testing.md, "Counting").
  * It prints every skipped test with its reason and one line per failure, and writes the counts as JSON to
- * the file named by ASYA_TEST_COUNTS for test/run.mjs to print last.
+ * the file named by ASYA_TEST_COUNTS (with the failure lines) for test/run.mjs to print last.
  */
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -25,6 +25,13 @@ const NO_REASON = 'no reason given (test.skip, or .only elsewhere in the file)';
 const FILTERED = 'left out by the -t filter';
 
 const firstLine = (error: SerializedError | undefined) => (error?.message ?? String(error)).split('\n')[0]!;
+
+/** Where vitest saw an unhandled error (it tags the error with the file and the test running then), so the line can be traced. */
+function origin(error: SerializedError, root: string): string {
+  const path = typeof error['VITEST_TEST_PATH'] === 'string' ? relative(root, error['VITEST_TEST_PATH']) : '';
+  const test = typeof error['VITEST_TEST_NAME'] === 'string' ? error['VITEST_TEST_NAME'] : '';
+  return path ? ` in ${path}${test ? ` > ${test}` : ''}` : '';
+}
 
 /** The nearest suite or module above the test that holds an error (a failed hook or a failed load). */
 function brokenAncestor(test: TestCase): TestSuite | TestModule | undefined {
@@ -70,7 +77,7 @@ export function countRun(
       for (const error of holder.errors()) fail(`${where}: ${firstLine(error)}`);
     }
   }
-  for (const error of unhandled) fail(`unhandled error: ${firstLine(error)}`);
+  for (const error of unhandled) fail(`unhandled error${origin(error, options.root)}: ${firstLine(error)}`);
   if (reason === 'interrupted') fail('the run was interrupted before every test ran');
   return outcome;
 }
@@ -109,6 +116,7 @@ export default class CountReporter implements Reporter {
     const outcome = countRun(modules, unhandled, reason, this.options);
     print(outcome);
     const target = process.env.ASYA_TEST_COUNTS;
-    if (target) writeFileSync(target, JSON.stringify(outcome.counts));
+    // The failures go along so that test/run.mjs can repeat them beside its last line, where CI's tail shows them.
+    if (target) writeFileSync(target, JSON.stringify({ ...outcome.counts, failures: outcome.failures }));
   }
 }

@@ -15,6 +15,7 @@ import { createTestSchema, type TestSchema } from './postgres.ts';
 import { MemoryTransport } from '../../transport/memory.ts';
 import type { Consumer, Transport } from '../../transport/transport.ts';
 import type { GatewayConfig } from '../../gateway/config.ts';
+import type { ConsoleSources } from '../../gateway/console/sources.ts';
 import { startGateway, type RunningGateway } from '../../gateway/server.ts';
 import { openPostgresStore, type EnvelopeStore, type PostgresStoreOptions } from '../../gateway/store/index.ts';
 import { buildTools, parseToolsFile, ToolSet } from '../../gateway/tools/index.ts';
@@ -42,6 +43,8 @@ export interface TestGatewayOptions {
   store?: Partial<PostgresStoreOptions>;
   /** @default quietLog */
   log?: Logger;
+  /** What the console shows beyond the store (its DLQ, its actors); the test may fill it in after the start. */
+  consoleSources?: ConsoleSources;
 }
 
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
@@ -51,6 +54,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const gateway = await startGateway({
     store, transport, tools, log: options.log ?? quietLog, env: {},
     sweeper: options.sweeper ?? false,
+    ...(options.consoleSources ? { consoleSources: options.consoleSources } : {}),
     config: { port: 0, host: '127.0.0.1', sweepIntervalMs: 100, shutdownTimeoutMs: 1000, auth: defaultAuth(options.config), ...options.config },
   });
   return {

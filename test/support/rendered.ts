@@ -41,3 +41,19 @@ export async function validateAll(list: RenderedObject[]): Promise<void> {
   for (const object of list) await validateKubeObject(object).catch((err: Error) => failures.push(err.message));
   if (failures.length) throw new Error(failures.join('\n'));
 }
+
+/**
+ * What examples/pipeline renders to on RabbitMQ: per actor its Deployment and ScaledObject, plus the runtime
+ * script's ConfigMap and KEDA's trigger authentication. The actors come from the example's own kustomization,
+ * so a new example actor changes this list without a test edit.
+ */
+export function examplePipelineObjects(repoRoot: string): string[] {
+  const actorsDir = join(repoRoot, 'examples', 'pipeline', 'actors');
+  const kustomization = YAML.parse(readFileSync(join(actorsDir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+  const actors = kustomization.resources.map((file) => (YAML.parse(readFileSync(join(actorsDir, file), 'utf8')) as RenderedObject).metadata.name);
+  return [
+    'ConfigMap/asya-runtime',
+    ...actors.flatMap((a) => [`Deployment/${a}`, `ScaledObject/${a}`]),
+    'TriggerAuthentication/asya-rabbitmq-trigger-auth',
+  ].sort();
+}

@@ -62,7 +62,8 @@ export async function startRuntime(kind: RuntimeKind, options: StartOptions): Pr
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  // 'close', not 'exit': exit can come before the last output is read from the pipes, and tests read output() after.
+  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
   const socketPath = join(dir, options.env?.ASYA_SOCKET_NAME ?? 'asya-runtime.sock');
   const readyFile = join(dir, 'runtime-ready');
   const proc: RuntimeProcess = {

@@ -11,8 +11,9 @@ export interface SidecarProcess {
   consuming: Promise<void>;
 }
 
-export function spawnSidecar(env: Record<string, string>): SidecarProcess {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), 'sidecar'], {
+/** `command` runs another `asya` command that logs the same line, such as `['crew', 'happy-end']`. */
+export function spawnSidecar(env: Record<string, string>, command: string[] = ['sidecar']): SidecarProcess {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/asya.js'), ...command], {
     cwd: REPO_ROOT,
     env: { ...process.env, ASYA_METRICS_ENABLED: 'false', ASYA_LOG_LEVEL: 'INFO', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,11 +18,11 @@
  */
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type StreamConfig } from '@nats-io/jetstream';
 import type { QueueOptions } from '../transport.ts';
+import { CONSUMER_NAME } from './consumer-name.ts';
 
 /** Every subject Asya publishes on starts with this token. */
 export const SUBJECT_ROOT = 'asya';
-/** The durable consumer every replica of an actor pulls from. */
-export const CONSUMER_NAME = 'asya';
+export { CONSUMER_NAME };
 const DELAYED_SUFFIX = '_delayed';
 const MAX_DELIVERIES_MARK = /asya:max-deliveries=(\d+)/;
 

@@ -5,7 +5,7 @@ import { TransportConfigError } from '../config-error.ts';
 import { configBool, configInt, queuePolicySchema, secretKeyRef } from '../platform-values.ts';
 import { secretEnv, type TransportPlugin } from '../plugin.ts';
 import type { NatsTransportOptions } from './nats.ts';
-import { CONSUMER_NAME } from './nats-topology.ts';
+import { CONSUMER_NAME } from './consumer-name.ts';
 
 export const NATS_SETTINGS = settingsTable('nats', {
   url: string({ env: 'ASYA_NATS_URL', doc: 'server URL, or several separated by commas (a cluster)', default: 'nats://localhost:4222' }),

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "handlers"))
 
+import assess  # noqa: E402
 import clean  # noqa: E402
 import judge  # noqa: E402
 import publish  # noqa: E402
@@ -95,3 +96,21 @@ def test_judge_leaves_the_input_envelope_alone():
 def test_publish_keeps_the_record_fields_only():
     record = publish.process({"index": 1, "of": 2, "verdict": "accepted", "score": 0.7, "text": "x", "title": "t", "min_score": 0.6})
     assert record == {"index": 1, "of": 2, "verdict": "accepted", "score": 0.7, "text": "x", "edits": []}
+
+
+def test_assess_judges_the_whole_document_from_every_chunk_in_order():
+    out = assess.process([{"index": 0, "score": 0.85, "issues": []}, {"index": 1, "score": 0.25, "issues": ["filler: basically"]}])
+    assert out["verdict"] == "needs_work"
+    assert (out["chunks"], out["mean_score"], out["scores"]) == (2, 0.55, [0.85, 0.25])
+    assert out["weakest"] == {"index": 1, "score": 0.25, "issues": ["filler: basically"]}
+
+
+def test_assess_calls_a_document_with_a_failed_chunk_incomplete():
+    failed = {"fan_in_error": {"id": "d-1", "index": 1, "error": "processing_error at score: TypeError: bad"}}
+    out = assess.process([{"index": 0, "score": 0.9}, failed])
+    assert (out["verdict"], out["failed_chunks"], out["mean_score"]) == ("incomplete", [1], 0.9)
+
+
+def test_assess_refuses_anything_but_the_fan_in_list():
+    with pytest.raises(TypeError, match="list of scored chunks"):
+        assess.process({"score": 1})

@@ -101,3 +101,32 @@ export function edit_route(envelope: Envelope): Envelope | Envelope[] {
   if (typeof copies === 'number') return Array.from({ length: copies }, (_, index) => make({ index }));
   return make(envelope.payload);
 }
+
+const APPROVAL_SCHEMA = {
+  type: 'object',
+  properties: { approved: { type: 'boolean' }, note: { type: 'string' } },
+  required: ['approved'],
+};
+
+export async function ask_approval(payload: Payload): Promise<unknown> {
+  const { pause } = await import('../../node/pause.ts');
+  return pause(`Approve ${String(payload.doc)}?`, {
+    payload,
+    schema: APPROVAL_SCHEMA,
+    ...(typeof payload.timeout === 'number' ? { timeoutSeconds: payload.timeout } : {}),
+    ...('default' in payload ? { default: payload.default } : {}),
+  });
+}
+
+/** Envelope mode, as the original's runtime can run it: the pause is the reserved header, set by hand. */
+export function pause_envelope(envelope: Envelope): unknown {
+  const headers = { ...(envelope.headers ?? {}), 'x-asya-pause': { prompt: 'Envelope-mode approval?', input_key: 'answer' } };
+  return { payload: envelope.payload, route: { ...envelope.route, current: envelope.route.current + 1 }, headers };
+}
+
+/** Envelope mode: notes the traceparent the runtime was handed in the payload's `seen` list, and goes on. */
+export function trace_seen(envelope: Envelope): unknown {
+  const payload = envelope.payload as { seen?: unknown[] };
+  const seen = [...(payload.seen ?? []), envelope.headers?.traceparent ?? null];
+  return { payload: { ...payload, seen }, route: { ...envelope.route, current: envelope.route.current + 1 }, headers: envelope.headers };
+}

@@ -1,0 +1,72 @@
+/**
+ * dumpBlockYaml writes exactly what js-yaml writes with the KRM functions' options: for every golden case's
+ * input and output, and for the values whose style js-yaml decides with care (strings that read as other
+ * types, block scalars at every depth, keys that need quotes, undefined and holes, numbers' corner cases).
+ */
+import jsyaml from 'js-yaml';
+import { describe, expect, test } from 'vitest';
+import { goldenCases, goldenConfig, readStream, resourceListText } from '../test/support/golden.ts';
+import { join } from 'node:path';
+import { dumpBlockYaml } from './block-yaml.ts';
+import { FUNCTIONS } from './functions.ts';
+import { runFunction } from './resource-list.ts';
+
+const jsYaml = (value: unknown) => jsyaml.dump(value, { noRefs: true, lineWidth: -1 });
+
+describe('the same text as js-yaml', () => {
+  test('every golden case: the ResourceList in and the one each function writes', () => {
+    let compared = 0;
+    for (const name of Object.keys(FUNCTIONS)) {
+      for (const { dir } of goldenCases(name)) {
+        const input = resourceListText(readStream(join(dir, 'input.yaml')), goldenConfig(dir));
+        const list = jsyaml.load(input);
+        expect(dumpBlockYaml(list)).toBe(jsYaml(list));
+        const output = jsyaml.load(runFunction(FUNCTIONS[name]!, input).stdout);
+        expect(dumpBlockYaml(output)).toBe(jsYaml(output));
+        compared += 2;
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
+  });
+
+  const awkwardStrings = [
+    '', ' ', 'plain', 'yes', 'No', 'ON', 'off', 'y', 'n', 'true', 'False', 'null', '~', 'NULL',
+    '1', '-1', '0x1F', '0o17', '0b101', '1_000', '1.5', '1e3', '.inf', '-.Inf', '.nan', '1:30', '190:20:30',
+    '2001-12-14', '2001-12-14t21:59:43.10-05:00', ' leading', 'trailing ', 'a: b', 'a:b', '- item', '-', '? q',
+    '#comment', 'a #b', 'a# b', "it's", '"quoted"', '@at', '`tick', '%pct', '!tag', '&anchor', '*alias', '[x]', '{y}',
+    'a, b', '|', '>', 'tab\there', 'unicode ✓ é', 'emoji 😀', 'bell\u0007', 'nul\u0000', 'bom\ufeff', 'line\u2028sep',
+    'multi\nline', 'multi\nline\n', 'multi\nline\n\n', '\nleading newline', ' indented\nnext', 'a\n\n\nb', 'trailing space \nx',
+    'x'.repeat(2000), `${'y '.repeat(600)}\nz`,
+  ];
+
+  test('awkward strings as values at every depth, in mappings and in sequences', () => {
+    for (const s of awkwardStrings) {
+      for (const value of [s, [s], { k: s }, { a: { b: [s, [s, { c: s }]] } }, [[[s]]], { list: [{ x: s, y: [s] }] }]) {
+        expect(dumpBlockYaml(value)).toBe(jsYaml(value));
+      }
+    }
+  });
+
+  test('awkward strings as keys, including those js-yaml writes as explicit or quoted keys', () => {
+    for (const s of [...awkwardStrings, 'k'.repeat(1025)]) {
+      const value = { [s]: 1, nested: { [s]: [s] } };
+      expect(dumpBlockYaml(value)).toBe(jsYaml(value));
+    }
+  });
+
+  test('numbers, booleans, null, empty collections, undefined values and holes', () => {
+    const values: unknown[] = [
+      0, -0, 1, -1, 1.5, -2.25, 1e21, 1e-7, 123456789012345680000, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity,
+      true, false, null, [], {}, [[]], [{}], { a: [] }, { a: {} }, { a: undefined }, { a: undefined, b: 1 }, { a: { b: undefined } },
+      [undefined, 1], [1, , 3], { a: [undefined] }, [0, -0, { z: -0 }], undefined,
+    ];
+    for (const value of values) expect(dumpBlockYaml(value)).toBe(jsYaml(value));
+  });
+
+  test('what it does not lay out itself goes to js-yaml whole: a Date, a Buffer, a boxed value', () => {
+    for (const value of [{ when: new Date(0) }, { bytes: Buffer.from('abc') }, [new Date(0)], { n: Object(1) as number }]) {
+      expect(dumpBlockYaml(value)).toBe(jsYaml(value));
+    }
+    expect(() => dumpBlockYaml({ f: () => 1 })).toThrow(jsyaml.YAMLException);
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * One JSON POST to the gateway over node:http on keep-alive sockets. Sidecars post a few progress reports per
+ * message and end actors a final each: fetch (undici) cost about three times node:http's CPU per request on
+ * this project's machine (bench/gateway/http-client.ts measured it for the load generator), which made the
+ * reports a sidecar's largest cost per message in bench/e2e. Any failure to get an answer (refused, reset,
+ * timed out) rejects; every answer resolves, whatever its status.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+/** Answers longer than this are cut: callers only quote them in errors and look for a few fields. */
+const ANSWER_MAX_CHARS = 300;
+
+export function postJson(
+  url: string,
+  path: string,
+  body: unknown,
+  options: { token?: string; timeoutMs: number },
+): Promise<{ status: number; text: string }> {
+  const target = new URL(`${url.replace(/\/+$/, '')}${path}`);
+  const agent = agents[target.protocol as keyof typeof agents];
+  if (!agent) return Promise.reject(new Error(`unsupported gateway URL ${url}: http or https only`));
+  const payload = Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': payload.length };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const send = target.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = send(target, { method: 'POST', headers, agent, signal: AbortSignal.timeout(options.timeoutMs) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (text.length < ANSWER_MAX_CHARS) text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: text.slice(0, ANSWER_MAX_CHARS) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

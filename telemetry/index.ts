@@ -1,0 +1,3 @@
+export * from './tracing.ts';
+export * from './messaging.ts';
+export { TELEMETRY_SETTINGS } from './settings.ts';
