@@ -4,12 +4,15 @@
  * broker it did not start alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { applyFlags } from '../cli/client/tool-arguments.ts';
 import { asya } from './support/dev-process.ts';
+import { freePort } from './support/moto.ts';
+import { amqpAnswers } from './support/private-rabbitmq.ts';
 import { emptyProject, type Project } from './support/new-project.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 
@@ -68,26 +71,34 @@ test("make build's clean step removes only the bundle: dist/krm (from make krm) 
   expect(plan).not.toMatch(/rm -rf dist\b/);
 });
 
-test('test/services.sh leaves a broker it did not start alone when it does not answer: it reports and fails', async () => {
+test('test/services.sh leaves a wedged broker alone and starts one of the suite\'s own, which the tests then use', async () => {
   // Something on the port that accepts connections and never speaks AMQP, like a wedged broker.
   const held: Socket[] = [];
   const server = createServer((socket) => void held.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
+  const fallbackPort = await freePort();
+  const node = `asya-services-${fallbackPort}@localhost`;
+  const envFile = join(mkdtempSync(join(tmpdir(), 'asya-services-')), 'services.env');
   try {
     const run = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn('bash', [join(REPO_ROOT, 'test/services.sh')], { env: { ...process.env, ASYA_SERVICES_RABBITMQ_PORT: String(port) } });
+      const env = { ...process.env, ASYA_SERVICES_RABBITMQ_PORT: String(port), ASYA_SERVICES_FALLBACK_RABBITMQ_PORT: String(fallbackPort), ASYA_SERVICES_ENV: envFile, ASYA_SERVICES_GREET_TRIES: '1' };
+      const child = spawn('bash', [join(REPO_ROOT, 'test/services.sh')], { env });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       child.once('close', (status) => resolve({ status, stderr }));
     });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`something accepts connections on ${port} but does not answer AMQP; it was running before this script and is left alone`);
-    expect(run.stderr).not.toContain('starting RabbitMQ');
+    expect(run.stderr).toContain(`something accepts connections on ${port} but does not answer AMQP within a minute; it was running before this script and is left alone`);
+    expect(run.stderr).toContain(`starting a RabbitMQ node of the suite's own (${node} on ${fallbackPort}`);
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(envFile, 'utf8')).toBe(`ASYA_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:${fallbackPort}\nRABBITMQ_NODENAME=${node}\n`);
+    expect(await amqpAnswers(fallbackPort)).toBe(true);
     // Still there: nothing stopped it.
     expect(server.listening).toBe(true);
   } finally {
     for (const socket of held) socket.destroy();
     server.close();
+    spawnSync('rabbitmqctl', ['-n', node, 'stop'], { timeout: 60_000 });
+    rmSync(`/tmp/asya-services-rabbitmq-${fallbackPort}`, { recursive: true, force: true });
   }
-}, 60_000);
+}, 300_000);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import amqp from 'amqplib';
 import postgres from 'postgres';
 import { startPrivateRabbitmq, amqpAnswers, type PrivateRabbitmq } from './support/private-rabbitmq.ts';
+import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';
 
 describe('private RabbitMQ node', () => {
@@ -14,7 +15,7 @@ describe('private RabbitMQ node', () => {
 
   test('takes its own config, survives kill -9 with its durable queue, and is separate from the shared broker', async () => {
     broker = await startPrivateRabbitmq({ config: ['max_message_size = 1048576'] });
-    expect(broker.port).not.toBe(5672);
+    expect(broker.url).not.toBe(RABBITMQ_URL);
     expect(await broker.ctl('environment')).toMatch(/max_message_size,\s*1048576/);
 
     const conn = await amqp.connect(broker.url);
@@ -24,7 +25,7 @@ describe('private RabbitMQ node', () => {
 
     await broker.kill();
     expect(await amqpAnswers(broker.port)).toBe(false);
-    expect(await amqpAnswers(5672)).toBe(true);
+    expect(await amqpAnswers(Number(new URL(RABBITMQ_URL).port || 5672))).toBe(true);
 
     await broker.start();
     const again = await amqp.connect(broker.url);

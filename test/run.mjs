@@ -11,6 +11,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+// test/services.sh writes this file when the shared RabbitMQ does not answer and it started one of the
+// suite's own: which broker the tests use (ASYA_TEST_RABBITMQ_URL) and which node rabbitmqctl reaches.
+const servicesEnv = {};
+try {
+  for (const line of readFileSync(join(repo, 'test/.services.env'), 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) servicesEnv[line.slice(0, at)] = line.slice(at + 1);
+  }
+  console.error(`test/run: services from test/.services.env: ${JSON.stringify(servicesEnv)}`);
+} catch {
+  // the shared services answered
+}
 const dir = mkdtempSync(join(tmpdir(), 'asya-vitest-'));
 const countsFile = join(dir, 'counts.json');
 // test/docs.test.ts writes which doc blocks ran and which are marked not runnable here; CI prints it.
@@ -18,7 +30,7 @@ const docBlocksFile = join(dir, 'doc-blocks.txt');
 const run = spawnSync(
   process.execPath,
   [join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=minimal', `--reporter=${join(repo, 'test/runner/count-reporter.ts')}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', env: { ...process.env, ASYA_TEST_COUNTS: countsFile, ASYA_DOC_BLOCKS_SUMMARY: docBlocksFile } },
+  { stdio: 'inherit', env: { ...servicesEnv, ...process.env, ASYA_TEST_COUNTS: countsFile, ASYA_DOC_BLOCKS_SUMMARY: docBlocksFile } },
 );
 
 let passed = 0;

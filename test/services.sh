@@ -2,13 +2,17 @@
 # Makes sure the services the tests talk to are up: RabbitMQ on 5672, NATS with JetStream on 4222 and
 # PostgreSQL on 5432 (trust auth, database `test`), plus python3 with pytest and moto, and Chromium for the console's browser tests. Starts what is installed but stopped, installs what
 # is missing (apt-get, as root), and leaves running services alone: a broker it did not start is never
-# stopped, even one that does not answer (it says so and fails; someone may be using it). Last it names the
+# stopped, even one that does not answer; for a RabbitMQ that does not answer it starts one of the suite's
+# own on another port and tells the tests (test/.services.env). Last it names the
 # command-line tools (kpt, kubectl, rabbitmqctl) that are missing and how to get them: no registry here has
 # kpt or kubectl, so their tests are skipped (failed on CI) instead; the list is test/support/tools.ts.
 set -uo pipefail
 
-# Only for testing this script itself; the suites expect 5672.
+# Only for testing this script itself; the suites expect 5672 unless $SERVICES_ENV names another broker.
 RABBITMQ_PORT=${ASYA_SERVICES_RABBITMQ_PORT:-5672}
+FALLBACK_RABBITMQ_PORT=${ASYA_SERVICES_FALLBACK_RABBITMQ_PORT:-5682}
+GREET_TRIES=${ASYA_SERVICES_GREET_TRIES:-4}
+SERVICES_ENV=${ASYA_SERVICES_ENV:-$(cd "$(dirname "$0")" && pwd)/.services.env}
 NATS_PORT=${ASYA_SERVICES_NATS_PORT:-4222}
 NATS_STORE=${ASYA_SERVICES_NATS_STORE:-/var/lib/nats-server}
 
@@ -31,11 +35,38 @@ amqp_answers() {
   timeout 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$RABBITMQ_PORT; printf 'AMQP\0\0\t\1' >&3; head -c 4 <&3" 2>/dev/null | grep -q .
 }
 
+# A RabbitMQ node of the suite's own, for when the shared one is wedged: its own node name, port and data
+# directory, started like any other (rabbitmq-server drops to the rabbitmq user and shares its Erlang
+# cookie, so plain rabbitmqctl reaches it through RABBITMQ_NODENAME). The tests find it through
+# $SERVICES_ENV, which test/run.mjs loads.
+start_fallback_rabbitmq() {
+  local port=$FALLBACK_RABBITMQ_PORT node="asya-services-$FALLBACK_RABBITMQ_PORT@localhost" dir=/tmp/asya-services-rabbitmq-$FALLBACK_RABBITMQ_PORT
+  if ! RABBITMQ_PORT=$port amqp_answers; then
+    command -v rabbitmq-server >/dev/null || return 1
+    log "starting a RabbitMQ node of the suite's own ($node on $port, data in $dir)"
+    mkdir -p "$dir"
+    printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$port" >"$dir/rabbitmq.conf"
+    printf '[].\n' >"$dir/enabled_plugins"
+    [ "$(id -u)" = 0 ] && chown -R rabbitmq:rabbitmq "$dir" 2>/dev/null
+    RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$((port + 20000)) \
+      RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
+      RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
+      rabbitmq-server -detached >/dev/null 2>&1 || true
+    local ok=1
+    for _ in $(seq 1 90); do RABBITMQ_PORT=$port amqp_answers && { ok=0; break; }; sleep 1; done
+    [ $ok = 0 ] || { log "the suite's own RabbitMQ did not answer on $port either (its log: $dir/log)"; return 1; }
+  fi
+  printf 'ASYA_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:%s\nRABBITMQ_NODENAME=%s\n' "$port" "$node" >"$SERVICES_ENV"
+  log "the tests use it: $(tr '\n' ' ' <"$SERVICES_ENV")(written to $SERVICES_ENV)"
+}
+
 ensure_rabbitmq() {
+  rm -f "$SERVICES_ENV"
   if port_open "$RABBITMQ_PORT"; then
     # A busy broker (another suite creating and deleting quorum queues) can be slow to greet: ask for a minute.
-    for _ in 1 2 3 4; do amqp_answers && return 0; done
+    for _ in $(seq 1 "$GREET_TRIES"); do amqp_answers && return 0; done
     log "something accepts connections on $RABBITMQ_PORT but does not answer AMQP within a minute; it was running before this script and is left alone"
+    start_fallback_rabbitmq && return 0
     log "restart it yourself (rabbitmqctl stop; rabbitmq-server -detached), then run this again"
     return 1
   fi
