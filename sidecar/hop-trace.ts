@@ -32,12 +32,22 @@ function membersOf(text: Buffer): ReturnType<typeof scanObjectMembers> {
   return found;
 }
 
+/** The headers member of an envelope's bytes, parsed once: the hop span reads it, then the runtime's body is written from it. */
+const parsedHeaders = new WeakMap<Buffer, unknown>();
+
+function headersIn(text: Buffer, range: ByteRange | undefined): unknown {
+  if (parsedHeaders.has(text)) return parsedHeaders.get(text);
+  const headers = memberValue(text, range);
+  parsedHeaders.set(text, headers);
+  return headers;
+}
+
 /** The envelope's id and headers, read without parsing the rest (the router parses the whole envelope once). */
 function peek(body: Buffer): Received {
   const top = membersOf(body);
   if (!top) return {};
   const id = memberValue(body, top.members.get('id'));
-  const headers = memberValue(body, top.members.get('headers'));
+  const headers = headersIn(body, top.members.get('headers'));
   return { ...(typeof id === 'string' ? { id } : {}), ...(isPlainObject(headers) ? { headers } : {}) };
 }
 
@@ -139,7 +149,7 @@ function withHeadersOf(text: Buffer, span: Span): Buffer | undefined {
   if (!top) return undefined;
   const range = top.members.get('headers');
   if (range) {
-    const headers = Buffer.from(JSON.stringify(headersWithSpan(memberValue(text, range), span)));
+    const headers = Buffer.from(JSON.stringify(headersWithSpan(headersIn(text, range), span)));
     return Buffer.concat([text.subarray(0, range.start), headers, text.subarray(range.end)]);
   }
   const close = text.lastIndexOf(0x7d);
