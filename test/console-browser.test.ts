@@ -177,7 +177,8 @@ describe.skipIf(missing !== undefined)(`console under asya dev${missing ? ` (${m
 
     await page.goto(`${ui}#/envelopes/${failedId}`);
     await page.locator('#envelope-status .status-succeeded').waitFor(WAIT);
-    expect(await page.locator('#retries').textContent()).toMatch(/replayed/i);
+    // The retry history fills from the envelope's update stream, which may come after its status.
+    await expect.poll(async () => page.locator('#retries').textContent(), WAIT).toMatch(/replayed/i);
     await checkPage('envelope-replayed');
   }, TEST_BOUND);
 

@@ -78,11 +78,12 @@ test('test/services.sh leaves a wedged broker alone and starts one of the suite\
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const fallbackPort = await freePort();
+  const distPort = await freePort();
   const node = `asya-services-${fallbackPort}@localhost`;
   const envFile = join(mkdtempSync(join(tmpdir(), 'asya-services-')), 'services.env');
   try {
     const run = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const env = { ...process.env, ASYA_SERVICES_RABBITMQ_PORT: String(port), ASYA_SERVICES_FALLBACK_RABBITMQ_PORT: String(fallbackPort), ASYA_SERVICES_ENV: envFile, ASYA_SERVICES_GREET_TRIES: '1' };
+      const env = { ...process.env, ASYA_SERVICES_RABBITMQ_PORT: String(port), ASYA_SERVICES_FALLBACK_RABBITMQ_PORT: String(fallbackPort), ASYA_SERVICES_FALLBACK_RABBITMQ_DIST_PORT: String(distPort), ASYA_SERVICES_ENV: envFile, ASYA_SERVICES_GREET_TRIES: '1' };
       const child = spawn('bash', [join(REPO_ROOT, 'test/services.sh')], { env });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -12,6 +12,8 @@ set -uo pipefail
 RABBITMQ_PORT=${ASYA_SERVICES_RABBITMQ_PORT:-5672}
 FALLBACK_RABBITMQ_PORT=${ASYA_SERVICES_FALLBACK_RABBITMQ_PORT:-5682}
 GREET_TRIES=${ASYA_SERVICES_GREET_TRIES:-4}
+# Erlang distribution needs a port of its own as well.
+FALLBACK_RABBITMQ_DIST_PORT=${ASYA_SERVICES_FALLBACK_RABBITMQ_DIST_PORT:-25682}
 SERVICES_ENV=${ASYA_SERVICES_ENV:-$(cd "$(dirname "$0")" && pwd)/.services.env}
 NATS_PORT=${ASYA_SERVICES_NATS_PORT:-4222}
 NATS_STORE=${ASYA_SERVICES_NATS_STORE:-/var/lib/nats-server}
@@ -48,12 +50,12 @@ start_fallback_rabbitmq() {
     printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$port" >"$dir/rabbitmq.conf"
     printf '[].\n' >"$dir/enabled_plugins"
     [ "$(id -u)" = 0 ] && chown -R rabbitmq:rabbitmq "$dir" 2>/dev/null
-    RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$((port + 20000)) \
+    RABBITMQ_NODENAME=$node RABBITMQ_NODE_PORT=$port RABBITMQ_DIST_PORT=$FALLBACK_RABBITMQ_DIST_PORT \
       RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_CONFIG_FILE="$dir/rabbitmq" \
       RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" \
       rabbitmq-server -detached >/dev/null 2>&1 || true
     local ok=1
-    for _ in $(seq 1 90); do RABBITMQ_PORT=$port amqp_answers && { ok=0; break; }; sleep 1; done
+    for _ in $(seq 1 120); do RABBITMQ_PORT=$port amqp_answers && { ok=0; break; }; sleep 1; done
     [ $ok = 0 ] || { log "the suite's own RabbitMQ did not answer on $port either (its log: $dir/log)"; return 1; }
   fi
   printf 'ASYA_TEST_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:%s\nRABBITMQ_NODENAME=%s\n' "$port" "$node" >"$SERVICES_ENV"

@@ -73,10 +73,12 @@ def gated(payload):
 def flaky(payload):
     """Counts attempts as lines in the file payload["counter"] (each the attempt's time in ms) and fails while
     the attempt is at most payload["failures"]; once the file payload["fixed"] exists it always succeeds.
-    payload["seconds"] (plus env FLAKY_EXTRA_SECONDS) makes each attempt take that long."""
+    payload["seconds"] (plus env FLAKY_EXTRA_SECONDS) makes each attempt take that long; env FLAKY_TAG is
+    written after the time, so a test can tell which replica an attempt ran on."""
     counter = payload["counter"]
+    tag = os.environ.get("FLAKY_TAG")
     with open(counter, "a") as f:
-        f.write("%d\n" % int(time.time() * 1000))
+        f.write("%d%s\n" % (int(time.time() * 1000), " " + tag if tag else ""))
     with open(counter) as f:
         attempt = len(f.read().strip().split("\n"))
     time.sleep(float(payload.get("seconds", 0)) + float(os.environ.get("FLAKY_EXTRA_SECONDS", "0")))

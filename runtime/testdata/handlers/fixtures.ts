@@ -66,7 +66,8 @@ export async function gated(payload: Payload): Promise<unknown> {
  */
 export async function flaky(payload: Payload): Promise<unknown> {
   const counter = String(payload.counter);
-  appendFileSync(counter, `${Date.now()}\n`);
+  // FLAKY_TAG after the time tells a test which replica an attempt ran on.
+  appendFileSync(counter, `${Date.now()}${process.env.FLAKY_TAG ? ` ${process.env.FLAKY_TAG}` : ''}\n`);
   const attempt = readFileSync(counter, 'utf8').trim().split('\n').length;
   const seconds = Number(payload.seconds ?? 0) + Number(process.env.FLAKY_EXTRA_SECONDS ?? 0);
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
