@@ -68,6 +68,7 @@ export class RuntimeClient {
   private readonly leaveIdle = new Map<Socket, () => void>();
   /** What the ready file said; undefined until read, and again after anything suggests a restart. */
   private announced: boolean | undefined;
+  private resentCount = 0;
 
   constructor(private readonly options: RuntimeClientOptions) {}
 
@@ -92,6 +93,7 @@ export class RuntimeClient {
         throw err;
       }
       // Once only, and on a connection of its own: it cannot have been closed while idle.
+      this.resentCount++;
       return this.exchange(connect(this.options.socketPath), false, parts, bytes, keepAlive, Math.max(1, deadline - Date.now()), options).catch((again: unknown) => {
         this.announced = undefined;
         throw again;
@@ -102,6 +104,11 @@ export class RuntimeClient {
   /** Closes the idle connections (the sidecar is stopping). */
   close(): void {
     for (const socket of [...this.idle]) socket.destroy();
+  }
+
+  /** Requests sent again because a reused connection had been closed under them (tests look). */
+  get resent(): number {
+    return this.resentCount;
   }
 
   /** How many answered connections wait for a request (tests look). */
