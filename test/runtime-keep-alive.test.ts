@@ -148,6 +148,15 @@ describe.each(['node', 'python'] as const)('%s runtime, keep-alive', (kind) => {
   });
 });
 
+test('a Python runtime with fewer workers than the pool swaps connections and still answers every request', async () => {
+  const rt = await runtime('python', 'echo', { env: { ASYA_RUNTIME_WORKERS: '2' } });
+  const client = clientFor(rt, 4);
+  for (let round = 0; round < 5; round++) {
+    const results = await Promise.all([0, 1, 2, 3].map((i) => client.call(body({ round, i }), callOptions)));
+    expect(results.map((r) => (r[0] as { payload: unknown }).payload)).toEqual([0, 1, 2, 3].map((i) => ({ round, i })));
+  }
+});
+
 test("the original's plain `ready` file gets one connection per request, never the bit", async () => {
   const rt = await startRuntime('python', { handler: 'unused', command: ['python3', join(REPO_ROOT, 'test/support/original_wire_runtime.py')] });
   cleanup.push(() => rt.stop());
