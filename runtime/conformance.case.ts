@@ -1,13 +1,14 @@
 /**
  * The protocol conformance suite. Both runtimes run it over a real Unix socket (runtime/node.test.ts,
- * runtime/python.test.ts); runtime/runtimes-agree.test.ts checks they answer the same requests alike.
+ * runtime/python.test.ts), once with a connection per request (the original protocol) and once with
+ * keep-alive through the sidecar's client; runtime/runtimes-agree.test.ts checks they answer the same
+ * requests alike.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { encodeFrame } from '../protocol/index.ts';
 import { fixtureHandler, startRuntime, type RuntimeKind, type RuntimeProcess } from '../test/support/runtime-process.ts';
 import { fixtureGate, type FixtureGate } from '../test/support/gated-handler.ts';
-import { accepts, call, sendRaw } from '../test/support/socket-client.ts';
+import { accepts, CONNECTION_MODES, runtimeCaller, sendRaw, type ConnectionMode } from '../test/support/socket-client.ts';
 
 type Response = Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- wire JSON under test
 
@@ -30,11 +31,20 @@ function runtimePool(kind: RuntimeKind) {
 }
 
 export function runtimeConformance(kind: RuntimeKind): void {
-  describe(`${kind} runtime: protocol conformance`, () => {
+  for (const mode of CONNECTION_MODES) conformance(kind, mode);
+}
+
+function conformance(kind: RuntimeKind, mode: ConnectionMode): void {
+  describe(`${kind} runtime: protocol conformance (${mode})`, () => {
     const pool = runtimePool(kind);
+    const caller = runtimeCaller(mode);
+    const call = (socketPath: string, request: unknown) => caller.call(socketPath, request);
     const ask = async (fixture: string, request: unknown, extraEnv?: Record<string, string>) =>
       (await call((await pool.get(fixture, extraEnv)).socketPath, request)) as Response;
-    afterAll(() => pool.stopAll());
+    afterAll(async () => {
+      caller.close();
+      await pool.stopAll();
+    });
 
     describe('payload mode', () => {
       test('echo advances route.current and keeps id-less outputs', async () => {
@@ -209,11 +219,7 @@ export function runtimeConformance(kind: RuntimeKind): void {
 
     describe('bad frames', () => {
       const socket = async () => (await pool.get('echo')).socketPath;
-      const prefix = (n: number) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(n);
-        return b;
-      };
+      const { prefix, frame: encodeFrame } = caller;
 
       test('zero-length frame is a msg_parsing_error', async () => {
         const [res] = (await sendRaw(await socket(), prefix(0))) as Response;
@@ -221,7 +227,7 @@ export function runtimeConformance(kind: RuntimeKind): void {
       });
 
       test('a truncated length prefix is a connection_error', async () => {
-        const [res] = (await sendRaw(await socket(), Buffer.from([0, 0]))) as Response;
+        const [res] = (await sendRaw(await socket(), prefix(0).subarray(0, 2))) as Response;
         expect(res!.error).toBe('connection_error');
       });
 

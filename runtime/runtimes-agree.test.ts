@@ -1,7 +1,7 @@
-/** For the same request, the Python and Node runtimes give the same answer (tracebacks aside). */
+/** For the same request, the Python and Node runtimes give the same answer (tracebacks aside), with and without keep-alive. */
 import { afterAll, describe, expect, test } from 'vitest';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from '../test/support/runtime-process.ts';
-import { call } from '../test/support/socket-client.ts';
+import { CONNECTION_MODES, runtimeCaller } from '../test/support/socket-client.ts';
 
 const started: RuntimeProcess[] = [];
 const pools = new Map<string, Promise<RuntimeProcess>>();
@@ -37,10 +37,12 @@ const cases: Array<[string, string, string, unknown]> = [
   ['envelope fan-out', 'edit_route', 'envelope', { id: '1', route, headers: { h: 'v' }, payload: { fanout: 2 } }],
 ];
 
-describe('python and node runtimes agree', () => {
+describe.each(CONNECTION_MODES)('python and node runtimes agree (%s)', (connections) => {
+  const caller = runtimeCaller(connections);
+  afterAll(() => caller.close());
   test.each(cases)('%s', async (_name, fixture, mode, request) => {
     const [python, node] = await Promise.all([runtime('python', fixture, mode), runtime('node', fixture, mode)]);
-    const [fromPython, fromNode] = await Promise.all([call(python.socketPath, request), call(node.socketPath, request)]);
+    const [fromPython, fromNode] = await Promise.all([caller.call(python.socketPath, request), caller.call(node.socketPath, request)]);
     expect(comparable(fromNode)).toEqual(comparable(fromPython));
   });
 });

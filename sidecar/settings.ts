@@ -53,6 +53,11 @@ export const SIDECAR_SETTINGS = settingsTable(
       doc: "the actor's `spec.retry` as JSON, checked against the schema. Attached to its error envelopes (header `x-asya-retry-policy`) so error-end retries by this actor's rules. Unset: error-end's defaults",
     }),
     socketDir: describedAs(SOCKET_DIR, { doc: "where the runtime's socket and ready file are" }),
+    runtimeKeepAlive: bool({
+      env: 'ASYA_RUNTIME_KEEP_ALIVE',
+      doc: 'reuse runtime connections when the runtime announces keep-alive in its ready file (both of ours do; the original does not, and always gets one connection per request). `false`: one connection per request',
+      default: true,
+    }),
     runtimeReadyTimeoutMs: duration({ env: 'ASYA_RUNTIME_READY_TIMEOUT', doc: "how long to wait at startup for the runtime's ready file", default: '5m' }),
     concurrency: int({
       env: 'ASYA_CONCURRENCY',

@@ -12,7 +12,7 @@ import { createMetrics, type SidecarMetrics } from './metrics.ts';
 import { httpReporter, noGateway, type ProgressReporter } from './progress-reporter.ts';
 import { Router, type RuntimeSupervisor } from './router.ts';
 import { httpPauseReporter, type PauseReporter } from './pause.ts';
-import { callRuntime } from './runtime-client.ts';
+import { RuntimeClient } from './runtime-client.ts';
 import { markerFileSupervisor, waitForRuntime } from './supervisor.ts';
 
 export interface SidecarOptions {
@@ -44,12 +44,13 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   let consumer: Consumer | undefined;
   let draining = false;
 
+  const runtimeClient = new RuntimeClient({ socketPath: config.socketPath, readyFile: config.readyFile, keepAlive: config.runtimeKeepAlive, maxIdle: config.concurrency });
   const reporter = options.reporter ?? (config.gatewayUrl ? httpReporter({ url: config.gatewayUrl, token: config.gatewayToken, log }) : noGateway);
   const router = new Router({
     config,
     transport,
     runtime: {
-      call: (body, timeoutMs, readResponse) => callRuntime(config.socketPath, body, { timeoutMs, maxFrameBytes: config.maxFrameBytes, ...(readResponse ? { readResponse } : {}) }),
+      call: (body, timeoutMs, readResponse) => runtimeClient.call(body, { timeoutMs, maxFrameBytes: config.maxFrameBytes, ...(readResponse ? { readResponse } : {}) }),
     },
     claimCheck: new ClaimCheck({
       store: payloadStoreOf(config),
@@ -120,6 +121,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         log.info('Draining: no new messages; finishing those in flight');
         stopping.abort();
         await consumer?.stop();
+        runtimeClient.close();
         await Promise.race([reporter.flush(), new Promise((r) => setTimeout(r, 2000))]);
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         log.info('Sidecar shutdown complete');

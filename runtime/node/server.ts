@@ -1,10 +1,11 @@
 /**
- * The Unix-socket server: one request per connection, as the original protocol requires, but connections
- * are served concurrently so async handlers overlap.
+ * The Unix-socket server: one request per connection, as the original protocol requires, or several in
+ * turn when the client asks for keep-alive (protocol/framing.ts); connections are served concurrently so
+ * async handlers overlap.
  */
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, FrameError, readFrame } from '../../protocol/framing.ts';
+import { encodeFrame, FrameError, READY_KEEP_ALIVE, readRequest } from '../../protocol/framing.ts';
 import { errorResponse, isRuntimeError, type RuntimeResult } from '../../protocol/runtime-response.ts';
 import type { RuntimeConfig } from './config.ts';
 import { handleRequest } from './handle-request.ts';
@@ -27,15 +28,16 @@ export async function startRuntimeServer(
   mkdirSync(config.socketDir, { recursive: true });
   removeStaleSocket(config.socketPath);
   const inFlight = new Set<Promise<void>>();
+  const connections: Connections = { closing: false, waiting: new Set() };
   // Half-open: a client that ends its side early (truncated frame) still gets its error response.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
-    const work = serveConnection(socket, config, handler, log).finally(() => inFlight.delete(work));
+    const work = serveConnection(socket, config, handler, log, connections).finally(() => inFlight.delete(work));
     inFlight.add(work);
   });
   await listen(server, config.socketPath);
   if (config.socketMode !== undefined) chmodSync(config.socketPath, config.socketMode);
   try {
-    writeFileSync(config.readyFile, 'ready');
+    writeFileSync(config.readyFile, READY_KEEP_ALIVE);
   } catch (err) {
     log.error(`Could not write ready file ${config.readyFile}: ${errorText(err)}`);
   }
@@ -45,6 +47,10 @@ export async function startRuntimeServer(
     socketPath: config.socketPath,
     close() {
       closing ??= (async () => {
+        connections.closing = true;
+        // server.close() waits for every connection, and a kept-alive one waiting for its next request
+        // would never end by itself. Nothing of it has been read, so the client may safely send it again.
+        for (const socket of connections.waiting) socket.destroy();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.allSettled([...inFlight]);
         rmSync(config.socketPath, { force: true });
@@ -55,12 +61,38 @@ export async function startRuntimeServer(
   };
 }
 
-async function serveConnection(socket: Socket, config: RuntimeConfig, handler: Handler, log: Logger): Promise<void> {
+interface Connections {
+  closing: boolean;
+  /** Kept-alive connections between requests: nothing of their next request has arrived yet. */
+  waiting: Set<Socket>;
+}
+
+async function serveConnection(socket: Socket, config: RuntimeConfig, handler: Handler, log: Logger, connections: Connections): Promise<void> {
   socket.on('error', () => {});
+  for (let served = 0; ; served++) {
+    // The first request of a connection is always served, as before keep-alive; only a connection that
+    // has already been answered may be dropped while it waits, so a shutdown never stalls on it.
+    if (served > 0) {
+      if (connections.closing) break;
+      connections.waiting.add(socket);
+      socket.once('data', () => connections.waiting.delete(socket));
+    }
+    const keepAlive = await serveRequest(socket, config, handler, log, served > 0);
+    connections.waiting.delete(socket);
+    if (!keepAlive) return;
+  }
+  socket.end();
+}
+
+/** Answers one request; true when the connection stays open for the next one. */
+async function serveRequest(socket: Socket, config: RuntimeConfig, handler: Handler, log: Logger, reused: boolean): Promise<boolean> {
   let responses: RuntimeResult[];
   let about: LogFields = {};
+  let keepAlive = false;
   try {
-    const body = await readFrame(socket, config.maxFrameBytes);
+    const request = await readRequest(socket, config.maxFrameBytes);
+    const body = request.body;
+    keepAlive = request.keepAlive;
     let seen = false;
     // As the Python runtime: lines about a request name its envelope and the trace its headers carry.
     const onEnvelope = (envelope: Record<string, unknown>) => {
@@ -72,6 +104,11 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
     if (!seen) log.debug(() => `Request ${body.length} bytes, not an envelope: ${body.toString('utf8')}`);
     logHandlerFailure(responses, log, about);
   } catch (err) {
+    // A kept-alive connection that the client closes between requests is done, not failed.
+    if (reused && err instanceof FrameError && err.kind === 'closed_before_frame') {
+      socket.destroy();
+      return false;
+    }
     responses = err instanceof FrameError && err.kind === 'too_large'
       ? [{ error: 'msg_parsing_error', details: { message: err.message, type: 'FrameTooLarge', traceback: '' } }]
       : errorResponse('connection_error', err);
@@ -81,11 +118,15 @@ async function serveConnection(socket: Socket, config: RuntimeConfig, handler: H
   }
   if (socket.destroyed || !socket.writable) {
     log.warn('Client disconnected before the response was sent', about);
-    return;
+    return false;
   }
   const data = JSON.stringify(responses);
   log.debug(() => `Response: ${data}`, about);
-  await new Promise<void>((resolve) => socket.end(encodeFrame(data), () => resolve()));
+  if (!keepAlive) {
+    await new Promise<void>((resolve) => socket.end(encodeFrame(data), () => resolve()));
+    return false;
+  }
+  return new Promise<boolean>((resolve) => socket.write(encodeFrame(data), (err) => resolve(!err)));
 }
 
 /** As the Python runtime does: the handler's exception in the runtime's own log, not only in the response. */

@@ -5,7 +5,9 @@ Drop-in replacement for the original asya_runtime.py (mounted at /opt/asya/asya_
 `python3 /opt/asya/asya_runtime.py`). Standard library only; Python 3.8 or newer.
 
 Protocol: one request per connection. Each direction is a 4-byte big-endian length followed by that many
-bytes of UTF-8 JSON. The request is an envelope; the response is always a JSON array, either of output
+bytes of UTF-8 JSON. A request whose length has the top bit set (KEEP_ALIVE_BIT; the length is then the low
+31 bits) asks for the connection to stay open for the next request; the ready file says `ready keep-alive`
+so that a sidecar knows this runtime understands it. The request is an envelope; the response is always a JSON array, either of output
 envelopes or of a single {"error": code, "details": {...}} element.
 """
 from __future__ import annotations
@@ -20,13 +22,14 @@ import json
 import logging
 import os
 import re
+import select
 import signal
 import socket
 import struct
 import sys
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 logger = logging.getLogger("asya.runtime")
 
@@ -37,6 +40,8 @@ MSG_PARSING_ERROR = "msg_parsing_error"
 CONNECTION_ERROR = "connection_error"
 READY_FILE_NAME = "runtime-ready"
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+KEEP_ALIVE_BIT = 0x80000000
+READY_CONTENT = "ready keep-alive"
 
 _HANDLER_PATTERN = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)+")
 _LENGTH = struct.Struct(">I")
@@ -503,6 +508,16 @@ def recv_exact(sock: socket.socket, size: int, chunk_size: int = 65536) -> bytes
 
 
 def read_frame(sock: socket.socket, chunk_size: int = 65536, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
+    return _read(sock, chunk_size, max_bytes, False)[0]
+
+
+def read_request(sock: socket.socket, chunk_size: int = 65536, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> Tuple[bytes, bool]:
+    """One request and whether it asks for keep-alive. The bit comes off before the length is checked, so a
+    keep-alive request is measured by its real length."""
+    return _read(sock, chunk_size, max_bytes, True)
+
+
+def _read(sock: socket.socket, chunk_size: int, max_bytes: int, request: bool) -> Tuple[bytes, bool]:
     head = sock.recv(4)
     if not head:
         exc = ConnectionError("Connection closed while reading")
@@ -511,9 +526,12 @@ def read_frame(sock: socket.socket, chunk_size: int = 65536, max_bytes: int = DE
     if len(head) < 4:
         head += recv_exact(sock, 4 - len(head), chunk_size)
     (size,) = _LENGTH.unpack(head)
+    keep_alive = request and size >= KEEP_ALIVE_BIT
+    if keep_alive:
+        size -= KEEP_ALIVE_BIT
     if size > max_bytes:
         raise FrameTooLarge(size, max_bytes)
-    return recv_exact(sock, size, chunk_size)
+    return recv_exact(sock, size, chunk_size), keep_alive
 
 
 def send_frame(sock: socket.socket, data: bytes) -> None:
@@ -653,25 +671,41 @@ def _process_envelope(envelope: Dict[str, Any], func: Callable[[Any], Any], conf
 
 def handle_connection(conn: socket.socket, func: Callable[[Any], Any], config: Config) -> None:
     """Serves one request on an accepted connection and closes it."""
+    if not serve_request(conn, func, config):
+        return
+    conn.close()
+
+
+def serve_request(conn: socket.socket, func: Callable[[Any], Any], config: Config, reused: bool = False) -> bool:
+    """Serves one request; True when the client asked for keep-alive and the connection is open for its next
+    request. Otherwise the connection is closed."""
+    keep_alive = False
     try:
         try:
-            data = read_frame(conn, config.chunk_size, config.max_frame_bytes)
+            data, keep_alive = read_request(conn, config.chunk_size, config.max_frame_bytes)
         except FrameTooLarge as exc:
             logger.warning("Rejected request: %s", exc)
             body = encode_response(frame_too_large_response(exc))
         except Exception as exc:
-            level = logging.DEBUG if getattr(exc, "before_any_data", False) else logging.WARNING
+            closed_between_requests = getattr(exc, "before_any_data", False)
+            if reused and closed_between_requests:
+                # A kept-alive connection the client closed after its last answer: done, not failed.
+                conn.close()
+                return False
+            level = logging.DEBUG if closed_between_requests else logging.WARNING
             logger.log(level, "Failed to read request: %s: %s", type(exc).__name__, _safe_str(exc))
             body = encode_response(error_response(CONNECTION_ERROR, exc))
         else:
             body = encode_response(process_message(data, func, config))
         send_frame(conn, body)
+        if keep_alive:
+            return True
     except (BrokenPipeError, ConnectionResetError):
         logger.debug("Client disconnected before the response was sent")
     except Exception:
         logger.exception("Failed to send response")
-    finally:
-        conn.close()
+    conn.close()
+    return False
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -701,12 +735,13 @@ def setup_socket(path: str, chmod: Optional[int] = 0o660, backlog: int = 128) ->
 
 
 def write_ready_file(path: str) -> Optional[int]:
-    """Writes 'ready' atomically; returns the file's inode so cleanup removes only our own file."""
+    """Writes the ready file atomically; returns the file's inode so cleanup removes only our own file."""
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         temporary = "{}.{}.tmp".format(path, os.getpid())
         with open(temporary, "w") as handle:
-            handle.write("ready")
+            # The first word stays `ready` for anything that reads the original's file.
+            handle.write(READY_CONTENT)
         os.replace(temporary, path)
         return os.stat(path).st_ino
     except OSError as exc:
@@ -727,8 +762,15 @@ def _unlink_if_ours(path: str, inode: Optional[int]) -> None:
 
 
 class Server:
-    """Accept loop. stop() closes the listening socket: a blocked accept() fails, an in-flight request
-    finishes, and serve_forever() returns."""
+    """Accept loop. stop() closes the listening socket: an in-flight request finishes, and serve_forever()
+    returns.
+
+    A keep-alive client holds its connection between requests. The worker waits on that connection and on
+    the listening socket together, and holds at most one such connection: a worker that kept several would
+    serve them one after another while other workers idle. When a new connection comes, the worker that wins
+    its accept drops its idle one; nothing of a next request has been read from it, so the client sees EPIPE
+    or ECONNRESET and may send it again (sidecar/runtime-client.ts). The listening socket is non-blocking
+    because every idle worker wakes for a new connection and only one gets it."""
 
     def __init__(self, sock: socket.socket, func: Callable[[Any], Any], config: Config) -> None:
         self.sock = sock
@@ -743,24 +785,74 @@ class Server:
         except OSError:
             pass
 
+    def _accept(self) -> Optional[socket.socket]:
+        try:
+            conn, _ = self.sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return None  # another worker took it
+        except OSError as exc:
+            if self.stopping:
+                return None
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                logger.error("accept() failed: %s; retrying", exc)
+                time.sleep(0.1)
+                return None
+            if exc.errno == errno.ECONNABORTED:
+                return None
+            raise
+        conn.setblocking(True)
+        return conn
+
     def serve_forever(self) -> None:
-        accept = self.sock.accept
         func = self.func
         config = self.config
-        while not self.stopping:
-            try:
-                conn, _ = accept()
-            except OSError as exc:
+        # A stop signal must end select() at once; without this, Python resumes the select after the handler.
+        wake_read, wake_write = socket.socketpair()
+        wake_read.setblocking(False)
+        wake_write.setblocking(False)
+        previous_wakeup = _set_wakeup_fd(wake_write.fileno())
+        kept: Optional[socket.socket] = None
+        try:
+            self.sock.setblocking(False)
+            while not self.stopping:
+                watched = [self.sock, wake_read] if kept is None else [self.sock, wake_read, kept]
+                try:
+                    readable, _, _ = select.select(watched, [], [])
+                except (OSError, ValueError):
+                    if self.stopping:
+                        return
+                    raise
                 if self.stopping:
                     return
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    logger.error("accept() failed: %s; retrying", exc)
-                    time.sleep(0.1)
+                if kept is not None and kept in readable:
+                    if not serve_request(kept, func, config, reused=True):
+                        kept = None
                     continue
-                if exc.errno == errno.ECONNABORTED:
-                    continue
-                raise
-            handle_connection(conn, func, config)
+                if self.sock in readable:
+                    conn = self._accept()
+                    if conn is None:
+                        continue
+                    if kept is not None:
+                        kept.close()
+                    kept = conn if serve_request(conn, func, config) else None
+                if wake_read in readable:
+                    try:
+                        wake_read.recv(64)
+                    except OSError:
+                        pass
+        finally:
+            if kept is not None:
+                kept.close()
+            _set_wakeup_fd(previous_wakeup)
+            wake_read.close()
+            wake_write.close()
+
+
+def _set_wakeup_fd(fd: int) -> int:
+    try:
+        return signal.set_wakeup_fd(fd)
+    except ValueError:
+        return -1  # not the main thread (tests): stop() then takes effect with the next connection
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -76,7 +76,10 @@ def test_ready_file(short_dir):
     path = os.path.join(short_dir, "sub", "runtime-ready")
     inode = write_ready_file(path)
     with open(path) as handle:
-        assert handle.read() == "ready"
+        content = handle.read()
+    # The first word is the original's `ready`; what follows announces keep-alive to our sidecar.
+    assert content == "ready keep-alive"
+    assert content.split()[0] == "ready"
     assert inode == os.stat(path).st_ino
     assert os.listdir(os.path.dirname(path)) == ["runtime-ready"]
 
