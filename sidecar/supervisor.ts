@@ -8,7 +8,7 @@
  * In dev mode the sidecar owns the runtime process and simply kills and respawns it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync, utimesSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Logger } from '../protocol/index.ts';
 import type { RuntimeSupervisor } from './router.ts';
@@ -67,11 +67,12 @@ export function markerFileSupervisor(paths: RuntimePaths & { restartMarker: stri
   return {
     async restart(reason) {
       writeFileSync(paths.restartMarker, `${new Date().toISOString()} ${reason}\n`);
-      const now = new Date();
-      utimesSync(paths.restartMarker, now, now);
+      // The marker's time is the kernel's, like the ready file's: file times come from a coarse clock that can
+      // lag Date.now() by a tick, so a JS time on the marker could be later than a ready file written after it.
       const marked = mtimeMs(paths.restartMarker) ?? Date.now();
       log.warn(`Requested a runtime restart through ${paths.restartMarker}; waiting for a fresh runtime`);
-      await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: marked }).catch((err: Error) => log.error(err.message));
+      // Fresh means not older than the marker, as the liveness probe reads it (`! test marker -nt ready`).
+      await waitForRuntime(paths, readyTimeoutMs, { newerThanMs: marked - 1e-3 }).catch((err: Error) => log.error(err.message));
     },
   };
 }

@@ -77,6 +77,9 @@ describe('runtime restart through the liveness probe (Kubernetes)', () => {
     await new Promise<void>((r) => server.listen(socketPath, r));
     writeFileSync(readyFile, 'ready');
     expect(probe()).toBe('pass');
+    // File times come from a coarse kernel clock: a marker written in the same tick as the ready file would
+    // carry the same time, and the probe reads that as fresh. A hung runtime's ready file is far older.
+    await new Promise((r) => setTimeout(r, 30));
     const log = capturingLogger();
     const supervisor = markerFileSupervisor({ socketPath, readyFile, restartMarker }, 10_000, log);
     let freshReadyFile = false;
@@ -85,6 +88,7 @@ describe('runtime restart through the liveness probe (Kubernetes)', () => {
     await expect.poll(probe).toBe('fail');
     await expect.poll(() => log.matching('warn', 'Requested a runtime restart').length).toBe(1);
     // What kubelet does after the failed probe: a new runtime container starts and writes its ready file.
+    await new Promise((r) => setTimeout(r, 30)); // a container takes far longer than a clock tick to start
     freshReadyFile = true;
     writeFileSync(readyFile, 'ready');
     expect(await restart).toBe(true);
