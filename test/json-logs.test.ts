@@ -16,6 +16,20 @@ import { CREW_ROLES } from '../cli/crew.ts';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { asya, copyExample, editFile, startDev, type DevProcess } from './support/dev-process.ts';
 
+/** Every non-empty line of `text` parsed as JSON; a line that is not names itself and shows `text` as `what`. */
+function jsonLines(text: string, what: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new Error(`not a JSON line: ${line}\n\n${what}:\n${text}`);
+      }
+    });
+}
+
 const example = copyExample('hello');
 let dev: DevProcess;
 let lines: Array<Record<string, unknown>> = [];
@@ -71,17 +85,7 @@ beforeAll(async () => {
   expect(await finalStatus(calls.failing.id)).toBe('failed');
   // The drain stops every component, so their last lines are in the output too.
   expect(await dev.stop()).toBe(0);
-  lines = dev
-    .output()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        throw new Error(`not a JSON line: ${line}\n\nwhole output:\n${dev.output()}`);
-      }
-    });
+  lines = jsonLines(dev.output(), 'whole output');
 }, 240_000);
 
 afterAll(async () => {
@@ -143,16 +147,7 @@ describe('each service command on its own: startup failures and settings warning
     const run = await asya(args, { ASYA_LOG_FORMAT: 'json', ASYA_LOG_LEVEL: 'loud', ASYA_ACTOR_NAME: '', ...env });
     expect(run.status, run.stderr).not.toBe(0);
     expect(run.stdout).toBe('');
-    const parsed = run.stderr
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((line) => {
-        try {
-          return JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          throw new Error(`not a JSON line: ${line}\n\nstderr:\n${run.stderr}`);
-        }
-      });
+    const parsed = jsonLines(run.stderr, 'stderr');
     expect(parsed.filter((l) => l.level === 'ERROR' && l.component === component), run.stderr).toHaveLength(1);
     expect(parsed.some((l) => l.level === 'WARNING' && String(l.message).includes('ASYA_LOG_LEVEL')), run.stderr).toBe(true);
   });
