@@ -125,8 +125,10 @@ export class RuntimeClient {
       // No ready file: the runtime is restarting. One connection per request is safe with any runtime.
       return false;
     }
-    this.announced = announcesKeepAlive(content);
-    return this.announced;
+    // An empty file may be one a runtime is still writing: decide again on the next call.
+    const announced = announcesKeepAlive(content);
+    if (content.trim() !== '') this.announced = announced;
+    return announced;
   }
 
   private take(): Socket | undefined {

@@ -3,7 +3,7 @@
  * connection, the original's plain `ready` keeping one connection per request, restarts with idle pooled
  * connections, and a runtime killed mid-request on a kept-alive connection.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { framePrefix, readFrame } from '../protocol/index.ts';
@@ -76,6 +76,19 @@ describe.each(['node', 'python'] as const)('%s runtime, keep-alive', (kind) => {
     const client = clientFor(rt, 4, false);
     for (let i = 0; i < 3; i++) expect((await client.call(body(i), callOptions))[0]).toMatchObject({ payload: i });
     expect(client.idleConnections).toBe(0);
+  });
+
+  test('a ready file read while still empty is read again on the next call', async () => {
+    const rt = await runtime(kind);
+    const written = readFileSync(rt.readyFile, 'utf8');
+    // What a reader sees between a non-atomic writer's open and its write.
+    writeFileSync(rt.readyFile, '');
+    const client = clientFor(rt);
+    expect((await client.call(body('early'), callOptions))[0]).toMatchObject({ payload: 'early' });
+    expect(client.idleConnections).toBe(0);
+    writeFileSync(rt.readyFile, written);
+    expect((await client.call(body('later'), callOptions))[0]).toMatchObject({ payload: 'later' });
+    expect(client.idleConnections).toBe(1);
   });
 
   test('a runtime restart with idle pooled connections loses no request', async () => {

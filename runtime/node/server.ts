@@ -3,7 +3,7 @@
  * turn when the client asks for keep-alive (protocol/framing.ts); connections are served concurrently so
  * async handlers overlap.
  */
-import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { encodeFrame, FrameError, READY_KEEP_ALIVE, readRequest } from '../../protocol/framing.ts';
 import { errorResponse, isRuntimeError, type RuntimeResult } from '../../protocol/runtime-response.ts';
@@ -37,7 +37,11 @@ export async function startRuntimeServer(
   await listen(server, config.socketPath);
   if (config.socketMode !== undefined) chmodSync(config.socketPath, config.socketMode);
   try {
-    writeFileSync(config.readyFile, READY_KEEP_ALIVE);
+    // Written whole and renamed into place: a sidecar reading a half-written (empty) file would take this
+    // runtime for one without keep-alive.
+    const temporary = `${config.readyFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, READY_KEEP_ALIVE);
+    renameSync(temporary, config.readyFile);
   } catch (err) {
     log.error(`Could not write ready file ${config.readyFile}: ${errorText(err)}`);
   }
