@@ -43,6 +43,8 @@ describe.skipIf(missing !== undefined)(`console on the gateway on PostgreSQL${mi
   const failed: string[] = [];
   /** The file whose existence makes the flaky handler succeed ("the fix"). */
   const fix = join(work, 'fixed');
+  /** The file whose existence ends the slow handler's long sleep (so stopping its sidecar does not wait it out). */
+  const wake = join(work, 'wake');
 
   const checkPage = async (name: string) => {
     await screenshot(page, artifacts, `pg-${name}`);
@@ -92,6 +94,7 @@ describe.skipIf(missing !== undefined)(`console on the gateway on PostgreSQL${mi
   }, 240_000);
 
   afterAll(async () => {
+    writeFileSync(wake, '');
     await browser?.close();
     await prometheus?.stop();
     const transport = world?.transport;
@@ -216,10 +219,12 @@ describe.skipIf(missing !== undefined)(`console on the gateway on PostgreSQL${mi
     const called = (await page.locator('#call-envelope').textContent()) ?? '';
     expect((await world.get(`/envelopes/${called}`)).body.status).toBe('succeeded');
 
-    const id = await world.call('slow', { seconds: 10 });
+    // Running until the test wakes it: a loaded machine may take longer to show the page than any fixed sleep.
+    const id = await world.call('slow', { seconds: 600, wake });
     await page.goto(`${ui}#/envelopes/${id}`);
     await page.locator('#envelope-status .status-running').waitFor(WAIT);
     expect(await cancelFromKeyboard(page, WAIT.timeout)).toContain('cancelled');
     expect((await world.get(`/envelopes/${id}`)).body.cancelled).toBe(true);
+    writeFileSync(wake, '');
   }, TEST_BOUND);
 });

@@ -44,7 +44,10 @@ def sleep(payload):
         seconds = 0
     if not _is_number(seconds):
         seconds = float(seconds)
-    time.sleep(seconds)
+    until = time.monotonic() + seconds
+    wake = _field(payload, "wake")
+    while time.monotonic() < until and not (isinstance(wake, str) and os.path.exists(wake)):
+        time.sleep(max(0.0, min(0.05, until - time.monotonic())))
     return {"slept": seconds}
 
 

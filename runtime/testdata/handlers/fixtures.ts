@@ -33,9 +33,12 @@ export function unserializable(payload: Payload): unknown {
   return payload.kind === 'nan' ? { value: Number.NaN } : { value: 10n };
 }
 
+/** Sleeps `payload.seconds`, or less once the file `payload.wake` exists (a test ends a long sleep it no longer needs). */
 export async function sleep(payload: Payload): Promise<unknown> {
   const seconds = Number(payload.seconds ?? 0);
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const until = Date.now() + seconds * 1000;
+  const wake = typeof payload.wake === 'string' ? payload.wake : undefined;
+  while (Date.now() < until && !(wake && existsSync(wake))) await new Promise((resolve) => setTimeout(resolve, Math.min(50, until - Date.now())));
   return { slept: seconds };
 }
 
