@@ -41,6 +41,11 @@ const SHARED = {
   maxFrameBytes: MAX_FRAME_BYTES,
   logLevel: LOG_LEVEL,
   logFormat: LOG_FORMAT,
+  parentPipeFd: int({
+    env: 'ASYA_PARENT_PIPE_FD',
+    doc: "set by `asya dev` only: a file descriptor inherited from the parent; when it reaches end of file (the parent exited, even by SIGKILL) the runtime exits at once. Unset: the runtime does not watch its parent",
+    min: 0,
+  }),
 };
 
 /** The original runtime's variables that mean nothing here; asya_runtime.py warns about the same ones. */

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Logger } from '../protocol/index.ts';
+import { holdParentPipe, parentPipeSpawn } from '../protocol/parent-pipe.ts';
 import type { RuntimeSupervisor } from './router.ts';
 
 export { LIVENESS_PROBE_SCRIPT } from '../protocol/index.ts';
@@ -93,16 +94,19 @@ export interface ChildRuntimeOptions {
   log: Logger;
   /** Receives the runtime's stdout and stderr; without it the runtime shares this process's. */
   output?: (chunk: Buffer) => void;
+  /** The runtime exits when this process dies, however it dies (ASYA_PARENT_PIPE_FD; `asya dev` opts in). */
+  exitWithParent?: boolean;
 }
 
-export function childProcessSupervisor({ command, env, cwd, paths, readyTimeoutMs, log, output }: ChildRuntimeOptions): SpawnedRuntime {
+export function childProcessSupervisor({ command, env, cwd, paths, readyTimeoutMs, log, output, exitWithParent }: ChildRuntimeOptions): SpawnedRuntime {
   let child: ChildProcess | undefined;
   let stopping = false;
   const spawnChild = async () => {
     const started = Date.now();
     const [cmd, ...args] = command;
     const stream = output ? 'pipe' : 'inherit';
-    const proc = spawn(cmd!, args, { env, cwd, stdio: ['ignore', stream, stream] });
+    const proc = spawn(cmd!, args, { ...parentPipeSpawn(['ignore', stream, stream], env, exitWithParent), cwd });
+    holdParentPipe(proc.stdio[3]);
     if (output) for (const piped of [proc.stdout!, proc.stderr!]) piped.on('data', output);
     child = proc;
     const gone = new AbortController();

@@ -11,6 +11,7 @@ import type { RuntimeSupervisor } from '../../sidecar/router.ts';
 import { waitForRuntime, type RuntimePaths } from '../../sidecar/supervisor.ts';
 import { errorText } from '../../protocol/errors.ts';
 import { parseJsonObject } from './status-board.ts';
+import { holdParentPipe, parentPipeSpawn } from '../../protocol/parent-pipe.ts';
 
 /** The runtime exited before it was ready: almost always a handler that does not import. */
 export class RuntimeStartError extends Error {
@@ -51,7 +52,10 @@ export function devRuntime(options: DevRuntimeOptions): DevRuntime {
   const spawnAndWait = async () => {
     const started = Date.now();
     const [cmd, ...args] = options.command;
-    const proc = spawn(cmd!, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The exit handler below cannot run when dev mode is SIGKILLed or crashes; the pipe tells the runtime then.
+    const { stdio, env } = parentPipeSpawn(['ignore', 'pipe', 'pipe'], options.env);
+    const proc = spawn(cmd!, args, { env, cwd: options.cwd, stdio, detached: true });
+    holdParentPipe(proc.stdio[3]);
     child = proc;
     live.add(proc);
     // Until the runtime is ready its output is held back: if it fails, the error made from it says it once.

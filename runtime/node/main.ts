@@ -5,12 +5,15 @@ import { createLogger } from '../../protocol/log.ts';
 import { logFormatFromEnv, logLevelFromEnv } from '../../protocol/settings.ts';
 import { startRuntimeServer } from './server.ts';
 import { errorText } from '../../protocol/errors.ts';
+import { exitWithParent } from '../../protocol/parent-pipe.ts';
 
 export async function runRuntime(env: Record<string, string | undefined> = process.env): Promise<void> {
   const log = createLogger(logLevelFromEnv(env), 'asya.runtime', { format: logFormatFromEnv(env) });
   let server;
   try {
     const config = loadRuntimeConfig(env);
+    // Before the handler loads: a parent that dies meanwhile (a slow import) must not leave us behind.
+    exitWithParent(config.parentPipeFd);
     const handler = await loadHandler(config.handler);
     server = await startRuntimeServer(config, handler, createLogger(config.logLevel, 'asya.runtime', { format: config.logFormat }));
   } catch (err) {

@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -66,6 +67,7 @@ class Config:
     log_format: str = "text"
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     workers: int = 1
+    parent_pipe_fd: Optional[int] = None
 
     @property
     def socket_path(self) -> str:
@@ -125,6 +127,40 @@ RETIRED_VARIABLES = {
 }
 
 
+def parse_fd(value: Optional[str]) -> Optional[int]:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        fd = int(value)
+    except ValueError:
+        fd = -1
+    if fd < 0:
+        raise ValueError("Invalid ASYA_PARENT_PIPE_FD={!r}: expected an integer >= 0".format(value))
+    return fd
+
+
+def exit_with_parent(fd: Optional[int]) -> None:
+    """
+    `asya dev` hands its children a pipe (protocol/parent-pipe.ts says why a pipe) whose end of file means it
+    died, however it died: exit at once, finishing nothing, since nobody is left to read the answers. A thread
+    does not survive fork, so each pre-forked worker calls this again; every process of the runtime then sees
+    the same end of file.
+    """
+    if fd is None:
+        return
+    os.fstat(fd)  # a descriptor that is not there is a mistake to report, not a parent that died
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError:
+            pass
+        os._exit(0)
+
+    threading.Thread(target=watch, name="asya-parent-pipe", daemon=True).start()
+
+
 def retired_variable_warnings(env: Mapping[str, str]) -> List[str]:
     return [
         "{} is not read any more: {}".format(name, reason)
@@ -149,6 +185,7 @@ def load_config(env: Optional[Mapping[str, str]] = None) -> Config:
         log_format=parse_log_format(env.get("ASYA_LOG_FORMAT")),
         max_frame_bytes=_positive_int(env, "ASYA_MAX_FRAME_BYTES", DEFAULT_MAX_FRAME_BYTES),
         workers=_positive_int(env, "ASYA_RUNTIME_WORKERS", 1),
+        parent_pipe_fd=parse_fd(env.get("ASYA_PARENT_PIPE_FD")),
     )
 
 
@@ -888,6 +925,7 @@ class _WorkerPool:
         self.stopping = False
 
     def _worker_main(self) -> None:
+        exit_with_parent(self.config.parent_pipe_fd)
         server = Server(self.sock, self.func, self.config)
         for signum in _STOP_SIGNALS:
             signal.signal(signum, server.stop)
@@ -977,6 +1015,12 @@ def main() -> int:
         "none" if config.socket_chmod is None else oct(config.socket_chmod), config.workers,
         config.max_frame_bytes,
     )
+    # Before the handler loads: a parent that dies meanwhile (a slow import) must not leave us behind.
+    try:
+        exit_with_parent(config.parent_pipe_fd)
+    except OSError as exc:
+        logger.critical("FATAL: cannot watch ASYA_PARENT_PIPE_FD=%s: %s", config.parent_pipe_fd, exc)
+        return 1
     make_cwd_importable()
     func = load_handler(config.handler)
     try:
