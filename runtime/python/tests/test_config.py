@@ -24,12 +24,21 @@ def test_defaults():
     assert config.log_level == "INFO"
     assert config.max_frame_bytes == 64 * 1024 * 1024
     assert config.workers == 1
+    assert config.parent_pipe_fd is None  # started by a pod or the sidecar: no parent to watch
 
 
 @pytest.mark.parametrize("value, mode", [(None, "payload"), ("", "payload"), ("payload", "payload"),
                                          ("PAYLOAD", "payload"), ("envelope", "envelope"), ("Envelope", "envelope")])
 def test_handler_mode_is_case_insensitive(value, mode):
     assert parse_handler_mode(value) == mode
+
+
+def test_parent_pipe_fd_is_read_and_checked():
+    assert load_config({"ASYA_PARENT_PIPE_FD": "3"}).parent_pipe_fd == 3
+    assert load_config({"ASYA_PARENT_PIPE_FD": " "}).parent_pipe_fd is None
+    for bad in ("three", "-1"):
+        with pytest.raises(ValueError, match="ASYA_PARENT_PIPE_FD"):
+            load_config({"ASYA_PARENT_PIPE_FD": bad})
 
 
 def test_retired_variables_are_named_in_warnings_not_ignored():
