@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, expect, test } from 'vitest';
 import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from '../test/support/runtime-process.ts';
-import { killAll, processGone, stillRunningAfter } from '../test/support/process-tree.ts';
+import { descendants, killAll, processGone, stillRunningAfter } from '../test/support/process-tree.ts';
 
 const PARENT = join(REPO_ROOT, 'test/support/exit-with-parent-parent.mjs');
 const leftovers: number[] = [];
 afterAll(() => killAll(leftovers));
 
 /** Starts a parent that starts the runtime; answers once the runtime is ready, with both pids. */
-async function runtimeUnderParent(kind: RuntimeKind, optIn: boolean) {
+async function runtimeUnderParent(kind: RuntimeKind, optIn: boolean, env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), `asya-exit-with-parent-${kind}-`));
   const log = join(dir, 'runtime.log');
   const parent = spawn(process.execPath, [PARENT, log, ...runtimeCommand(kind)], {
@@ -29,6 +29,7 @@ async function runtimeUnderParent(kind: RuntimeKind, optIn: boolean) {
       ASYA_HANDLER: fixtureHandler(kind, 'echo'),
       ASYA_LOG_LEVEL: 'WARNING',
       ASYA_TEST_OPT_IN: optIn ? '1' : '0',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -78,3 +79,17 @@ for (const kind of ['node', 'python'] as const) {
     }
   }, 60_000);
 }
+
+test('python with pre-forked workers: the pool and every worker exit when the parent is SIGKILLed, none restarted', async () => {
+  const run = await runtimeUnderParent('python', true, { ASYA_RUNTIME_WORKERS: '2' });
+  const all = [run.runtime, ...descendants(run.runtime)];
+  try {
+    expect(all, run.output()).toHaveLength(3);
+    await run.killParent();
+    expect(await stillRunningAfter(all, 20_000), run.output()).toEqual([]);
+    expect(run.output()).not.toContain('restarting it');
+  } finally {
+    killAll(all);
+    run.cleanup();
+  }
+}, 60_000);

@@ -142,13 +142,12 @@ def parse_fd(value: Optional[str]) -> Optional[int]:
 def exit_with_parent(fd: Optional[int]) -> None:
     """
     `asya dev` hands its children a pipe (protocol/parent-pipe.ts says why a pipe) whose end of file means it
-    died, however it died: exit at once, finishing nothing, since nobody is left to read the answers. A thread
-    does not survive fork, so each pre-forked worker calls this again; every process of the runtime then sees
-    the same end of file.
+    died, however it died: exit at once, finishing nothing, since nobody is left to read the answers. Each
+    pre-forked worker watches in a thread of its own (threads do not survive fork); the pool's parent forks, so
+    it runs no thread (forking a threaded process risks deadlocks) and asks parent_gone() when a worker exits.
     """
     if fd is None:
         return
-    os.fstat(fd)  # a descriptor that is not there is a mistake to report, not a parent that died
 
     def watch() -> None:
         try:
@@ -159,6 +158,17 @@ def exit_with_parent(fd: Optional[int]) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="asya-parent-pipe", daemon=True).start()
+
+
+def parent_gone(fd: Optional[int]) -> bool:
+    """Without blocking: whether the pipe exit_with_parent watches has reached end of file."""
+    if fd is None:
+        return False
+    try:
+        readable, _, _ = select.select([fd], [], [], 0)
+        return bool(readable) and os.read(fd, 4096) == b""
+    except OSError:
+        return True
 
 
 def retired_variable_warnings(env: Mapping[str, str]) -> List[str]:
@@ -984,6 +994,10 @@ class _WorkerPool:
                 started = self.workers.pop(pid, None)
                 if started is None or self.stopping:
                     continue
+                if parent_gone(self.config.parent_pipe_fd):
+                    # The workers exit by themselves on the same end of file; none is started again.
+                    self.stopping = True
+                    continue
                 logger.error("Worker %d exited unexpectedly (%s); restarting it", pid, _describe_status(status))
                 if time.monotonic() - started < 1.0:
                     time.sleep(1.0)  # a worker that dies at once would otherwise be restarted in a tight loop
@@ -1015,12 +1029,15 @@ def main() -> int:
         "none" if config.socket_chmod is None else oct(config.socket_chmod), config.workers,
         config.max_frame_bytes,
     )
-    # Before the handler loads: a parent that dies meanwhile (a slow import) must not leave us behind.
-    try:
+    if config.parent_pipe_fd is not None:
+        try:
+            os.fstat(config.parent_pipe_fd)  # missing is a mistake to report, not a parent that died
+        except OSError as exc:
+            logger.critical("FATAL: cannot watch ASYA_PARENT_PIPE_FD=%s: %s", config.parent_pipe_fd, exc)
+            return 1
+    if config.workers == 1:
+        # Before the handler loads: a parent that dies meanwhile (a slow import) must not leave us behind.
         exit_with_parent(config.parent_pipe_fd)
-    except OSError as exc:
-        logger.critical("FATAL: cannot watch ASYA_PARENT_PIPE_FD=%s: %s", config.parent_pipe_fd, exc)
-        return 1
     make_cwd_importable()
     func = load_handler(config.handler)
     try:
