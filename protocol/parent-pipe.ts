@@ -45,8 +45,9 @@ export function holdParentPipe(end: unknown): void {
  * The child's side: exits (without finishing anything: nobody is left to read its answers) once the parent's end
  * closes. `fd` undefined: not started with the opt-in, nothing to watch.
  */
-export function exitWithParent(fd: number | undefined, exit: () => void = () => process.exit(0)): void {
+export function exitWithParent(fd: number | undefined): void {
   if (fd === undefined) return;
+  const exit = () => process.exit(0);
   const pipe = new Socket({ fd, readable: true, writable: false });
   // Reading is what notices the end; the pipe must not keep the runtime alive after its server closed.
   pipe.on('end', exit).on('close', exit).on('error', exit).resume().unref();
