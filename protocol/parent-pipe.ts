@@ -12,8 +12,7 @@
  * Opt-in: without the variable (a pod, the original sidecar) a runtime watches nothing and behaves as before.
  */
 import { Socket } from 'node:net';
-import { RUNTIME_SETTINGS } from '../runtime/settings.ts';
-import { toEnvRecord } from '../settings/index.ts';
+import { PARENT_PIPE_FD_SETTING } from './settings.ts';
 
 /** The first descriptor after stdin, stdout and stderr. */
 export const PARENT_PIPE_FD = 3;
@@ -28,7 +27,7 @@ type Stdio = 'ignore' | 'inherit' | 'pipe' | number;
  */
 export function parentPipeSpawn(stdio: readonly [Stdio, Stdio, Stdio], env: Env, enabled = true): { stdio: Stdio[]; env: Env } {
   if (!enabled) return { stdio: [...stdio], env };
-  return { stdio: [...stdio, 'pipe'], env: { ...env, ...toEnvRecord(RUNTIME_SETTINGS, { parentPipeFd: PARENT_PIPE_FD }) } };
+  return { stdio: [...stdio, 'pipe'], env: { ...env, [PARENT_PIPE_FD_SETTING.options.env]: String(PARENT_PIPE_FD) } };
 }
 
 /**

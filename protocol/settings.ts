@@ -163,3 +163,10 @@ export const PAYLOAD_STORE_SETTINGS = {
   payloadS3Endpoint: PAYLOAD_S3_ENDPOINT,
   payloadS3Region: PAYLOAD_S3_REGION,
 } as const;
+
+/** Shared by both runtimes and by whatever spawns them (protocol/parent-pipe.ts). */
+export const PARENT_PIPE_FD_SETTING = int({
+  env: 'ASYA_PARENT_PIPE_FD',
+  doc: "set by `asya dev` only: a file descriptor inherited from the parent; when it reaches end of file (the parent exited, even by SIGKILL) the runtime exits at once. Unset: the runtime does not watch its parent",
+  min: 0,
+});

@@ -3,7 +3,7 @@
  * table with the engine; asya_runtime.py is stdlib-only and reads the same names by hand, which
  * runtime/settings.test.ts checks against RUNTIME_SETTINGS, the table docs/configuration.md shows.
  */
-import { ENABLE_VALIDATION, HANDLER_MODE, LOG_FORMAT, LOG_LEVEL, MAX_FRAME_BYTES, SOCKET_DIR } from '../protocol/settings.ts';
+import { ENABLE_VALIDATION, HANDLER_MODE, LOG_FORMAT, LOG_LEVEL, MAX_FRAME_BYTES, PARENT_PIPE_FD_SETTING, SOCKET_DIR } from '../protocol/settings.ts';
 import { custom, int, settingsTable, string, type Kind, type RetiredSetting } from '../settings/index.ts';
 
 /** Octal like Python's int(x, 8): "0o660", "0660" and "660"; empty means "do not chmod". */
@@ -41,11 +41,7 @@ const SHARED = {
   maxFrameBytes: MAX_FRAME_BYTES,
   logLevel: LOG_LEVEL,
   logFormat: LOG_FORMAT,
-  parentPipeFd: int({
-    env: 'ASYA_PARENT_PIPE_FD',
-    doc: "set by `asya dev` only: a file descriptor inherited from the parent; when it reaches end of file (the parent exited, even by SIGKILL) the runtime exits at once. Unset: the runtime does not watch its parent",
-    min: 0,
-  }),
+  parentPipeFd: PARENT_PIPE_FD_SETTING,
 };
 
 /** The original runtime's variables that mean nothing here; asya_runtime.py warns about the same ones. */
