@@ -11,7 +11,7 @@ import { openBroker, type BenchBroker, type BrokerLeg } from './brokers.ts';
 import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
 import { startDevPipeline } from './dev-pipeline.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
-import { startRawPipeline } from './raw-pipeline.ts';
+import { startRawPipeline, type RawQueueType } from './raw-pipeline.ts';
 import { runStep, type HoldRule, type StepResult } from './step.ts';
 
 export const E2E_LEGS = ['rabbitmq', 'sqs', 'memory'] as const;
@@ -24,6 +24,8 @@ export interface E2eOptions extends HoldRule {
   readonly rates: number[];
   readonly seconds: number;
   readonly payloadBytes: number;
+  /** The raw pipeline's queues (raw-pipeline.ts); quorum unless asked, as Asya's are. */
+  readonly rawQueueType?: RawQueueType;
   /** Calls per pipeline at a low rate before the first step, not measured (JIT, pools, connections). */
   readonly warmupCalls: number;
   /** Wait for PostgreSQL's statistics before reading the counters (off only where counts do not matter). */
@@ -63,7 +65,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   let broker: BenchBroker | undefined;
   try {
     log('starting the raw pipeline ...');
-    pipelines.push(await startRawPipeline(options.rabbitmqUrl, options.payloadBytes));
+    pipelines.push(await startRawPipeline(options.rabbitmqUrl, options.payloadBytes, options.rawQueueType));
     if (options.transport === 'memory') {
       log('starting the Asya pipeline under asya dev (memory transport) ...');
       pipelines.unshift(await startDevPipeline(options.payloadBytes));

@@ -7,6 +7,10 @@
  * stage (ASYA_CONCURRENCY 1 for actors, 16 for the crew). The client LISTENs on the channel: the call's
  * latency ends when the NOTIFY arrives, the push counterpart of the Asya client's SSE stream (which the
  * gateway also feeds from a NOTIFY).
+ *
+ * Its queues are quorum queues, as Asya's sidecars declare them (transport/rabbitmq/rabbitmq-topology.ts):
+ * a confirm from a quorum queue waits for the Raft log's fsync, which a classic queue's does not, and at
+ * prefetch 1 that wait is most of a hop. `classic` measures the baseline the bench had before 2026-12-04.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,11 +21,15 @@ import { createTestSchema } from '../../test/support/postgres.ts';
 import { startNodeScript, type BenchProcess } from '../processes.ts';
 import { delta, rowWrites, type Counts } from './counters.ts';
 import type { Pipeline } from './pipeline.ts';
+import { queueArguments } from '../../transport/rabbitmq/rabbitmq-topology.ts';
+
+export const RAW_QUEUE_TYPES = ['quorum', 'classic'] as const;
+export type RawQueueType = (typeof RAW_QUEUE_TYPES)[number];
 
 const EXCHANGE = 'asya';
 const ACTOR_PREFETCH = 1;
 
-export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number): Promise<Pipeline> {
+export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number, queueType: RawQueueType = 'quorum'): Promise<Pipeline> {
   const suffix = randomUUID().slice(0, 8);
   const queues = [`bench-e2e-raw-a-${suffix}`, `bench-e2e-raw-b-${suffix}`, `bench-e2e-raw-end-${suffix}`];
   const notifyChannel = `bench_e2e_raw_${suffix}`;
@@ -47,7 +55,7 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
               created_at timestamptz not null default now(), updated_at timestamptz)`;
     await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
     for (const q of queues) {
-      await channel.assertQueue(q, { durable: true });
+      await channel.assertQueue(q, { durable: true, ...(queueType === 'quorum' ? { arguments: queueArguments(q) } : {}) });
       await channel.bindQueue(q, EXCHANGE, q);
     }
     await sql.listen(notifyChannel, (id) => waiting.get(id)?.());

@@ -46,7 +46,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
     {
       title: 'Highest rate held',
       rows: [
-        { pipeline: 'raw (INSERT + publish, 2 hops, UPDATE + NOTIFY)', 'held calls/s': raw.heldRate, 'vs raw': '100%' },
+        { pipeline: `raw (INSERT + publish, 2 hops, UPDATE + NOTIFY; ${options.rawQueueType ?? 'quorum'} queues)`, 'held calls/s': raw.heldRate, 'vs raw': '100%' },
         { pipeline: `${asyaName} (REST → gateway → A → B → happy-end)`, 'held calls/s': asya.heldRate, 'vs raw': ratio },
       ],
     },

@@ -5,7 +5,7 @@
  * is left. Prints the steps, the held rates and their ratio, and per-envelope database row writes, HTTP
  * requests and broker messages; writes every number to a JSON file. See docs/performance.md.
  *
- *   npx tsx bench/e2e/run.ts [--quick] [--transport rabbitmq|sqs|memory] [--rates 10,20,40] [--seconds 60] [--p99-ms 1000] [--drain-ms 2000]
+ *   npx tsx bench/e2e/run.ts [--quick] [--transport rabbitmq|sqs|memory] [--rates 10,20,40] [--seconds 60] [--p99-ms 1000] [--drain-ms 2000] [--raw-queues quorum|classic]
  *                            [--settle-ms 60000] [--payload-bytes 1024] [--warmup 20] [--out file.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
 import { REPO_ROOT } from '../../test/support/runtime-process.ts';
 import { printTable } from '../support.ts';
 import { E2E_LEGS, runE2e, type E2eLeg } from './bench.ts';
+import { RAW_QUEUE_TYPES, type RawQueueType } from './raw-pipeline.ts';
 import { formatReport } from './report.ts';
 
 const DEFAULT_RATES = '10,20,40,60,80,100,120,160,200,250,300,400,500';
@@ -31,12 +32,18 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '60000' },
     'payload-bytes': { type: 'string', default: '1024' },
     warmup: { type: 'string' },
+    'raw-queues': { type: 'string', default: 'quorum' },
     out: { type: 'string' },
   },
 });
 const transport = values.transport as E2eLeg;
 if (!(E2E_LEGS as readonly string[]).includes(transport)) {
   process.stderr.write(`--transport must be one of ${E2E_LEGS.join(', ')}; got "${values.transport}"\n`);
+  process.exit(2);
+}
+const rawQueueType = values['raw-queues'] as RawQueueType;
+if (!(RAW_QUEUE_TYPES as readonly string[]).includes(rawQueueType)) {
+  process.stderr.write(`--raw-queues must be one of ${RAW_QUEUE_TYPES.join(', ')}; got "${values['raw-queues']}"\n`);
   process.exit(2);
 }
 const number = (flag: string, text: string): number => {
@@ -66,6 +73,7 @@ const options = {
   drainLimitMs: number('drain-ms', values['drain-ms']!),
   settleMs: number('settle-ms', values['settle-ms']!),
   payloadBytes: number('payload-bytes', values['payload-bytes']!),
+  rawQueueType,
   warmupCalls: Math.round(number('warmup', values.warmup ?? (values.quick ? QUICK.warmup : '20'))),
   settleStatistics: true,
   log: (line: string) => process.stderr.write(`${line}\n`),
