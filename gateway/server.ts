@@ -127,7 +127,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     options.outboxRelay === false
       ? undefined
       : startFanInRelay({ store, transport, log, intervalMs: config.outboxIntervalMs, leaseMs: config.outboxLeaseMs });
-  const server = await listen(app, config.port, config.host);
+  const server = await listen(app, config.port, config.host, config.keepAliveTimeoutMs);
   const port = (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info(`gateway listening on ${config.host}:${port} (${tools.size} tools, transport ${transport.kind})`);
@@ -146,9 +146,15 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, deps, sweeper, outboxRelay, stop };
 }
 
-function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+function listen(app: Hono, port: number, hostname: string, keepAliveTimeoutMs: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+    if ('keepAliveTimeout' in server) {
+      server.keepAliveTimeout = keepAliveTimeoutMs;
+      // A request's headers may take at most this long; kept above the keep-alive timeout, as Node advises,
+      // so a request arriving on a connection about to idle out is not cut by the headers timer instead.
+      server.headersTimeout = Math.max(server.headersTimeout, keepAliveTimeoutMs + 1000);
+    }
     server.once('error', reject);
   });
 }

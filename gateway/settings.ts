@@ -105,6 +105,12 @@ export const GATEWAY_SETTINGS = settingsTable(
     cleanupIntervalMs: duration({ env: 'ASYA_GATEWAY_CLEANUP_INTERVAL', doc: 'how often retention runs', default: '1h' }),
     taskPollIntervalMs: duration({ env: 'ASYA_GATEWAY_TASK_POLL_INTERVAL', doc: 'the `pollInterval` suggested to MCP task clients', default: '1s' }),
     shutdownTimeoutMs: duration({ env: 'ASYA_GATEWAY_SHUTDOWN_TIMEOUT', doc: 'how long shutdown waits for requests in flight', default: '10s' }),
+    keepAliveTimeoutMs: duration({
+      env: 'ASYA_GATEWAY_KEEP_ALIVE_TIMEOUT',
+      doc: "how long an idle HTTP keep-alive connection stays open. Keep it longer than the idle timeout of whatever proxies or calls the gateway (a load balancer's is often 60 s), so that side closes idle connections first: a connection the gateway closes just as a client sends on it fails that request (ECONNRESET, or a 502 at a proxy)",
+      default: '65s',
+      minMs: 1000,
+    }),
     // A zero lease would hand every call's envelope to the relay while the call still publishes it.
     outboxLeaseMs: duration({
       env: 'ASYA_GATEWAY_OUTBOX_LEASE',
