@@ -24,6 +24,8 @@ const CLIENT_TOKEN = 'bench-e2e-client';
 const INTERNAL_TOKEN = 'bench-e2e-internal';
 const TOOL = 'e2e';
 
+const STUCK_MS = 20_000;
+
 export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: number): Promise<Pipeline> {
   const suffix = randomUUID().slice(0, 8);
   const names = { a: `bench-e2e-a-${suffix}`, b: `bench-e2e-b-${suffix}`, happy: `bench-e2e-happy-${suffix}`, error: `bench-e2e-error-${suffix}` };
@@ -97,6 +99,11 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
       };
     }
 
+    const describeStuck = async (id: string) => {
+      const envelope = await http.request('GET', `/envelopes/${id}`, undefined, auth).catch((err: unknown) => ({ status: 0, text: String(err) }));
+      process.stderr.write(`  envelope ${id} not final ${STUCK_MS / 1000} s after its call: GET /envelopes/${id} answered ${envelope.status} ${envelope.text.slice(0, 600)}\n`);
+    };
+
     return {
       name: `asya (${broker.name})`,
       pids,
@@ -104,8 +111,14 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
         const res = await http.request('POST', '/tools/call', JSON.stringify({ name: TOOL, arguments: { text: `${i} ${text}` } }), json);
         if (res.status !== 200 || res.text.includes('"isError":true')) throw new Error(`tools/call answered ${res.status}: ${res.text.slice(0, 300)}`);
         const id = (JSON.parse((JSON.parse(res.text) as { content: Array<{ text: string }> }).content[0]!.text) as { envelope_id: string }).envelope_id;
-        const stream = await http.request('GET', `/envelopes/${id}/stream`, undefined, auth);
-        if (!stream.text.includes('"status":"succeeded"')) throw new Error(`envelope ${id} did not succeed: ${stream.status} ${stream.text.slice(-300)}`);
+        // A call still open after STUCK_MS says where its envelope is, so a lost one can be told from a slow one.
+        const stuck = setTimeout(() => void describeStuck(id), STUCK_MS);
+        try {
+          const stream = await http.request('GET', `/envelopes/${id}/stream`, undefined, auth);
+          if (!stream.text.includes('"status":"succeeded"')) throw new Error(`envelope ${id} did not succeed: ${stream.status} ${stream.text.slice(-300)}`);
+        } finally {
+          clearTimeout(stuck);
+        }
       },
       async counters() {
         const now = await readCounters();

@@ -41,7 +41,11 @@ export class BenchClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      // Which request and which kind of connection: a reset on a reused keep-alive socket is the server
+      // closing an idle connection as the request went out, not the request's own failure.
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`${method} ${path.replace(/\/envelopes\/[^/?]+/, '/envelopes/:id').split('?')[0]}: ${err.message}${req.reusedSocket ? ' (reused keep-alive connection)' : ''}`)),
+      );
       req.end(body);
     });
   }
