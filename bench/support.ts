@@ -40,17 +40,6 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
   for (const r of rows) console.log(line(keys.map((k) => cell(r[k] ?? ''))));
 }
 
-/** The process's descendants, children first, by /proc (the runtimes that `asya dev` started). */
-export function descendants(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return children.flatMap((child) => [child, ...descendants(child)]);
-}
-
 /** User + system CPU time a process has used so far, in milliseconds (Linux /proc, 100 ticks/s). */
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

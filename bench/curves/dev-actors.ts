@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { actorManifest } from '../../test/support/new-project.ts';
 import { BenchClient } from '../gateway/http-client.ts';
 import { startDevProject } from '../processes.ts';
-import { descendants, rssMiB } from '../support.ts';
+import { descendants } from '../../test/support/process-tree.ts';
+import { rssMiB } from '../support.ts';
 import { closedLoop } from './closed-loop.ts';
 import { loopValues, type Curve, type CurveSession } from './curve.ts';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { BenchClient } from '../gateway/http-client.ts';
 import { actorManifest } from '../../test/support/new-project.ts';
 import { startDevProject, type BenchProcess } from '../processes.ts';
-import { descendants } from '../support.ts';
+import { descendants } from '../../test/support/process-tree.ts';
 import { delta, scrape, sumByLabel, type Counts } from './counters.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
 

@@ -16,12 +16,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type ConfirmChannel } from 'amqplib';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { startFakeGateway } from '../../test/support/fake-gateway.ts';
+import { childrenOf } from '../../test/support/process-tree.ts';
 import { fixtureHandler, REPO_ROOT, startRuntime } from '../../test/support/runtime-process.ts';
 import { BenchClient } from '../gateway/http-client.ts';
 import { BUNDLE_ROOT, bundleEntry, startGatewayProcess, waitForLine } from '../processes.ts';
@@ -58,13 +59,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-}
-
-/** The children of a process (Linux /proc), e.g. the runtime a crew process spawns. */
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-  );
 }
 
 /** Publishes `count` messages (with confirms, in batches) and waits until `done()` reaches `count`. */

@@ -1,4 +1,4 @@
-/** A process's descendants and whether a process is gone, read from Linux's /proc (no `ps` needed). */
+/** A process's descendants and whether a process is gone, read from Linux's /proc (no `ps` needed); the benchmarks use them too. */
 import { readdirSync, readFileSync } from 'node:fs';
 
 interface Stat {
@@ -17,23 +17,20 @@ function stat(pid: number): Stat | undefined {
   }
 }
 
-/** Every process under `pid` (children, their children, ...), as they are now. */
-export function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const s = stat(Number(entry));
-    if (s) parents.set(s.ppid, [...(parents.get(s.ppid) ?? []), Number(entry)]);
+/** The direct children of `pid`, whichever of its threads started them (Linux /proc); none once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
   }
-  const found: number[] = [];
-  const walk = (p: number) => {
-    for (const child of parents.get(p) ?? []) {
-      found.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
+}
+
+/** Every process under `pid` (children, their children, ...), as they are now, each child before its own. */
+export function descendants(pid: number): number[] {
+  return childrenOf(pid).flatMap((child) => [child, ...descendants(child)]);
 }
 
 /**
