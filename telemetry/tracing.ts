@@ -31,9 +31,14 @@ export function tracingOn(): boolean {
   return running.enabled;
 }
 
-/** The tracer all of Asya's spans come from (a no-op one while tracing is off). */
+let cachedTracer: Tracer | undefined;
+
+/**
+ * The tracer all of Asya's spans come from (a no-op one while tracing is off). Kept once tracing starts:
+ * the provider's lookup builds a key string per call, and a hop asks three times.
+ */
 export function tracer(): Tracer {
-  return trace.getTracer('asya');
+  return cachedTracer ?? trace.getTracer('asya');
 }
 
 /**
@@ -64,11 +69,13 @@ export async function startTracing(component: string, env: Env = process.env, wa
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }));
   trace.setGlobalTracerProvider(provider);
+  cachedTracer = provider.getTracer('asya');
   running = {
     enabled: true,
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       running = OFF;
+      cachedTracer = undefined;
       await provider.shutdown();
     },
   };
