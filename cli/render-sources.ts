@@ -5,9 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
-import type { KubeObject } from '../krm-functions/resource-list.ts';
+import { loadManifestDocuments, type KubeObject } from '../krm-functions/resource-list.ts';
 import { errorText } from '../protocol/errors.ts';
 
 /** The annotation kpt uses for an item's file; the functions copy it into their results (`file.path`). */
@@ -72,7 +71,7 @@ export function readObjects(dir: string, skip?: string): KubeObject[] {
     const rel = relative(root, file).split(sep).join('/');
     let documents: unknown[];
     try {
-      documents = jsyaml.loadAll(readFileSync(file, 'utf8'));
+      documents = loadManifestDocuments(readFileSync(file, 'utf8'));
     } catch (err) {
       problems.push(`${rel}: not valid YAML: ${errorText(err).split('\n')[0]}`);
       continue;

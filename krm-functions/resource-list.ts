@@ -68,9 +68,26 @@ export class InputError extends Error {
 }
 
 
+/**
+ * js-yaml's default schema less its timestamps. A plain `2024-01-01` anywhere in a package is a string to
+ * Kubernetes (sigs.k8s.io/yaml and kpt's kyaml keep it so), but js-yaml made it a Date and the function
+ * wrote it back as `2024-01-01T00:00:00.000Z`, changing objects it only passed through. Without the type
+ * it stays a string (written back quoted, as js-yaml writes a string that looks like a date), and no plain
+ * scalar is tested against the timestamp patterns.
+ */
+// @types/js-yaml leaves out a schema's type lists and a type's tag, which js-yaml 4 keeps on both.
+const DEFAULT_TYPES = jsyaml.DEFAULT_SCHEMA as jsyaml.Schema & { implicit: (jsyaml.Type & { tag: string })[]; explicit: jsyaml.Type[] };
+const WIRE_SCHEMA = new jsyaml.Schema({
+  implicit: DEFAULT_TYPES.implicit.filter((type) => type.tag !== 'tag:yaml.org,2002:timestamp'),
+  explicit: DEFAULT_TYPES.explicit,
+});
+
+/** Every document of a YAML stream, as the functions and `asya render` read manifests; throws js-yaml's error. */
+export const loadManifestDocuments = (text: string): unknown[] => jsyaml.loadAll(text, null, { schema: WIRE_SCHEMA });
+
 function parseDocuments(text: string, source: string): unknown[] {
   try {
-    return jsyaml.loadAll(text).filter((value) => value !== null && value !== undefined);
+    return loadManifestDocuments(text).filter((value) => value !== null && value !== undefined);
   } catch (err) {
     throw new InputError(`${source} is not valid YAML: ${errorText(err).split('\n')[0]}`);
   }
