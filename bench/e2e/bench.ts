@@ -12,7 +12,7 @@ import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
 import { startDevPipeline } from './dev-pipeline.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
 import { startRawPipeline, type RawQueueType } from './raw-pipeline.ts';
-import { runStep, type HoldRule, type StepResult } from './step.ts';
+import { runStep, timelineText, type HoldRule, type StepResult } from './step.ts';
 
 export const E2E_LEGS = ['rabbitmq', 'sqs', 'memory'] as const;
 export type E2eLeg = BrokerLeg | 'memory';
@@ -94,6 +94,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
         sent.set(p, sent.get(p)! + step.sent);
         log(`  p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms, drained in ${step.drainMs?.toFixed(0) ?? '-'} ms: ${step.holds ? 'holds' : 'does not hold'}`);
         if (step.holds) continue;
+        log(`  latency by scheduled second (p50/max ms): ${timelineText(step.timeline)}`);
         climbing.delete(p);
         if (step.unfinished > 0) await p.purge();
       }

@@ -40,6 +40,29 @@ export interface StepResult {
   loadAverage: { before: number; after: number };
   holds: boolean;
   errors: string[];
+  /**
+   * Per window of the step's send schedule (by each call's scheduled time): calls, p50 and max latency of
+   * those that finished. Where in the step latency rose: a stall of a few seconds and a slow climb read
+   * the same in the step's p50 and p99, not here.
+   */
+  timeline: Array<{ fromS: number; calls: number; p50Ms: number | null; maxMs: number | null }>;
+}
+
+/** Seconds per timeline window. */
+const WINDOW_S = 5;
+
+function timelineOf(finished: Array<{ dueS: number; latency: number }>, seconds: number): StepResult['timeline'] {
+  const windows = Array.from({ length: Math.max(1, Math.ceil(seconds / WINDOW_S)) }, () => [] as number[]);
+  for (const f of finished) windows[Math.min(windows.length - 1, Math.floor(f.dueS / WINDOW_S))]!.push(f.latency);
+  return windows.map((w, i) => {
+    const sorted = w.sort((a, b) => a - b);
+    return { fromS: i * WINDOW_S, calls: w.length, p50Ms: w.length ? percentile(sorted, 50) : null, maxMs: w.length ? sorted[w.length - 1]! : null };
+  });
+}
+
+/** The timeline on one line: `0s 33/152 ms, 5s ...` (p50/max per window). */
+export function timelineText(timeline: StepResult['timeline']): string {
+  return timeline.map((w) => `${w.fromS}s ${w.p50Ms === null ? '-' : `${w.p50Ms.toFixed(0)}/${w.maxMs!.toFixed(0)}`}`).join(', ');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,6 +71,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runStep(pipeline: Pipeline, rate: number, seconds: number, rule: HoldRule, signal?: AbortSignal): Promise<StepResult> {
   const n = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
+  const finished: Array<{ dueS: number; latency: number }> = [];
   const errors: string[] = [];
   let failed = 0;
   let lastDone = 0;
@@ -64,6 +88,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
         () => {
           const now = performance.now();
           latencies.push(now - due);
+          finished.push({ dueS: (due - start) / 1000, latency: now - due });
           lastDone = Math.max(lastDone, now);
         },
         (err: unknown) => {
@@ -108,5 +133,6 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
     loadAverage: { before: loadBefore, after: loadavg()[0]! },
     holds: failed === 0 && unfinished === 0 && p99Ms <= rule.p99LimitMs && drainMs !== null && drainMs <= rule.drainLimitMs,
     errors,
+    timeline: timelineOf(finished, seconds),
   };
 }

@@ -24,6 +24,10 @@ class Subscriber {
   lastSeq = 0;
   private readonly seen = new Set<number>();
   closed = false;
+  /** Set while the subscriber's own replay runs: live events wait here, then follow the replay in seq order. */
+  private held: EnvelopeEvent[] | undefined;
+  /** The listener reconnected while the events were held: replay from lastSeq once they are released. */
+  catchUpWhenReleased = false;
 
   constructor(
     readonly envelopeId: string | undefined,
@@ -35,7 +39,28 @@ class Subscriber {
     return this.envelopeId === undefined || this.envelopeId === envelopeId;
   }
 
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
+  hold(): void {
+    this.held = [];
+  }
+
+  /** Delivers what was held, in seq order; what the replay already delivered is dropped as a duplicate. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held.sort((a, b) => a.seq - b.seq)) this.deliverNow(event);
+  }
+
   deliver(event: EnvelopeEvent): void {
+    if (!this.held) this.deliverNow(event);
+    else if (!this.closed) this.held.push(event);
+  }
+
+  /** Past the hold: the subscriber's own replay, which the held live events follow. */
+  deliverNow(event: EnvelopeEvent): void {
     if (this.closed || !this.matches(event.envelopeId) || this.isDuplicate(event.seq)) return;
     this.lastSeq = Math.max(this.lastSeq, event.seq);
     try {
@@ -63,6 +88,12 @@ class Subscriber {
 
 export class SubscriptionHub {
   private readonly subscribers = new Set<Subscriber>();
+  /**
+   * The same subscribers by the envelope they follow (`undefined`: every envelope). A NOTIFY is about one
+   * envelope, and while calls are slow thousands of streams can be open: looking through all of them for
+   * each of the thousands of notifications a second made the cost grow with the square of the load.
+   */
+  private readonly byEnvelope = new Map<string | undefined, Set<Subscriber>>();
   private pending: number[] = [];
   private drainQueued = false;
   private queue: Promise<void> = Promise.resolve();
@@ -81,7 +112,8 @@ export class SubscriptionHub {
     const seq = Number(colon < 0 ? payload : payload.slice(0, colon));
     const envelopeId = colon < 0 ? undefined : payload.slice(colon + 1);
     if (this.closed || !Number.isSafeInteger(seq)) return;
-    if (![...this.subscribers].some((s) => envelopeId === undefined || s.matches(envelopeId))) return;
+    const wanted = envelopeId === undefined ? this.subscribers.size > 0 : this.byEnvelope.has(envelopeId) || this.byEnvelope.has(undefined);
+    if (!wanted) return;
     this.pending.push(seq);
     if (!this.drainQueued) {
       this.drainQueued = true;
@@ -94,29 +126,59 @@ export class SubscriptionHub {
     this.enqueue(() => this.catchUp());
   }
 
+  /**
+   * A subscriber is registered first, holding live events, and then reads where it starts (the latest seq,
+   * or the events after `afterSeq`): an event committed after that read reaches it live, one committed
+   * before is in what it read, and the held ones follow in seq order without duplicates. The read runs
+   * beside the live deliveries rather than in their queue, so a burst of new streams (each one read)
+   * does not delay every other stream's events.
+   */
   async add(envelopeId: string | undefined, listener: (e: EnvelopeEvent) => void, options: SubscribeOptions): Promise<Subscription> {
     const sub = new Subscriber(envelopeId, listener, options.onError);
-    await new Promise<void>((resolve, reject) => {
-      this.enqueue(async () => {
-        try {
-          if (options.afterSeq === undefined) sub.lastSeq = await this.source.maxSeq(envelopeId);
-          else {
-            sub.lastSeq = options.afterSeq;
-            await this.replay(sub, options.afterSeq);
-          }
-          this.subscribers.add(sub);
-          resolve();
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
+    sub.hold();
+    this.register(sub);
+    try {
+      if (options.afterSeq === undefined) sub.lastSeq = await this.source.maxSeq(envelopeId);
+      else {
+        sub.lastSeq = options.afterSeq;
+        await this.replay(sub, options.afterSeq, 'own');
+      }
+    } catch (err) {
+      sub.closed = true;
+      this.unregister(sub);
+      throw err;
+    }
+    sub.release();
+    if (sub.catchUpWhenReleased) this.enqueue(() => this.replay(sub, sub.lastSeq).catch((err: unknown) => this.scheduleCatchUp(err)));
     return {
       close: async () => {
         sub.closed = true;
-        this.subscribers.delete(sub);
+        this.unregister(sub);
       },
     };
+  }
+
+  private register(sub: Subscriber): void {
+    this.subscribers.add(sub);
+    let followers = this.byEnvelope.get(sub.envelopeId);
+    if (!followers) this.byEnvelope.set(sub.envelopeId, (followers = new Set()));
+    followers.add(sub);
+  }
+
+  private unregister(sub: Subscriber): void {
+    if (!this.subscribers.delete(sub)) return;
+    const followers = this.byEnvelope.get(sub.envelopeId);
+    followers?.delete(sub);
+    if (followers?.size === 0) this.byEnvelope.delete(sub.envelopeId);
+  }
+
+  /** Everyone an event goes to: its envelope's followers and the all-envelopes subscribers. */
+  private deliver(event: EnvelopeEvent): void {
+    for (const key of [event.envelopeId, undefined]) {
+      const followers = this.byEnvelope.get(key);
+      // A listener may close its subscription as it is called; a Set skips what is deleted during iteration.
+      if (followers) for (const sub of followers) sub.deliver(event);
+    }
   }
 
   close(): void {
@@ -124,6 +186,7 @@ export class SubscriptionHub {
     clearTimeout(this.retryTimer);
     for (const sub of this.subscribers) sub.closed = true;
     this.subscribers.clear();
+    this.byEnvelope.clear();
   }
 
   get size(): number {
@@ -150,25 +213,30 @@ export class SubscriptionHub {
       const bySeq = new Map(events.map((e) => [e.seq, e]));
       for (const seq of batch) {
         const event = bySeq.get(seq);
-        if (event) for (const sub of this.subscribers) sub.deliver(event);
+        if (event) this.deliver(event);
       }
     }
   }
 
   private async catchUp(): Promise<void> {
     try {
-      for (const sub of [...this.subscribers]) await this.replay(sub, sub.lastSeq);
+      for (const sub of [...this.subscribers]) {
+        // Its start is not read yet, so lastSeq means nothing: it catches up once that read is done.
+        if (sub.holding) sub.catchUpWhenReleased = true;
+        else await this.replay(sub, sub.lastSeq);
+      }
       this.retry = 0;
     } catch (err) {
       this.scheduleCatchUp(err);
     }
   }
 
-  private async replay(sub: Subscriber, afterSeq: number): Promise<void> {
+  /** `own`: the subscriber's first read, delivered past its hold (what it holds comes after). */
+  private async replay(sub: Subscriber, afterSeq: number, own?: 'own'): Promise<void> {
     let from = afterSeq;
     for (;;) {
       const events = await this.source.eventsSince(sub.envelopeId, from, PAGE);
-      for (const event of events) sub.deliver(event);
+      for (const event of events) (own ? sub.deliverNow(event) : sub.deliver(event));
       if (events.length < PAGE || sub.closed) return;
       from = events[events.length - 1]?.seq ?? from;
     }

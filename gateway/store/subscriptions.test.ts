@@ -1,0 +1,116 @@
+/**
+ * The hub's ordering promise when a subscriber's first read and live notifications overlap: the store's
+ * conformance suite covers the usual paths on real databases; here an event source whose reads wait on the
+ * test decides exactly when each event commits relative to the read.
+ */
+import { expect, test } from 'vitest';
+import type { EnvelopeEvent } from './store.ts';
+import { SubscriptionHub, type EventSource } from './subscriptions.ts';
+
+function event(seq: number, envelopeId = 'e1'): EnvelopeEvent {
+  return { seq, envelopeId, status: 'processing', message: null, result: null, error: null, progressPercent: null, actor: null, actors: null, currentActorIdx: null, envelopeState: null } as EnvelopeEvent;
+}
+
+/** A table of committed events; `eventsSince` answers from the moment it is called, after `gate` opens. */
+function source() {
+  const committed: EnvelopeEvent[] = [];
+  let open: () => void = () => {};
+  let gate: Promise<void> = Promise.resolve();
+  const src: EventSource = {
+    eventsBySeq: async (seqs) => committed.filter((e) => seqs.includes(e.seq)),
+    eventsSince: async (id, after, limit) => {
+      const snapshot = committed.filter((e) => (id === undefined || e.envelopeId === id) && e.seq > after).slice(0, limit);
+      await gate;
+      return snapshot;
+    },
+    maxSeq: async (id) => {
+      const max = Math.max(0, ...committed.filter((e) => id === undefined || e.envelopeId === id).map((e) => e.seq));
+      await gate;
+      return max;
+    },
+  };
+  return {
+    src,
+    commit: (e: EnvelopeEvent) => committed.push(e),
+    holdReads: () => (gate = new Promise((r) => (open = r))),
+    releaseReads: () => open(),
+  };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+test('events committed while a new subscriber reads its history reach it once each, after the history, in seq order', async () => {
+  const db = source();
+  const hub = new SubscriptionHub(db.src);
+  db.commit(event(1));
+  db.commit(event(2));
+  db.holdReads();
+  const seen: number[] = [];
+  const subscribing = hub.add('e1', (e) => seen.push(e.seq), { afterSeq: 0 });
+  await settle(); // the read has taken its snapshot
+  // Committed after the read's snapshot, while it is still in flight: only the notifications carry them.
+  db.commit(event(3));
+  hub.notify('3:e1');
+  db.commit(event(4));
+  hub.notify('4:e1');
+  // A late notification of an event the read also has.
+  hub.notify('2:e1');
+  await settle();
+  expect(seen).toEqual([]);
+  db.releaseReads();
+  await subscribing;
+  await settle();
+  expect(seen).toEqual([1, 2, 3, 4]);
+});
+
+test('a live-only subscriber gets what commits after it started, not what was there before', async () => {
+  const db = source();
+  const hub = new SubscriptionHub(db.src);
+  db.commit(event(1));
+  const seen: number[] = [];
+  await hub.add('e1', (e) => seen.push(e.seq), {});
+  db.commit(event(2));
+  hub.notify('2:e1');
+  db.commit(event(3, 'other'));
+  hub.notify('3:other');
+  await settle();
+  expect(seen).toEqual([2]);
+});
+
+test('a reconnect while a subscriber reads its start is caught up once the read is done', async () => {
+  const db = source();
+  const hub = new SubscriptionHub(db.src);
+  db.commit(event(1));
+  db.holdReads();
+  const seen: number[] = [];
+  const subscribing = hub.add('e1', (e) => seen.push(e.seq), {});
+  // The listener was away: event 2's notification is lost, and the hub is told to catch up.
+  db.commit(event(2));
+  hub.resume();
+  await settle();
+  db.releaseReads();
+  await subscribing;
+  await settle();
+  expect(seen).toEqual([2]);
+});
+
+test("the all-envelopes subscriber and one envelope's subscriber each get their events once", async () => {
+  const db = source();
+  const hub = new SubscriptionHub(db.src);
+  const all: number[] = [];
+  const one: number[] = [];
+  await hub.add(undefined, (e) => all.push(e.seq), {});
+  const sub = await hub.add('e2', (e) => one.push(e.seq), {});
+  for (const [seq, id] of [[1, 'e1'], [2, 'e2'], [3, 'e2']] as const) {
+    db.commit(event(seq, id));
+    hub.notify(`${seq}:${id}`);
+  }
+  await settle();
+  await sub.close();
+  db.commit(event(4, 'e2'));
+  hub.notify('4:e2');
+  await settle();
+  expect(all).toEqual([1, 2, 3, 4]);
+  expect(one).toEqual([2, 3]);
+  expect(hub.size).toBe(1);
+});
