@@ -8,7 +8,7 @@ import type { EnvelopeEvent } from './store.ts';
 import { SubscriptionHub, type EventSource } from './subscriptions.ts';
 
 function event(seq: number, envelopeId = 'e1'): EnvelopeEvent {
-  return { seq, envelopeId, status: 'processing', message: null, result: null, error: null, progressPercent: null, actor: null, actors: null, currentActorIdx: null, envelopeState: null } as EnvelopeEvent;
+  return { seq, envelopeId, status: 'running', message: null, result: null, error: null, progressPercent: null, actor: null, actors: null, currentActorIdx: null, envelopeState: null, late: false, timestamp: new Date(0) };
 }
 
 /** A table of committed events; `eventsSince` answers from the moment it is called, after `gate` opens. */
