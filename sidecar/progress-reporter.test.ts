@@ -71,21 +71,6 @@ describe('httpReporter coalescing', () => {
     expect(r.coalesced).toBe(1);
   });
 
-  test('a hop that finishes within the coalescing wait reports once, completed; a slower one shows processing first', async () => {
-    const r = httpReporter({ url: gw.url, log: createLogger('ERROR', 'test.reporter'), coalesceMs: 50 });
-    gw.openUp();
-    r.progress('fast', report('processing', 0));
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    r.progress('fast', report('completed', 0));
-    r.progress('slow', report('processing', 0));
-    await expect.poll(() => gw.log.length).toBe(2);
-    expect([...gw.log].sort()).toEqual(['/envelopes/fast/progress completed@0', '/envelopes/slow/progress processing@0']);
-    r.progress('slow', report('completed', 0));
-    await r.flush();
-    expect(gw.log.at(-1)).toBe('/envelopes/slow/progress completed@0');
-    expect(r.coalesced).toBe(1);
-  });
-
   test("one envelope's reports leave one at a time, in order, the newest replacing the waiting one and arriving last", async () => {
     const r = reporter();
     r.progress('e1', report('processing', 0));

@@ -4,15 +4,13 @@
  * and logged); fan-out registrations are kept ahead of plain progress. Final reports from end actors are the
  * exception: they are awaited, because the end actor's ack depends on them.
  *
- * Progress is coalesced, so that it does not cost more than the work it describes: a report waits
- * `coalesceMs` (20 ms) before it leaves, and a newer report for the same envelope replaces one still waiting
- * (the envelope's latest state is what the gateway shows; each report it stores is one row and one NOTIFY,
- * and a POST costs its sender 0.37 ms of CPU back to back on the project machine, more when spaced out:
- * docs/performance.md). So a hop whose handler answers within that time sends one report, `completed`,
- * instead of `processing` and then `completed`; a slower handler's `processing` shows 20 ms after it
- * started. Registrations and finals do not wait. Reports for different envelopes leave in parallel, up to
- * `maxInFlight` at once, which lets the gateway commit them together; one envelope's reports leave one at a
- * time, in order, so the gateway never sees them reversed.
+ * Progress is coalesced, so that it does not cost more than the work it describes: a report waits for the
+ * next turn of the event loop before it leaves, and a newer report for the same envelope replaces one still
+ * waiting (the envelope's latest state is what the gateway shows; each report it stores is one row and one
+ * NOTIFY). So `received` and `processing`, reported in the same turn, leave as one `processing`, and under
+ * load a hop's `completed` replaces the `processing` the gateway has not been sent yet. Reports for
+ * different envelopes leave in parallel, up to `maxInFlight` at once, which lets the gateway commit them
+ * together; one envelope's reports leave one at a time, in order, so the gateway never sees them reversed.
  */
 import { gatewayClient, postToGateway, type Logger, type ProgressReport } from '../protocol/index.ts';
 import type { FinalReport } from './end-actor.ts';
@@ -47,8 +45,6 @@ interface Job {
   important: boolean;
   /** The envelope a progress report is about; registrations have none and are never merged. */
   envelopeId?: string;
-  /** When it may leave (performance.now()); a report merged into it keeps this time. */
-  readyAt: number;
 }
 
 export interface HttpReporterOptions {
@@ -61,8 +57,6 @@ export interface HttpReporterOptions {
   timeoutMs?: number;
   attempts?: number;
   retryDelayMs?: number;
-  /** How long a progress report waits for a newer one about the same envelope. @default 20 */
-  coalesceMs?: number;
 }
 
 export function httpReporter(options: HttpReporterOptions): ProgressReporter & { readonly coalesced: number } {
@@ -72,7 +66,6 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const attempts = options.attempts ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 200;
-  const coalesceMs = options.coalesceMs ?? 20;
   const queue: Job[] = [];
   /** The waiting (not yet sent) progress report of each envelope. */
   const waiting = new Map<string, Job>();
@@ -80,11 +73,6 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const sending = new Set<string>();
   let inFlight = 0;
   let scheduled = false;
-  /** The timer that sends the next waiting progress report when its time comes. */
-  let wakeAt: number | undefined;
-  let wake: NodeJS.Timeout | undefined;
-  /** While someone flushes, nothing waits. */
-  let flushing = 0;
   const idleWaiters: Array<() => void> = [];
   let dropped = 0;
   let coalesced = 0;
@@ -122,9 +110,8 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const idle = () => queue.length === 0 && inFlight === 0;
 
   const pump = () => {
-    const now = performance.now();
     while (inFlight < maxInFlight) {
-      const next = queue.findIndex((j) => (j.envelopeId === undefined || !sending.has(j.envelopeId)) && (flushing > 0 || j.readyAt <= now));
+      const next = queue.findIndex((j) => j.envelopeId === undefined || !sending.has(j.envelopeId));
       if (next < 0) break;
       const [job] = queue.splice(next, 1) as [Job];
       const key = job.envelopeId;
@@ -137,23 +124,9 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
         inFlight--;
         if (key !== undefined) sending.delete(key);
         pump();
-        if (idle()) for (const waiter of idleWaiters.splice(0)) waiter();
+        if (idle()) for (const wake of idleWaiters.splice(0)) wake();
       });
     }
-    wakeForWaiting(now);
-  };
-
-  /** A timer for the earliest report still waiting for its time (one timer at a time). */
-  const wakeForWaiting = (now: number) => {
-    let earliest = Infinity;
-    for (const j of queue) if (j.readyAt > now && j.readyAt < earliest) earliest = j.readyAt;
-    if (earliest === Infinity || (wakeAt !== undefined && wakeAt <= earliest)) return;
-    clearTimeout(wake);
-    wakeAt = earliest;
-    wake = setTimeout(() => {
-      wakeAt = undefined;
-      pump();
-    }, earliest - now);
   };
 
   const schedule = () => {
@@ -188,23 +161,18 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   };
 
   const flush = async () => {
-    // Sent now, not a turn or a coalescing wait later: whoever flushes is waiting for it.
-    flushing++;
-    try {
-      pump();
-      while (!idle()) await new Promise<void>((resolve) => idleWaiters.push(resolve));
-    } finally {
-      flushing--;
-    }
+    // Sent now, not a turn later: whoever flushes is waiting for it.
+    pump();
+    while (!idle()) await new Promise<void>((resolve) => idleWaiters.push(resolve));
   };
 
   return {
     progress(id, body) {
       if (!id) return;
-      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id, readyAt: performance.now() + coalesceMs });
+      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id });
     },
     child(child) {
-      enqueue({ path: '/envelopes', body: child, important: true, readyAt: 0 });
+      enqueue({ path: '/envelopes', body: child, important: true });
     },
     async final(id, report) {
       // Progress queued before the final must not arrive after it.
