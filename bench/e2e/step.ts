@@ -70,7 +70,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** `signal` ends the step early (an interrupted run): it then throws once the calls sent so far are done or given up. */
 export async function runStep(pipeline: Pipeline, rate: number, seconds: number, rule: HoldRule, signal?: AbortSignal): Promise<StepResult> {
   const n = Math.max(1, Math.round(rate * seconds));
-  const latencies: number[] = [];
   const finished: Array<{ dueS: number; latency: number }> = [];
   const errors: string[] = [];
   let failed = 0;
@@ -87,7 +86,6 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
       pipeline.call(i).then(
         () => {
           const now = performance.now();
-          latencies.push(now - due);
           finished.push({ dueS: (due - start) / 1000, latency: now - due });
           lastDone = Math.max(lastDone, now);
         },
@@ -100,17 +98,17 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   }
   const lastDue = start + ((n - 1) * 1000) / rate;
   const sentPerSecond = n > 1 ? (n - 1) / ((performance.now() - start) / 1000) : n;
-  const inFlightAtLastSend = n - latencies.length - failed;
+  const inFlightAtLastSend = n - finished.length - failed;
   const backlogAtLastSend = await pipeline.backlog();
   let timer: NodeJS.Timeout | undefined;
   const aborted = new Promise((r) => signal?.addEventListener('abort', r, { once: true }));
   await Promise.race([Promise.allSettled(calls), new Promise((r) => (timer = setTimeout(r, rule.settleMs))), aborted]);
   clearTimeout(timer);
   signal?.throwIfAborted();
-  const succeeded = latencies.length;
+  const succeeded = finished.length;
   const unfinished = n - succeeded - failed;
   // Failed and unfinished calls count as infinitely late, so they weigh on p99 as they would on a user.
-  const sorted = [...latencies].sort((a, b) => a - b).concat(Array<number>(n - succeeded).fill(Number.POSITIVE_INFINITY));
+  const sorted = finished.map((f) => f.latency).sort((a, b) => a - b).concat(Array<number>(n - succeeded).fill(Number.POSITIVE_INFINITY));
   const drainMs = unfinished === 0 && failed === 0 ? Math.max(0, lastDone - lastDue) : null;
   const p99Ms = percentile(sorted, 99);
   const cpuMsPerEnvelope = Object.fromEntries(Object.entries(pipeline.pids).map(([k, pid]) => [k, (cpuMs(pid) - cpuBefore[k]!) / n]));
