@@ -71,6 +71,32 @@ describe('httpReporter coalescing', () => {
     expect(r.coalesced).toBe(1);
   });
 
+  test("a hop's completed replaces its waiting processing and leaves at once; a processing alone waits until flushed", async () => {
+    // A wait no test outlasts: whatever reaches the gateway did not wait for it.
+    const r = httpReporter({ url: gw.url, log: createLogger('ERROR', 'test.reporter'), coalesceMs: 600_000 });
+    gw.openUp();
+    r.progress('fast', report('received', 0));
+    r.progress('fast', report('processing', 0));
+    r.progress('slow', report('processing', 0));
+    await new Promise((resolve) => setImmediate(resolve));
+    r.progress('fast', report('completed', 1));
+    await expect.poll(() => gw.log).toEqual(['/envelopes/fast/progress completed@1']);
+    expect(r.coalesced).toBe(2);
+    // An end actor's final flushes first, so nothing queued before it arrives after it.
+    await r.flush();
+    expect(gw.log).toEqual(['/envelopes/fast/progress completed@1', '/envelopes/slow/progress processing@0']);
+  });
+
+  test('a processing report leaves by itself once its wait is over, and a completed then follows it', async () => {
+    const r = httpReporter({ url: gw.url, log: createLogger('ERROR', 'test.reporter'), coalesceMs: 20 });
+    gw.openUp();
+    r.progress('slow', report('processing', 0));
+    await expect.poll(() => gw.log).toEqual(['/envelopes/slow/progress processing@0']);
+    r.progress('slow', report('completed', 1));
+    await expect.poll(() => gw.log).toEqual(['/envelopes/slow/progress processing@0', '/envelopes/slow/progress completed@1']);
+    expect(r.coalesced).toBe(0);
+  });
+
   test("one envelope's reports leave one at a time, in order, the newest replacing the waiting one and arriving last", async () => {
     const r = reporter();
     r.progress('e1', report('processing', 0));

@@ -4,11 +4,14 @@
  * and logged); fan-out registrations are kept ahead of plain progress. Final reports from end actors are the
  * exception: they are awaited, because the end actor's ack depends on them.
  *
- * Progress is coalesced, so that it does not cost more than the work it describes: a report waits for the
- * next turn of the event loop before it leaves, and a newer report for the same envelope replaces one still
- * waiting (the envelope's latest state is what the gateway shows; each report it stores is one row and one
- * NOTIFY). So `received` and `processing`, reported in the same turn, leave as one `processing`, and under
- * load a hop's `completed` replaces the `processing` the gateway has not been sent yet. Reports for
+ * Progress is coalesced, so that it does not cost more than the work it describes: a report a hop will soon
+ * supersede (`received`, `processing`) waits `coalesceMs` (20 ms) before it leaves, and a newer report for
+ * the same envelope replaces one still waiting (the envelope's latest state is what the gateway shows; each
+ * report it stores is one row and one NOTIFY, and each POST cost a sidecar about 0.5 ms of CPU in
+ * bench/e2e). So a hop whose handler answers within that time sends one report, `completed`, instead of
+ * `processing` and then `completed`; a slower handler's `processing` shows 20 ms after it started. A hop's
+ * last report (`completed`), registrations and finals do not wait: in a pipeline of sub-millisecond hops
+ * a waiting `completed` would reach the gateway after the envelope's final, and show no step at all. Reports for
  * different envelopes leave in parallel, up to `maxInFlight` at once, which lets the gateway commit them
  * together; one envelope's reports leave one at a time, in order, so the gateway never sees them reversed.
  */
@@ -16,6 +19,7 @@ import { gatewayClient, postToGateway, type Logger, type ProgressReport } from '
 import type { FinalReport } from './end-actor.ts';
 import type { FanoutChild } from './outcome.ts';
 import { errorText } from '../protocol/errors.ts';
+import { ACTOR_STATES, type ActorState } from '../protocol/gateway-contract.ts';
 
 export interface ProgressReporter {
   progress(id: string, body: ProgressReport): void;
@@ -39,12 +43,17 @@ export const noGateway: ProgressReporter = {
   dropped: 0,
 };
 
+/** The reports a hop makes before its last one (`completed`), which soon replaces them. */
+const PROVISIONAL: ReadonlySet<ActorState> = new Set(ACTOR_STATES.filter((state) => state !== 'completed'));
+
 interface Job {
   path: string;
   body: unknown;
   important: boolean;
   /** The envelope a progress report is about; registrations have none and are never merged. */
   envelopeId?: string;
+  /** When it may leave (performance.now()); a report merged into it leaves at the earlier of the two times. */
+  readyAt: number;
 }
 
 export interface HttpReporterOptions {
@@ -57,6 +66,8 @@ export interface HttpReporterOptions {
   timeoutMs?: number;
   attempts?: number;
   retryDelayMs?: number;
+  /** How long a provisional progress report (PROVISIONAL) waits for a newer one about the same envelope. @default 20 */
+  coalesceMs?: number;
 }
 
 export function httpReporter(options: HttpReporterOptions): ProgressReporter & { readonly coalesced: number } {
@@ -66,6 +77,7 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const timeoutMs = options.timeoutMs ?? 5_000;
   const attempts = options.attempts ?? 3;
   const retryDelayMs = options.retryDelayMs ?? 200;
+  const coalesceMs = options.coalesceMs ?? 20;
   const queue: Job[] = [];
   /** The waiting (not yet sent) progress report of each envelope. */
   const waiting = new Map<string, Job>();
@@ -73,6 +85,11 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const sending = new Set<string>();
   let inFlight = 0;
   let scheduled = false;
+  /** The timer that sends the next waiting progress report when its time comes. */
+  let wakeAt: number | undefined;
+  let wake: NodeJS.Timeout | undefined;
+  /** While someone flushes, nothing waits. */
+  let flushing = 0;
   const idleWaiters: Array<() => void> = [];
   let dropped = 0;
   let coalesced = 0;
@@ -110,8 +127,10 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const idle = () => queue.length === 0 && inFlight === 0;
 
   const pump = () => {
+    // A millisecond's slack: timers keep whole milliseconds, and one firing a fraction early must not set another.
+    const now = performance.now() + 1;
     while (inFlight < maxInFlight) {
-      const next = queue.findIndex((j) => j.envelopeId === undefined || !sending.has(j.envelopeId));
+      const next = queue.findIndex((j) => (j.envelopeId === undefined || !sending.has(j.envelopeId)) && (flushing > 0 || j.readyAt <= now));
       if (next < 0) break;
       const [job] = queue.splice(next, 1) as [Job];
       const key = job.envelopeId;
@@ -124,9 +143,31 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
         inFlight--;
         if (key !== undefined) sending.delete(key);
         pump();
-        if (idle()) for (const wake of idleWaiters.splice(0)) wake();
+        if (idle()) for (const waiter of idleWaiters.splice(0)) waiter();
       });
     }
+    wakeForWaiting(now);
+  };
+
+  /**
+   * A timer for the earliest report still waiting for its time (one timer at a time), and none when nothing
+   * waits: on a virtual machine a wake from idle costs a process more CPU than a turn of work (docs/performance.md).
+   */
+  const wakeForWaiting = (now: number) => {
+    let earliest = Infinity;
+    for (const j of queue) if (j.readyAt > now && j.readyAt < earliest) earliest = j.readyAt;
+    if (earliest === Infinity) {
+      clearTimeout(wake);
+      wakeAt = undefined;
+      return;
+    }
+    if (wakeAt !== undefined && wakeAt <= earliest) return;
+    clearTimeout(wake);
+    wakeAt = earliest;
+    wake = setTimeout(() => {
+      wakeAt = undefined;
+      pump();
+    }, earliest - now);
   };
 
   const schedule = () => {
@@ -143,6 +184,10 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
     if (merged) {
       merged.body = job.body;
       coalesced++;
+      if (job.readyAt < merged.readyAt) {
+        merged.readyAt = job.readyAt;
+        schedule();
+      }
       return;
     }
     if (queue.length >= maxQueued) {
@@ -161,18 +206,24 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   };
 
   const flush = async () => {
-    // Sent now, not a turn later: whoever flushes is waiting for it.
-    pump();
-    while (!idle()) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    // Sent now, not a turn or a coalescing wait later: whoever flushes is waiting for it.
+    flushing++;
+    try {
+      pump();
+      while (!idle()) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    } finally {
+      flushing--;
+    }
   };
 
   return {
     progress(id, body) {
       if (!id) return;
-      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id });
+      const readyAt = PROVISIONAL.has(body.status) ? performance.now() + coalesceMs : 0;
+      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id, readyAt });
     },
     child(child) {
-      enqueue({ path: '/envelopes', body: child, important: true });
+      enqueue({ path: '/envelopes', body: child, important: true, readyAt: 0 });
     },
     async final(id, report) {
       // Progress queued before the final must not arrive after it.
