@@ -11,11 +11,11 @@ export interface ConformanceOptions {
   /** The largest message the transport carries; omit when 10 MiB must round-trip. */
   maxMessageBytes?: number;
   /**
-   * The broker pushes up to `concurrency` unacknowledged deliveries whether or not a handler slot is free
-   * (RabbitMQ's prefetch window), so a consumer holds deliveries it has not started. Memory and SQS take a
-   * message only for a free slot.
+   * The unacknowledged deliveries the broker pushes to a consumer of `concurrency` handlers whether or not a
+   * handler slot is free (RabbitMQ's prefetch window), so a consumer holds deliveries it has not started.
+   * Omitted for transports that take a message only for a free slot (memory, SQS).
    */
-  pushesAhead?: boolean;
+  prefetch?: (concurrency: number) => number;
 }
 
 const TEN_MIB = 10 * 1024 * 1024;
@@ -166,7 +166,10 @@ export function transportConformance(
         { concurrency: 1 },
       );
       await waitFor(() => started.length === 1, 'the first handler');
-      await waitForDepth(transport, queue, { ready: 2, inFlight: 1, delayed: 0 });
+      // In flight: the running handler's delivery, and any the broker pushed ahead of a free slot.
+      const held = Math.max(1, opts.prefetch?.(1) ?? 1);
+      await waitForDepth(transport, queue, { ready: 3 - held, inFlight: held, delayed: 0 });
+      expect(started).toHaveLength(1);
       gate.resolve();
       await waitFor(() => started.length === 3, 'all three handlers');
       await waitForDepth(transport, queue, { ready: 0, inFlight: 0 });
@@ -225,7 +228,7 @@ export function transportConformance(
       await waitFor(() => firstRun.length === concurrency, 'two running handlers');
       // Marker: the acks have landed and whatever the broker pushes into the freed prefetch has arrived, so
       // stop() below really has received-but-unstarted deliveries to requeue where the transport can hold them.
-      const heldAhead = opts.pushesAhead ? concurrency : 0;
+      const heldAhead = opts.prefetch?.(concurrency) ?? 0;
       await waitForDepth(transport, queue, { ready: total - concurrency - heldAhead, inFlight: heldAhead });
       // A control: a consumer with nothing in flight, stopped after the one under test, on the same transport.
       const idle = await consume(await freshQueue('stop-idle'), async (d) => transport.ack(d));

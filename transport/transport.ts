@@ -39,7 +39,7 @@ export interface Delivery {
 export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 
 export interface ConsumeOptions {
-  /** Deliveries handled at once; also the broker prefetch. Default 1. */
+  /** Deliveries handled at once (RabbitMQ's prefetch is one more: rabbitmq-consumer.ts). Default 1. */
   concurrency?: number;
 }
 

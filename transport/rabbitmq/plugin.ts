@@ -18,7 +18,7 @@ export const RABBITMQ_SETTINGS = settingsTable('rabbitmq', {
   vhost: string({ env: 'ASYA_RABBITMQ_VHOST', doc: 'virtual host', defaultDoc: '`/`' }),
   exchange: string({ env: 'ASYA_RABBITMQ_EXCHANGE', doc: 'durable topic exchange; each queue `asya-<actor>` is bound with the routing key `<actor>`', default: 'asya' }),
 }, [
-  { env: 'ASYA_RABBITMQ_PREFETCH', action: 'warn', reason: 'the prefetch is the sidecar\'s `ASYA_CONCURRENCY`' },
+  { env: 'ASYA_RABBITMQ_PREFETCH', action: 'warn', reason: 'the prefetch is the sidecar\'s `ASYA_CONCURRENCY` plus one' },
   { env: 'ASYA_RABBITMQ_POOL_SIZE', action: 'warn', reason: 'the gateway publishes on one confirm channel' },
 ]);
 

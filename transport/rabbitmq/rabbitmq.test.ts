@@ -7,10 +7,11 @@ import { requireTools } from '../../test/support/tools.ts';
 import { transportConformance } from '../conformance.case.ts';
 import { deferred, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
 import { RabbitMqTransport } from './rabbitmq.ts';
+import { prefetchFor } from './rabbitmq-consumer.ts';
 import { bucketDelay, deliveryCountOf, holdingQueue, queueArguments } from './rabbitmq-topology.ts';
 import type { Delivery } from '../transport.ts';
 
-transportConformance('rabbitmq', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, logger: capturingLogger() }), { pushesAhead: true });
+transportConformance('rabbitmq', () => RabbitMqTransport.connect({ url: RABBITMQ_URL, logger: capturingLogger() }), { prefetch: prefetchFor });
 
 describe('rabbitmq topology rules', () => {
   it('maps maxDeliveries to a quorum delivery limit with a DLQ on the default exchange', () => {
@@ -161,8 +162,9 @@ async function connectionLossScenario(kill: (t: RabbitMqTransport) => Promise<vo
       { concurrency: 3 },
     );
     await waitFor(() => held.size === 3, 'three handlers holding deliveries');
-    // The acks already made have reached the broker: it counts only the three held deliveries as unacked.
-    await waitFor(async () => (await unackedOnBroker(queue)) === 3, 'the broker to count only the held deliveries unacked');
+    // The acks already made have reached the broker: it counts as unacked only the three held deliveries and
+    // what it pushed ahead of them (the prefetch window's extra).
+    await waitFor(async () => (await unackedOnBroker(queue)) === prefetchFor(3), 'the broker to count only the held and pushed-ahead deliveries unacked');
     await kill(t);
     await waitFor(() => !t.connected, 'the transport to notice the lost connection');
     killed = true;
