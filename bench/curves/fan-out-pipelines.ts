@@ -24,6 +24,7 @@ import { fixtureHandler, startRuntime, type RuntimeProcess } from '../../test/su
 import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, startNodeScript, type BenchProcess } from '../processes.ts';
 import { freshActorQueue } from '../support.ts';
+import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
 
 export interface FanOutPipeline {
   readonly pids: Record<string, number>;
@@ -112,8 +113,8 @@ export async function startRawFanOut(rabbitmqUrl: string): Promise<FanOutPipelin
     await channel.assertExchange('asya', 'topic', { durable: true });
     for (const actor of [fanner, finisher]) await freshActorQueue(channel, actor);
     await sql.listen(notifyChannel, (id) => waiting.get(id)?.());
-    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-fanner.mjs'), [rabbitmqUrl, queueName(fanner), finisher, schema.url, schema.name]));
-    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-fan-finisher.mjs'), [rabbitmqUrl, queueName(finisher), String(CREW_CONCURRENCY), schema.url, schema.name, notifyChannel]));
+    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-fanner.mjs'), [rabbitmqUrl, queueName(fanner), finisher, schema.url, schema.name, String(prefetchFor(1))]));
+    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-fan-finisher.mjs'), [rabbitmqUrl, queueName(finisher), String(CREW_CONCURRENCY), schema.url, schema.name, notifyChannel, String(prefetchFor(CREW_CONCURRENCY))]));
     return {
       pids: { 'raw fanner': processes[0]!.pid, 'raw finisher': processes[1]!.pid },
       async call(width) {

@@ -2,7 +2,7 @@
  * A line of hops on RabbitMQ, for the payload and route-length curves: `hops` actors started once, each
  * either `asya sidecar` with the Node runtime's echo (defaults: concurrency 1, persistent messages,
  * publisher confirms) or the raw forwarder in its routing mode (bench/hop/raw-forwarder.mjs `route`,
- * prefetch 1), and a collector on the line's output queue in this process. `send(length, bytes)` publishes an envelope whose route is the first `length`
+ * one handler, with the sidecar's prefetch window), and a collector on the line's output queue in this process. `send(length, bytes)` publishes an envelope whose route is the first `length`
  * actors then the output, and resolves when it arrives there, so one line serves every route length.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { startAsya, startNodeScript, type BenchProcess } from '../processes.ts';
 import { cpuMs, freshActorQueue } from '../support.ts';
 import { closedLoop } from './closed-loop.ts';
 import { loopValues, type CurveContext, type CurveSession } from './curve.ts';
+import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
 
 export type HopKind = 'asya' | 'raw';
 
@@ -62,7 +63,7 @@ export async function openHopLine(url: string, kind: HopKind, hops: number): Pro
     // Each process is kept as soon as it runs, so a start that fails midway still stops the others.
     await Promise.all(actors.map(async (actor, i) => {
       if (kind === 'raw') {
-        const hop = await startNodeScript(join(import.meta.dirname, '../hop/raw-forwarder.mjs'), [url, `asya-${actor}`, 'route', '1']);
+        const hop = await startNodeScript(join(import.meta.dirname, '../hop/raw-forwarder.mjs'), [url, `asya-${actor}`, 'route', '1', String(prefetchFor(1))]);
         processes.push(hop);
         pids[`hop ${i + 1}`] = hop.pid;
         return;

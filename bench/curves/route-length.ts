@@ -11,7 +11,7 @@ export const routeLengthCurve: Curve = {
   title: 'A route of 1 to 10 hops on RabbitMQ',
   method:
     `A line of as many actors as the longest route, started once: each \`asya sidecar\` with its own Node runtime (echo, defaults: concurrency 1), ` +
-    `against as many raw routers (bench/hop/raw-forwarder.mjs \`route\`, prefetch 1), in the same run; an envelope of 1 KiB whose route ` +
+    `against as many raw routers (bench/hop/raw-forwarder.mjs \`route\`, one handler each, with the sidecar's prefetch window), in the same run; an envelope of 1 KiB whose route ` +
     `is the first n actors, then a collector. Closed loop with ${LINE_IN_FLIGHT} envelopes in flight; latency from publish to ` +
     `leaving the last hop; CPU is the whole line's processes per envelope.`,
   x: { label: 'hops', log: false, format: String },

@@ -3,14 +3,15 @@
  * the envelope's row and publishes it (persistent, confirmed); two raw amqplib hops consume → publish
  * (confirmed) → ack (bench/hop/raw-forwarder.mjs), as actors A and B; a third consumer UPDATEs the row to
  * succeeded with a NOTIFY in the same statement, then acks (raw-finisher.mjs), as happy-end. So both
- * pipelines publish three messages and consume three. Prefetch per stage is what Asya's defaults give each
- * stage (ASYA_CONCURRENCY 1 for actors, 16 for the crew). The client LISTENs on the channel: the call's
+ * pipelines publish three messages and consume three. Handlers and prefetch per stage are what Asya's defaults
+ * give each stage (ASYA_CONCURRENCY 1 for actors, 16 for the crew; the prefetch one more, as the sidecars'
+ * since 2026-12-05). The client LISTENs on the channel: the call's
  * latency ends when the NOTIFY arrives, the push counterpart of the Asya client's SSE stream (which the
  * gateway also feeds from a NOTIFY).
  *
  * Its queues are quorum queues, as Asya's sidecars declare them (transport/rabbitmq/rabbitmq-topology.ts):
  * a confirm from a quorum queue waits for the Raft log's fsync, which a classic queue's does not, and at
- * prefetch 1 that wait is most of a hop. `classic` measures the baseline the bench had before 2026-12-04.
+ * one handler that wait is most of a hop. `classic` measures the baseline the bench had before 2026-12-04.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -22,12 +23,13 @@ import { startNodeScript, type BenchProcess } from '../processes.ts';
 import { delta, rowWrites, type Counts } from './counters.ts';
 import type { Pipeline } from './pipeline.ts';
 import { queueArguments } from '../../transport/rabbitmq/rabbitmq-topology.ts';
+import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
 
 export const RAW_QUEUE_TYPES = ['quorum', 'classic'] as const;
 export type RawQueueType = (typeof RAW_QUEUE_TYPES)[number];
 
 const EXCHANGE = 'asya';
-const ACTOR_PREFETCH = 1;
+const ACTOR_CONCURRENCY = 1;
 
 export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number, queueType: RawQueueType = 'quorum'): Promise<Pipeline> {
   const suffix = randomUUID().slice(0, 8);
@@ -60,9 +62,12 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
     }
     await sql.listen(notifyChannel, (id) => waiting.get(id)?.());
     const forwarder = join(import.meta.dirname, '../hop/raw-forwarder.mjs');
-    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[0]!, queues[1]!, String(ACTOR_PREFETCH)]));
-    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[1]!, queues[2]!, String(ACTOR_PREFETCH)]));
-    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-finisher.mjs'), [rabbitmqUrl, queues[2]!, String(CREW_CONCURRENCY), schema.url, schema.name, notifyChannel]));
+    // The sidecars' window: as many handlers, and as many messages held ahead (prefetchFor).
+    const window = (concurrency: number) => [String(concurrency), String(prefetchFor(concurrency))];
+    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[0]!, queues[1]!, ...window(ACTOR_CONCURRENCY)]));
+    processes.push(await startNodeScript(forwarder, [rabbitmqUrl, queues[1]!, queues[2]!, ...window(ACTOR_CONCURRENCY)]));
+    const [crewConcurrency, crewPrefetch] = window(CREW_CONCURRENCY);
+    processes.push(await startNodeScript(join(import.meta.dirname, 'raw-finisher.mjs'), [rabbitmqUrl, queues[2]!, crewConcurrency!, schema.url, schema.name, notifyChannel, crewPrefetch!]));
     const baseline = await rowWrites(sql, schema.name);
     const text = 'x'.repeat(payloadBytes);
 

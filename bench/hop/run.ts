@@ -14,6 +14,7 @@ import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
 import { ASYA_ENTRY as ENTRY, sidecarNodeArgs, waitForLine } from '../processes.ts';
 import { countingOtlpReceiver, cpuMs, freshActorQueue, percentile, printTable, rssMiB } from '../support.ts';
+import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
 
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.argv[2] ?? 3000);
@@ -89,7 +90,7 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
   let runtime: RuntimeProcess | undefined;
   let child: ChildProcess;
   if (!c.runtime) {
-    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency), String(prefetchFor(c.concurrency))], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForLine(child, 'consuming');
   } else {
     const env: Record<string, string> = c.runtime.workers ? { ASYA_RUNTIME_WORKERS: String(c.runtime.workers) } : {};
