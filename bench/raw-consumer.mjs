@@ -7,7 +7,8 @@
 import amqp from 'amqplib';
 
 export async function consumeRaw(url, input, concurrency, handle, onStop = async () => {}, prefetch = concurrency) {
-  const connection = await amqp.connect(url);
+  // As the transport connects (transport/rabbitmq/rabbitmq.ts): without Nagle's algorithm.
+  const connection = await amqp.connect(url, { noDelay: true });
   const consumeChannel = await connection.createChannel();
   const publishChannel = await connection.createConfirmChannel();
   await consumeChannel.prefetch(Number(prefetch));

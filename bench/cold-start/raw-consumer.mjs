@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import amqp from 'amqplib';
 
 const [url, queue, socketPath] = process.argv.slice(2);
-const connection = await amqp.connect(url);
+const connection = await amqp.connect(url, { noDelay: true });
 const channel = await connection.createChannel();
 await channel.prefetch(1);
 await channel.consume(queue, (msg) => {

@@ -49,7 +49,7 @@ export async function startAsyaFanOut(rabbitmqUrl: string): Promise<FanOutPipeli
   const processes: BenchProcess[] = [];
   let runtime: RuntimeProcess | undefined;
   let client: BenchClient | undefined;
-  const connection = await amqp.connect(rabbitmqUrl);
+  const connection = await amqp.connect(rabbitmqUrl, { noDelay: true });
   const channel = await connection.createChannel();
   const stop = async () => {
     client?.close();
@@ -96,7 +96,7 @@ export async function startRawFanOut(rabbitmqUrl: string): Promise<FanOutPipelin
   const notifyChannel = `bench_rawfan_${suffix}`;
   const schema = await createTestSchema('asya_bench_rawfan');
   const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
-  const connection = await amqp.connect(rabbitmqUrl);
+  const connection = await amqp.connect(rabbitmqUrl, { noDelay: true });
   const channel = await connection.createConfirmChannel();
   const processes: BenchProcess[] = [];
   const waiting = new Map<string, () => void>();

@@ -32,7 +32,7 @@ export async function openHopLine(url: string, kind: HopKind, hops: number): Pro
   const prefix = `bench-curve-${kind}-${randomUUID().slice(0, 6)}`;
   const actors = Array.from({ length: hops }, (_, i) => `${prefix}-${i + 1}`);
   const output = `${prefix}-out`;
-  const connection = await amqp.connect(url);
+  const connection = await amqp.connect(url, { noDelay: true });
   const channel = await connection.createConfirmChannel();
   const processes: BenchProcess[] = [];
   const runtimes: RuntimeProcess[] = [];

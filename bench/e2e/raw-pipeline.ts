@@ -38,7 +38,7 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
   const schema = await createTestSchema('asya_bench_e2e_raw');
   // The same pool size as the gateway's default (ASYA_DB_MAX_CONNS 10).
   const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
-  const connection = await amqp.connect(rabbitmqUrl);
+  const connection = await amqp.connect(rabbitmqUrl, { noDelay: true });
   const channel = await connection.createConfirmChannel();
   const processes: BenchProcess[] = [];
   const waiting = new Map<string, () => void>();
