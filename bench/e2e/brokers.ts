@@ -26,7 +26,7 @@ export async function openBroker(leg: BrokerLeg, rabbitmqUrl: string): Promise<B
 }
 
 async function openRabbitMq(url: string): Promise<BenchBroker> {
-  const connection = await amqp.connect(url);
+  const connection = await amqp.connect(url, { noDelay: true });
   const channel = await connection.createChannel();
   return {
     name: 'rabbitmq',
