@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { transportQueueAdmin } from '../controller/queues.ts';
 import { createTransport } from '../transport/factory.ts';
+import { prefetchFor } from '../transport/rabbitmq/rabbitmq-consumer.ts';
 import type { Delivery, Transport } from '../transport/transport.ts';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ListQueueTagsCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { queuePolicyFor } from '../controller/queue-policy.ts';
@@ -43,7 +44,8 @@ describe('processingMessages', () => {
     await vi.waitFor(() => expect(h!.statusOf(name)?.transportStatus).toBe('Ready'), { timeout: 20_000 });
     for (let i = 0; i < 3; i++) await broker.publish(`asya-${name}`, Buffer.from(`{"n":${i}}`));
 
-    // A consumer elsewhere (a sidecar) takes one message and holds it.
+    // A consumer elsewhere (a sidecar) takes one message and holds it, with the one its prefetch window
+    // holds ahead (prefetchFor): both are unacknowledged at the broker.
     const held: Delivery[] = [];
     let release = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -58,7 +60,7 @@ describe('processingMessages', () => {
     );
     await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 20_000 });
     // The broker publishes its statistics every few seconds: wait for them, however long that takes.
-    await vi.waitFor(() => expect(h!.statusOf(name)).toMatchObject({ queuedMessages: 2, processingMessages: 1 }), { timeout: 60_000, interval: 200 });
+    await vi.waitFor(() => expect(h!.statusOf(name)).toMatchObject({ queuedMessages: 3 - prefetchFor(1), processingMessages: prefetchFor(1) }), { timeout: 60_000, interval: 200 });
     release();
     await consumer.stop();
     await vi.waitFor(() => expect(h!.statusOf(name)).toMatchObject({ processingMessages: 0 }), { timeout: 60_000, interval: 200 });

@@ -92,7 +92,7 @@ describe('transportConfigFromEnv', () => {
     transportConfigFromEnv({ ASYA_RABBITMQ_PREFETCH: '10', ASYA_QUEUE_RETRY_MAX_ATTEMPTS: '5' }, (w) => warnings.push(w));
     expect(warnings).toEqual([
       expect.stringMatching(/^ASYA_QUEUE_RETRY_MAX_ATTEMPTS is not read any more: /),
-      "ASYA_RABBITMQ_PREFETCH is not read any more: the prefetch is the sidecar's `ASYA_CONCURRENCY`",
+      "ASYA_RABBITMQ_PREFETCH is not read any more: the prefetch is the sidecar's `ASYA_CONCURRENCY` plus one",
     ]);
   });
 
