@@ -101,7 +101,10 @@ export class RabbitConsumer implements Consumer {
     await this.pool.drain();
     for (const delivery of this.buffered.splice(0)) this.settle(delivery, 'requeue');
     this.channel = null;
-    if (ch) closeQuietly(ch);
+    // Awaited: the broker answers a channel's close after the frames sent before it, so once stop()
+    // resolves the messages given back are back (a depth read right after sees them: `asya dlq list`
+    // followed at once by `asya dlq replay` found an empty queue otherwise).
+    if (ch) await closeAndWait(ch);
     this.host.release(this);
   }
 
@@ -220,6 +223,19 @@ export class RabbitConsumer implements Consumer {
     } finally {
       this.reattaching = false;
     }
+  }
+}
+
+/** How long a stop waits for the broker to confirm a channel's close; a dead connection never answers. */
+const CLOSE_WAIT_MS = 5_000;
+
+async function closeAndWait(ch: Channel): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+  try {
+    await Promise.race([ch.close().catch(() => {}), gaveUp]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
