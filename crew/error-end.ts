@@ -26,6 +26,7 @@ import { requireEnvelope, storageMetadata, type CrewAnswer } from './happy-end.t
 import { envelopeKey, markerKey } from './keys.ts';
 import { markReported, perKey, storedBody, storeOnce } from './once.ts';
 import { decideRetry, parseRetryPolicy, retryHeaders, retryMessage } from './retry-policy.ts';
+import type { Span } from '@opentelemetry/api';
 import { deadLettered, traceCrewCall } from './tracing.ts';
 import { traceIdOfHeaders } from '../telemetry/index.ts';
 
@@ -82,6 +83,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     envelope: Envelope,
     entry: Omit<DeadLetterRecord, 'id' | 'dead_lettered_at' | 'storage_uri'>,
     now: Date,
+    span: Span | undefined,
   ): Promise<CrewAnswer> => {
     const marker = markerKey(config.errorsPrefix, envelope.id, readReplays(envelope.headers));
     return inTurn(marker, async (): Promise<CrewAnswer> => {
@@ -89,7 +91,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
       const traceId = traceIdOfHeaders(envelope.headers);
       const record: DeadLetterRecord = { id: envelope.id, ...entry, dead_lettered_at: stored.at, storage_uri: stored.uri, ...(traceId ? { trace_id: traceId } : {}) };
       if (record.details === undefined) delete record.details;
-      deadLettered(entry.code, entry.error, entry.attempts);
+      deadLettered(span, entry.code, entry.error, entry.attempts);
       const publish = [{ queue: config.dlqQueue, envelope: record as unknown as JsonObject }];
       config.log.warn(`Dead-lettering ${envelope.id} (${entry.failed_actor ?? 'no actor'}: ${entry.code}) after ${entry.attempts} attempt(s)`, envelopeLogFields(envelope));
       if (!config.gateway) return { payload: { storage_uri: stored.uri, dead_lettered: true, publish } };
@@ -103,15 +105,15 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
     });
   };
 
-  return (value: unknown): Promise<CrewAnswer> => traceCrewCall('error-end', value, () => decide(value));
+  return (value: unknown): Promise<CrewAnswer> => traceCrewCall('error-end', value, (span) => decide(value, span));
 
-  async function decide(value: unknown): Promise<CrewAnswer> {
+  async function decide(value: unknown, span: Span | undefined): Promise<CrewAnswer> {
     const envelope = requireEnvelope(value);
     const now = clock();
     const failure = readFailure(envelope, config.errorEnd);
     if ('invalid' in failure) {
       const asReceived = envelope as unknown as JsonObject;
-      return deadLetter(envelope, { failed_actor: null, error: failure.invalid, code: 'invalid_error_envelope', attempts: 0, envelope: asReceived }, now);
+      return deadLetter(envelope, { failed_actor: null, error: failure.invalid, code: 'invalid_error_envelope', attempts: 0, envelope: asReceived }, now, span);
     }
     const previous = readAttempts(envelope.headers);
     const attempt = (previous[failure.actor] ?? 0) + 1;
@@ -136,6 +138,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
         envelope,
         { failed_actor: failure.actor, error: failure.error, code: failure.code, ...(failure.details !== undefined ? { details: failure.details } : {}), attempts: attempt, envelope: original },
         now,
+        span,
       );
     }
     const message = retryMessage(attempt, activePolicy.maxAttempts, decision.delayMs);

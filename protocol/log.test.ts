@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { context, ROOT_CONTEXT, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLogger, jsonLine } from './log.ts';
+import { createLogger, jsonLine, LOG_SPAN } from './log.ts';
 import { logFormatFromEnv } from './settings.ts';
 import { envelopeLogFields, parseTraceparent } from './trace-context.ts';
 
@@ -91,6 +91,16 @@ describe('json format', () => {
     expect(good).not.toHaveProperty('traceparent');
     expect(bad).toMatchObject({ envelope_id: 'e-2' });
     expect(bad).not.toHaveProperty('trace_id');
+  });
+
+  test("a span the caller passes gives both ids, in JSON only; it wins over the envelope's traceparent", () => {
+    const { log, json } = capture('json');
+    const span = { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16) };
+    log.warn('in a hop', { ...envelopeLogFields({ id: 'e-3', headers: { traceparent: TRACEPARENT } }), [LOG_SPAN]: span });
+    expect(json()[0]).toEqual(expect.objectContaining({ envelope_id: 'e-3', trace_id: span.traceId, span_id: span.spanId }));
+    const text = capture('text');
+    text.log.warn('in a hop', { [LOG_SPAN]: span, envelope_id: 'e-3' });
+    expect(text.lines).toEqual([expect.stringMatching(/ WARNING asya\.sidecar: in a hop envelope_id=e-3$/)]);
   });
 
   describe('with a span active (a context manager registered through @opentelemetry/api)', () => {

@@ -9,7 +9,13 @@
  */
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { asError } from './errors.ts';
-import { traceIdOf } from './trace-context.ts';
+import { traceIdOf, type TraceIds } from './trace-context.ts';
+
+/**
+ * The span a line belongs to, when the caller holds it rather than making it active (the sidecar does, to
+ * keep async context tracking off its hot path). A symbol, so neither format prints it as a field.
+ */
+export const LOG_SPAN = Symbol('asya.log.span');
 
 export type LogFields = Record<string, unknown>;
 
@@ -56,8 +62,13 @@ function jsonValue(value: unknown): unknown {
   return value;
 }
 
-/** A span that is active wins; otherwise the trace named by the envelope the caller logs about (`traceparent` field). */
+/**
+ * The caller's span wins, then an active one; otherwise the trace named by the envelope the caller logs
+ * about (`traceparent` field).
+ */
 function traceFields(fields: LogFields | undefined): { trace_id?: string; span_id?: string } {
+  const given = (fields as { [LOG_SPAN]?: TraceIds } | undefined)?.[LOG_SPAN];
+  if (given) return { trace_id: given.traceId, span_id: given.spanId };
   const span = trace.getActiveSpan()?.spanContext();
   if (span && isSpanContextValid(span)) return { trace_id: span.traceId, span_id: span.spanId };
   const traceId = typeof fields?.traceparent === 'string' ? traceIdOf(fields.traceparent) : undefined;

@@ -5,10 +5,10 @@
  * so this compares the parsed result against the envelope with its headers written the slow way.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseTraceparent, type RuntimeResult } from '../protocol/index.ts';
+import { createLogger, parseTraceparent, type RuntimeResult } from '../protocol/index.ts';
 import { startTracing, type Tracing } from '../telemetry/index.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../test/support/otlp-receiver.ts';
-import { tracedRuntimeCall, withHopSpan } from './hop-trace.ts';
+import { hopLogger, startHopTrace, tracedRuntimeCall } from './hop-trace.ts';
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const PARENT_IDS = parseTraceparent(PARENT)!;
@@ -37,9 +37,12 @@ async function sentToRuntime(body: Buffer | Buffer[], envelopeText: string): Pro
     sent = Buffer.isBuffer(given) ? given : Buffer.concat(given);
     return [];
   };
-  await withHopSpan({ queue: 'asya-a', body: Buffer.isBuffer(body) ? body : Buffer.from(envelopeText), deliveryCount: 1 }, { actor: 'a', transportKind: 'rabbitmq' }, async () => {
-    await tracedRuntimeCall('a', body, call);
-  });
+  const hop = startHopTrace({ queue: 'asya-a', body: Buffer.isBuffer(body) ? body : Buffer.from(envelopeText), deliveryCount: 1 }, { actor: 'a', transportKind: 'rabbitmq' })!;
+  try {
+    await tracedRuntimeCall(hop, 'a', body, call);
+  } finally {
+    hop.span.end();
+  }
   return sent!;
 }
 
@@ -86,6 +89,33 @@ describe('the runtime gets the envelope with the runtime span as its traceparent
   test('a body that is not a JSON object goes as it came', async () => {
     for (const text of ['[1,2]', '{"id": "e7", "headers": ', 'not json']) {
       expect((await sentToRuntime(Buffer.from(text), text)).toString('utf8')).toBe(text);
+    }
+  });
+});
+
+describe('the hop span', () => {
+  const delivery = (traceparent: string) => ({ queue: 'asya-a', body: Buffer.from(JSON.stringify({ id: 'e8', route: { actors: ['a'], current: 0 }, headers: { traceparent }, payload: {} })), deliveryCount: 1 });
+
+  test("is the parent's child, and the hop's log lines carry its ids though it is never made active", async () => {
+    const hop = startHopTrace(delivery(PARENT), { actor: 'a', transportKind: 'rabbitmq' })!;
+    const lines: string[] = [];
+    hopLogger(createLogger('DEBUG', 'asya.sidecar', { format: 'json', write: (l) => lines.push(l) }), hop).warn('in the hop', { envelope_id: 'e8' });
+    hop.span.end();
+    const { traceId, spanId } = hop.span.spanContext();
+    expect(traceId).toBe(PARENT_IDS.traceId);
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([expect.objectContaining({ message: 'in the hop', envelope_id: 'e8', trace_id: traceId, span_id: spanId })]);
+    await tracing.flush();
+    expect(receiver.spans.find((s) => s.spanId === spanId)).toMatchObject({ name: 'process asya-a', parentSpanId: PARENT_IDS.spanId });
+  });
+
+  test('is not started under an unsampled parent while the sampler follows the caller (the default)', async () => {
+    const unsampled = PARENT.replace(/-01$/, '-00');
+    expect(startHopTrace(delivery(unsampled), { actor: 'a', transportKind: 'rabbitmq' })).toBeUndefined();
+    // A parent that is sampled, or none at all, still gets its span.
+    for (const body of [delivery(PARENT).body, Buffer.from('{"id":"e9"}')]) {
+      const hop = startHopTrace({ ...delivery(PARENT), body }, { actor: 'a', transportKind: 'rabbitmq' });
+      expect(hop?.span.isRecording()).toBe(true);
+      hop?.span.end();
     }
   });
 });

@@ -1,18 +1,27 @@
 /**
  * The spans of one hop (docs/operations.md, "Tracing"): a consumer span `process <queue>` around the whole
- * delivery, active while the router works so log lines carry its ids; a child per runtime call and per
- * publish. Every envelope the hop sends carries the hop span as its traceparent, so the next hop (or each
- * fan-out child) is its child. error-end's retries also name the failed attempt (RETRY_OF_HEADER), and the
- * retried hop links to it. Nothing here runs while tracing is off: the router asks tracingOn() first.
+ * delivery; a child per runtime call and per publish. Every envelope the hop sends carries the hop span as
+ * its traceparent, so the next hop (or each fan-out child) is its child. error-end's retries also name the
+ * failed attempt (RETRY_OF_HEADER), and the retried hop links to it. Nothing here runs while tracing is off:
+ * the router asks tracingOn() first.
+ *
+ * The hop's span is handed along explicitly (a HopTrace), never made the active span: activating it would
+ * switch on Node's async context tracking, which every promise of the process then pays for (about a third
+ * of what tracing cost a hop). Log lines name the hop's span through their fields instead (hopLogFields).
  */
-import { context, createContextKey, SpanKind, trace, type Context, type Link, type Span } from '@opentelemetry/api';
-import { isPlainObject, isRuntimeError, type RuntimeResult } from '../protocol/index.ts';
+import { SpanKind, trace, TraceFlags, type Context, type Link, type Span } from '@opentelemetry/api';
+import { isPlainObject, isRuntimeError, LOG_SPAN, type Logger, type LogFields, type RuntimeResult } from '../protocol/index.ts';
 import { scanObjectMembers, type ByteRange } from '../protocol/json-scan.ts';
-import { contextOfHeaders, failSpan, headersWithSpan, messagingAttributes, RETRY_OF_HEADER, tracer } from '../telemetry/index.ts';
+import { contextOfHeaders, failSpan, headersWithSpan, messagingAttributes, RETRY_OF_HEADER, tracer, tracingFollowsParent } from '../telemetry/index.ts';
 import type { Delivery } from '../transport/transport.ts';
 
-/** What the hop received as its parent: error-end passes it on as the failed attempt of a retry. */
-const RECEIVED_TRACEPARENT = createContextKey('asya.received-traceparent');
+/** One traced hop: its span, the context its children start in, and what it received as its parent. */
+export interface HopTrace {
+  readonly span: Span;
+  readonly context: Context;
+  /** error-end passes it on as the failed attempt of a retry. */
+  readonly receivedTraceparent?: string;
+}
 
 interface Received {
   id?: string;
@@ -60,10 +69,17 @@ function memberValue(text: Buffer, range: ByteRange | undefined): unknown {
   }
 }
 
-/** Runs `work` inside the delivery's consumer span; the span ends when the delivery is settled. */
-export async function withHopSpan(delivery: Delivery, facts: { actor: string; transportKind: string }, work: () => Promise<void>): Promise<void> {
+/**
+ * Starts the delivery's consumer span; the router ends it once the delivery is settled. Undefined when the
+ * envelope's trace is not sampled and the sampler follows the caller: nothing under it would be recorded, so
+ * the hop makes no spans at all and its envelopes pass the traceparent on as it came (same trace id, still
+ * unsampled), which keeps an unsampled hop as cheap as an untraced one.
+ */
+export function startHopTrace(delivery: Delivery, facts: { actor: string; transportKind: string }): HopTrace | undefined {
   const received = peek(delivery.body);
   const parent = contextOfHeaders(received.headers);
+  const parentSpan = trace.getSpanContext(parent);
+  if (parentSpan && (parentSpan.traceFlags & TraceFlags.SAMPLED) === 0 && tracingFollowsParent()) return undefined;
   const retryOf = received.headers?.[RETRY_OF_HEADER];
   const links: Link[] = [];
   if (typeof retryOf === 'string') {
@@ -84,19 +100,24 @@ export async function withHopSpan(delivery: Delivery, facts: { actor: string; tr
     parent,
   );
   const traceparent = received.headers?.traceparent;
-  let active: Context = trace.setSpan(parent, span);
-  if (typeof traceparent === 'string') active = active.setValue(RECEIVED_TRACEPARENT, traceparent);
-  try {
-    await context.with(active, work);
-  } finally {
-    span.end();
-  }
+  return { span, context: trace.setSpan(parent, span), ...(typeof traceparent === 'string' ? { receivedTraceparent: traceparent } : {}) };
 }
 
 /** Records on the hop span that the delivery failed (an error envelope was sent, or it goes back to the queue). */
-export function hopFailed(code: string, message: string): void {
-  const span = trace.getActiveSpan();
-  if (span) failSpan(span, code, message);
+export function hopFailed(hop: HopTrace, code: string, message: string): void {
+  failSpan(hop.span, code, message);
+}
+
+/** `log`, with every line put in the hop's span (protocol/log.ts, LOG_SPAN) over the line's own fields. */
+export function hopLogger(log: Logger, hop: HopTrace): Logger {
+  const { traceId, spanId } = hop.span.spanContext();
+  const inSpan = (fields?: LogFields): LogFields => ({ ...fields, [LOG_SPAN]: { traceId, spanId } });
+  return {
+    debug: (message, fields) => log.debug(message, inSpan(fields)),
+    info: (message, fields) => log.info(message, inSpan(fields)),
+    warn: (message, fields) => log.warn(message, inSpan(fields)),
+    error: (message, fields) => log.error(message, inSpan(fields)),
+  };
 }
 
 /** The error envelope's code and message, for the hop span. */
@@ -110,8 +131,13 @@ export function failureOf(envelope: unknown): { code: string; message: string } 
  * A runtime call as a child span. The runtime gets the envelope with the runtime span as its traceparent,
  * so a handler that reads `headers.traceparent` continues the trace right under it.
  */
-export async function tracedRuntimeCall<B extends Buffer | Buffer[]>(actor: string, body: B, call: (body: B) => Promise<RuntimeResult[]>): Promise<RuntimeResult[]> {
-  const span = tracer().startSpan(`runtime ${actor}`, { kind: SpanKind.CLIENT, attributes: { 'asya.actor': actor } });
+export async function tracedRuntimeCall<B extends Buffer | Buffer[]>(
+  hop: HopTrace,
+  actor: string,
+  body: B,
+  call: (body: B) => Promise<RuntimeResult[]>,
+): Promise<RuntimeResult[]> {
+  const span = tracer().startSpan(`runtime ${actor}`, { kind: SpanKind.CLIENT, attributes: { 'asya.actor': actor } }, hop.context);
   try {
     const results = await call(withTraceparent(body, span));
     const failure = results.find(isRuntimeError);
@@ -162,22 +188,26 @@ function withHeadersOf(text: Buffer, span: Span): Buffer | undefined {
  * as its traceparent. `retry` marks error-end's retries, which name the failed attempt for the link.
  */
 export async function tracedPublish(
+  hop: HopTrace,
   message: { queue: string; envelope: object },
   facts: { transportKind: string; actor: string; retry: boolean },
   publish: (envelope: object) => Promise<void>,
 ): Promise<void> {
-  const hop = trace.getActiveSpan();
   const envelope = message.envelope as Record<string, unknown>;
   const id = typeof envelope.id === 'string' ? envelope.id : undefined;
-  const span = tracer().startSpan(`send ${message.queue}`, {
-    kind: SpanKind.PRODUCER,
-    attributes: messagingAttributes('send', { transportKind: facts.transportKind, queue: message.queue, envelopeId: id, actor: facts.actor }),
-  });
+  const span = tracer().startSpan(
+    `send ${message.queue}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: messagingAttributes('send', { transportKind: facts.transportKind, queue: message.queue, envelopeId: id, actor: facts.actor }),
+    },
+    hop.context,
+  );
   let outgoing: object = message.envelope;
-  if (hop && isPlainObject(envelope) && 'route' in envelope) {
-    const headers = headersWithSpan(envelope.headers, hop);
-    const failed = context.active().getValue(RECEIVED_TRACEPARENT);
-    if (facts.retry && typeof failed === 'string') headers[RETRY_OF_HEADER] = failed;
+  if (isPlainObject(envelope) && 'route' in envelope) {
+    const headers = headersWithSpan(envelope.headers, hop.span);
+    const failed = hop.receivedTraceparent;
+    if (facts.retry && failed !== undefined) headers[RETRY_OF_HEADER] = failed;
     else delete headers[RETRY_OF_HEADER];
     outgoing = { ...envelope, headers };
   }

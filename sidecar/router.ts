@@ -31,7 +31,7 @@ import type { ClaimCheck } from './claim-check.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
 import { GatewayAway, holdWhileGatewayAway, type GiveBack } from './gateway-hold.ts';
-import { failureOf, hopFailed, tracedPublish, tracedRuntimeCall, withHopSpan } from './hop-trace.ts';
+import { failureOf, hopFailed, hopLogger, startHopTrace, tracedPublish, tracedRuntimeCall, type HopTrace } from './hop-trace.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import { errorMessage, routeResults, type OutboundMessage } from './outcome.ts';
 import type { ProgressReporter } from './progress-reporter.ts';
@@ -79,6 +79,10 @@ export class Router {
   private readonly ends;
   private readonly now: () => number;
   private runtimeUnavailable = false;
+  /** The span of each delivery being handled, while tracing records it (sidecar/hop-trace.ts). */
+  private readonly traces = new WeakMap<Delivery, HopTrace>();
+  /** The logger of each traced delivery, made on its first line. */
+  private readonly tracedLogs = new WeakMap<Delivery, Logger>();
 
   constructor(private readonly deps: RouterDeps) {
     this.ends = { happyEnd: deps.config.happyEnd, errorEnd: deps.config.errorEnd };
@@ -91,12 +95,28 @@ export class Router {
 
   /** Handles a delivery to the end: acked after its results are confirmed, or requeued. Never throws. */
   async handle(delivery: Delivery): Promise<void> {
-    if (!tracingOn()) return this.handleHop(delivery);
-    return withHopSpan(delivery, { actor: this.deps.config.actorName, transportKind: this.deps.transport.kind }, () => this.handleHop(delivery));
+    const hop = tracingOn() ? startHopTrace(delivery, { actor: this.deps.config.actorName, transportKind: this.deps.transport.kind }) : undefined;
+    if (!hop) return this.handleHop(delivery);
+    this.traces.set(delivery, hop);
+    try {
+      await this.handleHop(delivery);
+    } finally {
+      hop.span.end();
+    }
+  }
+
+  /** The logger for lines about one delivery: in its hop's span when that is recorded. */
+  private logFor(delivery: Delivery): Logger {
+    const hop = this.traces.get(delivery);
+    if (!hop) return this.deps.log;
+    let log = this.tracedLogs.get(delivery);
+    if (!log) this.tracedLogs.set(delivery, (log = hopLogger(this.deps.log, hop)));
+    return log;
   }
 
   private async handleHop(delivery: Delivery): Promise<void> {
-    const { metrics, transport, log } = this.deps;
+    const { metrics, transport } = this.deps;
+    const log = this.logFor(delivery);
     const started = this.now();
     metrics.received(delivery.body.length);
     let decision: Decision;
@@ -111,11 +131,12 @@ export class Router {
     }
     if ('requeue' in decision) {
       log.warn(`Requeueing message from ${delivery.queue}: ${decision.requeue}`);
-      if (tracingOn()) hopFailed('requeued', decision.requeue);
-      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      const hop = this.traces.get(delivery);
+      if (hop) hopFailed(hop, 'requeued', decision.requeue);
+      await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
-    const refused = await this.publishAll(decision.publish);
+    const refused = await this.publishAll(decision.publish, delivery);
     if (refused && isPermanent(refused.error)) {
       // Running the handler again would produce the same refusal: the failure goes to error-end instead.
       await this.divert(delivery, refused.message, refused.error);
@@ -126,10 +147,10 @@ export class Router {
       metrics.failed('routing_error');
       log.error(`Publishing results failed, requeueing the input: ${errorText(refused.error)}`);
       await sleep(1000, this.deps.stopping);
-      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
-    await this.settle(() => transport.ack(delivery));
+    await this.settle(delivery, () => transport.ack(delivery));
     if (decision.status) metrics.processed(decision.status, this.now() - started);
     await decision.after?.();
   }
@@ -147,7 +168,7 @@ export class Router {
       metrics.failed('validation_error');
       return { publish: [this.rejectUnparseable(delivery, { error: "Envelope missing required 'id' field", code: 'validation_error', salvage: input })] };
     }
-    this.deps.log.debug(() => `Received from ${delivery.queue}`, envelopeLogFields(input));
+    this.logFor(delivery).debug(() => `Received from ${delivery.queue}`, envelopeLogFields(input));
     if (config.isEndActor) return this.decideEnd(delivery, input);
     if (input.deadline && deadlineOf(input) <= this.now()) {
       metrics.failed('deadline_exceeded');
@@ -164,10 +185,10 @@ export class Router {
     const call = await this.callRuntime(delivery, input);
     if ('requeue' in call || 'publish' in call) return call;
     const pause = findPause(call.results, input.headers);
-    if (pause) return this.pause(input, pause);
+    if (pause) return this.pause(delivery, input, pause);
     const { messages, children } = routeResults(input, call.results, me, this.ends);
     for (const child of children) this.deps.reporter.child(child);
-    this.deps.log.debug(() => `Handled in ${call.ms} ms; publishing to ${messages.map((m) => m.queue).join(', ') || 'nowhere'}`, envelopeLogFields(input));
+    this.logFor(delivery).debug(() => `Handled in ${call.ms} ms; publishing to ${messages.map((m) => m.queue).join(', ') || 'nowhere'}`, envelopeLogFields(input));
     if (messages[0]?.kind === 'error_end') {
       metrics.failed('runtime_error');
       return { publish: messages };
@@ -185,8 +206,8 @@ export class Router {
    * Whatever cannot be kept (no gateway, an id it does not know, a pause it refuses) goes to error-end with
    * the reason; a gateway that is away gets the message back in the queue (the handler runs again).
    */
-  private async pause(input: Envelope, found: NonNullable<ReturnType<typeof findPause>>): Promise<Decision> {
-    const { config, metrics, log, pauses } = this.deps;
+  private async pause(delivery: Delivery, input: Envelope, found: NonNullable<ReturnType<typeof findPause>>): Promise<Decision> {
+    const { config, metrics, pauses } = this.deps;
     const me = config.actorName;
     const fail = (message: string): Decision => {
       metrics.failed('runtime_error');
@@ -205,7 +226,7 @@ export class Router {
       return fail(errorText(err));
     }
     if (answer === 'unknown') return fail(`pause needs an envelope the gateway knows; ${input.id} was not sent through the gateway`);
-    if (answer === 'final') log.info(`${input.id} ended while its handler paused (cancelled or timed out); the pause is dropped`);
+    if (answer === 'final') this.logFor(delivery).info(`${input.id} ended while its handler paused (cancelled or timed out); the pause is dropped`);
     return { publish: [], status: 'success' };
   }
 
@@ -216,7 +237,8 @@ export class Router {
    * gateway is not available the delivery is held and the whole step tried again (the crew is once-only).
    */
   private async decideEnd(delivery: Delivery, input: Envelope): Promise<Decision> {
-    const { config, metrics, log, stopping } = this.deps;
+    const { config, metrics, stopping } = this.deps;
+    const log = this.logFor(delivery);
     return holdWhileGatewayAway(() => this.endOnce(delivery, input), {
       // The broker takes a delivery back after twice the runtime timeout; one more attempt must fit.
       limitMs: config.runtimeTimeoutMs,
@@ -274,17 +296,18 @@ export class Router {
    * in, then the original is acked. A crash in between leaves two copies, which the once-only crew absorbs.
    */
   private async giveBack(delivery: Delivery, reason: string): Promise<void> {
-    const { transport, metrics, log } = this.deps;
+    const { transport, metrics } = this.deps;
+    const log = this.logFor(delivery);
     try {
       await transport.publish(delivery.queue, delivery.body);
     } catch (err) {
       log.error(`Could not give a held message back to ${delivery.queue} (${errorText(err)}); requeueing it`);
-      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
     metrics.givenBack();
     log.info(`Gave a held message back to ${delivery.queue} as a fresh copy: ${reason}`);
-    await this.settle(() => transport.ack(delivery));
+    await this.settle(delivery, () => transport.ack(delivery));
   }
 
   private retryOrDeadLetter(delivery: Delivery, reason: string): Decision {
@@ -311,7 +334,9 @@ export class Router {
     input: Envelope,
     options: { ignoreDeadline?: boolean } = {},
   ): Promise<{ results: RuntimeResult[]; ms: number } | { requeue: string } | { publish: OutboundMessage[]; after?: () => Promise<void> }> {
-    const { config, runtime, metrics, supervisor, log, stopping } = this.deps;
+    const { config, runtime, metrics, supervisor, stopping } = this.deps;
+    const log = this.logFor(delivery);
+    const hop = this.traces.get(delivery);
     const me = config.actorName;
     const deadlineMs = options.ignoreDeadline ? Number.POSITIVE_INFINITY : deadlineOf(input) - this.now();
     const byDeadline = deadlineMs < config.runtimeTimeoutMs;
@@ -331,8 +356,8 @@ export class Router {
     for (let attempt = 0; ; attempt++) {
       const started = this.now();
       try {
-        const results = tracingOn()
-          ? await tracedRuntimeCall(me, prepared.body, (body) => runtime.call(body, timeoutMs, readResponse))
+        const results = hop
+          ? await tracedRuntimeCall(hop, me, prepared.body, (body) => runtime.call(body, timeoutMs, readResponse))
           : await runtime.call(prepared.body, timeoutMs, readResponse);
         this.runtimeUnavailable = false;
         const ms = this.now() - started;
@@ -374,8 +399,9 @@ export class Router {
   }
 
   /** Publishes every message; on failure returns one refusal, a permanent one if there is any. */
-  private async publishAll(messages: Outbound[]): Promise<{ message: Outbound; error: unknown } | undefined> {
-    const outcomes = await Promise.allSettled(messages.map((m) => this.publish(m)));
+  private async publishAll(messages: Outbound[], delivery: Delivery): Promise<{ message: Outbound; error: unknown } | undefined> {
+    const hop = this.traces.get(delivery);
+    const outcomes = await Promise.allSettled(messages.map((m) => this.publish(m, hop)));
     const refusals = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ message: messages[i]!, error: o.reason as unknown }] : []));
     return refusals.find((r) => isPermanent(r.error)) ?? refusals[0];
   }
@@ -385,32 +411,33 @@ export class Router {
    * the input is acked. Only when error-end itself cannot take it is the input dead-lettered, byte for byte.
    */
   private async divert(delivery: Delivery, refused: Outbound, err: TransportError): Promise<void> {
-    const { config, metrics, log, transport } = this.deps;
+    const { config, metrics, transport } = this.deps;
+    const log = this.logFor(delivery);
     const code = err.reason === 'too_large' ? 'payload_too_large' : 'queue_not_found';
     metrics.failed(code);
     const report = config.isEndActor ? undefined : this.refusalReport(delivery, refused, err, code);
     if (report) {
-      const again = await this.publishAll([report]);
+      const again = await this.publishAll([report], delivery);
       if (!again) {
         log.warn(`Publish to ${refused.queue} refused (${code}: ${err.message}); reported to ${report.queue}`);
-        await this.settle(() => transport.ack(delivery));
+        await this.settle(delivery, () => transport.ack(delivery));
         return;
       }
       if (!isPermanent(again.error)) {
         log.error(`Could not report a refused publish, requeueing the input: ${errorText(again.error)}`);
         await sleep(1000, this.deps.stopping);
-        await this.settle(() => transport.nack(delivery, { requeue: true }));
+        await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
         return;
       }
       err = again.error;
     }
     if (config.isEndActor && !(await this.reportGivenUp(delivery, err))) {
       await sleep(1000, this.deps.stopping);
-      await this.settle(() => transport.nack(delivery, { requeue: true }));
+      await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
     log.error(`Dead-lettering the input to ${dlqName(config.actorName)}: ${err.message}`);
-    await this.settle(() => transport.nack(delivery, { requeue: false }));
+    await this.settle(delivery, () => transport.nack(delivery, { requeue: false }));
   }
 
   /**
@@ -419,7 +446,8 @@ export class Router {
    * crew's own is ignored by the gateway. False when the gateway could not be told (the input waits).
    */
   private async reportGivenUp(delivery: Delivery, err: TransportError): Promise<boolean> {
-    const { config, reporter, log } = this.deps;
+    const { config, reporter } = this.deps;
+    const log = this.logFor(delivery);
     const parsed = parseEnvelope(delivery.body, { endActor: true });
     if (config.actorName !== config.errorEnd || !('envelope' in parsed) || !parsed.envelope.id) return true;
     try {
@@ -451,16 +479,16 @@ export class Router {
     return errorMessage(withoutPayload, { message, code, actor: me }, this.ends);
   }
 
-  private async publish(message: Outbound): Promise<void> {
-    if (!tracingOn()) return this.send(message, this.withRetryPolicy(message));
+  private async publish(message: Outbound, hop: HopTrace | undefined): Promise<void> {
+    if (!hop) return this.send(message, this.withRetryPolicy(message));
     if (message.kind === 'error_end') {
       const failure = failureOf(message.envelope);
-      hopFailed(failure.code, failure.message);
+      hopFailed(hop, failure.code, failure.message);
     }
     const { config, transport } = this.deps;
     // An end actor routes onwards only for error-end's retries.
     const retry = config.isEndActor && message.kind === 'routing';
-    await tracedPublish({ queue: message.queue, envelope: this.withRetryPolicy(message) }, { transportKind: transport.kind, actor: config.actorName, retry }, (envelope) =>
+    await tracedPublish(hop, { queue: message.queue, envelope: this.withRetryPolicy(message) }, { transportKind: transport.kind, actor: config.actorName, retry }, (envelope) =>
       this.send(message, envelope),
     );
   }
@@ -490,11 +518,11 @@ export class Router {
     });
   }
 
-  private async settle(action: () => Promise<void>): Promise<void> {
+  private async settle(delivery: Delivery, action: () => Promise<void>): Promise<void> {
     try {
       await action();
     } catch (err) {
-      this.deps.log.warn(`ack/nack failed (the broker will redeliver): ${errorText(err)}`);
+      this.logFor(delivery).warn(`ack/nack failed (the broker will redeliver): ${errorText(err)}`);
     }
   }
 }

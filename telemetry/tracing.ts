@@ -16,19 +16,26 @@ type Env = Record<string, string | undefined>;
 
 export interface Tracing {
   readonly enabled: boolean;
+  /** The sampler follows the caller's sampled flag (`parentbased_*`): an unsampled parent records nothing below it. */
+  readonly followsParent: boolean;
   /** Exports what has ended so far. */
   flush(): Promise<void>;
   /** Exports what is left and stops; later spans are dropped. */
   shutdown(): Promise<void>;
 }
 
-const OFF: Tracing = { enabled: false, flush: async () => {}, shutdown: async () => {} };
+const OFF: Tracing = { enabled: false, followsParent: false, flush: async () => {}, shutdown: async () => {} };
 
 let running: Tracing = OFF;
 
 /** True while a component of this process has tracing on: the hot paths ask this before doing any work. */
 export function tracingOn(): boolean {
   return running.enabled;
+}
+
+/** True when the sampler follows the caller's sampled flag: nothing under an unsampled parent is recorded. */
+export function tracingFollowsParent(): boolean {
+  return running.followsParent;
 }
 
 let cachedTracer: Tracer | undefined;
@@ -50,10 +57,9 @@ export async function startTracing(component: string, env: Env = process.env, wa
   const settings = fromEnv(TELEMETRY_SETTINGS, env, warn ? { warn } : {});
   const url = settings.tracesEndpoint ?? (settings.endpoint ? `${settings.endpoint}/v1/traces` : undefined);
   if (!url || settings.disabled) return OFF;
-  const [sdk, { OTLPTraceExporter }, { AsyncLocalStorageContextManager }, core, resources] = await Promise.all([
+  const [sdk, { OTLPTraceExporter }, core, resources] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/context-async-hooks'),
     import('@opentelemetry/core'),
     import('@opentelemetry/resources'),
   ]);
@@ -66,12 +72,15 @@ export async function startTracing(component: string, env: Env = process.env, wa
     resource: resources.resourceFromAttributes({ ...settings.resourceAttributes, 'service.name': settings.serviceName ?? `asya-${component}` }),
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }), scheduledDelayMillis: settings.exportDelayMs })],
   });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // No context manager: spans are handed along explicitly and never made active. Node's async context
+  // tracking, once switched on (the batch processor's first export would do it), costs every promise of the
+  // process, which was about a third of what tracing added to a hop (docs/performance.md).
   propagation.setGlobalPropagator(new core.CompositePropagator({ propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()] }));
   trace.setGlobalTracerProvider(provider);
   cachedTracer = provider.getTracer('asya');
   running = {
     enabled: true,
+    followsParent: settings.sampler.startsWith('parentbased_'),
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       running = OFF;

@@ -167,6 +167,15 @@ function traceSuite(name: TransportName, system: string): void {
       if (work) rmSync(work, { recursive: true, force: true });
     }, 60_000);
 
+    const unsampled = randomUUID().replaceAll('-', '');
+
+    // First: the traced call after it waits for its own last spans, by which time any span this call had
+    // wrongly exported would be in too (the test below looks again).
+    test("a caller's unsampled trace is recorded nowhere (every sampler follows the caller), retry and fan-out included", async () => {
+      await tracedCall(platform.url, `00-${unsampled}-${unsampled.slice(0, 16)}-00`, 'traced', { counter: join(work, `${randomUUID()}.log`), failures: 1 });
+      expect(platform.receiver.spans.filter((s) => s.traceId === unsampled)).toEqual([]);
+    }, 120_000);
+
     test('gateway, hops, fan-out, retry and crew form one trace, each hop under the hop that sent it', async () => {
       const { receiver, url, outputs } = platform;
       const id = await tracedCall(url, `00-${CALLER_TRACE}-${CALLER_SPAN}-01`, 'traced', { counter: join(work, `${randomUUID()}.log`), failures: 1 });
@@ -247,6 +256,7 @@ function traceSuite(name: TransportName, system: string): void {
       }
       for (const send of trace.filter((s) => s.name.startsWith('send '))) expect(send.kind).toBe(SPAN_KIND.producer);
       expect(receiver.refused).toEqual([]);
+      expect(receiver.spans.filter((s) => s.traceId === unsampled)).toEqual([]);
 
       // The whole tree, as docs/operations.md shows it.
       const tree = traceTree(trace).replaceAll(`-${suffix}`, '');

@@ -3,7 +3,9 @@
  * publish → ack as the baseline, against `asya sidecar` with the Node runtime and with the Python runtime,
  * all in the same run. Reports throughput, latency at a steady 100 msg/s (and what the sidecar adds over
  * the baseline), and the sidecar's RSS. The Node case runs again with tracing on, exporting every span to
- * an OTLP/HTTP receiver (a process of its own), for the cost of tracing per hop (docs/performance.md).
+ * an OTLP/HTTP receiver (a process of its own), for the cost of tracing per hop (docs/performance.md), and
+ * once more with tracing on but every envelope's traceparent unsampled, as a caller that samples would send
+ * most of them: what a hop costs when it records nothing.
  *
  *   npx tsx bench/hop/run.ts [messages-for-throughput] [seconds-at-100-per-s]
  */
@@ -25,18 +27,20 @@ interface Case {
   name: string;
   concurrency: number;
   runtime?: { kind: 'node' | 'python'; workers?: number };
-  /** The sidecar exports its spans to the receiver below. */
-  tracing?: boolean;
+  /** The sidecar exports its spans to the receiver below; `unsampled`: the envelopes' traceparent says not sampled. */
+  tracing?: 'sampled' | 'unsampled';
 }
 
 const allCases: Case[] = [
   { name: 'raw amqplib', concurrency: 1 },
   { name: 'sidecar + node runtime', concurrency: 1, runtime: { kind: 'node' } },
-  { name: 'sidecar + node runtime, tracing on', concurrency: 1, runtime: { kind: 'node' }, tracing: true },
+  { name: 'sidecar + node runtime, tracing on', concurrency: 1, runtime: { kind: 'node' }, tracing: 'sampled' },
+  { name: 'sidecar + node runtime, tracing on, caller unsampled', concurrency: 1, runtime: { kind: 'node' }, tracing: 'unsampled' },
   { name: 'sidecar + python runtime', concurrency: 1, runtime: { kind: 'python' } },
   { name: 'raw amqplib', concurrency: 8 },
   { name: 'sidecar + node runtime', concurrency: 8, runtime: { kind: 'node' } },
-  { name: 'sidecar + node runtime, tracing on', concurrency: 8, runtime: { kind: 'node' }, tracing: true },
+  { name: 'sidecar + node runtime, tracing on', concurrency: 8, runtime: { kind: 'node' }, tracing: 'sampled' },
+  { name: 'sidecar + node runtime, tracing on, caller unsampled', concurrency: 8, runtime: { kind: 'node' }, tracing: 'unsampled' },
   { name: 'sidecar + python runtime (4 workers)', concurrency: 8, runtime: { kind: 'python', workers: 4 } },
 ];
 
@@ -52,8 +56,12 @@ const connection = await amqp.connect(URL, { noDelay: true });
 const channel = await connection.createConfirmChannel();
 await channel.assertExchange('asya', 'topic', { durable: true });
 
-function publish(actor: string, next: string, sentAt: number): Promise<void> {
-  const body = Buffer.from(JSON.stringify({ id: randomUUID(), route: { actors: [actor, next], current: 0 }, payload: { sent_at: sentAt, pad: PAD } }));
+/** A traceparent whose flags say the caller's trace is not sampled (a new trace each time, as callers would send). */
+const unsampledHeaders = () => ({ traceparent: `00-${randomUUID().replaceAll('-', '')}-${randomUUID().replaceAll('-', '').slice(0, 16)}-00` });
+
+function publish(actor: string, next: string, sentAt: number, c: Case): Promise<void> {
+  const headers = c.tracing === 'unsampled' ? { headers: unsampledHeaders() } : {};
+  const body = Buffer.from(JSON.stringify({ id: randomUUID(), route: { actors: [actor, next], current: 0 }, ...headers, payload: { sent_at: sentAt, pad: PAD } }));
   return new Promise((resolve, reject) =>
     channel.publish('asya', actor, body, { persistent: true, contentType: 'application/json' }, (err) => (err ? reject(err) : resolve())),
   );
@@ -138,7 +146,7 @@ async function runCase(c: Case) {
   // Throughput: a burst of N, measured at the output from first to last arrival.
   const cpuBefore = hop.pids.map(cpuMs);
   const burst = [];
-  for (let i = 0; i < N; i++) burst.push(publish(actor, next, 0));
+  for (let i = 0; i < N; i++) burst.push(publish(actor, next, 0, c));
   await Promise.all(burst);
   await sink.until(N);
   const times = sink.arrivals.map((a) => a.at);
@@ -153,7 +161,7 @@ async function runCase(c: Case) {
     const due = start + i * 10;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await publish(actor, next, performance.timeOrigin + performance.now());
+    await publish(actor, next, performance.timeOrigin + performance.now(), c);
   }
   await sink.until(total);
   const latencies = sink.arrivals.map((a) => a.latency).sort((a, b) => a - b);
@@ -185,16 +193,16 @@ const rows = results.map(({ c, r }) => {
     'added p99 ms': c.runtime ? r.p99 - base.p99 : 0,
     'RSS MiB': r.rss,
     'CPU ms/msg (hop, runtime)': r.cpuPerMessage.map((v) => v.toFixed(3)).join(', '),
-    'spans exported': c.tracing ? `${r.spans} of ${3 * (N + STEADY_SECONDS * 100)}` : '',
+    'spans exported': c.tracing ? `${r.spans} of ${c.tracing === 'sampled' ? 3 * (N + STEADY_SECONDS * 100) : 0}` : '',
   };
 });
 // Tracing's cost: the traced case against the same case untraced, in this run.
 for (const { c, r } of results.filter((x) => x.c.tracing)) {
-  const plain = results.find((x) => !x.c.tracing && x.c.runtime?.kind === c.runtime?.kind && x.c.concurrency === c.concurrency && x.c.name === c.name.replace(', tracing on', ''));
+  const plain = results.find((x) => !x.c.tracing && x.c.runtime?.kind === c.runtime?.kind && x.c.concurrency === c.concurrency && x.c.name === c.name.replace(/, tracing on.*$/, ''));
   if (!plain) continue;
   const cpu = (r.cpuPerMessage[0]! / plain.r.cpuPerMessage[0]! - 1) * 100;
   process.stdout.write(
-    `tracing on, concurrency ${c.concurrency}: sidecar CPU per hop ${plain.r.cpuPerMessage[0]!.toFixed(3)} → ${r.cpuPerMessage[0]!.toFixed(3)} ms (${cpu >= 0 ? '+' : ''}${cpu.toFixed(0)}%), ` +
+    `tracing on${c.tracing === 'unsampled' ? ', caller unsampled' : ''}, concurrency ${c.concurrency}: sidecar CPU per hop ${plain.r.cpuPerMessage[0]!.toFixed(3)} → ${r.cpuPerMessage[0]!.toFixed(3)} ms (${cpu >= 0 ? '+' : ''}${cpu.toFixed(0)}%), ` +
       `throughput ${((r.throughput / plain.r.throughput) * 100).toFixed(0)}% of untraced, p50 ${plain.r.p50.toFixed(2)} → ${r.p50.toFixed(2)} ms\n`,
   );
 }

@@ -12,7 +12,7 @@
  * The payload is one long string, or as many small objects as fill the size (numbers, a short string, a
  * boolean each), the slowest shape to scan.
  */
-import { tracedPublish, tracedRuntimeCall, withHopSpan } from '../../sidecar/hop-trace.ts';
+import { startHopTrace, tracedPublish, tracedRuntimeCall, type HopTrace } from '../../sidecar/hop-trace.ts';
 import { startTracing, tracingOn } from '../../telemetry/index.ts';
 import type { JsonValue, RuntimeResult } from '../../protocol/index.ts';
 import { countingOtlpReceiver, printTable } from '../support.ts';
@@ -34,18 +34,19 @@ const results: RuntimeResult[] = [{ payload: envelope.payload, route: { actors: 
 
 const receiver = await countingOtlpReceiver();
 
-/** One hop as the router does it: tracing helpers only when tracing is on, the plain calls otherwise. */
+/** One hop as the router does it: tracing helpers only when the hop is traced, the plain calls otherwise. */
 async function hop(): Promise<void> {
-  const work = async () => {
+  const traced: HopTrace | undefined = tracingOn() ? startHopTrace(delivery, { actor: 'a', transportKind: 'rabbitmq' }) : undefined;
+  try {
     const call = async (body: Buffer) => (body.length > 0 ? results : []);
-    const got = tracingOn() ? await tracedRuntimeCall('a', delivery.body, call) : await call(delivery.body);
+    const got = traced ? await tracedRuntimeCall(traced, 'a', delivery.body, call) : await call(delivery.body);
     const out = { id: envelope.id, route: got[0] && 'route' in got[0] ? got[0].route : envelope.route, headers: envelope.headers, payload: envelope.payload };
     const send = async (e: object) => void Buffer.from(JSON.stringify(e));
-    if (tracingOn()) await tracedPublish({ queue: 'asya-b', envelope: out }, { transportKind: 'rabbitmq', actor: 'a', retry: false }, send);
+    if (traced) await tracedPublish(traced, { queue: 'asya-b', envelope: out }, { transportKind: 'rabbitmq', actor: 'a', retry: false }, send);
     else await send(out);
-  };
-  if (tracingOn()) await withHopSpan(delivery, { actor: 'a', transportKind: 'rabbitmq' }, work);
-  else await work();
+  } finally {
+    traced?.span.end();
+  }
 }
 
 /** Exports what has ended every 500 hops (the batch processor's batch), so no span is dropped and all are paid for. */
