@@ -1,6 +1,7 @@
 /**
  * Loads `<file>#<export>` or `<file>#<Class>.<method>`. The file is resolved from the working directory;
- * TypeScript files load through tsx, which the `asya` entry point registers, so no build step is needed.
+ * TypeScript files load with no build step: by Node itself where it strips types (Node ≥ 22.18), else, or
+ * when the file needs more than stripping, through tsx.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -18,13 +19,49 @@ const LOADABLE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts
 const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
 /**
- * TypeScript handlers load through tsx, whatever the nearest package.json says. In an ES module scope
+ * Node's own type stripping (Node ≥ 22.18 does it by default) loads a TypeScript handler in a fraction of
+ * tsx's time, whose loader compiles in a worker thread: what a cold start (scale from zero) pays for it.
+ * What stripping cannot run falls back to tsx: syntax it does not strip (enum, namespace, parameter
+ * properties, decorators), imports written without an extension or a path alias, `.ts` inside
+ * node_modules. Each of those fails while the module loads, before its code runs. (Only a SyntaxError
+ * or a missing module from the handler's own top-level code, a `JSON.parse` or a dynamic `import()`, would
+ * run that code again under tsx, where it fails the same way and is reported.)
+ */
+async function importTypeScript(path: string): Promise<Record<string, unknown>> {
+  // `features.typescript` is newer than the Node types this project builds against (Node 20's).
+  if ((process.features as { typescript?: string | false }).typescript) {
+    try {
+      return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (err) {
+      if (!needsMoreThanStripping(err)) throw err;
+    }
+  }
+  return importWithTsx(path);
+}
+
+/** Errors of loading, not of running: the file's syntax, or what it imports, is beyond type stripping. */
+const BEYOND_STRIPPING = new Set([
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_UNSUPPORTED_DIR_IMPORT',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+]);
+
+function needsMoreThanStripping(err: unknown): boolean {
+  // A SyntaxError without a code is a parse or link error (decorators, a type imported without `type`).
+  return err instanceof SyntaxError || BEYOND_STRIPPING.has(String((err as { code?: unknown })?.code));
+}
+
+/**
+ * Through tsx, whatever the nearest package.json says. In an ES module scope
  * (`"type": "module"`, or .mts) tsImport loads the file itself. Elsewhere (a new project has no package.json)
  * tsx compiles it to CommonJS, and tsImport would then run it from a `data:` URL: every stack frame of the
  * handler would be a 3 KB URL instead of `file.ts:line:col`. tsx's require loads that same CommonJS from the
  * file's own path, so traces point at the file. The bundled CLI loads tsx only when a handler is TypeScript.
  */
-async function importTypeScript(path: string): Promise<Record<string, unknown>> {
+async function importWithTsx(path: string): Promise<Record<string, unknown>> {
   if (extname(path) !== '.mts' && packageType(dirname(path)) !== 'module') {
     const { require } = await import('tsx/cjs/api');
     return require(path, import.meta.url) as Record<string, unknown>;
