@@ -98,3 +98,35 @@ describe('a final report over the body limit ends its envelope failed (result_to
     expect(text).toContain('result_too_large');
   });
 });
+
+describe('progress after success (gateway/http/succeeded-ids.ts)', () => {
+  it('is answered as the store answers it, without the store; a failure still goes to the store', async () => {
+    const done = await newEnvelope();
+    const failed = await newEnvelope();
+    // What the store says about a late report, before this gateway has seen the success itself.
+    const other = await newEnvelope();
+    await f.gw.store.setFinal(other, { status: 'succeeded' });
+    const fromStore = await f.sidecar.progress(other, ['echo'], 0, 'completed');
+    expect(await f.sidecar.final(done, { status: 'succeeded', result: { ok: true } })).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await f.sidecar.final(failed, { status: 'failed', error: 'boom' })).toMatchObject({ status: 200 });
+    const store = f.gw.store as { appendProgress: (...args: never[]) => unknown };
+    const real = store.appendProgress;
+    const asked: string[] = [];
+    store.appendProgress = function (this: unknown, ...args: never[]) {
+      asked.push(String(args[0]));
+      return real.apply(this, args);
+    };
+    try {
+      const late = await f.sidecar.progress(done, ['echo'], 0, 'completed');
+      expect(late).toEqual(fromStore);
+      expect(late.body).toEqual({ status: 'ignored', reason: 'envelope is already succeeded', progress_percent: 100 });
+      // A failure can be replayed, so its progress is the store's to judge.
+      expect((await f.sidecar.progress(failed, ['echo'], 0, 'completed')).body).toMatchObject({ status: 'ignored' });
+      // Bad input is still refused, success or not.
+      expect((await f.sidecar.post(`/envelopes/${done}/progress`, { status: 'finished' })).status).toBe(400);
+    } finally {
+      store.appendProgress = real;
+    }
+    expect(asked).toEqual([failed]);
+  });
+});

@@ -20,6 +20,7 @@ import { checkPathId } from './ids.ts';
 import { bodyText, readJson, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
 import type { Routes } from './routes.ts';
+import { SucceededIds } from './succeeded-ids.ts';
 
 /**
  * The route an unknown id is recorded with when its final status comes first: that of its nearest known
@@ -71,6 +72,7 @@ export function finalTooLarge(deps: GatewayDeps): TooLargeHandler {
 
 export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
   const { store } = deps;
+  const succeeded = new SucceededIds();
 
   const progressFor = async (id: string, input: ProgressInput): Promise<UpdateResult> => {
     const first = await store.appendProgress(id, input);
@@ -86,7 +88,10 @@ export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
 
   routes.post('/envelopes/:id/progress', 'internal', async (c) => {
     const id = checkPathId(c.req.param('id'));
-    const result = await progressFor(id, progressBody(readJson(c)));
+    const input = progressBody(readJson(c));
+    // What the store would answer, without it (succeeded-ids.ts).
+    if (succeeded.has(id)) return c.json({ status: 'ignored', reason: 'envelope is already succeeded', progress_percent: 100 } satisfies ProgressAnswer);
+    const result = await progressFor(id, input);
     if (result.outcome === 'not_found') throw notFound();
     const answer: ProgressAnswer =
       result.outcome === 'ignored'
@@ -102,6 +107,7 @@ export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
       const id = checkPathId(c.req.param('id'));
       const result = await finalFor(store, id, finalBody(readJson(c)));
       if (result.outcome === 'not_found') throw notFound();
+      if (result.envelope.status === 'succeeded') succeeded.add(id);
       deps.metrics.finalReports.inc({ outcome: result.outcome });
       // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
       const answer: FinalAnswer =
