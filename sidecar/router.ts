@@ -26,7 +26,7 @@ import {
 } from '../protocol/index.ts';
 import { asError, errorText, isTerminal } from '../protocol/errors.ts';
 import { tracingOn } from '../telemetry/index.ts';
-import { TransportError, type Delivery, type Transport } from '../transport/transport.ts';
+import { TransportError, type Delivery, type HandlerSlot, type Transport } from '../transport/transport.ts';
 import type { ClaimCheck } from './claim-check.ts';
 import type { SidecarConfig } from './config.ts';
 import { finalReport } from './end-actor.ts';
@@ -93,13 +93,17 @@ export class Router {
     return !this.runtimeUnavailable;
   }
 
-  /** Handles a delivery to the end: acked after its results are confirmed, or requeued. Never throws. */
-  async handle(delivery: Delivery): Promise<void> {
+  /**
+   * Handles a delivery to the end: acked after its results are confirmed, or requeued. Never throws. The
+   * consumer's slot is given back once the results are being published, so the next delivery's handler runs
+   * while the broker confirms them (at concurrency 1 that wait was as long as the rest of the hop).
+   */
+  async handle(delivery: Delivery, slot?: HandlerSlot): Promise<void> {
     const hop = tracingOn() ? startHopTrace(delivery, { actor: this.deps.config.actorName, transportKind: this.deps.transport.kind }) : undefined;
-    if (!hop) return this.handleHop(delivery);
+    if (!hop) return this.handleHop(delivery, slot);
     this.traces.set(delivery, hop);
     try {
-      await this.handleHop(delivery);
+      await this.handleHop(delivery, slot);
     } finally {
       hop.span.end();
     }
@@ -114,7 +118,7 @@ export class Router {
     return log;
   }
 
-  private async handleHop(delivery: Delivery): Promise<void> {
+  private async handleHop(delivery: Delivery, slot: HandlerSlot | undefined): Promise<void> {
     const { metrics, transport } = this.deps;
     const log = this.logFor(delivery);
     const started = this.now();
@@ -136,7 +140,10 @@ export class Router {
       await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
-    const refused = await this.publishAll(decision.publish, delivery);
+    const publishing = this.publishAll(decision.publish, delivery);
+    // After the publishes are on their way, so a next delivery's results never overtake these.
+    slot?.release();
+    const refused = await publishing;
     if (refused && isPermanent(refused.error)) {
       // Running the handler again would produce the same refusal: the failure goes to error-end instead.
       await this.divert(delivery, refused.message, refused.error);

@@ -89,11 +89,11 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     }
     consumer = await transport.consume(
       own,
-      async (delivery) => {
+      async (delivery, slot) => {
         metrics.active(1);
         idle.busy(1);
         try {
-          await router.handle(delivery);
+          await router.handle(delivery, slot);
         } finally {
           metrics.active(-1);
           idle.busy(-1);

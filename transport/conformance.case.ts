@@ -203,6 +203,40 @@ export function transportConformance(
       expect(maxRunning).toBe(concurrency);
     });
 
+    it('a handler that gives its slot back lets the next start; twice the cap may be unfinished; stop() waits for all', async () => {
+      const queue = await freshQueue('release');
+      const total = 5;
+      for (let i = 0; i < total; i++) await publish(queue, `r${i}`);
+      const gate = deferred();
+      const started: string[] = [];
+      let finished = 0;
+      const consumer = await consume(
+        queue,
+        async (d, slot) => {
+          started.push(text(d));
+          slot.release();
+          slot.release(); // a second release is a no-op, not a second slot
+          await gate.promise;
+          await transport.ack(d);
+          finished++;
+        },
+        { concurrency: 1 },
+      );
+      await waitFor(() => started.length === 2, 'a second handler beside the released one');
+      // Two unfinished at concurrency 1, and no third: the rest wait in the queue (RabbitMQ's prefetch of two
+      // holds the same line).
+      await waitForDepth(transport, queue, { ready: total - 2, inFlight: 2 });
+      expect(started).toHaveLength(2);
+      let stopped = false;
+      const stopping = consumer.stop().then(() => (stopped = true));
+      await pause(50);
+      expect(stopped).toBe(false);
+      gate.resolve();
+      await stopping;
+      expect(finished).toBe(2);
+      await waitForDepth(transport, queue, { ready: total - 2, inFlight: 0 });
+    });
+
     it('stop() finishes in-flight handlers and requeues the rest', async () => {
       const queue = await freshQueue('stop');
       const total = 6;

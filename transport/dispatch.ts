@@ -1,6 +1,6 @@
 /** Consumer machinery shared by every transport, so the handler rule of transport.ts is enforced once. */
 import { errorText, type TransportLogger } from './log.ts';
-import type { ConsumeOptions, Delivery, DeliveryHandler } from './transport.ts';
+import type { ConsumeOptions, Delivery, DeliveryHandler, HandlerSlot } from './transport.ts';
 
 export function concurrencyOf(options: ConsumeOptions | undefined): number {
   const n = options?.concurrency ?? 1;
@@ -11,6 +11,11 @@ export function concurrencyOf(options: ConsumeOptions | undefined): number {
 /**
  * A hard cap on handlers running at once. Broker prefetch alone is not enough: a handler that acks early and
  * keeps working frees a prefetch slot, and the broker would push one more than the cap.
+ *
+ * A handler may give its slot back before it ends (HandlerSlot.release): the sidecar does once its results
+ * are on their way to the broker, so the next delivery's handler runs while the broker confirms them. Such a
+ * handler still counts until it ends, for drain(), and at most as many again as the cap may be finishing so:
+ * a broker that confirms slowly then holds up new deliveries instead of piling up unfinished ones.
  */
 export class HandlerPool {
   private running = 0;
@@ -24,27 +29,40 @@ export class HandlerPool {
   ) {}
 
   get free(): number {
-    return this.limit - this.running;
+    return Math.max(0, Math.min(this.limit - this.running, 2 * this.limit - this.active.size));
   }
 
   get busy(): number {
     return this.running;
   }
 
-  start(task: () => Promise<void>): void {
+  start(task: (slot: HandlerSlot) => Promise<void>): void {
     if (this.free <= 0) throw new Error('HandlerPool.start without a free slot');
     this.running++;
-    const done = task()
+    let held = true;
+    const slot: HandlerSlot = {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.running--;
+        this.slotFreed();
+      },
+    };
+    const done: Promise<void> = task(slot)
       .catch(() => {})
       .finally(() => {
-        this.running--;
         this.active.delete(done);
-        const waiters = this.slotWaiters;
-        this.slotWaiters = [];
-        for (const wake of waiters) wake();
-        this.onSlotFreed();
+        if (held) slot.release();
+        else this.slotFreed();
       });
     this.active.add(done);
+  }
+
+  private slotFreed(): void {
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const wake of waiters) wake();
+    this.onSlotFreed();
   }
 
   waitForSlot(): Promise<void> {
@@ -75,11 +93,12 @@ export async function runHandler(
   delivery: Delivery,
   hooks: SettleHooks,
   log: TransportLogger,
+  slot: HandlerSlot,
 ): Promise<void> {
   let threw = false;
   let failure: unknown;
   try {
-    await handler(delivery);
+    await handler(delivery, slot);
   } catch (err) {
     threw = true;
     failure = err;

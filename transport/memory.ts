@@ -242,7 +242,7 @@ class MemoryConsumer implements Consumer {
   deliverFrom(q: MemoryQueue): void {
     const delivery = this.transport.takeNext(q);
     if (!delivery) return;
-    this.pool.start(() =>
+    this.pool.start((slot) =>
       runHandler(
         this.handler,
         delivery,
@@ -251,6 +251,7 @@ class MemoryConsumer implements Consumer {
           requeue: () => this.transport.nack(delivery, { requeue: true }),
         },
         this.transport.logger,
+        slot,
       ),
     );
   }

@@ -36,7 +36,15 @@ export interface Delivery {
   readonly messageId?: string;
 }
 
-export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+/**
+ * A handler's place among the consumer's `concurrency`. Released early, the next delivery may start while
+ * this handler finishes (it still settles its delivery, and a stop still waits for it).
+ */
+export interface HandlerSlot {
+  release(): void;
+}
+
+export type DeliveryHandler = (delivery: Delivery, slot: HandlerSlot) => Promise<void>;
 
 export interface ConsumeOptions {
   /** Deliveries handled at once (RabbitMQ's prefetch is one more: rabbitmq-consumer.ts). Default 1. */

@@ -49,11 +49,11 @@ export function countingTransport(inner: Transport, counters: ActorCounters): Tr
     consume(queue: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Consumer> {
       return inner.consume(
         queue,
-        async (delivery) => {
+        async (delivery, slot) => {
           counters.inFlight++;
           const started = performance.now();
           try {
-            await handler(delivery);
+            await handler(delivery, slot);
           } finally {
             counters.inFlight--;
             counters.observe(performance.now() - started);

@@ -131,13 +131,14 @@ export class NatsConsumer implements Consumer {
         this.host.log.warn('in-progress ack failed', { queue: this.queue, error: errorText(err) });
       }
     }, Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
-    this.pool.start(async () => {
+    this.pool.start(async (slot) => {
       try {
         await runHandler(
           this.handler,
           delivery,
           { isSettled: () => this.host.isSettled(delivery), requeue: () => this.host.requeue(delivery) },
           this.host.log,
+          slot,
         );
       } finally {
         clearInterval(timer);

@@ -174,12 +174,13 @@ export class RabbitConsumer implements Consumer {
     while (!this.stopped && this.pool.free > 0 && this.buffered.length > 0) {
       const delivery = this.buffered.shift()!;
       if (this.isSettled(delivery)) continue;
-      this.pool.start(() =>
+      this.pool.start((slot) =>
         runHandler(
           this.handler,
           delivery,
           { isSettled: () => this.isSettled(delivery), requeue: async () => this.settle(delivery, 'requeue') },
           this.host.log,
+          slot,
         ),
       );
     }

@@ -128,13 +128,14 @@ export class SqsConsumer implements Consumer {
         this.host.log.warn('visibility heartbeat failed', { queue: this.queue, error: errorText(err) }),
       );
     }, heartbeatIntervalMs(this.settings.visibilitySeconds));
-    this.pool.start(async () => {
+    this.pool.start(async (slot) => {
       try {
         await runHandler(
           this.handler,
           delivery,
           { isSettled: () => this.host.isSettled(delivery), requeue: () => this.host.requeue(delivery) },
           this.host.log,
+          slot,
         );
       } finally {
         stopHeartbeat();
