@@ -61,7 +61,7 @@ export const SIDECAR_SETTINGS = settingsTable(
     runtimeReadyTimeoutMs: duration({ env: 'ASYA_RUNTIME_READY_TIMEOUT', doc: "how long to wait at startup for the runtime's ready file", default: '5m' }),
     concurrency: int({
       env: 'ASYA_CONCURRENCY',
-      doc: 'messages handled at once; on RabbitMQ the prefetch is one more, so the next message is already at hand when one finishes. With the Python runtime, set `ASYA_RUNTIME_WORKERS` to the same number',
+      doc: 'messages handled at once; a message whose results wait for the broker to confirm them no longer counts (up to as many again may be finishing so), and on RabbitMQ the prefetch is one more, so the next message is already at hand when one finishes. With the Python runtime, set `ASYA_RUNTIME_WORKERS` to the same number',
       default: 1,
       defaultDoc: `\`1\`; \`${CREW_CONCURRENCY}\` for the crew (\`asya crew\`, \`asya dev\`, \`asya synth\`)`,
       min: 1,
