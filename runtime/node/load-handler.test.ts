@@ -38,8 +38,8 @@ describe('loading', () => {
     try {
       // Ready (its ready file and socket exist) means the handler loaded; a load failure exits first.
       const runtime = await startRuntime('node', { handler: 'greet.ts#greet', cwd: outside, dir: socketDir, env: { ASYA_LOG_LEVEL: 'INFO' } });
-      await runtime.stop();
-      expect(runtime.output()).toContain('Runtime ready');
+      const code = await runtime.stop();
+      expect(runtime.output(), `exit ${code}, signal ${runtime.child.signalCode}`).toContain('Runtime ready');
       expect(runtime.output()).not.toContain('FATAL');
     } finally {
       rmSync(outside, { recursive: true, force: true });
