@@ -461,6 +461,20 @@ const errorEndRows: Row[] = [
 
 const ROWS = [...processingRows, ...endRows, ...errorEndRows];
 
+describe("the consumer's slot (the next delivery may start once it is given back)", () => {
+  it('is given back once the results are on their way, before the ack', async () => {
+    const row = processingRows.find((r) => r.restarts === undefined && r.settled === 'ack' && r.published.length > 0)!;
+    expect((await runRouter(row.world, row.input ?? input)).slot).toBe('released before settling');
+  });
+
+  it('is held to the end while a timed-out runtime restarts, so the next delivery never meets the hung runtime', async () => {
+    const row = processingRows.find((r) => r.restarts === 1)!;
+    const run = await runRouter(row.world, row.input ?? input);
+    expect(run.restarts).toHaveLength(1);
+    expect(run.slot).toBe('held');
+  });
+});
+
 describe('sidecar router: delivery × outcome → published, settled, reported', () => {
   it.each(ROWS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
     const run = await runRouter(row.world, row.input ?? input);

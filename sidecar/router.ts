@@ -141,8 +141,9 @@ export class Router {
       return;
     }
     const publishing = this.publishAll(decision.publish, delivery);
-    // After the publishes are on their way, so a next delivery's results never overtake these.
-    slot?.release();
+    // After the publishes are on their way, so a next delivery's results never overtake these; not while
+    // something must happen first (a timed-out runtime's restart), or the next would meet the hung runtime.
+    if (!decision.after) slot?.release();
     const refused = await publishing;
     if (refused && isPermanent(refused.error)) {
       // Running the handler again would produce the same refusal: the failure goes to error-end instead.

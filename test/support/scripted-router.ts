@@ -14,7 +14,7 @@ import {
 } from '../../protocol/index.ts';
 import { Registry } from 'prom-client';
 import { MemoryTransport } from '../../transport/memory.ts';
-import { TransportError, type Consumer, type Delivery, type Transport } from '../../transport/transport.ts';
+import { TransportError, type Consumer, type Delivery, type HandlerSlot, type Transport } from '../../transport/transport.ts';
 import { loadSidecarConfig } from '../../sidecar/config.ts';
 import type { SidecarMetrics } from '../../sidecar/metrics.ts';
 import type { FanoutChild } from '../../sidecar/outcome.ts';
@@ -73,6 +73,8 @@ export interface RouterRun {
   /** Counted outcomes: `failed:<reason>`, `processed:<status>`, `runtime_error:<kind>`, `end_consumed`, `gateway_unavailable`, `given_back`. */
   metrics: string[];
   runtimeReachable: boolean;
+  /** Whether the router gave its consumer slot back before the delivery was settled and any restart done. */
+  slot: 'held' | 'released before settling';
 }
 
 
@@ -94,6 +96,7 @@ export async function runRouter(world: RouterWorld, body: Buffer | object): Prom
     restarts: [],
     metrics: [],
     runtimeReachable: true,
+    slot: 'held',
   };
   const stopping = new AbortController();
   if (world.draining) stopping.abort();
@@ -109,7 +112,14 @@ export async function runRouter(world: RouterWorld, body: Buffer | object): Prom
     ...(world.now === undefined ? {} : { now: () => world.now! }),
   });
   await memory.publish(input, Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body)));
-  await handleOne(memory, input, (d) => router.handle(d));
+  await handleOne(memory, input, (d, slot) =>
+    router.handle(d, {
+      release: () => {
+        if (run.settled.length === 0 && run.restarts.length === 0) run.slot = 'released before settling';
+        slot.release();
+      },
+    }),
+  );
   run.runtimeReachable = router.runtimeReachable;
   run.depth = { input: (await memory.queueDepth(input)).ready, dlq: (await memory.queueDepth(dlqName(world.actor))).ready };
   await memory.close();
@@ -117,14 +127,14 @@ export async function runRouter(world: RouterWorld, body: Buffer | object): Prom
 }
 
 /** Consumes exactly one delivery: the consumer detaches as the delivery arrives, so a requeued copy stays on the queue. */
-async function handleOne(memory: MemoryTransport, queue: string, handle: (d: Delivery) => Promise<void>): Promise<void> {
+async function handleOne(memory: MemoryTransport, queue: string, handle: (d: Delivery, slot: HandlerSlot) => Promise<void>): Promise<void> {
   let consumer: Consumer | undefined;
   let stopped: Promise<void> | undefined;
   const handled = new Promise<void>((resolve, reject) => {
     void memory
-      .consume(queue, async (delivery) => {
+      .consume(queue, async (delivery, slot) => {
         stopped = consumer!.stop();
-        await handle(delivery).then(resolve, reject);
+        await handle(delivery, slot).then(resolve, reject);
       })
       .then((c) => (consumer = c));
   });
