@@ -66,7 +66,8 @@ export async function startTracing(component: string, env: Env = process.env, wa
   const ratio = new sdk.TraceIdRatioBasedSampler(settings.samplerArg);
   const root = { always_on: new sdk.AlwaysOnSampler(), always_off: new sdk.AlwaysOffSampler(), traceidratio: ratio };
   const kind = settings.sampler.replace('parentbased_', '') as keyof typeof root;
-  const sampler = settings.sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root: root[kind] }) : root[kind];
+  const followsParent = settings.sampler.startsWith('parentbased_');
+  const sampler = followsParent ? new sdk.ParentBasedSampler({ root: root[kind] }) : root[kind];
   const provider = new sdk.TracerProvider({
     sampler,
     resource: resources.resourceFromAttributes({ ...settings.resourceAttributes, 'service.name': settings.serviceName ?? `asya-${component}` }),
@@ -80,7 +81,7 @@ export async function startTracing(component: string, env: Env = process.env, wa
   cachedTracer = provider.getTracer('asya');
   running = {
     enabled: true,
-    followsParent: settings.sampler.startsWith('parentbased_'),
+    followsParent,
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       running = OFF;

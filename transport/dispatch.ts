@@ -59,9 +59,7 @@ export class HandlerPool {
   }
 
   private slotFreed(): void {
-    const waiters = this.slotWaiters;
-    this.slotWaiters = [];
-    for (const wake of waiters) wake();
+    this.wakeAll();
     this.onSlotFreed();
   }
 
