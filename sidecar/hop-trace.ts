@@ -7,7 +7,7 @@
  *
  * The hop's span is handed along explicitly (a HopTrace), never made the active span: activating it would
  * switch on Node's async context tracking, which every promise of the process then pays for (about a third
- * of what tracing cost a hop). Log lines name the hop's span through their fields instead (hopLogger).
+ * of what tracing cost a hop). Log lines name the hop's span through their fields instead (hopLogFields).
  */
 import { SpanKind, trace, TraceFlags, type Context, type Link, type Span } from '@opentelemetry/api';
 import { isPlainObject, isRuntimeError, LOG_SPAN, type Logger, type LogFields, type RuntimeResult } from '../protocol/index.ts';

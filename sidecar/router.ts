@@ -79,8 +79,10 @@ export class Router {
   private readonly ends;
   private readonly now: () => number;
   private runtimeUnavailable = false;
-  /** The span of each delivery being handled while tracing records it (sidecar/hop-trace.ts), and its logger. */
-  private readonly traces = new WeakMap<Delivery, { hop: HopTrace; log: Logger }>();
+  /** The span of each delivery being handled, while tracing records it (sidecar/hop-trace.ts). */
+  private readonly traces = new WeakMap<Delivery, HopTrace>();
+  /** The logger of each traced delivery, made on its first line. */
+  private readonly tracedLogs = new WeakMap<Delivery, Logger>();
 
   constructor(private readonly deps: RouterDeps) {
     this.ends = { happyEnd: deps.config.happyEnd, errorEnd: deps.config.errorEnd };
@@ -99,7 +101,7 @@ export class Router {
   async handle(delivery: Delivery, slot?: HandlerSlot): Promise<void> {
     const hop = tracingOn() ? startHopTrace(delivery, { actor: this.deps.config.actorName, transportKind: this.deps.transport.kind }) : undefined;
     if (!hop) return this.handleHop(delivery, slot);
-    this.traces.set(delivery, { hop, log: hopLogger(this.deps.log, hop) });
+    this.traces.set(delivery, hop);
     try {
       await this.handleHop(delivery, slot);
     } finally {
@@ -109,7 +111,11 @@ export class Router {
 
   /** The logger for lines about one delivery: in its hop's span when that is recorded. */
   private logFor(delivery: Delivery): Logger {
-    return this.traces.get(delivery)?.log ?? this.deps.log;
+    const hop = this.traces.get(delivery);
+    if (!hop) return this.deps.log;
+    let log = this.tracedLogs.get(delivery);
+    if (!log) this.tracedLogs.set(delivery, (log = hopLogger(this.deps.log, hop)));
+    return log;
   }
 
   private async handleHop(delivery: Delivery, slot: HandlerSlot | undefined): Promise<void> {
@@ -129,8 +135,8 @@ export class Router {
     }
     if ('requeue' in decision) {
       log.warn(`Requeueing message from ${delivery.queue}: ${decision.requeue}`);
-      const traced = this.traces.get(delivery);
-      if (traced) hopFailed(traced.hop, 'requeued', decision.requeue);
+      const hop = this.traces.get(delivery);
+      if (hop) hopFailed(hop, 'requeued', decision.requeue);
       await this.settle(delivery, () => transport.nack(delivery, { requeue: true }));
       return;
     }
@@ -338,7 +344,7 @@ export class Router {
   ): Promise<{ results: RuntimeResult[]; ms: number } | { requeue: string } | { publish: OutboundMessage[]; after?: () => Promise<void> }> {
     const { config, runtime, metrics, supervisor, stopping } = this.deps;
     const log = this.logFor(delivery);
-    const hop = this.traces.get(delivery)?.hop;
+    const hop = this.traces.get(delivery);
     const me = config.actorName;
     const deadlineMs = options.ignoreDeadline ? Number.POSITIVE_INFINITY : deadlineOf(input) - this.now();
     const byDeadline = deadlineMs < config.runtimeTimeoutMs;
@@ -402,7 +408,7 @@ export class Router {
 
   /** Publishes every message; on failure returns one refusal, a permanent one if there is any. */
   private async publishAll(messages: Outbound[], delivery: Delivery): Promise<{ message: Outbound; error: unknown } | undefined> {
-    const hop = this.traces.get(delivery)?.hop;
+    const hop = this.traces.get(delivery);
     const outcomes = await Promise.allSettled(messages.map((m) => this.publish(m, hop)));
     const refusals = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ message: messages[i]!, error: o.reason as unknown }] : []));
     return refusals.find((r) => isPermanent(r.error)) ?? refusals[0];

@@ -66,8 +66,7 @@ export async function startTracing(component: string, env: Env = process.env, wa
   const ratio = new sdk.TraceIdRatioBasedSampler(settings.samplerArg);
   const root = { always_on: new sdk.AlwaysOnSampler(), always_off: new sdk.AlwaysOffSampler(), traceidratio: ratio };
   const kind = settings.sampler.replace('parentbased_', '') as keyof typeof root;
-  const followsParent = settings.sampler.startsWith('parentbased_');
-  const sampler = followsParent ? new sdk.ParentBasedSampler({ root: root[kind] }) : root[kind];
+  const sampler = settings.sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root: root[kind] }) : root[kind];
   const provider = new sdk.TracerProvider({
     sampler,
     resource: resources.resourceFromAttributes({ ...settings.resourceAttributes, 'service.name': settings.serviceName ?? `asya-${component}` }),
@@ -81,7 +80,7 @@ export async function startTracing(component: string, env: Env = process.env, wa
   cachedTracer = provider.getTracer('asya');
   running = {
     enabled: true,
-    followsParent,
+    followsParent: settings.sampler.startsWith('parentbased_'),
     flush: () => provider.forceFlush(),
     shutdown: async () => {
       running = OFF;

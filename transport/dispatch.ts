@@ -59,7 +59,9 @@ export class HandlerPool {
   }
 
   private slotFreed(): void {
-    this.wakeAll();
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const wake of waiters) wake();
     this.onSlotFreed();
   }
 

@@ -28,11 +28,10 @@ const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
  * run that code again under tsx, where it fails the same way and is reported.)
  */
 async function importTypeScript(path: string): Promise<Record<string, unknown>> {
-  // `features.typescript` is newer than the Node types this project builds against (Node 20's). This file
-  // runs as TypeScript only under tsx (bin/asya.js registers it for the whole process), whose hooks would
-  // take the import anyway; the images' bundled CLI registers nothing, and there Node strips the types.
-  const underTsx = import.meta.url.endsWith('.ts');
-  if ((process.features as { typescript?: string | false }).typescript && !underTsx) {
+  // `features.typescript` is newer than the Node types this project builds against (Node 20's). From the
+  // sources (bin/asya.js) tsx is registered for the whole process, and its hooks would take the import anyway.
+  const tsxRegistered = (globalThis as Record<symbol, unknown>)[Symbol.for('asya.tsx-registered')] === true;
+  if ((process.features as { typescript?: string | false }).typescript && !tsxRegistered) {
     try {
       return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
     } catch (err) {
