@@ -298,6 +298,53 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       expect((await store.list({ parentId: parent })).items).toHaveLength(3);
     });
 
+    it('answers finals that arrive together each on its own: plain, repeated, missing, already final, fan-out parent and children', async () => {
+      const plain = [0, 1, 2, 3, 4].map((i) => uid(`together-${i}`));
+      const done = uid('together-done');
+      const parent = uid('together-parent');
+      const kids = [0, 1].map((i) => `${parent}/child-${i}`);
+      for (const id of [...plain, done, parent]) await store.create({ id, actors: ['a'], payload: null });
+      await store.setFinal(done, { status: 'failed', error: 'earlier' });
+      for (const [i, id] of kids.entries()) await store.registerChild({ id, parentId: parent, index: i, fanoutSize: 2, actors: ['a'], routeCurrent: 0 });
+      const everything: EnvelopeEvent[] = [];
+      const sub = await peer.subscribe(undefined, (e) => everything.push(e));
+      const results: JsonValue[] = [{ n: 0 }, 'text with a NUL \u0000 inside', [1, 2, 3], null];
+      // One turn of the event loop: the store may write these in one batch, and must answer each as if alone.
+      const answers = await Promise.all([
+        ...results.map((result, i) => store.setFinal(plain[i]!, { status: 'succeeded', result })),
+        store.setFinal(plain[4]!, { status: 'failed', error: 'broke' }),
+        store.setFinal(uid('together-missing'), { status: 'succeeded' }),
+        store.setFinal(done, { status: 'succeeded' }),
+        store.setFinal(parent, { status: 'succeeded', result: 'own' }),
+        store.setFinal(kids[0]!, { status: 'succeeded', result: 'zero' }),
+      ]);
+      results.forEach((result, i) => {
+        expect(answers[i]).toMatchObject({ outcome: 'applied', envelope: { id: plain[i], status: 'succeeded', progressPercent: 100, result, message: 'Envelope completed successfully' } });
+        expect(answers[i]).toMatchObject({ event: { envelopeId: plain[i], status: 'succeeded', result } });
+      });
+      expect(answers[4]).toMatchObject({ outcome: 'applied', envelope: { status: 'failed', error: 'broke', message: 'Envelope failed: broke' }, event: { error: 'broke' } });
+      expect(answers[5]).toMatchObject({ outcome: 'not_found' });
+      expect(answers[6]).toMatchObject({ outcome: 'ignored', reason: 'envelope is already failed' });
+      expect(answers[7]).toMatchObject({ outcome: 'deferred', envelope: { status: 'pending' } });
+      expect(answers[8]).toMatchObject({ outcome: 'applied', envelope: { status: 'succeeded', result: 'zero' } });
+      // One envelope twice together: one final applies, the other is ignored, and the row is the applied one's.
+      const twice = await Promise.all([store.setFinal(plain[0]!, { status: 'failed', error: 'too late' }), store.setFinal(plain[0]!, { status: 'succeeded' })]);
+      expect(twice.map((a) => a.outcome)).toEqual(['ignored', 'ignored']);
+      const repeated = uid('together-repeated');
+      await store.create({ id: repeated, actors: ['a'], payload: null });
+      const both = await Promise.all([store.setFinal(repeated, { status: 'failed', error: 'first' }), store.setFinal(repeated, { status: 'succeeded' })]);
+      expect(both.map((a) => a.outcome).sort()).toEqual(['applied', 'ignored']);
+      expect((await store.get(repeated))?.status).toBe(both[0]!.outcome === 'applied' ? 'failed' : 'succeeded');
+      expect(await store.setFinal(kids[1]!, { status: 'succeeded', result: 'one' })).toMatchObject({ outcome: 'applied' });
+      expect(await store.get(parent)).toMatchObject({ status: 'succeeded', result: ['own', 'zero', 'one'] });
+      for (const [i, result] of results.entries()) expect(await store.get(plain[i]!)).toMatchObject({ status: 'succeeded', result });
+      // Every applied final was NOTIFYed, once.
+      const finalsSeen = () => everything.filter((e) => [...plain, ...kids, parent].includes(e.envelopeId) && (e.status === 'succeeded' || e.status === 'failed'));
+      await waitFor(() => finalsSeen().length === plain.length + kids.length + 1);
+      expect(new Set(finalsSeen().map((e) => e.envelopeId)).size).toBe(plain.length + kids.length + 1);
+      await sub.close();
+    });
+
     it("waits for the parent's own branch under the original id scheme and fails on a child failure", async () => {
       const parent = uid('fanorig');
       await store.create({ id: parent, actors: ['a'], payload: null });

@@ -20,7 +20,7 @@ import {
 } from './fan-in-sql.ts';
 import type { EnvelopeRow } from './rows.ts';
 import { isFinal } from './state-machine.ts';
-import type { Finish } from './sql-store.ts';
+import type { Finish } from './finish-sql.ts';
 import { InvalidEnvelopeInputError, type FanInArrivalResult, type FanInMessage, type FanInStore, type RegisterChildInput, type UpdateResult } from './store.ts';
 
 export interface LedgerHooks {

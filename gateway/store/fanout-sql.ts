@@ -1,7 +1,7 @@
 /** Fan-out queries shared by registration and settling: a parent's branches, its size, its lineage. */
 import type { SqlExecutor } from './driver.ts';
 import { UNINDEXED } from './fan-in-decision.ts';
-import { fromResult } from './rows.ts';
+import { fromResult, TEXT_ARRAY } from './rows.ts';
 import type { FanOutChild, FanOutCounts } from './state-machine.ts';
 import { FINAL_STATUSES } from '../../protocol/gateway-contract.ts';
 import type { EnvelopeStatus } from './store.ts';
@@ -50,4 +50,10 @@ export async function isAncestor(tx: SqlExecutor, ancestorId: string, id: string
     [id, ancestorId],
   );
   return found.length > 0;
+}
+
+/** Which of these envelopes have fan-out children. */
+export async function parentsAmong(tx: SqlExecutor, ids: readonly string[]): Promise<Set<string>> {
+  const found = await tx.query(`select distinct parent_id from envelopes where parent_id = any(${TEXT_ARRAY(1)})`, [JSON.stringify(ids)]);
+  return new Set(found.map((r) => String(r.parent_id)));
 }

@@ -203,8 +203,9 @@ export function checkActors(actors: unknown): string[] {
   return actors as string[];
 }
 
-export function checkJson(value: JsonValue | undefined, what: string, options: { nulAllowed?: boolean } = {}): void {
-  if (value === undefined) return;
+/** Returns the value's length as JSON text (0 when undefined), which a batch weighs its items by. */
+export function checkJson(value: JsonValue | undefined, what: string, options: { nulAllowed?: boolean } = {}): number {
+  if (value === undefined) return 0;
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -213,6 +214,7 @@ export function checkJson(value: JsonValue | undefined, what: string, options: {
   }
   if (text === undefined) throw new InvalidEnvelopeInputError(`${what} is not a JSON value`);
   if (!options.nulAllowed && JSON_NUL.test(text)) throw new InvalidEnvelopeInputError(`${what} contains a NUL character, which PostgreSQL cannot store`);
+  return text.length;
 }
 
 export function checkText(value: string | undefined, what: string): void {

@@ -12,7 +12,9 @@ import type { SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
-import { childCounts, children, growFanout, isAncestor } from './fanout-sql.ts';
+import { childCounts, children, growFanout, isAncestor, parentsAmong } from './fanout-sql.ts';
+import { ALONE, finalsBatcher, type BatchAnswer, type FinalBatcher, type FinalWrite } from './batched-finals.ts';
+import { appendEvents, finishRows, type EventFacts, type Finish } from './finish-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
 import { progressBatcher, type ProgressBatcher, type ProgressWrite } from './batched-progress.ts';
 import { insertEnvelope, newEnvelope, type NewEnvelope } from './insert-sql.ts';
@@ -69,19 +71,14 @@ export function channelFor(schema?: string): string {
   return `asya_envelopes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
-export interface Finish {
-  status: FinalStatus;
-  result?: JsonValue;
-  error?: string | null;
-  message: string;
-  cancelled?: boolean;
-}
+export type { Finish } from './finish-sql.ts';
 
 export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
   private readonly creates: CreateBatcher;
   private readonly published: GroupCommit<string, void>;
   private readonly progress: ProgressBatcher;
+  private readonly finals: FinalBatcher;
   private listening: Promise<void> | undefined;
   private schemaCurrent = false;
   /** Fan-in state and its outbox (fan-in-ledger.ts); settling a fan-out parent asks it first. */
@@ -111,6 +108,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       registerChild: (input) => this.registerChild(input),
     });
     this.progress = progressBatcher(db, (tx, write) => this.applyProgress(tx, write));
+    this.finals = finalsBatcher(db, (tx, batch) => this.finishTogether(tx, batch), (write) => this.finishAlone(write));
   }
 
   async create(input: CreateEnvelopeInput): Promise<EnvelopeRecord> {
@@ -219,16 +217,42 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     rows.checkText(input.error, 'error');
     rows.checkText(input.message, 'message');
     // Any JSON: what jsonb cannot hold is escaped on the way in (rows.resultParam).
-    rows.checkJson(input.result, 'result', { nulAllowed: true });
+    const size = rows.checkJson(input.result, 'result', { nulAllowed: true });
+    return this.finals.submit({ id, input }, size);
+  }
+
+  /** A batch of finals for distinct envelopes, in one transaction (batched-finals.ts). */
+  private async finishTogether(tx: SqlExecutor, batch: FinalWrite[]): Promise<BatchAnswer[]> {
+    const ids = batch.map((w) => w.id);
+    const locked = new Map<string, EnvelopeRow>();
+    for (const r of await tx.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = any(${TEXT_ARRAY(1)}) order by id for update`, [JSON.stringify(ids)])) {
+      const row = rows.toEnvelopeRow(r);
+      locked.set(row.id, row);
+    }
+    const parents = await parentsAmong(tx, ids);
+    const answers = new Array<BatchAnswer>(batch.length);
+    const plain: Array<{ i: number; row: EnvelopeRow; finish: Finish }> = [];
+    batch.forEach(({ id, input }, i) => {
+      const row = locked.get(id);
+      if (!row) answers[i] = { outcome: 'not_found', id };
+      else if (row.parentId !== null || parents.has(id)) answers[i] = ALONE;
+      else plain.push({ i, row, finish: finalFinish(input) });
+    });
+    const finished = await finishRows(tx, this.channel, plain);
+    plain.forEach(({ i }, k) => {
+      answers[i] = finished[k]!;
+    });
+    return answers;
+  }
+
+  private finishAlone({ id, input }: FinalWrite): Promise<UpdateResult> {
     return this.db.transaction(async (tx) => {
       const row = await this.lock(tx, id);
       if (!row) return { outcome: 'not_found', id };
       if (isFinal(row.status)) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: `envelope is already ${row.status}` };
       const kids = await children(tx, id);
       // A parent whose children fanned in continues as an envelope of its own (fan-in-ledger.ts).
-      if (kids.length === 0 || (await this.fanIns.joined(tx, id))) {
-        return this.finishAndSettle(tx, row, { ...input, message: input.message ?? finalMessage(input.status, input.error) });
-      }
+      if (kids.length === 0 || (await this.fanIns.joined(tx, id))) return this.finishAndSettle(tx, row, finalFinish(input));
       const ownBranch = { status: input.status, result: input.result ?? null, error: input.error ?? null };
       const outcome = settleFanOut({ id, ownBranch, fanoutSize: row.fanoutSize }, kids);
       if (outcome) return this.finishAndSettle(tx, row, outcome);
@@ -571,42 +595,18 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   }
 
   private async finish(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {
-    const decision = decideFinal(row, finish.status);
-    if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
-    const updated = await this.updateOne(
-      tx,
-      `status = $2, progress_percent = $3, result = coalesce($4::text::jsonb, result), error = $5, message = $6,
-       cancelled_at = case when $7 then now() else cancelled_at end`,
-      [row.id, decision.next.status, decision.next.progressPercent, rows.resultParam(finish.result), finish.error ?? null,
-        finish.message, finish.cancelled === true],
-    );
-    const event = await this.appendEvent(tx, updated, {
-      message: finish.message,
-      result: finish.result,
-      error: finish.error ?? undefined,
-    });
-    return { outcome: 'applied', envelope: rows.toRecord(updated), event };
+    const [done] = await finishRows(tx, this.channel, [{ row, finish }]);
+    return done!;
   }
 
-  private async appendEvent(
-    tx: SqlExecutor,
-    row: EnvelopeRow,
-    e: { message?: string; result?: JsonValue; error?: string; state?: EventState; late?: boolean },
-  ): Promise<EnvelopeEvent> {
-    const inserted = await tx.query(
-      `with ins as (
-         insert into envelope_updates (envelope_id, status, message, result, error, progress_percent, actor,
-           envelope_state, current_actor_idx, actors, late)
-         values ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, ${TEXT_ARRAY(10)}, $12)
-         returning ${EVENT_COLUMNS})
-       select ins.*, pg_notify($11, ins.id::text || ':' || ins.envelope_id) as notified from ins`,
-      [row.id, row.status, e.message ?? null, rows.resultParam(e.result), e.error ?? null, row.progressPercent,
-        row.routeActors[row.currentActorIdx] ?? null, e.state ?? null, row.currentActorIdx,
-        JSON.stringify(row.routeActors), this.channel, e.late === true],
-    );
-    if (!inserted[0]) throw new Error(`event for ${row.id} was not written`);
-    return rows.toEvent(inserted[0]);
+  private async appendEvent(tx: SqlExecutor, row: EnvelopeRow, facts: EventFacts): Promise<EnvelopeEvent> {
+    const [event] = await appendEvents(tx, this.channel, [{ row, facts }]);
+    return event!;
   }
+}
+
+function finalFinish(input: FinalInput): Finish {
+  return { ...input, message: input.message ?? finalMessage(input.status, input.error) };
 }
 
 function finalMessage(status: FinalStatus, error?: string): string {
