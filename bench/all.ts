@@ -35,6 +35,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'hop', script: 'bench/hop/run.ts', args: (quick) => (quick ? ['300', '2'] : []) },
   { name: 'payloads', script: 'bench/payloads/run.ts', args: (quick) => (quick ? ['0.1'] : []) },
   { name: 'gateway', script: 'bench/gateway/run.ts', args: (quick) => (quick ? ['300', '2', '100', '8'] : []) },
+  { name: 'gateway-finals', script: 'bench/gateway/finals.ts', args: (quick) => (quick ? ['300', '16', '1'] : []) },
   { name: 'krm', script: 'bench/krm/run.ts', args: (quick) => (quick ? ['100', '1'] : []) },
   { name: 'cold-start', script: 'bench/cold-start/run.ts', args: (quick) => (quick ? ['3'] : []) },
   { name: 'memory', script: 'bench/memory/run.ts', args: (quick) => (quick ? ['500', '200', '300'] : []) },

@@ -21,13 +21,19 @@ export function timestampSegment(date: Date): string {
   return `${date.toISOString().slice(0, 23)}000Z`;
 }
 
+/** The characters a key segment keeps as they are; any other is percent-encoded, byte by byte. */
+const SAFE = 'A-Za-z0-9._~-';
+const SAFE_CHAR = new RegExp(`^[${SAFE}]$`);
+const SAFE_SEGMENT = new RegExp(`^[${SAFE}]+$`);
+
 /**
  * Ids and actor names come from messages, so a key segment must not be able to climb out of its folder
  * (`..`, `/`) or carry characters that S3 consoles and shells mangle. Plain ids (UUIDs) are unchanged.
  */
 export function keySegment(value: string): string {
+  if (SAFE_SEGMENT.test(value) && value !== '.' && value !== '..') return value;
   const encoded = Array.from(value, (c) =>
-    /^[A-Za-z0-9._~-]$/.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+    SAFE_CHAR.test(c) ? c : [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   ).join('');
   if (encoded === '') return '%00';
   return encoded === '.' || encoded === '..' ? encoded.replace(/\./g, '%2E') : encoded;

@@ -82,6 +82,16 @@ test('the filesystem storage refuses keys that leave its directory, and its URIs
   expect(readFileSync(fileURLToPath(uri), 'utf8')).toBe('x');
 });
 
+test('the filesystem storage writes into a folder removed since it made it (someone tidied the results)', async () => {
+  const root = join(dir, 'tidied');
+  const storage = new FileStorage(root);
+  await storage.put('results/ids/a.json', 'first');
+  rmSync(root, { recursive: true, force: true });
+  await storage.put('results/ids/b.json', 'second');
+  expect(await storage.putIfAbsent('results/ids/a.json', 'again')).toBe(true);
+  expect([await storage.get('results/ids/a.json'), await storage.get('results/ids/b.json'), await storage.get('results/ids/c.json')]).toEqual(['again', 'second', undefined]);
+});
+
 test('S3: the bucket is created when missing; URIs are s3://bucket/key', async () => {
   const bucket = `made-${randomUUID().slice(0, 8)}`;
   const storage = storageFromEnv(s3Env(bucket));

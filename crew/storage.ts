@@ -44,6 +44,9 @@ export function storageFromSettings(settings: Settings<typeof CREW_SETTINGS>, cw
 }
 
 export class FileStorage implements Storage {
+  /** Folders this process made: a write into one skips mkdir (one syscall of three per write). */
+  private readonly madeDirs = new Set<string>();
+
   constructor(readonly root: string) {}
 
   uri(key: string): string {
@@ -74,8 +77,11 @@ export class FileStorage implements Storage {
   }
 
   async get(key: string): Promise<string | undefined> {
+    const path = this.path(key);
+    // A missing key is the usual case (a marker on first delivery): stat tells it without a thrown error's cost.
+    if (!statSync(path, { throwIfNoEntry: false })) return undefined;
     try {
-      return readFileSync(this.path(key), 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -83,11 +89,7 @@ export class FileStorage implements Storage {
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      return statSync(this.path(key)).isFile();
-    } catch {
-      return false;
-    }
+    return statSync(this.path(key), { throwIfNoEntry: false })?.isFile() ?? false;
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -116,10 +118,25 @@ export class FileStorage implements Storage {
   }
 
   private temp(path: string, body: string): string {
-    mkdirSync(dirname(path), { recursive: true });
-    const temp = join(dirname(path), `.tmp-${randomUUID()}`);
-    writeFileSync(temp, body);
+    const dir = dirname(path);
+    const temp = join(dir, `.tmp-${randomUUID()}`);
+    if (!this.madeDirs.has(dir)) this.makeDir(dir);
+    try {
+      writeFileSync(temp, body);
+    } catch (err) {
+      // Removed since this process made it (someone tidied the results): make it again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.makeDir(dir);
+      writeFileSync(temp, body);
+    }
     return temp;
+  }
+
+  private makeDir(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    // Object folders are per millisecond: remember the recent ones only (the markers' folder is always among them).
+    if (this.madeDirs.size >= 1024) this.madeDirs.clear();
+    this.madeDirs.add(dir);
   }
 }
 

@@ -17,6 +17,7 @@ import { fixtureHandler, startRuntime, type RuntimeProcess } from '../../test/su
 import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
 import type { BenchBroker } from './brokers.ts';
+import { descendants } from '../../test/support/process-tree.ts';
 import { delta, rowWrites, scrape, sumByLabel, type Counts } from './counters.ts';
 import type { Pipeline, PipelineCounters } from './pipeline.ts';
 
@@ -76,7 +77,9 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
     const crew = await startAsya(['crew', 'happy-end'], { ...common, ASYA_RESULTS_DIR: join(dir, 'results'), ASYA_METRICS_ADDR: `127.0.0.1:${crewPort}` }, 'Consuming');
     processes.push(crew);
     metricsUrls['happy-end'] = `http://127.0.0.1:${crewPort}/metrics`;
-    pids['happy-end'] = crew.pid; // its runtime is a child of it, not counted
+    pids['happy-end'] = crew.pid;
+    // Its runtime is a child of it: the crew's handler (storing, reporting the final) runs there.
+    descendants(crew.pid).forEach((pid, i) => (pids[`happy-end runtime${i === 0 ? '' : ` ${i + 1}`}`] = pid));
 
     client = new BenchClient(gateway.url, 4096);
     const auth = { authorization: `Bearer ${CLIENT_TOKEN}` };

@@ -1,0 +1,107 @@
+/**
+ * Finals per second through the gateway's store on PostgreSQL, as happy-end sends them: N envelopes created,
+ * then each finished once, `concurrency` finals in flight at a time (the crew's default is 16). Beside it, the
+ * raw baseline the e2e bench uses for its finisher: one UPDATE + NOTIFY per envelope, autocommitted, at the same
+ * concurrency. Each build named runs in its own schema, rounds interleaved so the machine's load falls on all
+ * alike; the process's CPU is counted per final (the store's client side; PostgreSQL's is not in it).
+ *
+ *   npx tsx bench/gateway/finals.ts [envelopes=3000] [concurrency=16] [rounds=3] [other-checkout ...]
+ *
+ * Each other checkout runs its own gateway/store (its sources, under tsx), e.g. `git worktree add /tmp/before
+ * <commit>` with a node_modules link, to compare a change with its base.
+ */
+import postgres from 'postgres';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../../test/support/runtime-process.ts';
+import { createTestSchema } from '../../test/support/postgres.ts';
+import type { EnvelopeStore } from '../../gateway/store/store.ts';
+import { printTable } from '../support.ts';
+
+const [envelopes = 3000, concurrency = 16, rounds = 3] = process.argv.slice(2, 5).map(Number);
+const builds = [REPO_ROOT, ...process.argv.slice(5).map((p) => resolve(p))];
+
+interface Case {
+  name: string;
+  run(ids: string[]): Promise<void>;
+  prepare(ids: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function withConcurrency(ids: string[], work: (id: string) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ids.length) await work(ids[next++]!);
+    }),
+  );
+}
+
+async function storeCase(root: string): Promise<Case> {
+  const schema = await createTestSchema('bench_finals');
+  const module = (await import(pathToFileURL(join(root, 'gateway/store/postgres.ts')).href)) as {
+    openPostgresStore(options: { url: string; schema: string }): Promise<EnvelopeStore>;
+  };
+  const store = await module.openPostgresStore({ url: schema.url, schema: schema.name });
+  return {
+    name: root === REPO_ROOT ? 'store: this checkout' : `store: ${root}`,
+    prepare: (ids) => withConcurrency(ids, (id) => store.create({ id, actors: ['a', 'b'], payload: { n: 1 } })),
+    run: (ids) =>
+      withConcurrency(ids, async (id) => {
+        const answer = await store.setFinal(id, { status: 'succeeded', result: { id, ok: true } });
+        if (answer.outcome !== 'applied') throw new Error(`final for ${id} was ${answer.outcome}`);
+      }),
+    close: async () => {
+      await store.close();
+      await schema.drop();
+    },
+  };
+}
+
+async function rawCase(): Promise<Case> {
+  const schema = await createTestSchema('bench_finals_raw');
+  const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
+  await sql`create table raw_envelopes (id text primary key, status text not null, result jsonb, payload jsonb)`;
+  return {
+    name: 'raw: UPDATE + NOTIFY per final',
+    prepare: (ids) => withConcurrency(ids, (id) => sql`insert into raw_envelopes (id, status, payload) values (${id}, 'pending', ${sql.json({ n: 1 })})`),
+    run: (ids) =>
+      withConcurrency(ids, (id) =>
+        sql`with u as (update raw_envelopes set status = 'succeeded', result = ${sql.json({ id, ok: true })} where id = ${id} returning id)
+            select pg_notify('bench_finals_raw', id) from u`),
+    close: async () => {
+      await sql.end();
+      await schema.drop();
+    },
+  };
+}
+
+const cases = [await rawCase(), ...(await Promise.all(builds.map(storeCase)))];
+const results = new Map<string, Array<{ perSecond: number; cpuMsPerFinal: number }>>();
+for (let round = 1; round <= rounds; round++) {
+  for (const c of cases) {
+    const ids = Array.from({ length: envelopes }, (_, i) => `fin-${round}-${i}-${Math.random().toString(36).slice(2, 8)}`);
+    await c.prepare(ids);
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await c.run(ids);
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    const entry = { perSecond: (envelopes * 1000) / ms, cpuMsPerFinal: (used.user + used.system) / 1000 / envelopes };
+    (results.get(c.name) ?? results.set(c.name, []).get(c.name)!).push(entry);
+    process.stderr.write(`round ${round}: ${c.name}: ${entry.perSecond.toFixed(0)} finals/s, ${entry.cpuMsPerFinal.toFixed(3)} ms CPU per final\n`);
+  }
+}
+for (const c of cases) await c.close();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rawRate = median(results.get(cases[0]!.name)!.map((r) => r.perSecond));
+printTable(
+  `${envelopes} finals per case and round, ${concurrency} in flight, ${rounds} rounds (medians)`,
+  cases.map((c) => {
+    const rs = results.get(c.name)!;
+    const rate = median(rs.map((r) => r.perSecond));
+    return { case: c.name, 'finals/s': Math.round(rate), 'vs raw': `${Math.round((100 * rate) / rawRate)}%`, 'CPU ms per final (this process)': median(rs.map((r) => r.cpuMsPerFinal)).toFixed(3) };
+  }),
+);
+process.exit(0);
