@@ -7,6 +7,7 @@ import jsyaml from 'js-yaml';
 import { describe, expect, test } from 'vitest';
 import { goldenCases, goldenConfig, readStream, resourceListText } from '../test/support/golden.ts';
 import { join } from 'node:path';
+import { AWKWARD_STRINGS } from '../test/support/awkward-yaml.ts';
 import { dumpBlockYaml } from './block-yaml.ts';
 import { FUNCTIONS } from './functions.ts';
 import { runFunction } from './resource-list.ts';
@@ -29,18 +30,9 @@ describe('the same text as js-yaml', () => {
     expect(compared).toBeGreaterThan(20);
   });
 
-  const awkwardStrings = [
-    '', ' ', 'plain', 'yes', 'No', 'ON', 'off', 'y', 'n', 'true', 'False', 'null', '~', 'NULL',
-    '1', '-1', '0x1F', '0o17', '0b101', '1_000', '1.5', '1e3', '.inf', '-.Inf', '.nan', '1:30', '190:20:30',
-    '2001-12-14', '2001-12-14t21:59:43.10-05:00', ' leading', 'trailing ', 'a: b', 'a:b', '- item', '-', '? q',
-    '#comment', 'a #b', 'a# b', "it's", '"quoted"', '@at', '`tick', '%pct', '!tag', '&anchor', '*alias', '[x]', '{y}',
-    'a, b', '|', '>', 'tab\there', 'unicode ✓ é', 'emoji 😀', 'bell\u0007', 'nul\u0000', 'bom\ufeff', 'line\u2028sep',
-    'multi\nline', 'multi\nline\n', 'multi\nline\n\n', '\nleading newline', ' indented\nnext', 'a\n\n\nb', 'trailing space \nx',
-    'x'.repeat(2000), `${'y '.repeat(600)}\nz`,
-  ];
 
   test('awkward strings as values at every depth, in mappings and in sequences', () => {
-    for (const s of awkwardStrings) {
+    for (const s of AWKWARD_STRINGS) {
       for (const value of [s, [s], { k: s }, { a: { b: [s, [s, { c: s }]] } }, [[[s]]], { list: [{ x: s, y: [s] }] }]) {
         expect(dumpBlockYaml(value)).toBe(jsYaml(value));
       }
@@ -48,7 +40,7 @@ describe('the same text as js-yaml', () => {
   });
 
   test('awkward strings as keys, including those js-yaml writes as explicit or quoted keys', () => {
-    for (const s of [...awkwardStrings, 'k'.repeat(1025)]) {
+    for (const s of [...AWKWARD_STRINGS, 'k'.repeat(1025)]) {
       const value = { [s]: 1, nested: { [s]: [s] } };
       expect(dumpBlockYaml(value)).toBe(jsYaml(value));
     }

@@ -28,6 +28,9 @@ const READS_AS_ANOTHER_TYPE = new Set(
   ),
 );
 
+/** Written plain by js-yaml, and so read back by js-yaml as this very string (block-yaml-reader.ts uses it too). */
+export const isSurelyPlain = (text: string): boolean => SURELY_PLAIN.test(text) && !READS_AS_ANOTHER_TYPE.has(text);
+
 const INDENT = 2;
 const indents: string[] = [];
 const indent = (level: number) => (indents[level] ??= ' '.repeat(INDENT * level));
@@ -45,7 +48,7 @@ class Writer {
   private readonly scalars = new Map<unknown, string>();
 
   private scalar(value: string | number | boolean | null): string {
-    if (typeof value === 'string' && SURELY_PLAIN.test(value) && !READS_AS_ANOTHER_TYPE.has(value)) return value;
+    if (typeof value === 'string' && isSurelyPlain(value)) return value;
     let text = this.scalars.get(value);
     if (text === undefined) {
       text = jsyaml.dump(value, OPTIONS).slice(0, -1);

@@ -16,6 +16,7 @@ import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
 import { errorText } from '../protocol/errors.ts';
 import { dumpBlockYaml } from './block-yaml.ts';
+import { NOT_BLOCK_YAML, readBlockYaml, scalarLoader } from './block-yaml-reader.ts';
 
 /** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
 export const stringify = (value: unknown) => dumpBlockYaml(value);
@@ -82,8 +83,20 @@ const WIRE_SCHEMA = new jsyaml.Schema({
   explicit: DEFAULT_TYPES.explicit,
 });
 
-/** Every document of a YAML stream, as the functions and `asya render` read manifests; throws js-yaml's error. */
-export const loadManifestDocuments = (text: string): unknown[] => jsyaml.loadAll(text, null, { schema: WIRE_SCHEMA });
+/** Every document of a YAML stream as js-yaml reads it with the wire's schema; throws js-yaml's error. */
+export const loadWithJsYaml = (text: string): unknown[] => jsyaml.loadAll(text, null, { schema: WIRE_SCHEMA });
+
+/** One document in the regular block YAML a ResourceList is (block-yaml-reader.ts), or NOT_BLOCK_YAML. */
+export const readWireBlockYaml = ((load) => (text: string): unknown => readBlockYaml(text, load))(scalarLoader(WIRE_SCHEMA));
+
+/**
+ * Every document of a YAML stream, as the functions and `asya render` read manifests; throws js-yaml's error.
+ * A single document of regular block YAML (a ResourceList on a pipe) is read by the fast reader, the same values.
+ */
+export function loadManifestDocuments(text: string): unknown[] {
+  const document = readWireBlockYaml(text);
+  return document === NOT_BLOCK_YAML ? loadWithJsYaml(text) : [document];
+}
 
 function parseDocuments(text: string, source: string): unknown[] {
   try {

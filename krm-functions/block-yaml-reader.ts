@@ -1,0 +1,275 @@
+/**
+ * The KRM functions' fast YAML reader, for the regular block YAML that a ResourceList on a pipe is: what
+ * block-yaml.ts writes (sequences indented under their key) and what kpt writes (sequences level with their
+ * key). js-yaml spends most of a function's parse time on the same few hundred keys and scalars, tens of
+ * thousands of times over; here the reader lays out the block structure itself and asks js-yaml for each
+ * distinct one-line scalar once, so every scalar means exactly what js-yaml makes of it.
+ *
+ * Anything else sends the whole text to js-yaml (the caller's fallback): flow collections other than `[]` and
+ * `{}`, anchors, aliases and merge keys, `?` keys, multi-line plain or quoted scalars, folded scalars, block
+ * scalars with an indentation indicator, tabs, CR, several documents, a repeated key (js-yaml's error then
+ * names it). So the reader never answers differently from js-yaml; it only answers sooner
+ * (block-yaml-reader.test.ts compares the two).
+ */
+import jsyaml from 'js-yaml';
+import { isSurelyPlain } from './block-yaml.ts';
+
+/** Returned when the text is outside the subset: the caller parses it with js-yaml instead. */
+export const NOT_BLOCK_YAML = Symbol('not the block YAML subset');
+
+type Load = (text: string) => unknown;
+
+interface Line {
+  indent: number;
+  /** The line without its indentation. */
+  text: string;
+}
+
+class Unsupported extends Error {}
+
+const isItem = (text: string) => text === '-' || text.startsWith('- ');
+const unsupported = (): never => {
+  throw new Unsupported();
+};
+
+/** A line that holds a key and perhaps its value: `key:` or `key: value`, the key plain or quoted on the line. */
+function splitKey(text: string): { key: string; rest: string } | undefined {
+  const first = text[0];
+  let end: number;
+  if (first === '"' || first === "'") {
+    end = closingQuote(text, first);
+    if (end < 0) return undefined;
+    end++;
+  } else {
+    end = text.indexOf(':');
+    while (end >= 0 && end + 1 < text.length && text[end + 1] !== ' ') end = text.indexOf(':', end + 1);
+    if (end < 0) return undefined;
+  }
+  if (text[end] !== ':' || (end + 1 < text.length && text[end + 1] !== ' ')) return undefined;
+  return { key: text.slice(0, end), rest: text.slice(end + 1).trimStart() };
+}
+
+function closingQuote(text: string, quote: string): number {
+  for (let i = 1; i < text.length; i++) {
+    if (quote === '"' && text[i] === '\\') i++;
+    else if (text[i] === quote) {
+      if (quote === "'" && text[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return -1;
+}
+
+class Reader {
+  private at = 0;
+  /** The line nextContent found last, and where: a line is peeked before it is taken. */
+  private peeked: { at: number; line: Line } | undefined;
+  private readonly scalars = new Map<string, unknown>();
+
+  constructor(
+    private readonly source: string[],
+    private readonly load: Load,
+  ) {}
+
+  read(): unknown {
+    // The first line decides what the document is; a document of one scalar is js-yaml's to read.
+    const first = this.nextContent();
+    // An empty document is undefined to js-yaml's load and absent to its loadAll: js-yaml's to say.
+    if (!first) return unsupported();
+    const value = this.block(first.indent);
+    if (this.nextContent()) unsupported();
+    return value;
+  }
+
+  /** The next line that is not blank or a comment, without consuming it; block scalars read raw lines. */
+  private nextContent(): Line | undefined {
+    if (this.peeked?.at === this.at) return this.peeked.line;
+    while (this.at < this.source.length) {
+      const raw = this.source[this.at]!;
+      let indent = 0;
+      while (raw.charCodeAt(indent) === 32) indent++;
+      const text = raw.slice(indent);
+      if (text === '' || text[0] === '#') {
+        this.at++;
+        continue;
+      }
+      const line = { indent, text };
+      this.peeked = { at: this.at, line };
+      return line;
+    }
+    return undefined;
+  }
+
+  /** A mapping or a sequence whose lines start at `indent`. */
+  private block(indent: number): unknown {
+    const line = this.nextContent()!;
+    if (line.indent !== indent) unsupported();
+    return isItem(line.text) ? this.sequence(indent) : this.mapping(indent, undefined);
+  }
+
+  /** Entries at `indent`; `firstText` is an entry already cut from a sequence item's line (`- key: value`). */
+  private mapping(indent: number, firstText: string | undefined): Record<string, unknown> {
+    const object: Record<string, unknown> = {};
+    let text = firstText;
+    if (text === undefined) text = this.take(indent);
+    for (;;) {
+      const entry = splitKey(text);
+      if (!entry) unsupported();
+      const key = this.key(entry!.key);
+      if (Object.prototype.hasOwnProperty.call(object, key)) unsupported();
+      object[key] = this.value(entry!.rest, indent, true);
+      const next = this.nextContent();
+      if (!next || next.indent < indent) return object;
+      if (next.indent > indent || isItem(next.text)) unsupported();
+      text = this.take(indent);
+    }
+  }
+
+  private sequence(indent: number): unknown[] {
+    const items: unknown[] = [];
+    for (;;) {
+      const text = this.take(indent);
+      if (!isItem(text)) unsupported();
+      const after = text.slice(1);
+      const content = after.trimStart();
+      items.push(this.item(content, indent, indent + 1 + after.length - content.length));
+      const next = this.nextContent();
+      if (!next || next.indent < indent) return items;
+      if (next.indent === indent && isItem(next.text)) continue;
+      // kpt's style: a sequence level with its key ends where that mapping's next key begins.
+      if (next.indent === indent) return items;
+      unsupported();
+    }
+  }
+
+  /** What follows `- ` on a sequence item's line (at `dash`), whose content starts at column `column`. */
+  private item(text: string, dash: number, column: number): unknown {
+    if (text === '' || text[0] === '#') return this.nested(dash, false);
+    if (isItem(text)) return unsupported();
+    const entry = /^[|>[{&*!%@`?]/.test(text) ? undefined : splitKey(text);
+    if (entry) return this.mapping(column, text);
+    return this.value(text, dash, false);
+  }
+
+  /** The value after `key:` (or a sequence item that is a scalar); `indent` is the owner's. */
+  private value(rest: string, indent: number, inMapping: boolean): unknown {
+    if (rest === '' || rest[0] === '#') return this.nested(indent, inMapping);
+    if (rest[0] === '|') return this.literal(rest, indent);
+    if (rest === '[]') return [];
+    if (rest === '{}') return {};
+    if (/^[>[{&*!%@`?]/.test(rest) || isItem(rest)) unsupported();
+    const value = this.scalar(rest);
+    if (typeof value === 'object' && value !== null) unsupported();
+    return value;
+  }
+
+  /** A value on the lines below its key: deeper lines, or (in a mapping, kpt's style) a sequence at the key's level. */
+  private nested(indent: number, inMapping: boolean): unknown {
+    const next = this.nextContent();
+    if (next && next.indent > indent) return this.block(next.indent);
+    if (inMapping && next && next.indent === indent && isItem(next.text)) return this.sequence(indent);
+    return null;
+  }
+
+  /** A literal block scalar (`|`, `|-`, `|+`, `|2-`...): the lines more indented than the owner, as they are. */
+  private literal(header: string, indent: number): string {
+    // `|`, then at most one chomping indicator and one indentation indicator, in either order.
+    const parts = /^\|(?:([1-9])([+-]?)|([+-])([1-9]?))?$/.exec(header.trimEnd());
+    if (!parts) return unsupported();
+    const chomp = parts[2] || parts[3] || '';
+    const indicated = Number(parts[1] || parts[4] || 0);
+    // The header's line is consumed already: the lines from here on are the scalar's until one is less indented.
+    const body: string[] = [];
+    // With an indentation indicator the content's indentation is the owner's plus it; else its first line's.
+    let contentIndent = indicated > 0 ? indent + indicated : -1;
+    while (this.at < this.source.length) {
+      const raw = this.source[this.at]!;
+      let spaces = 0;
+      while (raw.charCodeAt(spaces) === 32) spaces++;
+      if (spaces === raw.length) {
+        // Spaces beyond the content's indentation are content; a line of fewer is an empty line. Before the
+        // first content line the indentation is not known yet: js-yaml's to judge.
+        if (contentIndent < 0 && spaces > 0) unsupported();
+        body.push(contentIndent >= 0 && spaces > contentIndent ? raw.slice(contentIndent) : '');
+        this.at++;
+        continue;
+      }
+      if (contentIndent < 0) {
+        if (spaces <= indent) break;
+        contentIndent = spaces;
+      } else if (spaces < contentIndent) {
+        break;
+      }
+      body.push(raw.slice(contentIndent));
+      this.at++;
+    }
+    // Empty lines at the end are kept only by `|+`.
+    let trailing = 0;
+    while (trailing < body.length && body[body.length - 1 - trailing] === '') trailing++;
+    const content = body.slice(0, body.length - trailing);
+    if (content.length === 0) return chomp === '+' ? '\n'.repeat(trailing) : '';
+    const text = content.join('\n');
+    if (chomp === '-') return text;
+    if (chomp === '+') return `${text}\n${'\n'.repeat(trailing)}`;
+    return `${text}\n`;
+  }
+
+  private key(text: string): string {
+    if (text === '<<' || text[0] === '?' || text[0] === '&' || text[0] === '*' || text[0] === '!' || text[0] === '[' || text[0] === '{') unsupported();
+    const value = this.scalar(text);
+    if (typeof value === 'object' && value !== null) unsupported();
+    const key = String(value);
+    if (key === '__proto__') unsupported();
+    return key;
+  }
+
+  /** One scalar's text as js-yaml reads it, alone: once per distinct text, and names without asking it. */
+  private scalar(text: string): unknown {
+    if (isSurelyPlain(text)) return text;
+    if (this.scalars.has(text)) return this.scalars.get(text);
+    let value: unknown;
+    try {
+      value = this.load(text);
+    } catch {
+      unsupported();
+    }
+    this.scalars.set(text, value);
+    return value;
+  }
+
+  /** The text of the line at `indent`, consumed. */
+  private take(indent: number): string {
+    const line = this.nextContent();
+    if (!line || line.indent !== indent) unsupported();
+    this.at++;
+    return line!.text;
+  }
+}
+
+/**
+ * One YAML document in the subset above, or NOT_BLOCK_YAML. `load` reads one scalar's text as the caller's
+ * js-yaml schema does.
+ */
+export function readBlockYaml(text: string, load: Load): unknown {
+  if (text.includes('\r') || text.includes('\t')) return NOT_BLOCK_YAML;
+  const source = text.split('\n');
+  // The text's last line break ends its last line; it is not an empty line after it.
+  if (source.at(-1) === '') source.pop();
+  // One document: a leading `---` is allowed, any other marker is js-yaml's to read.
+  let start = 0;
+  if (source[0] === '---') start = 1;
+  for (let i = start; i < source.length; i++) {
+    const line = source[i]!;
+    if ((line.startsWith('---') || line.startsWith('...')) && (line.length === 3 || line[3] === ' ')) return NOT_BLOCK_YAML;
+    if (line[0] === '%') return NOT_BLOCK_YAML;
+  }
+  try {
+    return new Reader(source.slice(start), load).read();
+  } catch (err) {
+    if (err instanceof Unsupported) return NOT_BLOCK_YAML;
+    throw err;
+  }
+}
+
+/** js-yaml's reading of one scalar with `schema`. */
+export const scalarLoader = (schema: jsyaml.Schema): Load => (text) => jsyaml.load(text, { schema });
