@@ -113,6 +113,7 @@ describe('the fast YAML reader', () => {
       'a: plain\n  continued\n', 'a: "quoted\n  continued"\n', 'a: >\n  folded\n', 'a: |2+-\n  x\n', 'a: 1\na: 2\n',
       'a: 1\n---\nb: 2\n', 'a:\r\n  b: 1\r\n', 'a:\n\tb: 1\n', 'just a scalar\n', '', '# only a comment\n', '- - nested\n',
       '%YAML 1.2\n---\na: 1\n', 'a: !!str 1\n', 'a:\n  b: 1\n c: 2\n', 'a: b: c\n', '__proto__: 1\n',
+      '\ufeffa: 1\n', 'a: |\n  bell \u0007 inside\n', 'a: |\n  lone \ud800 surrogate\n', 'a: |\n  del \u007f\n',
     ];
     for (const text of declined) {
       expect(readWireBlockYaml(text), JSON.stringify(text)).toBe(NOT_BLOCK_YAML);

@@ -247,11 +247,20 @@ class Reader {
 }
 
 /**
+ * Tabs and CR (indentation and line ends it does not lay out), a byte order mark, and what js-yaml refuses as
+ * non-printable (it reads block scalars' text itself, so it must not take what js-yaml would not); lone
+ * surrogates, which js-yaml refuses too, are found by isWellFormed.
+ */
+// ES2024's String.prototype.isWellFormed (Node 20 has it); the project's TypeScript lib is older.
+const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+const UNREAD_CHARACTERS = /[\x00-\x09\x0B-\x1F\x7F-\x84\x86-\x9F\uFEFF\uFFFE\uFFFF]/;
+
+/**
  * One YAML document in the subset above, or NOT_BLOCK_YAML. `load` reads one scalar's text as the caller's
  * js-yaml schema does.
  */
 export function readBlockYaml(text: string, load: Load): unknown {
-  if (text.includes('\r') || text.includes('\t')) return NOT_BLOCK_YAML;
+  if (UNREAD_CHARACTERS.test(text) || !isWellFormed(text)) return NOT_BLOCK_YAML;
   const source = text.split('\n');
   // The text's last line break ends its last line; it is not an empty line after it.
   if (source.at(-1) === '') source.pop();

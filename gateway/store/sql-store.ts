@@ -11,7 +11,7 @@ import type { JsonObject, JsonValue } from '../../protocol/json.ts';
 import type { SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import * as reads from './reads.ts';
 import * as rows from './rows.ts';
-import { ENVELOPE_COLUMNS, EVENT_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
+import { ENVELOPE_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import { childCounts, children, growFanout, isAncestor, parentsAmong } from './fanout-sql.ts';
 import { ALONE, finalsBatcher, type BatchAnswer, type FinalBatcher, type FinalWrite } from './batched-finals.ts';
 import { appendEvents, finishRows, type EventFacts, type Finish } from './finish-sql.ts';
@@ -22,7 +22,7 @@ import { claimDue, publishedBatcher } from './outbox-sql.ts';
 import { FanInLedger } from './fan-in-ledger.ts';
 import type { GroupCommit } from './group-commit.ts';
 import { pendingMigrations } from './migrate.ts';
-import { deadlineAfterPause, decideFinal, decidePause, decideProgress, decideReopen, decideResume, fanOutWaitsByCounts, isFinal, settleFanOut } from './state-machine.ts';
+import { deadlineAfterPause, decidePause, decideProgress, decideReopen, decideResume, fanOutWaitsByCounts, isFinal, settleFanOut } from './state-machine.ts';
 import * as pauses from './pause-sql.ts';
 import { withInput } from '../../protocol/pause.ts';
 import {
@@ -40,7 +40,6 @@ import {
   type EnvelopeRecord,
   type EnvelopeSummary,
   type EnvelopeStore,
-  type EventState,
   type FinalInput,
   type FinalStatus,
   type ListFilter,
