@@ -17,8 +17,6 @@ import { isSurelyPlain } from './block-yaml.ts';
 /** Returned when the text is outside the subset: the caller parses it with js-yaml instead. */
 export const NOT_BLOCK_YAML = Symbol('not the block YAML subset');
 
-type Load = (text: string) => unknown;
-
 interface Line {
   indent: number;
   /** The line without its indentation. */
@@ -68,7 +66,7 @@ class Reader {
 
   constructor(
     private readonly source: string[],
-    private readonly load: Load,
+    private readonly schema: jsyaml.Schema,
   ) {}
 
   read(): unknown {
@@ -229,7 +227,7 @@ class Reader {
     if (this.scalars.has(text)) return this.scalars.get(text);
     let value: unknown;
     try {
-      value = this.load(text);
+      value = jsyaml.load(text, { schema: this.schema });
     } catch {
       unsupported();
     }
@@ -256,10 +254,10 @@ const isWellFormed = (text: string): boolean => (text as string & { isWellFormed
 const UNREAD_CHARACTERS = /[\x00-\x09\x0B-\x1F\x7F-\x84\x86-\x9F\uFEFF\uFFFE\uFFFF]/;
 
 /**
- * One YAML document in the subset above, or NOT_BLOCK_YAML. `load` reads one scalar's text as the caller's
- * js-yaml schema does.
+ * One YAML document in the subset above, or NOT_BLOCK_YAML; its scalars read as js-yaml reads them with
+ * `schema`.
  */
-export function readBlockYaml(text: string, load: Load): unknown {
+export function readBlockYaml(text: string, schema: jsyaml.Schema): unknown {
   if (UNREAD_CHARACTERS.test(text) || !isWellFormed(text)) return NOT_BLOCK_YAML;
   const source = text.split('\n');
   // The text's last line break ends its last line; it is not an empty line after it.
@@ -273,12 +271,10 @@ export function readBlockYaml(text: string, load: Load): unknown {
     if (line[0] === '%') return NOT_BLOCK_YAML;
   }
   try {
-    return new Reader(source.slice(start), load).read();
+    return new Reader(source.slice(start), schema).read();
   } catch (err) {
     if (err instanceof Unsupported) return NOT_BLOCK_YAML;
     throw err;
   }
 }
 
-/** js-yaml's reading of one scalar with `schema`. */
-export const scalarLoader = (schema: jsyaml.Schema): Load => (text) => jsyaml.load(text, { schema });

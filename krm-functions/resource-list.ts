@@ -16,7 +16,7 @@ import jsyaml from 'js-yaml';
 import { isPlainObject } from '../protocol/json.ts';
 import { errorText } from '../protocol/errors.ts';
 import { dumpBlockYaml } from './block-yaml.ts';
-import { NOT_BLOCK_YAML, readBlockYaml, scalarLoader } from './block-yaml-reader.ts';
+import { NOT_BLOCK_YAML, readBlockYaml } from './block-yaml-reader.ts';
 
 /** Plain YAML: shared objects are written out in full, never as anchors and aliases some tools reject. */
 export const stringify = (value: unknown) => dumpBlockYaml(value);
@@ -87,7 +87,7 @@ const WIRE_SCHEMA = new jsyaml.Schema({
 export const loadWithJsYaml = (text: string): unknown[] => jsyaml.loadAll(text, null, { schema: WIRE_SCHEMA });
 
 /** One document in the regular block YAML a ResourceList is (block-yaml-reader.ts), or NOT_BLOCK_YAML. */
-export const readWireBlockYaml = ((load) => (text: string): unknown => readBlockYaml(text, load))(scalarLoader(WIRE_SCHEMA));
+export const readWireBlockYaml = (text: string): unknown => readBlockYaml(text, WIRE_SCHEMA);
 
 /**
  * Every document of a YAML stream, as the functions and `asya render` read manifests; throws js-yaml's error.

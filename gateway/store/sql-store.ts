@@ -70,8 +70,6 @@ export function channelFor(schema?: string): string {
   return `asya_envelopes_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
-export type { Finish } from './finish-sql.ts';
-
 export class SqlEnvelopeStore implements EnvelopeStore {
   private readonly hub: SubscriptionHub;
   private readonly creates: CreateBatcher;
@@ -223,11 +221,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   /** A batch of finals for distinct envelopes, in one transaction (batched-finals.ts). */
   private async finishTogether(tx: SqlExecutor, batch: FinalWrite[]): Promise<BatchAnswer[]> {
     const ids = batch.map((w) => w.id);
-    const locked = new Map<string, EnvelopeRow>();
-    for (const r of await tx.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = any(${TEXT_ARRAY(1)}) order by id for update`, [JSON.stringify(ids)])) {
-      const row = rows.toEnvelopeRow(r);
-      locked.set(row.id, row);
-    }
+    const locked = await this.lockAll(tx, ids);
     const parents = await parentsAmong(tx, ids);
     const answers = new Array<BatchAnswer>(batch.length);
     const plain: Array<{ i: number; row: EnvelopeRow; finish: Finish }> = [];
@@ -542,6 +536,12 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   private async lock(tx: SqlExecutor, id: string): Promise<EnvelopeRow | undefined> {
     const found = await tx.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = $1 for update`, [id]);
     return found[0] ? rows.toEnvelopeRow(found[0]) : undefined;
+  }
+
+  /** lock() for several envelopes at once, in id order (as every batch locks), by id. */
+  private async lockAll(tx: SqlExecutor, ids: readonly string[]): Promise<Map<string, EnvelopeRow>> {
+    const found = await tx.query(`select ${ENVELOPE_COLUMNS} from envelopes where id = any(${TEXT_ARRAY(1)}) order by id for update`, [JSON.stringify(ids)]);
+    return new Map(found.map((r) => rows.toEnvelopeRow(r)).map((row) => [row.id, row]));
   }
 
   private async updateOne(tx: SqlExecutor, assignments: string, params: SqlParam[]): Promise<EnvelopeRow> {
