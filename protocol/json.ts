@@ -23,31 +23,56 @@ export function pyRepr(value: unknown): string {
   return String(value);
 }
 
+/** Why a value (not what it contains) cannot be JSON as Python's json.dumps writes it, or undefined. */
+function leafProblem(v: unknown): string | undefined {
+  if (v === null) return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : `Out of range float values are not JSON compliant: ${v}`;
+  if (typeof v !== 'object') return `Object of type ${typeof v} is not JSON serializable`;
+  if (Array.isArray(v)) return undefined;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null && !hasToJson(v)) return `Object of type ${(v as object).constructor?.name ?? 'object'} is not JSON serializable`;
+  return undefined;
+}
+
+function hasToJson(v: object): boolean {
+  return typeof (v as { toJSON?: unknown }).toJSON === 'function';
+}
+
 /** Python's json.dumps rejects nothing that JSON.stringify silently rewrites, so we check the cases by hand. */
 export function assertSerialisable(value: unknown, path = 'result'): void {
+  // Every result is walked, and almost all are fine: the walk that names a problem's path (a string built per
+  // node) runs only once the cheap walk has found one.
+  if (!serialisable(value, new Set())) throwFirstProblem(value, path);
+}
+
+function serialisable(v: unknown, seen: Set<unknown>): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (leafProblem(v) !== undefined) return false;
+  if (typeof v !== 'object') return true;
+  if (seen.has(v)) return false;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (const item of v) if (!serialisable(item, seen)) return false;
+  } else if (!hasToJson(v)) {
+    for (const key in v) {
+      if (Object.hasOwn(v, key) && !serialisable((v as Record<string, unknown>)[key], seen)) return false;
+    }
+  }
+  seen.delete(v);
+  return true;
+}
+
+function throwFirstProblem(value: unknown, path: string): void {
   const seen = new Set<unknown>();
   const walk = (v: unknown, p: string): void => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new TypeError(`Out of range float values are not JSON compliant: ${v} at ${p}`);
-      return;
-    }
-    if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol' || v === undefined) {
-      throw new TypeError(`Object of type ${typeof v} is not JSON serializable at ${p}`);
-    }
-    if (typeof v !== 'object') throw new TypeError(`Object of type ${typeof v} is not JSON serializable at ${p}`);
+    const problem = leafProblem(v);
+    if (problem !== undefined) throw new TypeError(`${problem} at ${p}`);
+    if (typeof v !== 'object') return;
     if (seen.has(v)) throw new TypeError(`Circular reference detected at ${p}`);
     seen.add(v);
     if (Array.isArray(v)) v.forEach((item, i) => walk(item, `${p}[${i}]`));
-    else {
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
-        throw new TypeError(`Object of type ${(v as object).constructor?.name ?? 'object'} is not JSON serializable at ${p}`);
-      }
-      if (typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
-        for (const [k, item] of Object.entries(v)) walk(item, `${p}.${k}`);
-      }
-    }
+    else if (!hasToJson(v)) for (const [k, item] of Object.entries(v)) walk(item, `${p}.${k}`);
     seen.delete(v);
   };
   walk(value, path);

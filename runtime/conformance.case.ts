@@ -242,6 +242,18 @@ function conformance(kind: RuntimeKind, mode: ConnectionMode): void {
         expect(res!.details.type).toBe('UnicodeDecodeError');
       });
 
+      test('a replacement character the client really sent (U+FFFD) is text like any other', async () => {
+        const res = await ask('echo', env({ text: 'a\uFFFDb', raw: '\uFFFD' }));
+        expect(res).toEqual([{ payload: { text: 'a\uFFFDb', raw: '\uFFFD' }, route: { actors: ['a', 'b'], current: 1 } }]);
+      });
+
+      test('invalid UTF-8 beside a real replacement character is still a msg_parsing_error', async () => {
+        const text = Buffer.from('{"payload": "\uFFFD', 'utf8');
+        const [res] = (await sendRaw(await socket(), encodeFrame(Buffer.concat([text, Buffer.from([0xff, 0x22, 0x7d])])))) as Response;
+        expect(res!.error).toBe('msg_parsing_error');
+        expect(res!.details.type).toBe('UnicodeDecodeError');
+      });
+
       test('invalid JSON is a msg_parsing_error', async () => {
         const [res] = (await sendRaw(await socket(), encodeFrame('{"id": '))) as Response;
         expect(res!.error).toBe('msg_parsing_error');
