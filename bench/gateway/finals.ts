@@ -5,7 +5,10 @@
  * concurrency. Each build named runs in its own schema, rounds interleaved so the machine's load falls on all
  * alike; the process's CPU is counted per final (the store's client side; PostgreSQL's is not in it).
  *
- *   npx tsx bench/gateway/finals.ts [envelopes=3000] [concurrency=16] [rounds=3] [other-checkout ...]
+ *   npx tsx bench/gateway/finals.ts [--progress] [envelopes=3000] [concurrency=16] [rounds=3] [other-checkout ...]
+ *
+ * `--progress` sends each envelope one progress report (a hop's `completed`, as a sidecar does) instead of its
+ * final, against the same raw baseline.
  *
  * Each other checkout runs its own gateway/store (its sources, under tsx), e.g. `git worktree add /tmp/before
  * <commit>` with a node_modules link, to compare a change with its base.
@@ -18,8 +21,11 @@ import { createTestSchema } from '../../test/support/postgres.ts';
 import type { EnvelopeStore } from '../../gateway/store/store.ts';
 import { printTable } from '../support.ts';
 
-const [envelopes = 3000, concurrency = 16, rounds = 3] = process.argv.slice(2, 5).map(Number);
-const builds = [REPO_ROOT, ...process.argv.slice(5).map((p) => resolve(p))];
+const progressMode = process.argv.includes('--progress');
+const args = process.argv.slice(2).filter((a) => a !== '--progress');
+const [envelopes = 3000, concurrency = 16, rounds = 3] = args.slice(0, 3).map(Number);
+const builds = [REPO_ROOT, ...args.slice(3).map((p) => resolve(p))];
+const what = progressMode ? 'progress reports' : 'finals';
 
 interface Case {
   name: string;
@@ -48,8 +54,10 @@ async function storeCase(root: string): Promise<Case> {
     prepare: (ids) => withConcurrency(ids, (id) => store.create({ id, actors: ['a', 'b'], payload: { n: 1 } })),
     run: (ids) =>
       withConcurrency(ids, async (id) => {
-        const answer = await store.setFinal(id, { status: 'succeeded', result: { id, ok: true } });
-        if (answer.outcome !== 'applied') throw new Error(`final for ${id} was ${answer.outcome}`);
+        const answer = progressMode
+          ? await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 1, actors: ['a', 'b'] })
+          : await store.setFinal(id, { status: 'succeeded', result: { id, ok: true } });
+        if (answer.outcome !== 'applied') throw new Error(`${what} for ${id} was ${answer.outcome}`);
       }),
     close: async () => {
       await store.close();
@@ -63,7 +71,7 @@ async function rawCase(): Promise<Case> {
   const sql = postgres(schema.url, { max: 10, onnotice: () => {}, connection: { search_path: schema.name } });
   await sql`create table raw_envelopes (id text primary key, status text not null, result jsonb, payload jsonb)`;
   return {
-    name: 'raw: UPDATE + NOTIFY per final',
+    name: `raw: UPDATE + NOTIFY per ${progressMode ? 'report' : 'final'}`,
     prepare: (ids) => withConcurrency(ids, (id) => sql`insert into raw_envelopes (id, status, payload) values (${id}, 'pending', ${sql.json({ n: 1 })})`),
     run: (ids) =>
       withConcurrency(ids, (id) =>
@@ -89,7 +97,7 @@ for (let round = 1; round <= rounds; round++) {
     const used = process.cpuUsage(cpu);
     const entry = { perSecond: (envelopes * 1000) / ms, cpuMsPerFinal: (used.user + used.system) / 1000 / envelopes };
     (results.get(c.name) ?? results.set(c.name, []).get(c.name)!).push(entry);
-    process.stderr.write(`round ${round}: ${c.name}: ${entry.perSecond.toFixed(0)} finals/s, ${entry.cpuMsPerFinal.toFixed(3)} ms CPU per final\n`);
+    process.stderr.write(`round ${round}: ${c.name}: ${entry.perSecond.toFixed(0)} ${what}/s, ${entry.cpuMsPerFinal.toFixed(3)} ms CPU each\n`);
   }
 }
 for (const c of cases) await c.close();
@@ -97,11 +105,11 @@ for (const c of cases) await c.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rawRate = median(results.get(cases[0]!.name)!.map((r) => r.perSecond));
 printTable(
-  `${envelopes} finals per case and round, ${concurrency} in flight, ${rounds} rounds (medians)`,
+  `${envelopes} ${what} per case and round, ${concurrency} in flight, ${rounds} rounds (medians)`,
   cases.map((c) => {
     const rs = results.get(c.name)!;
     const rate = median(rs.map((r) => r.perSecond));
-    return { case: c.name, 'finals/s': Math.round(rate), 'vs raw': `${Math.round((100 * rate) / rawRate)}%`, 'CPU ms per final (this process)': median(rs.map((r) => r.cpuMsPerFinal)).toFixed(3) };
+    return { case: c.name, [`${what}/s`]: Math.round(rate), 'vs raw': `${Math.round((100 * rate) / rawRate)}%`, 'CPU ms each (this process)': median(rs.map((r) => r.cpuMsPerFinal)).toFixed(3) };
   }),
 );
 process.exit(0);

@@ -1,7 +1,8 @@
 /**
  * The two writes every state change makes, for any number of envelopes in one statement each: finishing rows
  * (a final status, its result and message) and appending their events, each event NOTIFYing. One envelope is a
- * batch of one; a batch of finals (batched-finals.ts) pays the same two round trips as a single final.
+ * batch of one; a batch of finals (batched-finals.ts) pays the same round trip as a single final, both
+ * statements sent together (pipelined.ts).
  *
  * The input travels as one JSON array parameter, as in insert-sql.ts, so the statement's text never depends
  * on the batch's size (the server plans it once).
@@ -10,6 +11,7 @@ import type { JsonValue } from '../../protocol/json.ts';
 import type { Row, SqlExecutor } from './driver.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS, type EnvelopeRow } from './rows.ts';
+import { pipelined } from './pipelined.ts';
 import { decideFinal } from './state-machine.ts';
 import type { EnvelopeEvent, EventState, FinalStatus, UpdateResult } from './store.ts';
 
@@ -33,6 +35,8 @@ export interface EventFacts {
 export async function finishRows(tx: SqlExecutor, channel: string, items: ReadonlyArray<{ row: EnvelopeRow; finish: Finish }>): Promise<UpdateResult[]> {
   const results = new Array<UpdateResult>(items.length);
   const input: Array<Record<string, JsonValue>> = [];
+  // What each applied final writes, as its event records it: the event does not wait for the update's answer.
+  const finished: Array<{ i: number; row: EnvelopeRow; facts: EventFacts }> = [];
   items.forEach(({ row, finish }, i) => {
     const decision = decideFinal(row, finish.status);
     if (decision.kind === 'ignore') {
@@ -43,10 +47,15 @@ export async function finishRows(tx: SqlExecutor, channel: string, items: Readon
       id: row.id, status: decision.next.status, progress_percent: decision.next.progressPercent, result: rows.resultParam(finish.result),
       error: finish.error ?? null, message: finish.message, cancelled: finish.cancelled === true,
     });
+    finished.push({
+      i,
+      row: { ...row, status: decision.next.status, progressPercent: decision.next.progressPercent },
+      facts: { message: finish.message, result: finish.result, error: finish.error ?? undefined },
+    });
   });
   if (input.length === 0) return results;
-  const updated = byId(
-    await tx.query(
+  const [updatedRows, events] = await pipelined(
+    tx.query(
       `with input as (
          select f->>'id' as f_id, f->>'status' as f_status, (f->>'progress_percent')::numeric as f_percent,
            (f->>'result')::jsonb as f_result, f->>'error' as f_error, f->>'message' as f_message, (f->>'cancelled')::boolean as f_cancelled
@@ -57,17 +66,13 @@ export async function finishRows(tx: SqlExecutor, channel: string, items: Readon
        returning ${ENVELOPE_COLUMNS}`,
       [JSON.stringify(input)],
     ),
-    (r) => rows.toEnvelopeRow(r),
+    appendEvents(tx, channel, finished),
   );
-  const finished = items.flatMap(({ row, finish }, i) => {
-    if (results[i]) return [];
+  const updated = byId(updatedRows, (r) => rows.toEnvelopeRow(r));
+  finished.forEach(({ i, row }, k) => {
     const next = updated.get(row.id);
     if (!next) throw new Error(`envelope ${row.id} vanished inside its own lock`);
-    return [{ i, row: next, facts: { message: finish.message, result: finish.result, error: finish.error ?? undefined } }];
-  });
-  const events = await appendEvents(tx, channel, finished);
-  finished.forEach(({ i, row }, k) => {
-    results[i] = { outcome: 'applied', envelope: rows.toRecord(row), event: events[k]! };
+    results[i] = { outcome: 'applied', envelope: rows.toRecord(next), event: events[k]! };
   });
   return results;
 }

@@ -13,6 +13,7 @@ import * as reads from './reads.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, TEXT_ARRAY, type EnvelopeRow } from './rows.ts';
 import { childCounts, children, growFanout, isAncestor, parentsAmong } from './fanout-sql.ts';
+import { pipelined } from './pipelined.ts';
 import { ALONE, finalsBatcher, type BatchAnswer, type FinalBatcher, type FinalWrite } from './batched-finals.ts';
 import { appendEvents, finishRows, type EventFacts, type Finish } from './finish-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
@@ -196,14 +197,18 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     const decision = decideProgress(row, input);
     if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
     const next = decision.next;
-    const updated = await this.updateOne(
-      tx,
-      `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
-       message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
-      [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
-        JSON.stringify(next.routeActors), next.routeActors.length],
+    // The event says what the update writes, so both go in one round trip (pipelined.ts), the update first.
+    const written = { ...row, status: next.status, progressPercent: next.progressPercent, currentActorIdx: next.currentActorIdx, routeActors: next.routeActors };
+    const [updated, event] = await pipelined(
+      this.updateOne(
+        tx,
+        `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
+         message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
+        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
+          JSON.stringify(next.routeActors), next.routeActors.length],
+      ),
+      this.appendEvent(tx, written, { message: input.message, state: input.actorState, late: next.late }),
     );
-    const event = await this.appendEvent(tx, updated, { message: input.message, state: input.actorState, late: next.late });
     return { outcome: 'applied', envelope: rows.toRecord(updated), event };
   }
 
@@ -221,8 +226,8 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   /** A batch of finals for distinct envelopes, in one transaction (batched-finals.ts). */
   private async finishTogether(tx: SqlExecutor, batch: FinalWrite[]): Promise<BatchAnswer[]> {
     const ids = batch.map((w) => w.id);
-    const locked = await this.lockAll(tx, ids);
-    const parents = await parentsAmong(tx, ids);
+    // Sent together (pipelined.ts): the server reads the parents after it took the locks, in the same round trip.
+    const [locked, parents] = await pipelined(this.lockAll(tx, ids), parentsAmong(tx, ids));
     const answers = new Array<BatchAnswer>(batch.length);
     const plain: Array<{ i: number; row: EnvelopeRow; finish: Finish }> = [];
     batch.forEach(({ id, input }, i) => {
