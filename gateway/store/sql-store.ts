@@ -236,7 +236,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       else if (row.parentId !== null || parents.has(id)) answers[i] = ALONE;
       else plain.push({ i, row, finish: finalFinish(input) });
     });
-    const finished = await finishRows(tx, this.channel, plain);
+    const finished = this.wroteEvents(await finishRows(tx, this.channel, plain));
     plain.forEach(({ i }, k) => {
       answers[i] = finished[k]!;
     });
@@ -599,12 +599,19 @@ export class SqlEnvelopeStore implements EnvelopeStore {
   }
 
   private async finish(tx: SqlExecutor, row: EnvelopeRow, finish: Finish): Promise<UpdateResult> {
-    const [done] = await finishRows(tx, this.channel, [{ row, finish }]);
+    const [done] = this.wroteEvents(await finishRows(tx, this.channel, [{ row, finish }]));
     return done!;
+  }
+
+  /** The events the results appended, for the subscriptions of this process (subscriptions.ts). */
+  private wroteEvents(results: UpdateResult[]): UpdateResult[] {
+    this.hub.wrote(results.flatMap((r) => (r.outcome === 'applied' ? [r.event] : [])));
+    return results;
   }
 
   private async appendEvent(tx: SqlExecutor, row: EnvelopeRow, facts: EventFacts): Promise<EnvelopeEvent> {
     const [event] = await appendEvents(tx, this.channel, [{ row, facts }]);
+    this.hub.wrote([event!]);
     return event!;
   }
 }

@@ -114,3 +114,48 @@ test("the all-envelopes subscriber and one envelope's subscriber each get their 
   expect(one).toEqual([2, 3]);
   expect(hub.size).toBe(1);
 });
+
+test('an event this process wrote for a followed envelope is delivered at its NOTIFY without a read; others are read', async () => {
+  const db = source();
+  const read: number[][] = [];
+  const eventsBySeq = db.src.eventsBySeq;
+  db.src.eventsBySeq = async (seqs) => {
+    read.push([...seqs]);
+    return eventsBySeq(seqs);
+  };
+  const hub = new SubscriptionHub(db.src);
+  const seen: EnvelopeEvent[] = [];
+  await hub.add('e1', (e) => seen.push(e), {});
+  // Written here, for e1 (followed) and e2 (nobody follows it); then committed and notified.
+  const mine = event(1);
+  hub.wrote([mine, event(2, 'e2')]);
+  db.commit(mine);
+  db.commit(event(2, 'e2'));
+  hub.notify('1:e1');
+  hub.notify('2:e2');
+  // Written by another replica: only the table has it.
+  db.commit(event(3));
+  hub.notify('3:e1');
+  await settle();
+  expect(seen.map((e) => e.seq)).toEqual([1, 3]);
+  expect(seen[0]).toBe(mine);
+  expect(read).toEqual([[3]]);
+});
+
+test('a written event whose transaction rolled back is never notified, so never delivered; what it kept is bounded', async () => {
+  const db = source();
+  const hub = new SubscriptionHub(db.src);
+  const seen: number[] = [];
+  await hub.add(undefined, (e) => seen.push(e.seq), {});
+  hub.wrote([event(1)]); // rolled back: no commit, no NOTIFY
+  hub.wrote(Array.from({ length: 5000 }, (_, i) => event(100 + i)));
+  for (const seq of [100, 5099]) {
+    db.commit(event(seq));
+    hub.notify(`${seq}:e1`);
+  }
+  db.commit(event(2));
+  hub.notify('2:e1');
+  await settle();
+  expect(seen).toEqual([100, 5099, 2]);
+  expect((hub as unknown as { written: Map<number, EnvelopeEvent> }).written.size).toBeLessThanOrEqual(4096);
+});

@@ -5,6 +5,12 @@
  * Everything that delivers (live batches, replays for new subscribers, catch-up after a reconnect) runs on
  * one serial queue, so a subscriber sees its envelope's events once each and in seq order. Per envelope,
  * seq order is commit order because every write holds the envelope's row lock.
+ *
+ * An event this process wrote itself, for an envelope someone here follows, is kept from its INSERT until
+ * its NOTIFY (`written`), so its delivery costs no read: a NOTIFY is only sent once its transaction
+ * committed, so a kept event is delivered only if it was committed, and one whose transaction rolled back is
+ * never asked for (seqs are not reused) and ages out. What is not kept (another replica's events, or a
+ * NOTIFY that came before the writer's answer) is read back as before.
  */
 import type { EnvelopeEvent, SubscribeOptions, Subscription } from './store.ts';
 
@@ -15,6 +21,8 @@ export interface EventSource {
 }
 
 const PAGE = 1000;
+/** Written events kept for their NOTIFY; one that never comes (a rolled-back write) is dropped past this many. */
+const WRITTEN_KEPT = 4096;
 /** How many seqs an all-envelopes subscriber remembers to drop duplicates from an overlapping catch-up. */
 const SEEN_WINDOW = 10_000;
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
@@ -95,6 +103,8 @@ export class SubscriptionHub {
    */
   private readonly byEnvelope = new Map<string | undefined, Set<Subscriber>>();
   private pending: number[] = [];
+  /** Events written by this process and not yet notified, by seq (see the top of the file). */
+  private readonly written = new Map<number, EnvelopeEvent>();
   private drainQueued = false;
   private queue: Promise<void> = Promise.resolve();
   private retry = 0;
@@ -118,6 +128,20 @@ export class SubscriptionHub {
     if (!this.drainQueued) {
       this.drainQueued = true;
       this.enqueue(() => this.drain());
+    }
+  }
+
+  /**
+   * Called with the events a write of this process appended, once the statement returned (inside its
+   * transaction): those someone here follows are kept until their NOTIFY.
+   */
+  wrote(events: readonly EnvelopeEvent[]): void {
+    if (this.closed || this.subscribers.size === 0) return;
+    const everything = this.byEnvelope.has(undefined);
+    for (const event of events) {
+      if (!everything && !this.byEnvelope.has(event.envelopeId)) continue;
+      this.written.set(event.seq, event);
+      if (this.written.size > WRITTEN_KEPT) this.written.delete(this.written.keys().next().value!);
     }
   }
 
@@ -183,6 +207,7 @@ export class SubscriptionHub {
 
   close(): void {
     this.closed = true;
+    this.written.clear();
     clearTimeout(this.retryTimer);
     for (const sub of this.subscribers) sub.closed = true;
     this.subscribers.clear();
@@ -203,7 +228,7 @@ export class SubscriptionHub {
       const batch = this.pending.splice(0, PAGE);
       let events: EnvelopeEvent[];
       try {
-        events = await this.source.eventsBySeq(batch);
+        events = await this.eventsBySeq(batch);
       } catch (err) {
         // The rows are committed; a catch-up from each subscriber's last seq will find them.
         this.pending = [];
@@ -216,6 +241,20 @@ export class SubscriptionHub {
         if (event) this.deliver(event);
       }
     }
+  }
+
+  /** The notified events: those this process wrote from memory, the rest read. */
+  private async eventsBySeq(seqs: number[]): Promise<EnvelopeEvent[]> {
+    const kept: EnvelopeEvent[] = [];
+    const unread: number[] = [];
+    for (const seq of seqs) {
+      const event = this.written.get(seq);
+      if (event) {
+        this.written.delete(seq);
+        kept.push(event);
+      } else unread.push(seq);
+    }
+    return unread.length === 0 ? kept : [...kept, ...(await this.source.eventsBySeq(unread))];
   }
 
   private async catchUp(): Promise<void> {
