@@ -50,15 +50,20 @@ export function streamRoute(routes: Routes, deps: GatewayDeps): void {
     if (!envelope || !canSee(c.get('caller'), envelope)) throw notFound();
 
     let lastSent = after;
+    // The envelope's state as of the newest event this stream has seen (per envelope, seq order is commit
+    // order), or as read above: whether it is final once the replay is done needs no second read.
+    let latest = envelope.status;
     let subscription: Subscription | undefined;
     const body = new SseBody(c, deps, () => `SSE client for ${id} is not reading; closing its stream (it can resume from event ${lastSent})`);
     body.whenClosed(() => void subscription?.close());
     // History may hold a final event that an operator's replay reopened afterwards: while the stored events
-    // are replayed, a final one does not end the stream; the envelope's state read right after does.
+    // (and live ones that arrived meanwhile) are replayed, a final one does not end the stream; the state
+    // they leave does.
     let replaying = true;
     const send = (event: EnvelopeEvent) => {
       if (event.seq <= lastSent || !body.send(frameFor(event))) return;
       lastSent = event.seq;
+      latest = event.status;
       if (!replaying && isFinal(event.status)) body.close();
     };
     try {
@@ -66,11 +71,10 @@ export function streamRoute(routes: Routes, deps: GatewayDeps): void {
       subscription = await store.subscribe(id, send, { afterSeq: after });
       // The client may have left while the subscription was being made.
       if (!body.open) void subscription.close();
-      // The final event may be older than Last-Event-ID, or land between the replay and this check:
-      // read what is left from the table, and stop once the envelope is final.
-      const now = await store.get(id);
       replaying = false;
-      if (!now || isFinal(now.status)) {
+      // Final before the client came back with a Last-Event-ID past the final event, or final in what was
+      // replayed: send what is left from the table, and stop.
+      if (isFinal(latest)) {
         for (const event of await store.eventsSince(id, lastSent)) send(event);
         body.close();
       }
