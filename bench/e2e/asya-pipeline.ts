@@ -18,8 +18,8 @@ import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
 import type { BenchBroker } from './brokers.ts';
 import { descendants } from '../../test/support/process-tree.ts';
-import { delta, rowWrites, scrape, sumByLabel, type Counts } from './counters.ts';
-import type { Pipeline, PipelineCounters } from './pipeline.ts';
+import { rowWrites, scrape, sumByLabel, tableScans, type Counts } from './counters.ts';
+import { countersSince, type Pipeline, type PipelineCounters } from './pipeline.ts';
 
 const CLIENT_TOKEN = 'bench-e2e-client';
 const INTERNAL_TOKEN = 'bench-e2e-internal';
@@ -99,6 +99,7 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
       const { '/metrics': _scrapes, ...httpRequests } = sumByLabel(texts.gateway!, 'asya_gateway_http_requests_total', 'route');
       return {
         dbRowWrites: await rowWrites(sql, schema.name),
+        dbScans: await tableScans(sql, schema.name),
         httpRequests,
         brokerMessages,
       };
@@ -134,12 +135,7 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
         }
       },
       async counters() {
-        const now = await readCounters();
-        return {
-          dbRowWrites: delta(baseline.dbRowWrites, now.dbRowWrites),
-          httpRequests: delta(baseline.httpRequests, now.httpRequests),
-          brokerMessages: delta(baseline.brokerMessages, now.brokerMessages),
-        };
+        return countersSince(baseline, await readCounters());
       },
       async backlog() {
         const stages = { a: names.a, b: names.b, 'happy-end': names.happy };

@@ -10,7 +10,7 @@ import { startAsyaPipeline } from './asya-pipeline.ts';
 import { openBroker, type BenchBroker, type BrokerLeg } from './brokers.ts';
 import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
 import { startDevPipeline } from './dev-pipeline.ts';
-import type { Pipeline, PipelineCounters } from './pipeline.ts';
+import { perEnvelopeOf, type Pipeline, type PipelineCounters } from './pipeline.ts';
 import { startRawPipeline, type RawQueueType } from './raw-pipeline.ts';
 import { runStep, timelineText, type HoldRule, type StepResult } from './step.ts';
 
@@ -40,7 +40,7 @@ export interface PipelineReport {
   heldRate: number;
   envelopes: number;
   counters: PipelineCounters;
-  perEnvelope: { dbRowWrites: Counts; httpRequests: Counts; brokerMessages: Counts };
+  perEnvelope: Record<keyof PipelineCounters, Counts>;
   /** Each process's peak resident set over the run (VmHWM), by role. */
   peakRssMiB: Record<string, number>;
 }
@@ -112,11 +112,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
         heldRate: Math.max(0, ...held),
         envelopes,
         counters,
-        perEnvelope: {
-          dbRowWrites: perEnvelope(counters.dbRowWrites, envelopes),
-          httpRequests: perEnvelope(counters.httpRequests, envelopes),
-          brokerMessages: perEnvelope(counters.brokerMessages, envelopes),
-        },
+        perEnvelope: perEnvelopeOf(counters, envelopes),
         peakRssMiB: Object.fromEntries(Object.entries(p.pids).map(([role, pid]) => [role, peakRssMiB(pid)])),
       };
     };

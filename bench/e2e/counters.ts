@@ -25,6 +25,23 @@ export async function rowWrites(sql: Sql, schema: string): Promise<Counts> {
   return counts;
 }
 
+/**
+ * Index and sequential scans per table of `schema` (same statistics, same delay as rowWrites): every lookup by
+ * id, row lock, update, event read and foreign-key check is one, so their count per envelope follows the
+ * statements the gateway runs, which the shared server cannot count (no pg_stat_statements).
+ */
+export async function tableScans(sql: Sql, schema: string): Promise<Counts> {
+  const rows = await sql<Array<{ relname: string; idx: string | null; seq: string }>>`
+    select relname, idx_scan::text as idx, seq_scan::text as seq
+    from pg_stat_user_tables where schemaname = ${schema}`;
+  const counts: Counts = {};
+  for (const r of rows) {
+    counts[`${r.relname} index`] = Number(r.idx ?? 0);
+    counts[`${r.relname} sequential`] = Number(r.seq);
+  }
+  return counts;
+}
+
 /** The idle backend's statistics flush (PGSTAT_IDLE_INTERVAL, 10 s), plus a margin. */
 export const STATISTICS_SETTLE_MS = 11_000;
 

@@ -16,8 +16,8 @@ import { BenchClient } from '../gateway/http-client.ts';
 import { actorManifest } from '../../test/support/new-project.ts';
 import { startDevProject, type BenchProcess } from '../processes.ts';
 import { descendants } from '../../test/support/process-tree.ts';
-import { delta, scrape, sumByLabel, type Counts } from './counters.ts';
-import type { Pipeline, PipelineCounters } from './pipeline.ts';
+import { scrape, sumByLabel, type Counts } from './counters.ts';
+import { countersSince, type Pipeline, type PipelineCounters } from './pipeline.ts';
 
 const TOOL = 'e2e';
 
@@ -54,7 +54,7 @@ export async function startDevPipeline(payloadBytes: number): Promise<Pipeline> 
       const brokerMessages: Counts = {
         'gateway (tool calls)': sumByLabel(metrics, 'asya_gateway_tool_calls_total', 'outcome').created ?? 0,
       };
-      return { dbRowWrites: {}, httpRequests, brokerMessages };
+      return { dbRowWrites: {}, dbScans: {}, httpRequests, brokerMessages };
     };
     const baseline = await readCounters();
 
@@ -70,7 +70,7 @@ export async function startDevPipeline(payloadBytes: number): Promise<Pipeline> 
       },
       async counters() {
         const now = await readCounters();
-        return { dbRowWrites: {}, httpRequests: delta(baseline.httpRequests, now.httpRequests), brokerMessages: delta(baseline.brokerMessages, now.brokerMessages) };
+        return countersSince(baseline, now);
       },
       // The memory transport's queues live inside asya dev; the bench cannot see or empty them.
       async backlog() {

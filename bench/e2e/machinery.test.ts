@@ -9,8 +9,8 @@ import { startAsyaPipeline } from './asya-pipeline.ts';
 import { openBroker, type BenchBroker } from './brokers.ts';
 import { startDevPipeline } from './dev-pipeline.ts';
 import type { E2eReport, PipelineReport } from './bench.ts';
-import { perEnvelope, total } from './counters.ts';
-import type { Pipeline, PipelineCounters } from './pipeline.ts';
+import { total } from './counters.ts';
+import { perEnvelopeOf, type Pipeline, type PipelineCounters } from './pipeline.ts';
 import { startRawPipeline } from './raw-pipeline.ts';
 import { formatReport } from './report.ts';
 import { runStep, type StepResult } from './step.ts';
@@ -51,9 +51,12 @@ describe('bench/e2e machinery', () => {
     const rawCounters = await countersWithRows(raw, 2);
     expect(rawCounters.dbRowWrites).toEqual({ 'raw_envelopes insert': 1, 'raw_envelopes update': 1 });
     expect(rawCounters.brokerMessages).toEqual({ client: 1, 'hops a + b (by construction)': 2 });
+    // The finisher's UPDATE finds its row by a scan (an index or, on a table this small, a sequential one).
+    expect(total(rawCounters.dbScans)).toBeGreaterThanOrEqual(1);
     const asyaCounters = await countersWithRows(asya, 2);
     expect(asyaCounters.dbRowWrites['envelopes insert']).toBe(1);
     expect(asyaCounters.dbRowWrites['envelopes update']).toBeGreaterThanOrEqual(1);
+    expect(total(asyaCounters.dbScans)).toBeGreaterThanOrEqual(2);
     expect(asyaCounters.httpRequests['/tools/call']).toBe(1);
     expect(asyaCounters.httpRequests['/envelopes/:id/stream']).toBe(1);
     expect(asyaCounters.httpRequests['/metrics']).toBeUndefined();
@@ -65,7 +68,7 @@ describe('bench/e2e machinery', () => {
       heldRate: 1,
       envelopes: 1,
       counters,
-      perEnvelope: { dbRowWrites: perEnvelope(counters.dbRowWrites, 1), httpRequests: perEnvelope(counters.httpRequests, 1), brokerMessages: perEnvelope(counters.brokerMessages, 1) },
+      perEnvelope: perEnvelopeOf(counters, 1),
       peakRssMiB: { gateway: 90 },
     });
     const report: E2eReport = {

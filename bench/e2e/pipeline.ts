@@ -1,13 +1,30 @@
 /** What the stepped load test drives: either pipeline, behind one shape. */
-import type { Counts } from './counters.ts';
+import { delta, perEnvelope, type Counts } from './counters.ts';
 
 export interface PipelineCounters {
   /** Rows written, by "<table> insert|update|delete". */
   readonly dbRowWrites: Counts;
+  /** Table scans, by "<table> index|sequential" (counters.ts tableScans). */
+  readonly dbScans: Counts;
   /** HTTP requests the gateway answered, by route (none for the raw pipeline). */
   readonly httpRequests: Counts;
   /** Messages published to the broker, by who published them. */
   readonly brokerMessages: Counts;
+}
+
+/** Each group of counters divided by the envelopes. */
+export function perEnvelopeOf(counters: PipelineCounters, envelopes: number): Record<keyof PipelineCounters, Counts> {
+  return mapGroups(counters, (counts) => perEnvelope(counts, envelopes));
+}
+
+/** Each group of counters since `before`. */
+export function countersSince(before: PipelineCounters, now: PipelineCounters): PipelineCounters {
+  return mapGroups(now, (counts, group) => delta(before[group], counts));
+}
+
+function mapGroups(counters: PipelineCounters, map: (counts: Counts, group: keyof PipelineCounters) => Counts): Record<keyof PipelineCounters, Counts> {
+  const groups = Object.keys(counters) as Array<keyof PipelineCounters>;
+  return Object.fromEntries(groups.map((group) => [group, map(counters[group], group)])) as Record<keyof PipelineCounters, Counts>;
 }
 
 export interface Pipeline {

@@ -20,7 +20,7 @@ import postgres from 'postgres';
 import { CREW_CONCURRENCY } from '../../protocol/crew.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { startNodeScript, type BenchProcess } from '../processes.ts';
-import { delta, rowWrites, type Counts } from './counters.ts';
+import { delta, rowWrites, tableScans, type Counts } from './counters.ts';
 import type { Pipeline } from './pipeline.ts';
 import { queueArguments } from '../../transport/rabbitmq/rabbitmq-topology.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
@@ -69,6 +69,7 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
     const [crewConcurrency, crewPrefetch] = window(CREW_CONCURRENCY);
     processes.push(await startNodeScript(join(import.meta.dirname, 'raw-finisher.mjs'), [rabbitmqUrl, queues[2]!, crewConcurrency!, schema.url, schema.name, notifyChannel, crewPrefetch!]));
     const baseline = await rowWrites(sql, schema.name);
+    const scansBefore = await tableScans(sql, schema.name);
     const text = 'x'.repeat(payloadBytes);
 
     return {
@@ -94,9 +95,10 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
         // The client counts its publishes; the hops do not count theirs, so their share is by construction
         // (one publish each per envelope that reached the finisher, i.e. per UPDATE) and labelled so.
         const dbRowWrites = delta(baseline, await rowWrites(sql, schema.name));
+        const dbScans = delta(scansBefore, await tableScans(sql, schema.name));
         const finished = dbRowWrites['raw_envelopes update'] ?? 0;
         const brokerMessages: Counts = { client: published, 'hops a + b (by construction)': 2 * finished };
-        return { dbRowWrites, httpRequests: {}, brokerMessages };
+        return { dbRowWrites, dbScans, httpRequests: {}, brokerMessages };
       },
       async backlog() {
         const stages = ['hop a', 'hop b', 'finisher'];

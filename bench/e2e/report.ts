@@ -61,6 +61,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
       title: `Per envelope, over the whole run (asya ${asya.envelopes} envelopes, raw ${raw.envelopes}, warm-up included)`,
       rows: [
         ...countRows('db rows', asya.perEnvelope.dbRowWrites, raw.perEnvelope.dbRowWrites),
+        ...countRows('db scans', asya.perEnvelope.dbScans, raw.perEnvelope.dbScans),
         ...countRows('http', asya.perEnvelope.httpRequests, raw.perEnvelope.httpRequests),
         ...countRows('broker', asya.perEnvelope.brokerMessages, raw.perEnvelope.brokerMessages),
       ],
