@@ -1,47 +1,55 @@
 /**
- * Progress reports, group-committed (group-commit.ts). Each report locks its envelope, writes the row and one
- * event and NOTIFYs; PostgreSQL serialises NOTIFYing commits, so one transaction per report made the progress
- * of every hop of every envelope queue for its own WAL flush. A batch pays one flush for all its reports.
+ * Progress reports, group-committed (group-commit.ts). Each report writes its envelope's row and one event,
+ * which NOTIFYs; PostgreSQL serialises NOTIFYing commits, so one transaction per report made the progress of
+ * every hop of every envelope queue for its own WAL flush. A batch pays one flush for all its reports.
  *
- * Within a batch the envelopes are locked in id order (equal ids keep their arrival order), so two batches
- * never wait on each other in a cycle. A batch the server refuses (a deadlock with a final settling its
- * parent, say) is applied report by report, each in its own transaction, so one report never fails another.
- * A lost connection fails the whole batch instead: it may or may not have committed.
+ * A batch is read and written with two autocommitted statements (progress-sql.ts); the reports about an
+ * envelope that changed in between are decided again, a few times, and then, like every report of a batch
+ * the server refuses (a deadlock with a final settling its parent, say), applied one by one in a transaction
+ * that locks the envelope first, so one report never fails another. A lost connection fails the whole batch
+ * instead: it may or may not have committed.
  */
 import type { SqlDriver, SqlExecutor } from './driver.ts';
 import { GroupCommit } from './group-commit.ts';
-import { StoreUnavailableError, type ProgressInput, type UpdateResult } from './store.ts';
-
-export interface ProgressWrite {
-  id: string;
-  input: ProgressInput;
-}
+import { applyProgressReports, MOVED, type ProgressWrite } from './progress-sql.ts';
+import { StoreUnavailableError, type UpdateResult } from './store.ts';
 
 export type ProgressBatcher = GroupCommit<ProgressWrite, UpdateResult>;
 
 /** As for creates: one batch committing while the next gathers, the pool's other connections left to the rest. */
 const LIMITS = { maxInFlight: 2, maxItems: 128, maxBytes: Number.MAX_SAFE_INTEGER };
 
-export function progressBatcher(db: SqlDriver, apply: (tx: SqlExecutor, write: ProgressWrite) => Promise<UpdateResult>): ProgressBatcher {
-  const one = (write: ProgressWrite) => db.transaction((tx) => apply(tx, write));
+/** Reads and writes before a report about an envelope that keeps changing is applied under its lock. */
+const OPTIMISTIC_TRIES = 3;
+
+export function progressBatcher(
+  db: SqlDriver,
+  channel: string,
+  applyLocked: (tx: SqlExecutor, write: ProgressWrite) => Promise<UpdateResult>,
+  wrote: (results: UpdateResult[]) => void,
+): ProgressBatcher {
+  const one = (write: ProgressWrite) => db.transaction((tx) => applyLocked(tx, write));
   return new GroupCommit(async (batch: ProgressWrite[]) => {
-    if (batch.length > 1) {
+    const settled = new Array<PromiseSettledResult<UpdateResult>>(batch.length);
+    let pending = batch.map((_, i) => i);
+    for (let attempt = 0; attempt < OPTIMISTIC_TRIES && pending.length > 0; attempt++) {
+      let answers: Array<UpdateResult | typeof MOVED>;
       try {
-        const results = await db.transaction(async (tx) => {
-          const settled = new Array<UpdateResult>(batch.length);
-          for (const i of lockOrder(batch)) settled[i] = await apply(tx, batch[i]!);
-          return settled;
-        });
-        return results.map((value) => ({ status: 'fulfilled', value }) as const);
+        answers = await applyProgressReports(db, channel, pending.map((i) => batch[i]!));
       } catch (err) {
         if (err instanceof StoreUnavailableError) throw err;
+        break;
       }
+      wrote(answers.filter((a): a is UpdateResult => a !== MOVED));
+      const again: number[] = [];
+      answers.forEach((answer, k) => {
+        if (answer === MOVED) again.push(pending[k]!);
+        else settled[pending[k]!] = { status: 'fulfilled', value: answer };
+      });
+      pending = again;
     }
-    return Promise.allSettled(batch.map(one));
+    const rest = await Promise.allSettled(pending.map((i) => one(batch[i]!)));
+    pending.forEach((i, k) => (settled[i] = rest[k]!));
+    return settled;
   }, LIMITS);
-}
-
-/** The batch's indexes sorted by envelope id; a stable sort, so one envelope's reports apply in arrival order. */
-function lockOrder(batch: ProgressWrite[]): number[] {
-  return batch.map((_, i) => i).sort((a, b) => (batch[a]!.id < batch[b]!.id ? -1 : batch[a]!.id > batch[b]!.id ? 1 : a - b));
 }

@@ -77,24 +77,39 @@ export async function finishRows(tx: SqlExecutor, channel: string, items: Readon
   return results;
 }
 
-/** One event per row (distinct envelopes), in the items' order, each NOTIFYing its channel at commit. */
-export async function appendEvents(tx: SqlExecutor, channel: string, items: ReadonlyArray<{ row: EnvelopeRow; facts: EventFacts }>): Promise<EnvelopeEvent[]> {
-  const input = items.map(({ row, facts }) => ({
+/** An event's row as the INSERT below reads it from its JSON input: what the row says, and the facts. */
+export function eventInput(row: EnvelopeRow, facts: EventFacts): Record<string, JsonValue> {
+  return {
     envelope_id: row.id, status: row.status, message: facts.message ?? null, result: rows.resultParam(facts.result), error: facts.error ?? null,
     progress_percent: row.progressPercent, actor: row.routeActors[row.currentActorIdx] ?? null, envelope_state: facts.state ?? null,
     current_actor_idx: row.currentActorIdx, actors: row.routeActors, late: facts.late === true,
-  }));
-  const inserted = byId(
-    await tx.query(
-      `with ins as (
-         insert into envelope_updates (envelope_id, status, message, result, error, progress_percent, actor,
+  };
+}
+
+/**
+ * The INSERT of events from `source`, rows of eventInput() as `f` with their order `ord`, returning
+ * EVENT_COLUMNS; its caller NOTIFYs each (only a commit sends them).
+ */
+export function insertEventsFrom(source: string): string {
+  return `insert into envelope_updates (envelope_id, status, message, result, error, progress_percent, actor,
            envelope_state, current_actor_idx, actors, late)
          select f->>'envelope_id', f->>'status', f->>'message', (f->>'result')::jsonb, f->>'error', (f->>'progress_percent')::numeric,
            f->>'actor', f->>'envelope_state', (f->>'current_actor_idx')::integer, array(select jsonb_array_elements_text(f->'actors')),
            (f->>'late')::boolean
-         from jsonb_array_elements($1::text::jsonb) with ordinality as t(f, ord) order by ord
-         returning ${EVENT_COLUMNS})
-       select ins.*, pg_notify($2, ins.id::text || ':' || ins.envelope_id) as notified from ins`,
+         from ${source} order by ord
+         returning ${EVENT_COLUMNS}`;
+}
+
+/** The NOTIFY of an inserted event, as the subscription hub reads it (subscriptions.ts). */
+export const notifyEvent = (channel: string, event: string) => `pg_notify(${channel}, ${event}.id::text || ':' || ${event}.envelope_id)`;
+
+/** One event per row (distinct envelopes), in the items' order, each NOTIFYing its channel at commit. */
+export async function appendEvents(tx: SqlExecutor, channel: string, items: ReadonlyArray<{ row: EnvelopeRow; facts: EventFacts }>): Promise<EnvelopeEvent[]> {
+  const input = items.map(({ row, facts }) => eventInput(row, facts));
+  const inserted = byId(
+    await tx.query(
+      `with ins as (${insertEventsFrom('jsonb_array_elements($1::text::jsonb) with ordinality as t(f, ord)')})
+       select ins.*, ${notifyEvent('$2', 'ins')} as notified from ins`,
       [JSON.stringify(input), channel],
     ),
     (r) => rows.toEvent(r),

@@ -17,13 +17,14 @@ import { pipelined } from './pipelined.ts';
 import { ALONE, finalsBatcher, type BatchAnswer, type FinalBatcher, type FinalWrite } from './batched-finals.ts';
 import { appendEvents, finishRows, type EventFacts, type Finish } from './finish-sql.ts';
 import { createBatcher, type CreateBatcher } from './batched-creates.ts';
-import { progressBatcher, type ProgressBatcher, type ProgressWrite } from './batched-progress.ts';
+import { progressBatcher, type ProgressBatcher } from './batched-progress.ts';
+import { decideReport, type ProgressWrite } from './progress-sql.ts';
 import { insertEnvelope, newEnvelope, type NewEnvelope } from './insert-sql.ts';
 import { claimDue, publishedBatcher } from './outbox-sql.ts';
 import { FanInLedger } from './fan-in-ledger.ts';
 import type { GroupCommit } from './group-commit.ts';
 import { pendingMigrations } from './migrate.ts';
-import { deadlineAfterPause, decidePause, decideProgress, decideReopen, decideResume, fanOutWaitsByCounts, isFinal, settleFanOut } from './state-machine.ts';
+import { deadlineAfterPause, decidePause, decideReopen, decideResume, fanOutWaitsByCounts, isFinal, settleFanOut } from './state-machine.ts';
 import * as pauses from './pause-sql.ts';
 import { withInput } from '../../protocol/pause.ts';
 import {
@@ -105,7 +106,7 @@ export class SqlEnvelopeStore implements EnvelopeStore {
       finishById: (id, finish) => this.finishById(id, finish),
       registerChild: (input) => this.registerChild(input),
     });
-    this.progress = progressBatcher(db, (tx, write) => this.applyProgress(tx, write));
+    this.progress = progressBatcher(db, channel, (tx, write) => this.applyProgress(tx, write), (results) => this.wroteEvents(results));
     this.finals = finalsBatcher(db, (tx, batch) => this.finishTogether(tx, batch), (write) => this.finishAlone(write));
   }
 
@@ -188,26 +189,20 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     return this.progress.submit({ id, input }, 1);
   }
 
-  /** One report inside a batch's transaction (batched-progress.ts). */
+  /** One report in a transaction of its own, its envelope locked (batched-progress.ts: when the batch could not be written). */
   private async applyProgress(tx: SqlExecutor, { id, input }: ProgressWrite): Promise<UpdateResult> {
-    const row = await this.lock(tx, id);
-    if (!row) return { outcome: 'not_found', id };
-    // The parent id's own branch ended; later reports for that id are stale retries.
-    if (row.branchStatus) return { outcome: 'ignored', envelope: rows.toRecord(row), reason: 'own branch already finished' };
-    const decision = decideProgress(row, input);
-    if (decision.kind === 'ignore') return { outcome: 'ignored', envelope: rows.toRecord(row), reason: decision.reason };
-    const next = decision.next;
+    const decided = decideReport(id, await this.lock(tx, id), input);
+    if ('answer' in decided) return decided.answer;
+    const { after, facts } = decided;
     // The event says what the update writes, so both go in one round trip (pipelined.ts), the update first.
-    const written = { ...row, status: next.status, progressPercent: next.progressPercent, currentActorIdx: next.currentActorIdx, routeActors: next.routeActors };
     const [updated, event] = await pipelined(
       this.updateOne(
         tx,
         `status = $2, progress_percent = $3, current_actor_idx = $4, current_actor_name = $5,
-         message = coalesce($6, message), route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
-        [id, next.status, next.progressPercent, next.currentActorIdx, next.currentActorName, next.late ? null : input.message ?? null,
-          JSON.stringify(next.routeActors), next.routeActors.length],
+         message = $6, route_actors = ${TEXT_ARRAY(7)}, total_actors = $8`,
+        [id, after.status, after.progressPercent, after.currentActorIdx, after.currentActorName, after.message, JSON.stringify(after.routeActors), after.totalActors],
       ),
-      this.appendEvent(tx, written, { message: input.message, state: input.actorState, late: next.late }),
+      this.appendEvent(tx, after, facts),
     );
     return { outcome: 'applied', envelope: rows.toRecord(updated), event };
   }
