@@ -7,11 +7,12 @@
  * envelope that changed in between are decided again, a few times, and then, like every report of a batch
  * the server refuses (a deadlock with a final settling its parent, say), applied one by one in a transaction
  * that locks the envelope first, so one report never fails another. A lost connection fails the whole batch
- * instead: it may or may not have committed.
+ * instead, as does a write whose answer could not be read: it may have committed, and applying it again
+ * would store every report twice.
  */
 import type { SqlDriver, SqlExecutor } from './driver.ts';
 import { GroupCommit } from './group-commit.ts';
-import { applyProgressReports, MOVED, type ProgressWrite } from './progress-sql.ts';
+import { applyProgressReports, MOVED, ProgressWrittenError, type ProgressWrite } from './progress-sql.ts';
 import { StoreUnavailableError, type UpdateResult } from './store.ts';
 
 export type ProgressBatcher = GroupCommit<ProgressWrite, UpdateResult>;
@@ -37,7 +38,8 @@ export function progressBatcher(
       try {
         answers = await applyProgressReports(db, channel, pending.map((i) => batch[i]!));
       } catch (err) {
-        if (err instanceof StoreUnavailableError) throw err;
+        // Refused by the server (a deadlock, say): nothing was written, so the reports left go one by one.
+        if (err instanceof StoreUnavailableError || err instanceof ProgressWrittenError) throw err;
         break;
       }
       wrote(answers.filter((a): a is UpdateResult => a !== MOVED));

@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  countBackends,
   createTestSchema,
   startOutageRelay,
   terminateBackends,
@@ -126,6 +127,8 @@ describe('postgres: losing the database', () => {
     const accepted: number[] = [];
     for (let i = 0; i < 30; i++) {
       if (i === 10 || i === 20) {
+        // The reader's listener reconnects on its own, in its own time: the second kill waits for it to be back.
+        await waitFor(async () => (await countBackends(readerApp)) > 0, 15_000);
         expect(await terminateBackends(writerApp)).toBeGreaterThan(0);
         expect(await terminateBackends(readerApp)).toBeGreaterThan(0);
       }

@@ -10,6 +10,7 @@
  * the moment it was applied at. The statement locks its envelopes in id order, as every batch does, so it
  * never waits on another batch in a cycle.
  */
+import { errorText } from '../../protocol/errors.ts';
 import type { SqlExecutor } from './driver.ts';
 import { eventInput, insertEventsFrom, notifyEvent, type EventFacts } from './finish-sql.ts';
 import * as rows from './rows.ts';
@@ -24,6 +25,14 @@ export interface ProgressWrite {
 
 /** The envelope changed between the read and the write: decide the report again. */
 export const MOVED = Symbol('moved');
+
+/**
+ * The write committed but its answer could not be read back: the reports must not be applied again (each would
+ * get a second event), so the batch fails as a lost connection does.
+ */
+export class ProgressWrittenError extends Error {
+  override readonly name = 'ProgressWrittenError';
+}
 
 interface Applied {
   i: number;
@@ -100,16 +109,20 @@ export async function applyProgressReports(db: SqlExecutor, channel: string, bat
   );
   const updated = new Map<string, EnvelopeRow>();
   const events: EnvelopeEvent[] = [];
-  for (const { kind, row } of written as Array<{ kind: string; row: Record<string, unknown> }>) {
-    if (kind === 'envelope') {
-      const envelope = rows.toEnvelopeRow(row);
-      updated.set(envelope.id, envelope);
-    } else events.push(rows.toEvent(row));
+  try {
+    for (const { kind, row } of written as Array<{ kind: string; row: Record<string, unknown> }>) {
+      if (kind === 'envelope') {
+        const envelope = rows.toEnvelopeRow(row);
+        updated.set(envelope.id, envelope);
+      } else events.push(rows.toEvent(row));
+    }
+  } catch (err) {
+    throw new ProgressWrittenError(`progress written, but its rows could not be read: ${errorText(err)}`, { cause: err });
   }
   // Events are numbered in the order they were inserted, which is the reports' order.
   events.sort((a, b) => a.seq - b.seq);
   const landed = applied.filter((a) => updated.has(a.row.id));
-  if (events.length !== landed.length) throw new Error(`progress wrote ${events.length} events for ${landed.length} reports`);
+  if (events.length !== landed.length) throw new ProgressWrittenError(`progress wrote ${events.length} events for ${landed.length} reports`);
   landed.forEach((a, k) => {
     const stored = updated.get(a.row.id)!;
     answers[a.i] = { outcome: 'applied', envelope: rows.toRecord({ ...a.row, version: stored.version, updatedAt: stored.updatedAt }), event: events[k]! };

@@ -47,13 +47,24 @@ export async function createTestSchema(prefix = 'asya_test', url = testDatabaseU
  * pg_terminate_backend does. Returns how many were terminated.
  */
 export async function terminateBackends(applicationName: string, url = testDatabaseUrl): Promise<number> {
+  return withBackendsOf(applicationName, url, async (sql, pids) => {
+    for (const pid of pids) await sql`select pg_terminate_backend(${pid})`;
+    return pids.length;
+  });
+}
+
+/** How many connections a client with this application name has open now. */
+export function countBackends(applicationName: string, url = testDatabaseUrl): Promise<number> {
+  return withBackendsOf(applicationName, url, async (_, pids) => pids.length);
+}
+
+async function withBackendsOf<T>(applicationName: string, url: string, use: (sql: postgres.Sql, pids: number[]) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const rows = await sql<{ pid: number }[]>`
       select pid from pg_stat_activity
       where application_name = ${applicationName} and pid <> pg_backend_pid()`;
-    for (const { pid } of rows) await sql`select pg_terminate_backend(${pid})`;
-    return rows.length;
+    return await use(sql, rows.map((r) => r.pid));
   } finally {
     await sql.end();
   }
