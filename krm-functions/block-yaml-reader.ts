@@ -10,9 +10,15 @@
  * scalars with an indentation indicator, tabs, CR, several documents, a repeated key (js-yaml's error then
  * names it). So the reader never answers differently from js-yaml; it only answers sooner
  * (block-yaml-reader.test.ts compares the two).
+ *
+ * A function's ResourceList is read with `lazyItems` (readBlockYaml): an item's fields other than apiVersion,
+ * kind and metadata are read when the function asks for them, each alone by the same rules, and an item it
+ * passes through goes out as the text it came in. What is never asked for is not read, so a YAML error there
+ * (a repeated key, an unclosed flow collection) goes on to the next reader (lazy-items.test.ts).
  */
 import jsyaml from 'js-yaml';
 import { isSurelyPlain } from './block-yaml.ts';
+import { forgetItemText, rememberItemText } from './item-text.ts';
 
 /** Returned when the text is outside the subset: the caller parses it with js-yaml instead. */
 export const NOT_BLOCK_YAML = Symbol('not the block YAML subset');
@@ -58,15 +64,27 @@ function closingQuote(text: string, quote: string): number {
   return -1;
 }
 
+/** What a ResourceList's items are read lazily from: the whole text, and where each of its lines starts. */
+interface ItemSource {
+  text: string;
+  lineStarts: number[];
+}
+
+/** An item's fields a function reads whatever the item is (which object it is, and its annotations). */
+const READ_NOW = new Set(['apiVersion', 'kind', 'metadata']);
+
 class Reader {
   private at = 0;
   /** The line nextContent found last, and where: a line is peeked before it is taken. */
   private peeked: { at: number; line: Line } | undefined;
-  private readonly scalars = new Map<string, unknown>();
+  /** The last line that held content: where an item's text ends. */
+  private lastContent = -1;
 
   constructor(
     private readonly source: string[],
     private readonly schema: jsyaml.Schema,
+    private readonly itemSource?: ItemSource,
+    private readonly scalars = new Map<string, unknown>(),
   ) {}
 
   read(): unknown {
@@ -74,7 +92,7 @@ class Reader {
     const first = this.nextContent();
     // An empty document is undefined to js-yaml's load and absent to its loadAll: js-yaml's to say.
     if (!first) return unsupported();
-    const value = this.block(first.indent);
+    const value = this.itemSource && first.indent === 0 && !isItem(first.text) ? this.mapping(0, undefined, true) : this.block(first.indent);
     if (this.nextContent()) unsupported();
     return value;
   }
@@ -105,8 +123,12 @@ class Reader {
     return isItem(line.text) ? this.sequence(indent) : this.mapping(indent, undefined);
   }
 
-  /** Entries at `indent`; `firstText` is an entry already cut from a sequence item's line (`- key: value`). */
-  private mapping(indent: number, firstText: string | undefined): Record<string, unknown> {
+  /**
+   * Entries at `indent`; `firstText` is an entry already cut from a sequence item's line (`- key: value`).
+   * `resourceList`: the document's top mapping, whose `items` are read lazily. `lazy`: a ResourceList's
+   * item, whose fields other than READ_NOW are read when first asked for.
+   */
+  private mapping(indent: number, firstText: string | undefined, resourceList = false, lazy = false): Record<string, unknown> {
     const object: Record<string, unknown> = {};
     let text = firstText;
     if (text === undefined) text = this.take(indent);
@@ -115,7 +137,10 @@ class Reader {
       if (!entry) unsupported();
       const key = this.key(entry!.key);
       if (Object.prototype.hasOwnProperty.call(object, key)) unsupported();
-      object[key] = this.value(entry!.rest, indent, true);
+      const rest = entry!.rest;
+      if (resourceList && key === 'items') object[key] = this.items(rest, indent);
+      else if (lazy && (rest === '' || rest[0] === '#') && !READ_NOW.has(key)) this.later(object, key, indent);
+      else object[key] = this.value(rest, indent, true);
       const next = this.nextContent();
       if (!next || next.indent < indent) return object;
       if (next.indent > indent || isItem(next.text)) unsupported();
@@ -123,14 +148,17 @@ class Reader {
     }
   }
 
-  private sequence(indent: number): unknown[] {
+  /** `lazy`: a ResourceList's items, each remembered as the text it was (item-text.ts). */
+  private sequence(indent: number, lazy = false): unknown[] {
     const items: unknown[] = [];
     for (;;) {
       const text = this.take(indent);
+      const line = this.at - 1;
       if (!isItem(text)) unsupported();
       const after = text.slice(1);
       const content = after.trimStart();
-      items.push(this.item(content, indent, indent + 1 + after.length - content.length));
+      const column = indent + 1 + after.length - content.length;
+      items.push(lazy ? this.lazyItem(content, indent, column, line) : this.item(content, indent, column));
       const next = this.nextContent();
       if (!next || next.indent < indent) return items;
       if (next.indent === indent && isItem(next.text)) continue;
@@ -147,6 +175,83 @@ class Reader {
     const entry = /^[|>[{&*!%@`?]/.test(text) ? undefined : splitKey(text);
     if (entry) return this.mapping(column, text);
     return this.value(text, dash, false);
+  }
+
+  /** A ResourceList's `items`: a sequence of items read lazily, or whatever else is there, read as usual. */
+  private items(rest: string, indent: number): unknown {
+    const next = rest === '' ? this.nextContent() : undefined;
+    if (next && isItem(next.text) && next.indent >= indent) return this.sequence(next.indent, true);
+    return this.value(rest, indent, true);
+  }
+
+  /** One of a ResourceList's items: a mapping on the dash's line is read lazily and its text remembered. */
+  private lazyItem(text: string, dash: number, column: number, line: number): unknown {
+    if (text === '' || text[0] === '#' || isItem(text) || /^[|>[{&*!%@`?]/.test(text) || !splitKey(text)) return this.item(text, dash, column);
+    const object = this.mapping(column, text, false, true);
+    const { text: whole, lineStarts } = this.itemSource!;
+    rememberItemText(object, { text: whole, start: lineStarts[line]! + column, end: lineStarts[this.lastContent]! + this.source[this.lastContent]!.length, column });
+    return object;
+  }
+
+  /**
+   * The value below `key:` (at `indent`) as a property read when it is first asked for. Its lines are the
+   * ones below the key, deeper than it or (kpt's style) a sequence level with it; they are only counted now.
+   */
+  private later(object: Record<string, unknown>, key: string, indent: number): void {
+    const from = this.at;
+    let end = from;
+    let levelSequence: boolean | undefined;
+    for (let at = from; at < this.source.length; at++) {
+      const raw = this.source[at]!;
+      let spaces = 0;
+      while (raw.charCodeAt(spaces) === 32) spaces++;
+      if (spaces === raw.length) continue;
+      if (raw[spaces] === '#') {
+        // A comment, or (deeper than the key) perhaps a block scalar's line: the text keeps it either way.
+        if (spaces > indent) end = at + 1;
+        continue;
+      }
+      levelSequence ??= spaces === indent && isItem(raw.slice(spaces));
+      if (spaces > indent || (levelSequence && spaces === indent && isItem(raw.slice(spaces)))) {
+        end = at + 1;
+        continue;
+      }
+      break;
+    }
+    if (end === from) {
+      object[key] = null;
+      return;
+    }
+    this.at = end;
+    this.peeked = undefined;
+    this.lastContent = end - 1;
+    const value = (): unknown => {
+      const read = this.lazyValue(from, end, indent);
+      Object.defineProperty(object, key, { value: read, writable: true, enumerable: true, configurable: true });
+      return read;
+    };
+    const set = (read: unknown) => {
+      // The item is no longer what its text says.
+      forgetItemText(object);
+      Object.defineProperty(object, key, { value: read, writable: true, enumerable: true, configurable: true });
+    };
+    Object.defineProperty(object, key, { get: value, set, enumerable: true, configurable: true });
+  }
+
+  /** The value on lines [from, end) below a key at `indent`: by this reader, else by js-yaml alone. */
+  private lazyValue(from: number, end: number, indent: number): unknown {
+    const lines = this.source.slice(from, end);
+    try {
+      const reader = new Reader(lines, this.schema, undefined, this.scalars);
+      const value = reader.nested(indent, true);
+      if (reader.nextContent()) unsupported();
+      return value;
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+    }
+    // Without anchors and aliases (readBlockYaml checked) a value means the same alone, moved left by its key's indentation.
+    const text = lines.map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length))).join('\n');
+    return jsyaml.load(text, { schema: this.schema }) ?? null;
   }
 
   /** The value after `key:` (or a sequence item that is a scalar); `indent` is the owner's. */
@@ -199,6 +304,7 @@ class Reader {
         break;
       }
       body.push(raw.slice(contentIndent));
+      this.lastContent = this.at;
       this.at++;
     }
     // Empty lines at the end are kept only by `|+`.
@@ -239,6 +345,7 @@ class Reader {
   private take(indent: number): string {
     const line = this.nextContent();
     if (!line || line.indent !== indent) unsupported();
+    this.lastContent = this.at;
     this.at++;
     return line!.text;
   }
@@ -253,11 +360,37 @@ class Reader {
 const isWellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 const UNREAD_CHARACTERS = /[\x00-\x09\x0B-\x1F\x7F-\x84\x86-\x9F\uFEFF\uFFFE\uFFFF]/;
 
+/** An alias's `*`, and a block scalar header keeping its trailing empty lines. */
+const MIGHT_NOT_BE_ALONE = /\*|\|[1-9]?\+/g;
+
+/**
+ * Whether some value might mean something else read on its own: one with an alias (to an anchor that may be
+ * elsewhere), or a block scalar that keeps its trailing empty lines (`|+`), which an item's text, ending at its
+ * last line of content, would lose. Each `*` or `|+` counts where a node could start: first on its line, or
+ * after a colon, a dash, a `?` or a `[`. Anchors and tags alone mean the same anywhere. Found by the
+ * characters first, then each one's context: testing every line took longer than reading the items it saves.
+ */
+function mightNotMeanTheSameAlone(text: string): boolean {
+  MIGHT_NOT_BE_ALONE.lastIndex = 0;
+  for (let found = MIGHT_NOT_BE_ALONE.exec(text); found; found = MIGHT_NOT_BE_ALONE.exec(text)) {
+    let before = found.index - 1;
+    while (before >= 0 && text[before] === ' ') before--;
+    if (before < 0 || '\n:-?['.includes(text[before]!)) return true;
+  }
+  return false;
+}
+
 /**
  * One YAML document in the subset above, or NOT_BLOCK_YAML; its scalars read as js-yaml reads them with
  * `schema`.
+ *
+ * `lazyItems`: the document is a ResourceList whose items are read lazily. Each item's apiVersion, kind and
+ * metadata are read at once; its other fields when a function first reads them (what it does not read, it
+ * never pays for, and any YAML error there is the next reader's to find), and the item remembers its text
+ * (item-text.ts), which the writer copies when the item goes out unchanged. Where a value might not mean the
+ * same alone (mightNotMeanTheSameAlone), everything is read at once, as without the option.
  */
-export function readBlockYaml(text: string, schema: jsyaml.Schema): unknown {
+export function readBlockYaml(text: string, schema: jsyaml.Schema, lazyItems = false): unknown {
   if (UNREAD_CHARACTERS.test(text) || !isWellFormed(text)) return NOT_BLOCK_YAML;
   const source = text.split('\n');
   // The text's last line break ends its last line; it is not an empty line after it.
@@ -270,8 +403,18 @@ export function readBlockYaml(text: string, schema: jsyaml.Schema): unknown {
     if ((line.startsWith('---') || line.startsWith('...')) && (line.length === 3 || line[3] === ' ')) return NOT_BLOCK_YAML;
     if (line[0] === '%') return NOT_BLOCK_YAML;
   }
+  let itemSource: ItemSource | undefined;
+  if (lazyItems && !mightNotMeanTheSameAlone(text)) {
+    const lineStarts: number[] = [];
+    let offset = 0;
+    for (const line of source) {
+      lineStarts.push(offset);
+      offset += line.length + 1;
+    }
+    itemSource = { text, lineStarts: lineStarts.slice(start) };
+  }
   try {
-    return new Reader(source.slice(start), schema).read();
+    return new Reader(source.slice(start), schema, itemSource).read();
   } catch (err) {
     if (err instanceof Unsupported) return NOT_BLOCK_YAML;
     throw err;

@@ -55,6 +55,13 @@ describe('the same text as js-yaml', () => {
     for (const value of values) expect(dumpBlockYaml(value)).toBe(jsYaml(value));
   });
 
+  test('a text of megabytes, written in pieces and joined, with characters beyond Latin-1 in it', () => {
+    const value = { items: Array.from({ length: 4000 }, (_, i) => ({ name: `n-${i}`, list: ['a', `b → ${i}`, i], nested: { deep: { text: 'x'.repeat(200) } } })) };
+    const text = dumpBlockYaml(value);
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    expect(text).toBe(jsYaml(value));
+  });
+
   test('what it does not lay out itself goes to js-yaml whole: a Date, a Buffer, a boxed value', () => {
     for (const value of [{ when: new Date(0) }, { bytes: Buffer.from('abc') }, [new Date(0)], { n: Object(1) as number }]) {
       expect(dumpBlockYaml(value)).toBe(jsYaml(value));

@@ -10,6 +10,7 @@
  * (krm-functions/block-yaml.test.ts compares the two).
  */
 import jsyaml from 'js-yaml';
+import { itemTextAt, itemTextOf } from './item-text.ts';
 
 const OPTIONS: jsyaml.DumpOptions = { noRefs: true, lineWidth: -1 };
 
@@ -34,6 +35,9 @@ export const isSurelyPlain = (text: string): boolean => SURELY_PLAIN.test(text) 
 const INDENT = 2;
 const indents: string[] = [];
 const indent = (level: number) => (indents[level] ??= ' '.repeat(INDENT * level));
+const newLines: string[] = [];
+/** A line break and the next line's indentation, built once per level. */
+const newLine = (level: number) => (newLines[level] ??= `\n${indent(level)}`);
 
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.prototype.toString.call(value) === '[object Object]';
@@ -41,9 +45,32 @@ const isMapping = (value: unknown): value is Record<string, unknown> =>
 /** js-yaml leaves out a mapping's undefined values. */
 const writtenKeys = (object: Record<string, unknown>) => Object.keys(object).filter((key) => object[key] !== undefined);
 
+/** How much text the writer appends to before it flattens it into one piece (flush). */
+const PIECE = 512 * 1024;
+
 /** Appends to one string as it goes, where js-yaml builds each node's text and then copies it into its parent's. */
 class Writer {
   out = '';
+  private readonly pieces: string[] = [];
+
+  /**
+   * Every append makes a small string object pointing at the two it joins, and all of them live until the text
+   * is used: megabytes of them that the young generation's collector copies again at every collection. A
+   * flattened piece is one object.
+   */
+  flush(): void {
+    if (this.out.length < PIECE) return;
+    // charCodeAt flattens the appended string in place (V8), so the piece kept holds no small strings.
+    this.out.charCodeAt(0);
+    this.pieces.push(this.out);
+    this.out = '';
+  }
+
+  text(): string {
+    this.pieces.push(this.out);
+    return this.pieces.join('');
+  }
+
   /** A scalar as js-yaml writes it at the top level (a key or a value on one line reads the same anywhere). */
   private readonly scalars = new Map<unknown, string>();
 
@@ -98,17 +125,24 @@ class Writer {
 
   private sequence(items: unknown[], level: number, compact: boolean): void {
     for (let i = 0; i < items.length; i++) {
-      if (!compact || i > 0) this.out += `\n${indent(level)}`;
+      if (!compact || i > 0) {
+        this.flush();
+        this.out += newLine(level);
+      }
       // Nothing in a sequence starts on a new line (compact), so the dash is always followed by a space.
       this.out += '- ';
+      const item = items[i];
+      // A ResourceList's item passed through as it came is copied as it was read (item-text.ts).
+      const text = typeof item === 'object' && item !== null ? itemTextOf(item) : undefined;
+      if (text) this.out += itemTextAt(text, INDENT * (level + 1));
       // js-yaml writes a hole or an undefined item as null.
-      this.node(items[i] ?? null, level + 1, true);
+      else this.node(item ?? null, level + 1, true);
     }
   }
 
   private mapping(object: Record<string, unknown>, keys: string[], level: number, compact: boolean): void {
     for (let i = 0; i < keys.length; i++) {
-      if (!compact || i > 0) this.out += `\n${indent(level)}`;
+      if (!compact || i > 0) this.out += newLine(level);
       const key = keys[i]!;
       const value = object[key];
       this.out += this.key(key);
@@ -124,7 +158,8 @@ class Writer {
         this.mapping(value as Record<string, unknown>, nestedKeys, level + 1, false);
         continue;
       }
-      this.out += `: ${this.inline(value, level + 1)}`;
+      this.out += ': ';
+      this.out += this.inline(value, level + 1);
     }
   }
 }
@@ -135,7 +170,8 @@ export function dumpBlockYaml(value: unknown): string {
     if (value === undefined) return '';
     const writer = new Writer();
     writer.node(value, 0, true);
-    return `${writer.out}\n`;
+    writer.out += '\n';
+    return writer.text();
   } catch (err) {
     if (err !== UNSUPPORTED) throw err;
     return jsyaml.dump(value, OPTIONS);

@@ -86,21 +86,24 @@ const WIRE_SCHEMA = new jsyaml.Schema({
 /** Every document of a YAML stream as js-yaml reads it with the wire's schema; throws js-yaml's error. */
 export const loadWithJsYaml = (text: string): unknown[] => jsyaml.loadAll(text, null, { schema: WIRE_SCHEMA });
 
-/** One document in the regular block YAML a ResourceList is (block-yaml-reader.ts), or NOT_BLOCK_YAML. */
-export const readWireBlockYaml = (text: string): unknown => readBlockYaml(text, WIRE_SCHEMA);
+/**
+ * One document in the regular block YAML a ResourceList is (block-yaml-reader.ts), or NOT_BLOCK_YAML.
+ * `lazyItems`: a ResourceList's items are read as the function asks for them, and copied out as they came.
+ */
+export const readWireBlockYaml = (text: string, lazyItems = false): unknown => readBlockYaml(text, WIRE_SCHEMA, lazyItems);
 
 /**
  * Every document of a YAML stream, as the functions and `asya render` read manifests; throws js-yaml's error.
  * A single document of regular block YAML (a ResourceList on a pipe) is read by the fast reader, the same values.
  */
-export function loadManifestDocuments(text: string): unknown[] {
-  const document = readWireBlockYaml(text);
+export function loadManifestDocuments(text: string, lazyItems = false): unknown[] {
+  const document = readWireBlockYaml(text, lazyItems);
   return document === NOT_BLOCK_YAML ? loadWithJsYaml(text) : [document];
 }
 
-function parseDocuments(text: string, source: string): unknown[] {
+function parseDocuments(text: string, source: string, lazyItems = false): unknown[] {
   try {
-    return loadManifestDocuments(text).filter((value) => value !== null && value !== undefined);
+    return loadManifestDocuments(text, lazyItems).filter((value) => value !== null && value !== undefined);
   } catch (err) {
     throw new InputError(`${source} is not valid YAML: ${errorText(err).split('\n')[0]}`);
   }
@@ -121,7 +124,7 @@ export function parseInput(stdin: string, legacyConfig?: string): FunctionInput 
     const [config] = parseDocuments(legacyConfig, 'the plugin config file');
     return { mode: 'legacy', items: asItems(parseDocuments(stdin, 'stdin'), 'stdin'), functionConfig: config };
   }
-  const docs = parseDocuments(stdin, 'stdin');
+  const docs = parseDocuments(stdin, 'stdin', true);
   const list = docs[0];
   if (docs.length !== 1 || !isPlainObject(list) || list.kind !== 'ResourceList') {
     throw new InputError('expected a ResourceList on stdin (kpt fn eval/render, kustomize --enable-exec), or a plugin config file as the first argument (kubectl kustomize --enable-alpha-plugins)');
@@ -165,7 +168,14 @@ export function runFunction(transform: KrmTransform, stdin: string, legacyConfig
   } catch (err) {
     return { stdout: '', stderr: `${errorText(err)}\n`, exitCode: 1 };
   }
-  const output = transform(input.items, input.functionConfig);
+  let output: FunctionOutput;
+  try {
+    output = transform(input.items, input.functionConfig);
+  } catch (err) {
+    // A field of an item is read when the transform first asks for it (block-yaml-reader.ts): its YAML error shows then.
+    if (!(err instanceof jsyaml.YAMLException)) throw err;
+    return { stdout: '', stderr: `stdin is not valid YAML: ${errorText(err).split('\n')[0]}\n`, exitCode: 1 };
+  }
   const failed = hasErrors(output.results);
   if (input.mode === 'legacy') {
     const stderr = report(output.results.filter((r) => r.severity !== 'info'));

@@ -11,12 +11,25 @@ export interface ToEnvOptions {
   omitDefaults?: boolean;
 }
 
+/**
+ * Texts each setting's reader took already: inject-sidecar writes the same retry policy, end actors and
+ * timeouts for a thousand actors, and reading them again each time was a tenth of its run. Bounded, since
+ * some values (actor names) are all different.
+ */
+const READABLE = new WeakMap<AnySetting, Set<string>>();
+const READABLE_KEPT = 1_000;
+
 /** A writer must not hand a component a value its reader would refuse; that is the writer's bug, said here. */
 function checkReadable(table: SettingsTable, setting: AnySetting, text: string): void {
   // An empty value reads as unset (unless the setting keeps it), so there is nothing to parse.
   if (text.trim() === '' && !setting.options.keepEmpty) return;
+  let readable = READABLE.get(setting);
+  if (readable?.has(text)) return;
   try {
     setting.kind.parse(text.trim());
+    if (!readable) READABLE.set(setting, (readable = new Set()));
+    if (readable.size >= READABLE_KEPT) readable.clear();
+    readable.add(text);
   } catch (err) {
     const shown = setting.options.secret ? '' : `=${JSON.stringify(text)}`;
     throw new Error(`settings table ${table.component}: writing ${setting.options.env}${shown}, which its reader refuses: ${err instanceof Error ? err.message : String(err)}`);
