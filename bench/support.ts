@@ -57,6 +57,8 @@ export async function countingOtlpReceiver(): Promise<{ url: string; spans(): Pr
 /** An actor's queue as the sidecar would find it (durable, bound on the `asya` exchange), emptied of earlier runs. */
 export async function freshActorQueue(channel: Channel, actor: string): Promise<string> {
   const queue = `asya-${actor}`;
+  // As the sidecar declares it: on a broker no sidecar has used yet, binding to it would fail.
+  await channel.assertExchange('asya', 'topic', { durable: true });
   await channel.assertQueue(queue, { durable: true });
   await channel.bindQueue(queue, 'asya', actor);
   await channel.purgeQueue(queue);
