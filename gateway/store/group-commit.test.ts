@@ -48,6 +48,36 @@ describe('GroupCommit', () => {
     expect(all.map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('with lingerMs, writes made within it leave together, and idle() sends them at once', async () => {
+    const w = gatedWriter();
+    const group = new GroupCommit(w.write, { maxInFlight: 1, maxItems: 100, maxBytes: 1000, lingerMs: 60_000 });
+    const first = [1, 2].map((n) => group.submit(n, 1));
+    await w.nextTurn();
+    await new Promise((r) => setTimeout(r, 5));
+    const later = group.submit(3, 1);
+    await w.nextTurn();
+    expect(w.batches).toEqual([]);
+    const idle = group.idle();
+    expect(w.batches).toEqual([[1, 2, 3]]);
+    w.gates.shift()?.();
+    expect(await Promise.all([...first, later])).toEqual([10, 20, 30]);
+    await idle;
+
+    // Behind a running batch, later writes wait for the linger again rather than leaving when it ends.
+    const running = group.submit(4, 1);
+    const drained = group.idle();
+    const behind = group.submit(5, 1);
+    w.gates.shift()?.();
+    expect(await running).toBe(40);
+    await w.nextTurn();
+    expect(w.batches.slice(1)).toEqual([[4]]);
+    const idleAgain = group.idle();
+    expect(w.batches.slice(1)).toEqual([[4], [5]]);
+    w.gates.shift()?.();
+    expect(await behind).toBe(50);
+    await Promise.all([drained, idleAgain]);
+  });
+
   it('splits by count and by size, and still sends an item larger than the size limit', async () => {
     const w = gatedWriter();
     const group = new GroupCommit(w.write, { maxInFlight: 10, maxItems: 2, maxBytes: 100 });

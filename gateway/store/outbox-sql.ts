@@ -38,6 +38,13 @@ export async function claimDue(db: SqlExecutor, leaseMs: number, limit: number):
   return claimed.map((r) => rows.toRecord(rows.toEnvelopeRow(r)));
 }
 
+/**
+ * How long a published envelope's outbox entry waits for others to be deleted with it. Nobody waits on the
+ * delete, and a lost one costs one more publish (after the entry's lease, DEFAULT_OUTBOX_LEASE_MS); at a
+ * thousand calls a second one statement deletes about fifty entries instead of two or three.
+ */
+const PUBLISHED_LINGER_MS = 50;
+
 /** Deletes for published envelopes, group-committed: the fast path adds one per tool call. */
 export function publishedBatcher(db: SqlExecutor): GroupCommit<string, void> {
   return new GroupCommit(async (ids: string[]) => {
@@ -45,5 +52,5 @@ export function publishedBatcher(db: SqlExecutor): GroupCommit<string, void> {
       JSON.stringify(ids),
     ]);
     return ids.map(() => ({ status: 'fulfilled', value: undefined }) as const);
-  }, { maxInFlight: 1, maxItems: 1000, maxBytes: Number.MAX_SAFE_INTEGER });
+  }, { maxInFlight: 1, maxItems: 1000, maxBytes: Number.MAX_SAFE_INTEGER, lingerMs: PUBLISHED_LINGER_MS });
 }
