@@ -28,6 +28,11 @@ export interface E2eOptions extends HoldRule {
   readonly rawQueueType?: RawQueueType;
   /** Calls per pipeline at a low rate before the first step, not measured (JIT, pools, connections). */
   readonly warmupCalls: number;
+  /**
+   * Then this many seconds per pipeline at half the first step's rate, not measured either: every process's
+   * hot paths optimised, and the tables grown past their first plans. 0 (the default): none.
+   */
+  readonly warmupSeconds?: number;
   /** Wait for PostgreSQL's statistics before reading the counters (off only where counts do not matter). */
   readonly settleStatistics: boolean;
   readonly log?: (line: string) => void;
@@ -82,6 +87,13 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
         await p.call(-1 - i);
       }
       sent.set(p, options.warmupCalls);
+    }
+    const warmupRate = Math.max(1, Math.min(...options.rates) / 2);
+    for (const p of options.warmupSeconds ? pipelines : []) {
+      log(`${p.name}: warming up at ${warmupRate}/s for ${options.warmupSeconds} s (not measured) ...`);
+      const warm = await runStep(p, warmupRate, options.warmupSeconds!, options, options.signal);
+      sent.set(p, sent.get(p)! + warm.sent);
+      if (warm.unfinished > 0) await p.purge();
     }
     const steps: StepResult[] = [];
     const climbing = new Set(pipelines);

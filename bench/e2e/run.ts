@@ -6,7 +6,7 @@
  * requests and broker messages; writes every number to a JSON file. See docs/performance.md.
  *
  *   npx tsx bench/e2e/run.ts [--quick] [--transport rabbitmq|sqs|memory] [--rates 10,20,40] [--seconds 60] [--p99-ms 1000] [--drain-ms 2000] [--raw-queues quorum|classic]
- *                            [--settle-ms 60000] [--payload-bytes 1024] [--warmup 20] [--out file.json]
+ *                            [--settle-ms 60000] [--payload-bytes 1024] [--warmup 20] [--warmup-seconds 0] [--out file.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'settle-ms': { type: 'string', default: '60000' },
     'payload-bytes': { type: 'string', default: '1024' },
     warmup: { type: 'string' },
+    'warmup-seconds': { type: 'string' },
     'raw-queues': { type: 'string', default: 'quorum' },
     out: { type: 'string' },
   },
@@ -75,6 +76,7 @@ const options = {
   payloadBytes: number('payload-bytes', values['payload-bytes']!),
   rawQueueType,
   warmupCalls: Math.round(number('warmup', values.warmup ?? (values.quick ? QUICK.warmup : '20'))),
+  warmupSeconds: values['warmup-seconds'] === undefined ? 0 : number('warmup-seconds', values['warmup-seconds']),
   settleStatistics: true,
   log: (line: string) => process.stderr.write(`${line}\n`),
   signal: interrupted.signal,
