@@ -32,6 +32,14 @@ interface Line {
 class Unsupported extends Error {}
 
 const isItem = (text: string) => text === '-' || text.startsWith('- ');
+/** The spaces a line starts with. */
+function leadingSpaces(line: string): number {
+  let spaces = 0;
+  while (line.charCodeAt(spaces) === 32) spaces++;
+  return spaces;
+}
+/** `key: value` (or `key:`) on a sequence item's line, unless the item is some other node. */
+const entryOf = (text: string) => (/^[|>[{&*!%@`?]/.test(text) ? undefined : splitKey(text));
 const unsupported = (): never => {
   throw new Unsupported();
 };
@@ -102,8 +110,7 @@ class Reader {
     if (this.peeked?.at === this.at) return this.peeked.line;
     while (this.at < this.source.length) {
       const raw = this.source[this.at]!;
-      let indent = 0;
-      while (raw.charCodeAt(indent) === 32) indent++;
+      const indent = leadingSpaces(raw);
       const text = raw.slice(indent);
       if (text === '' || text[0] === '#') {
         this.at++;
@@ -172,7 +179,7 @@ class Reader {
   private item(text: string, dash: number, column: number): unknown {
     if (text === '' || text[0] === '#') return this.nested(dash, false);
     if (isItem(text)) return unsupported();
-    const entry = /^[|>[{&*!%@`?]/.test(text) ? undefined : splitKey(text);
+    const entry = entryOf(text);
     if (entry) return this.mapping(column, text);
     return this.value(text, dash, false);
   }
@@ -186,7 +193,7 @@ class Reader {
 
   /** One of a ResourceList's items: a mapping on the dash's line is read lazily and its text remembered. */
   private lazyItem(text: string, dash: number, column: number, line: number): unknown {
-    if (text === '' || text[0] === '#' || isItem(text) || /^[|>[{&*!%@`?]/.test(text) || !splitKey(text)) return this.item(text, dash, column);
+    if (text === '' || text[0] === '#' || isItem(text) || !entryOf(text)) return this.item(text, dash, column);
     const object = this.mapping(column, text, false, true);
     const { text: whole, lineStarts } = this.itemSource!;
     rememberItemText(object, { text: whole, start: lineStarts[line]! + column, end: lineStarts[this.lastContent]! + this.source[this.lastContent]!.length, column });
@@ -203,8 +210,7 @@ class Reader {
     let levelSequence: boolean | undefined;
     for (let at = from; at < this.source.length; at++) {
       const raw = this.source[at]!;
-      let spaces = 0;
-      while (raw.charCodeAt(spaces) === 32) spaces++;
+      const spaces = leadingSpaces(raw);
       if (spaces === raw.length) continue;
       if (raw[spaces] === '#') {
         // A comment, or (deeper than the key) perhaps a block scalar's line: the text keeps it either way.
@@ -250,7 +256,7 @@ class Reader {
       if (!(err instanceof Unsupported)) throw err;
     }
     // Without anchors and aliases (readBlockYaml checked) a value means the same alone, moved left by its key's indentation.
-    const text = lines.map((line) => line.slice(Math.min(indent, line.length - line.trimStart().length))).join('\n');
+    const text = lines.map((line) => line.slice(Math.min(indent, leadingSpaces(line)))).join('\n');
     return jsyaml.load(text, { schema: this.schema }) ?? null;
   }
 
@@ -287,8 +293,7 @@ class Reader {
     let contentIndent = indicated > 0 ? indent + indicated : -1;
     while (this.at < this.source.length) {
       const raw = this.source[this.at]!;
-      let spaces = 0;
-      while (raw.charCodeAt(spaces) === 32) spaces++;
+      const spaces = leadingSpaces(raw);
       if (spaces === raw.length) {
         // Spaces beyond the content's indentation are content; a line of fewer is an empty line. Before the
         // first content line the indentation is not known yet: js-yaml's to judge.

@@ -57,9 +57,7 @@ export class GroupCommit<I, O> {
   async idle(): Promise<void> {
     if (this.lingering) {
       clearTimeout(this.lingering);
-      this.lingering = undefined;
-      this.scheduled = false;
-      this.flush();
+      this.sendScheduled();
     }
     while (this.queue.length > 0 || this.inFlight > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -69,13 +67,16 @@ export class GroupCommit<I, O> {
   private schedule(): void {
     if (this.scheduled || this.queue.length === 0 || this.inFlight >= this.options.maxInFlight) return;
     this.scheduled = true;
-    const go = () => {
-      this.scheduled = false;
-      this.lingering = undefined;
-      this.flush();
-    };
+    const go = () => this.sendScheduled();
     if (this.options.lingerMs) this.lingering = setTimeout(go, this.options.lingerMs);
     else setImmediate(go);
+  }
+
+  /** What schedule() arranged, now. */
+  private sendScheduled(): void {
+    this.scheduled = false;
+    this.lingering = undefined;
+    this.flush();
   }
 
   private flush(): void {
