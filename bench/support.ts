@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Channel } from 'amqplib';
 
 export function percentile(sorted: number[], p: number): number {
@@ -44,6 +44,25 @@ export function printTable(title: string, rows: Array<Record<string, string | nu
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU milliseconds used so far by every process of this machine whose command is one of `commands`, by
+ * command (PostgreSQL's backends, RabbitMQ's beam.smp): the servers' share of a step. A process that exits
+ * between two readings takes its time with it, so this undercounts short-lived ones (a pool's backends live long).
+ */
+export function cpuMsByCommand(commands: readonly string[]): Record<string, number> {
+  const total = Object.fromEntries(commands.map((c) => [c, 0]));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (comm in total) total[comm]! += cpuMs(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /** The benchmarks' OTLP/HTTP receiver (bench/otlp-counter.mjs), a process of its own: the spans it was sent, counted. */

@@ -18,7 +18,7 @@ import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
 import type { BenchBroker } from './brokers.ts';
 import { descendants } from '../../test/support/process-tree.ts';
-import { rowWrites, scrape, sumByLabel, tableScans, type Counts } from './counters.ts';
+import { analyzeSchema, rowWrites, scrape, sumByLabel, tableScans, type Counts } from './counters.ts';
 import { countersSince, type Pipeline, type PipelineCounters } from './pipeline.ts';
 
 const CLIENT_TOKEN = 'bench-e2e-client';
@@ -137,6 +137,7 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
       async counters() {
         return countersSince(baseline, await readCounters());
       },
+      analyze: () => analyzeSchema(sql, schema.name),
       async backlog() {
         const stages = { a: names.a, b: names.b, 'happy-end': names.happy };
         return Object.fromEntries(await Promise.all(Object.entries(stages).map(async ([k, n]) => [k, await broker.ready(queueName(n))] as const)));

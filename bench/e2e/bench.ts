@@ -33,6 +33,11 @@ export interface E2eOptions extends HoldRule {
    * hot paths optimised, and the tables grown past their first plans. 0 (the default): none.
    */
   readonly warmupSeconds?: number;
+  /**
+   * No ANALYZE of the pipelines' tables before each step (Pipeline.analyze): what a server without
+   * autovacuum meets, as the bench measured before 2026-12-06.
+   */
+  readonly skipAnalyze?: boolean;
   /** Wait for PostgreSQL's statistics before reading the counters (off only where counts do not matter). */
   readonly settleStatistics: boolean;
   readonly log?: (line: string) => void;
@@ -91,7 +96,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
     const warmupRate = Math.max(1, Math.min(...options.rates) / 2);
     for (const p of options.warmupSeconds ? pipelines : []) {
       log(`${p.name}: warming up at ${warmupRate}/s for ${options.warmupSeconds} s (not measured) ...`);
+      if (!options.skipAnalyze) await p.analyze();
       const warm = await runStep(p, warmupRate, options.warmupSeconds!, options, options.signal);
+      log(`  warm-up: p50 ${warm.p50Ms.toFixed(0)} ms, p99 ${warm.p99Ms.toFixed(0)} ms, ${warm.unfinished} unfinished; by scheduled second (p50/max ms): ${timelineText(warm.timeline)}`);
       sent.set(p, sent.get(p)! + warm.sent);
       if (warm.unfinished > 0) await p.purge();
     }
@@ -101,6 +108,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
       for (const p of pipelines) {
         if (!climbing.has(p)) continue;
         log(`${p.name}: ${rate}/s for ${options.seconds} s ...`);
+        if (!options.skipAnalyze) await p.analyze();
         const step = await runStep(p, rate, options.seconds, options, options.signal);
         steps.push(step);
         sent.set(p, sent.get(p)! + step.sent);

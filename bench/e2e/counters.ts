@@ -1,7 +1,7 @@
 /**
  * What one envelope costs besides time: rows written per table (PostgreSQL's per-table statistics of the
  * pipeline's own schema, so other clients of the shared server never count), HTTP requests by route and
- * broker messages (from the Prometheus text of the gateway and the sidecars).
+ * broker messages (from the Prometheus text of the gateway and the sidecars); and the tables' ANALYZE.
  */
 import type { Sql } from 'postgres';
 
@@ -40,6 +40,17 @@ export async function tableScans(sql: Sql, schema: string): Promise<Counts> {
     counts[`${r.relname} sequential`] = Number(r.seq);
   }
   return counts;
+}
+
+/**
+ * ANALYZE of every table of `schema`: the planner's statistics as autovacuum keeps them in a running
+ * installation. Autovacuum may be off on a shared test server (it is on this machine's), and then every plan
+ * is made, and cached by each prepared statement, for tables it takes to be nearly empty. ANALYZE also makes
+ * every cached plan on those tables be made again.
+ */
+export async function analyzeSchema(sql: Sql, schema: string): Promise<void> {
+  const tables = await sql<Array<{ tablename: string }>>`select tablename from pg_tables where schemaname = ${schema}`;
+  for (const { tablename } of tables) await sql`analyze ${sql(schema)}.${sql(tablename)}`;
 }
 
 /** The idle backend's statistics flush (PGSTAT_IDLE_INTERVAL, 10 s), plus a margin. */

@@ -72,6 +72,8 @@ export async function startDevPipeline(payloadBytes: number): Promise<Pipeline> 
         const now = await readCounters();
         return countersSince(baseline, now);
       },
+      // PGlite lives inside asya dev, out of the bench's reach (and runs no autovacuum either).
+      async analyze() {},
       // The memory transport's queues live inside asya dev; the bench cannot see or empty them.
       async backlog() {
         return {};

@@ -43,6 +43,8 @@ describe('bench/e2e machinery', () => {
       const step = await runStep(p, 1, 1, RULE);
       expect(step, JSON.stringify(step.errors)).toMatchObject({ pipeline: p.name, sent: 1, succeeded: 1, failed: 0, unfinished: 0 });
       expect(Object.keys(step.cpuMsPerEnvelope).length).toBeGreaterThan(0);
+      // PostgreSQL runs on this machine in the tests, so its backends' CPU is found by their command.
+      expect(Object.keys(step.serverCpuMsPerEnvelope)).toContain('postgres');
       expect(Object.keys(step.backlogAtLastSend)).toHaveLength(3);
       steps.push(step);
     }

@@ -40,6 +40,12 @@ export interface Pipeline {
   counters(): Promise<PipelineCounters>;
   /** Messages ready (not yet delivered) in each of the pipeline's queues, by stage: where a backlog builds. */
   backlog(): Promise<Record<string, number>>;
+  /**
+   * Brings the planner's statistics of the pipeline's tables up to date (counters.ts analyzeSchema); the
+   * bench does it before each step, as autovacuum would have by then in a running installation. A no-op
+   * where the bench cannot reach the database (asya dev's PGlite).
+   */
+  analyze(): Promise<void>;
   /** Empties the pipeline's queues (after a step that left a backlog the run gave up waiting for). */
   purge(): Promise<void>;
   stop(): Promise<void>;

@@ -20,7 +20,7 @@ import postgres from 'postgres';
 import { CREW_CONCURRENCY } from '../../protocol/crew.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import { startNodeScript, type BenchProcess } from '../processes.ts';
-import { delta, rowWrites, tableScans, type Counts } from './counters.ts';
+import { analyzeSchema, delta, rowWrites, tableScans, type Counts } from './counters.ts';
 import type { Pipeline } from './pipeline.ts';
 import { queueArguments } from '../../transport/rabbitmq/rabbitmq-topology.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
@@ -100,6 +100,7 @@ export async function startRawPipeline(rabbitmqUrl: string, payloadBytes: number
         const brokerMessages: Counts = { client: published, 'hops a + b (by construction)': 2 * finished };
         return { dbRowWrites, dbScans, httpRequests: {}, brokerMessages };
       },
+      analyze: () => analyzeSchema(sql, schema.name),
       async backlog() {
         const stages = ['hop a', 'hop b', 'finisher'];
         return Object.fromEntries(await Promise.all(queues.map(async (q, i) => [stages[i]!, (await channel.checkQueue(q)).messageCount] as const)));

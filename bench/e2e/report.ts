@@ -32,6 +32,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
     'max ms': ms(s.maxMs),
     'drain ms': ms(s.drainMs),
     'CPU ms/env': Object.values(s.cpuMsPerEnvelope).reduce((a, b) => a + b, 0),
+    'servers CPU ms/env': Object.entries(s.serverCpuMsPerEnvelope ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '),
     load: `${s.loadAverage.before.toFixed(1)}→${s.loadAverage.after.toFixed(1)}`,
     holds: s.holds ? 'yes' : 'NO',
   }));

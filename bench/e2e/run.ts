@@ -34,6 +34,7 @@ const { values } = parseArgs({
     warmup: { type: 'string' },
     'warmup-seconds': { type: 'string' },
     'raw-queues': { type: 'string', default: 'quorum' },
+    'skip-analyze': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -77,6 +78,7 @@ const options = {
   rawQueueType,
   warmupCalls: Math.round(number('warmup', values.warmup ?? (values.quick ? QUICK.warmup : '20'))),
   warmupSeconds: values['warmup-seconds'] === undefined ? 0 : number('warmup-seconds', values['warmup-seconds']),
+  skipAnalyze: values['skip-analyze'],
   settleStatistics: true,
   log: (line: string) => process.stderr.write(`${line}\n`),
   signal: interrupted.signal,

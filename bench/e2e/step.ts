@@ -5,7 +5,7 @@
  * final within the drain bound of the last scheduled send (so no backlog is left behind).
  */
 import { loadavg } from 'node:os';
-import { cpuMs, percentile } from '../support.ts';
+import { cpuMs, cpuMsByCommand, percentile } from '../support.ts';
 import type { Pipeline } from './pipeline.ts';
 
 export interface HoldRule {
@@ -37,6 +37,11 @@ export interface StepResult {
   /** Offered rate actually achieved by the sender (calls started per second). */
   sentPerSecond: number;
   cpuMsPerEnvelope: Record<string, number>;
+  /**
+   * CPU milliseconds per envelope of the servers on this machine, by command (SERVER_COMMANDS): both
+   * pipelines share them, but their steps take turns, so each step's share is its own.
+   */
+  serverCpuMsPerEnvelope: Record<string, number>;
   loadAverage: { before: number; after: number };
   holds: boolean;
   errors: string[];
@@ -47,6 +52,9 @@ export interface StepResult {
    */
   timeline: Array<{ fromS: number; calls: number; p50Ms: number | null; maxMs: number | null }>;
 }
+
+/** The servers' commands as /proc names them: PostgreSQL, RabbitMQ's Erlang VM, moto_server (the SQS leg). */
+export const SERVER_COMMANDS = ['postgres', 'beam.smp', 'moto_server'] as const;
 
 /** Seconds per timeline window. */
 const WINDOW_S = 5;
@@ -75,6 +83,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   let failed = 0;
   let lastDone = 0;
   const cpuBefore = Object.fromEntries(Object.entries(pipeline.pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const serverBefore = cpuMsByCommand(SERVER_COMMANDS);
   const loadBefore = loadavg()[0]!;
   const calls: Array<Promise<void>> = [];
   const start = performance.now() + 20;
@@ -112,6 +121,11 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   const drainMs = unfinished === 0 && failed === 0 ? Math.max(0, lastDone - lastDue) : null;
   const p99Ms = percentile(sorted, 99);
   const cpuMsPerEnvelope = Object.fromEntries(Object.entries(pipeline.pids).map(([k, pid]) => [k, (cpuMs(pid) - cpuBefore[k]!) / n]));
+  const serverCpuMsPerEnvelope = Object.fromEntries(
+    Object.entries(cpuMsByCommand(SERVER_COMMANDS))
+      .filter(([, after]) => after > 0)
+      .map(([k, after]) => [k, Math.max(0, after - serverBefore[k]!) / n]),
+  );
   return {
     pipeline: pipeline.name,
     rate,
@@ -128,6 +142,7 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
     drainMs,
     sentPerSecond,
     cpuMsPerEnvelope,
+    serverCpuMsPerEnvelope,
     loadAverage: { before: loadBefore, after: loadavg()[0]! },
     holds: failed === 0 && unfinished === 0 && p99Ms <= rule.p99LimitMs && drainMs !== null && drainMs <= rule.drainLimitMs,
     errors,

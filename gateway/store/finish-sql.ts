@@ -5,7 +5,10 @@
  * statements sent together (pipelined.ts).
  *
  * The input travels as one JSON array parameter, as in insert-sql.ts, so the statement's text never depends
- * on the batch's size (the server plans it once).
+ * on the batch's size (the server plans it once). Every join of a batch with `envelopes` also names its ids
+ * as `id = any(array(...))`: the planner takes a JSON array for 100 rows, and without that bound it joins by
+ * hashing a sequential scan of the whole table when the table has a few thousand rows (and for as long as a
+ * prepared statement keeps the plan it made while the table was small); with it, ids go through the index.
  */
 import type { JsonValue } from '../../protocol/json.ts';
 import type { Row, SqlExecutor } from './driver.ts';
@@ -62,7 +65,7 @@ export async function finishRows(tx: SqlExecutor, channel: string, items: Readon
          from jsonb_array_elements($1::text::jsonb) as t(f))
        update envelopes set status = f_status, progress_percent = f_percent, result = coalesce(f_result, result), error = f_error,
          message = f_message, cancelled_at = case when f_cancelled then now() else cancelled_at end, version = version + 1
-       from input where id = f_id
+       from input where id = any(array(select f_id from input)) and id = f_id
        returning ${ENVELOPE_COLUMNS}`,
       [JSON.stringify(input)],
     ),

@@ -8,7 +8,8 @@
  * An envelope that changed meanwhile (a final, a pause) is not written: its reports come back as MOVED, to be
  * decided again on what it is now. A report decided as ignored on what was read is answered so: the read is
  * the moment it was applied at. The statement locks its envelopes in id order, as every batch does, so it
- * never waits on another batch in a cycle.
+ * never waits on another batch in a cycle. Its joins with `envelopes` name the ids with `any(array(...))` too,
+ * so they go through the index at any table size (finish-sql.ts says why).
  */
 import { errorText } from '../../protocol/errors.ts';
 import type { SqlExecutor } from './driver.ts';
@@ -95,11 +96,11 @@ export async function applyProgressReports(db: SqlExecutor, channel: string, bat
          array(select jsonb_array_elements_text(f->'route_actors')) as f_actors
        from jsonb_array_elements($1::text::jsonb) as t(f)),
      locked as (
-       select input.* from input join envelopes e on e.id = input.f_id order by e.id for update of e),
+       select input.* from input join envelopes e on e.id = input.f_id where e.id = any(array(select f_id from input)) order by e.id for update of e),
      upd as (
        update envelopes set status = f_status, progress_percent = f_percent, current_actor_idx = f_idx, current_actor_name = f_name,
          message = f_message, route_actors = f_actors, total_actors = cardinality(f_actors), version = version + 1
-       from locked where id = f_id and version = f_version
+       from locked where id = any(array(select f_id from locked)) and id = f_id and version = f_version
        returning ${ENVELOPE_COLUMNS}),
      ev as (${insertEventsFrom(`jsonb_array_elements($2::text::jsonb) with ordinality as t(f, ord) where f->>'envelope_id' in (select id from upd)`)})
      select 'envelope' as kind, to_jsonb(upd) as row from upd
