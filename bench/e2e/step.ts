@@ -110,9 +110,12 @@ export async function runStep(pipeline: Pipeline, rate: number, seconds: number,
   const inFlightAtLastSend = n - finished.length - failed;
   const backlogAtLastSend = await pipeline.backlog();
   let timer: NodeJS.Timeout | undefined;
-  const aborted = new Promise((r) => signal?.addEventListener('abort', r, { once: true }));
+  let onAbort = () => {};
+  const aborted = new Promise<void>((r) => signal?.addEventListener('abort', (onAbort = () => r()), { once: true }));
   await Promise.race([Promise.allSettled(calls), new Promise((r) => (timer = setTimeout(r, rule.settleMs))), aborted]);
   clearTimeout(timer);
+  // One run has many steps on one signal: a listener left behind per step is a leak Node warns of after ten.
+  signal?.removeEventListener('abort', onAbort);
   signal?.throwIfAborted();
   const succeeded = finished.length;
   const unfinished = n - succeeded - failed;
