@@ -29,6 +29,8 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/*.js ./dist/
+# initdb's result: `asya dev` in this image starts its embedded store from it (gateway/store/pglite-template.ts).
+COPY --from=build /src/dist/pglite ./dist/pglite
 COPY --from=build /src/runtime/python/asya_runtime.py ./runtime/python/asya_runtime.py
 # The crew handlers are TypeScript loaded by `asya runtime` (through tsx) and import these folders.
 COPY --from=build /src/crew ./crew

@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; each installs what it needs first.
-.PHONY: install build clean-cli krm sea lib crd docs test coverage demo bench image-sizes services e2e-kind
+.PHONY: install build clean-cli krm sea lib pglite crd docs test coverage demo bench image-sizes services e2e-kind
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -10,7 +10,8 @@ install: node_modules/.package-lock.json
 DIST ?= dist
 
 # Type-check, then bundle the CLI into dist/ and the sidecar image's contents into dist/sidecar/ (what the
-# container images run; no tsx at run time); cli/build.ts says what each holds.
+# container images run; no tsx at run time), and initdb's result for the embedded store into dist/pglite/;
+# cli/build.ts says what each holds.
 build: install clean-cli
 	npx tsc -p tsconfig.json
 	npx tsx cli/build.ts $(DIST)
@@ -31,11 +32,15 @@ sea: install
 
 # The library entry points `asya/cdk8s` and `asya/krm` (package.json `exports`) as JS + .d.ts in dist/lib.
 # The Python runtime goes beside them: krm-functions/runtime-script.ts reads it relative to its own file.
-# `npm pack` runs `krm` and `lib` first (the `prepack` script), so the tarball always carries both.
+# `npm pack` runs `krm`, `lib` and `pglite` first (the `prepack` script), so the tarball always carries them.
 lib: install
 	rm -rf dist/lib
 	npx tsc -p tsconfig.lib.json
 	mkdir -p dist/lib/runtime/python && cp runtime/python/asya_runtime.py dist/lib/runtime/python/
+
+# The embedded store's new data directory (gateway/store/pglite-template.ts), also part of `build`.
+pglite: install
+	npx tsx cli/build.ts dist pglite
 
 # Regenerate the AsyncActor CRD from api/ (a test fails when the committed file is stale).
 crd: install

@@ -3,15 +3,18 @@
  *   <out>/asya.js (+ chunks)   the whole CLI; dependencies stay in node_modules (the full image copies them)
  *   <out>/sidecar/             the sidecar image's contents: `asya sidecar|crew|runtime|version` with every
  *                              dependency inside, the crew handlers as JavaScript, and no node_modules at all
+ *   <out>/pglite/              the embedded store's new data directory: initdb's result, migrated (gateway/store/pglite-template.ts)
  * The sidecar bundle leaves out what a sidecar never runs; SIDECAR_EXCLUDED stay unresolved imports, and
- * cli/build.test.ts checks no code of theirs got in. Usage: npx tsx cli/build.ts [out-dir] (default dist).
+ * cli/build.test.ts checks no code of theirs got in. Usage: npx tsx cli/build.ts [out-dir] [part ...] (default dist,
+ * every part: cli, sidecar, pglite).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import pkg from '../package.json' with { type: 'json' };
 import { nodeTarget } from '../krm-functions/build.ts';
 import { externalPackagesExcept, zodEnglishOnly } from '../krm-functions/bundle-plugins.ts';
+import { writePgliteTemplate } from '../gateway/store/pglite.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -78,10 +81,40 @@ export async function buildSidecar(outDir: string): Promise<Metafile> {
   return result.metafile;
 }
 
+/**
+ * Writes `<outDir>/pglite/` and removes any other template beside it (another PGlite's or migrations'). It is replaced
+ * by a rename, never removed first: a gateway of this checkout (a test, while `npm pack` rebuilds it) may be
+ * reading it.
+ */
+export async function buildPgliteTemplate(outDir: string): Promise<string> {
+  const dir = join(outDir, 'pglite');
+  const file = await writePgliteTemplate(dir);
+  for (const entry of readdirSync(dir)) if (join(dir, entry) !== file) rmSync(join(dir, entry), { force: true });
+  return file;
+}
+
+const PARTS = {
+  cli: async (outDir: string) => {
+    await buildCli(outDir);
+    return join(outDir, 'asya.js');
+  },
+  sidecar: async (outDir: string) => {
+    await buildSidecar(outDir);
+    return `${join(outDir, 'sidecar')}/`;
+  },
+  pglite: buildPgliteTemplate,
+};
+
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  const outDir = resolve(process.argv[2] ?? join(ROOT, 'dist'));
+  const [outArg, ...named] = process.argv.slice(2);
+  const outDir = resolve(outArg ?? join(ROOT, 'dist'));
+  const unknown = named.filter((part) => !(part in PARTS));
+  if (unknown.length > 0) {
+    process.stderr.write(`cli/build.ts: unknown part ${unknown.join(', ')} (parts: ${Object.keys(PARTS).join(', ')})\n`);
+    process.exit(2);
+  }
   mkdirSync(outDir, { recursive: true });
-  await buildCli(outDir);
-  await buildSidecar(outDir);
-  process.stdout.write(`built ${join(outDir, 'asya.js')} and ${join(outDir, 'sidecar')}/\n`);
+  for (const part of named.length > 0 ? named : Object.keys(PARTS)) {
+    process.stdout.write(`built ${await PARTS[part as keyof typeof PARTS](outDir)}\n`);
+  }
 }

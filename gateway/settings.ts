@@ -61,7 +61,7 @@ export const GATEWAY_SETTINGS = settingsTable(
     dbMaxConnections: int({ env: 'ASYA_DB_MAX_CONNS', doc: 'connection pool size', default: 10, min: 1 }),
     dbMaxLifetimeMs: duration({ env: 'ASYA_DB_MAX_CONN_LIFETIME', doc: 'recycle a connection after this long', default: '1h' }),
     dbIdleTimeoutMs: duration({ env: 'ASYA_DB_MAX_CONN_IDLE_TIME', doc: 'close an idle connection after this long', default: '30m' }),
-    dataDir: string({ env: 'ASYA_GATEWAY_DATA_DIR', doc: 'where the embedded database keeps its files', defaultDoc: 'in memory' }),
+    dataDir: string({ env: 'ASYA_GATEWAY_DATA_DIR', doc: 'where the embedded database keeps its files', defaultDoc: 'none: a scratch database, gone when the gateway stops' }),
     autoMigrate: bool({ env: 'ASYA_GATEWAY_AUTO_MIGRATE', doc: 'apply pending migrations at startup, under an advisory lock. `false`: run `asya gateway migrate` first', default: true }),
     auth: oneOf(AUTH_MODES, {
       env: 'ASYA_GATEWAY_AUTH',

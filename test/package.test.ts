@@ -1,5 +1,5 @@
 /**
- * The package as users get it: `npm pack` (whose prepack builds dist/krm and dist/lib), installed into a project
+ * The package as users get it: `npm pack` (whose prepack builds dist/krm, dist/lib and dist/pglite), installed into a project
  * in a temporary directory outside the repository, with nothing of the checkout on the module path.
  * - the bins `asya-inject-sidecar` and `asya-keda-scaler` on every golden case: stdout byte for byte what the
  *   in-process function writes, and the golden items;
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { FUNCTIONS } from '../krm-functions/functions.ts';
+import { templateFileName } from '../gateway/store/pglite-template.ts';
 import { COMPONENTS } from '../vitest.config.ts';
 import { runFunction, type KubeObject } from '../krm-functions/resource-list.ts';
 import { runtimeScript } from '../krm-functions/runtime-script.ts';
@@ -58,7 +59,7 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball carries both bundles, the compiled library with its types, and no tests', () => {
+test('the tarball carries both bundles, the compiled library with its types, the embedded database template, and no tests', () => {
   expect(packedFiles).toEqual(expect.arrayContaining([
     'dist/krm/inject-sidecar.cjs',
     'dist/krm/keda-scaler.cjs',
@@ -69,6 +70,7 @@ test('the tarball carries both bundles, the compiled library with its types, and
     'dist/lib/runtime/node/pause.js',
     'dist/lib/runtime/node/pause.d.ts',
     'dist/lib/runtime/python/asya_runtime.py',
+    `dist/pglite/${templateFileName()}`,
     'bin/asya.js',
   ]));
   expect(packedFiles.filter((f) => f.endsWith('.test.ts') || f.includes('/testdata/') || f.startsWith('test/'))).toEqual([]);

@@ -4,20 +4,11 @@
  */
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isProcessAlive } from '../../gateway/store/process-alive.ts';
 import { CliError, EXIT } from '../client/exit-codes.ts';
 
 export interface StoreLock {
   release(): void;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists, it only belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -38,7 +29,7 @@ export function lockStore(dataDir: string): StoreLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
       const owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner !== process.pid && isProcessAlive(owner)) {
         throw new CliError(
           EXIT.usage,
           `the store ${dataDir} is in use by another asya dev (pid ${owner}); stop that one, or give this one its own --data-dir`,

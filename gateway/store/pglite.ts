@@ -5,20 +5,30 @@
  * One process owns a data directory, and PGlite runs one query at a time, so "several replicas" does not
  * apply: transactions simply queue, and SKIP LOCKED never has anything to skip.
  */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Row, SqlDriver, SqlExecutor, SqlParam } from './driver.ts';
 import { migrate } from './migrate.ts';
+import { isProcessAlive } from './process-alive.ts';
+import { findPgliteTemplate, isNewDataDir, unpackTemplate, writeTemplateFile } from './pglite-template.ts';
 import { channelFor, SqlEnvelopeStore } from './sql-store.ts';
 import { StoreUnavailableError, type EnvelopeStore } from './store.ts';
 
 export interface PgliteStoreOptions {
-  /** Directory that keeps the database between runs. @default in memory, gone on close */
+  /** Directory that keeps the database between runs. @default none: the database is gone on close */
   dataDir?: string;
   /** Apply pending migrations on open. @default true */
   migrate?: boolean;
   onBackgroundError?: (error: unknown) => void;
+  /**
+   * initdb's result to start a new database from (pglite-template.ts); `false` runs initdb instead.
+   * @default the build's template for the installed PGlite, when there is one
+   */
+  template?: string | false;
 }
 
 /**
@@ -30,8 +40,16 @@ const EMBEDDED_POSTGRESQL_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 
 
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<EnvelopeStore> {
   const settings = { postgresqlconf: EMBEDDED_POSTGRESQL_CONF };
-  const db = options.dataDir ? await PGlite.create(options.dataDir, settings) : await PGlite.create(settings);
-  const driver = new PgliteDriver(db);
+  const template = options.template === undefined ? findPgliteTemplate() : options.template || undefined;
+  const place = placeData(options.dataDir, template);
+  let db: PGlite;
+  try {
+    db = place.dir ? await PGlite.create(place.dir, settings) : await PGlite.create(settings);
+  } catch (err) {
+    place.release();
+    throw err;
+  }
+  const driver = new PgliteDriver(db, place.release);
   try {
     if (options.migrate ?? true) await migrate(driver);
   } catch (err) {
@@ -40,6 +58,94 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   }
   collectStartupGarbage();
   return new SqlEnvelopeStore(driver, channelFor(), options.onBackgroundError);
+}
+
+/**
+ * Runs initdb and the migrations once, in memory, and writes the data directory as the template new stores
+ * start from (pglite-template.ts). Answers the file written.
+ */
+export async function writePgliteTemplate(outDir: string): Promise<string> {
+  const db = await PGlite.create({ postgresqlconf: EMBEDDED_POSTGRESQL_CONF });
+  const driver = new PgliteDriver(db, () => {});
+  try {
+    await migrate(driver);
+    return writeTemplateFile(outDir, new Uint8Array(await (await db.dumpDataDir('gzip')).arrayBuffer()));
+  } finally {
+    await driver.close();
+  }
+}
+
+interface DataPlace {
+  /** PGlite's data directory; undefined keeps the database in wasm memory. */
+  dir?: string;
+  /** Called once the database is closed (or failed to open): removes what only this store used. */
+  release(): void;
+}
+
+/** Scratch directories of stores "in memory" that start from the template: `asya-pglite-mem-<pid>-<random>`. */
+const SCRATCH_PREFIX = 'asya-pglite-mem-';
+
+/**
+ * Where the database lives. A new data directory starts from the template. A store without one starts from
+ * the template too, in a scratch directory removed on close (and at exit): PGlite's in-memory file system
+ * would hold the 40 MB data directory in the heap, where on disk it costs only the pages in use, so this is
+ * what keeps an idle `asya dev` gateway under 250 MiB (docs/performance.md). With no template, the database
+ * stays in memory and PGlite runs initdb, as before.
+ */
+function placeData(dataDir: string | undefined, template: string | undefined): DataPlace {
+  const nothing = () => {};
+  if (dataDir) {
+    if (template && isNewDataDir(dataDir)) {
+      const existed = existsSync(dataDir);
+      try {
+        unpackTemplate(template, dataDir);
+      } catch (err) {
+        // The directory was absent or empty before: whatever is in it now came from this unpacking.
+        if (!existed) rmSync(dataDir, { recursive: true, force: true });
+        else for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+        throw err;
+      }
+    }
+    return { dir: dataDir, release: nothing };
+  }
+  if (!template) return { release: nothing };
+  removeOrphanedScratch();
+  const dir = mkdtempSync(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
+  if (openScratch.size === 0) process.once('exit', removeOpenScratch);
+  openScratch.add(dir);
+  const release = () => {
+    openScratch.delete(dir);
+    if (openScratch.size === 0) process.off('exit', removeOpenScratch);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    unpackTemplate(template, dir);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { dir, release };
+}
+
+/** This process's scratch directories not yet removed: an exit without close removes them. */
+const openScratch = new Set<string>();
+
+function removeOpenScratch(): void {
+  for (const dir of openScratch) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Scratch directories whose process is gone (killed before it could remove its own). */
+function removeOrphanedScratch(): void {
+  const pattern = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`);
+  for (const entry of readdirSync(tmpdir())) {
+    const pid = Number(pattern.exec(entry)?.[1]);
+    if (!pid || pid === process.pid || isProcessAlive(pid)) continue;
+    try {
+      rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    } catch {
+      // Another user's, or another process sweeping it too: not this store's to fail over.
+    }
+  }
 }
 
 /** After boot, in ms: PGlite lets go of its boot buffers a few turns after create() resolved. */
@@ -75,7 +181,10 @@ class PgliteDriver implements SqlDriver {
   private readonly direct: SqlExecutor;
   private readonly unlisteners: Array<() => Promise<void>> = [];
 
-  constructor(private readonly db: PGlite) {
+  constructor(
+    private readonly db: PGlite,
+    private readonly release: () => void,
+  ) {
     this.direct = executor(db);
   }
 
@@ -113,7 +222,11 @@ class PgliteDriver implements SqlDriver {
   async close(): Promise<void> {
     if (this.db.closed) return;
     for (const unlisten of this.unlisteners.splice(0)) await unlisten().catch(() => {});
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      this.release();
+    }
   }
 
   private assertOpen(): void {
