@@ -10,6 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..');
 /** Module → the modules of ours it imports (statically or dynamically), paths relative to the repository. */
 let graph: Map<string, string[]>;
+/** The same, static imports only: what loading a module loads with it. */
+let staticGraph: Map<string, string[]>;
 
 beforeAll(async () => {
   const result = await build({
@@ -17,7 +19,20 @@ beforeAll(async () => {
     platform: 'node', target: 'node20', format: 'esm', packages: 'external', outdir: 'unused', logLevel: 'silent',
   });
   graph = new Map(Object.entries(result.metafile.inputs).map(([path, input]) => [path, input.imports.filter((i) => !i.external).map((i) => i.path)]));
+  staticGraph = new Map(Object.entries(result.metafile.inputs).map(([path, input]) => [path, input.imports.filter((i) => !i.external && i.kind !== 'dynamic-import').map((i) => i.path)]));
 });
+
+/** Every module that loading `start` loads, following static imports only. */
+function loadedWith(start: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (module: string): void => {
+    if (seen.has(module)) return;
+    seen.add(module);
+    for (const next of staticGraph.get(module) ?? []) visit(next);
+  };
+  visit(start);
+  return seen;
+}
 
 const under = (folder: string) => (path: string) => path.startsWith(`${folder}/`);
 
@@ -77,6 +92,12 @@ describe('the production module graph (cli/bin.ts bundled)', () => {
     expect(edges(under('telemetry'), (target) => !under('telemetry')(target) && !under('settings')(target))).toEqual([]);
     // crew/tracing.ts is reached through the crew handlers, which the runtime loads by path, not the CLI.
     for (const user of ['sidecar/hop-trace.ts', 'gateway/tracing.ts']) expect(graph.get(user), user).toContain('telemetry/index.ts');
+  });
+
+  it('loads an envelope store, with its database client, only when the gateway opens that one', () => {
+    const stores = ['gateway/store/pglite.ts', 'gateway/store/postgres.ts'];
+    expect(stores.filter((store) => graph.has(store))).toEqual(stores);
+    expect([...loadedWith('gateway/server.ts')].filter((module) => stores.includes(module))).toEqual([]);
   });
 
   it('keeps the gateway core below both of its surfaces', () => {
