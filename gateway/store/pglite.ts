@@ -152,9 +152,9 @@ function removeOrphanedScratch(): void {
 const STARTUP_GARBAGE_DELAY_MS = 1_000;
 
 /**
- * Starting PGlite leaves about 300 MB of buffers behind (initdb's wasm memory, the bundled file system
- * image), unreachable but outside the JS heap, so an idle gateway, which allocates next to nothing, never
- * triggers the collection that would free them. One full collection a moment after boot does; `gc` is
+ * Starting PGlite leaves buffers behind (the bundled file system image, and about 300 MB more when it ran
+ * initdb for want of a template), unreachable but outside the JS heap, so an idle gateway, which allocates
+ * next to nothing, never triggers the collection that would free them. One full collection a moment after boot does; `gc` is
  * taken from a fresh context once the flag is set, which leaves the process's own global untouched.
  */
 function collectStartupGarbage(): void {
