@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { isClosedSocketWriteBug } from './gateway/store/postgres-driver-bug.ts';
 
 /** The folders whose code coverage measures (the components; see docs/testing.md, "Coverage"). */
 export const COMPONENTS = ['settings', 'telemetry', 'protocol', 'api', 'transport', 'payload-store', 'runtime', 'sidecar', 'gateway', 'crew', 'krm-functions', 'controller', 'charts-ts', 'cli'];
@@ -13,11 +12,6 @@ export default defineConfig({
     // Suites share one RabbitMQ and one PostgreSQL; queue and schema names are unique per test file,
     // so files may run in parallel, but two cores do not gain from more than two workers.
     maxWorkers: 2,
-    // Tests that run the gateway in-process on PostgreSQL and take the database down meet postgres.js's
-    // stray write after a closed connection (see gateway/store/postgres-driver-bug.ts). The gateway process
-    // survives it with a guard that cannot be installed inside a test worker; every other unhandled error
-    // still fails the run.
-    onUnhandledError: (error) => (isClosedSocketWriteBug(error) ? false : undefined),
     // Component logs written straight to stderr become per-test output, shown only when that test fails.
     setupFiles: ['test/runner/route-output.ts'],
     // Off unless asked for (`make coverage`): v8 coverage slows every test.

@@ -39,9 +39,7 @@ export async function runGateway(args: string[], env: Record<string, string | un
     ...(values.config !== undefined ? { [envName(GATEWAY_SETTINGS, 'configPath')]: values.config } : {}),
   };
   const { startGateway } = await import('../gateway/server.ts');
-  const { surviveClosedSocketWriteBug } = await import('../gateway/store/postgres-driver-bug.ts');
   const early = createLogger(logLevelFromEnv(env), 'asya.gateway', { format: logFormatFromEnv(env) });
-  surviveClosedSocketWriteBug(early);
   // Signals are taken from the start: one that arrives while the gateway is still starting (it already
   // listens, the outbox relay is not up yet) stops it as soon as it is up, rather than killing it unclean.
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;

@@ -8,13 +8,8 @@ import { createLogger, type Logger } from './log.ts';
 import { logFormatFromEnv, logLevelFromEnv } from './settings.ts';
 
 let target: Logger | undefined;
-const survivable: Array<(err: unknown) => string | undefined> = [];
 
 function onUncaught(err: unknown, origin: string): void {
-  for (const explain of survivable) {
-    const warning = explain(err);
-    if (warning !== undefined) return target?.warn(warning);
-  }
   const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
   target?.error(`${what}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   // As Node does by default: a process in an unknown state stops.
@@ -25,15 +20,6 @@ function onUncaught(err: unknown, origin: string): void {
 export function logUncaughtErrors(log: Logger): void {
   if (!target) process.on('uncaughtException', onUncaught);
   target = log;
-}
-
-/**
- * This process lives through one kind of uncaught error: `explain` answers the warning to log for it, and
- * undefined for any other error, which still stops the process. For processes, not libraries.
- */
-export function surviveUncaught(log: Logger, explain: (err: unknown) => string | undefined): void {
-  survivable.push(explain);
-  logUncaughtErrors(target ?? log);
 }
 
 /** Node's warnings (deprecations, experimental features) as WARNING lines instead of its own stderr text. */

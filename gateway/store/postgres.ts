@@ -75,7 +75,7 @@ function quoteIdent(name: string): string {
 
 // postgres.js types parameters by a generic it cannot infer from our plain union; the values are plain
 // strings, numbers, booleans and nulls, which it serialises without help.
-type Params = Parameters<postgres.Sql['unsafe']>[1];
+type Params = postgres.ParameterOrJSON<never>[];
 const asParams = (params: readonly SqlParam[]) => params as unknown as Params;
 
 /**

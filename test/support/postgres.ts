@@ -53,6 +53,16 @@ export async function terminateBackends(applicationName: string, url = testDatab
   });
 }
 
+/** Kills one of those backends, picked at random (a connection lost mid-traffic); returns how many it killed. */
+export async function terminateOneBackend(applicationName: string, url = testDatabaseUrl): Promise<number> {
+  return withBackendsOf(applicationName, url, async (sql, pids) => {
+    const pid = pids[Math.floor(Math.random() * pids.length)];
+    if (pid === undefined) return 0;
+    await sql`select pg_terminate_backend(${pid})`;
+    return 1;
+  });
+}
+
 /** How many connections a client with this application name has open now. */
 export function countBackends(applicationName: string, url = testDatabaseUrl): Promise<number> {
   return withBackendsOf(applicationName, url, async (_, pids) => pids.length);
