@@ -39,12 +39,17 @@ export async function waitDrained(transport: Transport, queues: string[], timeou
   let last = -1;
   for (;;) {
     let total = 0;
+    const held: string[] = [];
     for (const q of queues) {
       const d = await transport.queueDepth(q);
-      total += d.ready + d.inFlight + d.delayed;
+      const n = d.ready + d.inFlight + d.delayed;
+      total += n;
+      // Which queue and in which state says whose message it is: ready (no consumer takes it), in flight
+      // (a consumer holds it) or delayed (a retry waiting its turn).
+      if (n > 0) held.push(`${q}: ${d.ready} ready, ${d.inFlight} in flight, ${d.delayed} delayed`);
     }
     if (total === 0) return;
-    if (Date.now() > deadline) throw new Error(`${queues.join(', ')} still hold ${total} message(s) after ${timeoutMs} ms (before: ${last})`);
+    if (Date.now() > deadline) throw new Error(`queues still hold ${total} message(s) after ${timeoutMs} ms (${held.join('; ')}; before: ${last})`);
     last = total;
     await new Promise((r) => setTimeout(r, 200));
   }
