@@ -36,6 +36,7 @@ const BENCHES: readonly Bench[] = [
   { name: 'payloads', script: 'bench/payloads/run.ts', args: (quick) => (quick ? ['0.1'] : []) },
   { name: 'gateway', script: 'bench/gateway/run.ts', args: (quick) => (quick ? ['300', '2', '100', '8'] : []) },
   { name: 'gateway-finals', script: 'bench/gateway/finals.ts', args: (quick) => (quick ? ['300', '16', '1'] : []) },
+  { name: 'gateway-stream-open', script: 'bench/gateway/stream-open.ts', args: (quick) => (quick ? ['300', '1'] : []) },
   { name: 'krm', script: 'bench/krm/run.ts', args: (quick) => (quick ? ['100', '1'] : []) },
   { name: 'cold-start', script: 'bench/cold-start/run.ts', args: (quick) => (quick ? ['3'] : []) },
   { name: 'memory', script: 'bench/memory/run.ts', args: (quick) => (quick ? ['500', '200', '300'] : []) },

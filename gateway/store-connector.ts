@@ -73,6 +73,7 @@ export function connectStore(
     setFinal: (id, input) => call(() => use().setFinal(id, input)),
     eventsSince: (id, after, limit) => call(() => use().eventsSince(id, after, limit)),
     subscribe: (id, listener, opts) => call(() => use().subscribe(id, listener, opts)),
+    follow: (id, listener, opts) => call(() => use().follow(id, listener, opts)),
     registerChild: (input) => call(() => use().registerChild(input)),
     reopen: (id, input) => call(() => use().reopen(id, input)),
     cancel: (id, reason) => call(() => use().cancel(id, reason)),

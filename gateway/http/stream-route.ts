@@ -13,7 +13,7 @@
 import { UPDATE_EVENT } from '../../protocol/gateway-contract.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { canSee } from '../core/caller.ts';
-import type { EnvelopeEvent, Subscription } from '../store/index.ts';
+import type { EnvelopeEvent, EnvelopeStatus, Subscription } from '../store/index.ts';
 import { isFinal } from '../store/state-machine.ts';
 import { updateJson } from '../core/envelope-json.ts';
 import { HttpError, notFound } from './errors.ts';
@@ -46,13 +46,11 @@ export function streamRoute(routes: Routes, deps: GatewayDeps): void {
   routes.get('/envelopes/:id/stream', 'client', async (c) => {
     const id = checkPathId(c.req.param('id'));
     const after = lastEventId(c.req.header('last-event-id') ?? c.req.query('last_event_id'));
-    const envelope = await store.get(id);
-    if (!envelope || !canSee(c.get('caller'), envelope)) throw notFound();
 
     let lastSent = after;
     // The envelope's state as of the newest event this stream has seen (per envelope, seq order is commit
-    // order), or as read above: whether it is final once the replay is done needs no second read.
-    let latest = envelope.status;
+    // order), or as read with it: whether it is final once the replay is done needs no second read.
+    let latest: EnvelopeStatus | undefined;
     let subscription: Subscription | undefined;
     const body = new SseBody(c, deps, () => `SSE client for ${id} is not reading; closing its stream (it can resume from event ${lastSent})`);
     body.whenClosed(() => void subscription?.close());
@@ -67,10 +65,15 @@ export function streamRoute(routes: Routes, deps: GatewayDeps): void {
       if (!replaying && isFinal(event.status)) body.close();
     };
     try {
-      // Subscribed before the response starts, so a database outage is still a clean 503.
-      subscription = await store.subscribe(id, send, { afterSeq: after });
+      // The envelope is looked up with the first replayed events, in one statement, and subscribed before
+      // the response starts, so a database outage is still a clean 503. What was replayed waits in the body
+      // until the caller is known to see the envelope: for anyone else the body is dropped unsent.
+      const followed = await store.follow(id, send, { afterSeq: after });
+      subscription = followed.subscription;
+      if (!followed.head || !canSee(c.get('caller'), followed.head)) throw notFound();
+      latest ??= followed.head.status;
       // The client may have left while the subscription was being made.
-      if (!body.open) void subscription.close();
+      if (!body.open) void subscription?.close();
       replaying = false;
       // Final before the client came back with a Last-Event-ID past the final event, or final in what was
       // replayed: send what is left from the table, and stop.

@@ -282,6 +282,36 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       for (const s of subs) await s.close();
     });
 
+    it('follows one envelope: its head and replay in one read, then live updates; nothing for an unknown id', async () => {
+      const id = uid('follow');
+      await store.create({ id, actors: ['a', 'b'], payload: { big: 'x'.repeat(1000) }, owner: 'team-a' });
+      await store.appendProgress(id, { actorState: 'received', currentActorIdx: 0 });
+      const stored = await store.eventsSince(id, 0);
+      const all: EnvelopeEvent[] = [];
+      const followed = await peer.follow(id, (e) => all.push(e));
+      expect(followed.head).toEqual({ status: 'running', owner: 'team-a' });
+      // The replay is delivered before follow resolves.
+      expect(all).toEqual(stored);
+      const fromSecond: EnvelopeEvent[] = [];
+      const second = await peer.follow(id, (e) => fromSecond.push(e), { afterSeq: stored[0]?.seq });
+      expect(fromSecond).toEqual(stored.slice(1));
+      // Past every event: the head alone.
+      const none: EnvelopeEvent[] = [];
+      const past = await peer.follow(id, (e) => none.push(e), { afterSeq: stored.at(-1)?.seq });
+      expect(past.head?.status).toBe('running');
+      expect(none).toEqual([]);
+      await store.setFinal(id, { status: 'succeeded' });
+      const final = (await store.eventsSince(id, 0)).at(-1);
+      await waitFor(() => all.length === stored.length + 1 && fromSecond.length === stored.length && none.length === 1);
+      expect([all.at(-1), fromSecond.at(-1), none[0]]).toEqual([final, final, final]);
+      for (const f of [followed, second, past]) await f.subscription?.close();
+
+      const unknown: EnvelopeEvent[] = [];
+      expect(await peer.follow(uid('nobody'), (e) => unknown.push(e))).toEqual({ head: undefined, subscription: undefined });
+      expect(unknown).toEqual([]);
+      await expect(peer.follow(id, () => {}, { afterSeq: -1 })).rejects.toBeInstanceOf(InvalidEnvelopeInputError);
+    });
+
     it('finishes a fan-out parent only after all children, results in child order', async () => {
       const parent = uid('fan');
       await store.create({ id: parent, actors: ['split', 'work'], payload: null, headers: { traceparent: 't' } });

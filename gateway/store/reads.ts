@@ -3,7 +3,16 @@ import { ENVELOPE_STATUSES } from '../../protocol/gateway-contract.ts';
 import type { SqlExecutor, SqlParam } from './driver.ts';
 import * as rows from './rows.ts';
 import { ENVELOPE_COLUMNS, EVENT_COLUMNS } from './rows.ts';
-import { InvalidEnvelopeInputError, type EnvelopeEvent, type EnvelopePage, type EnvelopeRecord, type EnvelopeSummary, type ListFilter } from './store.ts';
+import {
+  InvalidEnvelopeInputError,
+  type EnvelopeEvent,
+  type EnvelopeHead,
+  type EnvelopePage,
+  type EnvelopeRecord,
+  type EnvelopeStatus,
+  type EnvelopeSummary,
+  type ListFilter,
+} from './store.ts';
 
 const STATUSES = new Set<string>(ENVELOPE_STATUSES);
 
@@ -97,6 +106,35 @@ export async function eventsSince(
           [envelopeId, afterSeq, max],
         );
   return found.map(rows.toEvent);
+}
+
+/**
+ * An envelope's status and owner with its events after `afterSeq`, in one statement: what a stream needs to
+ * decide whether to serve it and where it starts. Undefined when there is no such envelope.
+ */
+export async function headWithEventsSince(
+  db: SqlExecutor,
+  envelopeId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<{ head: EnvelopeHead; events: EnvelopeEvent[] } | undefined> {
+  if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidEnvelopeInputError('afterSeq must be a non-negative integer');
+  const max = Math.min(Math.max(Math.trunc(limit), 1), 10_000);
+  // The envelope's own columns are renamed so that u.* (the event's) keeps the names toEvent reads.
+  const found = await db.query(
+    `select e.status as head_status, e.owner as head_owner, u.*
+     from envelopes e
+     left join lateral (select ${EVENT_COLUMNS} from envelope_updates where envelope_id = e.id and id > $2 order by id limit $3) u on true
+     where e.id = $1
+     order by u.id`,
+    [envelopeId, afterSeq, max],
+  );
+  const first = found[0];
+  if (!first) return undefined;
+  return {
+    head: { status: String(first.head_status) as EnvelopeStatus, owner: rows.toText(first.head_owner) },
+    events: found.filter((r) => r.id !== null && r.id !== undefined).map(rows.toEvent),
+  };
 }
 
 export async function eventsBySeq(db: SqlExecutor, seqs: number[]): Promise<EnvelopeEvent[]> {

@@ -106,7 +106,7 @@ export function toEvent(r: Row): EnvelopeEvent {
 }
 
 /** The original wrote '' for "no error"; we read that as none. */
-function toText(v: unknown): string | null {
+export function toText(v: unknown): string | null {
   return v === null || v === undefined || v === '' ? null : String(v);
 }
 

@@ -55,6 +55,8 @@ import {
   type RegisterChildInput,
   type ReopenInput,
   type ReopenResult,
+  type EnvelopeHead,
+  type Followed,
   type SubscribeOptions,
   type Subscription,
   type UpdateResult,
@@ -502,14 +504,31 @@ export class SqlEnvelopeStore implements EnvelopeStore {
     listener: (event: EnvelopeEvent) => void,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
+    await this.listen();
+    return this.hub.add(envelopeId, listener, options);
+  }
+
+  async follow(envelopeId: string, listener: (event: EnvelopeEvent) => void, options: SubscribeOptions = {}): Promise<Followed> {
+    await this.listen();
+    let head: EnvelopeHead | undefined;
+    const subscription = await this.hub.add(envelopeId, listener, { ...options, afterSeq: options.afterSeq ?? 0 }, async (after, limit) => {
+      const found = await reads.headWithEventsSince(this.db, envelopeId, after, limit);
+      head = found?.head;
+      return found?.events ?? [];
+    });
+    if (head) return { head, subscription };
+    await subscription.close();
+    return { head: undefined, subscription: undefined };
+  }
+
+  private listen(): Promise<void> {
     this.listening ??= this.db
       .listen(this.channel, (payload) => this.hub.notify(payload), () => this.hub.resume())
       .catch((err: unknown) => {
         this.listening = undefined;
         throw err;
       });
-    await this.listening;
-    return this.hub.add(envelopeId, listener, options);
+    return this.listening;
   }
 
   ping(): Promise<boolean> {

@@ -260,6 +260,12 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** What a stream needs of its envelope before serving it: whether it is final, and whose it is. */
+export type EnvelopeHead = Pick<EnvelopeRecord, 'status' | 'owner'>;
+
+/** follow()'s answer: no head and no subscription when the envelope does not exist. */
+export type Followed = { head: EnvelopeHead; subscription: Subscription } | { head: undefined; subscription: undefined };
+
 export type FanInArrivalResult =
   | FanInAnswer
   /** The child's registration has not reached the gateway yet: try again shortly. */
@@ -313,6 +319,13 @@ export interface EnvelopeStore {
     listener: (event: EnvelopeEvent) => void,
     options?: SubscribeOptions,
   ): Promise<Subscription>;
+  /**
+   * subscribe() to one envelope with its head read in the same statement as the first replayed events: a
+   * stream's lookup and replay in one round trip. The replayed events reach the listener before this
+   * resolves, so a caller that may not serve the envelope must hold what it gets until it has looked at
+   * the head.
+   */
+  follow(envelopeId: string, listener: (event: EnvelopeEvent) => void, options?: SubscribeOptions): Promise<Followed>;
   /**
    * Creates a fan-out child; not_found when the parent is unknown. The child's own progress may reach the
    * gateway before its registration and create it as a top-level envelope: registration then links it

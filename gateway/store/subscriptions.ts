@@ -20,6 +20,9 @@ export interface EventSource {
   maxSeq(envelopeId: string | undefined): Promise<number>;
 }
 
+/** Reads one page of a subscriber's events after a seq, as EventSource.eventsSince does. */
+export type FirstPage = (afterSeq: number, limit: number) => Promise<EnvelopeEvent[]>;
+
 const PAGE = 1000;
 /** Written events kept for their NOTIFY; one that never comes (a rolled-back write) is dropped past this many. */
 const WRITTEN_KEPT = 4096;
@@ -157,7 +160,12 @@ export class SubscriptionHub {
    * beside the live deliveries rather than in their queue, so a burst of new streams (each one read)
    * does not delay every other stream's events.
    */
-  async add(envelopeId: string | undefined, listener: (e: EnvelopeEvent) => void, options: SubscribeOptions): Promise<Subscription> {
+  async add(
+    envelopeId: string | undefined,
+    listener: (e: EnvelopeEvent) => void,
+    options: SubscribeOptions,
+    firstPage?: FirstPage,
+  ): Promise<Subscription> {
     const sub = new Subscriber(envelopeId, listener, options.onError);
     sub.hold();
     this.register(sub);
@@ -165,7 +173,7 @@ export class SubscriptionHub {
       if (options.afterSeq === undefined) sub.lastSeq = await this.source.maxSeq(envelopeId);
       else {
         sub.lastSeq = options.afterSeq;
-        await this.replay(sub, options.afterSeq, 'own');
+        await this.replay(sub, options.afterSeq, 'own', firstPage);
       }
     } catch (err) {
       sub.closed = true;
@@ -270,11 +278,16 @@ export class SubscriptionHub {
     }
   }
 
-  /** `own`: the subscriber's first read, delivered past its hold (what it holds comes after). */
-  private async replay(sub: Subscriber, afterSeq: number, own?: 'own'): Promise<void> {
+  /**
+   * `own`: the subscriber's first read, delivered past its hold (what it holds comes after). `firstPage`
+   * stands in for the first eventsSince (a caller that reads something else in the same statement).
+   */
+  private async replay(sub: Subscriber, afterSeq: number, own?: 'own', firstPage?: FirstPage): Promise<void> {
     let from = afterSeq;
+    let read = firstPage;
     for (;;) {
-      const events = await this.source.eventsSince(sub.envelopeId, from, PAGE);
+      const events = read ? await read(from, PAGE) : await this.source.eventsSince(sub.envelopeId, from, PAGE);
+      read = undefined;
       for (const event of events) (own ? sub.deliverNow(event) : sub.deliver(event));
       if (events.length < PAGE || sub.closed) return;
       from = events[events.length - 1]?.seq ?? from;
