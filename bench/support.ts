@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Channel } from 'amqplib';
 
 export function percentile(sorted: number[], p: number): number {
@@ -24,6 +24,19 @@ export function peakRssMiB(pid: number): number {
     return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
   } catch {
     return Number.NaN;
+  }
+}
+
+/**
+ * Starts the process's peak resident set over from its current one (Linux: `5` to /proc/<pid>/clear_refs),
+ * so the next peakRssMiB() is the peak since now. False where the kernel refuses it.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

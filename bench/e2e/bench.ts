@@ -5,7 +5,7 @@
  * divided by the envelopes it was sent.
  */
 import { cpus, loadavg } from 'node:os';
-import { peakRssMiB } from '../support.ts';
+import { peakRssMiB, resetPeakRss } from '../support.ts';
 import { startAsyaPipeline } from './asya-pipeline.ts';
 import { openBroker, type BenchBroker, type BrokerLeg } from './brokers.ts';
 import { perEnvelope, STATISTICS_SETTLE_MS, type Counts } from './counters.ts';
@@ -109,7 +109,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
         if (!climbing.has(p)) continue;
         log(`${p.name}: ${rate}/s for ${options.seconds} s ...`);
         if (!options.skipAnalyze) await p.analyze();
+        const roles = Object.entries(p.pids);
+        const peaksReset = roles.every(([, pid]) => resetPeakRss(pid));
         const step = await runStep(p, rate, options.seconds, options, options.signal);
+        if (peaksReset) step.peakRssMiB = Object.fromEntries(roles.map(([role, pid]) => [role, peakRssMiB(pid)]));
         steps.push(step);
         sent.set(p, sent.get(p)! + step.sent);
         log(`  p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms, drained in ${step.drainMs?.toFixed(0) ?? '-'} ms: ${step.holds ? 'holds' : 'does not hold'}`);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RABBITMQ_URL } from '../../test/support/rabbitmq.ts';
+import { resetPeakRss } from '../support.ts';
 import { startAsyaPipeline } from './asya-pipeline.ts';
 import { openBroker, type BenchBroker } from './brokers.ts';
 import { startDevPipeline } from './dev-pipeline.ts';
@@ -82,9 +83,13 @@ describe('bench/e2e machinery', () => {
       raw: pipelineReport(rawCounters),
       ratio: 1,
     };
+    // runE2e sets each step's peaks after resetting them (resetPeakRss); here the first step has some, the other none.
+    expect(resetPeakRss(process.pid)).toBe(true);
+    steps[0]!.peakRssMiB = { gateway: 175, 'sidecar a': 80, runtime: Number.NaN };
     const tables = formatReport(report);
     expect(tables.map((t) => t.rows.length)).toEqual([2, 2, 2, expect.any(Number)]);
     expect(tables[0]!.rows.map((r) => r.pipeline)).toEqual(['asya (rabbitmq)', 'raw']);
+    expect(tables[0]!.rows.map((r) => r['largest peak RSS MiB'])).toEqual(['gateway 175', '-']);
     expect(tables[1]!.rows.map((r) => r['vs raw'])).toEqual(['100%', '100%']);
     expect(tables[2]!.rows.map((r) => r.process)).toEqual(['gateway', 'gateway']);
     const perEnvelopeRows = Object.fromEntries(tables[3]!.rows.map((r) => [r.counter, r]));

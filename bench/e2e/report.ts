@@ -34,6 +34,7 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
     'CPU ms/env': Object.values(s.cpuMsPerEnvelope).reduce((a, b) => a + b, 0),
     'servers CPU ms/env': Object.entries(s.serverCpuMsPerEnvelope ?? {}).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '),
     load: `${s.loadAverage.before.toFixed(1)}→${s.loadAverage.after.toFixed(1)}`,
+    'largest peak RSS MiB': largestPeak(s.peakRssMiB),
     holds: s.holds ? 'yes' : 'NO',
   }));
   const ratio = report.ratio === null ? 'n/a (raw held no step)' : `${Math.round(report.ratio * 100)}%`;
@@ -68,4 +69,12 @@ export function formatReport(report: E2eReport): Array<{ title: string; rows: Ro
       ],
     },
   ];
+}
+
+/** The step's largest process by peak resident set, e.g. `gateway 175` (goal 4 of issue 16 is per process). */
+function largestPeak(peaks: Record<string, number> | undefined): string {
+  const [role, mib] = Object.entries(peaks ?? {})
+    .filter(([, v]) => Number.isFinite(v))
+    .sort((a, b) => b[1] - a[1])[0] ?? [];
+  return role === undefined || mib === undefined ? '-' : `${role} ${mib.toFixed(0)}`;
 }

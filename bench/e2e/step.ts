@@ -43,6 +43,8 @@ export interface StepResult {
    */
   serverCpuMsPerEnvelope: Record<string, number>;
   loadAverage: { before: number; after: number };
+  /** Each process's peak resident set during this step (VmHWM reset at its start), by role; absent where it could not be reset. */
+  peakRssMiB?: Record<string, number>;
   holds: boolean;
   errors: string[];
   /**
