@@ -86,16 +86,22 @@ export async function startAsya(args: string[], env: Record<string, string>, rea
  * `asya gateway` as its own process, with exactly `env` (plus PATH), on a free port of 127.0.0.1; resolved
  * once /ready answers 200. By default it runs the sources under tsx;
  * ASYA_BENCH_GATEWAY_BUNDLE=dist/asya.js runs the bundled CLI (`make build`), as container images do, and
- * ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles it.
+ * ASYA_BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles it, and
+ * ASYA_BENCH_GATEWAY_ENV="ASYA_DB_MAX_CONNS=3 …" gives it settings other than the defaults (to try one).
  */
 export async function startGatewayProcess(env: Record<string, string>): Promise<BenchProcess & { url: string }> {
   const script = `import(${JSON.stringify(join(REPO_ROOT, 'cli/gateway.ts'))}).then((m) => m.runGateway([]))`;
   const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const bundle = process.env.ASYA_BENCH_GATEWAY_BUNDLE;
   const entry = bundle ? [resolve(REPO_ROOT, bundle), 'gateway'] : ['--import', 'tsx', '--input-type=module', '-e', script];
+  const tried = Object.fromEntries((process.env.ASYA_BENCH_GATEWAY_ENV ?? '').split(' ').filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`ASYA_BENCH_GATEWAY_ENV: "${pair}" is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env, ...tried },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const proc = stoppable(child);

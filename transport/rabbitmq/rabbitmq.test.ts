@@ -6,7 +6,7 @@ import { forceCloseConnection, RABBITMQ_URL, TestQueues, unackedOnBroker } from 
 import { requireTools } from '../../test/support/tools.ts';
 import { transportConformance } from '../conformance.case.ts';
 import { deferred, text, waitFor, waitForDepth } from '../conformance-helpers.ts';
-import { RabbitMqTransport } from './rabbitmq.ts';
+import { RabbitMqTransport, writeFramesTogether } from './rabbitmq.ts';
 import { prefetchFor } from './rabbitmq-consumer.ts';
 import { bucketDelay, deliveryCountOf, holdingQueue, queueArguments } from './rabbitmq-topology.ts';
 import type { Delivery } from '../transport.ts';
@@ -46,6 +46,42 @@ describe('rabbitmq topology rules', () => {
     expect(deliveryCountOf(msg({}, false))).toBe(1);
     expect(deliveryCountOf(msg({ 'x-delivery-count': 2 }, true))).toBe(3);
     expect(deliveryCountOf(msg({}, true))).toBe(2);
+  });
+});
+
+describe("amqplib's frames written together", () => {
+  it('finds the muxer in this amqplib, and what a turn publishes leaves in fewer socket writes, in order', async () => {
+    const model = await amqp.connect(RABBITMQ_URL, { noDelay: true });
+    try {
+      // If amqplib's insides change shape this turns false and the transport silently goes without.
+      expect(writeFramesTogether(model)).toBe(true);
+      const socket = (model as unknown as { connection: { stream: { _writev?: unknown; _write: unknown } } }).connection.stream;
+      const counts = { writes: 0 };
+      for (const method of ['_write', '_writev'] as const) {
+        const original = socket[method] as ((...args: unknown[]) => unknown) | undefined;
+        if (!original) continue;
+        socket[method] = function (this: unknown, ...args: unknown[]) {
+          counts.writes++;
+          return original.apply(this, args);
+        };
+      }
+      const ch = await model.createConfirmChannel();
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      counts.writes = 0;
+      for (let i = 0; i < 20; i++) ch.sendToQueue(queue, Buffer.from(`m${i}`));
+      await ch.waitForConfirms();
+      // 20 publishes in one turn: one corked pass of the muxer (amqplib alone wrote each frame on its own).
+      expect(counts.writes).toBeLessThan(20);
+      const got: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const msg = await ch.get(queue, { noAck: true });
+        if (msg) got.push(msg.content.toString());
+      }
+      expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+      await ch.close();
+    } finally {
+      await model.close();
+    }
   });
 });
 

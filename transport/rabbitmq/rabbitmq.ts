@@ -55,6 +55,32 @@ export interface RabbitMqTransportOptions {
 
 type PublishOutcome = 'confirmed' | 'returned' | 'nacked' | 'too_large' | 'lost';
 
+/** The parts of amqplib's connection that writeFramesTogether reaches into (not in its types). */
+interface AmqplibInternals {
+  connection?: { muxer?: { _readIncoming?: () => void; out?: { cork(): void; uncork(): void } } };
+}
+
+/**
+ * amqplib's muxer gives each frame (a publish, an ack, a confirm's delivery) its own socket write, and on
+ * loopback each write is a syscall that runs the broker's receive path too. Corked for one pass of the
+ * muxer, what a turn produced leaves in one write. Left as it is if amqplib's insides ever change shape.
+ */
+export function writeFramesTogether(model: ChannelModel): boolean {
+  const muxer = (model as unknown as AmqplibInternals).connection?.muxer;
+  const out = muxer?.out;
+  const pass = muxer?._readIncoming;
+  if (!muxer || !out || typeof pass !== 'function' || typeof out.cork !== 'function') return false;
+  muxer._readIncoming = () => {
+    out.cork();
+    try {
+      pass.call(muxer);
+    } finally {
+      out.uncork();
+    }
+  };
+  return true;
+}
+
 export class RabbitMqTransport implements Transport {
   readonly kind = 'rabbitmq' as const;
   readonly exchange: string;
@@ -361,6 +387,7 @@ export class RabbitMqTransport implements Transport {
         // noDelay: amqplib leaves Nagle's algorithm on, which holds a small frame (an ack, a publish) back
         // until the broker acknowledges the previous one, up to its 40 ms delayed ACK; a hop writes several.
         model = await amqp.connect(this.url, { noDelay: true, clientProperties: { connection_name: this.connectionName } });
+        writeFramesTogether(model);
         model.on('error', (err: Error) => this.log.warn('rabbitmq connection error', { error: errorText(err) }));
         const opened = model;
         model.on('close', (err?: Error) => this.onConnectionClosed(opened, err));
