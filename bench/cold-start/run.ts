@@ -23,7 +23,7 @@ import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, runtimeCommand } from '../../test/support/runtime-process.ts';
 import { call } from '../../test/support/socket-client.ts';
 import { BUNDLE_ROOT, bundleEntry, waitForLine } from '../processes.ts';
-import { cpuMs, printTable } from '../support.ts';
+import { cpuMs, median, printTable } from '../support.ts';
 
 const STARTS = Number(process.argv[2] ?? 7);
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? process.env.ASYA_TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -120,7 +120,6 @@ async function consumerStart(command: string[], env: Record<string, string>, run
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Measured {
   name: string;

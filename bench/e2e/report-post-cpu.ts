@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { postJson } from '../../protocol/gateway-http.ts';
-import { printTable } from '../support.ts';
+import { median, printTable } from '../support.ts';
 
 const REQUESTS = Number(process.argv[2] ?? 2000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -42,7 +42,6 @@ for (let r = 0; r < ROUNDS; r++) {
   results['node:http keep-alive']!.push(await round(viaNodeHttp));
 }
 server.kill();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 printTable(`Sender CPU per report POST, µs (${REQUESTS} sequential requests per round, ${ROUNDS} rounds, median)`, Object.entries(results).map(([client, xs]) => ({
   client, 'median µs': median(xs).toFixed(0), rounds: xs.map((x) => x.toFixed(0)).join(', '),
 })));

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../test/support/runtime-process.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
 import type { EnvelopeStore } from '../../gateway/store/store.ts';
-import { printTable } from '../support.ts';
+import { eachConcurrently, median, printTable } from '../support.ts';
 
 const progressMode = process.argv.includes('--progress');
 const args = process.argv.slice(2).filter((a) => a !== '--progress');
@@ -34,14 +34,6 @@ interface Case {
   close(): Promise<void>;
 }
 
-async function withConcurrency(ids: string[], work: (id: string) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < ids.length) await work(ids[next++]!);
-    }),
-  );
-}
 
 async function storeCase(root: string): Promise<Case> {
   const schema = await createTestSchema('bench_finals');
@@ -51,9 +43,9 @@ async function storeCase(root: string): Promise<Case> {
   const store = await module.openPostgresStore({ url: schema.url, schema: schema.name });
   return {
     name: root === REPO_ROOT ? 'store: this checkout' : `store: ${root}`,
-    prepare: (ids) => withConcurrency(ids, (id) => store.create({ id, actors: ['a', 'b'], payload: { n: 1 } })),
+    prepare: (ids) => eachConcurrently(ids, concurrency, (id) => store.create({ id, actors: ['a', 'b'], payload: { n: 1 } })),
     run: (ids) =>
-      withConcurrency(ids, async (id) => {
+      eachConcurrently(ids, concurrency, async (id) => {
         const answer = progressMode
           ? await store.appendProgress(id, { actorState: 'completed', currentActorIdx: 1, actors: ['a', 'b'] })
           : await store.setFinal(id, { status: 'succeeded', result: { id, ok: true } });
@@ -72,9 +64,9 @@ async function rawCase(): Promise<Case> {
   await sql`create table raw_envelopes (id text primary key, status text not null, result jsonb, payload jsonb)`;
   return {
     name: `raw: UPDATE + NOTIFY per ${progressMode ? 'report' : 'final'}`,
-    prepare: (ids) => withConcurrency(ids, (id) => sql`insert into raw_envelopes (id, status, payload) values (${id}, 'pending', ${sql.json({ n: 1 })})`),
+    prepare: (ids) => eachConcurrently(ids, concurrency, (id) => sql`insert into raw_envelopes (id, status, payload) values (${id}, 'pending', ${sql.json({ n: 1 })})`),
     run: (ids) =>
-      withConcurrency(ids, (id) =>
+      eachConcurrently(ids, concurrency, (id) =>
         sql`with u as (update raw_envelopes set status = 'succeeded', result = ${sql.json({ id, ok: true })} where id = ${id} returning id)
             select pg_notify('bench_finals_raw', id) from u`),
     close: async () => {
@@ -102,7 +94,6 @@ for (let round = 1; round <= rounds; round++) {
 }
 for (const c of cases) await c.close();
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rawRate = median(results.get(cases[0]!.name)!.map((r) => r.perSecond));
 printTable(
   `${envelopes} ${what} per case and round, ${concurrency} in flight, ${rounds} rounds (medians)`,

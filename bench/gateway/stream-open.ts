@@ -10,7 +10,7 @@
 import postgres from 'postgres';
 import { openPostgresStore } from '../../gateway/store/postgres.ts';
 import { createTestSchema } from '../../test/support/postgres.ts';
-import { printTable } from '../support.ts';
+import { eachConcurrently, median, printTable } from '../support.ts';
 
 const [envelopes = 3000, rounds = 3] = process.argv.slice(2).map(Number);
 const CONCURRENCY = 16;
@@ -19,14 +19,6 @@ const schema = await createTestSchema('bench_stream_open');
 const store = await openPostgresStore({ url: schema.url, schema: schema.name });
 const ids = Array.from({ length: envelopes }, (_, i) => `stream-open-${i}`);
 
-async function inParallel(work: (id: string) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ids.length) await work(ids[next++]!);
-    }),
-  );
-}
 
 const ways: Record<string, (id: string) => Promise<void>> = {
   'get, then subscribe with replay': async (id) => {
@@ -41,8 +33,8 @@ const ways: Record<string, (id: string) => Promise<void>> = {
 };
 
 try {
-  await inParallel((id) => store.create({ id, actors: ['a', 'b'], payload: { pad: 'x'.repeat(1024) } }));
-  await inParallel((id) => store.appendProgress(id, { actorState: 'received', currentActorIdx: 0 }));
+  await eachConcurrently(ids, CONCURRENCY, (id) => store.create({ id, actors: ['a', 'b'], payload: { pad: 'x'.repeat(1024) } }));
+  await eachConcurrently(ids, CONCURRENCY, (id) => store.appendProgress(id, { actorState: 'received', currentActorIdx: 0 }));
   // Statistics, as autovacuum would have them by now (the test server runs without it).
   const admin = postgres(schema.url, { max: 1, onnotice: () => {}, connection: { search_path: schema.name } });
   await admin.unsafe('analyze');
@@ -53,7 +45,7 @@ try {
     for (const [name, open] of Object.entries(ways)) {
       const cpu = process.cpuUsage();
       const started = performance.now();
-      await inParallel(open);
+      await eachConcurrently(ids, CONCURRENCY, open);
       const elapsedMs = performance.now() - started;
       const used = process.cpuUsage(cpu);
       const result = { perSecond: (envelopes / elapsedMs) * 1000, cpuMs: (used.user + used.system) / 1000 / envelopes };
@@ -61,7 +53,6 @@ try {
       console.log(`round ${round}: ${name}: ${result.perSecond.toFixed(0)} opens/s, ${result.cpuMs.toFixed(3)} ms CPU each`);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   printTable(
     `${envelopes} stream opens per way and round, ${CONCURRENCY} in flight, ${rounds} rounds (medians)`,
     [...results].map(([name, rs]) => ({ way: name, 'opens/s': Math.round(median(rs.map((r) => r.perSecond))), 'CPU ms each (this process)': median(rs.map((r) => r.cpuMs)).toFixed(3) })),

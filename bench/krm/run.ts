@@ -23,7 +23,7 @@ import { buildKrmFunctions } from '../../krm-functions/build.ts';
 import { injectSidecar } from '../../krm-functions/inject-sidecar/transform.ts';
 import { kedaScaler } from '../../krm-functions/keda-scaler/transform.ts';
 import { stringify, type KubeObject } from '../../krm-functions/resource-list.ts';
-import { printTable } from '../support.ts';
+import { median, printTable } from '../support.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--pipe-only');
 const PIPE_ONLY = process.argv.includes('--pipe-only');
@@ -111,7 +111,6 @@ function render(pkg: string): number {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const root = mkdtempSync(join(tmpdir(), 'asya-bench-krm-'));
 try {
