@@ -99,7 +99,7 @@ export function createErrorEnd(config: CrewConfig, options: ErrorEndOptions = {}
         const report = failedReport(envelope, storageMetadata(stored.uri), now);
         if (entry.failed_actor === null) report.error = `${entry.code}: ${entry.error}`;
         await config.gateway.final(envelope.id, report);
-        await markReported(config.storage, marker, stored);
+        await markReported(config.storage, marker);
       }
       return { payload: { final_reported: true, storage_uri: stored.uri, dead_lettered: true, publish } };
     });

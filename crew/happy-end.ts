@@ -49,7 +49,7 @@ async function storeAndReport(config: CrewConfig, envelope: Envelope, marker: st
   if (!config.gateway) return { payload: { storage_uri: stored.uri } };
   if (!stored.reported) {
     await config.gateway.final(envelope.id, succeededReport(envelope, storageMetadata(stored.uri), now));
-    await markReported(config.storage, marker, stored);
+    await markReported(config.storage, marker);
     config.log.debug(() => `Stored the result at ${stored.uri} and reported success`, envelopeLogFields(envelope));
   } else {
     config.log.info(`Envelope ${envelope.id} was stored and reported before (redelivery); nothing to do`, envelopeLogFields(envelope));

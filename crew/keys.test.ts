@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { envelopeKey, keySegment, lastActor, markerKey, timestampSegment } from './keys.ts';
+import { envelopeKey, keySegment, lastActor, markerKey, reportedKey, timestampSegment } from './keys.ts';
 
 describe('last actor', () => {
   test.each([
@@ -23,6 +23,8 @@ describe('keys', () => {
     );
     expect(markerKey('happy-asya/', 'abc-123')).toBe('happy-asya/ids/abc-123.json');
     expect(markerKey('error-asya/', 'abc-123', 2)).toBe('error-asya/ids/abc-123.replay-2.json');
+    expect(reportedKey(markerKey('happy-asya/', 'abc-123'))).toBe('happy-asya/ids/abc-123.reported');
+    expect(reportedKey(markerKey('error-asya/', 'abc-123', 2))).toBe('error-asya/ids/abc-123.replay-2.reported');
   });
 
   test('ids cannot leave their folder', () => {

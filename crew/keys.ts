@@ -1,6 +1,6 @@
 /**
  * Where the crew stores envelopes: the original's key layout `{prefix}{timestamp}/{last_actor}/{id}.json`
- * (docs/crew.md, "happy-end"), with its last-actor rule fixed, plus the once-only markers `{prefix}ids/{id}.json`.
+ * (docs/crew.md, "happy-end"), with its last-actor rule fixed, plus the once-only markers `{prefix}ids/{id}.json` and `{prefix}ids/{id}.reported`.
  */
 
 /**
@@ -46,4 +46,12 @@ export function envelopeKey(prefix: string, envelope: { id: string; route?: unkn
 /** One marker per id, per replay generation (a replayed envelope may legitimately fail and be filed again). */
 export function markerKey(prefix: string, id: string, generation = 0): string {
   return `${prefix}ids/${keySegment(id)}${generation > 0 ? `.replay-${generation}` : ''}.json`;
+}
+
+/**
+ * Beside a marker, an empty object whose presence says its envelope's final status was reported: created once
+ * (create-if-absent) instead of rewriting the marker, which on disk replaced a file per envelope.
+ */
+export function reportedKey(markerKey: string): string {
+  return `${markerKey.replace(/\.json$/, '')}.reported`;
 }

@@ -1,7 +1,8 @@
 /**
  * Once-only storing and reporting. Brokers deliver at least once, so an end actor sees the same envelope again
- * after a crash or a lost ack. A marker per id records where the envelope was stored and whether its final
- * status was reported; a redelivery finds it and neither writes a second object nor reports twice.
+ * after a crash or a lost ack. A marker per id records where the envelope was stored, and a flag beside it
+ * (keys.ts, reportedKey) that its final status was reported; a redelivery finds them and neither writes a
+ * second object nor reports twice.
  *
  * The marker is claimed (create-if-absent) before the object is written, so two racing copies agree on one
  * key; a crash between the two leaves a marker without its object, which the redelivery then writes.
@@ -9,6 +10,7 @@
  * second sees the first's report and does not send its own.
  */
 import { isPlainObject } from '../protocol/index.ts';
+import { reportedKey } from './keys.ts';
 import type { Storage } from './storage.ts';
 
 export interface Marker {
@@ -29,9 +31,11 @@ export async function readMarker(storage: Storage, key: string): Promise<Marker 
     throw new Error(`marker ${key} is not JSON; delete it to store the envelope again`);
   }
   if (!isPlainObject(value) || typeof value.uri !== 'string' || typeof value.key !== 'string') {
-    throw new Error(`marker ${key} is not {uri, key, reported}; delete it to store the envelope again`);
+    throw new Error(`marker ${key} is not {uri, key, at}; delete it to store the envelope again`);
   }
-  return { uri: value.uri, key: value.key, reported: value.reported === true, at: typeof value.at === 'string' ? value.at : '' };
+  // Markers written before the reported flag existed say so themselves.
+  const reported = value.reported === true || (await storage.exists(reportedKey(key)));
+  return { uri: value.uri, key: value.key, reported, at: typeof value.at === 'string' ? value.at : '' };
 }
 
 /** Stores `body` under `objectKey` unless this id was stored before; returns the marker either way. */
@@ -39,7 +43,7 @@ export async function storeOnce(storage: Storage, markerKey: string, plan: { obj
   let marker = await readMarker(storage, markerKey);
   if (!marker) {
     const claimed: Marker = { uri: storage.uri(plan.objectKey), key: plan.objectKey, reported: false, at: plan.at.toISOString() };
-    if (await storage.putIfAbsent(markerKey, JSON.stringify(claimed))) {
+    if (await storage.putIfAbsent(markerKey, JSON.stringify({ uri: claimed.uri, key: claimed.key, at: claimed.at }))) {
       await storage.put(plan.objectKey, plan.body);
       return claimed;
     }
@@ -50,8 +54,9 @@ export async function storeOnce(storage: Storage, markerKey: string, plan: { obj
   return marker;
 }
 
-export async function markReported(storage: Storage, markerKey: string, marker: Marker): Promise<void> {
-  await storage.put(markerKey, JSON.stringify({ ...marker, reported: true }));
+/** Creates the marker's reported flag; a flag already there (another copy reported) is as good. */
+export async function markReported(storage: Storage, markerKey: string): Promise<void> {
+  await storage.putIfAbsent(reportedKey(markerKey), '');
 }
 
 /** The body the crew stores: the whole envelope as received, readable. */

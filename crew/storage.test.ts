@@ -51,6 +51,10 @@ describe.each(kinds)('%s storage', (_kind, make) => {
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await storage.get('m/ids/one.json')).toBe(`writer ${results.indexOf(true)}`);
     expect(await storage.putIfAbsent('m/ids/one.json', 'late')).toBe(false);
+    // An empty object (a flag) too, and in a folder not made yet.
+    const flags = await Promise.all(Array.from({ length: 8 }, () => storage.putIfAbsent('m/new/one.reported', '')));
+    expect(flags.filter(Boolean)).toHaveLength(1);
+    expect([await storage.get('m/new/one.reported'), await storage.exists('m/new/one.reported')]).toEqual(['', true]);
   });
 
   test('storeOnce stores one object per id; a redelivery finds the marker and writes nothing', async () => {
@@ -61,8 +65,22 @@ describe.each(kinds)('%s storage', (_kind, make) => {
     expect(again).toEqual(first);
     expect(first).toMatchObject({ key: 'happy-asya/t1/a/id-1.json', reported: false, at: new Date(1000).toISOString() });
     expect(await storage.list('happy-asya/t')).toEqual(['happy-asya/t1/a/id-1.json']);
-    await markReported(storage, marker, first);
+    await markReported(storage, marker);
     expect(await readMarker(storage, marker)).toEqual({ ...first, reported: true });
+    // The flag sits beside the marker, which stays as it was claimed; a second report changes nothing.
+    expect(await storage.get('happy-asya/ids/id-1.reported')).toBe('');
+    expect(JSON.parse((await storage.get(marker))!)).toEqual({ uri: first.uri, key: first.key, at: first.at });
+    await markReported(storage, marker);
+    expect(await readMarker(storage, marker)).toEqual({ ...first, reported: true });
+  });
+
+  test('a marker written before the reported flag existed still says whether it was reported', async () => {
+    const storage = make();
+    const old = (id: string, reported: boolean) => ({ uri: storage.uri(`happy-asya/t1/a/${id}.json`), key: `happy-asya/t1/a/${id}.json`, reported, at: 'then' });
+    await storage.put(markerKey('happy-asya/', 'old-1'), JSON.stringify(old('old-1', true)));
+    await storage.put(markerKey('happy-asya/', 'old-2'), JSON.stringify(old('old-2', false)));
+    expect(await readMarker(storage, markerKey('happy-asya/', 'old-1'))).toEqual(old('old-1', true));
+    expect(await readMarker(storage, markerKey('happy-asya/', 'old-2'))).toEqual(old('old-2', false));
   });
 
   test('a crash between claiming the marker and writing the object is repaired by the redelivery', async () => {

@@ -3,7 +3,7 @@
  * production, with the original's environment variables (docs/crew.md, "Environment").
  */
 import { randomUUID } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fromEnv, type Settings } from '../settings/index.ts';
@@ -63,6 +63,8 @@ export class FileStorage implements Storage {
 
   async putIfAbsent(key: string, body: string): Promise<boolean> {
     const path = this.path(key);
+    // Nothing to see half written: an empty object (a flag) is created in one step, without a temporary file.
+    if (body === '') return this.createEmpty(path);
     const temp = this.temp(path, body);
     try {
       // link() fails with EEXIST instead of replacing: create-if-absent with the full content at once.
@@ -118,18 +120,33 @@ export class FileStorage implements Storage {
   }
 
   private temp(path: string, body: string): string {
+    const temp = join(dirname(path), `.tmp-${randomUUID()}`);
+    this.inFolderOf(temp, () => writeFileSync(temp, body));
+    return temp;
+  }
+
+  private createEmpty(path: string): boolean {
+    try {
+      this.inFolderOf(path, () => closeSync(openSync(path, 'wx')));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  /** Runs a write of `path`, its folder made first if this process has not made it yet. */
+  private inFolderOf(path: string, write: () => void): void {
     const dir = dirname(path);
-    const temp = join(dir, `.tmp-${randomUUID()}`);
     if (!this.madeDirs.has(dir)) this.makeDir(dir);
     try {
-      writeFileSync(temp, body);
+      write();
     } catch (err) {
       // Removed since this process made it (someone tidied the results): make it again.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.makeDir(dir);
-      writeFileSync(temp, body);
+      write();
     }
-    return temp;
   }
 
   private makeDir(dir: string): void {
