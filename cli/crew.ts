@@ -39,7 +39,10 @@ export interface CrewOptions {
   runtimeCommand?: string[];
   /** Receives the runtime's stdout and stderr (tests attribute it to a test). @default this process's */
   runtimeOutput?: (chunk: Buffer) => void;
-  /** The runtime exits when this process dies, even by SIGKILL (`asya dev`; a pod's container ends anyway). */
+  /**
+   * The runtime exits when this process dies, even by SIGKILL: a crew killed outside a container (on a host,
+   * under a test) leaves no runtime behind. @default true
+   */
   runtimeExitsWithParent?: boolean;
 }
 
@@ -101,7 +104,7 @@ export async function startCrew(role: CrewRole, options: CrewOptions = {}): Prom
     readyTimeoutMs: config.runtimeReadyTimeoutMs,
     log,
     output: options.runtimeOutput,
-    exitWithParent: options.runtimeExitsWithParent ?? false,
+    exitWithParent: options.runtimeExitsWithParent ?? true,
   });
   // A crew runtime that dies on its own is started again; the sidecar holds messages meanwhile. A restart
   // the sidecar asked for (timeout) spawns the successor itself, so only a child nobody replaced counts.

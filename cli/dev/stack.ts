@@ -121,7 +121,6 @@ export async function startDevStack(given: DevStackOptions): Promise<DevStack> {
           env: crewEnv,
           log: options.logger('asya.crew', role),
           runtimeCommand: [process.execPath, CREW_RUNTIME],
-          runtimeExitsWithParent: true,
         });
         return { crew, counters };
       }),
