@@ -30,8 +30,8 @@ export function postJson(
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const send = target.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
-    // A plain timer, not AbortSignal.timeout(): the signal's listeners and its DOMException cost a request
-    // more CPU than the rest of its client side here (a sidecar's CPU profile in bench/e2e).
+    // A plain timer, not AbortSignal.timeout(): the signal's listeners and its DOMException took 2.3% of a
+    // sidecar's busy time in bench/e2e, more than this function's own code.
     const timer = setTimeout(() => req.destroy(new Error(`no answer from the gateway within ${options.timeoutMs} ms`)), options.timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);

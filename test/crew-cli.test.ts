@@ -1,5 +1,5 @@
 /** `asya crew happy-end` as one real process on RabbitMQ: configured by env only, drains on SIGTERM. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { FileStorage } from '../crew/storage.ts';
 import { CREW_CONCURRENCY, queueName } from '../protocol/index.ts';
 import { RabbitMqTransport } from '../transport/rabbitmq/rabbitmq.ts';
 import { expectHappyEndRoundTrip } from './support/crew-process.ts';
+import { commandLine, descendants, killAll, stillRunningAfter } from './support/process-tree.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
@@ -33,6 +34,33 @@ afterAll(async () => {
 
 test('one command starts the runtime and the sidecar; an envelope is stored and reported; SIGTERM exits 0', async () => {
   await expectHappyEndRoundTrip({ command: [process.execPath, ASYA, 'crew', 'happy-end'], cwd: REPO_ROOT, transport, gateway, results });
+});
+
+test('a crew killed with SIGKILL (no cleanup runs) takes its runtime with it', async () => {
+  const name = `happy-end-${randomUUID().slice(0, 8)}`;
+  const child = spawn(process.execPath, [ASYA, 'crew', 'happy-end'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ASYA_TRANSPORT: 'rabbitmq', ASYA_RABBITMQ_URL: RABBITMQ_URL, ASYA_ACTOR_HAPPY_END: name, ASYA_GATEWAY_URL: gateway.url, ASYA_RESULTS_DIR: results, ASYA_METRICS_ENABLED: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let runtimes: number[] = [];
+  try {
+    await expect.poll(() => output, { timeout: 30_000 }).toContain(`Consuming ${queueName(name)}`);
+    runtimes = descendants(child.pid!);
+    expect(runtimes.map(commandLine).filter((c) => c.includes('runtime')), output).toHaveLength(1);
+    child.kill('SIGKILL');
+    await exited;
+    // A bound for a loaded machine, not a timing claim: the runtime notices at once.
+    const left = await stillRunningAfter(runtimes, 20_000);
+    expect(left.map((p) => `${p} ${commandLine(p)}`)).toEqual([]);
+  } finally {
+    child.kill('SIGKILL');
+    killAll(runtimes);
+    for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+  }
 });
 
 test('a wrong role is a usage error (exit 2)', () => {
