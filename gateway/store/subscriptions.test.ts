@@ -159,3 +159,35 @@ test('a written event whose transaction rolled back is never notified, so never 
   expect(seen).toEqual([100, 5099, 2]);
   expect((hub as unknown as { written: Map<number, EnvelopeEvent> }).written.size).toBeLessThanOrEqual(4096);
 });
+
+test('a live read that fails leaves its events to the catch-up, and no newer event overtakes them', async () => {
+  const db = source();
+  let failBySeq = 0;
+  const read = db.src.eventsBySeq;
+  db.src.eventsBySeq = async (seqs) => {
+    if (failBySeq > 0) {
+      failBySeq--;
+      throw new Error('connection terminated');
+    }
+    return read(seqs);
+  };
+  const errors: unknown[] = [];
+  const hub = new SubscriptionHub(db.src, (err) => errors.push(err));
+  const seen: number[] = [];
+  await hub.add('e1', (e) => seen.push(e.seq), { afterSeq: 0 });
+  failBySeq = 1;
+  db.commit(event(1));
+  hub.notify('1:e1');
+  await settle();
+  // The database is back before the catch-up's timer: the next notification's read would succeed.
+  db.commit(event(2));
+  hub.notify('2:e1');
+  await settle();
+  expect(seen).toEqual([]);
+  await expect.poll(() => seen, { timeout: 5_000 }).toEqual([1, 2]);
+  db.commit(event(3));
+  hub.notify('3:e1');
+  await expect.poll(() => seen).toEqual([1, 2, 3]);
+  expect(errors).toHaveLength(1);
+  hub.close();
+});

@@ -112,6 +112,12 @@ export class SubscriptionHub {
   private queue: Promise<void> = Promise.resolve();
   private retry = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  /**
+   * A read failed or notifications were lost, and the catch-up that replays them has not run yet: live
+   * events are left to it, since delivering a newer one first would move a subscriber's lastSeq past the
+   * gap and the catch-up, which replays from lastSeq, would skip what the gap held.
+   */
+  private behind = false;
   private closed = false;
 
   constructor(
@@ -232,6 +238,8 @@ export class SubscriptionHub {
 
   private async drain(): Promise<void> {
     this.drainQueued = false;
+    // Committed before their NOTIFY came, so the scheduled catch-up's read will have them.
+    if (this.behind) this.pending = [];
     while (this.pending.length > 0 && !this.closed) {
       const batch = this.pending.splice(0, PAGE);
       let events: EnvelopeEvent[];
@@ -273,6 +281,7 @@ export class SubscriptionHub {
         else await this.replay(sub, sub.lastSeq);
       }
       this.retry = 0;
+      this.behind = false;
     } catch (err) {
       this.scheduleCatchUp(err);
     }
@@ -296,6 +305,7 @@ export class SubscriptionHub {
 
   private scheduleCatchUp(err: unknown): void {
     this.onBackgroundError(err);
+    this.behind = true;
     if (this.closed || this.retryTimer) return;
     const delay = RETRY_MS[Math.min(this.retry++, RETRY_MS.length - 1)];
     this.retryTimer = setTimeout(() => {
