@@ -120,7 +120,6 @@ async function consumerStart(command: string[], env: Record<string, string>, run
   }
 }
 
-
 interface Measured {
   name: string;
   goalMs: number;

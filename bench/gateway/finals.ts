@@ -34,7 +34,6 @@ interface Case {
   close(): Promise<void>;
 }
 
-
 async function storeCase(root: string): Promise<Case> {
   const schema = await createTestSchema('bench_finals');
   const module = (await import(pathToFileURL(join(root, 'gateway/store/postgres.ts')).href)) as {

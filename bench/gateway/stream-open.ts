@@ -19,7 +19,6 @@ const schema = await createTestSchema('bench_stream_open');
 const store = await openPostgresStore({ url: schema.url, schema: schema.name });
 const ids = Array.from({ length: envelopes }, (_, i) => `stream-open-${i}`);
 
-
 const ways: Record<string, (id: string) => Promise<void>> = {
   'get, then subscribe with replay': async (id) => {
     if (!(await store.get(id))) throw new Error(`${id} not found`);

@@ -111,7 +111,6 @@ function render(pkg: string): number {
   });
 }
 
-
 const root = mkdtempSync(join(tmpdir(), 'asya-bench-krm-'));
 try {
   const before = process.env.ASYA_BENCH_ROOT;

@@ -205,6 +205,6 @@ class PostgresDriver implements SqlDriver {
 }
 
 /** Seconds before a listener's next reconnect attempt: 0.1, 0.2, 0.4, 0.8, then 1 s apart. */
-export function listenerBackoff(attempt: number): number {
+function listenerBackoff(attempt: number): number {
   return Math.min(0.05 * 2 ** attempt, 1);
 }
