@@ -66,7 +66,7 @@ export async function postToGateway(
   url: string,
   path: string,
   body: unknown,
-  options: { token?: string; timeoutMs: number },
+  options: { token?: string; timeoutMs: number; maxAnswerChars?: number },
 ): Promise<{ status: number; text: string }> {
   return postJson(url, path, body, options);
 }

@@ -128,6 +128,34 @@ export const ProgressRequest = z.object(
 );
 export type ProgressRequest = z.input<typeof ProgressRequest>;
 
+/**
+ * POST /progress (ours, not the original's): progress reports about several envelopes in one request, each
+ * what POST /envelopes/{id}/progress takes plus its `id`. Items are read one by one, so a bad one is refused
+ * alone. A sidecar that gets 404 or 405 for it (a gateway without it) posts each report on its own.
+ */
+export const PROGRESS_BATCH_PATH = '/progress';
+export const PROGRESS_BATCH_MAX_REPORTS = 256;
+export const ProgressBatchRequest = z.object(
+  {
+    reports: z
+      .array(z.unknown(), { error: 'Invalid reports: must be a list of progress reports' })
+      .min(1, { error: 'Invalid reports: empty' })
+      .max(PROGRESS_BATCH_MAX_REPORTS, { error: `Invalid reports: at most ${PROGRESS_BATCH_MAX_REPORTS} in one request` }),
+  },
+  { error: BODY_NOT_OBJECT },
+);
+
+/**
+ * The answer to POST /progress, 200 whenever the batch itself was readable: the reports not listed were taken
+ * (or ignored: their envelope is final). `retry`: not taken now (the envelope is not known yet, or the
+ * database is away), worth sending again; `refused`: never (the item is malformed), with the reason.
+ */
+export const ProgressBatchAnswer = z.object({
+  retry: z.array(z.number().int().nonnegative()),
+  refused: z.array(z.object({ index: z.number().int().nonnegative(), error: z.string() })),
+});
+export type ProgressBatchAnswer = z.infer<typeof ProgressBatchAnswer>;
+
 const finalCommon = {
   id: z.unknown().optional(),
   timestamp: z.unknown().optional(),

@@ -13,15 +13,16 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true }),
 };
 
-/** Answers longer than this are cut: callers only quote them in errors and look for a few fields. */
+/** Answers longer than this are cut unless the caller reads more: most only quote them in errors and look for a few fields. */
 const ANSWER_MAX_CHARS = 300;
 
 export function postJson(
   url: string,
   path: string,
   body: unknown,
-  options: { token?: string; timeoutMs: number },
+  options: { token?: string; timeoutMs: number; maxAnswerChars?: number },
 ): Promise<{ status: number; text: string }> {
+  const maxChars = options.maxAnswerChars ?? ANSWER_MAX_CHARS;
   const target = new URL(`${url.replace(/\/+$/, '')}${path}`);
   const agent = agents[target.protocol as keyof typeof agents];
   if (!agent) return Promise.reject(new Error(`unsupported gateway URL ${url}: http or https only`));
@@ -43,11 +44,11 @@ export function postJson(
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (text.length < ANSWER_MAX_CHARS) text += chunk;
+        if (text.length < maxChars) text += chunk;
       });
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: text.slice(0, ANSWER_MAX_CHARS) });
+        resolve({ status: res.statusCode ?? 0, text: text.slice(0, maxChars) });
       });
       res.on('error', fail);
     });

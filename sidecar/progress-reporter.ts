@@ -12,14 +12,18 @@
  * `processing` and then `completed`; a slower handler's `processing` shows 20 ms after it started. A hop's
  * last report (`completed`), registrations and finals do not wait: in a pipeline of sub-millisecond hops
  * a waiting `completed` would reach the gateway after the envelope's final, and show no step at all. Reports for
- * different envelopes leave in parallel, up to `maxInFlight` at once, which lets the gateway commit them
- * together; one envelope's reports leave one at a time, in order, so the gateway never sees them reversed.
+ * different envelopes leave together: what is ready goes in one POST /progress (ours), and what becomes ready
+ * while it is on its way goes in the next one, so under load a request carries several reports instead of
+ * each paying its own HTTP round (parsing, routing, an answer) in the sidecar and in the gateway. A gateway
+ * without that route (404 or 405: an older one, or the original) gets each report on its own, up to
+ * `maxInFlight` at once. One envelope's reports leave one at a time, in order, so the gateway never sees them
+ * reversed.
  */
 import { gatewayClient, postToGateway, type Logger, type ProgressReport } from '../protocol/index.ts';
 import type { FinalReport } from './end-actor.ts';
 import type { FanoutChild } from './outcome.ts';
 import { errorText } from '../protocol/errors.ts';
-import { ACTOR_STATES, type ActorState } from '../protocol/gateway-contract.ts';
+import { ACTOR_STATES, PROGRESS_BATCH_MAX_REPORTS, PROGRESS_BATCH_PATH, ProgressBatchAnswer, type ActorState } from '../protocol/gateway-contract.ts';
 
 export interface ProgressReporter {
   progress(id: string, body: ProgressReport): void;
@@ -54,14 +58,19 @@ interface Job {
   envelopeId?: string;
   /** When it may leave (performance.now()); a report merged into it leaves at the earlier of the two times. */
   readyAt: number;
+  /** Sends so far of a batched report the gateway asked for again (a report sent alone retries in send()). */
+  tries: number;
 }
+
+/** A batch answer lists the reports to send again or refused, each with a short reason: this holds a full one. */
+const BATCH_ANSWER_MAX_CHARS = 64 * 1024;
 
 export interface HttpReporterOptions {
   url: string;
   token?: string;
   log: Logger;
   maxQueued?: number;
-  /** Reports on their way at once, each about a different envelope. @default 4 */
+  /** Requests on their way at once (at most one of them a batch of progress reports). @default 4 */
   maxInFlight?: number;
   timeoutMs?: number;
   attempts?: number;
@@ -84,6 +93,9 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   /** Envelopes with a report on its way: their next report waits for it. */
   const sending = new Set<string>();
   let inFlight = 0;
+  /** Until the gateway answers POST /progress with 404 or 405, progress reports go in batches. */
+  let batches = true;
+  let batchOnItsWay = false;
   let scheduled = false;
   /** The timer that sends the next waiting progress report when its time comes. */
   let wakeAt: number | undefined;
@@ -94,6 +106,13 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   let dropped = 0;
   let coalesced = 0;
   let lastWarning = 0;
+
+  const warnRarely = (message: string) => {
+    if (Date.now() - lastWarning > 10_000) {
+      lastWarning = Date.now();
+      log.warn(message);
+    }
+  };
 
   const post = async (path: string, body: unknown): Promise<void> => {
     const { status } = await postToGateway(url, path, body, { token, timeoutMs });
@@ -117,11 +136,52 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
     try {
       await withRetries(job.path, job.body, attempts);
     } catch (err) {
-      if (Date.now() - lastWarning > 10_000) {
-        lastWarning = Date.now();
-        log.warn(`Gateway report ${job.path} failed: ${errorText(err)} (routing is not affected)`);
-      }
+      warnRarely(`Gateway report ${job.path} failed: ${errorText(err)} (routing is not affected)`);
     }
+  };
+
+  /** A batched report asked for again waits its turn in the queue, so that it holds up no other envelope's. */
+  const again = (job: Job, why: string) => {
+    const id = job.envelopeId!;
+    // A newer report about the envelope is waiting: it says more than this one, which is dropped.
+    if (waiting.has(id)) return;
+    if (job.tries >= attempts) return warnRarely(`Gateway progress report for ${id} not taken after ${job.tries} tries: ${why} (routing is not affected)`);
+    job.readyAt = performance.now() + retryDelayMs * job.tries;
+    queue.push(job);
+    waiting.set(id, job);
+  };
+
+  const sendBatch = async (jobs: Job[]): Promise<void> => {
+    for (const job of jobs) job.tries++;
+    const reports = jobs.map((job) => ({ id: job.envelopeId, ...(job.body as object) }));
+    let answer: ProgressBatchAnswer;
+    try {
+      const { status, text } = await postToGateway(url, PROGRESS_BATCH_PATH, { reports }, { token, timeoutMs, maxAnswerChars: BATCH_ANSWER_MAX_CHARS });
+      if (status === 404 || status === 405) {
+        batches = false;
+        log.info(`The gateway has no POST ${PROGRESS_BATCH_PATH} (it answered ${status}): progress reports go one by one`);
+        // Back at the head of the queue, in their order, to leave one by one; one superseded meanwhile is dropped.
+        for (const job of jobs.reverse()) {
+          if (waiting.has(job.envelopeId!)) continue;
+          job.tries = 0;
+          queue.unshift(job);
+          waiting.set(job.envelopeId!, job);
+        }
+        return;
+      }
+      if (status < 200 || status >= 300) throw new Error(`POST ${PROGRESS_BATCH_PATH} answered ${status}`);
+      const parsed = ProgressBatchAnswer.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(`POST ${PROGRESS_BATCH_PATH} answered 200 without {retry, refused}`);
+      answer = parsed.data;
+    } catch (err) {
+      for (const job of jobs) again(job, errorText(err));
+      return;
+    }
+    for (const index of answer.retry) {
+      const job = jobs[index];
+      if (job) again(job, 'the gateway asked for it again');
+    }
+    for (const { index, error } of answer.refused) warnRarely(`Gateway refused the progress report for ${jobs[index]?.envelopeId ?? `#${index}`}: ${error}`);
   };
 
   const idle = () => queue.length === 0 && inFlight === 0;
@@ -129,19 +189,35 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
   const pump = () => {
     // A millisecond's slack: timers keep whole milliseconds, and one firing a fraction early must not set another.
     const now = performance.now() + 1;
+    // A report asked for again keeps its delay even when someone flushes: the gateway was not ready for it.
+    const ready = (j: Job) => (j.envelopeId === undefined || !sending.has(j.envelopeId)) && ((flushing > 0 && j.tries === 0) || j.readyAt <= now);
+    const take = (index: number): Job => {
+      const [job] = queue.splice(index, 1) as [Job];
+      if (job.envelopeId !== undefined) {
+        waiting.delete(job.envelopeId);
+        sending.add(job.envelopeId);
+      }
+      return job;
+    };
     while (inFlight < maxInFlight) {
-      const next = queue.findIndex((j) => (j.envelopeId === undefined || !sending.has(j.envelopeId)) && (flushing > 0 || j.readyAt <= now));
+      // While a batch is on its way, the progress reports that become ready gather for the next one.
+      const next = queue.findIndex((j) => ready(j) && !(batches && batchOnItsWay && j.envelopeId !== undefined));
       if (next < 0) break;
-      const [job] = queue.splice(next, 1) as [Job];
-      const key = job.envelopeId;
-      if (key !== undefined) {
-        waiting.delete(key);
-        sending.add(key);
+      const first = take(next);
+      const jobs = [first];
+      const batch = batches && first.envelopeId !== undefined;
+      if (batch) {
+        for (let i = next; i < queue.length && jobs.length < PROGRESS_BATCH_MAX_REPORTS; ) {
+          if (queue[i]!.envelopeId !== undefined && ready(queue[i]!)) jobs.push(take(i));
+          else i++;
+        }
+        batchOnItsWay = true;
       }
       inFlight++;
-      void send(job).finally(() => {
+      void (batch ? sendBatch(jobs) : send(first)).finally(() => {
         inFlight--;
-        if (key !== undefined) sending.delete(key);
+        if (batch) batchOnItsWay = false;
+        for (const job of jobs) if (job.envelopeId !== undefined) sending.delete(job.envelopeId);
         pump();
         if (idle()) for (const waiter of idleWaiters.splice(0)) waiter();
       });
@@ -183,6 +259,8 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
     const merged = job.envelopeId === undefined ? undefined : waiting.get(job.envelopeId);
     if (merged) {
       merged.body = job.body;
+      // A new report, even where it replaces one the gateway asked for again.
+      merged.tries = 0;
       coalesced++;
       if (job.readyAt < merged.readyAt) {
         merged.readyAt = job.readyAt;
@@ -220,10 +298,10 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
     progress(id, body) {
       if (!id) return;
       const readyAt = PROVISIONAL.has(body.status) ? performance.now() + coalesceMs : 0;
-      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id, readyAt });
+      enqueue({ path: `/envelopes/${encodeURIComponent(id)}/progress`, body, important: false, envelopeId: id, readyAt, tries: 0 });
     },
     child(child) {
-      enqueue({ path: '/envelopes', body: child, important: true, readyAt: 0 });
+      enqueue({ path: '/envelopes', body: child, important: true, readyAt: 0, tries: 0 });
     },
     async final(id, report) {
       // Progress queued before the final must not arrive after it.

@@ -52,8 +52,28 @@ describe('sidecar and gateway', () => {
     for (const [first, then] of [['processing@0', 'completed@1'], ['processing@1', 'completed@2']]) {
       if (reports.includes(first!)) expect(reports.indexOf(first!)).toBeLessThan(reports.indexOf(then!));
     }
-    expect(sent(id).every((r) => r.path === `/envelopes/${id}/progress` && r.authorization === 'Bearer internal-secret')).toBe(true);
+    expect(sent(id).every((r) => r.path === `/envelopes/${id}/progress` && r.batched && r.authorization === 'Bearer internal-secret')).toBe(true);
     expect(sent(id)[0]!.body).toMatchObject({ actors: [a.name, b.name] });
+  });
+
+  test('progress to a gateway without POST /progress (an older one, or the original): each report on its own, after one try', async () => {
+    const older = await startFakeGateway({ batches: false });
+    try {
+      const [a, b] = await Promise.all([
+        start('prog-old-a', 'echo', { ASYA_GATEWAY_URL: older.url }),
+        start('prog-old-b', 'echo', { ASYA_GATEWAY_URL: older.url }),
+      ]);
+      const id = randomUUID();
+      await transport.publish(queueName(a.name), envelopeBody(id, [a.name, b.name], { x: 1 }));
+      await ends.waitForIds([id]);
+      const reports = () => older.requests.filter((r) => r.path === `/envelopes/${id}/progress`);
+      await expect.poll(() => reports().map((r) => `${r.body.status}@${r.body.current_actor_idx}`).filter((r) => r.startsWith('completed'))).toEqual(['completed@1', 'completed@2']);
+      expect(reports().every((r) => !r.batched)).toBe(true);
+      // One refused batch per sidecar, then never again.
+      expect(older.batchRefusals).toBe(2);
+    } finally {
+      await older.close();
+    }
   });
 
   test('progress: a handler slower than the coalescing wait shows processing before completed', async () => {

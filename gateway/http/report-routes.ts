@@ -11,11 +11,16 @@
  * POST /envelopes/{id}/replay is the operator's counterpart (`asya dlq replay` calls it before it sends a
  * dead letter back): the one audited way out of `failed`, refused with 409 for anything else.
  */
-import { RESULT_TOO_LARGE, type ChildAnswer, type FinalAnswer, type ProgressAnswer } from '../../protocol/gateway-contract.ts';
+import {
+  PROGRESS_BATCH_PATH, ProgressBatchRequest, RESULT_TOO_LARGE,
+  type ChildAnswer, type FinalAnswer, type ProgressAnswer, type ProgressBatchAnswer,
+} from '../../protocol/gateway-contract.ts';
+import { isPlainObject } from '../../protocol/json.ts';
+import { errorText } from '../../protocol/errors.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { DuplicateEnvelopeError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
+import { DuplicateEnvelopeError, InvalidEnvelopeInputError, StoreUnavailableError, type EnvelopeStore, type FinalInput, type ProgressInput, type UpdateResult } from '../store/index.ts';
 import { envelopeJson } from '../core/envelope-json.ts';
-import { errorBody, HttpError, notFound, parseJsonBody } from './errors.ts';
+import { errorBody, HttpError, notFound, parseJsonBody, parseRequest } from './errors.ts';
 import { checkPathId } from './ids.ts';
 import { bodyText, readJson, type TooLargeHandler } from './request-body.ts';
 import { childBody, finalBody, progressBody, registration, replayBody } from './report-bodies.ts';
@@ -86,17 +91,46 @@ export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
     return store.appendProgress(id, input);
   };
 
-  routes.post('/envelopes/:id/progress', 'internal', async (c) => {
-    const id = checkPathId(c.req.param('id'));
-    const input = progressBody(readJson(c));
+  /** One progress report taken; throws what the single route answers as an error (404 for an unknown id). */
+  const progressAnswer = async (id: string, input: ProgressInput): Promise<ProgressAnswer> => {
     // What the store would answer, without it (succeeded-ids.ts).
-    if (succeeded.has(id)) return c.json({ status: 'ignored', reason: 'envelope is already succeeded', progress_percent: 100 } satisfies ProgressAnswer);
+    if (succeeded.has(id)) return { status: 'ignored', reason: 'envelope is already succeeded', progress_percent: 100 };
     const result = await progressFor(id, input);
     if (result.outcome === 'not_found') throw notFound();
-    const answer: ProgressAnswer =
-      result.outcome === 'ignored'
-        ? { status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent }
-        : { status: 'ok', progress_percent: result.envelope.progressPercent };
+    return result.outcome === 'ignored'
+      ? { status: 'ignored', reason: result.reason, progress_percent: result.envelope.progressPercent }
+      : { status: 'ok', progress_percent: result.envelope.progressPercent };
+  };
+
+  routes.post('/envelopes/:id/progress', 'internal', async (c) => {
+    const id = checkPathId(c.req.param('id'));
+    return c.json(await progressAnswer(id, progressBody(readJson(c))));
+  });
+
+  // Several envelopes' reports in one request (sidecars send what gathered while their last one was on its
+  // way): one request's parsing, routing and answer instead of one per report. The store commits them
+  // together as it does reports arriving at once.
+  routes.post(PROGRESS_BATCH_PATH, 'internal', async (c) => {
+    const { reports } = parseRequest(ProgressBatchRequest, readJson(c));
+    const outcomes = await Promise.allSettled(
+      // async: a bad item rejects its own promise, never the whole map.
+      reports.map(async (item) => {
+        if (!isPlainObject(item) || typeof item.id !== 'string') throw new HttpError(400, 'Invalid report: expected an object with a string id');
+        return progressAnswer(checkPathId(item.id), progressBody(item));
+      }),
+    );
+    const answer: ProgressBatchAnswer = { retry: [], refused: [] };
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === 'fulfilled') return;
+      const err: unknown = outcome.reason;
+      if (err instanceof HttpError && err.status !== 404) answer.refused.push({ index, error: err.message });
+      else if (err instanceof InvalidEnvelopeInputError) answer.refused.push({ index, error: err.message });
+      else {
+        // 404 and the database's absence are what the single route's sender retries; so is the unexpected (a 500).
+        if (!(err instanceof HttpError || err instanceof StoreUnavailableError)) deps.log.error(`POST ${PROGRESS_BATCH_PATH}, report ${index}: ${errorText(err)}`);
+        answer.retry.push(index);
+      }
+    });
     return c.json(answer);
   });
 

@@ -97,6 +97,69 @@ describe('fan-out', () => {
   });
 });
 
+describe('progress in batches (POST /progress)', () => {
+  const started = async () => {
+    const id = (await call('echo', { message: 'm' })).parsed?.envelope_id as string;
+    await takePublished(transport, 'echo');
+    return id;
+  };
+  /** What progress changes in an envelope's view. */
+  const view = async (id: string) => {
+    const { status, message, progress_percent, current_actor_idx, envelope_state, actors } = (await request('GET', `/envelopes/${id}`)).json as Record<string, unknown>;
+    return { status, message, progress_percent, current_actor_idx, envelope_state, actors };
+  };
+
+  it('takes each report as POST /envelopes/{id}/progress does, and answers only the ones not taken', async () => {
+    const [batched, alone, finished] = [await started(), await started(), await started()];
+    expect((await sidecar.final(finished, { status: 'succeeded', result: 1 })).status).toBe(200);
+    const report = { actors: ['echo'], current_actor_idx: 0, status: 'processing', message: 'half way' };
+    expect((await sidecar.progress(alone, ['echo'], 0, 'processing', 'half way')).status).toBe(200);
+    const r = await sidecar.post('/progress', {
+      reports: [
+        { id: batched, ...report },
+        { id: 'does-not-exist', status: 'received' },
+        { id: alone, status: 'done' },
+        'nope',
+        { id: finished, ...report },
+        { id: 'x'.repeat(600), status: 'received' },
+      ],
+    });
+    expect(r).toEqual({
+      status: 200,
+      body: {
+        retry: [1],
+        refused: [
+          { index: 2, error: expect.stringContaining('Invalid status: must be one of received, processing, completed') },
+          { index: 3, error: 'Invalid report: expected an object with a string id' },
+          { index: 5, error: expect.stringContaining('longer than 512') },
+        ],
+      },
+    });
+    expect(await view(batched)).toEqual(await view(alone));
+    expect(await view(batched)).toMatchObject({ status: 'running', message: 'half way', current_actor_idx: 0 });
+    expect(await view(finished)).toMatchObject({ status: 'succeeded', progress_percent: 100 });
+  });
+
+  it('records a fan-out child from its batched progress, as from a single report', async () => {
+    const parent = await started();
+    const child = `${parent}-0`;
+    expect((await sidecar.post('/progress', { reports: [{ id: child, actors: ['echo'], current_actor_idx: 0, status: 'received' }] })).body).toEqual({ retry: [], refused: [] });
+    expect((await request('GET', `/envelopes/${child}`)).json).toMatchObject({ id: child, status: 'running' });
+  });
+
+  it.each([
+    ['not an object', 'nope', 'Invalid request body: expected a JSON object'],
+    ['without reports', {}, 'Invalid reports: must be a list of progress reports'],
+    ['whose reports are not a list', { reports: 'x' }, 'Invalid reports: must be a list of progress reports'],
+    ['of no report', { reports: [] }, 'Invalid reports: empty'],
+    ['of 257 reports', { reports: Array.from({ length: 257 }, (_, i) => ({ id: `e${i}`, status: 'received' })) }, 'Invalid reports: at most 256 in one request'],
+  ])('refuses a batch %s as a whole', async (_what, body, message) => {
+    const r = await sidecar.post('/progress', body);
+    expect(r.status).toBe(400);
+    expect((r.body as { error: string }).error).toContain(message);
+  });
+});
+
 describe('bad input', () => {
   it('finds ids with odd characters, and 404s unknown ones', async () => {
     // ("." and ".." alone are path segments every URL parser resolves, even percent-encoded.)
@@ -224,6 +287,9 @@ describe('tokens', () => {
       const progress = JSON.stringify({ actors: ['echo'], current_actor_idx: 0, status: 'received' });
       expect((await get(`/envelopes/${id}/progress`, 'client-secret', { method: 'POST', body: progress })).status).toBe(401);
       expect((await get(`/envelopes/${id}/progress`, 'sidecar-secret', { method: 'POST', body: progress })).status).toBe(200);
+      const batch = JSON.stringify({ reports: [{ id, ...JSON.parse(progress) }] });
+      expect((await get('/progress', 'client-secret', { method: 'POST', body: batch })).status).toBe(401);
+      expect((await get('/progress', 'sidecar-secret', { method: 'POST', body: batch })).status).toBe(200);
       expect((await get(`/envelopes/${id}/active`, 'sidecar-secret')).status).toBe(200);
       expect((await get(`/envelopes/${id}/replay`, 'client-secret', { method: 'POST' })).status).toBe(401);
       expect((await get(`/envelopes/${id}/replay`, 'sidecar-secret', { method: 'POST' })).status).toBe(409);
