@@ -38,6 +38,8 @@ describe('loading', () => {
     try {
       // Ready (its ready file and socket exist) means the handler loaded; a load failure exits first.
       const runtime = await startRuntime('node', { handler: 'greet.ts#greet', cwd: outside, dir: socketDir, env: { ASYA_LOG_LEVEL: 'INFO' } });
+      // The ready file comes a moment before the log line and the SIGTERM handler: a stop in between kills it.
+      await expect.poll(() => runtime.output(), { timeout: 10_000 }).toContain('Runtime ready');
       const code = await runtime.stop();
       expect(runtime.output(), `exit ${code}, signal ${runtime.child.signalCode}`).toContain('Runtime ready');
       expect(runtime.output()).not.toContain('FATAL');

@@ -49,8 +49,8 @@ export async function expectHappyEndRoundTrip(run: HappyEndRun): Promise<void> {
     const id = randomUUID();
     await run.transport.publish(queueName(name), envelopeBody(id, ['prep'], { done: true }, { route: { actors: ['prep'], current: 1 } }));
     await expect.poll(() => run.gateway.requests.filter((r) => r.path === `/envelopes/${id}/final`).length, { timeout: 30_000 }).toBe(1);
-    const keys = await new FileStorage(run.results).list('happy-asya/');
-    expect(keys).toEqual([expect.stringMatching(new RegExp(`^happy-asya/\\d{4}-.*/prep/${id}\\.json$`)), `happy-asya/ids/${id}.json`, `happy-asya/ids/${id}.reported`]);
+    // The reported flag is created once the gateway has answered the final, a moment after it was recorded.
+    await expect.poll(() => new FileStorage(run.results).list('happy-asya/'), { timeout: 10_000 }).toEqual([expect.stringMatching(new RegExp(`^happy-asya/\\d{4}-.*/prep/${id}\\.json$`)), `happy-asya/ids/${id}.json`, `happy-asya/ids/${id}.reported`]);
     child.kill('SIGTERM');
     expect(await exited, output).toBe(0);
   } finally {
