@@ -82,6 +82,15 @@ export async function startAsya(args: string[], env: Record<string, string>, rea
   return stoppable(child);
 }
 
+/** Settings other than the defaults, to try one: the space-separated `NAME=value` pairs of the variable `name`. */
+export function triedSettings(name: string): Record<string, string> {
+  return Object.fromEntries((process.env[name] ?? '').split(' ').filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`${name}: "${pair}" is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+}
+
 /**
  * `asya gateway` as its own process, with exactly `env` (plus PATH), on a free port of 127.0.0.1; resolved
  * once /ready answers 200. By default it runs the sources under tsx;
@@ -94,11 +103,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const nodeArgs = (process.env.ASYA_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const bundle = process.env.ASYA_BENCH_GATEWAY_BUNDLE;
   const entry = bundle ? [resolve(REPO_ROOT, bundle), 'gateway'] : ['--import', 'tsx', '--input-type=module', '-e', script];
-  const tried = Object.fromEntries((process.env.ASYA_BENCH_GATEWAY_ENV ?? '').split(' ').filter(Boolean).map((pair) => {
-    const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`ASYA_BENCH_GATEWAY_ENV: "${pair}" is not NAME=value`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
+  const tried = triedSettings('ASYA_BENCH_GATEWAY_ENV');
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ASYA_LOG_LEVEL: 'INFO', ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ...env, ...tried },

@@ -28,10 +28,13 @@ export const RETRY_POLICY_HEADER = 'x-asya-retry-policy';
 export const REPLAYS_HEADER = 'x-asya-replays';
 /**
  * Messages a crew sidecar handles at once unless ASYA_CONCURRENCY says otherwise (`asya crew`, `asya dev`,
- * `asya synth`). The crew's work is storage and one HTTP call, so one at a time capped a whole pipeline at
- * a few dozen finals a second; its once-only markers are safe under concurrency (crew/once.ts).
+ * `asya synth`). The crew's work is storage and one HTTP call, so what it finishes per second is this number
+ * over the gateway's answer time: one at a time capped a whole pipeline at a few dozen finals a second, and
+ * 16 at about 200 a second on a loaded gateway (bench/e2e: happy-end's queue grew while the crew's CPU was
+ * idle; with 48 it stayed under 5, docs/performance.md). Its once-only markers are safe under concurrency
+ * (crew/once.ts).
  */
-export const CREW_CONCURRENCY = 16;
+export const CREW_CONCURRENCY = 48;
 /** Where error-end puts what it gives up on. */
 export const DLQ_QUEUE = 'asya-dlq';
 /**

@@ -15,7 +15,7 @@ import { createTestSchema } from '../../test/support/postgres.ts';
 import { freePort } from '../../test/support/moto.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
 import { BenchClient } from '../gateway/http-client.ts';
-import { startAsya, startGatewayProcess, type BenchProcess } from '../processes.ts';
+import { startAsya, startGatewayProcess, triedSettings, type BenchProcess } from '../processes.ts';
 import type { BenchBroker } from './brokers.ts';
 import { descendants } from '../../test/support/process-tree.ts';
 import { analyzeSchema, rowWrites, scrape, sumByLabel, tableScans, type Counts } from './counters.ts';
@@ -74,7 +74,8 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
       pids[`runtime ${role}`] = runtime.child.pid!;
     }
     const crewPort = await freePort();
-    const crew = await startAsya(['crew', 'happy-end'], { ...common, ASYA_RESULTS_DIR: join(dir, 'results'), ASYA_METRICS_ADDR: `127.0.0.1:${crewPort}` }, 'Consuming');
+    // ASYA_BENCH_CREW_ENV="ASYA_CONCURRENCY=32" tries a crew setting other than its default.
+    const crew = await startAsya(['crew', 'happy-end'], { ...common, ASYA_RESULTS_DIR: join(dir, 'results'), ASYA_METRICS_ADDR: `127.0.0.1:${crewPort}`, ...triedSettings('ASYA_BENCH_CREW_ENV') }, 'Consuming');
     processes.push(crew);
     metricsUrls['happy-end'] = `http://127.0.0.1:${crewPort}/metrics`;
     pids['happy-end'] = crew.pid;

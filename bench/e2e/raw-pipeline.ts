@@ -4,7 +4,7 @@
  * (confirmed) → ack (bench/hop/raw-forwarder.mjs), as actors A and B; a third consumer UPDATEs the row to
  * succeeded with a NOTIFY in the same statement, then acks (raw-finisher.mjs), as happy-end. So both
  * pipelines publish three messages and consume three. Handlers and prefetch per stage are what Asya's defaults
- * give each stage (ASYA_CONCURRENCY 1 for actors, 16 for the crew; the prefetch one more, as the sidecars'
+ * give each stage (ASYA_CONCURRENCY 1 for actors, CREW_CONCURRENCY for the crew; the prefetch one more, as the sidecars'
  * since 2026-12-05). The client LISTENs on the channel: the call's
  * latency ends when the NOTIFY arrives, the push counterpart of the Asya client's SSE stream (which the
  * gateway also feeds from a NOTIFY).
