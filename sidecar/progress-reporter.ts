@@ -140,15 +140,24 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
     }
   };
 
+  /**
+   * A batched report back in the queue (at its head or its end), unless a newer report about its envelope is
+   * waiting: that one says more, and this one is dropped.
+   */
+  const putBack = (job: Job, where: 'head' | 'end') => {
+    const id = job.envelopeId!;
+    if (waiting.has(id)) return;
+    if (where === 'head') queue.unshift(job);
+    else queue.push(job);
+    waiting.set(id, job);
+  };
+
   /** A batched report asked for again waits its turn in the queue, so that it holds up no other envelope's. */
   const again = (job: Job, why: string) => {
-    const id = job.envelopeId!;
-    // A newer report about the envelope is waiting: it says more than this one, which is dropped.
-    if (waiting.has(id)) return;
-    if (job.tries >= attempts) return warnRarely(`Gateway progress report for ${id} not taken after ${job.tries} tries: ${why} (routing is not affected)`);
+    if (waiting.has(job.envelopeId!)) return;
+    if (job.tries >= attempts) return warnRarely(`Gateway progress report for ${job.envelopeId} not taken after ${job.tries} tries: ${why} (routing is not affected)`);
     job.readyAt = performance.now() + retryDelayMs * job.tries;
-    queue.push(job);
-    waiting.set(id, job);
+    putBack(job, 'end');
   };
 
   const sendBatch = async (jobs: Job[]): Promise<void> => {
@@ -160,12 +169,10 @@ export function httpReporter(options: HttpReporterOptions): ProgressReporter & {
       if (status === 404 || status === 405) {
         batches = false;
         log.info(`The gateway has no POST ${PROGRESS_BATCH_PATH} (it answered ${status}): progress reports go one by one`);
-        // Back at the head of the queue, in their order, to leave one by one; one superseded meanwhile is dropped.
-        for (const job of jobs.reverse()) {
-          if (waiting.has(job.envelopeId!)) continue;
-          job.tries = 0;
-          queue.unshift(job);
-          waiting.set(job.envelopeId!, job);
+        // Back at the head of the queue, in their order (the last put back first), to leave one by one.
+        for (let i = jobs.length - 1; i >= 0; i--) {
+          jobs[i]!.tries = 0;
+          putBack(jobs[i]!, 'head');
         }
         return;
       }
