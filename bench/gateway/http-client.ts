@@ -13,6 +13,9 @@ export interface HttpAnswer {
   headers: http.IncomingHttpHeaders;
 }
 
+/** How long a kept-alive socket may sit unused before this client closes it. */
+const IDLE_SOCKET_MS = 15_000;
+
 export class BenchClient {
   private readonly agent: http.Agent;
   private readonly host: string;
@@ -23,7 +26,11 @@ export class BenchClient {
     const url = new URL(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+    // Idle sockets are closed here long before the gateway's keep-alive timeout (65 s) closes them: a socket
+    // the server closes just as a request goes out on it fails that request (ECONNRESET). Node's own margin,
+    // a second under the server's announced timeout, is not enough when a saturated step delays this
+    // process's timers by about that much.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, timeout: IDLE_SOCKET_MS });
   }
 
   request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {

@@ -6,7 +6,7 @@
 import type { SqlExecutor } from './driver.ts';
 import { GroupCommit } from './group-commit.ts';
 import * as rows from './rows.ts';
-import { ENVELOPE_COLUMNS, NO_DEADLINE_BEFORE } from './rows.ts';
+import { ENVELOPE_COLUMNS, NO_DEADLINE_BEFORE, TEXT_ARRAY } from './rows.ts';
 import type { EnvelopeRecord } from './store.ts';
 
 /**
@@ -48,7 +48,7 @@ const PUBLISHED_LINGER_MS = 50;
 /** Deletes for published envelopes, group-committed: the fast path adds one per tool call. */
 export function publishedBatcher(db: SqlExecutor): GroupCommit<string, void> {
   return new GroupCommit(async (ids: string[]) => {
-    await db.query(`delete from envelope_outbox where envelope_id in (select jsonb_array_elements_text($1::text::jsonb))`, [
+    await db.query(`delete from envelope_outbox where envelope_id = any(${TEXT_ARRAY(1)})`, [
       JSON.stringify(ids),
     ]);
     return ids.map(() => ({ status: 'fulfilled', value: undefined }) as const);

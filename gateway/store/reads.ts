@@ -24,7 +24,7 @@ export async function getEnvelope(db: SqlExecutor, id: string): Promise<Envelope
 export async function summaries(db: SqlExecutor, ids: readonly string[]): Promise<EnvelopeSummary[]> {
   if (ids.length === 0) return [];
   const found = await db.query(
-    `select id, owner, tool_name, parent_id, created_at from envelopes where id in (select jsonb_array_elements_text($1::text::jsonb))`,
+    `select id, owner, tool_name, parent_id, created_at from envelopes where id = any(${rows.TEXT_ARRAY(1)})`,
     [JSON.stringify(ids)],
   );
   return found.map((r) => ({
@@ -139,7 +139,7 @@ export async function headWithEventsSince(
 
 export async function eventsBySeq(db: SqlExecutor, seqs: number[]): Promise<EnvelopeEvent[]> {
   const found = await db.query(
-    `select ${EVENT_COLUMNS} from envelope_updates where id in (select jsonb_array_elements_text($1::text::jsonb)::bigint)`,
+    `select ${EVENT_COLUMNS} from envelope_updates where id = any(${rows.BIGINT_ARRAY(1)})`,
     [JSON.stringify(seqs)],
   );
   return found.map(rows.toEvent);

@@ -32,9 +32,13 @@ export const EVENT_COLUMNS = `id, envelope_id, status, message, result, error, p
 
 /**
  * JSON and text arrays travel as JSON text cast in SQL (`$n::text::jsonb`): postgres.js JSON-encodes any
- * parameter the server types as jsonb, so a bare `$n::jsonb` would store our text as a JSON string.
+ * parameter the server types as jsonb, so a bare `$n::jsonb` would store our text as a JSON string. Match a
+ * column against one with `= any(...)`, never `in (select ...)`: the latter is planned as a join that can scan
+ * the whole table (finish-sql.ts says when).
  */
 export const TEXT_ARRAY = (n: number) => `array(select jsonb_array_elements_text($${n}::text::jsonb))`;
+/** The same for event seqs (`envelope_updates.id`). */
+export const BIGINT_ARRAY = (n: number) => `array(select jsonb_array_elements_text($${n}::text::jsonb)::bigint)`;
 
 /** The stored row plus what only the store itself needs (fan-out bookkeeping, paging). */
 export interface EnvelopeRow extends EnvelopeRecord {
