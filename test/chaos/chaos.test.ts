@@ -30,6 +30,14 @@ const SLOW_SECONDS = 3;
 /** Finals to see before the fault (the pipeline works) and after the recovery (it works again). */
 const MARKER_FINALS = 8;
 const REPORT = join(import.meta.dirname, 'last-run.md');
+/**
+ * A scenario's waits chain to at most about 11 minutes: the first finals (1), the fault (a broker's kill and
+ * restart up to 3, the database's outage 1 to 2), new finals after it (3), calls still in flight (2, their
+ * client timeout), settling (2). The test's own limit is above that sum, so that a slow recovery on a busy
+ * machine ends in the scenario's own error (with every service's output) or its verdict, never in a bare
+ * timeout that says nothing about where the time went.
+ */
+const SCENARIO_TIMEOUT_MS = 900_000;
 
 let world: ChaosWorld;
 const rows: ScenarioRow[] = [];
@@ -74,16 +82,23 @@ async function runScenario(scenario: string, fault: string, apply: (ctx: FaultCo
       faultWindow.from = Date.now();
     },
   };
+  // Each phase's end, seconds into the scenario: printed as it goes, so a run that is cut off shows how far it got.
+  const started = Date.now();
+  const phase = (what: string) => console.log(`${scenario}: ${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   try {
     await waitUntil(async () => (await finalCount(scenario)) >= MARKER_FINALS, 60_000, `${scenario}: the first finals before the fault`);
+    phase('first finals seen');
     await apply(ctx);
     faultWindow.to = Date.now();
+    phase('fault applied and the part started again');
     const before = await finalCount(scenario);
     await waitUntil(async () => (await finalCount(scenario)) >= before + MARKER_FINALS, 180_000, `${scenario}: new finals after the recovery`);
+    phase('new finals after the recovery');
   } catch (err) {
     throw new Error(`${errorText(err)}\n${world.outputs()}`);
   } finally {
     await load.stop();
+    phase(`the stream stopped, every call answered or timed out`);
   }
   // Everything accepted or saved gets its chance to finish; what has not by the deadline is lost.
   await waitUntil(
@@ -95,6 +110,7 @@ async function runScenario(scenario: string, fault: string, apply: (ctx: FaultCo
     SETTLE_MS,
     `${scenario}: every accepted envelope final`,
   ).catch(() => undefined);
+  phase('settled');
   const row = await tally({ sql: world.sql, schema: world.schema, scenario, fault, calls: load.calls, sent: load.sent(), inFlightAtFault, faultWindow, resultsDir: world.resultsDir });
   rows.push(row);
   console.log(chaosTable([row]));
@@ -143,7 +159,7 @@ test.each([
     await python()[part].start();
   });
   await expectRedone(slow);
-}, 600_000);
+}, SCENARIO_TIMEOUT_MS);
 
 test('happy-end killed with SIGKILL (with its runtime), then restarted', async () => {
   await runScenario('happy-end', 'kill -9 of happy-end (crew process and its runtime)', async ({ atFault }) => {
@@ -151,7 +167,7 @@ test('happy-end killed with SIGKILL (with its runtime), then restarted', async (
     await world.happyEnd.kill();
     await world.happyEnd.start();
   });
-}, 600_000);
+}, SCENARIO_TIMEOUT_MS);
 
 test('the broker killed with SIGKILL, then started on the same data', async () => {
   await runScenario('broker', 'kill -9 of RabbitMQ, restart on the same data', async ({ load, atFault }) => {
@@ -160,7 +176,7 @@ test('the broker killed with SIGKILL, then started on the same data', async () =
     await world.broker.kill();
     await world.broker.start();
   });
-}, 600_000);
+}, SCENARIO_TIMEOUT_MS);
 
 test('the gateway killed with SIGKILL between saving envelopes and publishing them, then restarted', async () => {
   const row = await runScenario('gateway', 'kill -9 of the gateway with saved, unpublished envelopes', async ({ load, scenario, atFault }) => {
@@ -186,7 +202,7 @@ test('the gateway killed with SIGKILL between saving envelopes and publishing th
   });
   // Their callers heard nothing, yet the envelopes were saved: they too had to finish.
   expect(row.stored).toBeGreaterThan(row.accepted);
-}, 600_000);
+}, SCENARIO_TIMEOUT_MS);
 
 test('the database down for a long outage, then started again', async () => {
   await runScenario('database', `PostgreSQL stopped for ${DB_OUTAGE_MS / 1000} s`, async ({ load, atFault }) => {
@@ -201,4 +217,4 @@ test('the database down for a long outage, then started again', async () => {
     await waitUntil(() => load.calls.filter((c) => c.kind !== 'accepted').length > refusedBefore, 60_000, 'a call refused while the database is down');
     await world.db.start();
   });
-}, 600_000);
+}, SCENARIO_TIMEOUT_MS);
