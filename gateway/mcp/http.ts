@@ -8,7 +8,8 @@
  * sends nothing unprompted, and clients treat 405 as "no standalone stream".
  *
  * Responses are plain JSON, except for calls that wait (a progress tool with a progressToken, and
- * tasks/result), which answer as an SSE stream so notifications and keep-alives can flow.
+ * tasks/result), which answer as an SSE stream so notifications and keep-alives can flow. A plain
+ * tools/call skips the SDK's transport (plain-call.ts) and answers the same.
  */
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
@@ -17,7 +18,8 @@ import { isPlainObject } from '../../protocol/json.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { bodyText } from '../http/request-body.ts';
 import type { Routes } from '../http/routes.ts';
-import { INVALID_PARAMS, paramsProblem } from './params.ts';
+import { INVALID_PARAMS, checkParams } from './params.ts';
+import { answerPlainToolCall, plainToolCall } from './plain-call.ts';
 import { buildMcpServer, waitsForResult } from './server.ts';
 import { isElicitationAnswer, takeElicitationAnswer } from './elicit.ts';
 
@@ -74,6 +76,7 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
   };
 
   routes.post('/mcp', 'client', async (c) => {
+    const header = (name: string) => c.req.header(name);
     let body: unknown;
     try {
       body = JSON.parse(bodyText(c));
@@ -97,10 +100,8 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
       const refusal = checkSession(c, idOf(messages[0]));
       if (refusal) return refusal;
     }
-    if (messages.length === 1) {
-      const problem = paramsProblem(messages[0] as { method?: unknown });
-      if (problem) return c.json({ jsonrpc: '2.0', id: idOf(messages[0]), error: { code: INVALID_PARAMS, message: problem } });
-    }
+    const checked = messages.length === 1 ? checkParams(messages[0] as { method?: unknown }) : undefined;
+    if (checked && 'problem' in checked) return c.json({ jsonrpc: '2.0', id: idOf(messages[0]), error: { code: INVALID_PARAMS, message: checked.problem } });
     const session = initializing ? `mcp-session-${randomUUID()}` : (c.req.header('mcp-session-id') as string);
     for (const id of cancelledRequestIds(messages)) waiting.get(waitingKey(session, id))?.();
     if (initializing && messages.some(declaresElicitation)) eliciting.add(session);
@@ -117,6 +118,11 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
     if (!acceptsJson && !acceptsSse) return rpcError(c, 406, idOf(messages[0]), -32000, 'Not Acceptable: accept application/json or text/event-stream');
     const waitsLong = messages.length === 1 && waits(deps, messages[0]);
     const streaming = acceptsSse && (!acceptsJson || waitsLong);
+    const plain = !streaming && checked ? plainToolCall(deps, body, checked.request, header) : undefined;
+    if (plain) {
+      const answer = await answerPlainToolCall(deps, plain, header, c.get('caller'));
+      return new Response(JSON.stringify(answer), { status: 200, headers: { 'content-type': 'application/json', 'mcp-session-id': session } });
+    }
 
     const abort = new AbortController();
     const stop = () => abort.abort();
@@ -128,7 +134,7 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
       keepAliveMs: deps.options.sseKeepAliveMs ?? 15_000,
     });
     transport.onerror = (err) => deps.log.debug(`mcp: ${err.message}`);
-    const server = buildMcpServer(deps, abort.signal, (name) => c.req.header(name), c.get('caller'), { elicits: eliciting.has(session) });
+    const server = buildMcpServer(deps, abort.signal, header, c.get('caller'), { elicits: eliciting.has(session) });
     const key = waitsLong ? waitingKey(session, idOf(messages[0])) : undefined;
     if (key) waiting.set(key, stop);
     const release = () => {

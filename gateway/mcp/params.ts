@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 
 interface Parser {
-  safeParse(value: unknown): { success: true } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+  safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
 }
 
 const SCHEMAS: Record<string, Parser> = {
@@ -31,14 +31,17 @@ const SCHEMAS: Record<string, Parser> = {
 
 export const INVALID_PARAMS = -32602;
 
-/** The problem with a request's params, or undefined when they are fine or the method is not ours to check. */
-export function paramsProblem(request: { method?: unknown }): string | undefined {
+/**
+ * A request checked against the SDK's schema for its method: the problem with its params, or the request as
+ * the schema parsed it (what the SDK's handlers would receive); a method that is not ours to check passes as is.
+ */
+export function checkParams(request: { method?: unknown }): { problem: string } | { request: unknown } {
   const schema = typeof request.method === 'string' ? SCHEMAS[request.method] : undefined;
-  if (!schema) return undefined;
+  if (!schema) return { request };
   const checked = schema.safeParse(request);
-  if (checked.success) return undefined;
+  if (checked.success) return { request: checked.data };
   const issues = checked.error.issues.map((i) => `${i.path.map(String).join('.') || '(request)'}: ${i.message}`);
-  return `Invalid params for ${String(request.method)}: ${issues.join('; ')}`;
+  return { problem: `Invalid params for ${String(request.method)}: ${issues.join('; ')}` };
 }
 
 /** An error the SDK sends as-is: it reads `code` and `message` (McpError would prefix the message). */

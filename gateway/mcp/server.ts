@@ -18,7 +18,7 @@ import {
 import pkg from '../../package.json' with { type: 'json' };
 import type { GatewayDeps } from '../deps.ts';
 import { rpcError } from './params.ts';
-import { InvalidEnvelopeInputError, type EnvelopeEvent } from '../store/index.ts';
+import { InvalidEnvelopeInputError, type EnvelopeEvent, type EnvelopeRecord } from '../store/index.ts';
 import { finalResult, keyConflictText, outcomeResult } from '../core/results.ts';
 import { IDEMPOTENCY_META_KEY, IDEMPOTENT_REPLAYED_META_KEY, idempotencyKeyProblem } from '../../protocol/gateway-contract.ts';
 import { callTool, traceHeaders } from '../core/tool-call.ts';
@@ -62,6 +62,52 @@ export interface McpSessionInfo {
   elicits: boolean;
 }
 
+/** Which tools/call params this module reads; the SDK's schema has checked their types. */
+export interface ToolCallParams {
+  name: string;
+  arguments?: Record<string, unknown>;
+  task?: unknown;
+  _meta?: { progressToken?: unknown; [key: string]: unknown };
+}
+
+type Replayed = { _meta: Record<string, true> } | Record<string, never>;
+
+/**
+ * A tools/call up to the point where it either has its answer (created, refused, or a task) or, for a caller
+ * who can wait (waitsForResult), the created envelope to wait for. Errors are JSON-RPC errors (rpcError).
+ */
+export async function startToolCall(
+  deps: GatewayDeps,
+  params: ToolCallParams,
+  headers: (name: string) => string | undefined,
+  caller: Caller | undefined,
+): Promise<{ answer: Record<string, unknown> } | { envelope: EnvelopeRecord; replayed: Replayed }> {
+  const { name, arguments: args, task } = params;
+  const tool = deps.tools.get(name);
+  if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${shortened(name)}`);
+  const key = idempotencyKeyOf(params._meta);
+  if (typeof key === 'object') {
+    if (task) throw rpcError(ErrorCode.InvalidParams, key.problem);
+    return { answer: { content: [{ type: 'text', text: key.problem }], isError: true } };
+  }
+  const outcome = await callTool(deps, tool, args, { via: 'mcp', headers: traceHeaders(headers), owner: ownerScope(caller), idempotencyKey: key })
+    .catch((err: unknown) => {
+      throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
+    });
+  const replayed: Replayed = outcome.kind === 'repeated' ? { _meta: { [IDEMPOTENT_REPLAYED_META_KEY]: true } } : {};
+  if (task) {
+    // A task must be created or refused; a CallToolResult is not an answer to a task request.
+    if (outcome.kind === 'invalid') throw rpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
+    if (outcome.kind === 'key_conflict') throw rpcError(ErrorCode.InvalidParams, keyConflictText(tool, outcome));
+    if (outcome.kind === 'publish_failed') throw rpcError(ErrorCode.InternalError, outcome.error);
+    return { answer: { task: taskFor(outcome.envelope, deps), ...replayed } };
+  }
+  if ((outcome.kind !== 'created' && outcome.kind !== 'repeated') || !waitsForResult(tool, params)) {
+    return { answer: { ...outcomeResult(tool, outcome), ...replayed } };
+  }
+  return { envelope: outcome.envelope, replayed };
+}
+
 export function buildMcpServer(
   deps: GatewayDeps,
   signal: AbortSignal,
@@ -77,29 +123,9 @@ export function buildMcpServer(
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: deps.tools.list().map(mcpTool) }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const { name, arguments: args, task } = request.params;
-    const tool = deps.tools.get(name);
-    if (!tool) throw rpcError(ErrorCode.InvalidParams, `Unknown tool: ${shortened(name)}`);
-    const key = idempotencyKeyOf(request.params._meta);
-    if (typeof key === 'object') {
-      if (task) throw rpcError(ErrorCode.InvalidParams, key.problem);
-      return { content: [{ type: 'text', text: key.problem }], isError: true };
-    }
-    const outcome = await callTool(deps, tool, args, { via: 'mcp', headers: traceHeaders(headers), owner: ownerScope(caller), idempotencyKey: key })
-      .catch((err: unknown) => {
-        throw err instanceof InvalidEnvelopeInputError ? rpcError(ErrorCode.InvalidParams, err.message) : err;
-      });
-    const replayed = outcome.kind === 'repeated' ? { _meta: { [IDEMPOTENT_REPLAYED_META_KEY]: true } } : {};
-    if (task) {
-      // A task must be created or refused; a CallToolResult is not an answer to a task request.
-      if (outcome.kind === 'invalid') throw rpcError(ErrorCode.InvalidParams, `Invalid arguments for tool ${name}: ${outcome.errors.join('; ')}`);
-      if (outcome.kind === 'key_conflict') throw rpcError(ErrorCode.InvalidParams, keyConflictText(tool, outcome));
-      if (outcome.kind === 'publish_failed') throw rpcError(ErrorCode.InternalError, outcome.error);
-      return { task: taskFor(outcome.envelope, deps), ...replayed };
-    }
-    if ((outcome.kind !== 'created' && outcome.kind !== 'repeated') || !waitsForResult(tool, request.params)) {
-      return { ...outcomeResult(tool, outcome), ...replayed };
-    }
+    const started = await startToolCall(deps, request.params, headers, caller);
+    if ('answer' in started) return started.answer;
+    const { envelope: created, replayed } = started;
     const progressToken = request.params._meta?.progressToken as string | number;
     let reported = -1;
     let notifications = Promise.resolve();
@@ -111,7 +137,7 @@ export function buildMcpServer(
       const params = { progressToken, progress: event.progressPercent, total: 100, ...(event.message ? { message: event.message } : {}) };
       notifications = notifications.then(() => extra.sendNotification({ method: 'notifications/progress', params })).catch(() => {});
     };
-    const envelope = await waitForFinal(deps.store, outcome.envelope.id, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
+    const envelope = await waitForFinal(deps.store, created.id, { onEvent, signal: AbortSignal.any([signal, extra.signal]) });
     await notifications;
     return { ...(await finalResult(envelope, deps.payloads)), ...replayed };
   });
