@@ -5,7 +5,9 @@
  * the baseline), and the sidecar's RSS. The Node case runs again with tracing on, exporting every span to
  * an OTLP/HTTP receiver (a process of its own), for the cost of tracing per hop (docs/performance.md), and
  * once more with tracing on but every envelope's traceparent unsampled, as a caller that samples would send
- * most of them: what a hop costs when it records nothing.
+ * most of them: what a hop costs when it records nothing. A second baseline, raw amqplib calling the same
+ * runtime itself (raw-runtime-hop.mjs), is the least any hop with a runtime in another process can cost: what
+ * the sidecar adds over it is the sidecar's own work, apart from the second socket that the design brings.
  *
  *   npx tsx bench/hop/run.ts [messages-for-throughput] [seconds-at-100-per-s]
  */
@@ -17,6 +19,8 @@ import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '..
 import { ASYA_ENTRY as ENTRY, sidecarNodeArgs, waitForLine } from '../processes.ts';
 import { countingOtlpReceiver, cpuMs, freshActorQueue, percentile, printTable, rssMiB } from '../support.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
+import { KEEP_ALIVE_BIT } from '../../protocol/framing.ts';
+import { SOCKET_NAME } from '../../protocol/socket-dir.ts';
 
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.argv[2] ?? 3000);
@@ -29,15 +33,21 @@ interface Case {
   runtime?: { kind: 'node' | 'python'; workers?: number };
   /** The sidecar exports its spans to the receiver below; `unsampled`: the envelopes' traceparent says not sampled. */
   tracing?: 'sampled' | 'unsampled';
+  /** No sidecar: raw amqplib calls the runtime itself (raw-runtime-hop.mjs). */
+  rawCall?: true;
 }
 
 const allCases: Case[] = [
   { name: 'raw amqplib', concurrency: 1 },
+  { name: 'raw amqplib + node runtime', concurrency: 1, runtime: { kind: 'node' }, rawCall: true },
+  { name: 'raw amqplib + python runtime', concurrency: 1, runtime: { kind: 'python' }, rawCall: true },
   { name: 'sidecar + node runtime', concurrency: 1, runtime: { kind: 'node' } },
   { name: 'sidecar + node runtime, tracing on', concurrency: 1, runtime: { kind: 'node' }, tracing: 'sampled' },
   { name: 'sidecar + node runtime, tracing on, caller unsampled', concurrency: 1, runtime: { kind: 'node' }, tracing: 'unsampled' },
   { name: 'sidecar + python runtime', concurrency: 1, runtime: { kind: 'python' } },
   { name: 'raw amqplib', concurrency: 8 },
+  { name: 'raw amqplib + node runtime', concurrency: 8, runtime: { kind: 'node' }, rawCall: true },
+  { name: 'raw amqplib + python runtime (4 workers)', concurrency: 8, runtime: { kind: 'python', workers: 4 }, rawCall: true },
   { name: 'sidecar + node runtime', concurrency: 8, runtime: { kind: 'node' } },
   { name: 'sidecar + node runtime, tracing on', concurrency: 8, runtime: { kind: 'node' }, tracing: 'sampled' },
   { name: 'sidecar + node runtime, tracing on, caller unsampled', concurrency: 8, runtime: { kind: 'node' }, tracing: 'unsampled' },
@@ -46,7 +56,7 @@ const allCases: Case[] = [
 
 // Optional third argument: only run cases whose name contains it (the raw baselines always run).
 const only = process.argv[4];
-const cases = allCases.filter((c) => !only || !c.runtime || c.name.includes(only));
+const cases = allCases.filter((c) => !only || !c.runtime || c.rawCall || c.name.includes(only));
 
 const receiver = await countingOtlpReceiver();
 const OTLP_URL = receiver.url;
@@ -97,13 +107,19 @@ async function collector(queue: string) {
 
 async function startHop(c: Case, actor: string, next: string): Promise<{ pid: number; pids: number[]; stop(): Promise<void> }> {
   let runtime: RuntimeProcess | undefined;
-  let child: ChildProcess;
-  if (!c.runtime) {
-    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency), String(prefetchFor(c.concurrency))], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForLine(child, 'consuming');
-  } else {
+  if (c.runtime) {
     const env: Record<string, string> = c.runtime.workers ? { ASYA_RUNTIME_WORKERS: String(c.runtime.workers) } : {};
     runtime = await startRuntime(c.runtime.kind, { handler: fixtureHandler(c.runtime.kind, 'echo'), env: { ...env, ASYA_LOG_LEVEL: 'INFO' } });
+  }
+  let child: ChildProcess;
+  if (!runtime) {
+    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency), String(prefetchFor(c.concurrency))], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForLine(child, 'consuming');
+  } else if (c.rawCall) {
+    const args = [URL, `asya-${actor}`, join(runtime.dir, SOCKET_NAME), String(KEEP_ALIVE_BIT), String(c.concurrency), String(prefetchFor(c.concurrency))];
+    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-runtime-hop.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForLine(child, 'consuming');
+  } else {
     child = spawn(process.execPath, [...sidecarNodeArgs(), ENTRY, 'sidecar'], {
       env: {
         ...process.env,
@@ -180,13 +196,22 @@ for (const c of cases) {
   process.stderr.write(`${c.name}, concurrency ${c.concurrency} ...\n`);
   results.push({ c, r: await runCase(c) });
 }
+/** The raw hop that calls the same runtime as `c` (same kind, workers and concurrency), for a sidecar's case. */
+const rawCallFor = (c: Case) =>
+  results.find((x) => x.c.rawCall && x.c.concurrency === c.concurrency && x.c.runtime?.kind === c.runtime?.kind && x.c.runtime?.workers === c.runtime?.workers)?.r;
+const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(0)}%`;
 const rows = results.map(({ c, r }) => {
   const base = results.find((x) => !x.c.runtime && x.c.concurrency === c.concurrency)!.r;
+  const rawCall = c.rawCall ? undefined : rawCallFor(c);
   return {
     case: c.name,
     concurrency: c.concurrency,
     'msg/s': Math.round(r.throughput),
-    'vs raw': `${((r.throughput / base.throughput) * 100).toFixed(0)}%`,
+    'vs raw': percent(r.throughput, base.throughput),
+    'vs raw + runtime': rawCall ? percent(r.throughput, rawCall.throughput) : '',
+    'hop CPU vs raw, vs raw + runtime': c.runtime && !c.rawCall
+      ? `${(r.cpuPerMessage[0]! / base.cpuPerMessage[0]!).toFixed(1)}×, ${rawCall ? `${(r.cpuPerMessage[0]! / rawCall.cpuPerMessage[0]!).toFixed(1)}×` : ''}`
+      : '',
     'p50 ms': r.p50,
     'p99 ms': r.p99,
     'added p50 ms': c.runtime ? r.p50 - base.p50 : 0,
