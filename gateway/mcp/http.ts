@@ -118,7 +118,7 @@ export function mcpRoutes(routes: Routes, deps: GatewayDeps): void {
     if (!acceptsJson && !acceptsSse) return rpcError(c, 406, idOf(messages[0]), -32000, 'Not Acceptable: accept application/json or text/event-stream');
     const waitsLong = messages.length === 1 && waits(deps, messages[0]);
     const streaming = acceptsSse && (!acceptsJson || waitsLong);
-    const plain = !streaming && checked ? plainToolCall(deps, body, checked.request, header) : undefined;
+    const plain = !streaming && checked ? plainToolCall(body, checked.request, waitsLong, header) : undefined;
     if (plain) {
       const answer = await answerPlainToolCall(deps, plain, header, c.get('caller'));
       return new Response(JSON.stringify(answer), { status: 200, headers: { 'content-type': 'application/json', 'mcp-session-id': session } });

@@ -9,35 +9,38 @@
  * (startToolCall), so plain-call.test.ts can require both paths to give the same answer for every kind of call.
  */
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, SUPPORTED_PROTOCOL_VERSIONS, type CallToolRequest } from '@modelcontextprotocol/sdk/types.js';
 import { isPlainObject } from '../../protocol/json.ts';
 import type { Caller } from '../core/caller.ts';
 import type { GatewayDeps } from '../deps.ts';
-import { startToolCall, waitsForResult, type ToolCallParams } from './server.ts';
+import { startToolCall } from './server.ts';
 
 type RpcId = string | number;
+type PlainCall = { id: RpcId; params: CallToolRequest['params'] };
 
-/** The checked request when `body` is a plain tools/call (see above), else undefined. */
+/**
+ * The checked request when `body` is a plain tools/call (see above), else undefined. Whether the call waits is
+ * the route's to say (`waits`): it decides from that whether to answer as a stream.
+ */
 export function plainToolCall(
-  deps: GatewayDeps,
   body: unknown,
   checked: unknown,
+  waits: boolean,
   header: (name: string) => string | undefined,
-): { id: RpcId; params: ToolCallParams } | undefined {
+): PlainCall | undefined {
+  if (waits) return undefined;
   if (Array.isArray(body) || !isPlainObject(body) || body.method !== 'tools/call') return undefined;
   if (typeof body.id !== 'string' && typeof body.id !== 'number') return undefined;
   if (!isJsonContentType(header('content-type') ?? null)) return undefined;
   const version = header('mcp-protocol-version');
   if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
-  const params = (checked as { params: ToolCallParams }).params;
-  if (waitsForResult(deps.tools.get(params.name), params)) return undefined;
-  return { id: body.id, params };
+  return { id: body.id, params: (checked as CallToolRequest).params };
 }
 
 /** The JSON-RPC answer, shaped as the SDK shapes its own (result first; an error's code when it has one). */
 export async function answerPlainToolCall(
   deps: GatewayDeps,
-  call: { id: RpcId; params: ToolCallParams },
+  call: PlainCall,
   header: (name: string) => string | undefined,
   caller: Caller | undefined,
 ): Promise<Record<string, unknown>> {

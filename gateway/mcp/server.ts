@@ -11,6 +11,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import {
   CallToolRequestSchema,
+  type CallToolRequest,
   ErrorCode,
   ListToolsRequestSchema,
   type Tool as McpTool,
@@ -62,14 +63,6 @@ export interface McpSessionInfo {
   elicits: boolean;
 }
 
-/** Which tools/call params this module reads; the SDK's schema has checked their types. */
-export interface ToolCallParams {
-  name: string;
-  arguments?: Record<string, unknown>;
-  task?: unknown;
-  _meta?: { progressToken?: unknown; [key: string]: unknown };
-}
-
 type Replayed = { _meta: Record<string, true> } | Record<string, never>;
 
 /**
@@ -78,7 +71,7 @@ type Replayed = { _meta: Record<string, true> } | Record<string, never>;
  */
 export async function startToolCall(
   deps: GatewayDeps,
-  params: ToolCallParams,
+  params: CallToolRequest['params'],
   headers: (name: string) => string | undefined,
   caller: Caller | undefined,
 ): Promise<{ answer: Record<string, unknown> } | { envelope: EnvelopeRecord; replayed: Replayed }> {
