@@ -24,10 +24,13 @@ export function bundleEntry(path: 'dist/asya.js' | 'dist/sidecar/dist/asya.js'):
   return entry;
 }
 
-/** The image runs node with a small young generation (see Dockerfile); the benches do the same. */
+/** The images run node with a small young generation (Dockerfile's ENTRYPOINT); the benches do the same. */
+export const IMAGE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/** How the benches run an Asya process: as the image does, unless ASYA_BENCH_SIDECAR_NODE_ARGS says otherwise. */
 export function sidecarNodeArgs(): string[] {
   // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
-  return (process.env.ASYA_BENCH_SIDECAR_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+  return process.env.ASYA_BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [...IMAGE_NODE_ARGS];
 }
 
 /** Resolves once the child printed `text`; from then on its output is read and dropped, so a long run keeps none. */

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import pkg from '../package.json' with { type: 'json' };
 import { nodeTarget } from '../krm-functions/build.ts';
 import { externalPackagesExcept, zodEnglishOnly } from '../krm-functions/bundle-plugins.ts';
@@ -51,8 +51,11 @@ export async function buildCli(outDir: string): Promise<void> {
   });
 }
 
-/** Builds the sidecar image's /app into `<outDir>/sidecar` and answers esbuild's metafile. */
-export async function buildSidecar(outDir: string): Promise<Metafile> {
+/**
+ * Builds the sidecar image's /app into `<outDir>/sidecar` and answers esbuild's metafile. `plugins` run before
+ * the bundle's own (bench/memory/without-libraries.ts swaps libraries out with one).
+ */
+export async function buildSidecar(outDir: string, plugins: Plugin[] = []): Promise<Metafile> {
   const dir = join(outDir, 'sidecar');
   rmSync(dir, { recursive: true, force: true });
   const result = await build({
@@ -69,7 +72,7 @@ export async function buildSidecar(outDir: string): Promise<Metafile> {
     format: 'esm',
     external: [...SIDECAR_EXCLUDED.flatMap((name) => [name, `${name}/*`])],
     banner: { js: REQUIRE_SHIM },
-    plugins: [zodEnglishOnly],
+    plugins: [...plugins, zodEnglishOnly],
     outdir: dir,
     // Beside the entry, as in the full bundle: cli/crew.ts finds /app/crew as ../crew from its own chunk.
     chunkNames: 'dist/[name]-[hash]',

@@ -22,12 +22,11 @@ import { join } from 'node:path';
 import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, runtimeCommand } from '../../test/support/runtime-process.ts';
 import { call } from '../../test/support/socket-client.ts';
-import { BUNDLE_ROOT, bundleEntry, waitForLine } from '../processes.ts';
+import { BUNDLE_ROOT, bundleEntry, IMAGE_NODE_ARGS, waitForLine } from '../processes.ts';
 import { cpuMs, median, printTable } from '../support.ts';
 
 const STARTS = Number(process.argv[2] ?? 7);
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? process.env.ASYA_TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const IMAGE_NODE_ARGS = ['--max-semi-space-size=2']; // as both images run node (Dockerfile)
 const GIVE_UP_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -152,6 +152,7 @@ export class RabbitConsumer implements Consumer {
       }
       return;
     }
+    message.content = ownBytes(message.content);
     const delivery: Delivery = Object.freeze({
       queue: this.queue,
       body: message.content,
@@ -229,6 +230,19 @@ export class RabbitConsumer implements Consumer {
 
 /** How long a stop waits for the broker to confirm a channel's close; a dead connection never answers. */
 const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * amqplib hands out a message's body as a view into the socket read it arrived in, often 64 KiB holding many
+ * messages. A delivery outlives the read (the runtime call takes milliseconds), is promoted to the old generation
+ * with it, and keeps the whole read alive until a full collection: at concurrency 8 that was most of the sidecar's
+ * growth under load. A body that is most of its buffer (a large message, assembled by amqplib) is kept as it is.
+ */
+function ownBytes(view: Buffer): Buffer {
+  if (view.byteLength * 2 > view.buffer.byteLength) return view;
+  const copy = Buffer.allocUnsafeSlow(view.byteLength);
+  view.copy(copy);
+  return copy;
+}
 
 async function closeAndWait(ch: Channel): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

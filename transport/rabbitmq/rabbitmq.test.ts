@@ -148,6 +148,26 @@ describe('RabbitMqTransport against the broker', () => {
     expect(seen.filter(([, count]) => count === 2).map(([body]) => body).sort()).toEqual(['new message', 'old message']);
   });
 
+  it('hands each small delivery its own bytes, never a view that keeps the socket read it came in alive', async () => {
+    const queue = queues.name('own-bytes');
+    await transport.ensureQueue(queue);
+    // Published before anyone consumes, so the broker sends a burst and several arrive in one socket read.
+    for (let i = 0; i < 40; i++) await transport.publish(queue, Buffer.from(`message ${i} ${'x'.repeat(300)}`));
+    const got: Delivery[] = [];
+    const consumer = await transport.consume(
+      queue,
+      async (d) => {
+        got.push(d);
+        await transport.ack(d);
+      },
+      { concurrency: 8 },
+    );
+    await waitFor(() => got.length === 40, 'all 40 messages');
+    await consumer.stop();
+    expect(got.map(text)).toEqual(Array.from({ length: 40 }, (_, i) => `message ${i} ${'x'.repeat(300)}`));
+    for (const d of got) expect(d.body.buffer.byteLength).toBeLessThanOrEqual(2 * d.body.byteLength);
+  });
+
   it('waits out an outage: a publish made while disconnected is confirmed after the reconnect', async () => {
     const queue = queues.name('outage');
     await transport.ensureQueue(queue);
