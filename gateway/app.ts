@@ -32,8 +32,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     const started = performance.now();
     await next();
     const route = c.req.routePath && c.req.routePath !== '*' && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
-    metrics.httpRequests.inc({ route, method: c.req.method, status: String(c.res.status) });
-    metrics.httpDuration.observe({ route, method: c.req.method }, (performance.now() - started) / 1000);
+    metrics.httpRequests.labels({ route, method: c.req.method, status: String(c.res.status) }).inc();
+    metrics.httpDuration.labels({ route, method: c.req.method }).observe((performance.now() - started) / 1000);
   });
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use('*', cors({

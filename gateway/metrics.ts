@@ -1,26 +1,28 @@
 /**
  * Prometheus metrics on a registry of the gateway's own, so two gateways in one process (tests, `asya dev`)
- * never collide on the global registry.
+ * never collide on the global registry. Those counted on every request or report are tallies
+ * (telemetry/tallies.ts): `.labels({...}).inc()` instead of prom-client's `.inc({...})`.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { addProcessMetrics } from '../telemetry/process-metrics.ts';
+import { TallyCounter, TallyHistogram } from '../telemetry/tallies.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
+  readonly httpRequests = new TallyCounter({
     name: 'asya_gateway_http_requests_total',
     help: 'HTTP requests by route, method and status.',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new TallyHistogram({
     name: 'asya_gateway_http_request_duration_seconds',
     help: 'Time to the response headers (for SSE, to the start of the stream).',
     labelNames: ['route', 'method'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly toolCalls = new Counter({
+  readonly toolCalls = new TallyCounter({
     name: 'asya_gateway_tool_calls_total',
     help: 'Tool calls by tool, entry point (mcp or rest) and outcome.',
     labelNames: ['tool', 'via', 'outcome'] as const,
@@ -32,7 +34,7 @@ export class GatewayMetrics {
    * can legitimately arrive twice (a redelivered message, a retried POST whose answer was lost); such a
    * duplicate is `ignored` and changes nothing, so `applied` is the count of final states.
    */
-  readonly finalReports = new Counter({
+  readonly finalReports = new TallyCounter({
     name: 'asya_gateway_final_reports_total',
     help: 'Final status reports by outcome: applied (the final state), deferred (a fan-out parent waits for its children), ignored (already final: a duplicate report).',
     labelNames: ['outcome'] as const,

@@ -74,7 +74,7 @@ export function traceHeaders(get: (name: string) => string | undefined): JsonObj
 
 export async function callTool(deps: ToolCallDeps, tool: Tool, rawArguments: unknown, caller: ToolCaller): Promise<ToolCallOutcome> {
   const outcome = await traceToolCall(tool.name, caller.via, caller.headers, (headers) => createAndPublish(deps, tool, rawArguments, { ...caller, headers }));
-  deps.metrics.toolCalls.inc({ tool: tool.name, via: caller.via, outcome: outcome.kind });
+  deps.metrics.toolCalls.labels({ tool: tool.name, via: caller.via, outcome: outcome.kind }).inc();
   if (outcome.kind === 'publish_failed') deps.metrics.publishFailures.inc();
   return outcome;
 }

@@ -142,7 +142,7 @@ export function reportRoutes(routes: Routes, deps: GatewayDeps): void {
       const result = await finalFor(store, id, finalBody(readJson(c)));
       if (result.outcome === 'not_found') throw notFound();
       if (result.envelope.status === 'succeeded') succeeded.add(id);
-      deps.metrics.finalReports.inc({ outcome: result.outcome });
+      deps.metrics.finalReports.labels({ outcome: result.outcome }).inc();
       // deferred: a fan-out parent's own branch is recorded; it finishes with its children.
       const answer: FinalAnswer =
         result.outcome === 'ignored'
