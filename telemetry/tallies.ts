@@ -53,7 +53,9 @@ abstract class Tallied<L extends string, T> {
 
   /** The tally of one label set, created at its first use; keep it where the labels do not change. */
   labels(labels: Labels<L>): T {
-    const key = this.labelNames.length === 1 ? labels[this.labelNames[0]!] : this.labelNames.map((n) => labels[n]).join('\u0000');
+    const names = this.labelNames;
+    let key = names.length === 0 ? '' : labels[names[0]!];
+    for (let i = 1; i < names.length; i++) key += `\u0000${labels[names[i]!]}`;
     let entry = this.tallies.get(key);
     if (!entry) {
       // In labelNames' order whatever order the caller wrote them in, so the exposition is stable.

@@ -93,6 +93,8 @@ export class RabbitMqTransport implements Transport {
   private model: ChannelModel | null = null;
   private connecting: Promise<ChannelModel> | null = null;
   private publisher: Promise<ConfirmChannel> | null = null;
+  /** The publisher channel once open: a publish then needs no deadline (and no timer) to obtain it. */
+  private openPublisher: ConfirmChannel | null = null;
   /** messageIds the broker returned as unroutable; read when their confirm arrives (returns come first). */
   private readonly returned = new Set<string>();
   /** Publisher channels the broker closed over a message's size, with the limit it named. */
@@ -264,10 +266,12 @@ export class RabbitMqTransport implements Transport {
     const deadline = Date.now() + this.operationTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       // A channel opened on a connection that is dying fails ("Channel ended"): that is a lost channel too.
-      const ch = await this.deadline(this.confirmChannel(), `publish to ${queue}`, deadline).catch((err: unknown) => {
-        if (this.closed || err instanceof TransportError) throw err;
-        return undefined;
-      });
+      const ch =
+        this.openPublisher ??
+        (await this.deadline(this.confirmChannel(), `publish to ${queue}`, deadline).catch((err: unknown) => {
+          if (this.closed || err instanceof TransportError) throw err;
+          return undefined;
+        }));
       const outcome = ch ? await this.publishOnce(ch, exchange, routingKey, body) : 'lost';
       if (outcome === 'confirmed') return;
       if (outcome === 'returned') {
@@ -342,7 +346,9 @@ export class RabbitMqTransport implements Transport {
       });
       ch.on('close', () => {
         if (this.publisher === opened) this.publisher = null;
+        if (this.openPublisher === ch) this.openPublisher = null;
       });
+      this.openPublisher = ch;
       return ch;
     })();
     const opened = this.publisher;
@@ -416,6 +422,7 @@ export class RabbitMqTransport implements Transport {
     if (this.model !== model) return;
     this.model = null;
     this.publisher = null;
+    this.openPublisher = null;
     if (this.closed) return;
     this.log.warn('rabbitmq connection lost; reconnecting', { error: err ? errorText(err) : 'closed' });
     // Reconnect now rather than on the next call, so consumers resume without waiting for traffic.
