@@ -73,6 +73,7 @@ abstract class Tallied<L extends string, T> {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
+  /** Forgets every label set; a tally a caller kept from before counts on, unread (the product never resets). */
   reset(): void {
     this.tallies = new Map();
     this.showUnlabelled();
