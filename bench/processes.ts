@@ -27,10 +27,23 @@ export function bundleEntry(path: 'dist/asya.js' | 'dist/sidecar/dist/asya.js'):
 /** The images run node with a small young generation (Dockerfile's ENTRYPOINT); the benches do the same. */
 export const IMAGE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
 
+/** Node's arguments from `variable` (space-separated; empty for none), or the image's when it is unset. */
+function nodeArgsFrom(variable: string): string[] {
+  return process.env[variable]?.split(' ').filter(Boolean) ?? [...IMAGE_NODE_ARGS];
+}
+
 /** How the benches run an Asya process: as the image does, unless ASYA_BENCH_SIDECAR_NODE_ARGS says otherwise. */
 export function sidecarNodeArgs(): string[] {
   // ASYA_BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where a sidecar spends its time.
-  return process.env.ASYA_BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [...IMAGE_NODE_ARGS];
+  return nodeArgsFrom('ASYA_BENCH_SIDECAR_NODE_ARGS');
+}
+
+/**
+ * How the benches run a raw baseline beside it: with the same heap settings, so that a ratio compares code
+ * with code and not one young generation with another (ASYA_BENCH_BASELINE_NODE_ARGS overrides them).
+ */
+export function baselineNodeArgs(): string[] {
+  return nodeArgsFrom('ASYA_BENCH_BASELINE_NODE_ARGS');
 }
 
 /** Resolves once the child printed `text`; from then on its output is read and dropped, so a long run keeps none. */

@@ -6,12 +6,17 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, test } from 'vitest';
+import { findActors } from '../cli/dev/actors.ts';
+import { CREW_ROLES, DLQ_QUEUE } from '../protocol/crew.ts';
+import { queueName } from '../protocol/queues.ts';
+import { withQueuePrefix } from '../transport/prefixed.ts';
 import type { TransportName } from '../transport/registry.ts';
 import { crewSuite } from './crew-e2e.case.ts';
 import { e2eSuite } from './e2e.case.ts';
 import { sidecarSuite } from './sidecar.case.ts';
 import { brokerSession, TEST_BROKERS } from './support/brokers.ts';
 import { ASYA_BIN, copyExample } from './support/dev-process.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 export function e2eOn(name: TransportName): void {
   const broker = TEST_BROKERS[name];
@@ -48,7 +53,15 @@ export function devDemoOn(name: TransportName): void {
   const session = brokerSession(name);
   const example = copyExample('hello');
   const prefix = `dv${randomUUID().slice(0, 8)}-`;
-  afterAll(() => example.cleanup());
+  afterAll(async () => {
+    // The queues asya dev made on the broker (the example's actors, the crew's and the DLQ) outlive it.
+    if (TEST_BROKERS[name].shared) {
+      const transport = withQueuePrefix(await session.makeTransport(), prefix);
+      const actors = [...findActors(example.dir).map((a) => a.metadata.name), ...CREW_ROLES];
+      await deleteQueuesWithDeadLetters(transport, [...actors.map(queueName), DLQ_QUEUE]).finally(() => transport.close());
+    }
+    example.cleanup();
+  }, 60_000);
 
   test(`--transport ${name} --demo ends as demo.yaml expects`, () => {
     const run = spawnSync(process.execPath, [ASYA_BIN, 'dev', example.dir, '--transport', name, '--demo'], {

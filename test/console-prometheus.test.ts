@@ -18,6 +18,7 @@ import { collectEnds, envelopeBody, startActor, type Actor } from './support/pip
 import type { TestSchema } from './support/postgres.ts';
 import { ensurePrometheus, startPrometheus, type TestPrometheus } from './support/prometheus.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const TOKEN = 'console-prometheus-token';
 const missing = ensurePrometheus();
@@ -67,7 +68,7 @@ describe.skipIf(missing !== undefined)(`console actors from Prometheus${missing 
     await schema?.drop();
     await prometheus?.stop();
     await Promise.all([ok?.stop(), bad?.stop()]);
-    for (const a of [ok, bad]) if (a) await transport.deleteQueue(queueName(a.name)).catch(() => {});
+    if (transport) await deleteQueuesWithDeadLetters(transport, [ok, bad].flatMap((a) => (a ? [queueName(a.name)] : [])));
     await ends?.stop();
     await transport?.close();
   }, 60_000);

@@ -6,12 +6,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { transportQueueAdmin, type QueueAdmin } from '../controller/queues.ts';
+import { queueName } from '../protocol/queues.ts';
 import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
 import { ControllerHarness, reconciles } from './support/controller-harness.ts';
 import { DEFAULT_RESOURCES } from './support/fake-kube-api.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const NS = 'health';
 const prefix = `hl${process.pid}`;
@@ -27,7 +29,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await h?.stop();
-  await Promise.all(made.splice(0).map((n) => broker.deleteQueue(`asya-${n}`)));
+  await deleteQueuesWithDeadLetters(broker, made.splice(0).map(queueName));
 });
 
 const rabbitmq = () => transportQueueAdmin({ ASYA_RABBITMQ_URL: RABBITMQ_URL });

@@ -15,6 +15,7 @@ import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startTestCrew } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const ASYA = join(REPO_ROOT, 'bin/asya.js');
 let gateway: FakeGateway;
@@ -59,7 +60,7 @@ test('a crew killed with SIGKILL (no cleanup runs) takes its runtime with it', a
   } finally {
     child.kill('SIGKILL');
     killAll(runtimes);
-    for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+    await deleteQueuesWithDeadLetters(transport, [queueName(name)]);
   }
 });
 
@@ -86,7 +87,7 @@ test(`happy-end handles ${CREW_CONCURRENCY} envelopes at once by default: finals
     await expect.poll(() => slow.answered, { timeout: 20_000 }).toBe(4);
   } finally {
     await crew.stop();
-    for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+    await deleteQueuesWithDeadLetters(transport, [queueName(name)]);
     await slow.close();
   }
 });

@@ -21,6 +21,7 @@ import { envelopeBody, startActor, type Actor } from './support/pipeline.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const COUNT = 200;
 let transport: RabbitMqTransport;
@@ -39,7 +40,7 @@ afterAll(async () => {
   sidecarB?.child.kill('SIGKILL');
   await runtimeB?.stop();
   await replicaA?.stop();
-  if (replicaA) for (const q of [queueName(replicaA.name), `${queueName(replicaA.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+  if (replicaA) await deleteQueuesWithDeadLetters(transport, [queueName(replicaA.name)]);
   await world?.stop();
   await transport?.close();
   rmSync(work, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import { queueName, type DeadLetterRecord } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startFakeGateway, type FakeGateway } from './support/fake-gateway.ts';
 import { envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
-import { DLQ_IDLE_MS, waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, DLQ_IDLE_MS, waitDrained } from './support/queues.ts';
 import { scheduledPauses } from './support/retries.ts';
 import type { RuntimeKind } from './support/runtime-process.ts';
 
@@ -74,7 +74,7 @@ export async function startCrewWorld(transport: Transport, storageEnv: Record<st
     progress: (id) => reports(id, 'progress').map((r) => String(r.body.message)),
     async stop() {
       await Promise.all([happy.stop(), error.stop()]);
-      for (const end of [happy.name, error.name]) for (const q of [queueName(end), `${queueName(end)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+      await deleteQueuesWithDeadLetters(transport, [happy.name, error.name].map(queueName));
       await transport.deleteQueue(dlqQueue).catch(() => {});
       await gateway.close();
     },
@@ -126,7 +126,7 @@ export function crewSuite(label: string, options: CrewSuiteOptions): void {
     afterEach(async () => {
       for (const a of actors.splice(0)) {
         await a.stop();
-        for (const q of [queueName(a.name), `${queueName(a.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+        await deleteQueuesWithDeadLetters(transport, [queueName(a.name)]);
       }
     });
     afterAll(async () => {

@@ -16,7 +16,7 @@ import type { EnvelopeEvent } from '../gateway/store/index.ts';
 import { queueName } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
-import { waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, waitDrained } from './support/queues.ts';
 import type { TestSchema } from './support/postgres.ts';
 
 export const CLIENT_TOKEN = 'e2e-client-secret';
@@ -219,8 +219,7 @@ export async function startE2eWorld(options: {
       await client?.close().catch(() => {});
       await Promise.allSettled(actors.map((a) => a.stop()));
       await Promise.allSettled([happy.stop(), error.stop()]);
-      const queues = [...actors.map((a) => a.name), happy.name, error.name].flatMap((n) => [queueName(n), `${queueName(n)}-dlq`]);
-      for (const q of [...new Set(queues), dlqQueue]) await transport.deleteQueue(q).catch(() => {});
+      await deleteQueuesWithDeadLetters(transport, [...[...actors.map((a) => a.name), happy.name, error.name].map(queueName), dlqQueue]);
       await gw.stop();
       await schema.drop();
     },

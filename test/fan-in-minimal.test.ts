@@ -18,7 +18,7 @@ import { brokerSession } from './support/brokers.ts';
 import { waitUntil } from './support/gateway-harness.ts';
 import { fixtureGate, type FixtureGate } from './support/gated-handler.ts';
 import { startActor, startTestCrew, type Actor } from './support/pipeline.ts';
-import { waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, waitDrained } from './support/queues.ts';
 import { createTestSchema, testDatabaseUrl, type TestSchema } from './support/postgres.ts';
 import { REPO_ROOT, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
@@ -102,9 +102,7 @@ describe('fan-in without a gateway (minimal pattern), on RabbitMQ and PostgreSQL
     await runtime?.stop();
     await crew?.stop();
     await Promise.allSettled(actors.map((a) => a.stop()));
-    for (const name of Object.values(names)) {
-      for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport?.deleteQueue(q).catch(() => {});
-    }
+    if (transport) await deleteQueuesWithDeadLetters(transport, Object.values(names).map(queueName));
     await sql?.end();
     await schema?.drop();
     await transport?.close();

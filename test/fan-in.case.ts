@@ -20,6 +20,7 @@ import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts'
 import { waitUntil } from './support/gateway-harness.ts';
 import { fixtureGate, type FixtureGate } from './support/gated-handler.ts';
 import type { RunningCrew } from '../cli/crew.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const HANDLERS = join(REPO_ROOT, 'test/support/fan-in-handlers.ts');
 const FAN_IN_HANDLER = `${join(REPO_ROOT, 'crew/fan-in.ts')}#handle`;
@@ -140,9 +141,8 @@ export function fanInSuite(label: string, options: FanInSuiteOptions): void {
       sidecar?.child.kill('SIGKILL');
       await runtime?.stop();
       await Promise.allSettled(crews.map((c) => c.stop()));
-      for (const name of [names?.collect, ...crews.map((c) => c.name), names?.crashable]) {
-        if (name) for (const q of [queueName(name), `${queueName(name)}-dlq`]) await transport?.deleteQueue(q).catch(() => {});
-      }
+      const made = [names?.collect, ...crews.map((c) => c.name), names?.crashable].filter((n): n is string => Boolean(n));
+      if (transport) await deleteQueuesWithDeadLetters(transport, made.map(queueName));
       await sql?.end();
       await world?.stop();
       await transport?.close();

@@ -17,7 +17,7 @@ import type { Consumer } from '../transport/transport.ts';
 import { startCrewWorld, type CrewWorld } from './crew-e2e.case.ts';
 import { hostileMessages } from './support/hostile-envelopes.ts';
 import { startActor, type Actor } from './support/pipeline.ts';
-import { waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, waitDrained } from './support/queues.ts';
 import { RABBITMQ_URL } from './support/rabbitmq.ts';
 
 const COUNT = 300;
@@ -61,7 +61,7 @@ afterAll(async () => {
   for (const c of collectors) await c.stop().catch(() => {});
   for (const a of actors) {
     await a.stop().catch(() => {});
-    for (const q of [queueName(a.name), `${queueName(a.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+    await deleteQueuesWithDeadLetters(transport, [queueName(a.name)]);
   }
   await world?.stop();
   await transport?.close();

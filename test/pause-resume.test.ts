@@ -15,6 +15,7 @@ import { brokerSession } from './support/brokers.ts';
 import { startTestGateway, testSchema, type TestGateway } from './support/gateway-harness.ts';
 import { collectEnds, envelopeBody, startActor, startTestCrew, type Actor } from './support/pipeline.ts';
 import type { TestSchema } from './support/postgres.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 
 const CLIENT_TOKEN = 'pause-client-secret';
 const INTERNAL_TOKEN = 'pause-sidecar-secret';
@@ -87,8 +88,7 @@ describe('pause and resume (RabbitMQ, PostgreSQL, both runtimes, MCP)', () => {
     await Promise.allSettled(clients.map((c) => c.close()));
     await Promise.allSettled(actors.map((a) => a.stop()));
     await Promise.allSettled(crew.map((c) => c.stop()));
-    const queues = [...Object.values(names), ...Object.values(endEnv)].flatMap((n) => [queueName(n), `${queueName(n)}-dlq`]);
-    for (const q of queues) await transport?.deleteQueue(q).catch(() => {});
+    if (transport) await deleteQueuesWithDeadLetters(transport, [...Object.values(names), ...Object.values(endEnv)].map(queueName));
     await gw?.stop();
     await transport?.close();
     await schema?.drop();

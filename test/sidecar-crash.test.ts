@@ -15,7 +15,7 @@ import { RABBITMQ_URL, forceCloseConnection } from './support/rabbitmq.ts';
 import { requireTools } from './support/tools.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
-import { waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, waitDrained } from './support/queues.ts';
 
 let moto: MotoServer;
 beforeAll(async () => {
@@ -84,7 +84,7 @@ describe.each(brokers)('sidecar killed with SIGKILL on %s', (_name, makeTranspor
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     await ends.stop();
-    for (const q of [queueName(actor), `${queueName(actor)}-dlq`]) await transport.deleteQueue(q);
+    await deleteQueuesWithDeadLetters(transport, [queueName(actor)]);
   });
 });
 
@@ -94,7 +94,7 @@ describe('RabbitMQ connection dropped mid-stream', () => {
   const connectionName = `drop-${randomUUID()}`;
   afterEach(async () => {
     await actor?.stop();
-    for (const q of [queueName(actor.name), `${queueName(actor.name)}-dlq`]) await transport?.deleteQueue(q).catch(() => {});
+    if (transport && actor) await deleteQueuesWithDeadLetters(transport, [queueName(actor.name)]);
     await transport?.close();
   });
 

@@ -14,7 +14,7 @@ import { collectEnds, envelopeBody, startActor, type Actor, type ActorOptions } 
 import type { RuntimeKind } from './support/runtime-process.ts';
 import { capturingLogger } from './support/capture-logger.ts';
 import { fixtureGate, type FixtureGate } from './support/gated-handler.ts';
-import { waitDrained } from './support/queues.ts';
+import { deleteQueuesWithDeadLetters, waitDrained } from './support/queues.ts';
 
 export interface SidecarSuiteOptions {
   /** A fresh transport per test file. */
@@ -58,7 +58,7 @@ export function sidecarSuite(label: string, options: SidecarSuiteOptions): void 
         await Promise.all(done.map((a) => a.stop()));
         for (const gate of opened) gate.dispose();
         if (options.shared) {
-          for (const a of done) for (const q of [queueName(a.name), `${queueName(a.name)}-dlq`]) await transport.deleteQueue(q).catch(() => {});
+          await deleteQueuesWithDeadLetters(transport, done.map((a) => queueName(a.name)));
         }
       });
       afterAll(async () => {

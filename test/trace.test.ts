@@ -16,6 +16,7 @@ import { brokerSession, TEST_BROKERS } from './support/brokers.ts';
 import { runGatewayProcess, testSchema, waitUntil, type GatewayProcess } from './support/gateway-harness.ts';
 import { startOtlpReceiver, SPAN_KIND, traceTree, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { fixtureHandler, startRuntime, type RuntimeProcess } from './support/runtime-process.ts';
+import { deleteQueuesWithDeadLetters } from './support/queues.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
 
 const CALLER_TRACE = randomUUID().replaceAll('-', '');
@@ -87,6 +88,7 @@ async function startTracedPlatform(options: {
   runtimeEnv?: Record<string, string>;
 }): Promise<TracedPlatform> {
   const { name, session, work, ends, suffix } = options;
+  const dlqQueue = `tr-dlq-${suffix}`;
   const receiver = await startOtlpReceiver();
   const schema = await testSchema(`trace_${name}`);
   writeFileSync(join(work, 'tools.yaml'), options.tools);
@@ -105,6 +107,10 @@ async function startTracedPlatform(options: {
     await gateway.exited;
     await schema.drop();
     await receiver.close();
+    // The queues the sidecars and the crew made outlive them on a shared broker.
+    const made = [...options.actors.map((a) => a.actor), ends.happy, ends.error].map(queueName);
+    const transport = await session.makeTransport().catch(() => undefined);
+    if (transport) await deleteQueuesWithDeadLetters(transport, [...made, dlqQueue]).finally(() => transport.close());
   };
   try {
     const url = await gateway.listening();
@@ -117,7 +123,7 @@ async function startTracedPlatform(options: {
       runtimes.push(await startRuntime(kind, { handler: fixtureHandler(kind, fixture), dir, ...(options.env || options.runtimeEnv ? { env: { ...options.env, ...options.runtimeEnv } } : {}) }));
       sidecars.push(spawnSidecar({ ...common, ASYA_ACTOR_NAME: actor, ASYA_SOCKET_DIR: dir }));
     }
-    const crewEnv = { ...common, ...session.storageEnv('trace'), ASYA_DLQ_QUEUE: `tr-dlq-${suffix}`, ASYA_RUNTIME_READY_TIMEOUT: '60s' };
+    const crewEnv = { ...common, ...session.storageEnv('trace'), ASYA_DLQ_QUEUE: dlqQueue, ASYA_RUNTIME_READY_TIMEOUT: '60s' };
     sidecars.push(spawnSidecar(crewEnv, ['crew', 'happy-end']), spawnSidecar(crewEnv, ['crew', 'error-end']));
     await Promise.all(sidecars.map((s) => s.consuming));
     return { receiver, url, gateway, sidecars, outputs: () => [gateway.output(), ...sidecars.map((s) => s.output())].join('\n----\n'), stop };

@@ -24,6 +24,7 @@ import { fixtureHandler, REPO_ROOT, runtimeCommand } from '../../test/support/ru
 import { call } from '../../test/support/socket-client.ts';
 import { BUNDLE_ROOT, bundleEntry, IMAGE_NODE_ARGS, waitForLine } from '../processes.ts';
 import { cpuMs, median, printTable } from '../support.ts';
+import { deadLetterQueueOf } from '../../transport/transport.ts';
 
 const STARTS = Number(process.argv[2] ?? 7);
 const URL = process.env.ASYA_BENCH_RABBITMQ_URL ?? process.env.ASYA_TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -213,7 +214,7 @@ try {
   console.log(`load average ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after`);
 } finally {
   await channel.deleteQueue(queue).catch(() => {});
-  await channel.deleteQueue(`${queue}-dlq`).catch(() => {});
+  await channel.deleteQueue(deadLetterQueueOf(queue)).catch(() => {});
   await connection.close().catch(() => {});
   runtime.close();
 }

@@ -13,7 +13,9 @@ import { startAsya, startNodeScript, type BenchProcess } from '../processes.ts';
 import { cpuMs, freshActorQueue } from '../support.ts';
 import { closedLoop } from './closed-loop.ts';
 import { loopValues, type CurveContext, type CurveSession } from './curve.ts';
+import { queueName } from '../../protocol/queues.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
+import { deadLetterQueueOf } from '../../transport/transport.ts';
 
 export type HopKind = 'asya' | 'raw';
 
@@ -42,7 +44,8 @@ export async function openHopLine(url: string, kind: HopKind, hops: number): Pro
   const stop = async () => {
     await Promise.allSettled(processes.map((p) => p.stop()));
     await Promise.allSettled(runtimes.map((r) => r.stop()));
-    for (const actor of [...actors, output]) await channel.deleteQueue(`asya-${actor}`).catch(() => {});
+    // A sidecar makes each actor's dead-letter queue beside its queue; both outlive the run unless deleted.
+    for (const actor of [...actors, output]) for (const queue of [queueName(actor), deadLetterQueueOf(queueName(actor))]) await channel.deleteQueue(queue).catch(() => {});
     await connection.close().catch(() => {});
   };
 

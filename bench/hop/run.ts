@@ -8,6 +8,8 @@
  * most of them: what a hop costs when it records nothing. A second baseline, raw amqplib calling the same
  * runtime itself (raw-runtime-hop.mjs), is the least any hop with a runtime in another process can cost: what
  * the sidecar adds over it is the sidecar's own work, apart from the second socket that the design brings.
+ * Every process runs with the image's node arguments (bench/processes.ts), the baselines too;
+ * ASYA_BENCH_SIDECAR_NODE_ARGS and ASYA_BENCH_BASELINE_NODE_ARGS replace them ("" for node's defaults).
  *
  *   npx tsx bench/hop/run.ts [messages-for-throughput] [seconds-at-100-per-s]
  */
@@ -16,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { fixtureHandler, REPO_ROOT, startRuntime, type RuntimeProcess } from '../../test/support/runtime-process.ts';
-import { ASYA_ENTRY as ENTRY, sidecarNodeArgs, waitForLine } from '../processes.ts';
+import { ASYA_ENTRY as ENTRY, baselineNodeArgs, sidecarNodeArgs, waitForLine } from '../processes.ts';
 import { countingOtlpReceiver, cpuMs, freshActorQueue, percentile, printTable, rssMiB } from '../support.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
 import { KEEP_ALIVE_BIT } from '../../protocol/framing.ts';
@@ -113,11 +115,11 @@ async function startHop(c: Case, actor: string, next: string): Promise<{ pid: nu
   }
   let child: ChildProcess;
   if (!runtime) {
-    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency), String(prefetchFor(c.concurrency))], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...baselineNodeArgs(), join(import.meta.dirname, 'raw-forwarder.mjs'), URL, `asya-${actor}`, next, String(c.concurrency), String(prefetchFor(c.concurrency))], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForLine(child, 'consuming');
   } else if (c.rawCall) {
     const args = [URL, `asya-${actor}`, join(runtime.dir, SOCKET_NAME), String(KEEP_ALIVE_BIT), String(c.concurrency), String(prefetchFor(c.concurrency))];
-    child = spawn(process.execPath, [join(import.meta.dirname, 'raw-runtime-hop.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...baselineNodeArgs(), join(import.meta.dirname, 'raw-runtime-hop.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForLine(child, 'consuming');
   } else {
     child = spawn(process.execPath, [...sidecarNodeArgs(), ENTRY, 'sidecar'], {

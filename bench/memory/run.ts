@@ -26,8 +26,10 @@ import { startFakeGateway } from '../../test/support/fake-gateway.ts';
 import { childrenOf } from '../../test/support/process-tree.ts';
 import { fixtureHandler, REPO_ROOT, startRuntime } from '../../test/support/runtime-process.ts';
 import { BenchClient } from '../gateway/http-client.ts';
-import { BUNDLE_ROOT, bundleEntry, IMAGE_NODE_ARGS, sidecarNodeArgs, startGatewayProcess, waitForLine } from '../processes.ts';
+import { baselineNodeArgs, BUNDLE_ROOT, bundleEntry, IMAGE_NODE_ARGS, sidecarNodeArgs, startGatewayProcess, waitForLine } from '../processes.ts';
 import { freshActorQueue, peakRssMiB, printTable, rssMiB } from '../support.ts';
+import { deadLetterQueueOf } from '../../transport/transport.ts';
+import { queueName } from '../../protocol/queues.ts';
 
 const HOP_MESSAGES = Number(process.argv[2] ?? 5000);
 const CREW_ENVELOPES = Number(process.argv[3] ?? 2000);
@@ -110,7 +112,7 @@ try {
     const sink = `${actor}-sink`;
     const input = await freshActorQueue(channel, actor);
     const output = await freshActorQueue(channel, sink);
-    queues.push(input, output, `${input}-dlq`);
+    queues.push(input, output, deadLetterQueueOf(input));
     let arrived = 0;
     await channel.consume(output, (msg) => {
       if (!msg) return;
@@ -120,7 +122,7 @@ try {
     const hopBody = (i: number) => Buffer.from(JSON.stringify({ id: randomUUID(), route: { actors: [actor, sink], current: 0 }, payload: { i, payload } }));
 
     process.stderr.write(`raw amqplib forwarder: ${HOP_MESSAGES} messages\n`);
-    const raw = spawnBundle([...IMAGE_NODE_ARGS, join(REPO_ROOT, 'bench/hop/raw-forwarder.mjs'), URL, input, sink, '8'], {});
+    const raw = spawnBundle([...baselineNodeArgs(), join(REPO_ROOT, 'bench/hop/raw-forwarder.mjs'), URL, input, sink, '8'], {});
     await waitForLine(raw, 'consuming');
     const rawRest = rssMiB(raw.pid!);
     arrived = 0;
@@ -158,7 +160,7 @@ try {
     const results = mkdtempSync(join(tmpdir(), 'asya-bench-mem-results-'));
     cleanups.push(() => rmSync(results, { recursive: true, force: true }));
     const happyEnd = `mem-happy-${randomUUID().slice(0, 8)}`;
-    queues.push(`asya-${happyEnd}`, `asya-${happyEnd}-dlq`);
+    queues.push(queueName(happyEnd), deadLetterQueueOf(queueName(happyEnd)));
     const crew = spawnBundle([...sidecarNodeArgs(), bundleEntry('dist/sidecar/dist/asya.js'), 'crew', 'happy-end'], {
       ASYA_TRANSPORT: 'rabbitmq',
       ASYA_RABBITMQ_URL: URL,

@@ -12,6 +12,7 @@ import type { RabbitMqTransport } from '../../transport/rabbitmq/rabbitmq.ts';
 import type { FakeGateway } from './fake-gateway.ts';
 import { envelopeBody } from './pipeline.ts';
 import { RABBITMQ_URL } from './rabbitmq.ts';
+import { deleteQueuesWithDeadLetters } from './queues.ts';
 
 export interface HappyEndRun {
   /** The process to start: [executable, ...args] ending in `crew happy-end`. */
@@ -55,7 +56,6 @@ export async function expectHappyEndRoundTrip(run: HappyEndRun): Promise<void> {
     expect(await exited, output).toBe(0);
   } finally {
     child.kill('SIGKILL');
-    await run.transport.deleteQueue(queueName(name)).catch(() => {});
-    await run.transport.deleteQueue(`${queueName(name)}-dlq`).catch(() => {});
+    await deleteQueuesWithDeadLetters(run.transport, [queueName(name)]);
   }
 }

@@ -14,6 +14,7 @@ import { childProcessSupervisor, type SpawnedRuntime } from '../../sidecar/super
 import type { Consumer, Transport } from '../../transport/transport.ts';
 import { fixtureHandler, REPO_ROOT, runtimeCommand, type RuntimeKind } from './runtime-process.ts';
 import { toTestOutput } from './test-output.ts';
+import { deleteQueuesWithDeadLetters } from './queues.ts';
 
 export interface Actor {
   readonly name: string;
@@ -132,7 +133,7 @@ export async function collectEnds(transport: Transport, extraQueues: string[] = 
     async stop() {
       await Promise.all(consumers.map((c) => c.stop()));
       // The end actors' sidecars give their queues a DLQ too: leave neither behind on a shared broker.
-      if (unique) for (const queue of queues.flatMap((q) => [q, `${q}-dlq`])) await transport.deleteQueue(queue).catch(() => {});
+      if (unique) await deleteQueuesWithDeadLetters(transport, queues);
     },
   };
 }

@@ -14,6 +14,16 @@ export function uniqueQueueName(tag = 'q'): string {
   return `asya-t${run}-${++counter}-${clean}`;
 }
 
+/**
+ * Deletes each queue and its dead-letter queue, whether or not they exist: what a test on a shared broker
+ * leaves behind it (a queue created by a spawned sidecar, crew or `asya dev` outlives them).
+ */
+export async function deleteQueuesWithDeadLetters(transport: Transport, queues: Iterable<string>): Promise<void> {
+  for (const name of new Set(queues)) {
+    for (const queue of [name, deadLetterQueueOf(name)]) await transport.deleteQueue(queue).catch(() => {});
+  }
+}
+
 /** Hands out names and deletes every queue it named (and its `-dlq`) at the end of a test. */
 export class TestQueues {
   private readonly names: string[] = [];
@@ -25,11 +35,7 @@ export class TestQueues {
   }
 
   async cleanup(transport: Transport): Promise<void> {
-    for (const name of this.names.splice(0)) {
-      for (const queue of [name, deadLetterQueueOf(name)]) {
-        await transport.deleteQueue(queue).catch(() => {});
-      }
-    }
+    await deleteQueuesWithDeadLetters(transport, this.names.splice(0));
   }
 }
 
