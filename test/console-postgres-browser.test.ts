@@ -193,6 +193,25 @@ describe.skipIf(missing !== undefined)(`console on the gateway on PostgreSQL${mi
     await screenshot(page, artifacts, 'pg-envelopes-live');
   }, TEST_BOUND);
 
+  it('takes a fan-out child that first showed as a root out of the list of roots once its registration links it', async () => {
+    await page.goto(`${ui}#/envelopes`);
+    await page.locator('#live-state', { hasText: 'live' }).waitFor(WAIT);
+    const { store } = world.gw;
+    const actors = [world.names.one, world.names.two];
+    const parent = `late-parent-${randomUUID()}`;
+    const child = `${parent}-0`;
+    await store.create({ id: parent, actors, payload: null, toolName: 'pipeline' });
+    // The child's own first report arrives before its registration: the progress route creates it as a root.
+    await store.create({ id: child, actors, payload: null, routeCurrent: 1 });
+    await store.appendProgress(child, { actorState: 'received', currentActorIdx: 1 });
+    const row = page.locator(`#envelopes tr[data-id="${child}"]`);
+    await row.waitFor(WAIT);
+    await store.registerChild({ id: child, parentId: parent, index: 0, fanoutSize: 1, actors });
+    await store.appendProgress(child, { actorState: 'completed', currentActorIdx: 1 });
+    await row.waitFor({ ...WAIT, state: 'detached' });
+    await page.locator(`#envelopes tr[data-id="${parent}"]`).waitFor(WAIT);
+  }, TEST_BOUND);
+
   it.skipIf(prometheusMissing !== undefined)(`shows the actors' numbers from Prometheus${prometheusMissing ? ` (${prometheusMissing})` : ''}`, async () => {
     await page.goto(`${ui}#/actors`);
     const n = world.names;

@@ -131,4 +131,27 @@ describe('console endpoints', () => {
     expect(all.events.every((e) => e.data.length < 1000)).toBe(true);
     expect(mine.events.map((e) => JSON.parse(e.data).id)).toEqual(['feed-alice', 'feed-alice']);
   });
+
+  it("shows a fan-out child whose own progress came before its registration under its parent, and to the parent's owner", async () => {
+    const [parent, child] = ['feed-late-parent', 'feed-late-parent-0'];
+    const childRows = (r: { events: Array<{ data: string }> }) => r.events.map((e) => JSON.parse(e.data) as Record<string, unknown>).filter((row) => row.id === child);
+    const settled = (r: { events: Array<{ data: string }> }) => childRows(r).some((row) => row.status === 'succeeded');
+    let opened = 0;
+    const open = () => void opened++;
+    const admin = readSse(`${gw.url}/console/api/updates`, { headers: auth, until: settled, timeoutMs: 20_000, onOpen: open });
+    const alice = readSse(`${gw.url}/console/api/updates`, { headers: { authorization: 'Bearer alice-token' }, until: settled, timeoutMs: 20_000, onOpen: open });
+    await waitUntil(() => opened === 2, 10_000, 'both feeds open');
+    await gw.store.create({ id: parent, actors: ['split', 'work'], payload: null, owner: 'alice', toolName: 'echo' });
+    // The child's first report creates it as a top-level envelope of nobody's, as the progress route does.
+    await gw.store.create({ id: child, actors: ['split', 'work'], payload: null, routeCurrent: 1 });
+    await gw.store.appendProgress(child, { actorState: 'received', currentActorIdx: 1 });
+    await gw.store.registerChild({ id: child, parentId: parent, index: 0, fanoutSize: 1, actors: ['split', 'work'] });
+    await gw.store.setFinal(child, { status: 'succeeded', result: 1 });
+    const [all, mine] = await Promise.all([admin, alice]);
+    const rows = childRows(all);
+    expect(rows[0]).not.toHaveProperty('parent_id');
+    expect(rows.at(-1)).toMatchObject({ status: 'succeeded', parent_id: parent });
+    // Before the link the child was nobody's; from the link on it is alice's, as its parent.
+    expect(childRows(mine).at(-1)).toMatchObject({ status: 'succeeded', parent_id: parent });
+  });
 });

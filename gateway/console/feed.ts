@@ -56,8 +56,9 @@ export function rowUpdate(event: EnvelopeEvent, summary: EnvelopeSummary | undef
 
 /**
  * The summaries every feed client of one store shares: a lookup asked for in the same turn as others goes
- * to the store with them. A fan-out child registered after its own first progress may be remembered
- * without its parent; the row shows it as a root until the page is read again.
+ * to the store with them. A summary with neither a tool nor a parent is not remembered: that is what a
+ * fan-out child's own first progress creates before its registration links it to its parent (and gives it
+ * the parent's owner), so its next update reads it again and shows it under its parent, to its owner.
  */
 class Summaries {
   private readonly known = new Map<string, Promise<EnvelopeSummary | undefined>>();
@@ -89,7 +90,11 @@ class Summaries {
     const read = this.store.summaries(ids).then((found) => new Map(found.map((s) => [s.id, s])));
     for (const [id, resolve] of batch) {
       // A failed read is not remembered: the next update of the envelope asks again.
-      resolve(read.then((byId) => byId.get(id), (err: unknown) => {
+      resolve(read.then((byId) => {
+        const summary = byId.get(id);
+        if (!summary || (summary.toolName === null && summary.parentId === null)) this.known.delete(id);
+        return summary;
+      }, (err: unknown) => {
         this.known.delete(id);
         throw err;
       }));

@@ -172,6 +172,13 @@ export async function envelopesView(main, { query, signal }) {
     const tr = /** @type {HTMLElement | null} */ (tbody.querySelector(`tr[data-id="${CSS.escape(update.id)}"]`));
     const envelope = merged(update, shown.get(update.id));
     if (tr) {
+      // A fan-out child's own first report can reach the gateway before its registration does, and it shows
+      // as a root until then: once it is known as a child, it leaves a list of roots.
+      if (envelope.parent_id && !filters.children) {
+        shown.delete(envelope.id);
+        tr.remove();
+        return;
+      }
       shown.set(envelope.id, envelope);
       fill(tr, envelope);
       tr.setAttribute('data-live-at', String(Date.now()));
