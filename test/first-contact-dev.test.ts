@@ -47,13 +47,22 @@ test('asya dev in a new directory creates its store under .asya/ and serves a ca
   expect(next.url).toMatch(/^http:/);
 }, 240_000);
 
-test('a lock left by a dev that was killed (-9) does not block the next one', async () => {
+test('a lock and the temporary directories left by a dev that was killed (-9) do not outlive the next one\'s start', async () => {
   project = greetProject();
-  const dev = await startDev(project.dir, ['--no-table']);
+  const tmp = mkdtempSync(join(tmpdir(), 'asya-tmp-'));
+  dirs.push(tmp);
+  const dev = await startDev(project.dir, ['--no-table'], { TMPDIR: tmp });
   expect(existsSync(join(project.dir, '.asya', 'gateway.lock'))).toBe(true);
+  const killedDirs = ours(tmp);
+  const [killedDir] = killedDirs.filter((e) => e.startsWith('asya-dev-'));
+  expect(killedDir).toBeDefined();
   expect(await dev.stop('SIGKILL')).toBe(null);
-  const next = await startDev(project.dir, ['--no-table']);
+  // SIGKILL runs no exit hook: the directory stays until the next dev starts.
+  expect(ours(tmp)).toContain(killedDir);
+  const next = await startDev(project.dir, ['--no-table'], { TMPDIR: tmp });
   devs.push(next);
+  expect(ours(tmp).filter((e) => killedDirs.includes(e))).toEqual([]);
+  expect(ours(tmp).filter((e) => e.startsWith('asya-dev-'))).toHaveLength(1);
   const call = await asya(['call', 'greet', '--name', 'Ada', '--gateway', next.url], {}, project.dir);
   expect(JSON.parse(call.stdout), call.stderr).toEqual({ greeting: 'hello Ada' });
 }, 240_000);
