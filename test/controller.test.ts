@@ -2,9 +2,6 @@
  * The live controller against the in-process fake API server (test/support/fake-kube-api.ts, which lists
  * what it does not model), with queues provisioned on the real RabbitMQ.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { startController, type RunningController } from '../controller/controller.ts';
 import { FINALIZER } from '../controller/reconciler.ts';
@@ -14,7 +11,7 @@ import { expectProcessMetrics } from './support/process-metrics.ts';
 import { createTransport } from '../transport/factory.ts';
 import { MemoryTransport } from '../transport/memory.ts';
 import type { Transport } from '../transport/transport.ts';
-import { ControllerHarness, reconciles } from './support/controller-harness.ts';
+import { ControllerHarness, reconciles, writePlatformFile } from './support/controller-harness.ts';
 import type { FakeKubeApi } from './support/fake-kube-api.ts';
 import { startMoto } from './support/moto.ts';
 import { NATS_URL } from './support/nats.ts';
@@ -54,8 +51,7 @@ const config = (extra: Record<string, string> = {}) => h!.config(extra);
 /** A fresh API and a controller watching NS, with `transport` (one line of spec.transports) as its platform. */
 async function startWithPlatform(env: Record<string, string>, transport: string): Promise<void> {
   await fresh();
-  const platform = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-  writeFileSync(platform, `apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    ${transport}\n`);
+  const platform = writePlatformFile(`apiVersion: fn.asya.sh/v1alpha1\nkind: AsyaPlatform\nmetadata: {name: p}\nspec:\n  transports:\n    ${transport}\n`);
   const c = await startController({
     config: config({ ASYA_WATCH_NAMESPACES: NS, ASYA_PLATFORM_CONFIG: platform }),
     queues: transportQueueAdmin(env),

@@ -98,11 +98,13 @@ async function startTracedPlatform(options: {
     ...broker, ...otel, ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_GATEWAY_AUTH: 'none', ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
   });
   const runtimes: RuntimeProcess[] = [];
+  const runtimeDirs: string[] = [];
   const sidecars: SidecarProcess[] = [];
   const stop = async () => {
     for (const s of sidecars) s.child.kill('SIGTERM');
     await Promise.all(sidecars.map((s) => s.exited));
     await Promise.all(runtimes.map((r) => r.stop()));
+    for (const dir of runtimeDirs) rmSync(dir, { recursive: true, force: true });
     gateway.kill('SIGTERM');
     await gateway.exited;
     await schema.drop();
@@ -120,6 +122,7 @@ async function startTracedPlatform(options: {
     };
     for (const { actor, kind, fixture } of options.actors) {
       const dir = mkdtempSync(join(tmpdir(), `asya-trace-${fixture}-`));
+      runtimeDirs.push(dir);
       runtimes.push(await startRuntime(kind, { handler: fixtureHandler(kind, fixture), dir, ...(options.env || options.runtimeEnv ? { env: { ...options.env, ...options.runtimeEnv } } : {}) }));
       sidecars.push(spawnSidecar({ ...common, ASYA_ACTOR_NAME: actor, ASYA_SOCKET_DIR: dir }));
     }

@@ -4,10 +4,8 @@
  * files are one line each, generated and checked by test/broker-runners.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { temporaryDir } from '../../cli/temp-dir.ts';
 import { TRANSPORT_PLUGINS, type TransportName } from '../../transport/registry.ts';
 import type { Transport } from '../../transport/transport.ts';
 import { startMoto, type MotoServer } from './moto.ts';
@@ -35,7 +33,8 @@ export interface TestBroker {
   start(): Promise<BrokerSession & { stop(): Promise<void> }>;
 }
 
-const resultsDir = (tag: string) => ({ ASYA_RESULTS_DIR: mkdtempSync(join(tmpdir(), `asya-${tag}-results-`)) });
+// Gone with the test process (or, if it was killed, with the next one's first results directory).
+const resultsDir = (tag: string) => ({ ASYA_RESULTS_DIR: temporaryDir(`asya-${tag}-results-`).path });
 const clientOf = async (name: TransportName, env: Record<string, string>) => TRANSPORT_PLUGINS[name].connect(TRANSPORT_PLUGINS[name].optionsFromEnv(env));
 
 /** A broker that runs on this machine already: nothing to start or stop. */

@@ -3,10 +3,10 @@
  * the API as a user would, and read back status and Events. One harness per test; `stop()` stops
  * everything it started.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { temporaryDir, type TempDir } from '../../cli/temp-dir.ts';
 import { loadControllerConfig, type ControllerConfig } from '../../controller/config.ts';
 import { startController, type RunningController } from '../../controller/controller.ts';
 import type { QueueAdmin } from '../../controller/queues.ts';
@@ -127,8 +127,17 @@ export const platformResource = (spec: Record<string, unknown>) => ({ apiVersion
 
 /** A platform settings file with this spec, for ASYA_PLATFORM_CONFIG. */
 export function platformFile(spec: Record<string, unknown>): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'asya-ctl-')), 'platform.yaml');
-  writeFileSync(path, YAML.stringify(platformResource(spec)));
+  return writePlatformFile(YAML.stringify(platformResource(spec)));
+}
+
+let platformDir: TempDir | undefined;
+let platformFiles = 0;
+
+/** A platform settings file with this text, in one directory per test process that goes with the process. */
+export function writePlatformFile(text: string): string {
+  platformDir ??= temporaryDir('asya-ctl-');
+  const path = join(platformDir.path, `platform-${++platformFiles}.yaml`);
+  writeFileSync(path, text);
   return path;
 }
 
