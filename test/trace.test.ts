@@ -98,13 +98,11 @@ async function startTracedPlatform(options: {
     ...broker, ...otel, ASYA_GATEWAY_HOST: '127.0.0.1', ASYA_GATEWAY_PORT: '0', ASYA_GATEWAY_AUTH: 'none', ASYA_DATABASE_URL: schema.url, ASYA_DATABASE_SCHEMA: schema.name,
   });
   const runtimes: RuntimeProcess[] = [];
-  const runtimeDirs: string[] = [];
   const sidecars: SidecarProcess[] = [];
   const stop = async () => {
     for (const s of sidecars) s.child.kill('SIGTERM');
     await Promise.all(sidecars.map((s) => s.exited));
     await Promise.all(runtimes.map((r) => r.stop()));
-    for (const dir of runtimeDirs) rmSync(dir, { recursive: true, force: true });
     gateway.kill('SIGTERM');
     await gateway.exited;
     await schema.drop();
@@ -121,10 +119,10 @@ async function startTracedPlatform(options: {
       ASYA_RETRY_POLICY: JSON.stringify({ maxAttempts: 3, ...TEST_BROKERS[name].retry, maxDelaySeconds: 5, jitter: false }),
     };
     for (const { actor, kind, fixture } of options.actors) {
-      const dir = mkdtempSync(join(tmpdir(), `asya-trace-${fixture}-`));
-      runtimeDirs.push(dir);
-      runtimes.push(await startRuntime(kind, { handler: fixtureHandler(kind, fixture), dir, ...(options.env || options.runtimeEnv ? { env: { ...options.env, ...options.runtimeEnv } } : {}) }));
-      sidecars.push(spawnSidecar({ ...common, ASYA_ACTOR_NAME: actor, ASYA_SOCKET_DIR: dir }));
+      // The runtime makes its socket directory, and removes it when it stops.
+      const runtime = await startRuntime(kind, { handler: fixtureHandler(kind, fixture), ...(options.env || options.runtimeEnv ? { env: { ...options.env, ...options.runtimeEnv } } : {}) });
+      runtimes.push(runtime);
+      sidecars.push(spawnSidecar({ ...common, ASYA_ACTOR_NAME: actor, ASYA_SOCKET_DIR: runtime.dir }));
     }
     const crewEnv = { ...common, ...session.storageEnv('trace'), ASYA_DLQ_QUEUE: dlqQueue, ASYA_RUNTIME_READY_TIMEOUT: '60s' };
     sidecars.push(spawnSidecar(crewEnv, ['crew', 'happy-end']), spawnSidecar(crewEnv, ['crew', 'error-end']));

@@ -25,7 +25,7 @@ import { BenchClient } from '../gateway/http-client.ts';
 import { startAsya, startGatewayProcess, startNodeScript, type BenchProcess } from '../processes.ts';
 import { freshActorQueue } from '../support.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
-import { deadLetterQueueOf } from '../../transport/transport.ts';
+import { withDeadLetterQueues } from '../../test/support/queues.ts';
 
 export interface FanOutPipeline {
   readonly pids: Record<string, number>;
@@ -56,7 +56,7 @@ export async function startAsyaFanOut(rabbitmqUrl: string): Promise<FanOutPipeli
     client?.close();
     for (const p of [...processes].reverse()) await p.stop();
     await runtime?.stop();
-    for (const name of Object.values(names)) for (const queue of [queueName(name), deadLetterQueueOf(queueName(name))]) await channel.deleteQueue(queue).catch(() => {});
+    for (const queue of withDeadLetterQueues(Object.values(names).map(queueName))) await channel.deleteQueue(queue).catch(() => {});
     await connection.close().catch(() => {});
     await schema.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +103,7 @@ export async function startRawFanOut(rabbitmqUrl: string): Promise<FanOutPipelin
   const waiting = new Map<string, () => void>();
   const stop = async () => {
     for (const p of processes) await p.stop();
-    for (const actor of [fanner, finisher]) for (const queue of [queueName(actor), deadLetterQueueOf(queueName(actor))]) await channel.deleteQueue(queue).catch(() => {});
+    for (const queue of withDeadLetterQueues([fanner, finisher].map(queueName))) await channel.deleteQueue(queue).catch(() => {});
     await connection.close().catch(() => {});
     await sql.end();
     await schema.drop();

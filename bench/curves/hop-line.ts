@@ -15,7 +15,7 @@ import { closedLoop } from './closed-loop.ts';
 import { loopValues, type CurveContext, type CurveSession } from './curve.ts';
 import { queueName } from '../../protocol/queues.ts';
 import { prefetchFor } from '../../transport/rabbitmq/rabbitmq-consumer.ts';
-import { deadLetterQueueOf } from '../../transport/transport.ts';
+import { withDeadLetterQueues } from '../../test/support/queues.ts';
 
 export type HopKind = 'asya' | 'raw';
 
@@ -45,7 +45,7 @@ export async function openHopLine(url: string, kind: HopKind, hops: number): Pro
     await Promise.allSettled(processes.map((p) => p.stop()));
     await Promise.allSettled(runtimes.map((r) => r.stop()));
     // A sidecar makes each actor's dead-letter queue beside its queue; both outlive the run unless deleted.
-    for (const actor of [...actors, output]) for (const queue of [queueName(actor), deadLetterQueueOf(queueName(actor))]) await channel.deleteQueue(queue).catch(() => {});
+    for (const queue of withDeadLetterQueues([...actors, output].map(queueName))) await channel.deleteQueue(queue).catch(() => {});
     await connection.close().catch(() => {});
   };
 

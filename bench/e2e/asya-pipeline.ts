@@ -20,7 +20,7 @@ import type { BenchBroker } from './brokers.ts';
 import { descendants } from '../../test/support/process-tree.ts';
 import { analyzeSchema, rowWrites, scrape, sumByLabel, tableScans, type Counts } from './counters.ts';
 import { countersSince, type Pipeline, type PipelineCounters } from './pipeline.ts';
-import { deadLetterQueueOf } from '../../transport/transport.ts';
+import { withDeadLetterQueues } from '../../test/support/queues.ts';
 
 const CLIENT_TOKEN = 'bench-e2e-client';
 const INTERNAL_TOKEN = 'bench-e2e-internal';
@@ -46,7 +46,7 @@ export async function startAsyaPipeline(broker: BenchBroker, payloadBytes: numbe
     // Crew and actors first, so nothing reports to a gateway that is gone.
     for (const p of [...processes].reverse()) await p.stop();
     for (const r of runtimes) await r.stop();
-    for (const name of Object.values(names)) for (const q of [queueName(name), deadLetterQueueOf(queueName(name))]) await broker.remove(q);
+    for (const q of withDeadLetterQueues(Object.values(names).map(queueName))) await broker.remove(q);
     await sql.end();
     await schema.drop();
     rmSync(dir, { recursive: true, force: true });

@@ -19,9 +19,12 @@ export function uniqueQueueName(tag = 'q'): string {
  * leaves behind it (a queue created by a spawned sidecar, crew or `asya dev` outlives them).
  */
 export async function deleteQueuesWithDeadLetters(transport: Transport, queues: Iterable<string>): Promise<void> {
-  for (const name of new Set(queues)) {
-    for (const queue of [name, deadLetterQueueOf(name)]) await transport.deleteQueue(queue).catch(() => {});
-  }
+  for (const queue of withDeadLetterQueues(queues)) await transport.deleteQueue(queue).catch(() => {});
+}
+
+/** Each queue, then its dead-letter queue (a sidecar declares both), once each: what to delete after a run. */
+export function withDeadLetterQueues(queues: Iterable<string>): string[] {
+  return [...new Set(queues)].flatMap((queue) => [queue, deadLetterQueueOf(queue)]);
 }
 
 /** Hands out names and deletes every queue it named (and its `-dlq`) at the end of a test. */
