@@ -14,7 +14,8 @@ import { FileStorage, S3Storage, storageFromEnv, type Storage } from './storage.
 let moto: MotoServer;
 let dir: string;
 beforeAll(async () => {
-  moto = await startMoto();
+  // One request at a time: threaded moto lets two conditional writers both win (see startMoto).
+  moto = await startMoto({ serial: true });
   dir = mkdtempSync(join(tmpdir(), 'asya-storage-'));
 });
 afterAll(async () => {

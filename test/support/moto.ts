@@ -25,12 +25,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startMoto(options: { command?: string; readyTimeoutMs?: number } = {}): Promise<MotoServer> {
+/**
+ * moto_server answers each request on its own thread, and its S3 conditional write (If-None-Match: *) checks for the
+ * key and then writes it without a lock, so two concurrent writers can both win, which S3 itself never allows. A test
+ * of what S3 guarantees to concurrent writers runs moto one request at a time instead (`serial`). Not for SQS: a long
+ * poll would hold every other request.
+ */
+const serialMoto = [
+  'import sys',
+  'from werkzeug.serving import run_simple',
+  'from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app',
+  'run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False)',
+].join('\n');
+
+export async function startMoto(options: { command?: string; readyTimeoutMs?: number; serial?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(options.command ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const [command, args] = options.serial
+    ? ['python3', ['-c', serialMoto, '127.0.0.1', String(port)]]
+    : [options.command ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)]];
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
