@@ -2,10 +2,10 @@
  * `asya migrate operator-values`: golden files for a values file that uses every key of the original
  * operator chart (testdata/operator-values.yaml); UPDATE_GOLDEN=1 rewrites them after a deliberate change.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import YAML from 'yaml';
 import { injectSidecar } from '../../krm-functions/inject-sidecar/transform.ts';
 import { updateGolden } from '../../test/support/golden.ts';
@@ -13,6 +13,12 @@ import { runMigrate } from '../migrate.ts';
 
 const data = join(import.meta.dirname, 'testdata');
 const update = updateGolden();
+
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'asya-migrate-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 async function migrate(...args: string[]) {
   let out = '';
@@ -41,7 +47,7 @@ describe('asya migrate operator-values', () => {
   });
 
   test('transports at the top level (where the original template read them) and -o', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'asya-migrate-'));
+    const dir = scratchDir();
     const values = join(dir, 'values.yaml');
     writeFileSync(values, 'transports:\n  rabbitmq: {type: rabbitmq, config: {host: mq}}\ngatewayURL: http://gw\nreplicas: 3\n');
     const { code, out, err } = await migrate(values, '-o', join(dir, 'platform.yaml'));
@@ -54,7 +60,7 @@ describe('asya migrate operator-values', () => {
   });
 
   test('a file that is not YAML, or no file, is a usage error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'asya-migrate-'));
+    const dir = scratchDir();
     writeFileSync(join(dir, 'bad.yaml'), 'a: [1,\n');
     await expect(migrate(join(dir, 'bad.yaml'))).rejects.toMatchObject({ exitCode: 2 });
     await expect(migrate()).rejects.toThrow('give exactly one values file');

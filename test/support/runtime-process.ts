@@ -1,8 +1,8 @@
 /** Starts either runtime as a real child process on a private socket directory, for tests and benches. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { temporaryDir } from '../../cli/temp-dir.ts';
 
 export type RuntimeKind = 'python' | 'node';
 
@@ -44,7 +44,9 @@ export interface StartOptions {
 }
 
 export async function startRuntime(kind: RuntimeKind, options: StartOptions): Promise<RuntimeProcess> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), `asya-rt-${kind}-`));
+  // A test that never stops its runtime leaves the directory to the next run's sweep (see temporaryDir).
+  const ownDir = options.dir === undefined ? temporaryDir(`asya-rt-${kind}-`) : undefined;
+  const dir = options.dir ?? ownDir!.path;
   const [cmd, ...args] = options.command ?? runtimeCommand(kind, options.runtimeScript);
   const child = spawn(cmd!, args, {
     cwd: options.cwd ?? REPO_ROOT,
@@ -77,7 +79,7 @@ export async function startRuntime(kind: RuntimeKind, options: StartOptions): Pr
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
-      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      ownDir?.remove();
       return code;
     },
   };
