@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { didYouMean } from '../api/nearest-name.ts';
 import { CliError } from './client/exit-codes.ts';
+import { followNpm } from './follow-npm.ts';
 import { asError, errorText } from '../protocol/errors.ts';
 import { jsonProcessLog } from '../protocol/process-log.ts';
 
@@ -79,6 +80,7 @@ export async function runCommands(commands: Record<string, Command>, argv: strin
     process.exit(0);
   }
   const jsonLog = jsonProcessLog(`asya.${name}`, process.env);
+  followNpm((line) => (jsonLog ? jsonLog.warn(line) : process.stderr.write(`asya ${name}: ${line}\n`)));
   try {
     const code = await command.run(rest);
     if (typeof code === 'number') process.exit(code);

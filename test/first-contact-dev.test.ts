@@ -2,11 +2,12 @@
  * `asya dev` as a new user meets it: in a fresh directory of their own, outside the repository, with none
  * of the state the repository's own tests find ready (no .asya/, no --data-dir, no package.json).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { ASYA_BIN, asya, startDev, type DevProcess } from './support/dev-process.ts';
+import { REPO_ROOT } from './support/runtime-process.ts';
 import { actorManifest, greetProject, type Project } from './support/new-project.ts';
 
 /** What asya made in a TMPDIR (tsx keeps its compile cache there too, on purpose). */
@@ -15,9 +16,21 @@ const ours = (tmp: string) => readdirSync(tmp).filter((e) => e.startsWith('asya-
 let project: Project | undefined;
 const devs: DevProcess[] = [];
 const dirs: string[] = [];
+/** asya processes a launcher started, which stopping the launcher may not stop. */
+const pids: number[] = [];
+
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 afterEach(async () => {
   for (const dev of devs.splice(0)) await dev.stop('SIGKILL');
+  for (const pid of pids.splice(0)) if (running(pid)) process.kill(pid, 'SIGKILL');
   project?.cleanup();
   project = undefined;
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -65,6 +78,24 @@ test('a lock and the temporary directories left by a dev that was killed (-9) do
   expect(ours(tmp).filter((e) => e.startsWith('asya-dev-'))).toHaveLength(1);
   const call = await asya(['call', 'greet', '--name', 'Ada', '--gateway', next.url], {}, project.dir);
   expect(JSON.parse(call.stdout), call.stderr).toEqual({ greeting: 'hello Ada' });
+}, 240_000);
+
+// npx runs asya through `sh -c`, and the shell neither passes a signal on nor ends when npm is killed outright.
+test.each(['SIGTERM', 'SIGKILL'] as const)('asya dev started by npx stops, drained, when npx gets %s, instead of running on without it', async (signal) => {
+  project = greetProject();
+  const dev = await startDev(project.dir, ['--no-table'], {}, { launcher: ['npx', '--yes', '-p', REPO_ROOT, 'asya'] });
+  devs.push(dev);
+  const lock = join(project.dir, '.asya', 'gateway.lock');
+  const asyaPid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+  pids.push(asyaPid);
+  expect(asyaPid).not.toBe(dev.child.pid);
+  dev.child.kill(signal);
+  await dev.exited;
+  for (let waited = 0; running(asyaPid) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  expect(running(asyaPid), dev.output()).toBe(false);
+  expect(dev.output()).toContain(`npm (pid ${dev.child.pid}), which started this asya, has ended: stopping as on SIGTERM`);
+  expect(dev.output()).toContain('drained: every accepted call finished; stopped');
+  expect(existsSync(lock)).toBe(false);
 }, 240_000);
 
 test('a double Ctrl-C during the drain leaves no temporary directory behind', async () => {

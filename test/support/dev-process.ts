@@ -33,11 +33,13 @@ export async function startDev(
   dir: string,
   args: string[] = [],
   env: Record<string, string> = {},
-  cwdOrOptions: string | { cwd?: string; processGroup?: boolean } = {},
+  cwdOrOptions: string | { cwd?: string; processGroup?: boolean; launcher?: string[] } = {},
 ): Promise<DevProcess> {
   // A plain string is the working directory (.asya/ lands there); the default is the example's directory.
   const options = typeof cwdOrOptions === 'string' ? { cwd: cwdOrOptions } : cwdOrOptions;
-  const child = spawn(process.execPath, [ASYA_BIN, 'dev', dir, '--port', '0', ...args], {
+  // `launcher` runs asya some other way (npx): `child` is then the launcher, not asya itself.
+  const [command, ...launch] = options.launcher ?? [process.execPath, ASYA_BIN];
+  const child = spawn(command!, [...launch, 'dev', dir, '--port', '0', ...args], {
     cwd: options.cwd ?? dir,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
