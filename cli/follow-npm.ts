@@ -61,18 +61,45 @@ export function npmAncestor(pid: number = process.pid): { pid: number; startedAt
   return undefined;
 }
 
-/** Sends this process SIGTERM, which every long-running command drains on, once the npm that started it ended. */
+/**
+ * Sends this process SIGTERM, which every long-running command drains on, once the npm that started it ended,
+ * unless a stop signal reached it first. Ctrl-C in a terminal signals npm, its shell and asya at once; npm
+ * waits for asya then, but should it end before asya's drain does, a SIGTERM would be a second signal, which
+ * ends a drain at once.
+ */
 export function followNpm(say: (line: string) => void): void {
   if (process.platform !== 'linux' || process.env.npm_command === undefined) return;
   const npm = npmAncestor();
   if (!npm) return;
+  const signalled = noticeStopSignals();
   const timer = setInterval(() => {
     const now = readEntry(npm.pid);
     if (now && now.startedAt === npm.startedAt && now.state !== 'Z' && now.state !== 'X') return;
     clearInterval(timer);
+    if (signalled()) return;
     say(`npm (pid ${npm.pid}), which started this asya, has ended: stopping as on SIGTERM`);
     process.kill(process.pid, 'SIGTERM');
   }, CHECK_EVERY_MS);
   // Watching must not keep a command that is done from exiting.
   timer.unref();
+}
+
+/**
+ * Whether SIGINT or SIGTERM has reached this process, seen without changing what they do. A listener takes
+ * a signal's default (the process ends) away, so when this one is the only listener left, it steps aside and
+ * raises the signal again: a command without handlers still ends, and one whose `once` handler has run still
+ * ends on the next signal.
+ */
+export function noticeStopSignals(): () => boolean {
+  let seen = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const notice = () => {
+      seen = true;
+      if (process.listenerCount(signal) > 1) return;
+      process.removeListener(signal, notice);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, notice);
+  }
+  return () => seen;
 }

@@ -2,7 +2,7 @@
  * `asya dev` as a new user meets it: in a fresh directory of their own, outside the repository, with none
  * of the state the repository's own tests find ready (no .asya/, no --data-dir, no package.json).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -12,6 +12,8 @@ import { actorManifest, greetProject, type Project } from './support/new-project
 
 /** What asya made in a TMPDIR (tsx keeps its compile cache there too, on purpose). */
 const ours = (tmp: string) => readdirSync(tmp).filter((e) => e.startsWith('asya-'));
+/** A greet handler that holds each call until the file `gate` exists, so a test has a call in flight. */
+const gatedGreet = (gate: string) => `import os, time\n\ndef process(payload):\n    while not os.path.exists(${JSON.stringify(gate)}):\n        time.sleep(0.05)\n    return payload\n`;
 
 let project: Project | undefined;
 const devs: DevProcess[] = [];
@@ -81,28 +83,56 @@ test('a lock and the temporary directories left by a dev that was killed (-9) do
 }, 240_000);
 
 // npx runs asya through `sh -c`, and the shell neither passes a signal on nor ends when npm is killed outright.
+const NPX = ['npx', '--yes', '-p', REPO_ROOT, 'asya'];
+const lockedBy = (dir: string) => Number.parseInt(readFileSync(join(dir, '.asya', 'gateway.lock'), 'utf8'), 10);
+async function ended(pid: number): Promise<boolean> {
+  for (let waited = 0; running(pid) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  return !running(pid);
+}
+
 test.each(['SIGTERM', 'SIGKILL'] as const)('asya dev started by npx stops, drained, when npx gets %s, instead of running on without it', async (signal) => {
   project = greetProject();
-  const dev = await startDev(project.dir, ['--no-table'], {}, { launcher: ['npx', '--yes', '-p', REPO_ROOT, 'asya'] });
+  const dev = await startDev(project.dir, ['--no-table'], {}, { launcher: NPX });
   devs.push(dev);
-  const lock = join(project.dir, '.asya', 'gateway.lock');
-  const asyaPid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+  const asyaPid = lockedBy(project.dir);
   pids.push(asyaPid);
   expect(asyaPid).not.toBe(dev.child.pid);
   dev.child.kill(signal);
   await dev.exited;
-  for (let waited = 0; running(asyaPid) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  expect(running(asyaPid), dev.output()).toBe(false);
+  expect(await ended(asyaPid), dev.output()).toBe(true);
   expect(dev.output()).toContain(`npm (pid ${dev.child.pid}), which started this asya, has ended: stopping as on SIGTERM`);
   expect(dev.output()).toContain('drained: every accepted call finished; stopped');
-  expect(existsSync(lock)).toBe(false);
+  expect(existsSync(join(project.dir, '.asya', 'gateway.lock'))).toBe(false);
+}, 240_000);
+
+test('Ctrl-C on npx asya dev drains the calls in flight, even if npm ends during the drain', async () => {
+  project = greetProject();
+  const gate = join(project.dir, 'gate');
+  project.write('greet.py', gatedGreet(gate));
+  const dev = await startDev(project.dir, ['--no-table'], {}, { launcher: NPX, processGroup: true });
+  devs.push(dev);
+  const asyaPid = lockedBy(project.dir);
+  pids.push(asyaPid);
+  const call = await asya(['call', 'greet', '--name', 'Ada', '--no-wait', '--gateway', dev.url], {}, project.dir);
+  expect(call.status, call.stderr).toBe(0);
+  dev.interruptGroup();
+  await dev.waitFor(/SIGINT: draining: letting every queued call finish/);
+  // npm and its shell wait for asya here; one that did not would be gone now. Asya has had its signal: a
+  // SIGTERM for npm's end would be a second one, which ends the drain at once and drops the call.
+  dev.child.kill('SIGKILL');
+  await dev.exited;
+  await new Promise((r) => setTimeout(r, 3000));
+  writeFileSync(gate, '');
+  expect(await ended(asyaPid), dev.output()).toBe(true);
+  expect(dev.output()).toContain('drained: every accepted call finished; stopped');
+  expect(dev.output()).not.toContain('has ended: stopping as on SIGTERM');
 }, 240_000);
 
 test('a double Ctrl-C during the drain leaves no temporary directory behind', async () => {
   project = greetProject();
   // The gate holds the one call in flight, so the first Ctrl-C has something to drain.
   const gate = join(project.dir, 'gate');
-  project.write('greet.py', `import os, time\n\ndef process(payload):\n    while not os.path.exists(${JSON.stringify(gate)}):\n        time.sleep(0.05)\n    return payload\n`);
+  project.write('greet.py', gatedGreet(gate));
   const tmp = mkdtempSync(join(tmpdir(), 'asya-tmp-'));
   dirs.push(tmp);
   const dev = await startDev(project.dir, ['--no-table'], { TMPDIR: tmp });
@@ -122,7 +152,7 @@ test('a double Ctrl-C during the drain leaves no temporary directory behind', as
 test('asya dev --demo interrupted twice leaves no temporary directory behind either', async () => {
   project = greetProject();
   const gate = join(project.dir, 'gate');
-  project.write('greet.py', `import os, time\n\ndef process(payload):\n    while not os.path.exists(${JSON.stringify(gate)}):\n        time.sleep(0.05)\n    return payload\n`);
+  project.write('greet.py', gatedGreet(gate));
   project.write('demo.yaml', `- tool: greet\n  arguments: {name: Ada}\n  expect: succeeded\n`);
   const tmp = mkdtempSync(join(tmpdir(), 'asya-tmp-'));
   dirs.push(tmp);
