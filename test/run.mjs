@@ -23,6 +23,9 @@ try {
 } catch {
   // the shared services answered
 }
+// Also the run's temporary directory (TMPDIR) for the tests and every process they start: what they leave
+// there (cdk8s's output directories, kustomize's plugin configs, the results `asya dev --demo` keeps for its
+// user, what a killed process could not remove) goes with the run instead of piling up in the system's.
 const dir = mkdtempSync(join(tmpdir(), 'asya-vitest-'));
 const countsFile = join(dir, 'counts.json');
 // test/docs.test.ts writes which doc blocks ran and which are marked not runnable here; CI prints it.
@@ -30,7 +33,7 @@ const docBlocksFile = join(dir, 'doc-blocks.txt');
 const run = spawnSync(
   process.execPath,
   [join(repo, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=minimal', `--reporter=${join(repo, 'test/runner/count-reporter.ts')}`, ...process.argv.slice(2)],
-  { stdio: 'inherit', env: { ...servicesEnv, ...process.env, ASYA_TEST_COUNTS: countsFile, ASYA_DOC_BLOCKS_SUMMARY: docBlocksFile } },
+  { stdio: 'inherit', env: { ...servicesEnv, ...process.env, TMPDIR: dir, ASYA_TEST_COUNTS: countsFile, ASYA_DOC_BLOCKS_SUMMARY: docBlocksFile } },
 );
 
 let passed = 0;
