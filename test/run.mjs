@@ -5,7 +5,7 @@
 // test/runner/count-reporter.ts counts (a failed hook, load or unhandled error counts as failed) and lists
 // the skips with their reasons. The rules are in docs/testing.md.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,9 @@ try {
 // there (cdk8s's output directories, kustomize's plugin configs, the results `asya dev --demo` keeps for its
 // user, what a killed process could not remove) goes with the run instead of piling up in the system's.
 const dir = mkdtempSync(join(tmpdir(), 'asya-vitest-'));
+// Private brokers and databases run as their own users (Debian's rabbitmq-server and postgres drop to them),
+// which must reach their directories inside this one.
+chmodSync(dir, 0o711);
 const countsFile = join(dir, 'counts.json');
 // test/docs.test.ts writes which doc blocks ran and which are marked not runnable here; CI prints it.
 const docBlocksFile = join(dir, 'doc-blocks.txt');
