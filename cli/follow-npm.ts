@@ -6,40 +6,13 @@
  *
  * Reads /proc, so Linux only; elsewhere, and for a process npm did not start, nothing is watched.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { hasEnded, processArgv, processStat } from './process-stat.ts';
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'busybox']);
 /** Shells between npm and asya: npm's own `sh -c`, and perhaps a script's. */
 const MAX_SHELLS = 3;
 const CHECK_EVERY_MS = 1000;
-
-interface ProcessEntry {
-  parent: number;
-  /** Z: it has ended, and its parent has not yet read its exit status. */
-  state: string;
-  /** Clock ticks after boot: tells a process from a later one that was given the same pid. */
-  startedAt: string;
-}
-
-function readEntry(pid: number): ProcessEntry | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name, in parentheses, may hold spaces and parentheses itself: fields count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, parent: Number(fields[1]), startedAt: fields[19]! };
-  } catch {
-    return undefined;
-  }
-}
-
-function argvOf(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
-  } catch {
-    return [];
-  }
-}
 
 /** npm sets its process title ("npm exec asya dev .", "npm run dev"), which shows in place of its arguments. */
 function isNpm(argv: readonly string[]): boolean {
@@ -49,10 +22,10 @@ function isNpm(argv: readonly string[]): boolean {
 
 /** The npm process that started `pid` through nothing but shells, if one did. */
 export function npmAncestor(pid: number = process.pid): { pid: number; startedAt: string } | undefined {
-  let current = readEntry(pid)?.parent;
+  let current = processStat(pid)?.parent;
   for (let shells = 0; current !== undefined && current > 1 && shells <= MAX_SHELLS; shells++) {
-    const argv = argvOf(current);
-    const entry = readEntry(current);
+    const argv = processArgv(current);
+    const entry = processStat(current);
     if (!entry) return undefined;
     if (isNpm(argv)) return { pid: current, startedAt: entry.startedAt };
     if (!SHELLS.has(basename(argv[0] ?? ''))) return undefined;
@@ -73,8 +46,8 @@ export function followNpm(say: (line: string) => void): void {
   if (!npm) return;
   const signalled = noticeStopSignals();
   const timer = setInterval(() => {
-    const now = readEntry(npm.pid);
-    if (now && now.startedAt === npm.startedAt && now.state !== 'Z' && now.state !== 'X') return;
+    const now = processStat(npm.pid);
+    if (!hasEnded(now) && now!.startedAt === npm.startedAt) return;
     clearInterval(timer);
     if (signalled()) return;
     say(`npm (pid ${npm.pid}), which started this asya, has ended: stopping as on SIGTERM`);

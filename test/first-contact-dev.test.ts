@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { ASYA_BIN, asya, startDev, type DevProcess } from './support/dev-process.ts';
+import { killAll, stillRunningAfter } from './support/process-tree.ts';
 import { REPO_ROOT } from './support/runtime-process.ts';
 import { actorManifest, greetProject, type Project } from './support/new-project.ts';
 
@@ -21,18 +22,9 @@ const dirs: string[] = [];
 /** asya processes a launcher started, which stopping the launcher may not stop. */
 const pids: number[] = [];
 
-const running = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 afterEach(async () => {
   for (const dev of devs.splice(0)) await dev.stop('SIGKILL');
-  for (const pid of pids.splice(0)) if (running(pid)) process.kill(pid, 'SIGKILL');
+  killAll(pids.splice(0));
   project?.cleanup();
   project = undefined;
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -85,10 +77,6 @@ test('a lock and the temporary directories left by a dev that was killed (-9) do
 // npx runs asya through `sh -c`, and the shell neither passes a signal on nor ends when npm is killed outright.
 const NPX = ['npx', '--yes', '-p', REPO_ROOT, 'asya'];
 const lockedBy = (dir: string) => Number.parseInt(readFileSync(join(dir, '.asya', 'gateway.lock'), 'utf8'), 10);
-async function ended(pid: number): Promise<boolean> {
-  for (let waited = 0; running(pid) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
-  return !running(pid);
-}
 
 test.each(['SIGTERM', 'SIGKILL'] as const)('asya dev started by npx stops, drained, when npx gets %s, instead of running on without it', async (signal) => {
   project = greetProject();
@@ -99,7 +87,7 @@ test.each(['SIGTERM', 'SIGKILL'] as const)('asya dev started by npx stops, drain
   expect(asyaPid).not.toBe(dev.child.pid);
   dev.child.kill(signal);
   await dev.exited;
-  expect(await ended(asyaPid), dev.output()).toBe(true);
+  expect(await stillRunningAfter([asyaPid], 60_000), dev.output()).toEqual([]);
   expect(dev.output()).toContain(`npm (pid ${dev.child.pid}), which started this asya, has ended: stopping as on SIGTERM`);
   expect(dev.output()).toContain('drained: every accepted call finished; stopped');
   expect(existsSync(join(project.dir, '.asya', 'gateway.lock'))).toBe(false);
@@ -123,7 +111,7 @@ test('Ctrl-C on npx asya dev drains the calls in flight, even if npm ends during
   await dev.exited;
   await new Promise((r) => setTimeout(r, 3000));
   writeFileSync(gate, '');
-  expect(await ended(asyaPid), dev.output()).toBe(true);
+  expect(await stillRunningAfter([asyaPid], 60_000), dev.output()).toEqual([]);
   expect(dev.output()).toContain('drained: every accepted call finished; stopped');
   expect(dev.output()).not.toContain('has ended: stopping as on SIGTERM');
 }, 240_000);

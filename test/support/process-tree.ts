@@ -1,21 +1,6 @@
 /** A process's descendants and whether a process is gone, read from Linux's /proc (no `ps` needed); the benchmarks use them too. */
 import { readdirSync, readFileSync } from 'node:fs';
-
-interface Stat {
-  state: string;
-  ppid: number;
-}
-
-function stat(pid: number): Stat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name in parentheses may hold spaces and parentheses itself: the fields follow the last ')'.
-    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: state!, ppid: Number(ppid) };
-  } catch {
-    return undefined;
-  }
-}
+import { hasEnded, processArgv, processStat } from '../../cli/process-stat.ts';
 
 /** The direct children of `pid`, whichever of its threads started them (Linux /proc); none once it is gone. */
 export function childrenOf(pid: number): number[] {
@@ -33,13 +18,9 @@ export function descendants(pid: number): number[] {
   return childrenOf(pid).flatMap((child) => [child, ...descendants(child)]);
 }
 
-/**
- * Exited, or a zombie: an orphan is re-parented to pid 1, which in a container may never reap it, and a zombie
- * runs nothing (process.kill(pid, 0) would still call it alive).
- */
+/** Exited, or a zombie (see hasEnded). */
 export function processGone(pid: number): boolean {
-  const s = stat(pid);
-  return s === undefined || s.state === 'Z' || s.state === 'X';
+  return hasEnded(processStat(pid));
 }
 
 /** The pids of `pids` still running after `timeoutMs` (empty when all went), polling /proc. */
@@ -54,11 +35,7 @@ export async function stillRunningAfter(pids: readonly number[], timeoutMs: numb
 
 /** What a leftover process is, for a failure message. */
 export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return '(gone)';
-  }
+  return processArgv(pid).join(' ') || '(gone)';
 }
 
 /** SIGKILL for what a test leaves behind; a process already gone is fine. */
